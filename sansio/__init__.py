@@ -1,0 +1,77 @@
+"""trio-mcp's sans-IO core: a Model Context Protocol engine with no I/O.
+
+This package never imports trio, asyncio, anyio, socket, select, selectors, threading,
+subprocess or time, and never reads a clock. Drive it from any runtime: feed it bytes or
+messages, take events out, send frames it produces.
+
+>>> from sansio import Connection, Role
+>>> client = Connection(Role.CLIENT)
+>>> request_id = client.send_initialize({"name": "demo", "version": "1.0"})
+>>> client.data_to_send()[:40]
+b'{"jsonrpc":"2.0","id":1,"method":"initia'
+"""
+
+from ._codec import BACKEND as JSON_BACKEND
+from .connection import DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_SIZE, Connection
+from .errors import ErrorCode, LocalProtocolError, ProtocolError, RemoteProtocolError
+from .events import (
+    NEED_DATA,
+    Closed,
+    ErrorReceived,
+    Event,
+    Initialized,
+    InitializeRequested,
+    NeedData,
+    NotificationReceived,
+    PeerDisconnected,
+    ProgressReceived,
+    RequestCancelled,
+    RequestReceived,
+    ResponseReceived,
+)
+from .jsonrpc import ErrorObject, RequestId
+from .state import Role, State
+from .versions import (
+    HANDSHAKE_VERSIONS,
+    LATEST_HANDSHAKE_VERSION,
+    LATEST_VERSION,
+    STATELESS_VERSIONS,
+    SUPPORTED_VERSIONS,
+    Era,
+)
+
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_FRAME_SIZE",
+    "HANDSHAKE_VERSIONS",
+    "JSON_BACKEND",
+    "LATEST_HANDSHAKE_VERSION",
+    "LATEST_VERSION",
+    "NEED_DATA",
+    "STATELESS_VERSIONS",
+    "SUPPORTED_VERSIONS",
+    "Closed",
+    "Connection",
+    "Era",
+    "ErrorCode",
+    "ErrorObject",
+    "ErrorReceived",
+    "Event",
+    "InitializeRequested",
+    "Initialized",
+    "LocalProtocolError",
+    "NeedData",
+    "NotificationReceived",
+    "PeerDisconnected",
+    "ProgressReceived",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "RequestCancelled",
+    "RequestId",
+    "RequestReceived",
+    "ResponseReceived",
+    "Role",
+    "State",
+]
+
+__version__ = "0.1.0"

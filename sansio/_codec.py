@@ -1,0 +1,106 @@
+"""The JSON codec: orjson when importable, the standard library otherwise.
+
+Both paths accept and produce the same values so that the engine behaves the same whichever one
+is in use (the test suite runs under both):
+
+* input must be UTF-8; anything else is a decode error;
+* ``NaN``, ``Infinity`` and numbers that overflow a double are refused;
+* integers outside the 64-bit range ``[-2**63, 2**64 - 1]`` decode as floats (orjson's rule);
+* output is compact UTF-8 (no spaces, non-ASCII characters written as themselves).
+
+Set the environment variable ``TRIO_MCP_JSON=stdlib`` before the first import of :mod:`sansio` to
+force the standard library path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["BACKEND", "DecodeError", "EncodeError", "dumps", "loads"]
+
+_I64_MIN = -(2**63)
+_U64_MAX = 2**64 - 1
+
+
+class DecodeError(ValueError):
+    """The bytes are not one valid JSON text in UTF-8."""
+
+
+class EncodeError(TypeError):
+    """The value cannot be written as JSON."""
+
+
+def _parse_int(text: str) -> int | float:
+    value = int(text)
+    if _I64_MIN <= value <= _U64_MAX:
+        return value
+    return float(value)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise DecodeError(f"number {text[:40]!r} overflows a double")
+    return value
+
+
+def _parse_constant(text: str) -> Any:
+    raise DecodeError(f"{text} is not valid JSON")
+
+
+_std_decoder = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
+)
+_std_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _std_loads(data: bytes | str) -> Any:
+    try:
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+        return _std_decoder.decode(text)
+    except DecodeError:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DecodeError(str(exc) or type(exc).__name__) from None
+
+
+def _std_dumps(obj: Any) -> bytes:
+    try:
+        return _std_encoder.encode(obj).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
+        raise EncodeError(str(exc)) from None
+
+
+loads: Callable[[bytes | str], Any]
+dumps: Callable[[Any], bytes]
+
+_want = os.environ.get("TRIO_MCP_JSON", "").strip().lower()
+try:
+    if _want == "stdlib":
+        raise ImportError
+    import orjson as _orjson
+except ImportError:
+    BACKEND = "stdlib"
+    loads = _std_loads
+    dumps = _std_dumps
+else:
+    BACKEND = "orjson"
+    _orjson_loads = _orjson.loads
+    _orjson_dumps = _orjson.dumps
+    _OrjsonDecodeError = _orjson.JSONDecodeError
+
+    def loads(data: bytes | str) -> Any:
+        try:
+            return _orjson_loads(data)
+        except _OrjsonDecodeError as exc:
+            raise DecodeError(str(exc)) from None
+
+    def dumps(obj: Any) -> bytes:
+        try:
+            return _orjson_dumps(obj)  # type: ignore[no-any-return]
+        except TypeError as exc:  # orjson.JSONEncodeError subclasses TypeError
+            raise EncodeError(str(exc)) from None

@@ -1,0 +1,1093 @@
+"""The sans-IO MCP engine: :class:`Connection`.
+
+h11-style: feed bytes with :meth:`Connection.receive_data` (NDJSON, as on stdio) or whole messages
+with :meth:`Connection.receive_message` (one HTTP body, one in-memory message), pull events with
+:meth:`Connection.next_event`, and call the ``send_*`` methods to produce frames, which collect in
+an outbound buffer that :meth:`Connection.data_to_send` (or :meth:`Connection.frames_to_send`)
+drains. Every frame is one JSON text followed by ``b"\\n"``: an NDJSON line, and also a valid
+HTTP body.
+
+The engine never writes on its own and never reads a clock. When the protocol requires an answer
+to something the peer sent (an error response to a bad request), the
+:class:`~sansio.errors.RemoteProtocolError` carries it in ``response_hint``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, NoReturn
+
+import attrs
+
+from . import _codec
+from .capabilities import missing_capability
+from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from .events import (
+    NEED_DATA,
+    Closed,
+    ErrorReceived,
+    Event,
+    Initialized,
+    InitializeRequested,
+    NeedData,
+    NotificationReceived,
+    PeerDisconnected,
+    ProgressReceived,
+    RequestCancelled,
+    RequestReceived,
+    ResponseReceived,
+)
+from .framing import FrameTooLarge, LineBuffer
+from .jsonrpc import (
+    ErrorResponse,
+    FrameError,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+    decode_message,
+    error_response_obj,
+    is_request_id,
+)
+from .state import LifecycleState, Role, State, Trigger
+from .types import (
+    CLIENT_NOTIFICATIONS,
+    CLIENT_REQUESTS,
+    SERVER_NOTIFICATIONS,
+    SERVER_REQUESTS,
+    MethodSpec,
+    TypeValidationError,
+    structure,
+    unstructure,
+)
+from .versions import BATCH_VERSIONS, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS, negotiate
+
+__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "Connection"]
+
+DEFAULT_MAX_FRAME_SIZE: Final = 16 * 1024 * 1024
+"""Largest accepted frame, in bytes (16 MiB)."""
+DEFAULT_MAX_DEPTH: Final = 64
+"""Deepest accepted nesting of JSON arrays and objects in one frame."""
+
+_CANCEL_MEMORY: Final = 1024
+"""How many cancelled request ids are remembered (to drop late answers quietly)."""
+
+_INITIALIZE = "initialize"
+_INITIALIZED = "notifications/initialized"
+_CANCELLED = "notifications/cancelled"
+_PROGRESS = "notifications/progress"
+_NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
+
+
+@attrs.define(slots=True)
+class _Outgoing:
+    method: str
+    progress_token: RequestId | None
+
+
+@attrs.define(slots=True)
+class _Incoming:
+    method: str
+    progress_token: RequestId | None
+    batch: _Batch | None
+
+
+@attrs.define(slots=True, eq=False)
+class _Batch:
+    """An incoming JSON-RPC batch whose responses must go out together as one array."""
+
+    waiting: set[RequestId] = attrs.Factory(set)
+    responses: list[dict[str, Any]] = attrs.Factory(list)
+
+
+class _Refusal(RemoteProtocolError):
+    """A recoverable remote error that also remembers the error-response object it owes."""
+
+    response_obj: dict[str, Any] | None = None
+
+
+def _progress_token_of(params: Mapping[str, Any] | None) -> RequestId | None:
+    if not params:
+        return None
+    meta = params.get("_meta")
+    if meta.__class__ is not dict:
+        return None
+    token = meta.get("progressToken")
+    return token if is_request_id(token) else None
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays/objects deeper than ``limit`` (iterative, no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if node.__class__ is dict:
+            stack.extend((child, depth + 1) for child in node.values()
+                         if child.__class__ in (dict, list))
+        elif node.__class__ is list:
+            stack.extend((child, depth + 1) for child in node if child.__class__ in (dict, list))
+    return False
+
+
+class Connection:
+    """One MCP session, from one side, with no I/O.
+
+    Args:
+        role: ``Role.CLIENT`` or ``Role.SERVER``.
+        supported_versions: the protocol revisions this side accepts, in any order; the latest
+            handshake revision among them is what a server offers when the client asks for one it
+            does not support, and what :meth:`send_initialize` asks for by default.
+        max_frame_size: the largest frame accepted, in bytes. A longer NDJSON line is a fatal
+            :class:`RemoteProtocolError` (the stream cannot be resynchronised safely); a longer
+            message given to :meth:`receive_message` is a recoverable one.
+        max_depth: the deepest nesting of arrays and objects accepted in a frame.
+        validate: check the params of incoming requests and notifications and the results of
+            known methods against the MCP types (answering -32602 for invalid params). Turn it
+            off only for a peer you trust, to save the structuring cost.
+
+    Raises:
+        ValueError: an argument is out of range or names an unknown revision.
+    """
+
+    def __init__(
+        self,
+        role: Role,
+        *,
+        supported_versions: Iterable[str] = HANDSHAKE_VERSIONS,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        validate: bool = True,
+    ) -> None:
+        versions = tuple(sorted(set(supported_versions)))
+        unknown = [v for v in versions if v not in SUPPORTED_VERSIONS]
+        if unknown:
+            raise ValueError(f"unsupported protocol versions: {', '.join(unknown)}")
+        handshake = tuple(v for v in versions if v in HANDSHAKE_VERSIONS)
+        if not handshake:
+            raise ValueError("supported_versions must include a handshake-era revision")
+        if max_frame_size < 64:
+            raise ValueError("max_frame_size must be at least 64 bytes")
+        if max_depth < 4:
+            raise ValueError("max_depth must be at least 4")
+        self._role = role
+        self._lifecycle = LifecycleState(role)
+        self._supported = versions
+        self._handshake_versions = handshake
+        self._max_frame_size = max_frame_size
+        self._max_depth = max_depth
+        self._validate = validate
+
+        if role is Role.CLIENT:
+            self._our_requests, self._peer_requests = CLIENT_REQUESTS, SERVER_REQUESTS
+            self._our_notes, self._peer_notes = CLIENT_NOTIFICATIONS, SERVER_NOTIFICATIONS
+        else:
+            self._our_requests, self._peer_requests = SERVER_REQUESTS, CLIENT_REQUESTS
+            self._our_notes, self._peer_notes = SERVER_NOTIFICATIONS, CLIENT_NOTIFICATIONS
+
+        # Inbound.
+        self._lines = LineBuffer(max_frame_size)
+        self._inbox: deque[Any] = deque()
+        self._events: deque[Event] = deque()
+        self._eof = False
+        self._eof_reason: str | None = None
+        self._terminal: Event | None = None
+        # Outbound.
+        self._outbound: list[bytes] = []
+        self._next_id = 1
+        # Requests we sent and await answers to; progress tokens we gave out.
+        self._pending: dict[RequestId, _Outgoing] = {}
+        self._progress: dict[RequestId, RequestId] = {}
+        self._cancelled_out: OrderedDict[RequestId, None] = OrderedDict()
+        # Requests we serve; their progress tokens.
+        self._serving: dict[RequestId, _Incoming] = {}
+        self._serving_tokens: dict[RequestId, RequestId] = {}
+        self._cancelled_in: OrderedDict[RequestId, None] = OrderedDict()
+        # Handshake facts.
+        self._version: str | None = None
+        self._offered_version: str | None = None
+        self._init_id: RequestId | None = None
+        self._our_caps: dict[str, Any] = {}
+        self._peer_caps: dict[str, Any] | None = None
+        self._peer_info: dict[str, Any] | None = None
+        self._instructions: str | None = None
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def role(self) -> Role:
+        """Which side this engine plays."""
+        return self._role
+
+    @property
+    def state(self) -> State:
+        """The lifecycle state (see :mod:`sansio.state`)."""
+        return self._lifecycle.state
+
+    @property
+    def protocol_version(self) -> str | None:
+        """The negotiated revision, or ``None`` until the handshake settled it."""
+        return self._version
+
+    @property
+    def supported_versions(self) -> tuple[str, ...]:
+        """The revisions this side accepts, oldest first."""
+        return self._supported
+
+    @property
+    def peer_info(self) -> dict[str, Any] | None:
+        """The peer's ``clientInfo``/``serverInfo``, once known."""
+        return self._peer_info
+
+    @property
+    def peer_capabilities(self) -> dict[str, Any] | None:
+        """The peer's capabilities, once known."""
+        return self._peer_caps
+
+    @property
+    def our_capabilities(self) -> dict[str, Any]:
+        """The capabilities this side advertised (empty until it did)."""
+        return self._our_caps
+
+    @property
+    def instructions(self) -> str | None:
+        """(Client) the server's ``instructions``, once known."""
+        return self._instructions
+
+    @property
+    def pending_requests(self) -> frozenset[RequestId]:
+        """Ids of the requests we sent that are not answered yet."""
+        return frozenset(self._pending)
+
+    @property
+    def serving_requests(self) -> frozenset[RequestId]:
+        """Ids of the peer's requests we have not answered yet (and that were not cancelled)."""
+        return frozenset(self._serving)
+
+    def method_of(self, request_id: RequestId) -> str | None:
+        """The method of a pending request of ours, or ``None`` if ``request_id`` is not one."""
+        out = self._pending.get(request_id)
+        return out.method if out is not None else None
+
+    # ------------------------------------------------------------------ inbound
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Feed bytes of an NDJSON stream (stdio). ``b""`` means the peer closed its side.
+
+        Nothing is parsed here; call :meth:`next_event` to get the events.
+
+        Raises:
+            RuntimeError: data after end of input (a bug in the caller).
+        """
+        if self._eof:
+            if data:
+                raise RuntimeError("received data after end of input")
+            return
+        if data:
+            self._lines.feed(data)
+        else:
+            self._eof = True
+
+    def receive_message(self, message: bytes | str | dict[str, Any] | list[Any]) -> None:
+        """Feed one whole message from a message transport.
+
+        ``message`` is one JSON text (bytes or str), or an already decoded JSON value (a dict, or
+        a list for a batch). It is parsed lazily by :meth:`next_event`.
+
+        Raises:
+            RuntimeError: a message after end of input (a bug in the caller).
+        """
+        if self._eof:
+            raise RuntimeError("received a message after end of input")
+        self._inbox.append(message)
+
+    def connection_lost(self, reason: str | None = None) -> None:
+        """Tell the engine the transport failed; like ``receive_data(b"")`` with a reason.
+
+        Frames already buffered are still delivered before :class:`PeerDisconnected`.
+        """
+        if not self._eof:
+            self._eof = True
+            self._eof_reason = reason
+
+    def next_event(self) -> Event | NeedData:
+        """Return the next event, or :data:`NEED_DATA` when more input is needed.
+
+        State effects: the lifecycle moves as events dictate (see :mod:`sansio.state`); pending
+        and served request bookkeeping is updated.
+
+        After :class:`PeerDisconnected` or :class:`Closed` was returned, every further call returns
+        an event of the same type with no pending ids.
+
+        Raises:
+            RemoteProtocolError: the peer broke the protocol. If ``exc.response_hint`` is set,
+                write it. If ``exc.fatal`` is false, only that frame was dropped: keep calling.
+                Otherwise the connection is in ``ERROR``.
+        """
+        events = self._events
+        if events:
+            return events.popleft()
+        if self._terminal is not None:
+            return self._terminal
+        if self._lifecycle.state is State.ERROR:
+            raise RemoteProtocolError("can't receive: the connection is in ERROR", fatal=True)
+        while True:
+            frame = self._next_frame()
+            if frame is None:
+                if self._eof:
+                    return self._disconnect()
+                return NEED_DATA
+            self._handle_frame(frame)
+            if events:
+                return events.popleft()
+
+    def _next_frame(self) -> Any:
+        if self._inbox:
+            return self._inbox.popleft()
+        try:
+            return self._lines.next_line()
+        except FrameTooLarge as exc:
+            self._fail(str(exc))
+
+    def _disconnect(self) -> Event:
+        reason = self._eof_reason
+        if reason is None and self._lines.leftover().strip():
+            reason = f"peer closed mid-frame ({len(self._lines)} bytes of an unterminated frame)"
+        self._lines.clear()
+        event = PeerDisconnected(pending=self._drop_all(), reason=reason)
+        self._lifecycle.process(Trigger.PEER_DISCONNECT)
+        self._terminal = PeerDisconnected(pending=(), reason=reason)
+        return event
+
+    def _fail(self, msg: str, code: ErrorCode = ErrorCode.INVALID_REQUEST,
+              request_id: RequestId | None = None) -> NoReturn:
+        self._lifecycle.process(Trigger.PROTOCOL_ERROR)
+        raise RemoteProtocolError(msg, code, fatal=True, request_id=request_id)
+
+    def _null_id(self) -> bool:
+        version = self._version
+        return version is None or version < _NULL_ID_UNTIL
+
+    def _refuse(
+        self,
+        msg: str,
+        code: ErrorCode,
+        request_id: RequestId | None,
+        *,
+        answer: bool,
+        data: Any = None,
+    ) -> _Refusal:
+        """Build the recoverable error for a dropped frame (and its owed error response)."""
+        exc = _Refusal(msg, code, data, request_id=request_id)
+        if answer:
+            obj = error_response_obj(request_id, code, msg, data, null_id=self._null_id())
+            exc.response_obj = obj
+            exc.response_hint = _codec.dumps(obj) + b"\n"
+        return exc
+
+    def _handle_frame(self, frame: Any) -> None:
+        if frame.__class__ in (bytes, str, bytearray):
+            if len(frame) > self._max_frame_size:
+                raise self._refuse(
+                    f"message exceeds max_frame_size ({self._max_frame_size} bytes)",
+                    ErrorCode.INVALID_REQUEST, None, answer=True)
+            try:
+                obj = _codec.loads(frame)
+            except _codec.DecodeError as exc:
+                raise self._refuse(f"parse error: {exc}", ErrorCode.PARSE_ERROR, None,
+                                   answer=True) from None
+            raw = frame if frame.__class__ is not str else frame.encode("utf-8", "replace")
+            if raw.count(b"{") + raw.count(b"[") > self._max_depth and _too_deep(
+                    obj, self._max_depth):
+                raise self._refuse(f"frame nests deeper than max_depth ({self._max_depth})",
+                                   ErrorCode.INVALID_REQUEST, None, answer=True)
+        else:
+            obj = frame
+            if _too_deep(obj, self._max_depth):
+                raise self._refuse(f"message nests deeper than max_depth ({self._max_depth})",
+                                   ErrorCode.INVALID_REQUEST, None, answer=True)
+        if obj.__class__ is list:
+            self._handle_batch(obj)
+        else:
+            self._handle_obj(obj, None)
+
+    def _handle_batch(self, items: list[Any]) -> None:
+        if self._version not in BATCH_VERSIONS:
+            raise self._refuse(
+                "JSON-RPC batches are not allowed "
+                + (f"in protocol version {self._version}" if self._version
+                   else "before initialization"),
+                ErrorCode.INVALID_REQUEST, None, answer=True)
+        if not items:
+            raise self._refuse("empty batch", ErrorCode.INVALID_REQUEST, None, answer=True)
+        batch = _Batch()
+        for item in items:
+            try:
+                self._handle_obj(item, batch)
+            except _Refusal as exc:
+                if exc.response_obj is not None:
+                    batch.responses.append(exc.response_obj)
+        if not batch.waiting and batch.responses:
+            raise RemoteProtocolError(
+                "batch had no valid requests", ErrorCode.INVALID_REQUEST,
+                response_hint=_codec.dumps(batch.responses) + b"\n")
+
+    def _handle_obj(self, obj: Any, batch: _Batch | None) -> None:
+        try:
+            msg = decode_message(obj)
+        except FrameError as exc:
+            raise self._refuse(str(exc), exc.code, exc.request_id, answer=exc.is_request) from None
+        cls = msg.__class__
+        if cls is Request:
+            self._on_request(msg, batch)  # type: ignore[arg-type]
+        elif cls is Notification:
+            self._on_notification(msg)  # type: ignore[arg-type]
+        elif cls is Response:
+            self._on_response(msg)  # type: ignore[arg-type]
+        else:
+            self._on_error_response(msg)  # type: ignore[arg-type]
+
+    # -- incoming requests
+
+    def _spec_live(self, spec: MethodSpec) -> bool:
+        version = self._version
+        if version is None:
+            return True
+        return spec.since <= version and (spec.until is None or version <= spec.until)
+
+    def _check_params(self, spec: MethodSpec, params: dict[str, Any] | None,
+                      request_id: RequestId | None, answer: bool) -> None:
+        if spec.params is None:
+            return
+        if params is None:
+            if spec.params_required:
+                raise self._refuse(f"{spec.method} requires params", ErrorCode.INVALID_PARAMS,
+                                   request_id, answer=answer)
+            return
+        try:
+            structure(params, spec.params)
+        except TypeValidationError as exc:
+            raise self._refuse(
+                f"invalid params for {spec.method}: {'; '.join(exc.errors)}",
+                ErrorCode.INVALID_PARAMS, request_id, answer=answer,
+                data={"errors": exc.errors}) from None
+
+    def _on_request(self, req: Request, batch: _Batch | None) -> None:
+        rid, method, params = req.id, req.method, req.params
+        if rid in self._serving:
+            raise self._refuse(f"duplicate request id {rid!r}: a request with this id is "
+                               "still being served", ErrorCode.INVALID_REQUEST, rid, answer=True)
+        lifecycle = self._lifecycle
+        if method == _INITIALIZE and self._role is Role.SERVER:
+            self._on_initialize(req, batch)
+            return
+        allowed = lifecycle.traffic.receive
+        if allowed is not None and method not in allowed:
+            if lifecycle.state in (State.CLOSED, State.ERROR):  # pragma: no cover - guarded
+                raise self._refuse("connection is closed", ErrorCode.INVALID_REQUEST, rid,
+                                   answer=False)
+            raise self._refuse(
+                f"{method!r} is not allowed before initialization is complete "
+                f"(state {lifecycle.state.name})", ErrorCode.INVALID_REQUEST, rid, answer=True)
+        spec = self._peer_requests.get(method)
+        if spec is None:
+            if method in self._our_requests:
+                raise self._refuse(f"method not found: a {self._role.peer.value} does not "
+                                   f"send {method!r}", ErrorCode.METHOD_NOT_FOUND, rid,
+                                   answer=True)
+        else:
+            if not self._spec_live(spec):
+                raise self._refuse(f"method not found: {method!r} is not part of protocol "
+                                   f"version {self._version}", ErrorCode.METHOD_NOT_FOUND, rid,
+                                   answer=True)
+            missing = missing_capability(method, params, self._our_caps, self._version)
+            if missing is not None:
+                raise self._refuse(f"method not found: {method!r} needs the {missing!r} "
+                                   f"capability, which this {self._role.value} did not "
+                                   "advertise", ErrorCode.METHOD_NOT_FOUND, rid, answer=True)
+            if self._validate:
+                self._check_params(spec, params, rid, answer=True)
+        token = _progress_token_of(params)
+        self._serving[rid] = _Incoming(method, token, batch)
+        if token is not None:
+            self._serving_tokens[token] = rid
+        if batch is not None:
+            batch.waiting.add(rid)
+        self._events.append(RequestReceived(rid, method, params, token))
+
+    def _on_initialize(self, req: Request, batch: _Batch | None) -> None:
+        rid, params = req.id, req.params
+        if batch is not None or not self._lifecycle.can(Trigger.RECV_INITIALIZE):
+            raise self._refuse("initialize may be sent only once, first, and not in a batch",
+                               ErrorCode.INVALID_REQUEST, rid, answer=True)
+        spec = self._peer_requests[_INITIALIZE]
+        self._check_params(spec, params, rid, answer=True)
+        assert params is not None
+        requested = params.get("protocolVersion")
+        if requested.__class__ is not str:
+            raise self._refuse("initialize: protocolVersion must be a string",
+                               ErrorCode.INVALID_PARAMS, rid, answer=True)
+        client_info = params.get("clientInfo")
+        caps = params.get("capabilities")
+        if client_info.__class__ is not dict or caps.__class__ is not dict:
+            raise self._refuse("initialize: clientInfo and capabilities must be objects",
+                               ErrorCode.INVALID_PARAMS, rid, answer=True)
+        offered = negotiate(requested, self._handshake_versions)
+        self._lifecycle.process(Trigger.RECV_INITIALIZE)
+        self._offered_version = offered
+        self._init_id = rid
+        self._peer_info = client_info
+        self._peer_caps = caps
+        token = _progress_token_of(params)
+        self._serving[rid] = _Incoming(_INITIALIZE, token, None)
+        self._events.append(InitializeRequested(
+            request_id=rid, params=params, requested_version=requested,
+            protocol_version=offered, client_info=client_info, capabilities=caps))
+
+    # -- incoming notifications
+
+    def _on_notification(self, note: Notification) -> None:
+        method, params = note.method, note.params
+        allowed = self._lifecycle.traffic.receive
+        if allowed is not None and method not in allowed:
+            raise self._refuse(f"notification {method!r} is not allowed in state "
+                               f"{self._lifecycle.state.name}", ErrorCode.INVALID_REQUEST, None,
+                               answer=False)
+        if method == _CANCELLED:
+            self._on_cancelled(params)
+            return
+        if method == _PROGRESS:
+            self._on_progress(params)
+            return
+        spec = self._peer_notes.get(method)
+        if spec is None:
+            if method in self._our_notes:
+                raise self._refuse(f"a {self._role.peer.value} does not send {method!r}",
+                                   ErrorCode.INVALID_REQUEST, None, answer=False)
+        elif self._validate:
+            self._check_params(spec, params, None, answer=False)
+        if method == _INITIALIZED:
+            if self._role is Role.SERVER and self._lifecycle.can(Trigger.RECV_INITIALIZED):
+                self._lifecycle.process(Trigger.RECV_INITIALIZED)
+                assert self._version is not None and self._peer_info is not None
+                self._events.append(Initialized(
+                    protocol_version=self._version, peer_info=self._peer_info,
+                    peer_capabilities=self._peer_caps or {}))
+                return
+            raise self._refuse("unexpected notifications/initialized", ErrorCode.INVALID_REQUEST,
+                               None, answer=False)
+        self._events.append(NotificationReceived(method, params))
+
+    def _on_cancelled(self, params: dict[str, Any] | None) -> None:
+        rid = params.get("requestId") if params else None
+        if not is_request_id(rid):
+            # 2025-11-25 tasks are cancelled with tasks/cancel, not this; nothing to do.
+            return
+        assert rid is not None
+        incoming = self._serving.get(rid)
+        if incoming is None or incoming.method == _INITIALIZE:
+            return  # already answered (a race), unknown, or initialize (which can't be cancelled)
+        del self._serving[rid]
+        if incoming.progress_token is not None:
+            self._serving_tokens.pop(incoming.progress_token, None)
+        self._remember(self._cancelled_in, rid, None)
+        if incoming.batch is not None:
+            self._finish_batch_member(incoming.batch, rid, None)
+        reason = params.get("reason") if params else None
+        self._events.append(RequestCancelled(rid, reason if reason.__class__ is str else None))
+
+    def _on_progress(self, params: dict[str, Any] | None) -> None:
+        if not params:
+            raise self._refuse("notifications/progress requires params",
+                               ErrorCode.INVALID_PARAMS, None, answer=False)
+        token = params.get("progressToken")
+        progress = params.get("progress")
+        total = params.get("total")
+        message = params.get("message")
+        if (not is_request_id(token) or progress.__class__ not in (int, float)
+                or (total is not None and total.__class__ not in (int, float))
+                or (message is not None and message.__class__ is not str)):
+            raise self._refuse("invalid params for notifications/progress",
+                               ErrorCode.INVALID_PARAMS, None, answer=False)
+        assert token is not None
+        rid = self._progress.get(token)
+        if rid is None:
+            return  # progress for a finished or unknown request: dropped
+        self._events.append(ProgressReceived(rid, token, progress, total, message))  # type: ignore[arg-type]
+
+    # -- incoming responses
+
+    def _take_pending(self, rid: RequestId) -> _Outgoing | None:
+        out = self._pending.pop(rid, None)
+        if out is None:
+            if rid in self._cancelled_out:
+                del self._cancelled_out[rid]
+                return None  # a late answer to a request we cancelled: ignored
+            raise self._refuse(f"response to unknown request id {rid!r}",
+                               ErrorCode.INVALID_REQUEST, None, answer=False)
+        if out.progress_token is not None:
+            self._progress.pop(out.progress_token, None)
+        return out
+
+    def _on_response(self, resp: Response) -> None:
+        rid = resp.id
+        out = self._take_pending(rid)
+        if out is None:
+            return
+        if out.method == _INITIALIZE and self._role is Role.CLIENT:
+            self._on_initialize_result(rid, resp.result)
+            return
+        if self._validate:
+            spec = self._our_requests.get(out.method)
+            if spec is not None and spec.result is not None:
+                try:
+                    structure(resp.result, spec.result)
+                except TypeValidationError as exc:
+                    raise RemoteProtocolError(
+                        f"invalid result for {out.method}: {'; '.join(exc.errors)}",
+                        ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
+                        request_id=rid) from None
+        self._events.append(ResponseReceived(rid, out.method, resp.result))
+
+    def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
+        spec = self._our_requests[_INITIALIZE]
+        assert spec.result is not None
+        try:
+            structure(result, spec.result)
+        except TypeValidationError as exc:
+            self._fail(f"invalid initialize result: {'; '.join(exc.errors)}",
+                       ErrorCode.INVALID_PARAMS, rid)
+        version = result["protocolVersion"]
+        if version not in self._handshake_versions:
+            self._fail(
+                f"the server chose protocol version {version!r}, which this client does not "
+                f"support (supported: {', '.join(self._handshake_versions)})",
+                ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, rid)
+        self._lifecycle.process(Trigger.RECV_INITIALIZE_RESULT)
+        self._version = version
+        self._peer_info = result["serverInfo"]
+        self._peer_caps = result["capabilities"]
+        instructions = result.get("instructions")
+        self._instructions = instructions if instructions.__class__ is str else None
+        assert self._peer_info is not None and self._peer_caps is not None
+        self._events.append(Initialized(
+            protocol_version=version, peer_info=self._peer_info,
+            peer_capabilities=self._peer_caps, instructions=self._instructions,
+            request_id=rid, result=result))
+
+    def _on_error_response(self, resp: ErrorResponse) -> None:
+        rid = resp.id
+        if rid is None:
+            self._events.append(ErrorReceived(None, "", resp.error))
+            return
+        out = self._take_pending(rid)
+        if out is None:
+            return
+        if out.method == _INITIALIZE and self._role is Role.CLIENT:
+            self._lifecycle.process(Trigger.RECV_INITIALIZE_ERROR)
+        self._events.append(ErrorReceived(rid, out.method, resp.error))
+
+    # ------------------------------------------------------------------ outbound
+
+    def data_to_send(self) -> bytes:
+        """Return (and forget) everything the ``send_*`` calls produced, in order.
+
+        The result is zero or more frames, each one JSON text followed by ``b"\\n"``.
+        """
+        out = self._outbound
+        if not out:
+            return b""
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        return data
+
+    def frames_to_send(self) -> list[bytes]:
+        """Like :meth:`data_to_send`, but one ``bytes`` per frame (for message transports)."""
+        frames = self._outbound
+        self._outbound = []
+        return frames
+
+    def _check_open(self) -> None:
+        state = self._lifecycle.state
+        if state is State.CLOSED or state is State.ERROR:
+            raise LocalProtocolError(f"can't send: the connection is {state.name}")
+
+    def _encode(self, obj: Any) -> bytes:
+        try:
+            return _codec.dumps(obj) + b"\n"
+        except _codec.EncodeError as exc:
+            raise LocalProtocolError(f"can't encode message as JSON: {exc}",
+                                     ErrorCode.INTERNAL_ERROR) from None
+
+    def _payload(self, value: Any) -> dict[str, Any] | None:
+        if value is None or value.__class__ is dict:
+            return value  # type: ignore[no-any-return]
+        if isinstance(value, Mapping):
+            return dict(value)
+        if attrs.has(value.__class__):
+            out = unstructure(value, self._version)
+            if out.__class__ is not dict:  # pragma: no cover - every MCP type is an object
+                raise LocalProtocolError("params and results must be JSON objects")
+            return out  # type: ignore[no-any-return]
+        raise LocalProtocolError(
+            f"params and results must be a mapping or an MCP type, not {type(value).__name__}")
+
+    def _check_send_method(self, method: str, kind: str) -> None:
+        allowed = self._lifecycle.traffic.send
+        if allowed is not None and method not in allowed:
+            state = self._lifecycle.state
+            if state is State.IDLE or state is State.INITIALIZING or state is State.INITIALIZED:
+                raise LocalProtocolError(
+                    f"can't send {kind} {method!r} before initialization is complete "
+                    f"(state {state.name})")
+            raise LocalProtocolError(f"can't send {method!r} in state {state.name}")
+        table = self._our_requests if kind == "request" else self._our_notes
+        other = self._peer_requests if kind == "request" else self._peer_notes
+        spec = table.get(method)
+        if spec is None:
+            if method in other:
+                raise LocalProtocolError(
+                    f"a {self._role.value} does not send {method!r}", ErrorCode.METHOD_NOT_FOUND)
+        elif not self._spec_live(spec):
+            raise LocalProtocolError(
+                f"{method!r} is not part of protocol version {self._version}",
+                ErrorCode.METHOD_NOT_FOUND)
+
+    def send_request(
+        self,
+        method: str,
+        params: Mapping[str, Any] | Any = None,
+        *,
+        progress_token: RequestId | None = None,
+    ) -> RequestId:
+        """Queue a request and return the id the engine gave it.
+
+        Args:
+            method: the method.
+            params: a mapping, an MCP type from :mod:`sansio.types` (written for the negotiated
+                revision), or ``None``.
+            progress_token: ask the peer for progress; it is put in ``params._meta``.
+                ``ProgressReceived`` events then name this request.
+
+        State effects: the request is pending until a response, an error,
+        :class:`PeerDisconnected` or :class:`Closed` finishes it, or :meth:`cancel`. ``initialize``
+        moves a client from IDLE to INITIALIZING.
+
+        Raises:
+            LocalProtocolError: the state forbids this request (for example anything but
+                ``initialize`` first, or anything but ``ping`` before the initialize response),
+                the peer did not advertise the capability it needs (code -32601), the method
+                belongs to the other role or to another revision, ``initialize`` params are
+                wrong, the progress token is in use, or the params cannot be encoded. Nothing is
+                queued then.
+        """
+        self._check_open()
+        payload = self._payload(params)
+        if method == _INITIALIZE:
+            self._check_initialize_params(payload)
+            trigger: Trigger | None = Trigger.SEND_INITIALIZE
+            if not self._lifecycle.can(Trigger.SEND_INITIALIZE):
+                raise LocalProtocolError(
+                    "initialize may be sent only once, first, and only by a client")
+        else:
+            trigger = None
+            self._check_send_method(method, "request")
+            missing = missing_capability(method, payload, self._peer_caps, self._version)
+            if missing is not None:
+                raise LocalProtocolError(
+                    f"the {self._role.peer.value} did not advertise the {missing!r} capability "
+                    f"that {method!r} needs", ErrorCode.METHOD_NOT_FOUND)
+        if progress_token is not None:
+            if not is_request_id(progress_token):
+                raise LocalProtocolError("progress_token must be an int or a str")
+            payload = dict(payload) if payload else {}
+            meta = payload.get("_meta")
+            payload["_meta"] = {**meta, "progressToken": progress_token} \
+                if isinstance(meta, Mapping) else {"progressToken": progress_token}
+        token = _progress_token_of(payload) if progress_token is None else progress_token
+        if token is not None and token in self._progress:
+            raise LocalProtocolError(f"progress token {token!r} is already in use")
+        rid = self._next_id
+        obj: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
+        if payload is not None:
+            obj["params"] = payload
+        frame = self._encode(obj)
+        self._next_id = rid + 1
+        if trigger is not None:
+            self._lifecycle.process(trigger)
+            assert payload is not None
+            self._init_id = rid
+            self._our_caps = payload["capabilities"]
+        self._pending[rid] = _Outgoing(method, token)
+        if token is not None:
+            self._progress[token] = rid
+        self._outbound.append(frame)
+        return rid
+
+    def _check_initialize_params(self, payload: dict[str, Any] | None) -> None:
+        if self._role is not Role.CLIENT:
+            raise LocalProtocolError("only a client sends initialize")
+        if payload is None:
+            raise LocalProtocolError("initialize needs params")
+        version = payload.get("protocolVersion")
+        if version not in self._handshake_versions:
+            raise LocalProtocolError(
+                f"initialize: protocolVersion {version!r} is not one this connection supports "
+                f"({', '.join(self._handshake_versions)})")
+        if not isinstance(payload.get("capabilities"), dict) or not isinstance(
+                payload.get("clientInfo"), dict):
+            raise LocalProtocolError("initialize: capabilities and clientInfo must be objects")
+
+    def send_initialize(
+        self,
+        client_info: Mapping[str, Any] | Any,
+        capabilities: Mapping[str, Any] | Any = None,
+        *,
+        protocol_version: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> RequestId:
+        """(Client) Queue the ``initialize`` request and return its id.
+
+        Args:
+            client_info: ``clientInfo`` (a mapping or :class:`sansio.types.Implementation`).
+            capabilities: the client's capabilities (mapping or ``ClientCapabilities``).
+            protocol_version: the revision to ask for; default: the latest handshake revision
+                this connection supports.
+            meta: optional ``_meta``.
+
+        Raises:
+            LocalProtocolError: as :meth:`send_request`.
+        """
+        params: dict[str, Any] = {
+            "protocolVersion": protocol_version or self._handshake_versions[-1],
+            "capabilities": self._payload(capabilities) or {},
+            "clientInfo": self._payload(client_info),
+        }
+        if meta is not None:
+            params["_meta"] = dict(meta)
+        return self.send_request(_INITIALIZE, params)
+
+    def send_initialized(self) -> None:
+        """(Client) Queue ``notifications/initialized``: INITIALIZED -> OPERATING.
+
+        Raises:
+            LocalProtocolError: not a client, or the initialize result has not arrived.
+        """
+        self.send_notification(_INITIALIZED)
+
+    def send_initialize_result(
+        self,
+        request_id: RequestId,
+        server_info: Mapping[str, Any] | Any,
+        capabilities: Mapping[str, Any] | Any = None,
+        *,
+        instructions: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        """(Server) Answer ``initialize`` with the negotiated version: INITIALIZING -> INITIALIZED.
+
+        Raises:
+            LocalProtocolError: as :meth:`send_response`.
+        """
+        result: dict[str, Any] = {
+            "protocolVersion": self._offered_version,
+            "capabilities": self._payload(capabilities) or {},
+            "serverInfo": self._payload(server_info),
+        }
+        if instructions is not None:
+            result["instructions"] = instructions
+        if meta is not None:
+            result["_meta"] = dict(meta)
+        self.send_response(request_id, result)
+
+    def send_notification(self, method: str, params: Mapping[str, Any] | Any = None) -> None:
+        """Queue a notification.
+
+        ``notifications/initialized`` (client) completes the handshake. ``notifications/progress``
+        for a token that belongs to no request we are serving queues nothing (the request
+        already ended). Use :meth:`cancel` rather than sending ``notifications/cancelled``.
+
+        Raises:
+            LocalProtocolError: the state forbids it, it belongs to the other role or revision,
+                or the params cannot be encoded.
+        """
+        self._check_open()
+        payload = self._payload(params)
+        if method == _CANCELLED:
+            rid = payload.get("requestId") if payload else None
+            if not is_request_id(rid):
+                raise LocalProtocolError("notifications/cancelled needs a requestId")
+            reason = payload.get("reason") if payload else None
+            self.cancel(rid, reason)  # type: ignore[arg-type]
+            return
+        self._check_send_method(method, "notification")
+        if method == _PROGRESS:
+            token = payload.get("progressToken") if payload else None
+            if token not in self._serving_tokens:
+                return  # the request ended (or never asked for progress): nothing to say
+        obj: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if payload is not None:
+            obj["params"] = payload
+        frame = self._encode(obj)
+        if method == _INITIALIZED:
+            if self._role is not Role.CLIENT:
+                raise LocalProtocolError("only a client sends notifications/initialized")
+            self._lifecycle.process(Trigger.SEND_INITIALIZED)
+        self._outbound.append(frame)
+
+    def _take_serving(self, request_id: RequestId) -> _Incoming | None:
+        incoming = self._serving.pop(request_id, None)
+        if incoming is None:
+            if request_id in self._cancelled_in:
+                return None  # cancelled by the peer: answering is a no-op
+            raise LocalProtocolError(f"there is no request {request_id!r} to answer")
+        if incoming.progress_token is not None:
+            self._serving_tokens.pop(incoming.progress_token, None)
+        return incoming
+
+    def send_response(self, request_id: RequestId, result: Mapping[str, Any] | Any) -> None:
+        """Queue the successful response to a request we are serving.
+
+        If the peer cancelled the request, nothing is queued (the spec forbids answering it).
+        Answering ``initialize`` (server) needs ``serverInfo``; a missing ``protocolVersion`` is
+        filled with the negotiated one, and a missing ``capabilities`` with ``{}``.
+
+        State effects: the request is no longer served; answering ``initialize`` moves a server to
+        INITIALIZED and fixes the protocol version and our capabilities.
+
+        Raises:
+            LocalProtocolError: ``request_id`` is not a request we are serving (never received,
+                or already answered), the initialize result is invalid, or the result cannot be
+                encoded. Nothing is queued and the request is still served then.
+        """
+        self._check_open()
+        payload = self._payload(result)
+        if payload is None:
+            raise LocalProtocolError("a result must be an object (use {} for an empty result)")
+        incoming = self._serving.get(request_id)
+        is_init = incoming is not None and incoming.method == _INITIALIZE
+        if is_init:
+            payload = self._initialize_result(payload)
+        obj = {"jsonrpc": "2.0", "id": request_id, "result": payload}
+        frame = self._encode(obj) if incoming is None or incoming.batch is None else b""
+        incoming = self._take_serving(request_id)
+        if incoming is None:
+            return
+        if is_init:
+            self._lifecycle.process(Trigger.SEND_INITIALIZE_RESULT)
+            self._version = payload["protocolVersion"]
+            self._our_caps = payload["capabilities"]
+        if incoming.batch is not None:
+            self._finish_batch_member(incoming.batch, request_id, obj)
+        else:
+            self._outbound.append(frame)
+
+    def _initialize_result(self, payload: dict[str, Any]) -> dict[str, Any]:
+        payload = dict(payload)
+        version = payload.setdefault("protocolVersion", self._offered_version)
+        if version not in self._handshake_versions:
+            raise LocalProtocolError(
+                f"initialize result: protocolVersion {version!r} is not supported here")
+        payload.setdefault("capabilities", {})
+        if not isinstance(payload["capabilities"], dict):
+            raise LocalProtocolError("initialize result: capabilities must be an object")
+        if not isinstance(payload.get("serverInfo"), dict):
+            raise LocalProtocolError("initialize result: serverInfo (an object) is required")
+        return payload
+
+    def send_error(
+        self, request_id: RequestId, code: int, message: str, data: Any = None
+    ) -> None:
+        """Queue an error response to a request we are serving.
+
+        If the peer cancelled the request, nothing is queued. Refusing ``initialize`` moves a
+        server back to IDLE (the client may try again).
+
+        Raises:
+            LocalProtocolError: ``request_id`` is not a request we are serving, ``code`` is not
+                an integer, or ``data`` cannot be encoded.
+        """
+        self._check_open()
+        if code.__class__ is not int and not isinstance(code, ErrorCode):
+            raise LocalProtocolError("an error code must be an integer")
+        obj = error_response_obj(request_id, code, message, data)
+        incoming = self._serving.get(request_id)
+        frame = self._encode(obj) if incoming is None or incoming.batch is None else b""
+        incoming = self._take_serving(request_id)
+        if incoming is None:
+            return
+        if incoming.method == _INITIALIZE:
+            self._lifecycle.process(Trigger.SEND_INITIALIZE_ERROR)
+            self._init_id = None
+            self._peer_info = self._peer_caps = None
+        if incoming.batch is not None:
+            self._finish_batch_member(incoming.batch, request_id, obj)
+        else:
+            self._outbound.append(frame)
+
+    def cancel(self, request_id: RequestId, reason: str | None = None) -> None:
+        """Cancel a request we sent: queue ``notifications/cancelled`` and stop waiting for it.
+
+        A response that arrives for it afterwards is ignored.
+
+        Raises:
+            LocalProtocolError: ``request_id`` is not pending, or it is ``initialize`` (which the
+                spec forbids cancelling).
+        """
+        self._check_open()
+        out = self._pending.get(request_id)
+        if out is None:
+            raise LocalProtocolError(f"there is no pending request {request_id!r} to cancel")
+        if out.method == _INITIALIZE:
+            raise LocalProtocolError("initialize cannot be cancelled")
+        params: dict[str, Any] = {"requestId": request_id}
+        if reason is not None:
+            params["reason"] = reason
+        frame = self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params})
+        del self._pending[request_id]
+        if out.progress_token is not None:
+            self._progress.pop(out.progress_token, None)
+        self._remember(self._cancelled_out, request_id, None)
+        self._outbound.append(frame)
+
+    def close(self) -> None:
+        """Close the connection locally.
+
+        Queues a :class:`Closed` event that names every request of ours still pending; they will
+        never be answered. Requests we were serving are forgotten. Idempotent: closing a closed
+        connection does nothing.
+
+        State effects: -> CLOSED (or stays ERROR).
+        """
+        if self._terminal is not None:
+            return
+        self._lifecycle.process(Trigger.CLOSE)
+        self._events.append(Closed(pending=self._drop_all()))
+        self._terminal = Closed(pending=())
+
+    def _drop_all(self) -> tuple[RequestId, ...]:
+        pending = tuple(self._pending)
+        self._pending.clear()
+        self._progress.clear()
+        self._serving.clear()
+        self._serving_tokens.clear()
+        return pending
+
+    # -- helpers
+
+    @staticmethod
+    def _remember(memory: OrderedDict[RequestId, Any], key: RequestId, value: Any) -> None:
+        memory[key] = value
+        if len(memory) > _CANCEL_MEMORY:
+            memory.popitem(last=False)
+
+    def _finish_batch_member(self, batch: _Batch, rid: RequestId,
+                             response: dict[str, Any] | None) -> None:
+        batch.waiting.discard(rid)
+        if response is not None:
+            batch.responses.append(response)
+        if not batch.waiting and batch.responses:
+            self._outbound.append(self._encode(batch.responses))
+            batch.responses = []

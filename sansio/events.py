@@ -1,0 +1,210 @@
+"""Events: what :meth:`sansio.Connection.next_event` returns.
+
+Every event is a frozen, slotted attrs class that compares by value. Events are named for what
+happened. Users never subclass them; build modified copies with :func:`attrs.evolve`.
+
+Which request ids an event *finishes* matters to the adapter (a sent request is answered exactly
+once): :class:`ResponseReceived`, :class:`ErrorReceived`, :class:`Initialized` (the client's
+``initialize``), :class:`PeerDisconnected` and :class:`Closed` (their ``pending`` ids).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from .jsonrpc import ErrorObject, RequestId
+
+__all__ = [
+    "NEED_DATA",
+    "Closed",
+    "ErrorReceived",
+    "Event",
+    "InitializeRequested",
+    "Initialized",
+    "NeedData",
+    "NotificationReceived",
+    "PeerDisconnected",
+    "ProgressReceived",
+    "RequestCancelled",
+    "RequestReceived",
+    "ResponseReceived",
+]
+
+
+class NeedData(enum.Enum):
+    """Type of the :data:`NEED_DATA` sentinel."""
+
+    NEED_DATA = "NEED_DATA"
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Literal[NeedData.NEED_DATA] = NeedData.NEED_DATA
+"""Returned by ``next_event()`` when no complete event is buffered: feed more data."""
+
+
+class Event:
+    """Base class of all events. Never instantiated itself."""
+
+    __slots__ = ()
+
+
+@attrs.frozen
+class InitializeRequested(Event):
+    """(Server) The client sent ``initialize``. Answer it with ``send_response(request_id, ...)``
+    (or ``send_initialize_result``) or refuse it with ``send_error``.
+
+    Attributes:
+        request_id: the id of the ``initialize`` request.
+        params: the request's ``params`` as received.
+        requested_version: the ``protocolVersion`` the client asked for.
+        protocol_version: what this server will answer: ``requested_version`` when supported,
+            otherwise the latest handshake revision the connection supports.
+        client_info: the client's ``clientInfo`` object.
+        capabilities: the client's ``capabilities`` object.
+    """
+
+    request_id: RequestId
+    params: dict[str, Any]
+    requested_version: str
+    protocol_version: str
+    client_info: dict[str, Any]
+    capabilities: dict[str, Any]
+
+
+@attrs.frozen
+class Initialized(Event):
+    """The handshake is complete for this side.
+
+    On the client: the ``initialize`` result arrived and was accepted (it finishes request
+    ``request_id``); send ``notifications/initialized`` next (``send_initialized()``).
+    On the server: ``notifications/initialized`` arrived; normal operation begins.
+
+    Attributes:
+        protocol_version: the negotiated revision.
+        peer_info: the peer's ``serverInfo`` / ``clientInfo``.
+        peer_capabilities: the peer's capabilities.
+        instructions: (client) the server's ``instructions``, if any.
+        request_id: (client) the id of the ``initialize`` request; ``None`` on the server.
+        result: (client) the ``initialize`` result as received; ``None`` on the server.
+    """
+
+    protocol_version: str
+    peer_info: dict[str, Any]
+    peer_capabilities: dict[str, Any]
+    instructions: str | None = None
+    request_id: RequestId | None = None
+    result: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class RequestReceived(Event):
+    """The peer sent a request (other than ``initialize``). Answer it exactly once with
+    ``send_response`` or ``send_error``, unless :class:`RequestCancelled` names it first.
+
+    Attributes:
+        request_id: the request's id.
+        method: the method name.
+        params: the ``params`` object as received (``None`` when absent).
+        progress_token: ``params._meta.progressToken`` when the peer asked for progress.
+    """
+
+    request_id: RequestId
+    method: str
+    params: dict[str, Any] | None = None
+    progress_token: RequestId | None = None
+
+
+@attrs.frozen
+class NotificationReceived(Event):
+    """The peer sent a notification the engine does not turn into a more specific event."""
+
+    method: str
+    params: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class ResponseReceived(Event):
+    """A successful response to a request we sent (this finishes ``request_id``).
+
+    Attributes:
+        request_id: the id of our request.
+        method: the method of our request.
+        result: the ``result`` object as received.
+    """
+
+    request_id: RequestId
+    method: str
+    result: dict[str, Any]
+
+
+@attrs.frozen
+class ErrorReceived(Event):
+    """An error response to a request we sent (this finishes ``request_id``).
+
+    ``request_id`` is ``None`` (and ``method`` is ``""``) for an error response the peer could not
+    attach to a request (for example its answer to a frame it could not parse): such an event
+    finishes nothing.
+    """
+
+    request_id: RequestId | None
+    method: str
+    error: ErrorObject
+
+
+@attrs.frozen
+class RequestCancelled(Event):
+    """The peer cancelled a request we are serving. Stop working on it: the engine will not send
+    a response for it (``send_response``/``send_error`` for that id become no-ops)."""
+
+    request_id: RequestId
+    reason: str | None = None
+
+
+@attrs.frozen
+class ProgressReceived(Event):
+    """``notifications/progress`` for a request of ours that is still pending.
+
+    Progress for tokens of finished or unknown requests is dropped without an event.
+    """
+
+    request_id: RequestId
+    progress_token: RequestId
+    progress: float
+    total: float | None = None
+    message: str | None = None
+
+
+@attrs.frozen
+class PeerDisconnected(Event):
+    """The peer went away (end of input, or the transport failed).
+
+    Attributes:
+        pending: ids of our requests that will now never be answered (finished by this event).
+        reason: why, when known (for example "peer closed mid-frame").
+    """
+
+    pending: tuple[RequestId, ...] = ()
+    reason: str | None = None
+
+
+@attrs.frozen
+class Closed(Event):
+    """We closed the connection with ``close()``.
+
+    Attributes:
+        pending: ids of our requests that will now never be answered (finished by this event).
+    """
+
+    pending: tuple[RequestId, ...] = ()
+
+
+AnyEvent: TypeAlias = (
+    "InitializeRequested | Initialized | RequestReceived | NotificationReceived | "
+    "ResponseReceived | ErrorReceived | RequestCancelled | ProgressReceived | "
+    "PeerDisconnected | Closed"
+)

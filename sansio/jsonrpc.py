@@ -1,0 +1,245 @@
+"""JSON-RPC 2.0 messages: parsing and serialising, by hand.
+
+https://www.jsonrpc.org/specification, as MCP restricts it
+(https://modelcontextprotocol.io/specification/2025-11-25/basic#messages):
+
+* ids are ``int | str``; ``bool``, ``float`` and ``null`` ids are refused (MCP: "the ID MUST NOT
+  be null");
+* ``params`` and ``result`` are JSON objects;
+* an error object has an integer ``code`` and a string ``message``.
+
+Decoding dispatches on the keys (``method`` and ``id``: request; ``method`` alone: notification;
+``result`` or ``error``: response). It never goes through a cattrs union; see style.md section 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, TypeAlias
+
+import attrs
+
+from .errors import ErrorCode
+
+__all__ = [
+    "JSONRPC_VERSION",
+    "ErrorObject",
+    "ErrorResponse",
+    "FrameError",
+    "Message",
+    "Notification",
+    "Request",
+    "RequestId",
+    "Response",
+    "decode_message",
+    "error_response_obj",
+    "is_request_id",
+]
+
+JSONRPC_VERSION: Final = "2.0"
+
+RequestId: TypeAlias = "int | str"
+"""A JSON-RPC request id as MCP allows it: an integer or a string, never bool, float or null."""
+
+
+def is_request_id(value: object) -> bool:
+    """Return whether ``value`` is a valid MCP request id (``int`` but not ``bool``, or ``str``)."""
+    cls = value.__class__
+    return cls is int or cls is str
+
+
+@attrs.frozen
+class ErrorObject:
+    """The ``error`` member of an error response."""
+
+    code: int
+    message: str
+    data: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the wire form (``data`` omitted when ``None``)."""
+        obj: dict[str, Any] = {"code": int(self.code), "message": self.message}
+        if self.data is not None:
+            obj["data"] = self.data
+        return obj
+
+
+@attrs.frozen
+class Request:
+    """A JSON-RPC request: expects exactly one response with the same id."""
+
+    id: RequestId
+    method: str
+    params: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class Notification:
+    """A JSON-RPC notification: no id, no response."""
+
+    method: str
+    params: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class Response:
+    """A successful JSON-RPC response."""
+
+    id: RequestId
+    result: dict[str, Any]
+
+
+@attrs.frozen
+class ErrorResponse:
+    """A JSON-RPC error response. ``id`` is ``None`` when the request's id could not be read."""
+
+    id: RequestId | None
+    error: ErrorObject
+
+
+Message: TypeAlias = "Request | Notification | Response | ErrorResponse"
+
+
+class FrameError(Exception):
+    """A decoded JSON value is not a valid JSON-RPC message (internal; the engine converts it).
+
+    Attributes:
+        code: the JSON-RPC error code.
+        request_id: the id, when the value was recognisably a request with a valid id.
+        is_request: whether the frame looked like a request (so that an error response is owed).
+    """
+
+    def __init__(
+        self,
+        msg: str,
+        code: ErrorCode = ErrorCode.INVALID_REQUEST,
+        *,
+        request_id: RequestId | None = None,
+        is_request: bool = True,
+    ) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.request_id = request_id
+        self.is_request = is_request
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number" if not isinstance(value, int) else "an integer"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__  # pragma: no cover - JSON has no other types
+
+
+def decode_message(obj: object) -> Message:
+    """Turn one decoded JSON value into a message.
+
+    Raises:
+        FrameError: ``obj`` is not a valid JSON-RPC 2.0 message as MCP restricts it.
+    """
+    if obj.__class__ is not dict:
+        raise FrameError(f"a JSON-RPC message must be an object, not {_describe(obj)}")
+    assert isinstance(obj, dict)
+    has_id = "id" in obj
+    raw_id = obj.get("id")
+    id_ok = has_id and is_request_id(raw_id)
+    method = obj.get("method")
+
+    if method is not None or ("result" not in obj and "error" not in obj):
+        # A request or a notification (or garbage, which is answered as an invalid request).
+        request_id: RequestId | None = raw_id if id_ok else None
+        if obj.get("jsonrpc") != JSONRPC_VERSION:
+            raise FrameError('"jsonrpc" must be "2.0"', request_id=request_id)
+        if method.__class__ is not str:
+            raise FrameError(
+                f'"method" must be a string, not {_describe(method)}',
+                request_id=request_id,
+            )
+        assert isinstance(method, str)
+        params = obj.get("params")
+        if params is not None and params.__class__ is not dict:
+            raise FrameError(
+                f'"params" must be an object, not {_describe(params)}',
+                request_id=request_id,
+            )
+        if "params" in obj and params is None:
+            raise FrameError('"params" must be an object, not null', request_id=request_id)
+        if has_id:
+            if not id_ok:
+                raise FrameError(f'"id" must be an integer or a string, not {_describe(raw_id)}')
+            return Request(raw_id, method, params)  # type: ignore[arg-type]
+        return Notification(method, params)
+
+    # A response.
+    if obj.get("jsonrpc") != JSONRPC_VERSION:
+        raise FrameError('"jsonrpc" must be "2.0"', request_id=raw_id if id_ok else None,
+                         is_request=False)
+    if "result" in obj and "error" in obj:
+        raise FrameError('a response has "result" or "error", not both', is_request=False,
+                         request_id=raw_id if id_ok else None)
+    if "error" in obj:
+        error = obj["error"]
+        if error.__class__ is not dict:
+            raise FrameError(f'"error" must be an object, not {_describe(error)}',
+                             is_request=False, request_id=raw_id if id_ok else None)
+        code = error.get("code")
+        message = error.get("message")
+        if code.__class__ is not int or message.__class__ is not str:
+            raise FrameError('"error" needs an integer "code" and a string "message"',
+                             is_request=False, request_id=raw_id if id_ok else None)
+        if has_id and raw_id is not None and not id_ok:
+            raise FrameError(f'"id" must be an integer or a string, not {_describe(raw_id)}',
+                             is_request=False)
+        return ErrorResponse(raw_id if id_ok else None,
+                             ErrorObject(code, message, error.get("data")))  # type: ignore[arg-type]
+    result = obj["result"]
+    if not id_ok:
+        raise FrameError(f'"id" must be an integer or a string, not {_describe(raw_id)}',
+                         is_request=False)
+    if result.__class__ is not dict:
+        raise FrameError(f'"result" must be an object, not {_describe(result)}',
+                         is_request=False, request_id=raw_id)
+    return Response(raw_id, result)  # type: ignore[arg-type]
+
+
+def error_response_obj(
+    request_id: RequestId | None,
+    code: int,
+    message: str,
+    data: Any = None,
+    *,
+    null_id: bool = True,
+) -> dict[str, Any]:
+    """Build the wire form of an error response.
+
+    Args:
+        request_id: the id being answered, or ``None`` when it could not be read.
+        null_id: when ``request_id`` is ``None``, write ``"id": null`` (JSON-RPC 2.0 and MCP up
+            to 2025-06-18) instead of omitting the key (MCP 2025-11-25 and later, whose schema
+            makes the id optional and forbids null).
+    """
+    error: dict[str, Any] = {"code": int(code), "message": message}
+    if data is not None:
+        error["data"] = data
+    obj: dict[str, Any] = {"jsonrpc": JSONRPC_VERSION}
+    if request_id is not None:
+        obj["id"] = request_id
+    elif null_id:
+        obj["id"] = None
+    obj["error"] = error
+    return obj
+
+
+def params_of(obj: Mapping[str, Any] | None) -> dict[str, Any] | None:  # pragma: no cover
+    """Return ``obj`` as a plain dict (helper for callers that pass other mappings)."""
+    if obj is None or obj.__class__ is dict:
+        return obj  # type: ignore[return-value]
+    return dict(obj)

@@ -1,0 +1,203 @@
+"""The MCP lifecycle as one transition table.
+
+Theory of operation
+-------------------
+A :class:`sansio.Connection` is one MCP session seen from one side (``Role.CLIENT`` or
+``Role.SERVER``). Its lifecycle state is a single :class:`State`; every change of it goes through
+:meth:`LifecycleState.process` with a :class:`Trigger` and is looked up in :data:`TRANSITIONS`,
+keyed ``(role, state) -> {trigger: new_state}``. A missing key is a
+:class:`~sansio.errors.LocalProtocolError` (the caller or the engine asked for a move the
+protocol does not have). No other module assigns the state.
+
+Handshake era (https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle)::
+
+    client: IDLE --send initialize--> INITIALIZING --recv result--> INITIALIZED
+            --send notifications/initialized--> OPERATING
+            (an error answer to initialize goes back to IDLE)
+    server: IDLE --recv initialize--> INITIALIZING --send result--> INITIALIZED
+            --recv notifications/initialized--> OPERATING
+            (an error answer to initialize goes back to IDLE)
+
+From any live state, ``close()`` leads to CLOSED and the peer going away to CLOSED; a fatal
+protocol error leads to ERROR. CLOSED and ERROR are terminal.
+
+Which messages may travel in which state is a second table, :data:`TRAFFIC`: for every
+``(role, state)`` the request/notification methods this side may *send* and may *receive*
+(``None`` means "any"). Responses are not listed: they are checked by id, not by state. The
+rules follow the spec's lifecycle section: the client sends only ``ping`` until the server
+answered ``initialize``; the server sends only ``ping`` and log notifications until it received
+``notifications/initialized``.
+
+Stateless era (2026-07-28): a connection that never performs a handshake starts in OPERATING
+through ``Trigger.START_STATELESS``; the version then travels with each request.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+from .errors import LocalProtocolError
+
+__all__ = ["TRAFFIC", "TRANSITIONS", "LifecycleState", "Role", "State", "Traffic", "Trigger"]
+
+
+class Role(enum.Enum):
+    """Which side of the session this engine plays."""
+
+    CLIENT = "client"
+    SERVER = "server"
+
+    @property
+    def peer(self) -> Role:
+        """The other role."""
+        return Role.SERVER if self is Role.CLIENT else Role.CLIENT
+
+
+class State(enum.Enum):
+    """Lifecycle states (see the module's theory of operation)."""
+
+    IDLE = "IDLE"
+    INITIALIZING = "INITIALIZING"
+    INITIALIZED = "INITIALIZED"
+    OPERATING = "OPERATING"
+    CLOSED = "CLOSED"
+    ERROR = "ERROR"
+
+
+class Trigger(enum.Enum):
+    """What can move the lifecycle."""
+
+    SEND_INITIALIZE = "send initialize"
+    RECV_INITIALIZE = "recv initialize"
+    SEND_INITIALIZE_RESULT = "send initialize result"
+    RECV_INITIALIZE_RESULT = "recv initialize result"
+    SEND_INITIALIZE_ERROR = "send initialize error"
+    RECV_INITIALIZE_ERROR = "recv initialize error"
+    SEND_INITIALIZED = "send notifications/initialized"
+    RECV_INITIALIZED = "recv notifications/initialized"
+    START_STATELESS = "start stateless"
+    CLOSE = "close"
+    PEER_DISCONNECT = "peer disconnect"
+    PROTOCOL_ERROR = "protocol error"
+
+
+_C, _S = Role.CLIENT, Role.SERVER
+_ENDINGS: Mapping[Trigger, State] = {
+    Trigger.CLOSE: State.CLOSED,
+    Trigger.PEER_DISCONNECT: State.CLOSED,
+    Trigger.PROTOCOL_ERROR: State.ERROR,
+}
+
+TRANSITIONS: Mapping[tuple[Role, State], Mapping[Trigger, State]] = {
+    (_C, State.IDLE): {
+        Trigger.SEND_INITIALIZE: State.INITIALIZING,
+        Trigger.START_STATELESS: State.OPERATING,
+        **_ENDINGS,
+    },
+    (_C, State.INITIALIZING): {
+        Trigger.RECV_INITIALIZE_RESULT: State.INITIALIZED,
+        Trigger.RECV_INITIALIZE_ERROR: State.IDLE,
+        **_ENDINGS,
+    },
+    (_C, State.INITIALIZED): {Trigger.SEND_INITIALIZED: State.OPERATING, **_ENDINGS},
+    (_C, State.OPERATING): {**_ENDINGS},
+    (_S, State.IDLE): {
+        Trigger.RECV_INITIALIZE: State.INITIALIZING,
+        Trigger.START_STATELESS: State.OPERATING,
+        **_ENDINGS,
+    },
+    (_S, State.INITIALIZING): {
+        Trigger.SEND_INITIALIZE_RESULT: State.INITIALIZED,
+        Trigger.SEND_INITIALIZE_ERROR: State.IDLE,
+        **_ENDINGS,
+    },
+    (_S, State.INITIALIZED): {Trigger.RECV_INITIALIZED: State.OPERATING, **_ENDINGS},
+    (_S, State.OPERATING): {**_ENDINGS},
+    # Terminal states: closing again is harmless; nothing else moves them.
+    (_C, State.CLOSED): {Trigger.CLOSE: State.CLOSED, Trigger.PEER_DISCONNECT: State.CLOSED},
+    (_S, State.CLOSED): {Trigger.CLOSE: State.CLOSED, Trigger.PEER_DISCONNECT: State.CLOSED},
+    (_C, State.ERROR): {Trigger.CLOSE: State.ERROR, Trigger.PEER_DISCONNECT: State.ERROR},
+    (_S, State.ERROR): {Trigger.CLOSE: State.ERROR, Trigger.PEER_DISCONNECT: State.ERROR},
+}
+
+
+class Traffic:
+    """What one side may send and receive in one state. ``None`` means any method."""
+
+    __slots__ = ("receive", "send")
+
+    def __init__(self, send: frozenset[str] | None, receive: frozenset[str] | None) -> None:
+        self.send = send
+        self.receive = receive
+
+    def __repr__(self) -> str:
+        return f"Traffic(send={self.send!r}, receive={self.receive!r})"
+
+
+_PING = "ping"
+_CANCEL = "notifications/cancelled"
+_LOG = "notifications/message"
+_PROGRESS = "notifications/progress"
+_INIT = "initialize"
+_INITIALIZED = "notifications/initialized"
+_NOTHING: frozenset[str] = frozenset()
+
+# What a server may send before it has received notifications/initialized (and what a client
+# must therefore accept while its handshake is under way).
+_SERVER_EARLY = frozenset({_PING, _LOG, _CANCEL, _PROGRESS})
+
+TRAFFIC: Mapping[tuple[Role, State], Traffic] = {
+    (_C, State.IDLE): Traffic(send=frozenset({_INIT}), receive=_NOTHING),
+    (_C, State.INITIALIZING): Traffic(send=frozenset({_PING, _CANCEL}), receive=_SERVER_EARLY),
+    (_C, State.INITIALIZED): Traffic(
+        send=frozenset({_INITIALIZED, _PING, _CANCEL}), receive=_SERVER_EARLY
+    ),
+    (_C, State.OPERATING): Traffic(send=None, receive=None),
+    (_S, State.IDLE): Traffic(send=_NOTHING, receive=frozenset({_INIT, _PING})),
+    (_S, State.INITIALIZING): Traffic(send=_SERVER_EARLY, receive=frozenset({_PING, _CANCEL})),
+    (_S, State.INITIALIZED): Traffic(
+        send=_SERVER_EARLY, receive=frozenset({_INITIALIZED, _PING, _CANCEL, _PROGRESS})
+    ),
+    (_S, State.OPERATING): Traffic(send=None, receive=None),
+    (_C, State.CLOSED): Traffic(send=_NOTHING, receive=_NOTHING),
+    (_S, State.CLOSED): Traffic(send=_NOTHING, receive=_NOTHING),
+    (_C, State.ERROR): Traffic(send=_NOTHING, receive=_NOTHING),
+    (_S, State.ERROR): Traffic(send=_NOTHING, receive=_NOTHING),
+}
+
+
+class LifecycleState:
+    """The one owner of a connection's lifecycle state."""
+
+    __slots__ = ("role", "state")
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+        self.state = State.IDLE
+
+    def process(self, trigger: Trigger) -> State:
+        """Apply ``trigger`` and return the new state.
+
+        Raises:
+            LocalProtocolError: ``trigger`` is not allowed in the current state. The state is
+                unchanged.
+        """
+        moves = TRANSITIONS[(self.role, self.state)]
+        try:
+            new = moves[trigger]
+        except KeyError:
+            raise LocalProtocolError(
+                f"can't {trigger.value} in state {self.state.name} as {self.role.value}"
+            ) from None
+        self.state = new
+        return new
+
+    def can(self, trigger: Trigger) -> bool:
+        """Return whether ``trigger`` is allowed now (without applying it)."""
+        return trigger in TRANSITIONS[(self.role, self.state)]
+
+    @property
+    def traffic(self) -> Traffic:
+        """What may be sent and received now."""
+        return TRAFFIC[(self.role, self.state)]
