@@ -362,9 +362,9 @@ class Connection:
         return event
 
     def _fail(self, msg: str, code: ErrorCode = ErrorCode.INVALID_REQUEST,
-              request_id: RequestId | None = None) -> NoReturn:
+              finished_request: RequestId | None = None) -> NoReturn:
         self._lifecycle.process(Trigger.PROTOCOL_ERROR)
-        raise RemoteProtocolError(msg, code, fatal=True, request_id=request_id)
+        raise RemoteProtocolError(msg, code, fatal=True, finished_request=finished_request)
 
     def _null_id(self) -> bool:
         version = self._version
@@ -438,7 +438,16 @@ class Connection:
         try:
             msg = decode_message(obj)
         except FrameError as exc:
-            raise self._refuse(str(exc), exc.code, exc.request_id, answer=exc.is_request) from None
+            if exc.is_request:
+                raise self._refuse(str(exc), exc.code, exc.request_id, answer=True) from None
+            # A malformed response. If it names a request of ours, that request is finished.
+            rid = exc.request_id
+            finished = None
+            if rid is not None and rid in self._pending:
+                self._finish_pending(rid)
+                finished = rid
+            raise RemoteProtocolError(f"malformed response: {exc}", exc.code,
+                                      finished_request=finished) from None
         cls = msg.__class__
         if cls is Request:
             self._on_request(msg, batch)  # type: ignore[arg-type]
@@ -620,13 +629,16 @@ class Connection:
     # -- incoming responses
 
     def _take_pending(self, rid: RequestId) -> _Outgoing | None:
-        out = self._pending.pop(rid, None)
-        if out is None:
+        if rid not in self._pending:
             if rid in self._cancelled_out:
                 del self._cancelled_out[rid]
                 return None  # a late answer to a request we cancelled: ignored
             raise self._refuse(f"response to unknown request id {rid!r}",
                                ErrorCode.INVALID_REQUEST, None, answer=False)
+        return self._finish_pending(rid)
+
+    def _finish_pending(self, rid: RequestId) -> _Outgoing:
+        out = self._pending.pop(rid)
         if out.progress_token is not None:
             self._progress.pop(out.progress_token, None)
         return out
@@ -648,7 +660,7 @@ class Connection:
                     raise RemoteProtocolError(
                         f"invalid result for {out.method}: {'; '.join(exc.errors)}",
                         ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
-                        request_id=rid) from None
+                        finished_request=rid) from None
         self._events.append(ResponseReceived(rid, out.method, resp.result))
 
     def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
@@ -1051,6 +1063,15 @@ class Connection:
             self._progress.pop(out.progress_token, None)
         self._remember(self._cancelled_out, request_id, None)
         self._outbound.append(frame)
+
+    def send_failed(self) -> None:
+        """Tell the engine that writing its frames failed (the transport is broken).
+
+        State effects: -> ERROR. Call :meth:`close` afterwards to learn which of our requests
+        are left unanswered (the :class:`Closed` event names them).
+        """
+        if self._lifecycle.state is not State.ERROR and self._terminal is None:
+            self._lifecycle.process(Trigger.PROTOCOL_ERROR)
 
     def close(self) -> None:
         """Close the connection locally.

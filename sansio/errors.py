@@ -4,13 +4,13 @@ Two exception families, after h11 and h2:
 
 * :class:`LocalProtocolError` -- *you* misused the API (sent something the protocol forbids in the
   current state, sent a request the peer cannot serve, answered a request twice...). Raised only
-  from the ``send_*`` calls and constructors. Nothing was written and the state is unchanged
-  unless the error says otherwise.
+  by the outbound calls (``send_*``, ``cancel``). Nothing is queued and the state is unchanged:
+  the connection stays usable. (Constructors raise ``ValueError`` for bad arguments.)
 * :class:`RemoteProtocolError` -- the *peer* broke the protocol. Raised only from
-  :meth:`sansio.Connection.receive_data`, :meth:`~sansio.Connection.receive_message` and
-  :meth:`~sansio.Connection.next_event`. It carries the JSON-RPC error ``code`` and, when the
-  protocol requires an answer, ``response_hint``: the ready-to-write frame of the error response.
-  The engine never writes on its own; the adapter writes the hint.
+  :meth:`sansio.Connection.next_event` (``receive_data``/``receive_message`` only buffer). It
+  carries the JSON-RPC error ``code`` and, when the protocol requires an answer,
+  ``response_hint``: the ready-to-write frame of the error response. The engine never writes on
+  its own; the adapter writes the hint.
 
 A :class:`RemoteProtocolError` is *recoverable* (``fatal`` is false) when it concerns one frame
 (a bad line, an unknown method, a response to an unknown id): keep calling ``next_event``. A fatal
@@ -106,12 +106,17 @@ class RemoteProtocolError(ProtocolError):
             response or a bad notification). Write it to the peer as it is.
         fatal: whether the connection is now unusable (the engine is in ``ERROR``). When false,
             only the offending frame was dropped and you may keep calling ``next_event()``.
-        request_id: the id of the offending request when one could be read, else ``None``.
+        request_id: the id of the peer's offending request when one could be read, else
+            ``None`` (the id the ``response_hint`` answers).
+        finished_request: the id of one of *our* requests that this error finishes: the peer
+            answered it with a malformed response (or an invalid result). The request is no
+            longer pending; fail its caller with this error. ``None`` otherwise.
     """
 
     response_hint: bytes | None
     fatal: bool
     request_id: int | str | None
+    finished_request: int | str | None
 
     def __init__(
         self,
@@ -122,8 +127,10 @@ class RemoteProtocolError(ProtocolError):
         response_hint: bytes | None = None,
         fatal: bool = False,
         request_id: int | str | None = None,
+        finished_request: int | str | None = None,
     ):
         super().__init__(msg, code, data)
         self.response_hint = response_hint
         self.fatal = fatal
         self.request_id = request_id
+        self.finished_request = finished_request

@@ -5,7 +5,10 @@ happened. Users never subclass them; build modified copies with :func:`attrs.evo
 
 Which request ids an event *finishes* matters to the adapter (a sent request is answered exactly
 once): :class:`ResponseReceived`, :class:`ErrorReceived`, :class:`Initialized` (the client's
-``initialize``), :class:`PeerDisconnected` and :class:`Closed` (their ``pending`` ids).
+``initialize``), :class:`PeerDisconnected` and :class:`Closed` (their ``pending`` ids). Outside
+the events, a :class:`~sansio.errors.RemoteProtocolError` whose ``finished_request`` is set
+finishes that request (the peer answered it with a malformed response), and
+:meth:`~sansio.Connection.cancel` finishes the request it cancels.
 """
 
 from __future__ import annotations
@@ -159,7 +162,9 @@ class ErrorReceived(Event):
 @attrs.frozen
 class RequestCancelled(Event):
     """The peer cancelled a request we are serving. Stop working on it: the engine will not send
-    a response for it (``send_response``/``send_error`` for that id become no-ops)."""
+    a response for it. ``send_response``/``send_error`` for that id become no-ops (for the last
+    1024 cancelled ids; older ones are forgotten and answering them raises
+    ``LocalProtocolError``)."""
 
     request_id: RequestId
     reason: str | None = None

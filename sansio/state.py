@@ -24,9 +24,10 @@ protocol error leads to ERROR. CLOSED and ERROR are terminal.
 Which messages may travel in which state is a second table, :data:`TRAFFIC`: for every
 ``(role, state)`` the request/notification methods this side may *send* and may *receive*
 (``None`` means "any"). Responses are not listed: they are checked by id, not by state. The
-rules follow the spec's lifecycle section: the client sends only ``ping`` until the server
-answered ``initialize``; the server sends only ``ping`` and log notifications until it received
-``notifications/initialized``.
+rules follow the spec's lifecycle section: the client sends only ``ping`` (and cancellations
+of its pings) until the server answered ``initialize``; the server sends only ``ping``, log
+notifications, and the progress and cancellation notifications that go with those, until it
+received ``notifications/initialized``.
 
 Stateless era (2026-07-28): a connection that never performs a handshake starts in OPERATING
 through ``Trigger.START_STATELESS``; the version then travels with each request.

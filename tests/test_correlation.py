@@ -207,5 +207,34 @@ def test_malformed_result_finishes_the_request_with_an_error() -> None:
     pair.client.receive_data(frame({"jsonrpc": "2.0", "id": rid, "result": {"tools": 5}}))
     with pytest.raises(RemoteProtocolError) as info:
         pair.client.next_event()
-    assert info.value.request_id == rid and not info.value.fatal
+    assert info.value.finished_request == rid and info.value.request_id is None
+    assert not info.value.fatal
     assert rid not in pair.client.pending_requests
+
+
+@pytest.mark.parametrize("bad", [
+    {"result": 5},
+    {"error": {"code": "x", "message": "m"}},
+    {"error": "boom"},
+    {"result": {}, "error": {"code": 1, "message": "m"}},
+])
+def test_malformed_response_envelope_finishes_the_request(bad: dict[str, object]) -> None:
+    pair = operating_pair()
+    rid, _ = pair.request(pair.client, "ping")
+    pair.client.receive_data(frame({"jsonrpc": "2.0", "id": rid, **bad}))
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.client.next_event()
+    assert info.value.finished_request == rid and info.value.response_hint is None
+    assert rid not in pair.client.pending_requests
+    assert pair.client.state is State.OPERATING
+
+
+def test_send_failed_moves_to_error() -> None:
+    pair = operating_pair()
+    rid = pair.client.send_request("ping")
+    pair.client.send_failed()
+    assert pair.client.state is State.ERROR
+    with pytest.raises(LocalProtocolError):
+        pair.client.send_request("ping")
+    pair.client.close()
+    assert pair.client.next_event() == Closed(pending=(rid,))

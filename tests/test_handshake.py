@@ -100,7 +100,7 @@ def test_client_refuses_unsupported_answer() -> None:
         "protocolVersion": "2024-11-05", "capabilities": {}, "serverInfo": INFO}}))
     with pytest.raises(RemoteProtocolError) as info:
         client.next_event()
-    assert info.value.fatal and info.value.request_id == rid
+    assert info.value.fatal and info.value.finished_request == rid
     assert info.value.code == ErrorCode.UNSUPPORTED_PROTOCOL_VERSION
     assert "2024-11-05" in str(info.value) and "does not support" in str(info.value)
     assert client.state is State.ERROR
