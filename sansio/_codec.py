@@ -58,7 +58,7 @@ _std_decoder = json.JSONDecoder(
 _std_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _std_loads(data: bytes | str) -> Any:
+def _std_loads(data: bytes | bytearray | memoryview | str) -> Any:
     try:
         text = data if isinstance(data, str) else bytes(data).decode("utf-8")
         return _std_decoder.decode(text)
@@ -75,7 +75,7 @@ def _std_dumps(obj: Any) -> bytes:
         raise EncodeError(str(exc)) from None
 
 
-loads: Callable[[bytes | str], Any]
+loads: Callable[[bytes | bytearray | memoryview | str], Any]
 dumps: Callable[[Any], bytes]
 
 _want = os.environ.get("TRIO_MCP_JSON", "").strip().lower()
@@ -93,7 +93,7 @@ else:
     _orjson_dumps = _orjson.dumps
     _OrjsonDecodeError = _orjson.JSONDecodeError
 
-    def loads(data: bytes | str) -> Any:
+    def loads(data: bytes | bytearray | memoryview | str) -> Any:
         try:
             return _orjson_loads(data)
         except _OrjsonDecodeError as exc:
@@ -101,6 +101,6 @@ else:
 
     def dumps(obj: Any) -> bytes:
         try:
-            return _orjson_dumps(obj)  # type: ignore[no-any-return]
+            return _orjson_dumps(obj)
         except TypeError as exc:  # orjson.JSONEncodeError subclasses TypeError
             raise EncodeError(str(exc)) from None

@@ -388,7 +388,7 @@ class Connection:
         return exc
 
     def _handle_frame(self, frame: Any) -> None:
-        if frame.__class__ in (bytes, str, bytearray):
+        if isinstance(frame, (bytes, str, bytearray)):
             if len(frame) > self._max_frame_size:
                 raise self._refuse(
                     f"message exceeds max_frame_size ({self._max_frame_size} bytes)",
@@ -398,7 +398,7 @@ class Connection:
             except _codec.DecodeError as exc:
                 raise self._refuse(f"parse error: {exc}", ErrorCode.PARSE_ERROR, None,
                                    answer=True) from None
-            raw = frame if frame.__class__ is not str else frame.encode("utf-8", "replace")
+            raw = frame.encode("utf-8", "replace") if isinstance(frame, str) else frame
             if raw.count(b"{") + raw.count(b"[") > self._max_depth and _too_deep(
                     obj, self._max_depth):
                 raise self._refuse(f"frame nests deeper than max_depth ({self._max_depth})",
@@ -624,7 +624,7 @@ class Connection:
         rid = self._progress.get(token)
         if rid is None:
             return  # progress for a finished or unknown request: dropped
-        self._events.append(ProgressReceived(rid, token, progress, total, message))  # type: ignore[arg-type]
+        self._events.append(ProgressReceived(rid, token, progress, total, message))
 
     # -- incoming responses
 
@@ -735,14 +735,14 @@ class Connection:
 
     def _payload(self, value: Any) -> dict[str, Any] | None:
         if value is None or value.__class__ is dict:
-            return value  # type: ignore[no-any-return]
+            return value
         if isinstance(value, Mapping):
             return dict(value)
         if attrs.has(value.__class__):
             out = unstructure(value, self._version)
             if out.__class__ is not dict:  # pragma: no cover - every MCP type is an object
                 raise LocalProtocolError("params and results must be JSON objects")
-            return out  # type: ignore[no-any-return]
+            return out
         raise LocalProtocolError(
             f"params and results must be a mapping or an MCP type, not {type(value).__name__}")
 

@@ -14,7 +14,6 @@ Decoding dispatches on the keys (``method`` and ``id``: request; ``method`` alon
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Final, TypeAlias
 
 import attrs
@@ -199,7 +198,7 @@ def decode_message(obj: object) -> Message:
             raise FrameError(f'"id" must be an integer or a string, not {_describe(raw_id)}',
                              is_request=False)
         return ErrorResponse(raw_id if id_ok else None,
-                             ErrorObject(code, message, error.get("data")))  # type: ignore[arg-type]
+                             ErrorObject(code, message, error.get("data")))
     result = obj["result"]
     if not id_ok:
         raise FrameError(f'"id" must be an integer or a string, not {_describe(raw_id)}',
@@ -236,10 +235,3 @@ def error_response_obj(
         obj["id"] = None
     obj["error"] = error
     return obj
-
-
-def params_of(obj: Mapping[str, Any] | None) -> dict[str, Any] | None:  # pragma: no cover
-    """Return ``obj`` as a plain dict (helper for callers that pass other mappings)."""
-    if obj is None or obj.__class__ is dict:
-        return obj  # type: ignore[return-value]
-    return dict(obj)

@@ -171,11 +171,21 @@ TRAFFIC: Mapping[tuple[Role, State], Traffic] = {
 class LifecycleState:
     """The one owner of a connection's lifecycle state."""
 
-    __slots__ = ("role", "state")
+    __slots__ = ("_moves", "role", "state", "traffic")
+
+    role: Role
+    state: State
+    traffic: Traffic
+    """What may be sent and received now (kept in step with ``state``)."""
 
     def __init__(self, role: Role) -> None:
         self.role = role
-        self.state = State.IDLE
+        self._enter(State.IDLE)
+
+    def _enter(self, state: State) -> None:
+        self.state = state
+        self.traffic = TRAFFIC[(self.role, state)]
+        self._moves = TRANSITIONS[(self.role, state)]
 
     def process(self, trigger: Trigger) -> State:
         """Apply ``trigger`` and return the new state.
@@ -184,21 +194,15 @@ class LifecycleState:
             LocalProtocolError: ``trigger`` is not allowed in the current state. The state is
                 unchanged.
         """
-        moves = TRANSITIONS[(self.role, self.state)]
         try:
-            new = moves[trigger]
+            new = self._moves[trigger]
         except KeyError:
             raise LocalProtocolError(
                 f"can't {trigger.value} in state {self.state.name} as {self.role.value}"
             ) from None
-        self.state = new
+        self._enter(new)
         return new
 
     def can(self, trigger: Trigger) -> bool:
         """Return whether ``trigger`` is allowed now (without applying it)."""
-        return trigger in TRANSITIONS[(self.role, self.state)]
-
-    @property
-    def traffic(self) -> Traffic:
-        """What may be sent and received now."""
-        return TRAFFIC[(self.role, self.state)]
+        return trigger in self._moves
