@@ -149,13 +149,17 @@ _NOTHING: frozenset[str] = frozenset()
 _SERVER_EARLY = frozenset({_PING, _LOG, _CANCEL, _PROGRESS})
 
 TRAFFIC: Mapping[tuple[Role, State], Traffic] = {
-    (_C, State.IDLE): Traffic(send=frozenset({_INIT}), receive=_NOTHING),
+    # A client is IDLE before initialize and again after the server refused it; late pings and
+    # cancellations from that attempt may still arrive then.
+    (_C, State.IDLE): Traffic(send=frozenset({_INIT}), receive=frozenset({_PING, _CANCEL})),
     (_C, State.INITIALIZING): Traffic(send=frozenset({_PING, _CANCEL}), receive=_SERVER_EARLY),
     (_C, State.INITIALIZED): Traffic(
         send=frozenset({_INITIALIZED, _PING, _CANCEL}), receive=_SERVER_EARLY
     ),
     (_C, State.OPERATING): Traffic(send=None, receive=None),
-    (_S, State.IDLE): Traffic(send=_NOTHING, receive=frozenset({_INIT, _PING})),
+    # Likewise a server that refused initialize is IDLE again, and may still get the client's
+    # cancellation of a ping it sent meanwhile.
+    (_S, State.IDLE): Traffic(send=_NOTHING, receive=frozenset({_INIT, _PING, _CANCEL})),
     (_S, State.INITIALIZING): Traffic(send=_SERVER_EARLY, receive=frozenset({_PING, _CANCEL})),
     (_S, State.INITIALIZED): Traffic(
         send=_SERVER_EARLY, receive=frozenset({_INITIALIZED, _PING, _CANCEL, _PROGRESS})

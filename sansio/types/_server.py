@@ -1,0 +1,439 @@
+"""Server features: resources, prompts, tools, completion and logging.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/server
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, TypeAlias
+
+import attrs
+
+from ._base import (
+    V2025_03_26,
+    V2025_06_18,
+    V2025_11_25,
+    Cursor,
+    LoggingLevel,
+    MCPType,
+    Meta,
+    Role,
+    extra_last,
+)
+from ._content import Annotations, ContentBlock, Icon, ResourceContentsUnion
+from ._tasks import TaskMetadata
+
+__all__ = [
+    "CallToolRequestParams",
+    "CallToolResult",
+    "CompleteRequestParams",
+    "CompleteResult",
+    "Completion",
+    "CompletionArgument",
+    "CompletionContext",
+    "CompletionReference",
+    "GetPromptRequestParams",
+    "GetPromptResult",
+    "ListPromptsResult",
+    "ListResourceTemplatesResult",
+    "ListResourcesResult",
+    "ListToolsResult",
+    "LoggingMessageNotificationParams",
+    "Prompt",
+    "PromptArgument",
+    "PromptMessage",
+    "PromptReference",
+    "ReadResourceRequestParams",
+    "ReadResourceResult",
+    "Resource",
+    "ResourceRequestParams",
+    "ResourceTemplate",
+    "ResourceTemplateReference",
+    "ResourceUpdatedNotificationParams",
+    "SetLevelRequestParams",
+    "SubscribeRequestParams",
+    "Tool",
+    "ToolAnnotations",
+    "ToolExecution",
+    "UnsubscribeRequestParams",
+]
+
+# ---------------------------------------------------------------- resources
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class Resource(MCPType):
+    """A resource the server can read.
+
+    Attributes:
+        uri: the resource's URI.
+        name: programmatic name.
+        title: display name (2025-06-18).
+        description: what the resource is.
+        mime_type: the resource's MIME type, if known.
+        size: size in bytes before any encoding, if known.
+        annotations: display hints.
+        icons: icons for user interfaces (2025-11-25).
+    """
+
+    uri: str
+    name: str
+    title: str | None = attrs.field(default=None, metadata=V2025_06_18)
+    description: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    annotations: Annotations | None = None
+    icons: list[Icon] | None = attrs.field(default=None, metadata=V2025_11_25)
+    meta: Meta = attrs.field(default=None, metadata=V2025_06_18)
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ResourceTemplate(MCPType):
+    """A family of resources, described by an RFC 6570 URI template."""
+
+    uri_template: str
+    name: str
+    title: str | None = attrs.field(default=None, metadata=V2025_06_18)
+    description: str | None = None
+    mime_type: str | None = None
+    annotations: Annotations | None = None
+    icons: list[Icon] | None = attrs.field(default=None, metadata=V2025_11_25)
+    meta: Meta = attrs.field(default=None, metadata=V2025_06_18)
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ListResourcesResult(MCPType):
+    """Result of ``resources/list``."""
+
+    resources: list[Resource]
+    next_cursor: Cursor | None = None
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ListResourceTemplatesResult(MCPType):
+    """Result of ``resources/templates/list``."""
+
+    resource_templates: list[ResourceTemplate]
+    next_cursor: Cursor | None = None
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ResourceRequestParams(MCPType):
+    """Params of a request about one resource (the common base of the ``resources/*`` params).
+
+    The schemas name it from 2025-11-25 on; its fields are as old as those requests.
+    """
+
+    since: ClassVar[str] = "2025-11-25"
+
+    uri: str
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ReadResourceRequestParams(MCPType):
+    """Params of ``resources/read``."""
+
+    uri: str
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ReadResourceResult(MCPType):
+    """Result of ``resources/read``."""
+
+    contents: list[ResourceContentsUnion]
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class SubscribeRequestParams(MCPType):
+    """Params of ``resources/subscribe``."""
+
+    uri: str
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class UnsubscribeRequestParams(MCPType):
+    """Params of ``resources/unsubscribe``."""
+
+    uri: str
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ResourceUpdatedNotificationParams(MCPType):
+    """Params of ``notifications/resources/updated``."""
+
+    uri: str
+    meta: Meta = None
+
+
+# ---------------------------------------------------------------- prompts
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class PromptArgument(MCPType):
+    """An argument a prompt accepts."""
+
+    name: str
+    title: str | None = attrs.field(default=None, metadata=V2025_06_18)
+    description: str | None = None
+    required: bool | None = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class Prompt(MCPType):
+    """A prompt or prompt template the server offers."""
+
+    name: str
+    title: str | None = attrs.field(default=None, metadata=V2025_06_18)
+    description: str | None = None
+    arguments: list[PromptArgument] | None = None
+    icons: list[Icon] | None = attrs.field(default=None, metadata=V2025_11_25)
+    meta: Meta = attrs.field(default=None, metadata=V2025_06_18)
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class PromptMessage(MCPType):
+    """One message of a prompt."""
+
+    role: Role
+    content: ContentBlock
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ListPromptsResult(MCPType):
+    """Result of ``prompts/list``."""
+
+    prompts: list[Prompt]
+    next_cursor: Cursor | None = None
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class GetPromptRequestParams(MCPType):
+    """Params of ``prompts/get``.
+
+    Attributes:
+        name: the prompt's name.
+        arguments: values for the prompt's arguments (strings only).
+    """
+
+    name: str
+    arguments: dict[str, str] | None = None
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class GetPromptResult(MCPType):
+    """Result of ``prompts/get``."""
+
+    messages: list[PromptMessage]
+    description: str | None = None
+    meta: Meta = None
+
+
+# ---------------------------------------------------------------- tools
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ToolAnnotations(MCPType):
+    """Untrusted hints about a tool's behaviour (2025-03-26)."""
+
+    since: ClassVar[str] = "2025-03-26"
+
+    title: str | None = None
+    read_only_hint: bool | None = None
+    destructive_hint: bool | None = None
+    idempotent_hint: bool | None = None
+    open_world_hint: bool | None = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ToolExecution(MCPType):
+    """How a tool may be executed (2025-11-25).
+
+    Attributes:
+        task_support: whether ``tools/call`` may, must or must not be task-augmented.
+    """
+
+    since: ClassVar[str] = "2025-11-25"
+
+    task_support: Literal["forbidden", "optional", "required"] | None = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class Tool(MCPType):
+    """A tool the server offers.
+
+    Attributes:
+        name: programmatic name.
+        input_schema: JSON Schema of the arguments (opaque; ``{"type": "object", ...}``).
+        title: display name (2025-06-18).
+        description: what the tool does, for the model.
+        output_schema: JSON Schema of ``structuredContent`` (opaque, 2025-06-18).
+        annotations: behaviour hints (2025-03-26).
+        execution: execution properties (2025-11-25).
+        icons: icons for user interfaces (2025-11-25).
+    """
+
+    name: str
+    input_schema: dict[str, Any]
+    title: str | None = attrs.field(default=None, metadata=V2025_06_18)
+    description: str | None = None
+    output_schema: dict[str, Any] | None = attrs.field(default=None, metadata=V2025_06_18)
+    annotations: ToolAnnotations | None = attrs.field(default=None, metadata=V2025_03_26)
+    execution: ToolExecution | None = attrs.field(default=None, metadata=V2025_11_25)
+    icons: list[Icon] | None = attrs.field(default=None, metadata=V2025_11_25)
+    meta: Meta = attrs.field(default=None, metadata=V2025_06_18)
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ListToolsResult(MCPType):
+    """Result of ``tools/list``."""
+
+    tools: list[Tool]
+    next_cursor: Cursor | None = None
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class CallToolRequestParams(MCPType):
+    """Params of ``tools/call``.
+
+    Attributes:
+        name: the tool's name.
+        arguments: the tool's arguments (opaque JSON object).
+        task: run the call as a task (2025-11-25).
+    """
+
+    name: str
+    arguments: dict[str, Any] | None = None
+    task: TaskMetadata | None = attrs.field(default=None, metadata=V2025_11_25)
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class CallToolResult(MCPType):
+    """Result of ``tools/call``.
+
+    Attributes:
+        content: unstructured result.
+        structured_content: structured result matching the tool's output schema (opaque,
+            2025-06-18).
+        is_error: the tool failed; ``content`` says why.
+    """
+
+    content: list[ContentBlock]
+    structured_content: dict[str, Any] | None = attrs.field(default=None, metadata=V2025_06_18)
+    is_error: bool | None = None
+    meta: Meta = None
+
+
+# ---------------------------------------------------------------- completion
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class PromptReference(MCPType):
+    """Completion reference to a prompt."""
+
+    name: str
+    title: str | None = attrs.field(default=None, metadata=V2025_06_18)
+    type: Literal["ref/prompt"] = "ref/prompt"
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ResourceTemplateReference(MCPType):
+    """Completion reference to a resource template (``ResourceReference`` before 2025-06-18)."""
+
+    uri: str
+    type: Literal["ref/resource"] = "ref/resource"
+
+
+CompletionReference: TypeAlias = PromptReference | ResourceTemplateReference
+"""What ``completion/complete`` completes for, told apart by ``type``."""
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class CompletionArgument(MCPType):
+    """``completion/complete`` ``argument``: the argument being completed."""
+
+    name: str
+    value: str
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class CompletionContext(MCPType):
+    """``completion/complete`` ``context`` (2025-06-18).
+
+    Attributes:
+        arguments: values of arguments already resolved.
+    """
+
+    since: ClassVar[str] = "2025-06-18"
+
+    arguments: dict[str, str] | None = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class CompleteRequestParams(MCPType):
+    """Params of ``completion/complete``."""
+
+    ref: CompletionReference
+    argument: CompletionArgument
+    context: CompletionContext | None = attrs.field(default=None, metadata=V2025_06_18)
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class Completion(MCPType):
+    """``completion/complete`` result ``completion``.
+
+    Attributes:
+        values: at most 100 completion values.
+        total: how many there are in all.
+        has_more: there are more than ``values``.
+    """
+
+    values: list[str]
+    total: int | None = None
+    has_more: bool | None = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class CompleteResult(MCPType):
+    """Result of ``completion/complete``."""
+
+    completion: Completion
+    meta: Meta = None
+
+
+# ---------------------------------------------------------------- logging
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class SetLevelRequestParams(MCPType):
+    """Params of ``logging/setLevel``."""
+
+    level: LoggingLevel
+    meta: Meta = None
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class LoggingMessageNotificationParams(MCPType):
+    """Params of ``notifications/message``.
+
+    Attributes:
+        level: the message's severity.
+        data: anything JSON (opaque; may be ``None`` for ``null``).
+        logger: the logger's name.
+    """
+
+    level: LoggingLevel
+    data: Any
+    logger: str | None = None
+    meta: Meta = None
