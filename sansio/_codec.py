@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BACKEND", "DecodeError", "EncodeError", "dumps", "loads"]
+__all__ = ["BACKEND", "DecodeError", "EncodeError", "dumps", "dumps_line", "loads"]
 
 _I64_MIN = -(2**63)
 _U64_MAX = 2**64 - 1
@@ -77,6 +77,13 @@ def _std_dumps(obj: Any) -> bytes:
 
 loads: Callable[[bytes | bytearray | memoryview | str], Any]
 dumps: Callable[[Any], bytes]
+dumps_line: Callable[[Any], bytes]
+"""Like :func:`dumps`, followed by ``b"\\n"`` (one NDJSON frame)."""
+
+
+def _std_dumps_line(obj: Any) -> bytes:
+    return _std_dumps(obj) + b"\n"
+
 
 _want = os.environ.get("TRIO_MCP_JSON", "").strip().lower()
 try:
@@ -87,11 +94,13 @@ except ImportError:
     BACKEND = "stdlib"
     loads = _std_loads
     dumps = _std_dumps
+    dumps_line = _std_dumps_line
 else:
     BACKEND = "orjson"
     _orjson_loads = _orjson.loads
     _orjson_dumps = _orjson.dumps
     _OrjsonDecodeError = _orjson.JSONDecodeError
+    _APPEND_NEWLINE = _orjson.OPT_APPEND_NEWLINE
 
     def loads(data: bytes | bytearray | memoryview | str) -> Any:
         try:
@@ -103,4 +112,10 @@ else:
         try:
             return _orjson_dumps(obj)
         except TypeError as exc:  # orjson.JSONEncodeError subclasses TypeError
+            raise EncodeError(str(exc)) from None
+
+    def dumps_line(obj: Any) -> bytes:
+        try:
+            return _orjson_dumps(obj, option=_APPEND_NEWLINE)
+        except TypeError as exc:
             raise EncodeError(str(exc)) from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["REQUIRED_CAPABILITY", "missing_capability"]
+__all__ = ["PARAMS_DEPENDENT", "REQUIRED_CAPABILITY", "missing_capability"]
 
 # method -> capability path in the *serving* side's capabilities. Requests not listed (ping,
 # initialize, unknown extension methods) need none.
@@ -38,6 +38,9 @@ REQUIRED_CAPABILITY: Mapping[str, tuple[str, ...]] = {
     "tasks/get": ("tasks",),
     "tasks/result": ("tasks",),
 }
+
+PARAMS_DEPENDENT: frozenset[str] = frozenset({"elicitation/create", "sampling/createMessage"})
+"""Methods whose capability needs depend on their params (see :func:`missing_capability`)."""
 
 
 def _has(caps: Mapping[str, Any], path: tuple[str, ...]) -> bool:

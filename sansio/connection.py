@@ -21,7 +21,7 @@ from typing import Any, Final, NoReturn
 import attrs
 
 from . import _codec
-from .capabilities import missing_capability
+from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from .events import (
     NEED_DATA,
@@ -205,6 +205,10 @@ class Connection:
         self._serving: dict[RequestId, _Incoming] = {}
         self._serving_tokens: dict[RequestId, RequestId] = {}
         self._cancelled_in: OrderedDict[RequestId, None] = OrderedDict()
+        # Methods that passed the state, direction, revision and capability checks while
+        # OPERATING (nothing those checks read can change after the handshake).
+        self._send_checked: set[str] = set()
+        self._recv_checked: dict[str, MethodSpec | None] = {}
         # Handshake facts.
         self._version: str | None = None
         self._offered_version: str | None = None
@@ -384,7 +388,7 @@ class Connection:
         if answer:
             obj = error_response_obj(request_id, code, msg, data, null_id=self._null_id())
             exc.response_obj = obj
-            exc.response_hint = _codec.dumps(obj) + b"\n"
+            exc.response_hint = _codec.dumps_line(obj)
         return exc
 
     def _handle_frame(self, frame: Any) -> None:
@@ -432,7 +436,7 @@ class Connection:
         if not batch.waiting and batch.responses:
             raise RemoteProtocolError(
                 "batch had no valid requests", ErrorCode.INVALID_REQUEST,
-                response_hint=_codec.dumps(batch.responses) + b"\n")
+                response_hint=_codec.dumps_line(batch.responses))
 
     def _handle_obj(self, obj: Any, batch: _Batch | None) -> None:
         try:
@@ -488,10 +492,30 @@ class Connection:
         if rid in self._serving:
             raise self._refuse(f"duplicate request id {rid!r}: a request with this id is "
                                "still being served", ErrorCode.INVALID_REQUEST, rid, answer=True)
+        if method in self._recv_checked:
+            spec = self._recv_checked[method]
+        else:
+            if method == _INITIALIZE and self._role is Role.SERVER:
+                self._on_initialize(req, batch)
+                return
+            spec = self._check_incoming_request(rid, method, params)
+        if spec is not None and self._validate:
+            self._check_params(spec, params, rid, answer=True)
+        token = _progress_token_of(params)
+        self._serving[rid] = _Incoming(method, token, batch)
+        if token is not None:
+            self._serving_tokens[token] = rid
+        if batch is not None:
+            batch.waiting.add(rid)
+        self._events.append(RequestReceived(rid, method, params, token))
+
+    def _check_incoming_request(self, rid: RequestId, method: str,
+                                params: dict[str, Any] | None) -> MethodSpec | None:
+        """Refuse a request the state, direction, revision or our capabilities do not allow.
+
+        Returns the method's spec (``None`` for methods the engine does not know).
+        """
         lifecycle = self._lifecycle
-        if method == _INITIALIZE and self._role is Role.SERVER:
-            self._on_initialize(req, batch)
-            return
         allowed = lifecycle.traffic.receive
         if allowed is not None and method not in allowed:
             if lifecycle.state in (State.CLOSED, State.ERROR):  # pragma: no cover - guarded
@@ -516,15 +540,9 @@ class Connection:
                 raise self._refuse(f"method not found: {method!r} needs the {missing!r} "
                                    f"capability, which this {self._role.value} did not "
                                    "advertise", ErrorCode.METHOD_NOT_FOUND, rid, answer=True)
-            if self._validate:
-                self._check_params(spec, params, rid, answer=True)
-        token = _progress_token_of(params)
-        self._serving[rid] = _Incoming(method, token, batch)
-        if token is not None:
-            self._serving_tokens[token] = rid
-        if batch is not None:
-            batch.waiting.add(rid)
-        self._events.append(RequestReceived(rid, method, params, token))
+        if lifecycle.state is State.OPERATING and method not in PARAMS_DEPENDENT:
+            self._recv_checked[method] = spec
+        return spec
 
     def _on_initialize(self, req: Request, batch: _Batch | None) -> None:
         rid, params = req.id, req.params
@@ -728,7 +746,7 @@ class Connection:
 
     def _encode(self, obj: Any) -> bytes:
         try:
-            return _codec.dumps(obj) + b"\n"
+            return _codec.dumps_line(obj)
         except _codec.EncodeError as exc:
             raise LocalProtocolError(f"can't encode message as JSON: {exc}",
                                      ErrorCode.INTERNAL_ERROR) from None
@@ -805,12 +823,16 @@ class Connection:
                     "initialize may be sent only once, first, and only by a client")
         else:
             trigger = None
-            self._check_send_method(method, "request")
-            missing = missing_capability(method, payload, self._peer_caps, self._version)
-            if missing is not None:
-                raise LocalProtocolError(
-                    f"the {self._role.peer.value} did not advertise the {missing!r} capability "
-                    f"that {method!r} needs", ErrorCode.METHOD_NOT_FOUND)
+            if method not in self._send_checked:
+                self._check_send_method(method, "request")
+                missing = missing_capability(method, payload, self._peer_caps, self._version)
+                if missing is not None:
+                    raise LocalProtocolError(
+                        f"the {self._role.peer.value} did not advertise the {missing!r} "
+                        f"capability that {method!r} needs", ErrorCode.METHOD_NOT_FOUND)
+                if (self._lifecycle.state is State.OPERATING
+                        and method not in PARAMS_DEPENDENT):
+                    self._send_checked.add(method)
         if progress_token is not None:
             if not is_request_id(progress_token):
                 raise LocalProtocolError("progress_token must be an int or a str")

@@ -10,6 +10,8 @@ as soon as it is certain, without buffering more than the limit plus one chunk.
 
 from __future__ import annotations
 
+from collections import deque
+
 __all__ = ["FrameTooLarge", "LineBuffer", "encode_line"]
 
 
@@ -35,19 +37,29 @@ class LineBuffer:
         max_line: the longest line accepted, in bytes (without its newline).
     """
 
-    __slots__ = ("_buf", "_scan_from", "max_line")
+    __slots__ = ("_buf", "_ready", "_scan_from", "max_line")
 
     def __init__(self, max_line: int) -> None:
         self.max_line = max_line
         self._buf = bytearray()
         self._scan_from = 0
+        # Whole lines cut from chunks that arrived line-aligned (the common case), kept as they
+        # came so that no bytes are copied through the bytearray.
+        self._ready: deque[bytes] = deque()
 
     def __len__(self) -> int:
         return len(self._buf)
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append bytes."""
-        self._buf += data
+        if not self._buf and data[-1:] == b"\n" and data.__class__ is bytes:
+            assert isinstance(data, bytes)
+            if data.count(b"\n") == 1:
+                self._ready.append(data[:-1])
+            else:
+                self._ready.extend(data.split(b"\n")[:-1])
+        else:
+            self._buf += data
 
     def next_line(self) -> bytes | None:
         """Return the next non-blank line (without its newline), or ``None`` if none is complete.
@@ -55,6 +67,13 @@ class LineBuffer:
         Raises:
             FrameTooLarge: the next line is longer than ``max_line``.
         """
+        ready = self._ready
+        while ready:
+            line = ready.popleft()
+            if len(line) > self.max_line:
+                raise FrameTooLarge(f"frame exceeds max_frame_size ({self.max_line} bytes)")
+            if line.strip():
+                return line
         buf = self._buf
         while buf:
             end = buf.find(b"\n", self._scan_from)
@@ -78,5 +97,6 @@ class LineBuffer:
 
     def clear(self) -> None:
         """Forget everything buffered."""
+        self._ready.clear()
         self._buf.clear()
         self._scan_from = 0
