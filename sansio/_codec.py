@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -58,10 +59,35 @@ _std_decoder = json.JSONDecoder(
 _std_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if node.__class__ is str:
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif node.__class__ is dict:
+            stack.extend(node)
+            stack.extend(node.values())
+        elif node.__class__ is list:
+            stack.extend(node)
+    return False
+
+
 def _std_loads(data: bytes | bytearray | memoryview | str) -> Any:
     try:
         text = data if isinstance(data, str) else bytes(data).decode("utf-8")
-        return _std_decoder.decode(text)
+        value = _std_decoder.decode(text)
+        # orjson refuses escapes of lone UTF-16 surrogates ("\ud800"); so do we, or such a
+        # string could not be written back out. Only texts with a surrogate escape pay for this.
+        if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+            raise DecodeError("lone surrogate in a string escape")
+        return value
     except DecodeError:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

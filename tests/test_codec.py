@@ -30,7 +30,7 @@ def test_forcing_stdlib(backend: str) -> None:
 
 @pytest.mark.parametrize("bad", [
     b"NaN", b"Infinity", b"-Infinity", b"1e400", b"{", b"\xff\xfe", b'"\xc3"', b"[1,]",
-    b"{'a': 1}", b"",
+    b"{'a': 1}", b"", b'"\\ud800"', b'{"\\udc00": 1}', b'["x\\uDBFFy"]',
 ])
 def test_refused(bad: bytes) -> None:
     with pytest.raises(_codec.DecodeError):
@@ -56,3 +56,8 @@ def test_unencodable() -> None:
 def test_deep_nesting_is_a_decode_error_not_a_crash() -> None:
     with pytest.raises(_codec.DecodeError):
         _codec.loads(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_surrogate_pairs_are_fine() -> None:
+    assert _codec.loads(b'"\\ud83d\\ude00"') == "\U0001f600"
+    assert _codec.loads('"\U0001f600"'.encode()) == "\U0001f600"
