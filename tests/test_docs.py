@@ -54,17 +54,18 @@ def test_state_machine_doc_covers_every_transition() -> None:
             assert f"| {state.name} | {trigger.value} | {new.name}" in text
 
 
-def _engine_blocks() -> list[tuple[int, str]]:
-    text = (DOCS / "engine.md").read_text(encoding="utf-8")
+def _run_blocks(page: str) -> list[tuple[int, str]]:
+    text = (DOCS / page).read_text(encoding="utf-8")
     return [(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in RUN_BLOCK.finditer(text)]
 
 
-def test_engine_doc_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
-    blocks = _engine_blocks()
-    assert len(blocks) >= 3, "docs/engine.md lost its runnable (```python run) examples"
-    namespace: dict[str, object] = {"__name__": "engine_md"}
+@pytest.mark.parametrize("page", ["engine.md", "testing.md"])
+def test_doc_examples_run(page: str, capsys: pytest.CaptureFixture[str]) -> None:
+    blocks = _run_blocks(page)
+    assert len(blocks) >= 3, f"docs/{page} lost its runnable (```python run) examples"
+    namespace: dict[str, object] = {"__name__": page.replace(".", "_")}
     for line, code in blocks:
-        compiled = compile(code, f"docs/engine.md:{line}", "exec")
+        compiled = compile(code, f"docs/{page}:{line}", "exec")
         exec(compiled, namespace)
     capsys.readouterr()
 
