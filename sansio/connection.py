@@ -465,10 +465,8 @@ class Connection:
     # -- incoming requests
 
     def _spec_live(self, spec: MethodSpec) -> bool:
-        version = self._version
-        if version is None:
-            return True
-        return spec.since <= version and (spec.until is None or version <= spec.until)
+        # Before negotiation every known method is possible (the traffic rules gate them).
+        return self._version is None or spec.live(self._version)
 
     def _check_params(self, spec: MethodSpec, params: dict[str, Any] | None,
                       request_id: RequestId | None, answer: bool) -> None:
@@ -757,7 +755,9 @@ class Connection:
         if isinstance(value, Mapping):
             return dict(value)
         if attrs.has(value.__class__):
-            out = unstructure(value, self._version)
+            # Written for the negotiated revision (for the server's initialize result: the one
+            # it is about to answer with); before negotiation, every field is kept.
+            out = unstructure(value, self._version or self._offered_version)
             if out.__class__ is not dict:  # pragma: no cover - every MCP type is an object
                 raise LocalProtocolError("params and results must be JSON objects")
             return out

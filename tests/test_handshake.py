@@ -316,3 +316,16 @@ def test_initialize_result_needs_server_info() -> None:
     assert server.state is State.INITIALIZING
     with pytest.raises(LocalProtocolError):
         server.send_response(1, {"serverInfo": INFO, "protocolVersion": "1999-01-01"})
+
+
+def test_typed_initialize_result_is_written_for_the_offered_version() -> None:
+    from sansio.types import Implementation, ServerCapabilities, ToolsCapability
+
+    server = Connection(Role.SERVER)
+    server.receive_data(init_frame(version="2024-11-05"))
+    server.next_event()
+    info = Implementation(name="s", version="1", title="Server title")
+    server.send_initialize_result(1, info, ServerCapabilities(tools=ToolsCapability()))
+    out = server.data_to_send()
+    assert b'"serverInfo":{"name":"s","version":"1"}' in out  # title is 2025-06-18+
+    assert b'"tools":{}' in out
