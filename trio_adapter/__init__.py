@@ -1,9 +1,57 @@
 """trio-mcp's trio adapter: Client, Server and their sessions over trio transports.
 
-The adapter drives the sans-IO engine in :mod:`sansio` and owns only I/O and concurrency (see
-``docs/`` and the design notes). Its public API (``Client``, ``Server``, ``ClientSession``,
-``ServerSession``, the transports and the ``trio-mcp`` command line) is being built on top of the
-engine; until it lands this package exports nothing.
+The adapter drives the sans-IO engine in :mod:`sansio` and owns only I/O and concurrency:
+one reader task per connection, one send lock, a task per incoming request, cancel scopes,
+timeouts and process management. See ``docs/adapter.md`` (API) and ``docs/lifecycle.md``.
+
+>>> import trio
+>>> from trio_adapter import Client, Server, memory_transport_pair
+>>> server = Server("demo", "1.0")
+>>> @server.tool()
+... async def add(a: int, b: int) -> int:
+...     return a + b
+>>> async def main() -> int:
+...     client_end, server_end = memory_transport_pair()
+...     async with trio.open_nursery() as nursery:
+...         nursery.start_soon(server.serve, server_end)
+...         async with Client("demo-client", "1.0").connect(client_end) as session:
+...             result = await session.call_tool("add", {"a": 1, "b": 2})
+...     return result.structured_content["result"]
+>>> trio.run(main)
+3
 """
 
-__all__: list[str] = []
+from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
+from ._transport import MemoryTransport, StreamTransport, Transport, memory_transport_pair
+from .client import Client, ClientSession
+from .errors import (
+    ConnectError,
+    MCPError,
+    PeerDisconnected,
+    RequestTimeout,
+    SessionClosed,
+    ToolError,
+)
+from .server import Context, Server, ServerSession
+
+__all__ = [
+    "BaseSession",
+    "Client",
+    "ClientSession",
+    "ConnectError",
+    "Context",
+    "MCPError",
+    "MemoryTransport",
+    "PeerDisconnected",
+    "ProgressCallback",
+    "RequestContext",
+    "RequestTimeout",
+    "Server",
+    "ServerSession",
+    "SessionClosed",
+    "StreamTransport",
+    "ToolError",
+    "TraceHook",
+    "Transport",
+    "memory_transport_pair",
+]

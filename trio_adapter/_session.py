@@ -1,0 +1,681 @@
+"""The machinery both session kinds share: one engine, one transport, tasks and slots.
+
+Theory of operation
+-------------------
+A session owns one :class:`sansio.Connection` and one :class:`~trio_adapter.Transport`. It runs
+in a single task (:meth:`BaseSession._run`, started with ``nursery.start``) that opens a private
+nursery holding:
+
+- the **reader**: the only task that calls ``transport.receive()``, ``engine.receive_data()``
+  and ``engine.next_event()``. It answers ``ping`` and protocol errors itself, resolves response
+  slots, runs notification handlers in arrival order, and starts one task per incoming request;
+- one **handler task per incoming request**, each under its own cancel scope, which
+  ``RequestCancelled`` (or the end of the session's grace period) cancels;
+- the optional **keepalive** task.
+
+Every write goes through :meth:`BaseSession._send`: the engine call that produces the frames and
+the ``transport.send`` that writes them happen under one :class:`trio.StrictFIFOLock`, so frames
+leave in the order the engine made them. Each outgoing request waits on its own one-shot
+:class:`_Slot`.
+
+Closing (:meth:`BaseSession.aclose`, idempotent): pending calls fail with
+:class:`~trio_adapter.SessionClosed` at once; handlers get ``handler_grace`` seconds to finish,
+then are cancelled; the transport is closed (for a child process: stdin closed, then SIGTERM,
+then SIGKILL); the private nursery is cancelled; :meth:`BaseSession.wait_closed` returns. When
+the peer leaves, the reader does the same with :class:`~trio_adapter.PeerDisconnected`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
+
+import attrs
+import trio
+
+from sansio import (
+    NEED_DATA,
+    Closed,
+    Connection,
+    ErrorCode,
+    ErrorReceived,
+    Event,
+    Initialized,
+    InitializeRequested,
+    LocalProtocolError,
+    NotificationReceived,
+    PeerDisconnected,
+    ProgressReceived,
+    RemoteProtocolError,
+    RequestCancelled,
+    RequestId,
+    RequestReceived,
+    ResponseReceived,
+    State,
+)
+from sansio.jsonrpc import ErrorObject
+
+from . import errors
+from ._transport import Transport
+
+__all__ = ["BaseSession", "ProgressCallback", "RequestContext", "TraceHook"]
+
+logger = logging.getLogger("trio_mcp")
+
+#: ``trace(direction, item)``: ``"send"``/``"recv"`` with one frame (bytes, no newline), or
+#: ``"event"`` with a :class:`sansio.Event`, or ``"state"`` with a short text.
+TraceHook = Callable[[Literal["send", "recv", "event", "state"], Any], None]
+
+#: ``on_progress(progress, total, message)``, awaited in arrival order.
+ProgressCallback = Callable[[float, "float | None", "str | None"], Awaitable[None]]
+
+_CHECKED = (trio.BrokenResourceError, trio.ClosedResourceError)
+_IN_REQUEST_NOTIFICATIONS = frozenset({"notifications/message", "notifications/progress"})
+
+
+class _Slot:
+    """A one-shot place where the answer to one outgoing request lands."""
+
+    __slots__ = ("error", "event", "method", "on_progress", "result")
+
+    def __init__(self, method: str, on_progress: ProgressCallback | None) -> None:
+        self.event = trio.Event()
+        self.method = method
+        self.result: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.on_progress = on_progress
+
+    def set_result(self, result: dict[str, Any]) -> None:
+        if not self.event.is_set():
+            self.result = result
+            self.event.set()
+
+    def set_error(self, error: BaseException) -> None:
+        if not self.event.is_set():
+            self.error = error
+            self.event.set()
+
+
+@attrs.define(eq=False)
+class RequestContext:
+    """What a request handler knows about the request it serves.
+
+    Attributes:
+        session: the session the request arrived on.
+        request_id: the request's id.
+        method: the request's method.
+        params: the request's ``params`` as received (``None`` when absent).
+        progress_token: the token the peer gave for progress, if it asked for progress.
+    """
+
+    session: BaseSession
+    request_id: RequestId
+    method: str
+    params: dict[str, Any] | None
+    progress_token: RequestId | None = None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The request's ``params._meta`` (empty when absent)."""
+        meta = self.params.get("_meta") if self.params else None
+        return meta if isinstance(meta, dict) else {}
+
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
+        """Send ``notifications/progress`` for this request, if the peer asked for progress.
+
+        Does nothing when the peer gave no progress token or the request already ended.
+
+        Raises:
+            SessionClosed: the session is closed.
+        """
+        if self.progress_token is None:
+            await trio.lowlevel.checkpoint()
+            return
+        params: dict[str, Any] = {"progressToken": self.progress_token, "progress": progress}
+        if total is not None:
+            params["total"] = total
+        if message is not None:
+            params["message"] = message
+        await self.session.send_notification("notifications/progress", params)
+
+
+class BaseSession:
+    """What :class:`~trio_adapter.ClientSession` and :class:`~trio_adapter.ServerSession` share.
+
+    Not built directly: ``Client.connect`` / ``Server.connect`` make sessions.
+    """
+
+    _role_name = "session"
+
+    def __init__(
+        self,
+        engine: Connection,
+        transport: Transport,
+        *,
+        handler_grace: float = 1.0,
+        close_timeout: float = 5.0,
+        request_timeout: float | None = None,
+        keepalive_interval: float | None = None,
+        trace: TraceHook | None = None,
+    ) -> None:
+        self._engine = engine
+        self._transport = transport
+        self._grace = handler_grace
+        self._close_timeout = close_timeout
+        self._request_timeout = request_timeout
+        self._keepalive_interval = keepalive_interval
+        self._trace = trace
+        self._send_lock = trio.StrictFIFOLock()
+        self._pending: dict[RequestId, _Slot] = {}
+        self._handlers: dict[RequestId, trio.CancelScope] = {}
+        self._handlers_idle = trio.Event()
+        self._handlers_idle.set()
+        self._tokens = itertools.count(1)
+        self._ready = trio.Event()
+        self._closed_event = trio.Event()
+        self._stop = trio.Event()
+        self._closing = False
+        self._close_error: errors.SessionClosed | None = None
+        self._nursery: trio.Nursery | None = None
+        self._transport_closed = False
+
+    # ------------------------------------------------------------------ public state
+
+    @property
+    def engine(self) -> Connection:
+        """The sans-IO engine (read its properties; don't call its send methods)."""
+        return self._engine
+
+    @property
+    def transport(self) -> Transport:
+        """The transport this session runs on."""
+        return self._transport
+
+    @property
+    def protocol_version(self) -> str | None:
+        """The negotiated protocol revision (``None`` before the handshake)."""
+        return self._engine.protocol_version
+
+    @property
+    def closed(self) -> bool:
+        """Whether the session is closing or closed (no new calls are accepted)."""
+        return self._closing
+
+    @property
+    def close_reason(self) -> str | None:
+        """Why the session closed, once it has."""
+        return None if self._close_error is None else self._close_error.reason
+
+    @property
+    def initialized(self) -> bool:
+        """Whether the handshake is complete (and the session not closed)."""
+        return self._ready.is_set() and not self._closing
+
+    async def wait_initialized(self) -> None:
+        """Wait until the handshake is complete.
+
+        Raises:
+            SessionClosed: the session closed first.
+        """
+        await self._ready.wait()
+        self._check_open()
+
+    async def wait_closed(self) -> None:
+        """Wait until the session has closed (locally, or because the peer left).
+
+        Returns at once if it already has. Like the Go SDK's ``Wait``.
+        """
+        await self._closed_event.wait()
+
+    # ------------------------------------------------------------------ running
+
+    async def _run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the session's tasks until it closes; started with ``nursery.start``.
+
+        The one shutdown sequence lives here: once closing starts (:meth:`aclose`, the peer
+        leaving, a failed write), handlers get their grace period, are cancelled, the transport
+        is closed, the private nursery is cancelled, and :meth:`wait_closed` returns.
+        """
+        try:
+            start = getattr(self._transport, "start", None)
+            if start is not None:
+                await start()
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._reader)
+                for task in self._background_tasks():
+                    nursery.start_soon(task)
+                if self._keepalive_interval is not None:
+                    nursery.start_soon(self._keepalive, self._keepalive_interval)
+                task_status.started()
+                await self._stop.wait()
+                if self._handlers and self._grace > 0:
+                    with trio.move_on_after(self._grace):
+                        await self._handlers_idle.wait()
+                self._engine.close()
+                self._cancel_handlers()
+                with trio.CancelScope(shield=True):
+                    await self._close_transport()
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                self._mark_closing(errors.SessionClosed("session cancelled"))
+                self._engine.close()
+                self._cancel_handlers()
+                await self._close_transport()
+                self._closed_event.set()
+
+    async def aclose(self) -> None:
+        """Close the session; idempotent and bounded.
+
+        Pending calls fail with :class:`~trio_adapter.SessionClosed` at once; in-flight
+        handlers get ``handler_grace`` seconds to finish, then are cancelled; the transport is
+        closed (bounded by ``close_timeout``). Returns when the session is closed. If the caller
+        is cancelled meanwhile, the handlers' grace is cut short but the rest still happens.
+        """
+        self._mark_closing(errors.SessionClosed("session closed"))
+        try:
+            await self._closed_event.wait()
+        finally:
+            if not self._closed_event.is_set():
+                self._grace = 0.0
+                self._cancel_handlers()
+                with trio.CancelScope(shield=True), trio.move_on_after(self._close_timeout):
+                    await self._closed_event.wait()
+
+    def _mark_closing(self, error: errors.SessionClosed, *, grace: bool = True) -> None:
+        """Stop accepting calls, fail every pending one with ``error`` and start shutdown.
+
+        Idempotent: only the first reason counts. ``grace=False`` cancels handlers at once.
+        """
+        if self._closing:
+            return
+        self._closing = True
+        self._close_error = error
+        if not grace:
+            self._grace = 0.0
+        if self._trace is not None:
+            self._trace("state", f"closing: {error.reason}")
+        pending, self._pending = self._pending, {}
+        for rid, slot in pending.items():
+            slot.set_error(error.for_request(rid, slot.method))
+        self._ready.set()  # wake calls waiting for the handshake: they now see the close
+        self._stop.set()
+
+    def _cancel_handlers(self) -> None:
+        for scope in self._handlers.values():
+            scope.cancel()
+
+    async def _close_transport(self) -> None:
+        if self._transport_closed:
+            return
+        self._transport_closed = True
+        with trio.move_on_after(self._close_timeout) as scope:
+            try:
+                await self._transport.aclose()
+            except Exception as exc:
+                logger.debug("error closing transport: %r", exc)
+        if scope.cancelled_caught:
+            logger.warning("transport did not close within %s s", self._close_timeout)
+
+    def _engine_closed(self) -> bool:
+        return self._engine.state in (State.CLOSED, State.ERROR) or self._transport_closed
+
+    def _check_open(self) -> None:
+        if self._closing:
+            assert self._close_error is not None
+            raise type(self._close_error)(self._close_error.reason)
+
+    # ------------------------------------------------------------------ writing
+
+    async def _flush(self) -> None:
+        """Write what the engine produced; call with the send lock held."""
+        data = self._engine.data_to_send()
+        if not data:
+            return
+        if self._trace is not None:
+            for frame in data.splitlines():
+                self._trace("send", frame)
+        try:
+            await self._transport.send(data)
+        except _CHECKED as exc:
+            self._engine.send_failed()
+            error = errors.PeerDisconnected(f"transport write failed: {exc!r}")
+            self._mark_closing(error, grace=False)
+            raise error from None
+
+    async def _send_raw(self, frame: bytes) -> None:
+        """Write a ready frame (an engine response hint) under the send lock."""
+        async with self._send_lock:
+            if self._engine_closed():
+                return
+            if self._trace is not None:
+                self._trace("send", frame.rstrip(b"\n"))
+            try:
+                await self._transport.send(frame)
+            except _CHECKED:
+                self._engine.send_failed()
+
+    async def send_notification(self, method: str, params: Mapping[str, Any] | Any = None) -> None:
+        """Send a notification.
+
+        Waits for the handshake to complete, except for notifications the protocol allows
+        earlier (logging messages and progress).
+
+        Raises:
+            SessionClosed: the session is closed.
+            LocalProtocolError: the protocol forbids this notification now or to this peer.
+        """
+        in_request = method in _IN_REQUEST_NOTIFICATIONS
+        if not self._ready.is_set() and not in_request:
+            await self._ready.wait()
+        async with self._send_lock:
+            if not in_request:
+                self._check_open()
+            elif self._engine_closed():  # handlers may still report during the close grace
+                self._check_open()
+                raise errors.SessionClosed("session closed")
+            self._engine.send_notification(method, params)
+            await self._flush()
+
+    async def send_request(
+        self,
+        method: str,
+        params: Mapping[str, Any] | Any = None,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Send a request and return its result (the ``result`` object as received).
+
+        Waits for the handshake to complete first (``ping`` excepted). If the caller is
+        cancelled (a trio cancel scope, ``fail_after``), ``notifications/cancelled`` goes to the
+        peer. With ``on_progress``, a progress token is attached and each
+        ``notifications/progress`` for the request is passed to the callback, in order.
+
+        Raises:
+            MCPError: the peer answered with an error.
+            SessionClosed: the session closed before an answer (:class:`PeerDisconnected` when
+                the peer left).
+            RequestTimeout: the session's default request timeout elapsed.
+            LocalProtocolError: the protocol forbids this request now (for example the peer did
+                not advertise the capability it needs).
+            RemoteProtocolError: the peer's answer was malformed or invalid.
+        """
+        if not self._ready.is_set() and method != "ping":
+            await self._ready.wait()
+        slot = _Slot(method, on_progress)
+        async with self._send_lock:
+            self._check_open()
+            token = next(self._tokens) if on_progress is not None else None
+            rid = self._engine.send_request(method, params, progress_token=token)
+            self._pending[rid] = slot
+            try:
+                await self._flush()
+            except BaseException:
+                self._pending.pop(rid, None)
+                raise
+        timeout = self._request_timeout
+        try:
+            if timeout is None:
+                await slot.event.wait()
+            else:
+                with trio.move_on_after(timeout) as scope:
+                    await slot.event.wait()
+                if scope.cancelled_caught and not slot.event.is_set():
+                    await self._cancel_request(rid, f"timed out after {timeout:g} s")
+                    raise errors.RequestTimeout(rid, method, timeout)
+        except trio.Cancelled:
+            if not slot.event.is_set():
+                await self._cancel_request(rid, "cancelled by the caller")
+            raise
+        finally:
+            self._pending.pop(rid, None)
+        if slot.error is not None:
+            raise slot.error
+        assert slot.result is not None
+        return slot.result
+
+    async def _cancel_request(self, rid: RequestId, reason: str) -> None:
+        """Send ``notifications/cancelled`` for one of our requests (shielded, bounded)."""
+        with trio.CancelScope(shield=True), trio.move_on_after(self._close_timeout):
+            async with self._send_lock:
+                if self._closing or rid not in self._engine.pending_requests:
+                    return
+                try:
+                    self._engine.cancel(rid, reason)
+                    await self._flush()
+                except (LocalProtocolError, errors.SessionClosed):
+                    pass
+
+    async def ping(self) -> None:
+        """Send ``ping`` and wait for the answer.
+
+        Raises:
+            as :meth:`send_request`.
+        """
+        await self.send_request("ping")
+
+    async def _respond(self, rid: RequestId, result: Mapping[str, Any] | Any) -> None:
+        async with self._send_lock:
+            if self._engine_closed():
+                return
+            try:
+                self._engine.send_response(rid, result)
+            except LocalProtocolError as exc:
+                # The result could not be encoded or validated: answer with an error instead.
+                if rid in self._engine.serving_requests:
+                    self._engine.send_error(rid, ErrorCode.INTERNAL_ERROR,
+                                            f"could not send result: {exc}")
+                else:
+                    raise
+            with contextlib.suppress(errors.SessionClosed):
+                await self._flush()
+
+    async def _respond_error(
+        self, rid: RequestId, code: int, message: str, data: Any = None
+    ) -> None:
+        async with self._send_lock:
+            if self._engine_closed():
+                return
+            self._engine.send_error(rid, code, message, data)
+            with contextlib.suppress(errors.SessionClosed):
+                await self._flush()
+
+    # ------------------------------------------------------------------ reading
+
+    async def _reader(self) -> None:
+        engine = self._engine
+        transport = self._transport
+        trace = self._trace
+        try:
+            while True:
+                try:
+                    data = await transport.receive()
+                except _CHECKED as exc:
+                    engine.connection_lost(f"transport failed: {exc!r}")
+                else:
+                    if trace is not None and data:
+                        for frame in data.splitlines():
+                            trace("recv", frame)
+                    engine.receive_data(data)
+                while True:
+                    try:
+                        event = engine.next_event()
+                    except RemoteProtocolError as exc:
+                        if await self._on_protocol_error(exc):
+                            return
+                        continue
+                    if event is NEED_DATA:
+                        break
+                    if trace is not None:
+                        trace("event", event)
+                    if await self._dispatch(event):
+                        return
+        except Exception as exc:  # pragma: no cover - a bug; never let it escape the nursery
+            logger.exception("trio-mcp session reader failed")
+            self._mark_closing(errors.PeerDisconnected(f"internal error in reader: {exc!r}"),
+                              grace=False)
+
+    async def _on_protocol_error(self, exc: RemoteProtocolError) -> bool:
+        """Handle a protocol error from the engine; return True when the session is over."""
+        logger.debug("protocol error from peer: %s", exc)
+        if exc.response_hint is not None:
+            await self._send_raw(exc.response_hint)
+        if exc.finished_request is not None:
+            slot = self._pending.pop(exc.finished_request, None)
+            if slot is not None:
+                slot.set_error(exc)
+        if exc.fatal:
+            self._mark_closing(errors.PeerDisconnected(f"protocol error: {exc}"), grace=False)
+            return True
+        return False
+
+    async def _dispatch(self, event: Event) -> bool:
+        """Act on one engine event; return True when the session is over."""
+        cls = event.__class__
+        if cls is ResponseReceived:
+            assert isinstance(event, ResponseReceived)
+            slot = self._pending.pop(event.request_id, None)
+            if slot is not None:
+                slot.set_result(event.result)
+        elif cls is RequestReceived:
+            assert isinstance(event, RequestReceived)
+            if event.method == "ping":
+                await self._respond(event.request_id, {})
+            elif self._closing:
+                await self._respond_error(event.request_id, ErrorCode.INVALID_REQUEST,
+                                          "the session is closing")
+            else:
+                self._start_handler(event)
+        elif cls is NotificationReceived:
+            assert isinstance(event, NotificationReceived)
+            try:
+                await self._on_notification(event)
+            except Exception:
+                logger.exception("notification handler for %s failed", event.method)
+        elif cls is ErrorReceived:
+            assert isinstance(event, ErrorReceived)
+            self._on_error(event)
+        elif cls is ProgressReceived:
+            assert isinstance(event, ProgressReceived)
+            slot = self._pending.get(event.request_id)
+            if slot is not None and slot.on_progress is not None:
+                try:
+                    await slot.on_progress(event.progress, event.total, event.message)
+                except Exception:
+                    logger.exception("progress callback failed")
+        elif cls is RequestCancelled:
+            assert isinstance(event, RequestCancelled)
+            scope = self._handlers.get(event.request_id)
+            if scope is not None:
+                scope.cancel()
+        elif cls is PeerDisconnected:
+            assert isinstance(event, PeerDisconnected)
+            reason = event.reason or "peer closed the connection"
+            self._mark_closing(errors.PeerDisconnected(reason), grace=False)
+            return True
+        elif cls is Closed:
+            return True
+        elif cls is Initialized:
+            assert isinstance(event, Initialized)
+            await self._on_initialized(event)
+        elif cls is InitializeRequested:
+            assert isinstance(event, InitializeRequested)
+            await self._on_initialize_requested(event)
+        return False
+
+    def _on_error(self, event: ErrorReceived) -> None:
+        if event.request_id is None:
+            logger.warning("peer sent an error with no id: %s", event.error.message)
+            return
+        slot = self._pending.pop(event.request_id, None)
+        if slot is not None:
+            slot.set_error(_mcp_error(event.error, event.method, event.request_id))
+
+    # ------------------------------------------------------------------ incoming requests
+
+    def _start_handler(self, event: RequestReceived) -> None:
+        assert self._nursery is not None
+        scope = trio.CancelScope()
+        self._handlers[event.request_id] = scope
+        self._handlers_idle = trio.Event()
+        self._nursery.start_soon(self._serve_request, event, scope)
+
+    async def _serve_request(self, event: RequestReceived, scope: trio.CancelScope) -> None:
+        rid = event.request_id
+        try:
+            with scope:
+                ctx = self._make_context(event)
+                try:
+                    result = await self._handle_request(ctx)
+                except errors.MCPError as exc:
+                    await self._respond_error(rid, exc.code, exc.message, exc.data)
+                except (errors.SessionClosed, trio.Cancelled):
+                    raise
+                except Exception as exc:
+                    logger.exception("handler for %s failed", event.method)
+                    await self._respond_error(rid, ErrorCode.INTERNAL_ERROR,
+                                              f"internal error: {exc}")
+                else:
+                    await self._respond(rid, result)
+        except errors.SessionClosed:
+            pass
+        finally:
+            del self._handlers[rid]
+            if not self._handlers:
+                self._handlers_idle.set()
+
+    # ------------------------------------------------------------------ hooks
+
+    def _background_tasks(self) -> list[Callable[[], Awaitable[None]]]:
+        """Extra tasks to run beside the reader for the session's lifetime (subclasses)."""
+        return []
+
+    def _make_context(self, event: RequestReceived) -> RequestContext:
+        """Build the context a request handler gets (subclasses return richer ones)."""
+        return RequestContext(self, event.request_id, event.method, event.params,
+                              event.progress_token)
+
+    async def _handle_request(self, ctx: RequestContext) -> Mapping[str, Any] | Any:
+        """Answer one incoming request (subclasses). Raise MCPError to send an error."""
+        raise errors.MCPError(ErrorCode.METHOD_NOT_FOUND, f"method not found: {ctx.method}")
+
+    async def _on_notification(self, event: NotificationReceived) -> None:
+        """React to an incoming notification (subclasses); runs in arrival order."""
+        await trio.lowlevel.checkpoint()
+
+    async def _on_initialized(self, event: Initialized) -> None:
+        self._ready.set()
+        await trio.lowlevel.checkpoint()
+
+    async def _on_initialize_requested(self, event: InitializeRequested) -> None:
+        raise AssertionError("only a server receives initialize")  # pragma: no cover
+
+    # ------------------------------------------------------------------ keepalive
+
+    async def _keepalive(self, interval: float) -> None:
+        """Ping every ``interval`` seconds; close the session if a ping is not answered in time."""
+        await self._ready.wait()
+        while not self._closing:
+            await trio.sleep(interval)
+            with trio.move_on_after(interval) as scope:
+                try:
+                    await self.ping()
+                except errors.SessionClosed:
+                    return
+                except errors.MCPError:
+                    pass  # an answer, even an error, shows the peer is alive
+            if scope.cancelled_caught:
+                self._mark_closing(errors.PeerDisconnected(
+                    f"keepalive: no answer to ping within {interval:g} s"), grace=False)
+                return
+
+
+def _mcp_error(error: ErrorObject, method: str, rid: RequestId) -> errors.MCPError:
+    return errors.MCPError(error.code, error.message, error.data, method=method, request_id=rid)
+

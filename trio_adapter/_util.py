@@ -1,0 +1,57 @@
+"""Small helpers the adapter modules share."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import trio
+
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
+
+S = TypeVar("S")
+
+__all__ = ["session_scope"]
+
+
+def _single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The one exception a group carries, looking through nested groups; else ``None``."""
+    found: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            found.append(exc)
+
+    walk(group)
+    return found[0] if len(found) == 1 else None
+
+
+@asynccontextmanager
+async def session_scope(
+    open_session: Callable[[trio.Nursery], Awaitable[S]],
+    close: Callable[[S], Awaitable[Any]],
+) -> AsyncIterator[S]:
+    """Run a session in a private nursery for the duration of an ``async with`` block.
+
+    The session's own tasks never raise (they record failures as the session's close
+    reason), so the only exception that can leave the nursery is the body's (or the opener's):
+    it is re-raised as itself rather than inside an exception group.
+    """
+    try:
+        async with trio.open_nursery() as nursery:
+            session = await open_session(nursery)
+            try:
+                yield session
+            finally:
+                await close(session)  # bounded; under cancellation it skips the grace period
+    except BaseExceptionGroup as group:
+        single = _single(group)
+        if single is None:
+            raise
+        raise single from None

@@ -1,0 +1,139 @@
+"""Exceptions of the trio adapter.
+
+Every exception a session raises to its caller is one of these (or a :class:`trio.Cancelled` /
+:class:`trio.TooSlowError` of the caller's own making):
+
+- :class:`MCPError`: the peer answered a request with a JSON-RPC error. A server handler may
+  raise it too, to answer with that error.
+- :class:`SessionClosed`: the session ended before the request was answered, or was already
+  closed; :class:`PeerDisconnected` when it ended because the peer went away (EOF, broken pipe,
+  killed process) or broke the protocol.
+- :class:`ConnectError`: the handshake failed (the server refused ``initialize``, answered with
+  a version this client does not support, or left before answering).
+- :class:`RequestTimeout`: the session's default request timeout elapsed (the request was
+  cancelled on the wire).
+- :class:`ToolError`: raised by a tool handler to report a tool execution error (a result with
+  ``isError: true``) rather than a protocol error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sansio import ErrorCode, RequestId
+
+__all__ = [
+    "ConnectError",
+    "MCPError",
+    "PeerDisconnected",
+    "RequestTimeout",
+    "SessionClosed",
+    "ToolError",
+]
+
+
+class MCPError(Exception):
+    """A JSON-RPC error response: received from the peer, or raised by a handler to send one.
+
+    Attributes:
+        code: the JSON-RPC error code (an :class:`sansio.ErrorCode` when it is a known one).
+        message: the error message.
+        data: the error's ``data`` member, if any.
+        method: the method of the request this error answered (``None`` when raised locally).
+        request_id: the id of that request.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        data: Any = None,
+        *,
+        method: str | None = None,
+        request_id: RequestId | None = None,
+    ) -> None:
+        super().__init__(code, message)
+        try:
+            self.code: int = ErrorCode(code)
+        except ValueError:
+            self.code = code
+        self.message = message
+        self.data = data
+        self.method = method
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        where = f"{self.method}: " if self.method else ""
+        return f"{where}{self.message} ({ErrorCode.describe(self.code)} {int(self.code)})"
+
+
+class SessionClosed(Exception):
+    """The session is closed: the call could not be made, or will never be answered.
+
+    Attributes:
+        reason: why the session closed.
+        request_id: the id of the request this failure finishes, when there was one.
+        method: that request's method.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        request_id: RequestId | None = None,
+        method: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.request_id = request_id
+        self.method = method
+
+    def __str__(self) -> str:
+        if self.request_id is None:
+            return self.reason
+        return f"{self.reason} (request {self.request_id!r}, {self.method})"
+
+    def for_request(self, request_id: RequestId, method: str) -> SessionClosed:
+        """Return a copy of this error naming one request."""
+        return type(self)(self.reason, request_id=request_id, method=method)
+
+
+class PeerDisconnected(SessionClosed):
+    """The peer went away (EOF, broken pipe, killed process) or broke the protocol."""
+
+
+class ConnectError(Exception):
+    """The handshake failed; the session was closed.
+
+    Attributes:
+        code: the JSON-RPC error code when the failure was an error response or a protocol
+            violation (for example -32022 for an unsupported protocol version), else ``None``.
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RequestTimeout(TimeoutError):
+    """The session's default request timeout elapsed; the request was cancelled on the wire.
+
+    Attributes:
+        request_id: the request's id.
+        method: its method.
+        timeout: the timeout, in seconds.
+    """
+
+    def __init__(self, request_id: RequestId, method: str, timeout: float) -> None:
+        super().__init__(f"{method} (request {request_id!r}) timed out after {timeout:g} s")
+        self.request_id = request_id
+        self.method = method
+        self.timeout = timeout
+
+
+class ToolError(Exception):
+    """Raised by a tool handler: the call ends with ``isError: true`` and this message.
+
+    Any other exception from a tool handler has the same effect; raise this one to choose the
+    exact text the model sees. Raise :class:`MCPError` instead to answer with a protocol error.
+    """

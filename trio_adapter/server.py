@@ -1,0 +1,958 @@
+"""The MCP server: a logical :class:`Server` holding the feature set, and its sessions.
+
+>>> server = Server("demo", "1.0")
+>>> @server.tool()
+... async def add(a: int, b: int) -> int:
+...     '''Add two numbers.'''
+...     return a + b
+>>> [tool.name for tool in server.tools]
+['add']
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
+from typing import Any, TypeVar, get_type_hints
+
+import attrs
+import trio
+
+from sansio import (
+    HANDSHAKE_VERSIONS,
+    Connection,
+    ErrorCode,
+    InitializeRequested,
+    NotificationReceived,
+    RequestReceived,
+    Role,
+    _codec,
+)
+from sansio import types as t
+
+from . import errors
+from ._pagination import paginate
+from ._schema import ArgumentError, input_schema_for, output_schema_for, structure_output
+from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
+from ._transport import Transport
+from ._uritemplate import UriTemplate
+from ._util import session_scope
+
+__all__ = ["Context", "Server", "ServerSession"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LOG_LEVELS: tuple[str, ...] = (
+    "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+_LEVEL_RANK = {name: i for i, name in enumerate(LOG_LEVELS)}
+
+_CONTENT_TYPES: tuple[type, ...] = (
+    t.TextContent, t.ImageContent, t.AudioContent, t.EmbeddedResource, t.ResourceLink)
+
+#: Completion handler: ``(ref, argument, context) -> list[str] | Completion``.
+CompletionHandler = Callable[
+    [Any, t.CompletionArgument, "t.CompletionContext | None"],
+    Awaitable["Sequence[str] | t.Completion"]]
+
+
+@attrs.define(eq=False)
+class Context(RequestContext):
+    """What a server handler gets when it asks for one (a parameter annotated ``Context``).
+
+    It reports progress, logs to the client and asks the client for sampling, elicitation and
+    roots, all within the request being served.
+    """
+
+    @property
+    def server_session(self) -> ServerSession:
+        """The session, typed as a :class:`ServerSession`."""
+        assert isinstance(self.session, ServerSession)
+        return self.session
+
+    async def log(self, level: t.LoggingLevel, data: Any, logger: str | None = None) -> None:
+        """Send ``notifications/message`` if ``level`` passes the client's threshold."""
+        await self.server_session.log(level, data, logger)
+
+    async def sample(self, messages: Sequence[t.SamplingMessage | Mapping[str, Any]],
+                     max_tokens: int, **kwargs: Any) -> t.CreateMessageResult:
+        """Ask the client to sample an LLM (see :meth:`ServerSession.create_message`)."""
+        return await self.server_session.create_message(messages, max_tokens, **kwargs)
+
+    async def elicit(self, message: str, requested_schema: Mapping[str, Any]) -> t.ElicitResult:
+        """Ask the user for input through the client (form mode)."""
+        return await self.server_session.elicit(message, requested_schema)
+
+    async def list_roots(self) -> list[t.Root]:
+        """Ask the client for its roots."""
+        return await self.server_session.list_roots()
+
+
+@attrs.define(eq=False)
+class _ToolEntry:
+    tool: t.Tool
+    fn: Callable[..., Any]
+    binder: Any
+    context_param: str | None
+    output_annotation: Any
+
+
+@attrs.define(eq=False)
+class _ResourceEntry:
+    resource: t.Resource
+    fn: Callable[..., Any]
+    context_param: str | None
+
+
+@attrs.define(eq=False)
+class _TemplateEntry:
+    template: t.ResourceTemplate
+    matcher: UriTemplate
+    fn: Callable[..., Any]
+    context_param: str | None
+
+
+@attrs.define(eq=False)
+class _PromptEntry:
+    prompt: t.Prompt
+    fn: Callable[..., Any]
+    context_param: str | None
+    params: tuple[str, ...]
+
+
+def _context_param(fn: Callable[..., Any]) -> str | None:
+    """The name of ``fn``'s parameter annotated with :class:`Context`, if any."""
+    try:
+        hints = get_type_hints(fn)
+    except Exception:
+        hints = {}
+    for name, hint in hints.items():
+        if isinstance(hint, type) and issubclass(hint, RequestContext):
+            return name
+    return None
+
+
+async def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    result = fn(**kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _content(value: Any) -> list[Any]:
+    """Turn a tool's return value into content blocks."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [t.TextContent(text=value)]
+    if isinstance(value, _CONTENT_TYPES):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        blocks: list[Any] = []
+        for item in value:
+            blocks.extend(_content(item))
+        return blocks
+    return [t.TextContent(text=_codec.dumps(t.unstructure(value)).decode())]
+
+
+class Server:
+    """A logical MCP server: identity, the feature set and its handlers; serves many sessions.
+
+    Register features with the decorators (:meth:`tool`, :meth:`resource`,
+    :meth:`resource_template`, :meth:`prompt`, :meth:`completion`) or the ``add_*`` methods.
+    Changing the feature set while sessions are connected sends them the matching
+    ``notifications/*/list_changed``.
+
+    Capabilities: ``tools``, ``resources`` (with ``subscribe``) and ``prompts`` are advertised
+    when something of that kind is registered when a session starts, or always when named in
+    ``advertise``; ``logging`` always; ``completions`` when a completion handler is set.
+
+    Args:
+        name: ``serverInfo.name``.
+        version: ``serverInfo.version``.
+        title: ``serverInfo.title`` (2025-06-18).
+        instructions: ``instructions`` sent at initialize.
+        page_size: page size for the list methods; ``None`` returns everything at once.
+        advertise: features to advertise even when empty (``"tools"``, ``"resources"``,
+            ``"prompts"``), for servers that register features later.
+        supported_versions: the revisions this server accepts.
+        validate: check incoming params against the MCP types (-32602 when invalid).
+        request_timeout, keepalive_interval, handler_grace, close_timeout, trace: as for
+            :class:`~trio_adapter.Client`.
+        roots_changed_handler: awaited with the session when a client's roots change.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        *,
+        title: str | None = None,
+        instructions: str | None = None,
+        page_size: int | None = None,
+        advertise: Iterable[str] = (),
+        supported_versions: Iterable[str] = HANDSHAKE_VERSIONS,
+        validate: bool = True,
+        request_timeout: float | None = None,
+        keepalive_interval: float | None = None,
+        handler_grace: float = 1.0,
+        close_timeout: float = 5.0,
+        trace: TraceHook | None = None,
+        roots_changed_handler: Callable[[ServerSession], Awaitable[None]] | None = None,
+    ) -> None:
+        if page_size is not None and page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self.info = t.Implementation(name=name, version=version, title=title)
+        self.instructions = instructions
+        self.page_size = page_size
+        self.advertise = frozenset(advertise)
+        unknown = self.advertise - {"tools", "resources", "prompts"}
+        if unknown:
+            raise ValueError(f"unknown features to advertise: {sorted(unknown)}")
+        self.supported_versions = tuple(supported_versions)
+        self.validate = validate
+        self.request_timeout = request_timeout
+        self.keepalive_interval = keepalive_interval
+        self.handler_grace = handler_grace
+        self.close_timeout = close_timeout
+        self.trace = trace
+        self.roots_changed_handler = roots_changed_handler
+        self._tools: dict[str, _ToolEntry] = {}
+        self._resources: dict[str, _ResourceEntry] = {}
+        self._templates: dict[str, _TemplateEntry] = {}
+        self._prompts: dict[str, _PromptEntry] = {}
+        self._completion: CompletionHandler | None = None
+        self._sessions: set[ServerSession] = set()
+
+    # ------------------------------------------------------------------ feature set
+
+    @property
+    def tools(self) -> list[t.Tool]:
+        """The registered tools, in registration order."""
+        return [e.tool for e in self._tools.values()]
+
+    @property
+    def resources(self) -> list[t.Resource]:
+        """The registered resources."""
+        return [e.resource for e in self._resources.values()]
+
+    @property
+    def resource_templates(self) -> list[t.ResourceTemplate]:
+        """The registered resource templates."""
+        return [e.template for e in self._templates.values()]
+
+    @property
+    def prompts(self) -> list[t.Prompt]:
+        """The registered prompts."""
+        return [e.prompt for e in self._prompts.values()]
+
+    @property
+    def sessions(self) -> list[ServerSession]:
+        """The live sessions (connected and not closed)."""
+        return [s for s in self._sessions if not s.closed]
+
+    def capabilities(self) -> dict[str, Any]:
+        """The ``capabilities`` object sent to a client at initialize."""
+        caps: dict[str, Any] = {"logging": {}}
+        if self._tools or "tools" in self.advertise:
+            caps["tools"] = {"listChanged": True}
+        if self._resources or self._templates or "resources" in self.advertise:
+            caps["resources"] = {"subscribe": True, "listChanged": True}
+        if self._prompts or "prompts" in self.advertise:
+            caps["prompts"] = {"listChanged": True}
+        if self._completion is not None:
+            caps["completions"] = {}
+        return caps
+
+    def _changed(self, method: str) -> None:
+        for session in self.sessions:
+            session._queue_notification(method, None)
+
+    def tool(
+        self,
+        name: str | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: t.ToolAnnotations | None = None,
+        icons: Sequence[t.Icon] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> Callable[[F], F]:
+        """Register a tool (decorator). See :meth:`add_tool`."""
+        def decorate(fn: F) -> F:
+            self.add_tool(fn, name, title=title, description=description,
+                          annotations=annotations, icons=icons, meta=meta,
+                          structured_output=structured_output)
+            return fn
+        return decorate
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: t.ToolAnnotations | None = None,
+        icons: Sequence[t.Icon] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> t.Tool:
+        """Register ``fn`` (sync or async) as a tool and return its description.
+
+        The input schema comes from ``fn``'s annotated parameters (or a single attrs-class
+        parameter); a parameter annotated :class:`Context` receives the request context.
+        Arguments are validated and structured before ``fn`` runs; invalid ones end the call
+        with a tool execution error (``isError: true``) that says why. With a return
+        annotation of an attrs class, a dict or a plain type, the tool declares an
+        ``outputSchema`` and returns ``structuredContent`` (``structured_output=False`` turns
+        that off). Replacing a tool of the same name is allowed.
+
+        Raises:
+            TypeError: an annotation has no JSON Schema equivalent.
+        """
+        tool_name = name or fn.__name__
+        schema, binder = input_schema_for(fn, context_types=(RequestContext,))
+        output_annotation: Any = None
+        output_schema = None
+        if structured_output is not False:
+            ret = get_type_hints(fn).get("return")
+            if ret is not None:
+                output_schema = output_schema_for(ret, content_types=_CONTENT_TYPES)
+                if output_schema is not None:
+                    output_annotation = ret
+            if structured_output and output_schema is None:
+                raise TypeError(f"tool {tool_name!r}: structured_output needs a return "
+                                "annotation with a JSON Schema")
+        tool = t.Tool(
+            name=tool_name, title=title, description=description or _doc(fn),
+            input_schema=schema, output_schema=output_schema, annotations=annotations,
+            icons=list(icons) if icons is not None else None,
+            meta=dict(meta) if meta is not None else None)
+        self._tools[tool_name] = _ToolEntry(tool, fn, binder, _context_param(fn),
+                                            output_annotation)
+        self._changed("notifications/tools/list_changed")
+        return tool
+
+    def remove_tool(self, name: str) -> None:
+        """Remove a tool; connected sessions get ``notifications/tools/list_changed``.
+
+        Raises:
+            KeyError: no such tool.
+        """
+        del self._tools[name]
+        self._changed("notifications/tools/list_changed")
+
+    def resource(
+        self,
+        uri: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+        annotations: t.Annotations | None = None,
+    ) -> Callable[[F], F]:
+        """Register a resource at ``uri`` (decorator); see :meth:`add_resource`."""
+        def decorate(fn: F) -> F:
+            self.add_resource(fn, uri, name=name, title=title, description=description,
+                              mime_type=mime_type, size=size, annotations=annotations)
+            return fn
+        return decorate
+
+    def add_resource(
+        self,
+        fn: Callable[..., Any],
+        uri: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+        annotations: t.Annotations | None = None,
+    ) -> t.Resource:
+        """Register ``fn`` as the reader of resource ``uri``.
+
+        ``fn`` takes no arguments (or a :class:`Context`) and returns ``str`` (text),
+        ``bytes`` (a blob), resource contents, a list of them, or a ``ReadResourceResult``.
+        """
+        resource = t.Resource(uri=uri, name=name or fn.__name__, title=title,
+                              description=description or _doc(fn), mime_type=mime_type,
+                              size=size, annotations=annotations)
+        self._resources[uri] = _ResourceEntry(resource, fn, _context_param(fn))
+        self._changed("notifications/resources/list_changed")
+        return resource
+
+    def remove_resource(self, uri: str) -> None:
+        """Remove a resource; sessions get ``notifications/resources/list_changed``.
+
+        Raises:
+            KeyError: no such resource.
+        """
+        del self._resources[uri]
+        self._changed("notifications/resources/list_changed")
+
+    def resource_template(
+        self,
+        uri_template: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        annotations: t.Annotations | None = None,
+    ) -> Callable[[F], F]:
+        """Register a resource template (decorator); see :meth:`add_resource_template`."""
+        def decorate(fn: F) -> F:
+            self.add_resource_template(fn, uri_template, name=name, title=title,
+                                       description=description, mime_type=mime_type,
+                                       annotations=annotations)
+            return fn
+        return decorate
+
+    def add_resource_template(
+        self,
+        fn: Callable[..., Any],
+        uri_template: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        annotations: t.Annotations | None = None,
+    ) -> t.ResourceTemplate:
+        """Register ``fn`` as the reader of every URI matching ``uri_template``.
+
+        The template is RFC 6570 level 1 (``{name}`` only); ``fn`` gets each variable as a
+        keyword argument (decoded ``str``), plus a :class:`Context` if it asks for one.
+        Static resources are matched before templates; templates in registration order.
+
+        Raises:
+            ValueError: the template is not a valid level-1 template, or ``fn`` does not take
+                its variables.
+        """
+        matcher = UriTemplate(uri_template)
+        params = inspect.signature(fn).parameters
+        ctx = _context_param(fn)
+        missing = [v for v in matcher.variables if v not in params]
+        if missing and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            raise ValueError(f"{fn.__name__} does not take template variables {missing}")
+        template = t.ResourceTemplate(uri_template=uri_template, name=name or fn.__name__,
+                                      title=title, description=description or _doc(fn),
+                                      mime_type=mime_type, annotations=annotations)
+        self._templates[uri_template] = _TemplateEntry(template, matcher, fn, ctx)
+        self._changed("notifications/resources/list_changed")
+        return template
+
+    def prompt(
+        self,
+        name: str | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        arguments: Mapping[str, str] | None = None,
+    ) -> Callable[[F], F]:
+        """Register a prompt (decorator); see :meth:`add_prompt`."""
+        def decorate(fn: F) -> F:
+            self.add_prompt(fn, name, title=title, description=description,
+                            arguments=arguments)
+            return fn
+        return decorate
+
+    def add_prompt(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        arguments: Mapping[str, str] | None = None,
+    ) -> t.Prompt:
+        """Register ``fn`` as a prompt; its parameters are the prompt's (string) arguments.
+
+        Parameters without a default are required. ``arguments`` maps argument names to
+        descriptions. ``fn`` returns a ``str`` (one user message), a ``PromptMessage``, a list
+        of those, or a ``GetPromptResult``.
+        """
+        ctx = _context_param(fn)
+        descriptions = dict(arguments or {})
+        args: list[t.PromptArgument] = []
+        names: list[str] = []
+        for pname, param in inspect.signature(fn).parameters.items():
+            if pname == ctx or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                continue
+            names.append(pname)
+            args.append(t.PromptArgument(name=pname, description=descriptions.get(pname),
+                                         required=param.default is inspect.Parameter.empty))
+        prompt_name = name or fn.__name__
+        prompt = t.Prompt(name=prompt_name, title=title, description=description or _doc(fn),
+                          arguments=args or None)
+        self._prompts[prompt_name] = _PromptEntry(prompt, fn, ctx, tuple(names))
+        self._changed("notifications/prompts/list_changed")
+        return prompt
+
+    def remove_prompt(self, name: str) -> None:
+        """Remove a prompt; sessions get ``notifications/prompts/list_changed``.
+
+        Raises:
+            KeyError: no such prompt.
+        """
+        del self._prompts[name]
+        self._changed("notifications/prompts/list_changed")
+
+    def completion(self) -> Callable[[F], F]:
+        """Register the completion handler (decorator); advertises ``completions``.
+
+        The handler is called as ``fn(ref, argument, context)`` with a ``PromptReference`` or
+        ``ResourceTemplateReference``, a ``CompletionArgument`` and a ``CompletionContext`` (or
+        ``None``), and returns a list of strings (at most 100 are sent, with ``hasMore``) or a
+        ``Completion``.
+        """
+        def decorate(fn: F) -> F:
+            self._completion = fn
+            return fn
+        return decorate
+
+    def resource_updated(self, uri: str) -> None:
+        """Send ``notifications/resources/updated`` to every session subscribed to ``uri``."""
+        for session in self.sessions:
+            if uri in session.subscriptions:
+                session._queue_notification("notifications/resources/updated", {"uri": uri})
+
+    # ------------------------------------------------------------------ sessions
+
+    @asynccontextmanager
+    async def connect(self, transport: Transport) -> AsyncIterator[ServerSession]:
+        """Serve one session over ``transport`` for the duration of the block.
+
+        The session is yielded as soon as it runs (before the client's handshake; use
+        :meth:`ServerSession.wait_initialized`). It is closed when the block exits.
+        """
+        async def open_(nursery: trio.Nursery) -> ServerSession:
+            return await self.connect_in(nursery, transport)
+
+        async with session_scope(open_, ServerSession.aclose) as session:
+            yield session
+
+    async def connect_in(self, nursery: trio.Nursery, transport: Transport) -> ServerSession:
+        """Low-level :meth:`connect`: the session's tasks run in the caller's ``nursery``.
+
+        The caller must ``await session.aclose()``.
+        """
+        engine = Connection(Role.SERVER, supported_versions=self.supported_versions,
+                            validate=self.validate)
+        session = ServerSession(
+            self, engine, transport, handler_grace=self.handler_grace,
+            close_timeout=self.close_timeout, request_timeout=self.request_timeout,
+            keepalive_interval=self.keepalive_interval, trace=self.trace)
+        self._sessions.add(session)
+        try:
+            await nursery.start(session._run)
+        except BaseException:
+            self._sessions.discard(session)
+            raise
+        return session
+
+    async def serve(self, transport: Transport) -> None:
+        """Serve one session over ``transport`` until the client leaves (or the caller is
+        cancelled), then close it."""
+        async with self.connect(transport) as session:
+            await session.wait_closed()
+
+
+class ServerSession(BaseSession):
+    """One client connected to a :class:`Server`. Made by :meth:`Server.connect`."""
+
+    _role_name = "server"
+
+    def __init__(self, server: Server, engine: Connection, transport: Transport,
+                 **kwargs: Any) -> None:
+        super().__init__(engine, transport, **kwargs)
+        self.server = server
+        self.subscriptions: set[str] = set()
+        self.log_level: str | None = None
+        self._note_send, self._note_recv = trio.open_memory_channel[
+            "tuple[str, dict[str, Any] | None]"](math.inf)
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def client_info(self) -> t.Implementation | None:
+        """The client's ``clientInfo`` (``None`` before initialize)."""
+        info = self._engine.peer_info
+        return None if info is None else t.structure(info, t.Implementation)
+
+    @property
+    def client_capabilities(self) -> dict[str, Any]:
+        """The client's capabilities, as received (empty before initialize)."""
+        return self._engine.peer_capabilities or {}
+
+    # ------------------------------------------------------------------ to the client
+
+    async def log(self, level: t.LoggingLevel, data: Any, logger: str | None = None) -> None:
+        """Send ``notifications/message`` when ``level`` is at or above the client's level.
+
+        Raises:
+            SessionClosed: the session is closed.
+        """
+        threshold = self.log_level
+        if threshold is not None and _LEVEL_RANK[level] < _LEVEL_RANK[threshold]:
+            await trio.lowlevel.checkpoint()
+            return
+        params: dict[str, Any] = {"level": level, "data": data}
+        if logger is not None:
+            params["logger"] = logger
+        await self.send_notification("notifications/message", params)
+
+    async def create_message(
+        self,
+        messages: Sequence[t.SamplingMessage | Mapping[str, Any]],
+        max_tokens: int,
+        *,
+        system_prompt: str | None = None,
+        temperature: float | None = None,
+        stop_sequences: Sequence[str] | None = None,
+        model_preferences: t.ModelPreferences | Mapping[str, Any] | None = None,
+        include_context: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> t.CreateMessageResult:
+        """Ask the client to sample an LLM (``sampling/createMessage``).
+
+        Raises:
+            LocalProtocolError: the client did not advertise ``sampling``.
+            MCPError, SessionClosed: as for any request.
+        """
+        params: dict[str, Any] = {
+            "messages": [m if isinstance(m, Mapping) else t.unstructure(m) for m in messages],
+            "maxTokens": max_tokens,
+        }
+        for key, value in (("systemPrompt", system_prompt), ("temperature", temperature),
+                           ("includeContext", include_context)):
+            if value is not None:
+                params[key] = value
+        if stop_sequences is not None:
+            params["stopSequences"] = list(stop_sequences)
+        if model_preferences is not None:
+            params["modelPreferences"] = (dict(model_preferences)
+                                          if isinstance(model_preferences, Mapping)
+                                          else t.unstructure(model_preferences))
+        if metadata is not None:
+            params["metadata"] = dict(metadata)
+        result = await self.send_request("sampling/createMessage", params,
+                                         on_progress=on_progress)
+        return t.structure(result, t.CreateMessageResult)
+
+    async def elicit(self, message: str, requested_schema: Mapping[str, Any]) -> t.ElicitResult:
+        """Ask the user for structured input through the client (form mode).
+
+        Raises:
+            LocalProtocolError: the client did not advertise ``elicitation``.
+        """
+        params: dict[str, Any] = {"message": message,
+                                  "requestedSchema": dict(requested_schema)}
+        if (self.protocol_version or "") >= "2025-11-25":
+            params["mode"] = "form"
+        result = await self.send_request("elicitation/create", params)
+        return t.structure(result, t.ElicitResult)
+
+    async def elicit_url(self, message: str, url: str, elicitation_id: str) -> t.ElicitResult:
+        """Ask the user to visit ``url`` (URL-mode elicitation, 2025-11-25).
+
+        Raises:
+            LocalProtocolError: the client did not advertise URL elicitation.
+        """
+        params = {"mode": "url", "message": message, "url": url,
+                  "elicitationId": elicitation_id}
+        result = await self.send_request("elicitation/create", params)
+        return t.structure(result, t.ElicitResult)
+
+    async def list_roots(self) -> list[t.Root]:
+        """Ask the client for its roots (``roots/list``).
+
+        Raises:
+            LocalProtocolError: the client did not advertise ``roots``.
+        """
+        result = await self.send_request("roots/list")
+        return t.structure(result, t.ListRootsResult).roots
+
+    async def send_resource_updated(self, uri: str) -> None:
+        """Send ``notifications/resources/updated`` for ``uri`` to this client."""
+        await self.send_notification("notifications/resources/updated", {"uri": uri})
+
+    # ------------------------------------------------------------------ machinery
+
+    def _queue_notification(self, method: str, params: dict[str, Any] | None) -> None:
+        if not self._closing:
+            self._note_send.send_nowait((method, params))
+
+    def _background_tasks(self) -> list[Callable[[], Awaitable[None]]]:
+        return [self._notifier]
+
+    async def _notifier(self) -> None:
+        """Send queued list_changed / updated notifications once the session is initialized."""
+        await self._ready.wait()
+        async for method, params in self._note_recv:
+            if self._closing:
+                return
+            try:
+                await self.send_notification(method, params)
+            except errors.SessionClosed:
+                return
+            except Exception:
+                continue
+
+    def _make_context(self, event: RequestReceived) -> Context:
+        return Context(self, event.request_id, event.method, event.params,
+                       event.progress_token)
+
+    async def _on_initialize_requested(self, event: InitializeRequested) -> None:
+        server = self.server
+        async with self._send_lock:
+            if self._closing:
+                return
+            self._engine.send_initialize_result(
+                event.request_id, server.info, server.capabilities(),
+                instructions=server.instructions)
+            with suppress(errors.SessionClosed):
+                await self._flush()
+
+    async def _on_notification(self, event: NotificationReceived) -> None:
+        if event.method == "notifications/roots/list_changed":
+            handler = self.server.roots_changed_handler
+            if handler is not None:
+                await handler(self)
+        else:
+            await trio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        """Close the session (see :meth:`BaseSession.aclose`)."""
+        try:
+            await super().aclose()
+        finally:
+            self.server._sessions.discard(self)
+
+    async def _handle_request(self, ctx: RequestContext) -> Any:
+        assert isinstance(ctx, Context)
+        handler = _HANDLERS.get(ctx.method)
+        if handler is None:
+            raise errors.MCPError(ErrorCode.METHOD_NOT_FOUND, f"method not found: {ctx.method}")
+        return await handler(self, ctx, ctx.params or {})
+
+    # ------------------------------------------------------------------ method handlers
+
+    def _page(self, items: Sequence[Any], params: Mapping[str, Any], key: str
+              ) -> tuple[list[Any], str | None]:
+        cursor = params.get("cursor")
+        if self.server.page_size is None:
+            if cursor is not None:
+                raise errors.MCPError(ErrorCode.INVALID_PARAMS, f"invalid cursor {cursor!r}")
+            return list(items), None
+        try:
+            return paginate(items, cursor, self.server.page_size, key)
+        except ValueError:
+            raise errors.MCPError(ErrorCode.INVALID_PARAMS,
+                                  f"invalid cursor {cursor!r}") from None
+
+    async def _tools_list(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        page, cursor = self._page(self.server.tools, params, "tools/list")
+        return t.ListToolsResult(tools=page, next_cursor=cursor)
+
+    async def _tools_call(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        name = params.get("name")
+        entry = self.server._tools.get(name) if isinstance(name, str) else None
+        if entry is None:
+            raise errors.MCPError(ErrorCode.INVALID_PARAMS, f"unknown tool: {name}")
+        try:
+            kwargs = entry.binder.bind(params.get("arguments"))
+        except ArgumentError as exc:
+            return _tool_error(str(exc))
+        if entry.context_param is not None:
+            kwargs[entry.context_param] = ctx
+        try:
+            value = await _call(entry.fn, kwargs)
+        except (errors.MCPError, errors.SessionClosed):
+            raise
+        except errors.ToolError as exc:
+            return _tool_error(str(exc))
+        except Exception as exc:
+            return _tool_error(f"{name} failed: {exc}")
+        if isinstance(value, t.CallToolResult):
+            return value
+        if entry.output_annotation is not None:
+            try:
+                structured = structure_output(value, entry.output_annotation)
+            except (TypeError, ValueError) as exc:
+                return _tool_error(f"{name} returned a value that does not match its output "
+                                   f"schema: {exc}")
+            wrapped = entry.tool.output_schema is not None and \
+                entry.tool.output_schema.get("required") == ["result"] and \
+                list(structured) == ["result"] and not isinstance(value, Mapping) and \
+                not attrs.has(type(value))
+            # The text content is for clients that ignore structuredContent: a wrapped
+            # primitive reads as itself, an object as its JSON.
+            content = _content(value) if wrapped else \
+                [t.TextContent(text=_codec.dumps(structured).decode())]
+            return t.CallToolResult(content=content, structured_content=structured)
+        return t.CallToolResult(content=_content(value))
+
+    async def _resources_list(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        page, cursor = self._page(self.server.resources, params, "resources/list")
+        return t.ListResourcesResult(resources=page, next_cursor=cursor)
+
+    async def _templates_list(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        page, cursor = self._page(self.server.resource_templates, params,
+                                  "resources/templates/list")
+        return t.ListResourceTemplatesResult(resource_templates=page, next_cursor=cursor)
+
+    async def _resources_read(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        uri = params.get("uri")
+        assert isinstance(uri, str)
+        server = self.server
+        entry = server._resources.get(uri)
+        if entry is not None:
+            kwargs: dict[str, Any] = {}
+            if entry.context_param is not None:
+                kwargs[entry.context_param] = ctx
+            value = await _call(entry.fn, kwargs)
+            return _read_result(uri, value, entry.resource.mime_type)
+        for tentry in server._templates.values():
+            values = tentry.matcher.match(uri)
+            if values is None:
+                continue
+            kwargs = dict(values)
+            if tentry.context_param is not None:
+                kwargs[tentry.context_param] = ctx
+            value = await _call(tentry.fn, kwargs)
+            return _read_result(uri, value, tentry.template.mime_type)
+        raise errors.MCPError(ErrorCode.RESOURCE_NOT_FOUND, f"resource not found: {uri}",
+                              {"uri": uri})
+
+    async def _subscribe(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        uri = params.get("uri")
+        assert isinstance(uri, str)
+        self.subscriptions.add(uri)
+        return {}
+
+    async def _unsubscribe(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        uri = params.get("uri")
+        assert isinstance(uri, str)
+        self.subscriptions.discard(uri)
+        return {}
+
+    async def _prompts_list(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        page, cursor = self._page(self.server.prompts, params, "prompts/list")
+        return t.ListPromptsResult(prompts=page, next_cursor=cursor)
+
+    async def _prompts_get(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        name = params.get("name")
+        entry = self.server._prompts.get(name) if isinstance(name, str) else None
+        if entry is None:
+            raise errors.MCPError(ErrorCode.INVALID_PARAMS, f"unknown prompt: {name}")
+        arguments = params.get("arguments") or {}
+        missing = [a.name for a in entry.prompt.arguments or () if a.required
+                   and a.name not in arguments]
+        if missing:
+            raise errors.MCPError(ErrorCode.INVALID_PARAMS,
+                                  f"prompt {name!r}: missing required arguments: "
+                                  f"{', '.join(missing)}")
+        unknown = sorted(set(arguments) - set(entry.params))
+        if unknown:
+            raise errors.MCPError(ErrorCode.INVALID_PARAMS,
+                                  f"prompt {name!r}: unknown arguments: {', '.join(unknown)}")
+        kwargs = dict(arguments)
+        if entry.context_param is not None:
+            kwargs[entry.context_param] = ctx
+        value = await _call(entry.fn, kwargs)
+        if isinstance(value, t.GetPromptResult):
+            return value
+        return t.GetPromptResult(messages=_prompt_messages(value),
+                                 description=entry.prompt.description)
+
+    async def _complete(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        handler = self.server._completion
+        if handler is None:  # pragma: no cover - the engine refuses it (no capability)
+            raise errors.MCPError(ErrorCode.METHOD_NOT_FOUND, "completions are not supported")
+        request = t.structure(dict(params), t.CompleteRequestParams)
+        value = await handler(request.ref, request.argument, request.context)
+        if isinstance(value, t.Completion):
+            completion = value
+        else:
+            values = list(value)
+            completion = t.Completion(values=values[:100], total=len(values),
+                                      has_more=len(values) > 100)
+        return t.CompleteResult(completion=completion)
+
+    async def _set_level(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        level = params.get("level")
+        if level not in _LEVEL_RANK:
+            raise errors.MCPError(ErrorCode.INVALID_PARAMS, f"unknown logging level {level!r}")
+        self.log_level = level
+        return {}
+
+
+_Handler = Callable[[ServerSession, Context, Mapping[str, Any]], Awaitable[Any]]
+
+_HANDLERS: dict[str, _Handler] = {
+    "tools/list": ServerSession._tools_list,
+    "tools/call": ServerSession._tools_call,
+    "resources/list": ServerSession._resources_list,
+    "resources/templates/list": ServerSession._templates_list,
+    "resources/read": ServerSession._resources_read,
+    "resources/subscribe": ServerSession._subscribe,
+    "resources/unsubscribe": ServerSession._unsubscribe,
+    "prompts/list": ServerSession._prompts_list,
+    "prompts/get": ServerSession._prompts_get,
+    "completion/complete": ServerSession._complete,
+    "logging/setLevel": ServerSession._set_level,
+}
+
+
+def _doc(fn: Callable[..., Any]) -> str | None:
+    doc = inspect.getdoc(fn)
+    return doc.strip() if doc else None
+
+
+def _tool_error(message: str) -> t.CallToolResult:
+    return t.CallToolResult(content=[t.TextContent(text=message)], is_error=True)
+
+
+def _read_result(uri: str, value: Any, mime_type: str | None) -> Any:
+    if isinstance(value, t.ReadResourceResult):
+        return value
+    items = value if isinstance(value, (list, tuple)) else [value]
+    contents: list[Any] = []
+    for item in items:
+        if isinstance(item, (t.TextResourceContents, t.BlobResourceContents)):
+            contents.append(item)
+        elif isinstance(item, str):
+            contents.append(t.TextResourceContents(uri=uri, text=item, mime_type=mime_type))
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            contents.append(t.BlobResourceContents(
+                uri=uri, blob=base64.b64encode(bytes(item)).decode("ascii"),
+                mime_type=mime_type or "application/octet-stream"))
+        else:
+            raise TypeError(f"a resource reader returned {type(item).__name__}; expected str, "
+                            "bytes, resource contents or ReadResourceResult")
+    return t.ReadResourceResult(contents=contents)
+
+
+def _prompt_messages(value: Any) -> list[t.PromptMessage]:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    messages: list[t.PromptMessage] = []
+    for item in items:
+        if isinstance(item, t.PromptMessage):
+            messages.append(item)
+        elif isinstance(item, str):
+            messages.append(t.PromptMessage(role="user", content=t.TextContent(text=item)))
+        elif isinstance(item, _CONTENT_TYPES):
+            messages.append(t.PromptMessage(role="user", content=item))  # type: ignore[arg-type]
+        else:
+            raise TypeError(f"a prompt returned {type(item).__name__}; expected str, "
+                            "PromptMessage, a content block or GetPromptResult")
+    return messages
