@@ -21,6 +21,7 @@ timeouts and process management. See ``docs/adapter.md`` (API) and ``docs/lifecy
 3
 """
 
+from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
 from ._transport import MemoryTransport, StreamTransport, Transport, memory_transport_pair
 from .client import Client, ClientSession
@@ -38,17 +39,20 @@ __all__ = [
     "BaseSession",
     "Client",
     "ClientSession",
+    "CommandTransport",
     "ConnectError",
     "Context",
     "MCPError",
     "MemoryTransport",
     "PeerDisconnected",
+    "ProcessStartError",
     "ProgressCallback",
     "RequestContext",
     "RequestTimeout",
     "Server",
     "ServerSession",
     "SessionClosed",
+    "StdioTransport",
     "StreamTransport",
     "ToolError",
     "TraceHook",

@@ -242,9 +242,7 @@ class BaseSession:
         is closed, the private nursery is cancelled, and :meth:`wait_closed` returns.
         """
         try:
-            start = getattr(self._transport, "start", None)
-            if start is not None:
-                await start()
+            await self._transport.start()
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 nursery.start_soon(self._reader)

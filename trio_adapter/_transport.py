@@ -44,6 +44,13 @@ class Transport(trio.abc.AsyncResource):
             trio.ClosedResourceError: this transport was closed.
         """
 
+    async def start(self) -> None:
+        """Make the path usable (a process transport spawns its child here).
+
+        The session calls it once, before anything is sent. The default does nothing.
+        """
+        await trio.lowlevel.checkpoint()
+
     async def send_eof(self) -> None:
         """Tell the peer nothing more will be written (half-close), where the transport can.
 
