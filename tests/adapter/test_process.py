@@ -48,7 +48,7 @@ def alive(pid: int) -> bool:
 async def wait_gone(pid: int) -> None:
     """Poll until ``pid`` is gone (a reparented grandchild is reaped by init, not by us)."""
     with trio.fail_after(5):
-        while alive(pid):
+        while alive(pid):  # noqa: ASYNC110 - init reaps it; no event to wait on
             await trio.sleep(0.01)
 
 
@@ -171,7 +171,7 @@ async def test_a_child_flooding_stderr_does_not_deadlock(mode: str) -> None:
 
 async def test_stderr_to_a_file(tmp_path: Path) -> None:
     log = tmp_path / "stderr.log"
-    with open(log, "wb") as f:
+    with open(log, "wb") as f:  # noqa: ASYNC230 - a local temp file
         transport = CommandTransport(
             [PY, "-c", "import sys; sys.stderr.write('to the log\\n')"], stderr=f)
         await transport.start()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-import trio  # noqa: E402
+import trio
 
-from trio_adapter import Server, StdioTransport  # noqa: E402
+from trio_adapter import Server, StdioTransport
 
 server = Server("stdio-test-server", "1.0")
 
