@@ -781,7 +781,7 @@ class ServerSession(BaseSession):
         except errors.ToolError as exc:
             return _tool_error(str(exc))
         except Exception as exc:
-            return _tool_error(f"{name} failed: {exc}")
+            return _tool_error(str(exc) or type(exc).__name__)
         if isinstance(value, t.CallToolResult):
             return value
         if entry.output_annotation is not None:
