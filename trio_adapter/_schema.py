@@ -38,6 +38,7 @@ __all__ = [
     "ArgumentBinder",
     "ArgumentError",
     "input_schema_for",
+    "is_context_annotation",
     "json_schema",
     "output_schema_for",
     "structure_output",
@@ -364,6 +365,18 @@ def _argument_error(exc: BaseException) -> ArgumentError:
 # ---------------------------------------------------------------- binding
 
 
+def is_context_annotation(hint: Any, context_types: tuple[type, ...]) -> bool:
+    """Whether ``hint`` is one of ``context_types`` (possibly ``Optional`` or ``Annotated``)."""
+    if get_origin(hint) is _ANNOTATED:
+        hint = get_args(hint)[0]
+    if _is_union(hint):
+        arms = [a for a in get_args(hint) if a is not _NONE]
+        if len(arms) != 1:
+            return False
+        hint = arms[0]
+    return isinstance(hint, type) and issubclass(hint, context_types)
+
+
 class ArgumentBinder:
     """Turns a ``tools/call`` ``arguments`` object into the handler's keyword arguments.
 
@@ -415,8 +428,7 @@ def input_schema_for(
     context_param: str | None = None
     for name, param in inspect.signature(fn).parameters.items():
         hint = hints.get(name, Any)
-        base = get_args(hint)[0] if get_origin(hint) is _ANNOTATED else hint
-        if isinstance(base, type) and context_types and issubclass(base, context_types):
+        if context_types and is_context_annotation(hint, context_types):
             context_param = name
             continue
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):

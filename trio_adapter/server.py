@@ -35,7 +35,13 @@ from sansio import types as t
 
 from . import errors
 from ._pagination import paginate
-from ._schema import ArgumentError, input_schema_for, output_schema_for, structure_output
+from ._schema import (
+    ArgumentError,
+    input_schema_for,
+    is_context_annotation,
+    output_schema_for,
+    structure_output,
+)
 from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
 from ._transport import Transport
 from ._uritemplate import UriTemplate
@@ -129,7 +135,7 @@ def _context_param(fn: Callable[..., Any]) -> str | None:
     except Exception:
         hints = {}
     for name, hint in hints.items():
-        if isinstance(hint, type) and issubclass(hint, RequestContext):
+        if name != "return" and is_context_annotation(hint, (RequestContext,)):
             return name
     return None
 

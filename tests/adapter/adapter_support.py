@@ -31,3 +31,41 @@ async def assert_no_leaks() -> AsyncIterator[None]:
     await trio.testing.wait_all_tasks_blocked()
     leftover = all_tasks() - before
     assert not leftover, f"tasks outlived the block: {sorted(t.name for t in leftover)}"
+
+
+@asynccontextmanager
+async def connected(server, client=None):  # type: ignore[no-untyped-def]
+    """Connect ``client`` (default: a plain one) to ``server`` in memory.
+
+    Yields ``(client_session, server_session)``; both are closed at the end.
+    """
+    from trio_adapter import Client, memory_transport_pair
+
+    client = client or Client("test-client", "1.0")
+    client_end, server_end = memory_transport_pair()
+    async with server.connect(server_end) as server_session:
+        async with client.connect(client_end) as client_session:
+            await server_session.wait_initialized()
+            yield client_session, server_session
+
+
+class Recorder:
+    """A trace hook that keeps every frame (decoded) and event."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []  # type: ignore[type-arg]
+        self.received: list[dict] = []  # type: ignore[type-arg]
+        self.events: list[object] = []
+
+    def __call__(self, direction: str, item: object) -> None:
+        import json
+
+        if direction == "send":
+            self.sent.append(json.loads(item))  # type: ignore[arg-type]
+        elif direction == "recv":
+            self.received.append(json.loads(item))  # type: ignore[arg-type]
+        elif direction == "event":
+            self.events.append(item)
+
+    def sent_methods(self) -> list[str]:
+        return [f["method"] for f in self.sent if "method" in f]
