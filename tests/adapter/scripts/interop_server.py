@@ -14,11 +14,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-import attrs  # noqa: E402
-import trio  # noqa: E402
+import attrs
+import trio
 
-from sansio import types as t  # noqa: E402
-from trio_adapter import Context, Server, StdioTransport, ToolError  # noqa: E402
+from sansio import types as t
+from trio_adapter import Context, Server, StdioTransport, ToolError
 
 
 @attrs.frozen
@@ -91,7 +91,7 @@ def build() -> Server:
 def main() -> None:
     server = build()
     if sys.argv[1:2] == ["--trace"]:
-        out = open(sys.argv[2], "ab")  # noqa: SIM115 - kept open for the process' life
+        out = open(sys.argv[2], "ab")
 
         def trace(direction: str, item: Any) -> None:
             if direction == "send":
