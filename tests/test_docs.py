@@ -59,7 +59,7 @@ def _run_blocks(page: str) -> list[tuple[int, str]]:
     return [(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in RUN_BLOCK.finditer(text)]
 
 
-@pytest.mark.parametrize("page", ["engine.md", "testing.md"])
+@pytest.mark.parametrize("page", ["engine.md", "testing.md", "adapter.md"])
 def test_doc_examples_run(page: str, capsys: pytest.CaptureFixture[str]) -> None:
     blocks = _run_blocks(page)
     assert len(blocks) >= 3, f"docs/{page} lost its runnable (```python run) examples"
@@ -121,3 +121,13 @@ def test_benchmark_stdlib_env_skips_the_child() -> None:
     assert proc.returncode == 0, proc.stderr
     records = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert {r["codec"] for r in records if r["measurement"].startswith("roundtrip")} == {"stdlib"}
+
+
+@pytest.mark.parametrize("module", ["sansio", "sansio.types", "trio_adapter",
+                                    "trio_adapter.server", "trio_adapter.client"])
+def test_module_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), verbose=False)
+    assert result.failed == 0
