@@ -96,6 +96,8 @@ def json_schema(tp: Any, _seen: tuple[type, ...] = ()) -> dict[str, Any]:
         return schema
     if _is_union(tp):
         arms = get_args(tp)
+        if Any in arms:  # Optional[Any] (Python 3.10 adds it for a None default) is Any
+            return {}
         non_null = [a for a in arms if a is not _NONE]
         if len(non_null) == 1:
             return {"anyOf": [json_schema(non_null[0], _seen), {"type": "null"}]}
@@ -221,7 +223,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _strict(int, "integer"))
     conv.register_structure_hook(bool, _strict(bool, "boolean"))
     conv.register_structure_hook(float, _float_hook)
-    conv.register_structure_hook(Any, lambda v, _: v)
+    conv.register_structure_hook_func(lambda tp: tp is Any, lambda v, _: v)
 
     def is_list(tp: Any) -> bool:
         return get_origin(tp) in (list, Sequence, typing.Sequence) or tp is list

@@ -488,3 +488,21 @@ async def test_error_from_handler_is_answered() -> None:
                 await session.call_tool("refuse")
             assert info.value.code == -32042
             assert info.value.data == {"elicitations": []}
+
+
+async def test_connect_in_runs_the_session_in_the_callers_nursery() -> None:
+    server = make_server(Probe())
+    client_end, server_end = memory_transport_pair()
+    async with assert_no_leaks():
+        async with trio.open_nursery() as nursery:
+            server_session = await server.connect_in(nursery, server_end)
+            session = await Client("c", "1").connect_in(nursery, client_end)
+            # The sessions' tasks are children of *this* nursery.
+            assert len(nursery.child_tasks) == 2
+            assert server.sessions == [server_session]
+            result = await session.call_tool("echo", {"text": "low level"})
+            assert result.content[0].text == "low level"  # type: ignore[union-attr]
+            await session.aclose()
+            await server_session.wait_closed()
+            await server_session.aclose()
+        assert server.sessions == []
