@@ -96,7 +96,7 @@ class CommandTransport(Transport):
         """The child's exit status once it has exited (negative: killed by that signal)."""
         return None if self.process is None else self.process.returncode
 
-    async def start(self) -> None:
+    async def start(self, nursery: trio.Nursery | None = None) -> None:
         """Spawn the child. Called once by the session before the handshake.
 
         Raises:

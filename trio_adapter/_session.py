@@ -28,8 +28,10 @@ the peer leaves, the reader does the same with :class:`~trio_adapter.PeerDisconn
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
@@ -61,6 +63,9 @@ from sansio.jsonrpc import ErrorObject
 from . import errors
 from ._transport import Transport
 
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
+
 __all__ = ["BaseSession", "ProgressCallback", "RequestContext", "TraceHook"]
 
 logger = logging.getLogger("trio_mcp")
@@ -74,6 +79,21 @@ ProgressCallback = Callable[[float, "float | None", "str | None"], Awaitable[Non
 
 _CHECKED = (trio.BrokenResourceError, trio.ClosedResourceError)
 _IN_REQUEST_NOTIFICATIONS = frozenset({"notifications/message", "notifications/progress"})
+
+
+class _StartFailed(Exception):
+    """Carries the transport's start failure out of the session's nursery."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(repr(error))
+        self.error = error
+
+
+#: The id of the request the current task is serving (set in each handler task), so that a
+#: transport can tell which request a frame written now relates to (Streamable HTTP routes
+#: a handler's notifications and requests onto its request's stream).
+current_request: contextvars.ContextVar[RequestId | None] = contextvars.ContextVar(
+    "trio_mcp_current_request", default=None)
 
 
 class _Slot:
@@ -242,9 +262,17 @@ class BaseSession:
         is closed, the private nursery is cancelled, and :meth:`wait_closed` returns.
         """
         try:
-            await self._transport.start()
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                try:
+                    await self._transport.start(nursery)
+                except BaseException as exc:
+                    start_error: BaseException | None = exc
+                    nursery.cancel_scope.cancel()
+                else:
+                    start_error = None
+                if start_error is not None:
+                    raise _StartFailed(start_error)
                 nursery.start_soon(self._reader)
                 for task in self._background_tasks():
                     nursery.start_soon(task)
@@ -260,6 +288,11 @@ class BaseSession:
                 with trio.CancelScope(shield=True):
                     await self._close_transport()
                 nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            failed = [e for e in group.exceptions if isinstance(e, _StartFailed)]
+            if len(failed) == 1 and len(group.exceptions) == 1:
+                raise failed[0].error from None
+            raise
         finally:
             with trio.CancelScope(shield=True):
                 self._mark_closing(errors.SessionClosed("session cancelled"))
@@ -606,6 +639,7 @@ class BaseSession:
 
     async def _serve_request(self, event: RequestReceived, scope: trio.CancelScope) -> None:
         rid = event.request_id
+        current_request.set(rid)
         try:
             with scope:
                 ctx = self._make_context(event)

@@ -44,10 +44,12 @@ class Transport(trio.abc.AsyncResource):
             trio.ClosedResourceError: this transport was closed.
         """
 
-    async def start(self) -> None:
+    async def start(self, nursery: trio.Nursery | None = None) -> None:
         """Make the path usable (a process transport spawns its child here).
 
-        The session calls it once, before anything is sent. The default does nothing.
+        The session calls it once, before anything is sent, with the session's own nursery
+        for any background task the transport needs (an HTTP transport's SSE readers); those
+        tasks end when the session does. The default does nothing.
         """
         await trio.lowlevel.checkpoint()
 

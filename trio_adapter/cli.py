@@ -16,6 +16,7 @@ tracebacks.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import importlib.util
 import json
@@ -122,14 +123,18 @@ def _parser() -> argparse.ArgumentParser:
     how = serve.add_mutually_exclusive_group()
     how.add_argument("--stdio", action="store_true", help="serve on stdin/stdout (default)")
     how.add_argument("--http", metavar="HOST:PORT",
-                     help="serve Streamable HTTP (not available yet)")
+                     help="serve Streamable HTTP on HOST:PORT (endpoint /mcp)")
+    serve.add_argument("--stateless", action="store_true",
+                       help="HTTP without sessions (each request stands alone)")
+    serve.add_argument("--json-response", action="store_true",
+                       help="HTTP: answer requests with application/json, not SSE")
     common(serve)
 
     def client_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print JSON")
         p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                        help="give up after this long (default 30)")
-        p.add_argument("--url", help="a Streamable HTTP server (not available yet)")
+        p.add_argument("--url", help="a Streamable HTTP server's MCP endpoint")
         p.add_argument("--show-stderr", action="store_true",
                        help="pass the server's stderr through (default: shown on failure)")
         common(p)
@@ -160,24 +165,54 @@ def _split(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    if args.http:
-        raise CLIError("--http is not available yet (Streamable HTTP is coming); use --stdio",
-                       EXIT_USAGE)
     server = load_server(args.target)
     if args.trace:
         server.trace = make_trace_printer(sys.stderr, label="server ")
+    if args.http:
+        from .http import serve_http
+
+        host, sep, port_text = args.http.rpartition(":")
+        if not sep or not port_text.isdigit():
+            raise CLIError(f"--http wants HOST:PORT, not {args.http!r}", EXIT_USAGE)
+        host = host.strip("[]") or "127.0.0.1"
+
+        async def run_http() -> None:
+            async with trio.open_nursery() as nursery:
+                info = await nursery.start(functools.partial(
+                    serve_http, server, host, int(port_text), stateless=args.stateless,
+                    json_response=args.json_response))
+                print(f"trio-mcp: serving {server.info.name} at {info.url}", file=sys.stderr,
+                      flush=True)
+
+        try:
+            trio.run(run_http)
+        except OSError as exc:
+            raise CLIError(f"cannot listen on {args.http}: {exc.strerror or exc}") from exc
+        return EXIT_OK
+    if args.stateless or args.json_response:
+        raise CLIError("--stateless and --json-response apply to --http", EXIT_USAGE)
     trio.run(server.serve, StdioTransport())
     return EXIT_OK
 
 
 async def _with_session(args: argparse.Namespace, command: list[str], body: Any) -> int:
-    if args.url:
-        raise CLIError("--url is not available yet (Streamable HTTP is coming); use "
-                       "-- COMMAND ARGS...", EXIT_USAGE)
-    if not command:
-        raise CLIError("no server to talk to: put the command last, after --", EXIT_USAGE)
+    if args.url and command:
+        raise CLIError("give either --url URL or -- COMMAND ARGS..., not both", EXIT_USAGE)
+    if not command and not args.url:
+        raise CLIError("no server to talk to: put the command last, after --, or give "
+                       "--url URL", EXIT_USAGE)
     trace = make_trace_printer(sys.stderr, label="client ") if args.trace else None
-    transport = CommandTransport(command, stderr="inherit" if args.show_stderr else "capture")
+    transport: Any
+    if args.url:
+        from .http import StreamableHTTPTransport
+
+        try:
+            transport = StreamableHTTPTransport(args.url)
+        except ValueError as exc:
+            raise CLIError(str(exc), EXIT_USAGE) from None
+    else:
+        transport = CommandTransport(command,
+                                     stderr="inherit" if args.show_stderr else "capture")
     client = Client("trio-mcp", sansio.__version__, trace=trace)
     try:
         with trio.fail_after(args.timeout):
@@ -188,6 +223,8 @@ async def _with_session(args: argparse.Namespace, command: list[str], body: Any)
         raise CLIError(f"timed out after {args.timeout:g} s" + _stderr_tail(transport)) from None
     except ProcessStartError as exc:
         raise CLIError(str(exc)) from exc
+    except OSError as exc:
+        raise CLIError(f"cannot reach {args.url}: {exc.strerror or exc}") from exc
     except (ConnectError, SessionClosed) as exc:
         raise CLIError(f"{exc}{_stderr_tail(transport)}") from exc
     except MCPError as exc:
@@ -196,7 +233,9 @@ async def _with_session(args: argparse.Namespace, command: list[str], body: Any)
         raise CLIError(f"protocol error: {exc}") from exc
 
 
-def _stderr_tail(transport: CommandTransport, lines: int = 5) -> str:
+def _stderr_tail(transport: Any, lines: int = 5) -> str:
+    if not isinstance(transport, CommandTransport):
+        return ""
     text = transport.stderr_output().decode("utf-8", "replace").strip()
     if not text:
         return ""

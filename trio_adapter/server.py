@@ -128,6 +128,15 @@ class _PromptEntry:
     params: tuple[str, ...]
 
 
+class _RawBinder:
+    """Arguments of a tool with an explicit input schema: passed through unchecked."""
+
+    def bind(self, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
+        if arguments is not None and not isinstance(arguments, Mapping):
+            raise ArgumentError("invalid arguments: $: expected object")
+        return dict(arguments or {})
+
+
 def _context_param(fn: Callable[..., Any]) -> str | None:
     """The name of ``fn``'s parameter annotated with :class:`Context`, if any."""
     try:
@@ -286,12 +295,13 @@ class Server:
         icons: Sequence[t.Icon] | None = None,
         meta: Mapping[str, Any] | None = None,
         structured_output: bool | None = None,
+        input_schema: Mapping[str, Any] | None = None,
     ) -> Callable[[F], F]:
         """Register a tool (decorator). See :meth:`add_tool`."""
         def decorate(fn: F) -> F:
             self.add_tool(fn, name, title=title, description=description,
                           annotations=annotations, icons=icons, meta=meta,
-                          structured_output=structured_output)
+                          structured_output=structured_output, input_schema=input_schema)
             return fn
         return decorate
 
@@ -306,6 +316,7 @@ class Server:
         icons: Sequence[t.Icon] | None = None,
         meta: Mapping[str, Any] | None = None,
         structured_output: bool | None = None,
+        input_schema: Mapping[str, Any] | None = None,
     ) -> t.Tool:
         """Register ``fn`` (sync or async) as a tool and return its description.
 
@@ -317,11 +328,18 @@ class Server:
         ``outputSchema`` and returns ``structuredContent`` (``structured_output=False`` turns
         that off). Replacing a tool of the same name is allowed.
 
+        With an explicit ``input_schema`` (any JSON Schema, sent verbatim), the arguments are
+        not checked here: ``fn`` is called with them as keyword arguments.
+
         Raises:
             TypeError: an annotation has no JSON Schema equivalent.
         """
         tool_name = name or fn.__name__
-        schema, binder = input_schema_for(fn, context_types=(RequestContext,))
+        if input_schema is not None:
+            schema: dict[str, Any] = dict(input_schema)
+            binder: Any = _RawBinder()
+        else:
+            schema, binder = input_schema_for(fn, context_types=(RequestContext,))
         output_annotation: Any = None
         output_schema = None
         if structured_output is not False:

@@ -164,9 +164,34 @@ def test_serve_unknown_target_is_a_usage_error() -> None:
     assert "no_such_module_xyz" in one_line_error(proc)
 
 
-def test_serve_http_is_not_there_yet() -> None:
-    proc = cli("serve", "trio_adapter.demo", "--http", "127.0.0.1:0")
+def test_serve_http_bad_address_is_a_usage_error() -> None:
+    proc = cli("serve", "trio_adapter.demo", "--http", "nowhere")
     assert proc.returncode == 2
+    assert "HOST:PORT" in one_line_error(proc)
+
+
+def test_serve_http_then_inspect_and_call_with_url() -> None:
+    server = subprocess.Popen([PY, "-m", "trio_adapter", "serve", "trio_adapter.demo", "--http",
+                               "127.0.0.1:0"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline()
+        assert line.startswith("trio-mcp: serving trio-mcp-demo at http://127.0.0.1:"), line
+        url = line.rsplit(" ", 1)[1].strip()
+        proc = cli("call", "echo", '{"text": "over http"}', "--url", url)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "over http\n"
+        proc = cli("inspect", "--json", "--url", url)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["serverInfo"]["name"] == "trio-mcp-demo"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_url_that_nobody_serves_is_one_line() -> None:
+    proc = cli("inspect", "--url", "http://127.0.0.1:9/mcp", "--timeout", "5")
+    assert proc.returncode == 1
     one_line_error(proc)
 
 

@@ -1,0 +1,282 @@
+"""Every tool, resource, template, prompt and completion the official conformance suite calls.
+
+    trio-mcp serve examples/everything_server.py --http 127.0.0.1:8000
+
+The names and the expected results are the harness's (``@modelcontextprotocol/conformance``);
+see ``scripts/conformance.sh`` and ``docs/conformance.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import trio
+
+from sansio import types as t
+from trio_adapter import Context, Server, ToolError
+
+# A 1x1 red pixel PNG, and a minimal (silent, 1-sample) 8-bit mono WAV.
+RED_PIXEL_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5"
+    "ErkJggg==")
+TINY_WAV = base64.b64encode(
+    b"RIFF%\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00@\x1f\x00\x00@\x1f\x00\x00"
+    b"\x01\x00\x08\x00data\x01\x00\x00\x00\x80").decode()
+
+JSON_SCHEMA_2020_12 = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {"address": {"$anchor": "addressDef", "type": "object", "properties": {
+        "street": {"type": "string"}, "city": {"type": "string"}}}},
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string"},
+    },
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
+    "additionalProperties": False,
+}
+
+server = Server("trio-mcp-everything", "1.0",
+                instructions="The trio-mcp server for the MCP conformance suite.")
+
+
+# ---------------------------------------------------------------- tools
+
+
+@server.tool(structured_output=False)
+async def test_simple_text() -> str:
+    """Return simple text."""
+    return "This is a simple text response for testing."
+
+
+@server.tool()
+async def test_image_content() -> t.ImageContent:
+    """Return an image."""
+    return t.ImageContent(data=RED_PIXEL_PNG, mime_type="image/png")
+
+
+@server.tool()
+async def test_audio_content() -> t.AudioContent:
+    """Return audio."""
+    return t.AudioContent(data=TINY_WAV, mime_type="audio/wav")
+
+
+@server.tool()
+async def test_embedded_resource() -> t.EmbeddedResource:
+    """Return an embedded resource."""
+    return t.EmbeddedResource(resource=t.TextResourceContents(
+        uri="test://embedded-resource", mime_type="text/plain",
+        text="This is an embedded resource content."))
+
+
+@server.tool()
+async def test_multiple_content_types() -> list[Any]:
+    """Return text, an image and an embedded resource."""
+    return [
+        t.TextContent(text="Multiple content types test:"),
+        t.ImageContent(data=RED_PIXEL_PNG, mime_type="image/png"),
+        t.EmbeddedResource(resource=t.TextResourceContents(
+            uri="test://mixed-content-resource", mime_type="application/json",
+            text=json.dumps({"test": "data", "value": 123}))),
+    ]
+
+
+@server.tool(structured_output=False)
+async def test_tool_with_logging(ctx: Context) -> str:
+    """Send three log messages while running."""
+    await ctx.log("info", "Tool execution started")
+    await trio.sleep(0.05)
+    await ctx.log("info", "Tool processing data")
+    await trio.sleep(0.05)
+    await ctx.log("info", "Tool execution completed")
+    return "Tool with logging executed successfully"
+
+
+@server.tool(structured_output=False)
+async def test_tool_with_progress(ctx: Context) -> str:
+    """Report progress 0, 50, 100 of 100."""
+    for done in (0, 50, 100):
+        await ctx.report_progress(done, 100)
+        if done < 100:
+            await trio.sleep(0.05)
+    return "Tool with progress executed successfully"
+
+
+@server.tool(structured_output=False)
+async def test_error_handling() -> str:
+    """Always fail."""
+    raise ToolError("This tool intentionally returns an error for testing")
+
+
+@server.tool(structured_output=False)
+async def test_sampling(prompt: str, ctx: Context) -> str:
+    """Ask the client's LLM."""
+    if "sampling" not in ctx.server_session.client_capabilities:
+        raise ToolError("the client does not support sampling")
+    result = await ctx.sample(
+        [t.SamplingMessage(role="user", content=t.TextContent(text=prompt))], max_tokens=100)
+    content = result.content
+    text = content.text if isinstance(content, t.TextContent) else json.dumps(
+        t.unstructure(content))
+    return f"LLM response: {text}"
+
+
+@server.tool(structured_output=False)
+async def test_elicitation(message: str, ctx: Context) -> str:
+    """Ask the user for a username and an email."""
+    if "elicitation" not in ctx.server_session.client_capabilities:
+        raise ToolError("the client does not support elicitation")
+    result = await ctx.elicit(message, {
+        "type": "object",
+        "properties": {
+            "username": {"type": "string", "description": "User's response"},
+            "email": {"type": "string", "description": "User's email address"},
+        },
+        "required": ["username", "email"],
+    })
+    return f"User response: <action: {result.action}, content: {json.dumps(result.content)}>"
+
+
+@server.tool(structured_output=False)
+async def test_elicitation_sep1034_defaults(ctx: Context) -> str:
+    """Elicit a form whose fields all have defaults (SEP-1034)."""
+    result = await ctx.elicit("Please review and update the form fields with defaults", {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "description": "User name", "default": "John Doe"},
+            "age": {"type": "integer", "description": "User age", "default": 30},
+            "score": {"type": "number", "description": "User score", "default": 95.5},
+            "status": {"type": "string", "description": "User status",
+                       "enum": ["active", "inactive", "pending"], "default": "active"},
+            "verified": {"type": "boolean", "description": "Verification status",
+                         "default": True},
+        },
+    })
+    return (f"Elicitation completed: action={result.action}, "
+            f"content={json.dumps(result.content)}")
+
+
+@server.tool(structured_output=False)
+async def test_elicitation_sep1330_enums(ctx: Context) -> str:
+    """Elicit a form with every kind of enum (SEP-1330)."""
+    result = await ctx.elicit("Please select options from the enum fields", {
+        "type": "object",
+        "properties": {
+            "untitledSingle": {"type": "string", "description": "Untitled single-select",
+                               "enum": ["option1", "option2", "option3"]},
+            "titledSingle": {"type": "string", "description": "Titled single-select",
+                             "oneOf": [{"const": "value1", "title": "First Option"},
+                                       {"const": "value2", "title": "Second Option"},
+                                       {"const": "value3", "title": "Third Option"}]},
+            "legacyEnum": {"type": "string", "description": "Legacy titled enum",
+                           "enum": ["opt1", "opt2", "opt3"],
+                           "enumNames": ["Option One", "Option Two", "Option Three"]},
+            "untitledMulti": {"type": "array", "description": "Untitled multi-select",
+                              "items": {"type": "string",
+                                        "enum": ["option1", "option2", "option3"]}},
+            "titledMulti": {"type": "array", "description": "Titled multi-select",
+                            "items": {"anyOf": [
+                                {"const": "value1", "title": "First Choice"},
+                                {"const": "value2", "title": "Second Choice"},
+                                {"const": "value3", "title": "Third Choice"}]}},
+        },
+    })
+    return (f"Elicitation completed: action={result.action}, "
+            f"content={json.dumps(result.content)}")
+
+
+@server.tool(description="Tool with JSON Schema 2020-12 features",
+             input_schema=JSON_SCHEMA_2020_12, structured_output=False)
+async def json_schema_2020_12_tool(**arguments: Any) -> str:
+    return f"Received: {json.dumps(arguments, sort_keys=True)}"
+
+
+@server.tool(structured_output=False)
+async def test_reconnection() -> str:
+    """A call that takes a moment (the harness may resume its stream)."""
+    await trio.sleep(0.1)
+    return "Reconnection test completed successfully"
+
+
+# ---------------------------------------------------------------- resources
+
+
+@server.resource("test://static-text", name="static-text", mime_type="text/plain",
+                 description="A static text resource")
+async def static_text() -> str:
+    return "This is the content of the static text resource."
+
+
+@server.resource("test://static-binary", name="static-binary", mime_type="image/png",
+                 description="A static binary resource (a PNG image)")
+async def static_binary() -> bytes:
+    return base64.b64decode(RED_PIXEL_PNG)
+
+
+@server.resource("test://watched-resource", name="watched-resource", mime_type="text/plain",
+                 description="A resource clients can subscribe to")
+async def watched() -> str:
+    return "Watched resource content"
+
+
+@server.resource_template("test://template/{id}/data", name="template-data",
+                          mime_type="application/json",
+                          description="Data for an id, from a template")
+async def template_data(id: str) -> str:
+    return json.dumps({"id": id, "templateTest": True, "data": f"Data for ID: {id}"},
+                      separators=(",", ":"))
+
+
+# ---------------------------------------------------------------- prompts
+
+
+@server.prompt()
+async def test_simple_prompt() -> str:
+    """A prompt without arguments."""
+    return "This is a simple prompt for testing."
+
+
+@server.prompt(arguments={"arg1": "First test argument", "arg2": "Second test argument"})
+async def test_prompt_with_arguments(arg1: str, arg2: str) -> str:
+    """A prompt with two required arguments."""
+    return f"Prompt with arguments: arg1='{arg1}', arg2='{arg2}'"
+
+
+@server.prompt(arguments={"resourceUri": "URI of the resource to embed"})
+async def test_prompt_with_embedded_resource(resourceUri: str) -> list[Any]:
+    """A prompt that embeds a resource."""
+    return [
+        t.PromptMessage(role="user", content=t.EmbeddedResource(resource=t.TextResourceContents(
+            uri=resourceUri, mime_type="text/plain",
+            text="Embedded resource content for testing."))),
+        "Please process the embedded resource above.",
+    ]
+
+
+@server.prompt()
+async def test_prompt_with_image() -> list[Any]:
+    """A prompt with an image."""
+    return [
+        t.PromptMessage(role="user", content=t.ImageContent(data=RED_PIXEL_PNG,
+                                                             mime_type="image/png")),
+        "Please analyze the image above.",
+    ]
+
+
+# ---------------------------------------------------------------- completion
+
+_CITIES = ["paris", "park", "party", "pasta", "berlin", "tokyo"]
+
+
+@server.completion()
+async def complete(ref: Any, argument: t.CompletionArgument,
+                   context: t.CompletionContext | None) -> list[str]:
+    return [c for c in _CITIES if c.startswith(argument.value.lower())]

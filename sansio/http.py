@@ -1,0 +1,710 @@
+"""Streamable HTTP, server side, with no I/O: the rules of the MCP endpoint.
+
+Two layers, both sans-IO:
+
+- :class:`HTTPServerConnection` wraps one :class:`h11.Connection` (one TCP connection): feed it
+  bytes, take whole requests (head and body, with a body-size limit) out, and turn responses,
+  SSE streams and their events into bytes. Keep-alive and pipelining are h11's.
+- :class:`StreamableHTTPServer` holds the MCP endpoint's rules for all sessions: which status a
+  request gets (``Accept``, ``Content-Type``, ``Origin``/``Host``, ``Mcp-Session-Id``,
+  ``MCP-Protocol-Version``, body size, method), which session a message belongs to, which
+  stream an outgoing message goes on (:meth:`StreamableHTTPServer.route`), SSE event ids that
+  encode their stream, priming events, ``retry``, and ``Last-Event-ID`` resumption from an
+  :class:`EventStore`.
+
+The adapter supplies what the core has no business owning: fresh session ids (cryptographically
+random, from a callable) and the sockets.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+import h11
+
+from . import _codec
+from .sse import encode_event
+from .versions import HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
+
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS",
+    "Accept",
+    "CompleteRequest",
+    "EventStore",
+    "HTTPServerConnection",
+    "InMemoryEventStore",
+    "Listen",
+    "OpenStream",
+    "Reject",
+    "StreamEvent",
+    "StreamableHTTPServer",
+    "Terminate",
+]
+
+#: Host names accepted by default (loopback): with or without a port.
+DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+_SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache"),
+                ("x-accel-buffering", "no")]
+_JSON = ("content-type", "application/json")
+_LEGACY_DEFAULT_VERSION = "2025-03-26"
+
+
+# ---------------------------------------------------------------- one HTTP connection
+
+
+@attrs.frozen
+class CompleteRequest:
+    """A whole HTTP request: its head and its body."""
+
+    method: str
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (lower case), comma-joined if repeated."""
+        values = [v for k, v in self.headers if k == name]
+        return ", ".join(values) if values else None
+
+
+class HTTPServerConnection:
+    """One server-side HTTP/1.1 connection (h11), collecting whole requests.
+
+    Args:
+        max_body: the largest request body accepted; a larger one is answered 413 by
+            :meth:`next_request` (which returns the ready response bytes as ``bytes``).
+        max_header: h11's limit on a request head.
+    """
+
+    def __init__(self, *, max_body: int = 4 * 1024 * 1024, max_header: int = 64 * 1024) -> None:
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header)
+        self._max_body = max_body
+        self._head: h11.Request | None = None
+        self._body: list[bytes] = []
+        self._size = 0
+        self._too_large = False
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes from the socket; ``b""`` at EOF."""
+        self.h11.receive_data(data)
+
+    def next_request(self) -> CompleteRequest | bytes | None:
+        """Return the next whole request, ready bytes to write (an error answer), or ``None``.
+
+        ``None`` means more data is needed (or the peer closed: check :attr:`closed`).
+        ``bytes`` is a complete error response the adapter writes before closing the
+        connection (a malformed request: 400, a too-large head: 431, a too-large body: 413).
+        """
+        while True:
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                return self._error(exc.error_status_hint, str(exc))
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                return None
+            if isinstance(event, h11.ConnectionClosed):
+                return None
+            if isinstance(event, h11.Request):
+                self._head = event
+                self._body = []
+                self._size = 0
+                self._too_large = False
+                length = _content_length(event.headers)
+                if length is not None and length > self._max_body:
+                    return self._error(413, f"request body larger than {self._max_body} bytes")
+            elif isinstance(event, h11.Data):
+                self._size += len(event.data)
+                if self._size > self._max_body:
+                    return self._error(413, f"request body larger than {self._max_body} bytes")
+                self._body.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                head = self._head
+                assert head is not None
+                self._head = None
+                return CompleteRequest(
+                    head.method.decode("ascii", "replace"),
+                    head.target.decode("ascii", "replace"),
+                    tuple((k.decode("latin-1").lower(), v.decode("latin-1"))
+                          for k, v in head.headers),
+                    b"".join(self._body))
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is done (the peer closed, or we must close)."""
+        return self.h11.their_state in (h11.CLOSED, h11.ERROR, h11.MUST_CLOSE) or \
+            self.h11.our_state in (h11.CLOSED, h11.ERROR, h11.MUST_CLOSE)
+
+    def _error(self, status: int, message: str) -> bytes:
+        body = _codec.dumps({"jsonrpc": "2.0", "error": {"code": -32600, "message": message}})
+        try:
+            return self.response(status, [_JSON, ("connection", "close")], body)
+        except h11.LocalProtocolError:  # pragma: no cover - the response was already started
+            return b""
+
+    def response(self, status: int, headers: Iterable[tuple[str, str]], body: bytes = b""
+                 ) -> bytes:
+        """Bytes of a whole response with ``body`` (content-length set)."""
+        hdrs = [*headers, ("content-length", str(len(body)))]
+        out = self.h11.send(h11.Response(status_code=status, headers=hdrs)) or b""
+        if body:
+            out += self.h11.send(h11.Data(data=body)) or b""
+        return out + (self.h11.send(h11.EndOfMessage()) or b"")
+
+    def start_stream(self, status: int, headers: Iterable[tuple[str, str]]) -> bytes:
+        """Bytes of a response head for a body of unknown length (chunked)."""
+        return self.h11.send(h11.Response(status_code=status, headers=list(headers))) or b""
+
+    def stream_data(self, data: bytes) -> bytes:
+        """Bytes of one piece of a streamed body."""
+        return self.h11.send(h11.Data(data=data)) or b"" if data else b""
+
+    def end_stream(self) -> bytes:
+        """Bytes that end a streamed body."""
+        return self.h11.send(h11.EndOfMessage()) or b""
+
+    def next_cycle(self) -> bool:
+        """After a response, get ready for the next request on this connection (keep-alive).
+
+        Returns False when the connection cannot be reused (close it).
+        """
+        if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
+            self.h11.start_next_cycle()
+            return True
+        return False
+
+
+def _content_length(headers: Sequence[tuple[bytes, bytes]]) -> int | None:
+    for k, v in headers:
+        if k.lower() == b"content-length":
+            try:
+                return int(v)
+            except ValueError:
+                return None
+    return None
+
+
+# ---------------------------------------------------------------- outcomes
+
+
+@attrs.frozen
+class Reject:
+    """Answer at once with this status and body (an error, or a ``DELETE`` answer)."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+@attrs.frozen
+class Accept:
+    """202 Accepted: give ``message`` (notifications and/or responses) to the session."""
+
+    session_id: str | None
+    message: bytes
+    status: int = 202
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen
+class OpenStream:
+    """A POST carrying requests: give ``message`` to the session (creating it first if
+    ``new_session``), then answer on ``stream_id`` (SSE) or with one JSON body (``json``).
+
+    ``first`` is the bytes to send right after the response head (the priming event).
+    """
+
+    session_id: str | None
+    stream_id: str
+    message: bytes
+    new_session: bool
+    json: bool
+    headers: tuple[tuple[str, str], ...]
+    first: bytes = b""
+    status: int = 200
+
+
+@attrs.frozen
+class Listen:
+    """A GET: open (or resume) ``stream_id``; send ``replay`` first, then what is routed to it.
+
+    ``done`` means the stream already ended: send the replay and end the response.
+    """
+
+    session_id: str
+    stream_id: str
+    headers: tuple[tuple[str, str], ...]
+    replay: tuple[bytes, ...] = ()
+    done: bool = False
+    status: int = 200
+
+
+@attrs.frozen
+class Terminate:
+    """A DELETE: end the session (the adapter closes it), answer ``status``."""
+
+    session_id: str
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Outcome = Reject | Accept | OpenStream | Listen | Terminate
+
+
+@attrs.frozen
+class StreamEvent:
+    """Bytes for one stream, produced by :meth:`StreamableHTTPServer.route`.
+
+    Attributes:
+        stream_id: the stream.
+        data: an SSE event (or, for a JSON-response stream, the whole JSON body).
+        final: the stream is complete after this: end the HTTP response.
+    """
+
+    stream_id: str
+    data: bytes
+    final: bool = False
+
+
+# ---------------------------------------------------------------- event store
+
+
+class EventStore:
+    """Where SSE events are kept for ``Last-Event-ID`` replay. Subclass for a shared store."""
+
+    def append(self, session_id: str, stream_id: str, event_id: str, data: bytes) -> None:
+        """Remember one event of a stream."""
+        raise NotImplementedError
+
+    def after(self, session_id: str, stream_id: str, event_id: str) -> list[bytes] | None:
+        """The events of ``stream_id`` after ``event_id``; ``None`` if ``event_id`` is unknown
+        (too old, or never seen)."""
+        raise NotImplementedError
+
+    def forget(self, session_id: str) -> None:
+        """Drop a terminated session's events."""
+        raise NotImplementedError
+
+
+class InMemoryEventStore(EventStore):
+    """The default store: the last ``max_events`` events of each session, in memory."""
+
+    def __init__(self, max_events: int = 1000) -> None:
+        self._max = max_events
+        self._events: dict[str, collections.deque[tuple[str, str, bytes]]] = {}
+
+    def append(self, session_id: str, stream_id: str, event_id: str, data: bytes) -> None:
+        queue = self._events.get(session_id)
+        if queue is None:
+            queue = self._events[session_id] = collections.deque(maxlen=self._max)
+        queue.append((stream_id, event_id, data))
+
+    def after(self, session_id: str, stream_id: str, event_id: str) -> list[bytes] | None:
+        queue = self._events.get(session_id, ())
+        found = False
+        out: list[bytes] = []
+        for sid, eid, data in queue:
+            if found and sid == stream_id:
+                out.append(data)
+            elif eid == event_id:
+                found = True
+        if not found:
+            _, _, seq = event_id.rpartition("/")
+            if seq == "0":  # the priming event is not stored: replay the whole stream
+                return [data for sid, _, data in queue if sid == stream_id]
+            return None
+        return out
+
+    def forget(self, session_id: str) -> None:
+        self._events.pop(session_id, None)
+
+
+# ---------------------------------------------------------------- the endpoint
+
+
+@attrs.define(eq=False)
+class _Stream:
+    id: str
+    waiting: set[Any] = attrs.Factory(set)
+    seq: int = 0
+    json: bool = False
+    done: bool = False
+    attached: bool = True
+    standalone: bool = False
+
+
+@attrs.define(eq=False)
+class _Session:
+    id: str
+    version: str | None = None
+    streams: dict[str, _Stream] = attrs.Factory(dict)
+    standalone: str | None = None
+    next_stream: int = 0
+    backlog: list[bytes] = attrs.Factory(list)
+    init_request: Any = None
+
+
+def _media_types(value: str | None) -> set[str]:
+    if not value:
+        return set()
+    return {part.split(";")[0].strip().lower() for part in value.split(",")}
+
+
+def _rpc_error(code: int, message: str) -> bytes:
+    return _codec.dumps({"jsonrpc": "2.0", "error": {"code": code, "message": message}})
+
+
+def _host_name(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[:host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class StreamableHTTPServer:
+    """The MCP endpoint's rules, for every session of one server.
+
+    Args:
+        new_session_id: returns a fresh, unguessable session id (visible ASCII); the adapter
+            supplies it (``secrets.token_hex``), since the core has no entropy source.
+        path: the MCP endpoint's path.
+        supported_versions: the revisions accepted in ``MCP-Protocol-Version``.
+        allowed_hosts: host names accepted in ``Host`` (any port); ``None`` accepts any.
+        allowed_origins: origins accepted in ``Origin`` (scheme://host[:port]); by default
+            any origin whose host is in ``allowed_hosts``.
+        json_response: answer requests with one ``application/json`` body instead of SSE.
+        stateless: no sessions: no ``Mcp-Session-Id``, GET and DELETE are 405.
+        event_store: where events are kept for resumption (default: in memory, bounded).
+        retry_ms: the ``retry`` sent in priming events (the client's reconnection delay).
+    """
+
+    def __init__(
+        self,
+        new_session_id: Callable[[], str],
+        *,
+        path: str = "/mcp",
+        supported_versions: Iterable[str] = HANDSHAKE_VERSIONS,
+        allowed_hosts: Iterable[str] | None = DEFAULT_ALLOWED_HOSTS,
+        allowed_origins: Iterable[str] | None = None,
+        json_response: bool = False,
+        stateless: bool = False,
+        event_store: EventStore | None = None,
+        retry_ms: int | None = 1000,
+    ) -> None:
+        self._new_id = new_session_id
+        self.path = path
+        self.supported_versions = frozenset(supported_versions) & set(SUPPORTED_VERSIONS)
+        self.allowed_hosts = None if allowed_hosts is None else frozenset(
+            h.lower() for h in allowed_hosts)
+        self.allowed_origins = None if allowed_origins is None else frozenset(
+            o.lower().rstrip("/") for o in allowed_origins)
+        self.json_response = json_response
+        self.stateless = stateless
+        self.events = event_store if event_store is not None else InMemoryEventStore()
+        self.retry_ms = retry_ms
+        self._sessions: dict[str, _Session] = {}
+        self._terminated: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._anon = 0
+
+    # -- sessions
+
+    @property
+    def session_ids(self) -> list[str]:
+        """The live sessions."""
+        return list(self._sessions)
+
+    def terminate(self, session_id: str) -> None:
+        """End a session (idle expiry, server shutdown): later requests for it get 404."""
+        if self._sessions.pop(session_id, None) is not None:
+            self._terminated[session_id] = None
+            while len(self._terminated) > 10000:
+                self._terminated.popitem(last=False)
+            self.events.forget(session_id)
+
+    # -- requests
+
+    def handle(self, request: CompleteRequest) -> Outcome:
+        """Decide what an HTTP request gets.
+
+        State effects: a POST with ``initialize`` creates a session (its id is in the
+        outcome's headers); a DELETE terminates one; a GET registers the standalone stream.
+        """
+        path = request.target.split("?", 1)[0]
+        if path != self.path:
+            return self._reject(404, -32600, f"not found: {path} (the MCP endpoint is "
+                                f"{self.path})")
+        refused = self._check_origin(request)
+        if refused is not None:
+            return refused
+        method = request.method
+        if method == "POST":
+            return self._post(request)
+        if method == "GET":
+            return self._get(request)
+        if method == "DELETE":
+            return self._delete(request)
+        allow = "POST" if self.stateless else "GET, POST, DELETE"
+        return Reject(405, (_JSON, ("allow", allow)), _rpc_error(-32600,
+                      f"method {method} not allowed"))
+
+    def _reject(self, status: int, code: int, message: str) -> Reject:
+        return Reject(status, (_JSON,), _rpc_error(code, message))
+
+    def _check_origin(self, request: CompleteRequest) -> Reject | None:
+        host = request.header("host")
+        if self.allowed_hosts is not None and (
+                host is None or _host_name(host) not in self.allowed_hosts):
+            return self._reject(403, -32600, f"host {host!r} is not allowed")
+        origin = request.header("origin")
+        if origin is not None and origin.lower() != "null":
+            origin = origin.lower().rstrip("/")
+            if self.allowed_origins is not None:
+                ok = origin in self.allowed_origins
+            elif self.allowed_hosts is not None:
+                _, _, rest = origin.partition("://")
+                ok = _host_name(rest) in self.allowed_hosts
+            else:
+                ok = True
+            if not ok:
+                return self._reject(403, -32600, f"origin {origin!r} is not allowed")
+        elif origin is not None:
+            return self._reject(403, -32600, "origin 'null' is not allowed")
+        return None
+
+    def _check_version(self, request: CompleteRequest) -> Reject | None:
+        version = request.header("mcp-protocol-version")
+        if version is not None and version not in self.supported_versions:
+            return self._reject(400, -32600, f"unsupported MCP-Protocol-Version {version!r} "
+                                f"(supported: {', '.join(sorted(self.supported_versions))})")
+        return None
+
+    def _session_of(self, request: CompleteRequest) -> _Session | Reject:
+        sid = request.header("mcp-session-id")
+        if sid is None:
+            return self._reject(400, -32600, "missing Mcp-Session-Id header")
+        session = self._sessions.get(sid)
+        if session is None:
+            return self._reject(404, -32001, "session not found (unknown or terminated)")
+        return session
+
+    def _post(self, request: CompleteRequest) -> Outcome:
+        ctype = _media_types(request.header("content-type"))
+        if "application/json" not in ctype:
+            return self._reject(415, -32600, "Content-Type must be application/json")
+        accept = _media_types(request.header("accept"))
+        need = {"application/json"} if self.json_response else {"application/json",
+                                                                  "text/event-stream"}
+        if not (need <= accept or "*/*" in accept):
+            return self._reject(406, -32600, "Accept must list application/json and "
+                                "text/event-stream")
+        try:
+            obj = _codec.loads(request.body)
+        except _codec.DecodeError as exc:
+            return self._reject(400, -32700, f"parse error: {exc}")
+        items = obj if isinstance(obj, list) else [obj]
+        if not items or not all(isinstance(m, dict) and m.get("jsonrpc") == "2.0"
+                                for m in items):
+            return self._reject(400, -32600, "the body must be a JSON-RPC message")
+        requests = [m for m in items if "method" in m and "id" in m]
+        is_init = any(m.get("method") == "initialize" for m in requests)
+        refused = self._check_version(request)
+        if refused is not None and not is_init:
+            return refused
+        if is_init:
+            if len(items) > 1:
+                return self._reject(400, -32600, "initialize must be sent alone")
+            if request.header("mcp-session-id") is not None and not self.stateless:
+                return self._reject(400, -32600,
+                                    "initialize must not carry an Mcp-Session-Id")
+            if self.stateless:
+                session = self._anonymous()
+            else:
+                sid = self._new_id()
+                if not sid or not all(0x21 <= ord(c) <= 0x7E for c in sid):
+                    raise ValueError("new_session_id must return visible ASCII")
+                session = self._sessions[sid] = _Session(sid)
+            session.init_request = requests[0].get("id")
+            new = True
+        elif self.stateless:
+            session = self._anonymous()
+            new = True
+        else:
+            found = self._session_of(request)
+            if isinstance(found, Reject):
+                return found
+            session = found
+            new = False
+        sid_headers: tuple[tuple[str, str], ...] = () if self.stateless else (
+            ("mcp-session-id", session.id),)
+        if not requests:
+            if new:  # stateless: a notification or response alone has no session to go to
+                return Accept(None, request.body, headers=sid_headers)
+            return Accept(session.id, request.body, headers=sid_headers)
+        stream = self._new_stream(session, json=self.json_response)
+        stream.waiting = {m["id"] for m in requests}
+        if stream.json:
+            headers = (_JSON, *sid_headers)
+            first = b""
+        else:
+            headers = (*_SSE_HEADERS, *sid_headers)
+            first = self._priming(session, stream)
+        return OpenStream(None if self.stateless else session.id, stream.id, request.body,
+                          new, stream.json, headers, first)
+
+    def _anonymous(self) -> _Session:
+        self._anon += 1
+        sid = f"anon-{self._anon}"
+        session = self._sessions[sid] = _Session(sid)
+        return session
+
+    def _new_stream(self, session: _Session, *, json: bool = False,
+                    standalone: bool = False) -> _Stream:
+        session.next_stream += 1
+        stream = _Stream(str(session.next_stream), json=json, standalone=standalone)
+        session.streams[stream.id] = stream
+        return stream
+
+    def _priming(self, session: _Session, stream: _Stream) -> bytes:
+        return encode_event("", id=f"{stream.id}/0", retry=self.retry_ms)
+
+    def _get(self, request: CompleteRequest) -> Outcome:
+        if self.stateless:
+            return Reject(405, (_JSON, ("allow", "POST")),
+                          _rpc_error(-32600, "GET is not supported by a stateless server"))
+        accept = _media_types(request.header("accept"))
+        if "text/event-stream" not in accept and "*/*" not in accept:
+            return self._reject(406, -32600, "Accept must list text/event-stream")
+        refused = self._check_version(request)
+        if refused is not None:
+            return refused
+        found = self._session_of(request)
+        if isinstance(found, Reject):
+            return found
+        session = found
+        headers = (*_SSE_HEADERS, ("mcp-session-id", session.id))
+        last = request.header("last-event-id")
+        if last is not None:
+            stream_id, _, _ = last.partition("/")
+            stream = session.streams.get(stream_id)
+            replay = self.events.after(session.id, stream_id, last)
+            if stream is None or replay is None:
+                return self._reject(400, -32600, f"cannot resume after event {last!r}")
+            if stream.standalone and stream.attached and session.standalone == stream.id:
+                return self._reject(409, -32600, "the stream is already being listened to")
+            stream.attached = not stream.done
+            if stream.standalone:
+                session.standalone = stream.id
+            return Listen(session.id, stream.id, headers, tuple(replay), stream.done)
+        if session.standalone is not None:
+            return self._reject(409, -32600, "a standalone SSE stream is already open for "
+                                "this session")
+        stream = self._new_stream(session, standalone=True)
+        session.standalone = stream.id
+        backlog, session.backlog = session.backlog, []
+        replay = [self._event(session, stream, data) for data in backlog]
+        return Listen(session.id, stream.id, headers,
+                      (self._priming(session, stream), *replay))
+
+    def _delete(self, request: CompleteRequest) -> Outcome:
+        if self.stateless:
+            return Reject(405, (_JSON, ("allow", "POST")),
+                          _rpc_error(-32600, "DELETE is not supported by a stateless server"))
+        found = self._session_of(request)
+        if isinstance(found, Reject):
+            return found
+        self.terminate(found.id)
+        return Terminate(found.id)
+
+    # -- outgoing messages
+
+    def detach(self, session_id: str, stream_id: str) -> None:
+        """The connection carrying ``stream_id`` went away (the stream may be resumed)."""
+        session = self._sessions.get(session_id)
+        stream = session.streams.get(stream_id) if session else None
+        if session is None or stream is None:
+            return
+        stream.attached = False
+        if stream.standalone and session.standalone == stream_id:
+            session.standalone = None
+        if stream.done:
+            session.streams.pop(stream_id, None)
+
+    def _event(self, session: _Session, stream: _Stream, data: bytes) -> bytes:
+        stream.seq += 1
+        event_id = f"{stream.id}/{stream.seq}"
+        event = encode_event(data, id=event_id)
+        self.events.append(session.id, stream.id, event_id, event)
+        return event
+
+    def route(self, session_id: str | None, frame: bytes, related: Any = None
+              ) -> list[StreamEvent]:
+        """Decide where one frame the session wrote goes; return the bytes per stream.
+
+        Responses go to the stream of the POST that carried their request (and end it once
+        every request of that POST is answered). Requests and notifications go to the
+        stream of ``related`` (the request being served when they were written) while it is
+        open, else to the standalone GET stream, else they wait for one.
+
+        Args:
+            session_id: the session (for a stateless server, the id from :class:`OpenStream`
+                is ``None``: pass the stream's session key the adapter keeps).
+            frame: one frame (JSON text, with or without the trailing newline).
+            related: the id of the request being served when the frame was written.
+        """
+        session = self._sessions.get(session_id or "")
+        if session is None:
+            return []
+        try:
+            obj = _codec.loads(frame)
+        except _codec.DecodeError:  # pragma: no cover - the engine writes valid JSON
+            return []
+        data = frame.rstrip(b"\n")
+        items = obj if isinstance(obj, list) else [obj]
+        response_ids = [m.get("id") for m in items if isinstance(m, dict) and (
+            "result" in m or "error" in m) and "method" not in m]
+        if response_ids:
+            for m in items:
+                if (isinstance(m, dict) and m.get("id") == session.init_request
+                        and isinstance(m.get("result"), dict)):
+                    version = m["result"].get("protocolVersion")
+                    if isinstance(version, str):
+                        session.version = version
+            for stream in session.streams.values():
+                if stream.done or not stream.waiting.intersection(response_ids):
+                    continue
+                stream.waiting.difference_update(response_ids)
+                final = not stream.waiting
+                stream.done = final
+                out = data if stream.json else self._event(session, stream, data)
+                if final and not stream.attached:
+                    session.streams.pop(stream.id, None)
+                if self.stateless and final:
+                    self._sessions.pop(session.id, None)
+                return [StreamEvent(stream.id, out, final)] if stream.attached or not \
+                    stream.json else []
+            return []
+        if related is not None:
+            for stream in session.streams.values():
+                if related in stream.waiting and not stream.done:
+                    if stream.json:
+                        break  # a JSON answer has no room for it: try the standalone stream
+                    event = self._event(session, stream, data)
+                    return [StreamEvent(stream.id, event)] if stream.attached else []
+        if session.standalone is not None:
+            stream = session.streams[session.standalone]
+            event = self._event(session, stream, data)
+            return [StreamEvent(stream.id, event)] if stream.attached else []
+        if not self.stateless:
+            session.backlog.append(data)
+            del session.backlog[:-1000]
+        return []
+
+    def version_of(self, session_id: str) -> str:
+        """The revision a session negotiated (2025-03-26 when unknown, as the spec says)."""
+        session = self._sessions.get(session_id)
+        return (session.version if session and session.version else _LEGACY_DEFAULT_VERSION)
