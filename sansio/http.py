@@ -216,10 +216,13 @@ class OpenStream:
     """A POST carrying requests: give ``message`` to the session (creating it first if
     ``new_session``), then answer on ``stream_id`` (SSE) or with one JSON body (``json``).
 
+    For a stateless server ``session_id`` names a one-request session that is not told to the
+    client (there is no ``Mcp-Session-Id`` header).
+
     ``first`` is the bytes to send right after the response head (the priming event).
     """
 
-    session_id: str | None
+    session_id: str
     stream_id: str
     message: bytes
     new_session: bool
@@ -553,8 +556,8 @@ class StreamableHTTPServer:
         else:
             headers = (*_SSE_HEADERS, *sid_headers)
             first = self._priming(session, stream)
-        return OpenStream(None if self.stateless else session.id, stream.id, request.body,
-                          new, stream.json, headers, first)
+        return OpenStream(session.id, stream.id, request.body, new, stream.json, headers,
+                          first)
 
     def _anonymous(self) -> _Session:
         self._anon += 1
@@ -631,8 +634,12 @@ class StreamableHTTPServer:
         stream.attached = False
         if stream.standalone and session.standalone == stream_id:
             session.standalone = None
-        if stream.done:
-            session.streams.pop(stream_id, None)
+
+    def _prune(self, session: _Session, keep: int = 64) -> None:
+        """Forget the oldest finished streams (kept so a dropped one can still be resumed)."""
+        done = [sid for sid, st in session.streams.items() if st.done and not st.attached]
+        for sid in done[:-keep] if len(done) > keep else ():
+            del session.streams[sid]
 
     def _event(self, session: _Session, stream: _Stream, data: bytes) -> bytes:
         stream.seq += 1
@@ -681,8 +688,8 @@ class StreamableHTTPServer:
                 final = not stream.waiting
                 stream.done = final
                 out = data if stream.json else self._event(session, stream, data)
-                if final and not stream.attached:
-                    session.streams.pop(stream.id, None)
+                if final:
+                    self._prune(session)
                 if self.stateless and final:
                     self._sessions.pop(session.id, None)
                 return [StreamEvent(stream.id, out, final)] if stream.attached or not \

@@ -175,7 +175,7 @@ class SSEDecoder:
             self.retry = self._event_retry = int(value)
 
     def _dispatch(self, events: list[SSEEvent]) -> None:
-        if self._data:
+        if self._data:  # one empty ``data:`` line dispatches an event with empty data
             events.append(SSEEvent("\n".join(self._data), self._event or "message",
                                    self.last_event_id, self._event_retry))
         self._data = []

@@ -462,7 +462,8 @@ def input_schema_for(
         properties[param.name] = prop
     # Required fields first: attrs wants no mandatory field after a defaulted one.
     ordered = dict(sorted(fields.items(), key=lambda kv: kv[1]._default is not attrs.NOTHING))
-    model = attrs.make_class(f"{fn.__name__}_arguments", ordered, kw_only=True)
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in getattr(fn, "__name__", "tool"))
+    model = attrs.make_class(f"{name}_arguments", ordered, kw_only=True)
     object_schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         object_schema["required"] = required

@@ -182,12 +182,12 @@ class _Conn:
                 got = http.next_request()
                 if got is not None or http.closed:
                     return got
-                if idle and http.h11.their_state is not h11.IDLE:
+                data = await self.stream.receive_some(_CHUNK)
+                if idle and data:  # a request has begun: it gets request_timeout in all
                     idle = False
                     idle_scope.deadline = trio.current_time() + self.request_timeout
-                data = await self.stream.receive_some(_CHUNK)
                 http.receive_data(bytes(data))
-        if idle or http.h11.their_state is h11.IDLE:
+        if idle:
             return None
         return http._error(408, "request timed out")
 
@@ -232,7 +232,7 @@ class _Conn:
 
     async def _post_stream(self, outcome: OpenStream, request: CompleteRequest) -> None:
         endpoint, http, send = self.endpoint, self.http, self.stream.send_all
-        key = outcome.session_id or self._stateless_key(outcome)
+        key = outcome.session_id
         channel = endpoint.open_channel(key, outcome.stream_id)
         try:
             transport = endpoint.transports.get(key)
@@ -241,7 +241,7 @@ class _Conn:
                     await send(http.response(404, [("content-type", "application/json")]))
                     return
                 transport = await endpoint.new_session(key)
-                if endpoint.stateless:
+                if endpoint.stateless and b'"initialize"' not in outcome.message:
                     transport.deliver(_stateless_handshake(request))
             transport.deliver(outcome.message)
             if outcome.json:
@@ -265,10 +265,6 @@ class _Conn:
                 transport_ = endpoint.transports.get(key)
                 if transport_ is not None:
                     transport_.end_input()
-
-    def _stateless_key(self, outcome: OpenStream) -> str:
-        sessions = self.endpoint.core.session_ids
-        return sessions[-1]
 
     async def _listen(self, outcome: Listen) -> None:
         endpoint, http, send = self.endpoint, self.http, self.stream.send_all
@@ -436,6 +432,7 @@ class StreamableHTTPTransport(Transport):
         self._nursery: trio.Nursery | None = None
         self._closed = False
         self._listening = False
+        self._failure: BaseException | None = None
 
     async def start(self, nursery: trio.Nursery | None = None) -> None:
         if nursery is None:
@@ -466,6 +463,11 @@ class StreamableHTTPTransport(Transport):
 
     async def _request(self, method: str, headers: list[tuple[str, str]], body: bytes = b""
                        ) -> _Response:
+        stream, conn = await self._send_request(method, headers, body)
+        return await self._read_head(stream, conn)
+
+    async def _send_request(self, method: str, headers: list[tuple[str, str]],
+                            body: bytes = b"") -> tuple[trio.abc.Stream, h11.Connection]:
         with trio.fail_after(self._connect_timeout):
             stream = await self._open()
             conn = h11.Connection(h11.CLIENT)
@@ -478,19 +480,26 @@ class StreamableHTTPTransport(Transport):
                     out += conn.send(h11.Data(data=body)) or b""
                 out += conn.send(h11.EndOfMessage()) or b""
                 await stream.send_all(out)
-                while True:
-                    event = conn.next_event()
-                    if event is h11.NEED_DATA:
-                        data = await stream.receive_some(_CHUNK)
-                        conn.receive_data(bytes(data))
-                        continue
-                    if isinstance(event, h11.Response):
-                        return _Response(event.status_code, list(event.headers), stream, conn)
-                    if isinstance(event, h11.ConnectionClosed):
-                        raise trio.BrokenResourceError("the server closed the connection")
             except BaseException:
                 await trio.aclose_forcefully(stream)
                 raise
+        return stream, conn
+
+    async def _read_head(self, stream: trio.abc.Stream, conn: h11.Connection) -> _Response:
+        try:
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    data = await stream.receive_some(_CHUNK)
+                    conn.receive_data(bytes(data))
+                    continue
+                if isinstance(event, h11.Response):
+                    return _Response(event.status_code, list(event.headers), stream, conn)
+                if isinstance(event, h11.ConnectionClosed):
+                    raise trio.BrokenResourceError("the server closed the connection")
+        except BaseException:
+            await trio.aclose_forcefully(stream)
+            raise
 
     # -- Transport
 
@@ -504,10 +513,36 @@ class StreamableHTTPTransport(Transport):
                 raise trio.BrokenResourceError(f"POST to {self.url} failed: {exc!r}") from exc
 
     async def _post(self, frame: bytes) -> None:
+        """Send one frame. Only ``initialize`` waits for the answer's head here (its session id
+        is needed by every later request); other answers are read in the background, so a
+        long request never holds the session's send lock."""
         msg = _codec.loads(frame)
         headers = self._headers("application/json, text/event-stream",
                                 {"content-type": "application/json"})
-        response = await self._request("POST", headers, frame)
+        stream, conn = await self._send_request("POST", headers, frame)
+        if isinstance(msg, dict) and msg.get("method") == "initialize":
+            await self._answer(await self._read_head(stream, conn), msg)
+        else:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._answer_later, stream, conn, msg)
+
+    async def _answer_later(self, stream: trio.abc.Stream, conn: h11.Connection,
+                            msg: Any) -> None:
+        try:
+            with trio.fail_after(self._connect_timeout):
+                response = await self._read_head(stream, conn)
+            await self._answer(response, msg)
+        except SessionExpired as exc:
+            self._fail(exc)
+        except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError) as exc:
+            if isinstance(msg, dict) and "method" in msg and "id" in msg:
+                self._fail_request(msg, 0, repr(exc).encode())
+
+    def _fail(self, exc: BaseException) -> None:
+        self._failure = exc
+        self._in_send.close()
+
+    async def _answer(self, response: _Response, msg: Any) -> None:
         sid = response.headers.get("mcp-session-id")
         if sid:
             self.session_id = sid
@@ -538,7 +573,7 @@ class StreamableHTTPTransport(Transport):
             self._nursery.start_soon(self._read_json, response, msg)
 
     def _fail_request(self, msg: dict[str, Any], status: int, body: bytes) -> None:
-        message = f"HTTP {status}"
+        message = f"HTTP {status}" if status else "HTTP request failed"
         code = -32603
         try:
             err = _codec.loads(body).get("error", {})
@@ -631,6 +666,8 @@ class StreamableHTTPTransport(Transport):
         try:
             return await self._in_recv.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError):
+            if self._failure is not None and not self._closed:
+                raise trio.BrokenResourceError(str(self._failure)) from self._failure
             return b""
 
     async def aclose(self) -> None:

@@ -48,4 +48,10 @@ def greet(name: str) -> str:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    import sys
+
+    if sys.argv[1:2] == ["--http"]:  # python sdk_server.py --http PORT [--stateless]
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]),
+                   stateless_http="--stateless" in sys.argv)
+    else:
+        server.run("stdio")

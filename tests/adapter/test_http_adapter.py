@@ -1,0 +1,249 @@
+"""Streamable HTTP over loopback: serve_http and StreamableHTTPTransport, ours and the SDK's."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from sansio import types as t
+from trio_adapter import Client, Context, MCPError, PeerDisconnected, RequestContext, Server
+from trio_adapter.http import HTTPServerInfo, StreamableHTTPTransport, serve_http
+
+ROOT = Path(__file__).resolve().parents[2]
+SDK_SERVER = ROOT / "tests" / "interop" / "sdk_server.py"
+
+
+def build_server() -> Server:
+    server = Server("http-test", "1.0")
+
+    @server.tool()
+    async def echo(text: str) -> str:
+        return text
+
+    @server.tool()
+    async def steps(n: int, ctx: Context) -> str:
+        for i in range(1, n + 1):
+            await ctx.report_progress(i, n)
+            await ctx.log("info", f"step {i}")
+        return "stepped"
+
+    @server.tool()
+    async def ask(question: str, ctx: Context) -> str:
+        reply = await ctx.sample([t.SamplingMessage(role="user",
+                                                    content=t.TextContent(text=question))],
+                                 max_tokens=10)
+        assert isinstance(reply.content, t.TextContent)
+        return reply.content.text
+
+    @server.resource("http://readme", mime_type="text/plain")
+    async def readme() -> str:
+        return "over http"
+
+    return server
+
+
+@asynccontextmanager
+async def serving(server: Server, **kwargs: Any) -> AsyncIterator[HTTPServerInfo]:
+    async with trio.open_nursery() as nursery:
+        info: HTTPServerInfo = await nursery.start(lambda task_status: serve_http(
+            server, "127.0.0.1", 0, task_status=task_status, **kwargs))
+        yield info
+        nursery.cancel_scope.cancel()
+
+
+async def sampler(ctx: RequestContext, params: t.CreateMessageRequestParams
+                  ) -> t.CreateMessageResult:
+    question = params.messages[0].content
+    assert isinstance(question, t.TextContent)
+    return t.CreateMessageResult(role="assistant", model="m",
+                                 content=t.TextContent(text=question.text.upper()))
+
+
+@pytest.mark.parametrize("json_response", [False, True])
+async def test_our_client_and_server_over_http(json_response: bool) -> None:
+    server = build_server()
+    logs: list[Any] = []
+    notes: list[str] = []
+
+    async def on_log(params: t.LoggingMessageNotificationParams) -> None:
+        logs.append(params.data)
+
+    list_changed = trio.Event()
+
+    async def on_note(session: Any, method: str, params: Any) -> None:
+        notes.append(method)
+        if method == "notifications/tools/list_changed":
+            list_changed.set()
+
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with serving(server, json_response=json_response) as info:
+        transport = StreamableHTTPTransport(info.url)
+        client = Client("c", "1", sampling_handler=sampler, logging_handler=on_log,
+                        notification_handler=on_note)
+        async with client.connect(transport) as session:
+            assert transport.session_id and transport.protocol_version == "2025-11-25"
+            assert (await session.call_tool("echo", {"text": "hi"})).content[0].text == "hi"  # type: ignore[union-attr]
+            result = await session.call_tool("steps", {"n": 3}, on_progress=on_progress)
+            assert result.content[0].text == "stepped"  # type: ignore[union-attr]
+            answer = await session.call_tool("ask", {"question": "why"})
+            read = await session.read_resource("http://readme")
+            assert read.contents[0].text == "over http"  # type: ignore[union-attr]
+            [server_session] = server.sessions
+            # A list change reaches us on the standalone GET stream.
+            server.add_tool(lambda: "new", "late_tool")
+            with trio.fail_after(5):
+                await list_changed.wait()
+        # Closing sent DELETE: the server's session is gone.
+        with trio.fail_after(5):
+            await server_session.wait_closed()
+        assert server.sessions == []
+    # In JSON-response mode a handler's requests travel on the standalone GET stream.
+    assert answer.content[0].text == "WHY"  # type: ignore[union-attr]
+    if not json_response:
+        assert progress == [1, 2, 3]
+        assert logs == ["step 1", "step 2", "step 3"]
+
+
+async def test_stateless_server() -> None:
+    server = build_server()
+    async with serving(server, stateless=True) as info:
+        transport = StreamableHTTPTransport(info.url)
+        async with Client("c", "1").connect(transport) as session:
+            assert transport.session_id is None
+            tools = await session.list_all_tools()
+            assert {x.name for x in tools} == {"echo", "steps", "ask"}
+            assert (await session.call_tool("echo", {"text": "a"})).content[0].text == "a"  # type: ignore[union-attr]
+            # No session: the server cannot ask this client anything.
+            assert (await session.call_tool("ask", {"question": "q"})).is_error
+        assert server.sessions == []
+
+
+async def test_terminated_session_is_a_clear_error() -> None:
+    server = build_server()
+    async with serving(server) as info:
+        transport = StreamableHTTPTransport(info.url)
+        async with Client("c", "1").connect(transport) as session:
+            await server.sessions[0].aclose()
+            with pytest.raises(PeerDisconnected, match="404"):
+                await session.call_tool("echo", {"text": "x"})
+
+
+async def test_idle_sessions_expire() -> None:
+    server = build_server()
+    async with serving(server, idle_session_timeout=0.2) as info:
+        transport = StreamableHTTPTransport(info.url)
+        async with Client("c", "1").connect(transport) as session:
+            [server_session] = server.sessions
+            with trio.fail_after(5):
+                await server_session.wait_closed()
+            with pytest.raises(PeerDisconnected):
+                await session.ping()
+
+
+async def test_a_slow_client_cannot_hold_a_connection() -> None:
+    async with serving(build_server(), request_timeout=0.2) as info:
+        stream = await trio.open_tcp_stream("127.0.0.1", info.port)
+        await stream.send_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finishes
+        with trio.fail_after(5):
+            data = await stream.receive_some(65536)
+            while data and b"\r\n\r\n" not in data:
+                data += await stream.receive_some(65536)
+        assert data.startswith(b"HTTP/1.1 408 ")
+        await stream.aclose()
+
+
+async def test_many_concurrent_sessions() -> None:
+    server = build_server()
+    async with serving(server) as info:
+        async def one(i: int) -> None:
+            async with Client(f"c{i}", "1").connect(StreamableHTTPTransport(info.url)) as s:
+                for _ in range(5):
+                    assert (await s.call_tool("echo", {"text": str(i)})).content[0].text \
+                        == str(i)  # type: ignore[union-attr]
+
+        async with trio.open_nursery() as nursery:
+            for i in range(8):
+                nursery.start_soon(one, i)
+
+
+# ---------------------------------------------------------------- interop with the SDK
+
+
+mcp = pytest.importorskip("mcp")
+
+
+@pytest.mark.interop
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+@pytest.mark.parametrize("stateless", [False, True])
+async def test_sdk_client_against_our_http_server(stateless: bool) -> None:
+    server = build_server()
+    async with serving(server, stateless=stateless) as info:
+        async with mcp.Client(info.url, mode="legacy") as client:
+            tools = await client.list_tools()
+            assert {tool.name for tool in tools.tools} == {"echo", "steps", "ask"}
+            echoed = await client.call_tool("echo", {"text": "sdk over http"})
+            assert echoed.content[0].text == "sdk over http"
+            seen: list[float] = []
+
+            async def on_progress(done: float, total: float | None, msg: str | None) -> None:
+                seen.append(done)
+
+            stepped = await client.call_tool("steps", {"n": 2}, progress_callback=on_progress)
+            assert stepped.content[0].text == "stepped"
+            read = await client.read_resource("http://readme")
+            assert read.contents[0].text == "over http"
+        if not stateless:
+            assert seen == [1, 2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.interop
+async def test_our_client_against_an_sdk_http_server() -> None:
+    port = free_port()
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, str(SDK_SERVER), "--http", str(port)], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        with trio.fail_after(15):
+            while True:
+                try:
+                    stream = await trio.open_tcp_stream("127.0.0.1", port)
+                    await stream.aclose()
+                    break
+                except OSError:  # the child is still starting: nothing to wait on but time
+                    await trio.sleep(0.05)
+        async with Client("c", "1").connect(StreamableHTTPTransport(url)) as session:
+            assert session.server_info.name == "sdk-interop-server"
+            tools = {x.name for x in await session.list_all_tools()}
+            assert {"echo", "add"} <= tools
+            added = await session.call_tool("add", {"a": 1, "b": 2})
+            assert added.content[0].text == "3"  # type: ignore[union-attr]
+            with pytest.raises(MCPError):
+                await session.read_resource("demo://nothing")
+            with trio.move_on_after(0.3):
+                await session.call_tool("wait_forever")
+            assert (await session.call_tool("echo", {"text": "ok"})).content[0].text == "ok"  # type: ignore[union-attr]
+    finally:
+        proc.terminate()
+        with trio.move_on_after(10):
+            await proc.wait()
+        proc.kill()

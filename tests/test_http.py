@@ -1,0 +1,319 @@
+"""Streamable HTTP, sans-IO (sansio.http), driven by a real independent peer: h11's client.
+
+Each status code the endpoint chooses is asserted with the spec rule it follows.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import h11
+import pytest
+
+from sansio.http import (
+    Accept,
+    CompleteRequest,
+    HTTPServerConnection,
+    Listen,
+    OpenStream,
+    Reject,
+    StreamableHTTPServer,
+    Terminate,
+)
+from sansio.sse import SSEDecoder
+
+INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t",
+                                                                        "version": "1"}}}
+BOTH = "application/json, text/event-stream"
+
+
+def wire(method: str, headers: dict[str, str], body: bytes = b"", target: str = "/mcp") -> bytes:
+    client = h11.Connection(h11.CLIENT)
+    hdrs = [("host", "127.0.0.1:8000"), *headers.items()]
+    if method == "POST":
+        hdrs.append(("content-length", str(len(body))))
+    out = client.send(h11.Request(method=method, target=target, headers=hdrs)) or b""
+    if body:
+        out += client.send(h11.Data(data=body)) or b""
+    return out + (client.send(h11.EndOfMessage()) or b"")
+
+
+def parse(data: bytes) -> CompleteRequest:
+    conn = HTTPServerConnection()
+    conn.receive_data(data)
+    request = conn.next_request()
+    assert isinstance(request, CompleteRequest)
+    return request
+
+
+class Endpoint:
+    def __init__(self, **kwargs: Any) -> None:
+        self.ids = iter(f"session-{i}" for i in range(1, 100))
+        self.core = StreamableHTTPServer(lambda: next(self.ids), **kwargs)
+
+    def request(self, method: str, headers: dict[str, str] | None = None, body: Any = None,
+                target: str = "/mcp") -> Any:
+        raw = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        hdrs = dict(headers or {})
+        if method == "POST":
+            hdrs.setdefault("content-type", "application/json")
+            hdrs.setdefault("accept", BOTH)
+        return self.core.handle(parse(wire(method, hdrs, raw or b"", target)))
+
+    def initialize(self) -> str:
+        outcome = self.request("POST", body=INIT)
+        assert isinstance(outcome, OpenStream) and outcome.new_session
+        assert outcome.session_id is not None
+        self.core.route(outcome.session_id, json.dumps(
+            {"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25",
+                                                   "capabilities": {},
+                                                   "serverInfo": {"name": "s", "version": "1"}}
+             }).encode())
+        return outcome.session_id
+
+
+def status(outcome: Any) -> int:
+    return int(outcome.status)
+
+
+def error_code(outcome: Reject) -> int:
+    body = json.loads(outcome.body)
+    assert "id" not in body  # "a JSON-RPC error response that has no id"
+    return int(body["error"]["code"])
+
+
+# ---------------------------------------------------------------- the connection layer
+
+
+@pytest.mark.parametrize("how", ["whole", "bytewise"])
+def test_pipelined_requests_whole_and_byte_by_byte(how: str) -> None:
+    data = wire("POST", {"content-type": "application/json"}, b'{"a":1}') + \
+        wire("GET", {"accept": "text/event-stream"})
+    conn = HTTPServerConnection()
+    got: list[Any] = []
+    chunks = [data] if how == "whole" else [data[i:i + 1] for i in range(len(data))]
+    for chunk in chunks:
+        conn.receive_data(chunk)
+        while (request := conn.next_request()) is not None:
+            got.append(request)
+            conn.response(202, [])
+            assert conn.next_cycle()
+    assert [(r.method, r.body) for r in got] == [("POST", b'{"a":1}'), ("GET", b"")]
+    assert got[1].header("accept") == "text/event-stream"
+
+
+def test_body_too_large_is_413() -> None:
+    conn = HTTPServerConnection(max_body=10)
+    conn.receive_data(wire("POST", {"content-type": "application/json"}, b"x" * 11))
+    answer = conn.next_request()
+    assert isinstance(answer, bytes) and answer.startswith(b"HTTP/1.1 413 ")
+
+
+def test_garbage_is_400() -> None:
+    conn = HTTPServerConnection()
+    conn.receive_data(b"NOT HTTP AT ALL\r\n\r\n")
+    answer = conn.next_request()
+    assert isinstance(answer, bytes) and answer.startswith(b"HTTP/1.1 400 ")
+
+
+def test_streamed_response_bytes_parse_as_sse() -> None:
+    conn = HTTPServerConnection()
+    conn.receive_data(wire("GET", {"accept": "text/event-stream"}))
+    assert isinstance(conn.next_request(), CompleteRequest)
+    out = conn.start_stream(200, [("content-type", "text/event-stream")])
+    out += conn.stream_data(b"data: hi\n\n") + conn.end_stream()
+    client = h11.Connection(h11.CLIENT)
+    client.send(h11.Request(method="GET", target="/", headers=[("host", "x")]))
+    client.send(h11.EndOfMessage())
+    client.receive_data(out)
+    assert isinstance(client.next_event(), h11.Response)
+    data = client.next_event()
+    assert isinstance(data, h11.Data)
+    assert SSEDecoder().feed(bytes(data.data))[0].data == "hi"
+
+
+# ---------------------------------------------------------------- the endpoint's statuses
+
+
+def test_wrong_path_404_and_wrong_method_405() -> None:
+    ep = Endpoint()
+    assert status(ep.request("GET", target="/other")) == 404
+    put = ep.request("PUT")
+    assert status(put) == 405 and ("allow", "GET, POST, DELETE") in put.headers
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({"origin": "http://evil.example"}, 403),       # Origin present and invalid: MUST 403
+    ({"origin": "http://localhost:3000"}, 200),
+    ({"origin": "http://[::1]:3000"}, 200),
+    ({"origin": "null"}, 403),
+])
+def test_origin_validation(headers: dict[str, str], expected: int) -> None:
+    ep = Endpoint()
+    outcome = ep.request("POST", headers, INIT)
+    assert status(outcome) == expected
+
+
+def test_host_validation_against_dns_rebinding() -> None:
+    ep = Endpoint()
+    raw = wire("POST", {"content-type": "application/json", "accept": BOTH},
+               json.dumps(INIT).encode()).replace(b"127.0.0.1:8000", b"evil.example")
+    assert status(ep.core.handle(parse(raw))) == 403
+    anyhost = Endpoint(allowed_hosts=None)
+    assert isinstance(anyhost.core.handle(parse(raw)), OpenStream)
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({"content-type": "text/plain"}, 415),
+    ({"accept": "application/json"}, 406),          # MUST list both types
+    ({"accept": "text/event-stream"}, 406),
+    ({"accept": "*/*"}, 200),
+])
+def test_post_content_negotiation(headers: dict[str, str], expected: int) -> None:
+    assert status(Endpoint().request("POST", headers, INIT)) == expected
+
+
+def test_bad_bodies_are_400_with_a_json_rpc_error() -> None:
+    ep = Endpoint()
+    bad_json = ep.request("POST", body=b"{not json")
+    assert status(bad_json) == 400 and error_code(bad_json) == -32700
+    not_rpc = ep.request("POST", body={"hello": 1})
+    assert status(not_rpc) == 400 and error_code(not_rpc) == -32600
+
+
+def test_initialize_mints_a_visible_ascii_session_id() -> None:
+    ep = Endpoint()
+    outcome = ep.request("POST", body=INIT)
+    assert isinstance(outcome, OpenStream)
+    assert ("mcp-session-id", "session-1") in outcome.headers
+    assert ("content-type", "text/event-stream") in outcome.headers
+    decoder = SSEDecoder()
+    decoder.feed(outcome.first)  # the priming event: an id and empty data, with retry
+    assert decoder.last_event_id == f"{outcome.stream_id}/0" and decoder.retry == 1000
+
+
+def test_session_rules() -> None:
+    ep = Endpoint()
+    sid = ep.initialize()
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    missing = ep.request("POST", body=note)                    # SHOULD 400 without the id
+    assert status(missing) == 400
+    unknown = ep.request("POST", {"mcp-session-id": "nope"}, note)   # MUST 404
+    assert status(unknown) == 404
+    accepted = ep.request("POST", {"mcp-session-id": sid}, note)     # MUST 202, no body
+    assert isinstance(accepted, Accept) and accepted.status == 202
+    again = ep.request("POST", {"mcp-session-id": sid}, INIT)
+    assert status(again) == 400
+    bad_version = ep.request("POST", {"mcp-session-id": sid, "mcp-protocol-version": "1999"},
+                             {"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert status(bad_version) == 400                          # MUST 400 when unsupported
+    ok = ep.request("POST", {"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"},
+                    {"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert isinstance(ok, OpenStream) and not ok.new_session
+    assert ep.core.version_of(sid) == "2025-11-25"
+
+
+def test_delete_terminates_and_then_404() -> None:
+    ep = Endpoint()
+    sid = ep.initialize()
+    assert isinstance(ep.request("DELETE", {"mcp-session-id": sid}), Terminate)
+    after = ep.request("POST", {"mcp-session-id": sid}, {"jsonrpc": "2.0", "id": 3,
+                                                         "method": "ping"})
+    assert status(after) == 404
+    assert status(ep.request("DELETE", {"mcp-session-id": sid})) == 404
+
+
+def test_get_stream_rules() -> None:
+    ep = Endpoint()
+    sid = ep.initialize()
+    assert status(ep.request("GET", {"accept": "application/json",
+                                     "mcp-session-id": sid})) == 406
+    assert status(ep.request("GET", {"accept": "text/event-stream"})) == 400
+    first = ep.request("GET", {"accept": "text/event-stream", "mcp-session-id": sid})
+    assert isinstance(first, Listen)
+    second = ep.request("GET", {"accept": "text/event-stream", "mcp-session-id": sid})
+    assert status(second) == 409                                # at most one standalone
+    ep.core.detach(sid, first.stream_id)
+    assert isinstance(ep.request("GET", {"accept": "text/event-stream",
+                                         "mcp-session-id": sid}), Listen)
+
+
+def test_stateless_mode() -> None:
+    ep = Endpoint(stateless=True)
+    outcome = ep.request("POST", body={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert isinstance(outcome, OpenStream) and not any(
+        k == "mcp-session-id" for k, _ in outcome.headers)
+    assert status(ep.request("GET", {"accept": "text/event-stream"})) == 405
+    assert status(ep.request("DELETE")) == 405
+
+
+# ---------------------------------------------------------------- routing and resumption
+
+
+def frame(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj).encode()
+
+
+def test_routing_responses_related_messages_and_the_standalone_stream() -> None:
+    ep = Endpoint()
+    sid = ep.initialize()
+    post = ep.request("POST", {"mcp-session-id": sid},
+                      {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}})
+    assert isinstance(post, OpenStream)
+    progress = frame({"jsonrpc": "2.0", "method": "notifications/progress",
+                      "params": {"progressToken": 1, "progress": 1}})
+    [event] = ep.core.route(sid, progress, related=7)
+    assert event.stream_id == post.stream_id and not event.final
+    # Unrelated and no standalone stream yet: kept for the GET stream.
+    unrelated = frame({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+    assert ep.core.route(sid, unrelated) == []
+    listen = ep.request("GET", {"accept": "text/event-stream", "mcp-session-id": sid})
+    assert isinstance(listen, Listen)
+    assert b"list_changed" in listen.replay[1]
+    [event] = ep.core.route(sid, unrelated)
+    assert event.stream_id == listen.stream_id
+    [done] = ep.core.route(sid, frame({"jsonrpc": "2.0", "id": 7, "result": {"content": []}}))
+    assert done.stream_id == post.stream_id and done.final
+    events = SSEDecoder().feed(done.data)
+    assert events[0].id == f"{post.stream_id}/2"                # ids encode the stream
+
+
+def test_json_response_mode() -> None:
+    ep = Endpoint(json_response=True)
+    outcome = ep.request("POST", {"accept": "application/json"}, INIT)
+    assert isinstance(outcome, OpenStream) and outcome.json and outcome.first == b""
+    assert ("content-type", "application/json") in outcome.headers
+    [event] = ep.core.route(outcome.session_id, frame({"jsonrpc": "2.0", "id": 1,
+                                                       "result": {}}))
+    assert event.final and json.loads(event.data) == {"jsonrpc": "2.0", "id": 1, "result": {}}
+
+
+def test_resumption_replays_only_that_streams_missed_events() -> None:
+    ep = Endpoint()
+    sid = ep.initialize()
+    a = ep.request("POST", {"mcp-session-id": sid},
+                   {"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": {}})
+    b = ep.request("POST", {"mcp-session-id": sid},
+                   {"jsonrpc": "2.0", "id": 11, "method": "tools/call", "params": {}})
+    note = {"jsonrpc": "2.0", "method": "notifications/progress", "params": {
+        "progressToken": 1, "progress": 1}}
+    [a1] = ep.core.route(sid, frame(note), related=10)
+    ep.core.route(sid, frame(note), related=11)
+    last = SSEDecoder()
+    last.feed(a1.data)
+    ep.core.detach(sid, a.stream_id)  # the connection carrying stream a drops
+    assert ep.core.route(sid, frame(note), related=10) == []      # stored, not delivered
+    ep.core.route(sid, frame({"jsonrpc": "2.0", "id": 10, "result": {"content": []}}))
+    resumed = ep.request("GET", {"accept": "text/event-stream", "mcp-session-id": sid,
+                                 "last-event-id": last.last_event_id or ""})
+    assert isinstance(resumed, Listen) and resumed.stream_id == a.stream_id and resumed.done
+    replayed = [e for chunk in resumed.replay for e in SSEDecoder().feed(chunk)]
+    assert [e.id for e in replayed] == [f"{a.stream_id}/2", f"{a.stream_id}/3"]
+    assert all(e.id and e.id.startswith(f"{a.stream_id}/") for e in replayed)
+    assert json.loads(replayed[-1].data)["id"] == 10
+    assert b.stream_id != a.stream_id
+    unknown = ep.request("GET", {"accept": "text/event-stream", "mcp-session-id": sid,
+                                 "last-event-id": "99/1"})
+    assert status(unknown) == 400
