@@ -49,12 +49,13 @@ class HTTPServerInfo:
     host: str
     port: int
     path: str
+    tls: bool = False
 
     @property
     def url(self) -> str:
         """The MCP endpoint's URL."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{self.path}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{self.path}"
 
 
 # ---------------------------------------------------------------- server
@@ -311,6 +312,7 @@ async def serve_http(
     idle_session_timeout: float | None = 3600.0,
     event_store: EventStore | None = None,
     retry_ms: int | None = 1000,
+    ssl_context: ssl.SSLContext | None = None,
     task_status: trio.TaskStatus[HTTPServerInfo] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``server`` over Streamable HTTP until cancelled.
@@ -332,6 +334,8 @@ async def serve_http(
         idle_session_timeout: sessions with no request for this long are terminated.
         event_store: where SSE events are kept for resumption (in memory by default).
         retry_ms: the ``retry`` advertised in priming events.
+        ssl_context: serve HTTPS with this server-side context (``info.url`` is then
+            ``https://``).
     """
     core = StreamableHTTPServer(lambda: secrets.token_hex(16), path=path,
                                 supported_versions=server.supported_versions,
@@ -345,13 +349,15 @@ async def serve_http(
             nursery.start_soon(endpoint.expire_idle, idle_session_timeout)
 
         async def handle(stream: trio.abc.Stream) -> None:
+            if ssl_context is not None:
+                stream = trio.SSLStream(stream, ssl_context, server_side=True)
             conn = _Conn(endpoint, stream, max_body=max_body, request_timeout=request_timeout,
                          keepalive_timeout=keepalive_timeout)
             await conn.run()
 
         bound = listeners[0].socket.getsockname()
         await nursery.start(trio.serve_listeners, handle, listeners)
-        task_status.started(HTTPServerInfo(host, bound[1], path))
+        task_status.started(HTTPServerInfo(host, bound[1], path, ssl_context is not None))
         await trio.sleep_forever()
 
 
@@ -509,8 +515,13 @@ class StreamableHTTPTransport(Transport):
         for frame in data.splitlines():
             try:
                 await self._post(frame)
-            except (OSError, h11.ProtocolError, trio.TooSlowError) as exc:
-                raise trio.BrokenResourceError(f"POST to {self.url} failed: {exc!r}") from exc
+            except SessionExpired:
+                raise
+            except (OSError, h11.ProtocolError, trio.TooSlowError,
+                    trio.BrokenResourceError) as exc:
+                cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) and \
+                    exc.__cause__ is not None else exc
+                raise trio.BrokenResourceError(f"POST to {self.url} failed: {cause!r}") from exc
 
     async def _post(self, frame: bytes) -> None:
         """Send one frame. Only ``initialize`` waits for the answer's head here (its session id

@@ -247,3 +247,113 @@ async def test_our_client_against_an_sdk_http_server() -> None:
         with trio.move_on_after(10):
             await proc.wait()
         proc.kill()
+
+
+# ---------------------------------------------------------------- TLS and reconnection
+
+
+async def test_tls_both_ways() -> None:
+    import ssl
+
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    server = build_server()
+    async with serving(server, ssl_context=server_ctx) as info:
+        assert info.url.startswith("https://127.0.0.1:")
+        transport = StreamableHTTPTransport(info.url, ssl_context=client_ctx)
+        async with Client("c", "1").connect(transport) as session:
+            result = await session.call_tool("echo", {"text": "over tls"})
+            assert result.content[0].text == "over tls"  # type: ignore[union-attr]
+        # A client that does not trust the certificate cannot connect.
+        with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED|handshake"):
+            async with Client("c", "1").connect(StreamableHTTPTransport(info.url)):
+                pass  # pragma: no cover
+
+
+class DroppingServer:
+    """A scripted HTTP server: the tools/call SSE stream is dropped after its priming event
+    (with ``retry: 200``); the answer is only given on the GET that resumes it."""
+
+    def __init__(self) -> None:
+        self.gets: list[tuple[float, str | None]] = []
+        self.dropped_at = 0.0
+
+    async def handle(self, stream: trio.abc.Stream) -> None:
+        import json as _json
+
+        import h11
+
+        conn = h11.Connection(h11.SERVER)
+        body = b""
+        request: Any = None
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(await stream.receive_some(65536))
+                continue
+            if isinstance(event, h11.Request):
+                request = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                break
+        headers = {k.decode(): v.decode() for k, v in request.headers}
+        sse = [("content-type", "text/event-stream"), ("mcp-session-id", "s1")]
+        if request.method == b"GET":
+            self.gets.append((trio.current_time(), headers.get("last-event-id")))
+            if headers.get("last-event-id") == "call/0":
+                answer = {"jsonrpc": "2.0", "id": 2, "result": {"content": [
+                    {"type": "text", "text": "resumed"}]}}
+                out = conn.send(h11.Response(status_code=200, headers=sse))
+                out += conn.send(h11.Data(data=b"id: call/1\ndata: " +
+                                          _json.dumps(answer).encode() + b"\n\n"))
+                out += conn.send(h11.EndOfMessage())
+                await stream.send_all(out)
+            else:
+                await stream.send_all(conn.send(h11.Response(status_code=405, headers=[
+                    ("content-length", "0")])) + conn.send(h11.EndOfMessage()))
+            await stream.aclose()
+            return
+        if request.method == b"DELETE":
+            await stream.send_all(conn.send(h11.Response(status_code=200, headers=[
+                ("content-length", "0")])) + conn.send(h11.EndOfMessage()))
+            await stream.aclose()
+            return
+        msg = _json.loads(body)
+        if msg.get("method") == "initialize":
+            reply = _json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": {
+                "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                "serverInfo": {"name": "dropper", "version": "1"}}}).encode()
+            out = conn.send(h11.Response(status_code=200, headers=[
+                ("content-type", "application/json"), ("mcp-session-id", "s1"),
+                ("content-length", str(len(reply)))]))
+            out += conn.send(h11.Data(data=reply)) + conn.send(h11.EndOfMessage())
+        elif "id" not in msg:
+            out = conn.send(h11.Response(status_code=202, headers=[("content-length", "0")]))
+            out += conn.send(h11.EndOfMessage())
+        else:  # tools/call: priming event with retry, then the connection drops
+            out = conn.send(h11.Response(status_code=200, headers=sse))
+            out += conn.send(h11.Data(data=b"id: call/0\nretry: 200\ndata:\n\n"))
+            self.dropped_at = trio.current_time()
+        await stream.send_all(out)
+        await stream.aclose()
+
+
+async def test_client_resumes_a_dropped_stream_after_retry() -> None:
+    fake = DroppingServer()
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(lambda task_status: trio.serve_tcp(
+            fake.handle, 0, host="127.0.0.1", task_status=task_status))
+        port = listeners[0].socket.getsockname()[1]
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with Client("c", "1").connect(StreamableHTTPTransport(url)) as session:
+            result = await session.call_tool("anything")
+            assert result.content[0].text == "resumed"  # type: ignore[union-attr]
+        resumed = [(at, last) for at, last in fake.gets if last == "call/0"]
+        assert len(resumed) == 1
+        assert resumed[0][0] - fake.dropped_at >= 0.2 - 0.01  # waited the server's retry
+        nursery.cancel_scope.cancel()
