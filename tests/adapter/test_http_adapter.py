@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import subprocess
 import sys
@@ -346,8 +347,8 @@ class DroppingServer:
 async def test_client_resumes_a_dropped_stream_after_retry() -> None:
     fake = DroppingServer()
     async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(lambda task_status: trio.serve_tcp(
-            fake.handle, 0, host="127.0.0.1", task_status=task_status))
+        listeners = await nursery.start(functools.partial(trio.serve_tcp, fake.handle, 0,
+                                                          host="127.0.0.1"))
         port = listeners[0].socket.getsockname()[1]
         url = f"http://127.0.0.1:{port}/mcp"
         async with Client("c", "1").connect(StreamableHTTPTransport(url)) as session:
