@@ -413,11 +413,16 @@ class StreamableHTTPTransport(Transport):
         connect_timeout: bound on connecting and getting a response head.
         close_timeout: bound on the DELETE at close.
         max_reconnects: reconnection attempts for one dropped stream.
+        reinitialize: on a 404 for our session, start a new one transparently (replaying the
+            ``initialize`` and ``initialized`` this transport sent) and resend the message,
+            instead of failing with :class:`SessionExpired`. Server-side session state
+            (subscriptions, log level) is not restored.
     """
 
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None,
                  ssl_context: ssl.SSLContext | None = None, connect_timeout: float = 30.0,
-                 close_timeout: float = 2.0, max_reconnects: int = 5) -> None:
+                 close_timeout: float = 2.0, max_reconnects: int = 5,
+                 reinitialize: bool = False) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
@@ -439,6 +444,12 @@ class StreamableHTTPTransport(Transport):
         self._closed = False
         self._listening = False
         self._failure: BaseException | None = None
+        self._reinit = reinitialize
+        self._reinit_lock = trio.Lock()
+        self._init_frame: bytes | None = None
+        self._initialized_frame: bytes | None = None
+        #: How many times a new session was started after a 404 (``reinitialize=True``).
+        self.reinitialized = 0
 
     async def start(self, nursery: trio.Nursery | None = None) -> None:
         if nursery is None:
@@ -530,19 +541,24 @@ class StreamableHTTPTransport(Transport):
         msg = _codec.loads(frame)
         headers = self._headers("application/json, text/event-stream",
                                 {"content-type": "application/json"})
+        method = msg.get("method") if isinstance(msg, dict) else None
+        if method == "initialize":
+            self._init_frame = frame
+        elif method == "notifications/initialized":
+            self._initialized_frame = frame
         stream, conn = await self._send_request("POST", headers, frame)
-        if isinstance(msg, dict) and msg.get("method") == "initialize":
-            await self._answer(await self._read_head(stream, conn), msg)
+        if method == "initialize":
+            await self._answer(await self._read_head(stream, conn), msg, frame)
         else:
             assert self._nursery is not None
-            self._nursery.start_soon(self._answer_later, stream, conn, msg)
+            self._nursery.start_soon(self._answer_later, stream, conn, msg, frame)
 
     async def _answer_later(self, stream: trio.abc.Stream, conn: h11.Connection,
-                            msg: Any) -> None:
+                            msg: Any, frame: bytes) -> None:
         try:
             with trio.fail_after(self._connect_timeout):
                 response = await self._read_head(stream, conn)
-            await self._answer(response, msg)
+            await self._answer(response, msg, frame)
         except SessionExpired as exc:
             self._fail(exc)
         except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError) as exc:
@@ -553,7 +569,36 @@ class StreamableHTTPTransport(Transport):
         self._failure = exc
         self._in_send.close()
 
-    async def _answer(self, response: _Response, msg: Any) -> None:
+    async def _reinitialize(self, stale: str) -> None:
+        """Start a new session in place of ``stale`` (the server answered 404), replaying the
+        handshake this transport already carried; the engine above never notices."""
+        async with self._reinit_lock:
+            if self.session_id != stale:
+                return  # another task already did it
+            if self._init_frame is None:
+                raise SessionExpired(f"the server no longer knows session {stale} (HTTP 404)")
+            self.session_id = None
+            headers = self._headers("application/json, text/event-stream",
+                                    {"content-type": "application/json"})
+            response = await self._request("POST", headers, self._init_frame)
+            try:
+                sid = response.headers.get("mcp-session-id")
+                body = await response.body()
+            finally:
+                await response.aclose()
+            if response.status != 200 or not sid or (b'"result"' not in body):
+                raise SessionExpired(f"session {stale} expired (HTTP 404) and a new one could "
+                                     f"not be started (HTTP {response.status})")
+            self.session_id = sid
+            self.reinitialized += 1
+            if self._initialized_frame is not None:
+                headers = self._headers("application/json, text/event-stream",
+                                        {"content-type": "application/json"})
+                response = await self._request("POST", headers, self._initialized_frame)
+                await response.aclose()
+
+    async def _answer(self, response: _Response, msg: Any, frame: bytes,
+                      retried: bool = False) -> None:
         sid = response.headers.get("mcp-session-id")
         if sid:
             self.session_id = sid
@@ -566,8 +611,15 @@ class StreamableHTTPTransport(Transport):
             return
         if status == 404 and self.session_id is not None:
             await response.aclose()
-            raise SessionExpired(f"the server no longer knows session {self.session_id} "
-                                 "(HTTP 404)")
+            if not self._reinit or retried:
+                raise SessionExpired(f"the server no longer knows session {self.session_id} "
+                                     "(HTTP 404)")
+            await self._reinitialize(self.session_id)
+            headers = self._headers("application/json, text/event-stream",
+                                    {"content-type": "application/json"})
+            response = await self._request("POST", headers, frame)
+            await self._answer(response, msg, frame, retried=True)
+            return
         if status >= 300:
             body = await response.body()
             await response.aclose()

@@ -142,6 +142,21 @@ async def test_terminated_session_is_a_clear_error() -> None:
                 await session.call_tool("echo", {"text": "x"})
 
 
+async def test_opt_in_transparent_reinitialize_after_404() -> None:
+    server = build_server()
+    async with serving(server) as info:
+        transport = StreamableHTTPTransport(info.url, reinitialize=True)
+        async with Client("c", "1").connect(transport) as session:
+            first_id = transport.session_id
+            [old] = server.sessions
+            await old.aclose()
+            result = await session.call_tool("echo", {"text": "again"})
+            assert result.content[0].text == "again"  # type: ignore[union-attr]
+            assert transport.reinitialized == 1 and transport.session_id != first_id
+            [new] = server.sessions
+            assert new is not old and new.initialized
+
+
 async def test_idle_sessions_expire() -> None:
     server = build_server()
     async with serving(server, idle_session_timeout=0.2) as info:
