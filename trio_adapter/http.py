@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import secrets
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -252,14 +252,7 @@ class _Conn:
                         return
                 await send(http.response(500, [("content-type", "application/json")]))
                 return
-            await send(http.start_stream(200, outcome.headers))
-            if outcome.first:
-                await send(http.stream_data(outcome.first))
-            async for event in channel:
-                await send(http.stream_data(event.data))
-                if event.final:
-                    break
-            await send(http.end_stream())
+            await self._stream(200, outcome.headers, (outcome.first,), channel)
         finally:
             endpoint.close_channel(key, outcome.stream_id)
             if endpoint.stateless:
@@ -267,20 +260,29 @@ class _Conn:
                 if transport_ is not None:
                     transport_.end_input()
 
+    async def _stream(self, status: int, headers: Sequence[tuple[str, str]],
+                      first: Sequence[bytes],
+                      channel: trio.MemoryReceiveChannel[StreamEvent] | None) -> None:
+        """Send an SSE response: the head, ``first``, then the channel's events until the
+        final one (or until the channel closes)."""
+        http, send = self.http, self.stream.send_all
+        await send(http.start_stream(status, headers))
+        for data in first:
+            if data:
+                await send(http.stream_data(data))
+        if channel is not None:
+            async for event in channel:
+                await send(http.stream_data(event.data))
+                if event.final:
+                    break
+        await send(http.end_stream())
+
     async def _listen(self, outcome: Listen) -> None:
-        endpoint, http, send = self.endpoint, self.http, self.stream.send_all
+        endpoint = self.endpoint
         channel = None if outcome.done else endpoint.open_channel(outcome.session_id,
                                                                   outcome.stream_id)
         try:
-            await send(http.start_stream(outcome.status, outcome.headers))
-            for data in outcome.replay:
-                await send(http.stream_data(data))
-            if channel is not None:
-                async for event in channel:
-                    await send(http.stream_data(event.data))
-                    if event.final:
-                        break
-            await send(http.end_stream())
+            await self._stream(outcome.status, outcome.headers, outcome.replay, channel)
         finally:
             if channel is not None:
                 endpoint.close_channel(outcome.session_id, outcome.stream_id)

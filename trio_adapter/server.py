@@ -285,23 +285,14 @@ class Server:
         for session in self.sessions:
             session._queue_notification(method, None)
 
-    def tool(
-        self,
-        name: str | None = None,
-        *,
-        title: str | None = None,
-        description: str | None = None,
-        annotations: t.ToolAnnotations | None = None,
-        icons: Sequence[t.Icon] | None = None,
-        meta: Mapping[str, Any] | None = None,
-        structured_output: bool | None = None,
-        input_schema: Mapping[str, Any] | None = None,
-    ) -> Callable[[F], F]:
-        """Register a tool (decorator). See :meth:`add_tool`."""
+    def tool(self, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Register a tool (decorator); ``options`` are those of :meth:`add_tool`.
+
+        Raises:
+            TypeError: as :meth:`add_tool`, or for an unknown option.
+        """
         def decorate(fn: F) -> F:
-            self.add_tool(fn, name, title=title, description=description,
-                          annotations=annotations, icons=icons, meta=meta,
-                          structured_output=structured_output, input_schema=input_schema)
+            self.add_tool(fn, name, **options)
             return fn
         return decorate
 
@@ -370,21 +361,11 @@ class Server:
         del self._tools[name]
         self._changed("notifications/tools/list_changed")
 
-    def resource(
-        self,
-        uri: str,
-        *,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        mime_type: str | None = None,
-        size: int | None = None,
-        annotations: t.Annotations | None = None,
-    ) -> Callable[[F], F]:
-        """Register a resource at ``uri`` (decorator); see :meth:`add_resource`."""
+    def resource(self, uri: str, **options: Any) -> Callable[[F], F]:
+        """Register the reader of resource ``uri`` (decorator); ``options`` are those of
+        :meth:`add_resource`."""
         def decorate(fn: F) -> F:
-            self.add_resource(fn, uri, name=name, title=title, description=description,
-                              mime_type=mime_type, size=size, annotations=annotations)
+            self.add_resource(fn, uri, **options)
             return fn
         return decorate
 
@@ -421,21 +402,11 @@ class Server:
         del self._resources[uri]
         self._changed("notifications/resources/list_changed")
 
-    def resource_template(
-        self,
-        uri_template: str,
-        *,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        mime_type: str | None = None,
-        annotations: t.Annotations | None = None,
-    ) -> Callable[[F], F]:
-        """Register a resource template (decorator); see :meth:`add_resource_template`."""
+    def resource_template(self, uri_template: str, **options: Any) -> Callable[[F], F]:
+        """Register a resource template (decorator); ``options`` are those of
+        :meth:`add_resource_template`."""
         def decorate(fn: F) -> F:
-            self.add_resource_template(fn, uri_template, name=name, title=title,
-                                       description=description, mime_type=mime_type,
-                                       annotations=annotations)
+            self.add_resource_template(fn, uri_template, **options)
             return fn
         return decorate
 
@@ -473,18 +444,10 @@ class Server:
         self._changed("notifications/resources/list_changed")
         return template
 
-    def prompt(
-        self,
-        name: str | None = None,
-        *,
-        title: str | None = None,
-        description: str | None = None,
-        arguments: Mapping[str, str] | None = None,
-    ) -> Callable[[F], F]:
-        """Register a prompt (decorator); see :meth:`add_prompt`."""
+    def prompt(self, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Register a prompt (decorator); ``options`` are those of :meth:`add_prompt`."""
         def decorate(fn: F) -> F:
-            self.add_prompt(fn, name, title=title, description=description,
-                            arguments=arguments)
+            self.add_prompt(fn, name, **options)
             return fn
         return decorate
 
