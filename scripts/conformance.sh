@@ -8,6 +8,8 @@
 # ignored folder .cache/conformance, as ../shared/conformance.md shows, then runs
 #   server --requirements 2025-11-25
 #   server --suite active --spec-version 2025-11-25
+# and then the client scenarios initialize, tools_call, elicitation-sep1034-client-defaults and
+# sse-retry against examples/conformance_client.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,4 +62,19 @@ run() {
 }
 run requirements --requirements 2025-11-25
 run active --suite active --spec-version 2025-11-25
+
+# Client scenarios that need no authorization server, one at a time (the harness runs
+# examples/conformance_client.py with its own server's URL appended).
+for scenario in initialize tools_call elicitation-sep1034-client-defaults sse-retry; do
+    if ! "${CONF[@]}" client --command "$PY examples/conformance_client.py" \
+            --scenario "$scenario" >"$LOG/client-$scenario.log" 2>&1; then
+        status=1
+    fi
+    result=$(grep -E "Passed: [0-9]+/[0-9]+, [0-9]+ failed" "$LOG/client-$scenario.log" | tail -1)
+    echo "conformance: client --scenario $scenario -> ${result:-no result (see below)}"
+    if [ -z "$result" ] || ! echo "$result" | grep -q ", 0 failed"; then
+        status=1
+        tail -30 "$LOG/client-$scenario.log"
+    fi
+done
 exit $status
