@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 import attrs
@@ -151,14 +152,16 @@ class HTTPServerConnection:
                  ) -> bytes:
         """Bytes of a whole response with ``body`` (content-length set)."""
         hdrs = [*headers, ("content-length", str(len(body)))]
-        out = self.h11.send(h11.Response(status_code=status, headers=hdrs)) or b""
+        out = self.h11.send(h11.Response(status_code=status, headers=hdrs,
+                                         reason=_reason(status))) or b""
         if body:
             out += self.h11.send(h11.Data(data=body)) or b""
         return out + (self.h11.send(h11.EndOfMessage()) or b"")
 
     def start_stream(self, status: int, headers: Iterable[tuple[str, str]]) -> bytes:
         """Bytes of a response head for a body of unknown length (chunked)."""
-        return self.h11.send(h11.Response(status_code=status, headers=list(headers))) or b""
+        return self.h11.send(h11.Response(status_code=status, headers=list(headers),
+                                          reason=_reason(status))) or b""
 
     def stream_data(self, data: bytes) -> bytes:
         """Bytes of one piece of a streamed body."""
@@ -177,6 +180,13 @@ class HTTPServerConnection:
             self.h11.start_next_cycle()
             return True
         return False
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        return b""
 
 
 def _content_length(headers: Sequence[tuple[bytes, bytes]]) -> int | None:

@@ -317,3 +317,73 @@ def test_resumption_replays_only_that_streams_missed_events() -> None:
     unknown = ep.request("GET", {"accept": "text/event-stream", "mcp-session-id": sid,
                                  "last-event-id": "99/1"})
     assert status(unknown) == 400
+
+
+# ---------------------------------------------------------------- fuzz invariants
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.integers(min_value=1, max_value=50))
+def test_any_bytes_give_requests_answers_or_nothing(data: bytes, chunk: int) -> None:
+    """Whatever bytes arrive, in any chunking, the connection yields whole requests, a ready
+    error answer, or needs more data: it never raises."""
+    for payload in (data, wire("POST", {"content-type": "application/json"}, b"{}") + data):
+        conn = HTTPServerConnection(max_body=100)
+        for i in range(0, len(payload), chunk):
+            conn.receive_data(payload[i:i + chunk])
+            while True:
+                got = conn.next_request()
+                if got is None:
+                    break
+                if isinstance(got, bytes):
+                    assert got.startswith(b"HTTP/1.1 4")
+                    break
+                assert isinstance(got, CompleteRequest)
+                conn.response(202, [])
+                if not conn.next_cycle():
+                    break
+            if conn.closed:
+                break
+
+
+header_names = st.sampled_from(["host", "origin", "accept", "content-type", "mcp-session-id",
+                                "mcp-protocol-version", "last-event-id", "x-other"])
+header_values = st.one_of(st.sampled_from(["127.0.0.1", "localhost:1", "evil", "null",
+                                           "application/json", "text/event-stream", BOTH,
+                                           "*/*", "session-1", "2025-11-25", "1/0", "2/5", ""]),
+                          st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
+                                  max_size=20))
+bodies = st.one_of(st.binary(max_size=50), st.sampled_from([
+    json.dumps(INIT).encode(), b'{"jsonrpc":"2.0","method":"notifications/initialized"}',
+    b'{"jsonrpc":"2.0","id":2,"method":"ping"}', b"[]", b'[{"jsonrpc":"2.0","id":3,'
+    b'"method":"ping"},{"jsonrpc":"2.0","method":"x"}]', b'{"jsonrpc":"2.0","id":9,"result":{}}',
+    b"null", b'"x"']))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["GET", "POST", "DELETE", "PUT"]),
+                          st.sampled_from(["/mcp", "/other", "/mcp?x=1"]),
+                          st.lists(st.tuples(header_names, header_values), max_size=6),
+                          bodies), min_size=1, max_size=8),
+       st.booleans(), st.booleans())
+def test_any_requests_get_a_documented_outcome(requests: list[Any], stateless: bool,
+                                               json_response: bool) -> None:
+    """Whatever requests arrive, in any order, handle() returns an outcome (never raises), and
+    every error status is one the endpoint documents."""
+    ep = Endpoint(stateless=stateless, json_response=json_response)
+    for method, target, headers, body in requests:
+        request = CompleteRequest(method, target, tuple(headers), body)
+        outcome = ep.core.handle(request)
+        assert isinstance(outcome, (Reject, Accept, OpenStream, Listen, Terminate))
+        if isinstance(outcome, Reject):
+            assert outcome.status in {400, 403, 404, 405, 406, 409, 415}
+            assert json.loads(outcome.body)["error"]["code"] in {-32700, -32600, -32001}
+        if isinstance(outcome, (OpenStream, Accept)):
+            sid = outcome.session_id
+            if sid:  # whatever the session writes is routed without raising
+                ep.core.route(sid, b'{"jsonrpc":"2.0","method":"notifications/message",'
+                                   b'"params":{"level":"info","data":1}}', related=1)
+                ep.core.route(sid, b'{"jsonrpc":"2.0","id":2,"result":{}}')

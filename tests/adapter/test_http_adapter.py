@@ -373,3 +373,43 @@ async def test_client_resumes_a_dropped_stream_after_retry() -> None:
         assert len(resumed) == 1
         assert resumed[0][0] - fake.dropped_at >= 0.2 - 0.01  # waited the server's retry
         nursery.cancel_scope.cancel()
+
+
+async def test_serve_http_leaves_nothing_behind_when_cancelled() -> None:
+    from adapter_support import assert_no_leaks
+
+    server = build_server()
+    async with assert_no_leaks():
+        async with serving(server) as info:
+            async with Client("c", "1").connect(StreamableHTTPTransport(info.url)) as session:
+                await session.call_tool("echo", {"text": "x"})
+            # One session left open by a client that vanished without DELETE:
+            body = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":'
+                    b'{"protocolVersion":"2025-11-25","capabilities":{},'
+                    b'"clientInfo":{"name":"x","version":"1"}}}')
+            raw = await trio.open_tcp_stream("127.0.0.1", info.port)
+            await raw.send_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               b"Content-Type: application/json\r\n"
+                               b"Accept: application/json, text/event-stream\r\n"
+                               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            assert b"200 OK" in await raw.receive_some(65536)
+            await raw.aclose()
+        assert server.sessions == []
+
+
+async def test_a_client_vanishing_mid_stream_does_not_hurt_the_server() -> None:
+    server = build_server()
+    release = trio.Event()
+
+    @server.tool()
+    async def slow() -> str:
+        await release.wait()
+        return "late"
+
+    async with serving(server) as info:
+        async with Client("c", "1").connect(StreamableHTTPTransport(info.url)) as good:
+            async with Client("v", "1").connect(StreamableHTTPTransport(info.url)) as bad:
+                with trio.move_on_after(0.2):  # the caller gives up; its stream is dropped
+                    await bad.call_tool("slow")
+            release.set()
+            assert (await good.call_tool("echo", {"text": "fine"})).content[0].text == "fine"  # type: ignore[union-attr]
