@@ -33,6 +33,7 @@ from .errors import (
     SessionClosed,
     ToolError,
 )
+from .http import HTTPServerInfo, SessionExpired, StreamableHTTPTransport, serve_http
 from .server import Context, Server, ServerSession
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "CommandTransport",
     "ConnectError",
     "Context",
+    "HTTPServerInfo",
     "MCPError",
     "MemoryTransport",
     "PeerDisconnected",
@@ -52,10 +54,13 @@ __all__ = [
     "Server",
     "ServerSession",
     "SessionClosed",
+    "SessionExpired",
     "StdioTransport",
     "StreamTransport",
+    "StreamableHTTPTransport",
     "ToolError",
     "TraceHook",
     "Transport",
     "memory_transport_pair",
+    "serve_http",
 ]
