@@ -132,17 +132,10 @@ def json_schema(tp: Any, _seen: tuple[type, ...] = ()) -> dict[str, Any]:
 
 
 def _literal_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if value is None:
-        return "null"
-    raise TypeError(f"unsupported literal {value!r}")
+    kind = _json_type(value)
+    if kind not in ("boolean", "integer", "number", "string", "null"):
+        raise TypeError(f"unsupported literal {value!r}")
+    return kind
 
 
 def _class_schema(cls: type, seen: tuple[type, ...]) -> dict[str, Any]:
