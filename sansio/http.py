@@ -691,7 +691,9 @@ class StreamableHTTPServer:
                     version = m["result"].get("protocolVersion")
                     if isinstance(version, str):
                         session.version = version
-            for stream in session.streams.values():
+            # Newest first: if a client reuses an id that is still in flight, the engine's
+            # immediate "duplicate id" error belongs to the POST that just carried it.
+            for stream in reversed(session.streams.values()):
                 if stream.done or not stream.waiting.intersection(response_ids):
                     continue
                 stream.waiting.difference_update(response_ids)

@@ -387,3 +387,19 @@ def test_any_requests_get_a_documented_outcome(requests: list[Any], stateless: b
                 ep.core.route(sid, b'{"jsonrpc":"2.0","method":"notifications/message",'
                                    b'"params":{"level":"info","data":1}}', related=1)
                 ep.core.route(sid, b'{"jsonrpc":"2.0","id":2,"result":{}}')
+
+
+def test_a_duplicate_in_flight_id_is_answered_on_its_own_stream() -> None:
+    ep = Endpoint()
+    sid = ep.initialize()
+    call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "slow"}}
+    first = ep.request("POST", {"mcp-session-id": sid}, call)
+    second = ep.request("POST", {"mcp-session-id": sid}, call)
+    assert isinstance(first, OpenStream) and isinstance(second, OpenStream)
+    # The engine refuses the duplicate at once: that error goes to the second POST...
+    [refusal] = ep.core.route(sid, frame({"jsonrpc": "2.0", "id": 5, "error": {
+        "code": -32600, "message": "duplicate request id 5"}}))
+    assert refusal.stream_id == second.stream_id and refusal.final
+    # ...and the real answer, later, to the first.
+    [answer] = ep.core.route(sid, frame({"jsonrpc": "2.0", "id": 5, "result": {"content": []}}))
+    assert answer.stream_id == first.stream_id and answer.final
