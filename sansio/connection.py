@@ -667,17 +667,18 @@ class Connection:
         if out.method == _INITIALIZE and self._role is Role.CLIENT:
             self._on_initialize_result(rid, resp.result)
             return
+        typed: Any = None
         if self._validate:
             spec = self._our_requests.get(out.method)
             if spec is not None and spec.result is not None:
                 try:
-                    structure(resp.result, spec.result)
+                    typed = structure(resp.result, spec.result)
                 except TypeValidationError as exc:
                     raise RemoteProtocolError(
                         f"invalid result for {out.method}: {'; '.join(exc.errors)}",
                         ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
                         finished_request=rid) from None
-        self._events.append(ResponseReceived(rid, out.method, resp.result))
+        self._events.append(ResponseReceived(rid, out.method, resp.result, typed))
 
     def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
         spec = self._our_requests[_INITIALIZE]

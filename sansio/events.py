@@ -138,11 +138,16 @@ class ResponseReceived(Event):
         request_id: the id of our request.
         method: the method of our request.
         result: the ``result`` object as received.
+        typed: the result as its MCP type (``CallToolResult`` for ``tools/call``, ...) when
+            the engine validated it (``validate=True`` and a method it knows), else ``None``.
+            Validating builds it anyway: this saves a caller structuring it twice. Not part
+            of equality.
     """
 
     request_id: RequestId
     method: str
     result: dict[str, Any]
+    typed: Any = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen

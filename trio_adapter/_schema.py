@@ -41,6 +41,7 @@ __all__ = [
     "is_context_annotation",
     "json_schema",
     "output_schema_for",
+    "output_structurer",
     "structure_output",
 ]
 
@@ -162,6 +163,7 @@ def _class_schema(cls: type, seen: tuple[type, ...]) -> dict[str, Any]:
 
 
 _NO_DEFAULT = object()
+_MISSING = object()
 
 
 def _json_default(value: Any) -> Any:
@@ -384,6 +386,18 @@ class ArgumentBinder:
         self._whole = whole
         self.context_param = context_param
         self._hook = _converter.get_structure_hook(model)
+        # The fast path: every parameter a str, int or bool (checked exactly as the strict
+        # converter checks them). Arguments that don't fit it (a missing optional one, a wrong
+        # type) take the full path, which gives the same result or the error message.
+        fast: list[tuple[str, type]] | None = None
+        if whole is None:
+            fast = []
+            for f in attrs.fields(model):
+                if f.type not in (str, int, bool):
+                    fast = None
+                    break
+                fast.append((f.name, f.type))
+        self._fast = None if fast is None else tuple(fast)
 
     def bind(self, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
         """Validate and structure ``arguments``; return the keyword arguments to call with.
@@ -392,6 +406,16 @@ class ArgumentBinder:
             ArgumentError: an argument is missing or has the wrong type (one readable line
                 naming each JSON path).
         """
+        fast = self._fast
+        if fast is not None and arguments.__class__ is dict:
+            out: dict[str, Any] = {}
+            for name, cls in fast:
+                value = arguments.get(name, _MISSING)
+                if value.__class__ is not cls:
+                    break
+                out[name] = value
+            else:
+                return out
         data = {} if arguments is None else arguments
         if not isinstance(data, Mapping):
             raise ArgumentError(f"invalid arguments: $: expected object, got "
@@ -501,21 +525,38 @@ def output_schema_for(
     return {"type": "object", "properties": {"result": schema}, "required": ["result"]}
 
 
+def output_structurer(annotation: Any) -> Callable[[Any], dict[str, Any]]:
+    """Return a function giving ``structuredContent`` for values of a tool's return type.
+
+    The returned function raises :class:`TypeError` when its value does not match
+    ``annotation``. A type whose schema is not an object is wrapped as ``{"result": ...}``
+    (matching :func:`output_schema_for`). The schema work happens once, here.
+    """
+    schema = output_schema_for(annotation)
+    wrap = schema is not None and "result" in schema.get("properties", {}) and \
+        schema.get("required") == ["result"] and json_schema(annotation).get("type") != "object"
+    unstructure = _converter.unstructure
+    structure = _converter.structure
+
+    def build(value: Any) -> dict[str, Any]:
+        data = unstructure(value)
+        try:
+            structure(data, annotation)
+        except Exception as exc:
+            raise TypeError(str(_argument_error(exc)).replace("invalid arguments: ", "")) \
+                from None
+        if wrap:
+            return {"result": data}
+        assert isinstance(data, dict)
+        return data
+
+    return build
+
+
 def structure_output(value: Any, annotation: Any) -> dict[str, Any]:
     """Return ``structuredContent`` for a value of a tool's declared return type.
 
     Raises:
         TypeError: ``value`` does not match ``annotation``.
     """
-    data = _converter.unstructure(value)
-    try:
-        _converter.structure(data, annotation)
-    except Exception as exc:
-        raise TypeError(str(_argument_error(exc)).replace("invalid arguments: ", "")) from None
-    schema = output_schema_for(annotation)
-    if schema is not None and "result" in schema.get("properties", {}) and \
-            schema.get("required") == ["result"] and json_schema(annotation).get("type") \
-            != "object":
-        return {"result": data}
-    assert isinstance(data, dict)
-    return data
+    return output_structurer(annotation)(value)

@@ -96,21 +96,50 @@ current_request: contextvars.ContextVar[RequestId | None] = contextvars.ContextV
     "trio_mcp_current_request", default=None)
 
 
+class _WriteLock:
+    """The session's FIFO write lock; taking it uncontended is not a schedule point.
+
+    Every write happens under it, so frames leave in the order the engine made them. The
+    public operations that write keep trio's rule (each is a checkpoint) by other means: a
+    request waits for its answer; :meth:`BaseSession.send_notification` checkpoints itself.
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = trio.StrictFIFOLock()
+
+    async def __aenter__(self) -> None:
+        try:
+            self._lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._lock.acquire()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        """Whether a task holds the lock."""
+        return self._lock.locked()
+
+
 class _Slot:
     """A one-shot place where the answer to one outgoing request lands."""
 
-    __slots__ = ("error", "event", "method", "on_progress", "result")
+    __slots__ = ("error", "event", "method", "on_progress", "result", "typed")
 
     def __init__(self, method: str, on_progress: ProgressCallback | None) -> None:
         self.event = trio.Event()
         self.method = method
         self.result: dict[str, Any] | None = None
+        self.typed: Any = None
         self.error: BaseException | None = None
         self.on_progress = on_progress
 
-    def set_result(self, result: dict[str, Any]) -> None:
+    def set_result(self, result: dict[str, Any], typed: Any = None) -> None:
         if not self.event.is_set():
             self.result = result
+            self.typed = typed
             self.event.set()
 
     def set_error(self, error: BaseException) -> None:
@@ -190,7 +219,7 @@ class BaseSession:
         self._request_timeout = request_timeout
         self._keepalive_interval = keepalive_interval
         self._trace = trace
-        self._send_lock = trio.StrictFIFOLock()
+        self._send_lock = _WriteLock()
         self._pending: dict[RequestId, _Slot] = {}
         self._handlers: dict[RequestId, trio.CancelScope] = {}
         self._handlers_idle = trio.Event()
@@ -372,8 +401,10 @@ class BaseSession:
         if self._trace is not None:
             for frame in data.splitlines():
                 self._trace("send", frame)
+        transport = self._transport
         try:
-            await self._transport.send(data)
+            if not transport.try_send(data):
+                await transport.send(data)
         except _CHECKED as exc:
             self._engine.send_failed()
             error = errors.PeerDisconnected(f"transport write failed: {exc!r}")
@@ -387,8 +418,10 @@ class BaseSession:
                 return
             if self._trace is not None:
                 self._trace("send", frame.rstrip(b"\n"))
+            transport = self._transport
             try:
-                await self._transport.send(frame)
+                if not transport.try_send(frame):
+                    await transport.send(frame)
             except _CHECKED:
                 self._engine.send_failed()
 
@@ -402,6 +435,7 @@ class BaseSession:
             SessionClosed: the session is closed.
             LocalProtocolError: the protocol forbids this notification now or to this peer.
         """
+        await trio.lowlevel.checkpoint_if_cancelled()
         in_request = method in _IN_REQUEST_NOTIFICATIONS
         if not self._ready.is_set() and not in_request:
             await self._ready.wait()
@@ -413,6 +447,7 @@ class BaseSession:
                 raise errors.SessionClosed("session closed")
             self._engine.send_notification(method, params)
             await self._flush()
+        await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def send_request(
         self,
@@ -437,6 +472,15 @@ class BaseSession:
                 not advertise the capability it needs).
             RemoteProtocolError: the peer's answer was malformed or invalid.
         """
+        slot = await self._request(method, params, on_progress)
+        assert slot.result is not None
+        return slot.result
+
+    async def _request(
+        self, method: str, params: Mapping[str, Any] | Any, on_progress: ProgressCallback | None
+    ) -> _Slot:
+        """:meth:`send_request`, returning the answered slot (its ``typed`` too)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
         if not self._ready.is_set() and method != "ping":
             await self._ready.wait()
         slot = _Slot(method, on_progress)
@@ -468,8 +512,7 @@ class BaseSession:
             self._pending.pop(rid, None)
         if slot.error is not None:
             raise slot.error
-        assert slot.result is not None
-        return slot.result
+        return slot
 
     async def _cancel_request(self, rid: RequestId, reason: str) -> None:
         """Send ``notifications/cancelled`` for one of our requests (shielded, bounded)."""
@@ -573,7 +616,7 @@ class BaseSession:
             assert isinstance(event, ResponseReceived)
             slot = self._pending.pop(event.request_id, None)
             if slot is not None:
-                slot.set_result(event.result)
+                slot.set_result(event.result, event.typed)
         elif cls is RequestReceived:
             assert isinstance(event, RequestReceived)
             if event.method == "ping":

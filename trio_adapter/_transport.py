@@ -44,6 +44,19 @@ class Transport(trio.abc.AsyncResource):
             trio.ClosedResourceError: this transport was closed.
         """
 
+    def try_send(self, data: bytes) -> bool:
+        """Write ``data`` at once if that needs no waiting; return whether it did.
+
+        A fast path for the session: when it returns ``False`` nothing was written and the
+        session calls :meth:`send` instead. It never blocks and is not a checkpoint. The
+        default always returns ``False``.
+
+        Raises:
+            trio.BrokenResourceError: the peer is gone or the path failed.
+            trio.ClosedResourceError: this transport was closed.
+        """
+        return False
+
     async def start(self, nursery: trio.Nursery | None = None) -> None:
         """Make the path usable (a process transport spawns its child here).
 
@@ -106,6 +119,15 @@ class MemoryTransport(Transport):
         if self._eof_sent:
             raise trio.ClosedResourceError("send after send_eof")
         await self._send.send(data)
+
+    def try_send(self, data: bytes) -> bool:
+        if self._eof_sent:
+            raise trio.ClosedResourceError("send after send_eof")
+        try:
+            self._send.send_nowait(data)
+        except trio.WouldBlock:
+            return False
+        return True
 
     async def receive(self) -> bytes:
         try:

@@ -277,8 +277,11 @@ class ClientSession(BaseSession):
 
     async def _typed(self, method: str, params: Any, cls: type[T],
                      on_progress: ProgressCallback | None = None) -> T:
-        result = await self.send_request(method, params, on_progress=on_progress)
-        return t.structure(result, cls)
+        slot = await self._request(method, params, on_progress)
+        typed = slot.typed
+        if typed.__class__ is cls:  # the engine validated it into this very type
+            return typed
+        return t.structure(slot.result, cls)
 
     async def _all(self, method: str, key: str, cls: type[Any]) -> list[Any]:
         items: list[Any] = []

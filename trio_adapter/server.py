@@ -40,7 +40,7 @@ from ._schema import (
     input_schema_for,
     is_context_annotation,
     output_schema_for,
-    structure_output,
+    output_structurer,
 )
 from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
 from ._transport import Transport
@@ -96,6 +96,10 @@ class Context(RequestContext):
         return await self.server_session.list_roots()
 
 
+_PLAIN_OUTPUTS = (str, int, bool)
+_STRUCTURED_SINCE = "2025-06-18"  # the first revision with structuredContent
+
+
 @attrs.define(eq=False)
 class _ToolEntry:
     tool: t.Tool
@@ -103,6 +107,22 @@ class _ToolEntry:
     binder: Any
     context_param: str | None
     output_annotation: Any
+    #: ``structuredContent`` from a return value (``None``: no output schema).
+    output: Callable[[Any], dict[str, Any]] | None = attrs.field(init=False)
+    #: The return annotation when it is a plain str/int/bool (the fast path).
+    plain_output: type | None = attrs.field(init=False)
+    #: Whether ``fn`` is a coroutine function (no awaitable check per call then).
+    is_async: bool = attrs.field(init=False)
+    #: Whether a primitive return value is wrapped as ``{"result": ...}``.
+    wrapped: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        ann = self.output_annotation
+        self.output = None if ann is None else output_structurer(ann)
+        self.plain_output = ann if ann in _PLAIN_OUTPUTS else None
+        self.is_async = inspect.iscoroutinefunction(self.fn)
+        schema = self.tool.output_schema
+        self.wrapped = schema is not None and schema.get("required") == ["result"]
 
 
 @attrs.define(eq=False)
@@ -762,25 +782,36 @@ class ServerSession(BaseSession):
         if entry.context_param is not None:
             kwargs[entry.context_param] = ctx
         try:
-            value = await _call(entry.fn, kwargs)
+            if entry.is_async:
+                value = await entry.fn(**kwargs)
+            else:
+                value = await _call(entry.fn, kwargs)
         except (errors.MCPError, errors.SessionClosed):
             raise
         except errors.ToolError as exc:
             return _tool_error(str(exc))
         except Exception as exc:
             return _tool_error(str(exc) or type(exc).__name__)
+        cls = value.__class__
+        if cls is str and entry.output is None:  # the common cases, written directly
+            return {"content": [{"type": "text", "text": value}]}
+        if cls is entry.plain_output:
+            result: dict[str, Any] = {"content": [{"type": "text", "text": value if cls is str
+                                                   else _codec.dumps(value).decode()}]}
+            version = self.protocol_version
+            if version is not None and version >= _STRUCTURED_SINCE:
+                result["structuredContent"] = {"result": value}
+            return result
         if isinstance(value, t.CallToolResult):
             return value
-        if entry.output_annotation is not None:
+        if entry.output is not None:
             try:
-                structured = structure_output(value, entry.output_annotation)
+                structured = entry.output(value)
             except (TypeError, ValueError) as exc:
                 return _tool_error(f"{name} returned a value that does not match its output "
                                    f"schema: {exc}")
-            wrapped = entry.tool.output_schema is not None and \
-                entry.tool.output_schema.get("required") == ["result"] and \
-                list(structured) == ["result"] and not isinstance(value, Mapping) and \
-                not attrs.has(type(value))
+            wrapped = entry.wrapped and list(structured) == ["result"] and \
+                not isinstance(value, Mapping) and not attrs.has(type(value))
             # The text content is for clients that ignore structuredContent: a wrapped
             # primitive reads as itself, an object as its JSON.
             content = _content(value) if wrapped else \

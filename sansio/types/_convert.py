@@ -599,28 +599,28 @@ _BY_VERSION: dict[str, cattrs.Converter] = {}
 _STRUCTURE_HOOKS: dict[Any, Hook] = {}
 _UNSTRUCTURE_HOOKS: dict[type, Callable[[Any], Any]] = {}
 _VERSION_HOOKS: dict[str, dict[type, Callable[[Any], Any]]] = {}
-_NEWEST_FIELD = "0000-00-00"
+_NEWEST_FIELD = "0000-00-00"  # set below, once every class is defined
 """The latest revision a field appeared in: unstructuring for it or later strips nothing."""
 
 
-def _prefetch() -> None:
-    """Generate the hooks of every MCP class now, rather than on first use."""
-    global _NEWEST_FIELD  # noqa: PLW0603 - computed once at import
+def _newest_field() -> str:
+    """The latest revision any field of any MCP class appeared in (walks the classes once).
+
+    Hooks themselves are generated on first use, per class: generating all of them up front
+    would cost about a tenth of a second at import, which every process start would pay.
+    """
+    newest = "0000-00-00"
     pending: list[type] = [MCPType]
-    seen: list[type] = []
     while pending:
         cls = pending.pop()
-        seen.append(cls)
         pending.extend(cls.__subclasses__())
-    for cls in seen:
         if cls is MCPType:
             continue
         for a in attrs.fields(cls):
             since = a.metadata.get(SINCE)
-            if since is not None and since > _NEWEST_FIELD:
-                _NEWEST_FIELD = since
-        _STRUCTURE_HOOKS[cls] = _CONVERTER.get_structure_hook(cls)
-        _UNSTRUCTURE_HOOKS[cls] = _CONVERTER.get_unstructure_hook(cls)
+            if since is not None and since > newest:
+                newest = since
+    return newest
 
 
 def _converter_for(version: str) -> cattrs.Converter:
@@ -699,10 +699,13 @@ def unstructure(obj: Any, version: str | None = None) -> Any:
                     obj.__class__
                 )
             return hook(obj)
-    hook = _UNSTRUCTURE_HOOKS.get(obj.__class__)
-    if hook is not None:
-        return hook(obj)
-    return _CONVERTER.unstructure(obj)
+    cls = obj.__class__
+    hook = _UNSTRUCTURE_HOOKS.get(cls)
+    if hook is None:
+        if not attrs.has(cls):
+            return _CONVERTER.unstructure(obj)
+        hook = _UNSTRUCTURE_HOOKS[cls] = _CONVERTER.get_unstructure_hook(cls)
+    return hook(obj)
 
 
-_prefetch()
+_NEWEST_FIELD = _newest_field()
