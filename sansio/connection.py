@@ -78,6 +78,7 @@ _INITIALIZED = "notifications/initialized"
 _CANCELLED = "notifications/cancelled"
 _PROGRESS = "notifications/progress"
 _NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
+_NO_ID: Final = object()
 
 
 @attrs.define(slots=True)
@@ -439,6 +440,27 @@ class Connection:
                 response_hint=_codec.dumps_line(batch.responses))
 
     def _handle_obj(self, obj: Any, batch: _Batch | None) -> None:
+        # The well-formed common cases, classified inline (no message object is built); all
+        # else, including every malformed message, goes through decode_message, which is the
+        # reference for what is valid and gives the error.
+        if obj.__class__ is dict and obj.get("jsonrpc") == "2.0":
+            method = obj.get("method")
+            if method.__class__ is str:
+                params = obj.get("params")
+                if params.__class__ is dict or (params is None and "params" not in obj):
+                    rid = obj.get("id", _NO_ID)
+                    if rid is _NO_ID:
+                        self._on_notification(method, params)
+                        return
+                    if rid.__class__ is int or rid.__class__ is str:
+                        self._on_request(rid, method, params, batch)
+                        return
+            elif method is None and "error" not in obj:
+                result = obj.get("result")
+                rid = obj.get("id")
+                if result.__class__ is dict and (rid.__class__ is int or rid.__class__ is str):
+                    self._on_response(rid, result)
+                    return
         try:
             msg = decode_message(obj)
         except FrameError as exc:
@@ -454,13 +476,17 @@ class Connection:
                                       finished_request=finished) from None
         cls = msg.__class__
         if cls is Request:
-            self._on_request(msg, batch)  # type: ignore[arg-type]
+            assert isinstance(msg, Request)
+            self._on_request(msg.id, msg.method, msg.params, batch)
         elif cls is Notification:
-            self._on_notification(msg)  # type: ignore[arg-type]
+            assert isinstance(msg, Notification)
+            self._on_notification(msg.method, msg.params)
         elif cls is Response:
-            self._on_response(msg)  # type: ignore[arg-type]
+            assert isinstance(msg, Response)
+            self._on_response(msg.id, msg.result)
         else:
-            self._on_error_response(msg)  # type: ignore[arg-type]
+            assert isinstance(msg, ErrorResponse)
+            self._on_error_response(msg)
 
     # -- incoming requests
 
@@ -485,8 +511,8 @@ class Connection:
                 ErrorCode.INVALID_PARAMS, request_id, answer=answer,
                 data={"errors": exc.errors}) from None
 
-    def _on_request(self, req: Request, batch: _Batch | None) -> None:
-        rid, method, params = req.id, req.method, req.params
+    def _on_request(self, rid: RequestId, method: str, params: dict[str, Any] | None,
+                    batch: _Batch | None) -> None:
         if rid in self._serving:
             raise self._refuse(f"duplicate request id {rid!r}: a request with this id is "
                                "still being served", ErrorCode.INVALID_REQUEST, rid, answer=True)
@@ -494,7 +520,7 @@ class Connection:
             spec = self._recv_checked[method]
         else:
             if method == _INITIALIZE and self._role is Role.SERVER:
-                self._on_initialize(req, batch)
+                self._on_initialize(rid, params, batch)
                 return
             spec = self._check_incoming_request(rid, method, params)
         if spec is not None and self._validate:
@@ -542,8 +568,8 @@ class Connection:
             self._recv_checked[method] = spec
         return spec
 
-    def _on_initialize(self, req: Request, batch: _Batch | None) -> None:
-        rid, params = req.id, req.params
+    def _on_initialize(self, rid: RequestId, params: dict[str, Any] | None,
+                       batch: _Batch | None) -> None:
         if batch is not None or not self._lifecycle.can(Trigger.RECV_INITIALIZE):
             raise self._refuse("initialize may be sent only once, first, and not in a batch",
                                ErrorCode.INVALID_REQUEST, rid, answer=True)
@@ -573,8 +599,7 @@ class Connection:
 
     # -- incoming notifications
 
-    def _on_notification(self, note: Notification) -> None:
-        method, params = note.method, note.params
+    def _on_notification(self, method: str, params: dict[str, Any] | None) -> None:
         allowed = self._lifecycle.traffic.receive
         if allowed is not None and method not in allowed:
             raise self._refuse(f"notification {method!r} is not allowed in state "
@@ -659,26 +684,25 @@ class Connection:
             self._progress.pop(out.progress_token, None)
         return out
 
-    def _on_response(self, resp: Response) -> None:
-        rid = resp.id
+    def _on_response(self, rid: RequestId, result: dict[str, Any]) -> None:
         out = self._take_pending(rid)
         if out is None:
             return
         if out.method == _INITIALIZE and self._role is Role.CLIENT:
-            self._on_initialize_result(rid, resp.result)
+            self._on_initialize_result(rid, result)
             return
         typed: Any = None
         if self._validate:
             spec = self._our_requests.get(out.method)
             if spec is not None and spec.result is not None:
                 try:
-                    typed = structure(resp.result, spec.result)
+                    typed = structure(result, spec.result)
                 except TypeValidationError as exc:
                     raise RemoteProtocolError(
                         f"invalid result for {out.method}: {'; '.join(exc.errors)}",
                         ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
                         finished_request=rid) from None
-        self._events.append(ResponseReceived(rid, out.method, resp.result, typed))
+        self._events.append(ResponseReceived(rid, out.method, result, typed))
 
     def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
         spec = self._our_requests[_INITIALIZE]
