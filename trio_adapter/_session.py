@@ -222,8 +222,8 @@ class BaseSession:
         self._send_lock = _WriteLock()
         self._pending: dict[RequestId, _Slot] = {}
         self._handlers: dict[RequestId, trio.CancelScope] = {}
-        self._handlers_idle = trio.Event()
-        self._handlers_idle.set()
+        # Made when the close waits for the handlers to finish; set by the last one.
+        self._handlers_idle: trio.Event | None = None
         self._tokens = itertools.count(1)
         self._ready = trio.Event()
         self._closed_event = trio.Event()
@@ -311,6 +311,7 @@ class BaseSession:
                 await self._stop.wait()
                 if self._handlers and self._grace > 0:
                     with trio.move_on_after(self._grace):
+                        self._handlers_idle = trio.Event()
                         await self._handlers_idle.wait()
                 self._engine.close()
                 self._cancel_handlers()
@@ -361,7 +362,8 @@ class BaseSession:
             self._grace = 0.0
         if self._trace is not None:
             self._trace("state", f"closing: {error.reason}")
-        pending, self._pending = self._pending, {}
+        pending = dict(self._pending)
+        self._pending.clear()  # in place: the reader holds this dict
         for rid, slot in pending.items():
             slot.set_error(error.for_request(rid, slot.method))
         self._ready.set()  # wake calls waiting for the handshake: they now see the close
@@ -547,8 +549,10 @@ class BaseSession:
                                             f"could not send result: {exc}")
                 else:
                     raise
-            with contextlib.suppress(errors.SessionClosed):
+            try:  # noqa: SIM105 - suppress() costs a context manager per answer
                 await self._flush()
+            except errors.SessionClosed:
+                pass
 
     async def _respond_error(
         self, rid: RequestId, code: int, message: str, data: Any = None
@@ -566,6 +570,7 @@ class BaseSession:
         engine = self._engine
         transport = self._transport
         trace = self._trace
+        pending = self._pending
         try:
             while True:
                 try:
@@ -588,7 +593,16 @@ class BaseSession:
                         break
                     if trace is not None:
                         trace("event", event)
-                    if await self._dispatch(event):
+                    # The two events of every call, handled here without a coroutine.
+                    cls = event.__class__
+                    if cls is ResponseReceived:
+                        slot = pending.pop(event.request_id, None)  # type: ignore[union-attr]
+                        if slot is not None:
+                            slot.set_result(event.result, event.typed)  # type: ignore[union-attr]
+                    elif (cls is RequestReceived and not self._closing
+                          and event.method != "ping"):  # type: ignore[union-attr]
+                        self._start_handler(event)  # type: ignore[arg-type]
+                    elif await self._dispatch(event):
                         return
         except Exception as exc:  # pragma: no cover - a bug; never let it escape the nursery
             logger.exception("trio-mcp session reader failed")
@@ -677,7 +691,6 @@ class BaseSession:
         assert self._nursery is not None
         scope = trio.CancelScope()
         self._handlers[event.request_id] = scope
-        self._handlers_idle = trio.Event()
         self._nursery.start_soon(self._serve_request, event, scope)
 
     async def _serve_request(self, event: RequestReceived, scope: trio.CancelScope) -> None:
@@ -702,7 +715,7 @@ class BaseSession:
             pass
         finally:
             del self._handlers[rid]
-            if not self._handlers:
+            if not self._handlers and self._handlers_idle is not None:
                 self._handlers_idle.set()
 
     # ------------------------------------------------------------------ hooks
