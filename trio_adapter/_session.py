@@ -33,7 +33,7 @@ import itertools
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 import trio
@@ -596,12 +596,13 @@ class BaseSession:
                     # The two events of every call, handled here without a coroutine.
                     cls = event.__class__
                     if cls is ResponseReceived:
-                        slot = pending.pop(event.request_id, None)  # type: ignore[union-attr]
+                        response = cast(ResponseReceived, event)
+                        slot = pending.pop(response.request_id, None)
                         if slot is not None:
-                            slot.set_result(event.result, event.typed)  # type: ignore[union-attr]
+                            slot.set_result(response.result, response.typed)
                     elif (cls is RequestReceived and not self._closing
-                          and event.method != "ping"):  # type: ignore[union-attr]
-                        self._start_handler(event)  # type: ignore[arg-type]
+                          and cast(RequestReceived, event).method != "ping"):
+                        self._start_handler(cast(RequestReceived, event))
                     elif await self._dispatch(event):
                         return
         except Exception as exc:  # pragma: no cover - a bug; never let it escape the nursery
