@@ -17,6 +17,7 @@ from typing import IO, Any, Literal
 
 import trio
 
+from ._fdio import FdReader, fd_send_all, fd_send_nowait
 from ._transport import Transport
 
 __all__ = ["CommandTransport", "ProcessStartError", "StdioTransport"]
@@ -85,6 +86,8 @@ class CommandTransport(Transport):
         self._stderr_tail = b""
         self._closed = False
         self._send_lock = trio.Lock()
+        self._in_fd = -1  # the child's stdin, written directly (see _fdio)
+        self._reader: FdReader | None = None
 
     @property
     def pid(self) -> int | None:
@@ -128,6 +131,9 @@ class CommandTransport(Transport):
         self.process = process
         assert process.stdin is not None and process.stdout is not None
         self._stdin = process.stdin
+        self._in_fd = _fileno(process.stdin)
+        out_fd = _fileno(process.stdout)
+        self._reader = None if out_fd < 0 else FdReader(out_fd, _CHUNK)
         self._stdout = process.stdout
 
     async def send(self, data: bytes) -> None:
@@ -140,7 +146,22 @@ class CommandTransport(Transport):
         if self._closed or self._stdin is None:
             raise trio.ClosedResourceError("the transport is closed")
         async with self._send_lock:
-            await self._stdin.send_all(data)
+            if self._in_fd >= 0:
+                await fd_send_all(self._in_fd, data)
+            else:  # pragma: no cover - a stream without a descriptor
+                await self._stdin.send_all(data)
+
+    def send_nowait(self, data: bytes) -> int:
+        """Write what the child's stdin pipe takes now; return how many bytes that was.
+
+        Raises:
+            as :meth:`send`.
+        """
+        if self._closed or self._stdin is None:
+            raise trio.ClosedResourceError("the transport is closed")
+        if self._in_fd < 0 or self._send_lock.locked():
+            return 0
+        return fd_send_nowait(self._in_fd, data)
 
     async def receive(self) -> bytes:
         """Read from the child's stdout; ``b""`` once it closed it (or exited).
@@ -150,7 +171,9 @@ class CommandTransport(Transport):
         """
         if self._closed or self._stdout is None:
             raise trio.ClosedResourceError("the transport is closed")
-        return bytes(await self._stdout.receive_some(_CHUNK))
+        if self._reader is not None:
+            return await self._reader.receive()
+        return bytes(await self._stdout.receive_some(_CHUNK))  # pragma: no cover
 
     def stderr_output(self) -> bytes:
         """What the child wrote to stderr (the last ``max_stderr`` bytes), in capture mode."""
@@ -238,6 +261,8 @@ class StdioTransport(Transport):
         self._fds = (in_fd, out_fd)
         self._in = trio.lowlevel.FdStream(os.dup(in_fd))
         self._out = trio.lowlevel.FdStream(os.dup(out_fd))
+        self._reader = FdReader(self._in.fileno(), _CHUNK)
+        self._out_fd = self._out.fileno()
         self._closed = False
 
     async def send(self, data: bytes) -> None:
@@ -247,11 +272,25 @@ class StdioTransport(Transport):
             trio.BrokenResourceError: stdout's reader is gone.
             trio.ClosedResourceError: the transport was closed.
         """
-        await self._out.send_all(data)
+        if self._closed:
+            raise trio.ClosedResourceError("the transport is closed")
+        await fd_send_all(self._out_fd, data)
+
+    def send_nowait(self, data: bytes) -> int:
+        """Write what stdout takes now; return how many bytes that was.
+
+        Raises:
+            as :meth:`send`.
+        """
+        if self._closed:
+            raise trio.ClosedResourceError("the transport is closed")
+        return fd_send_nowait(self._out_fd, data)
 
     async def receive(self) -> bytes:
         """Read from stdin; ``b""`` at end of input."""
-        return bytes(await self._in.receive_some(_CHUNK))
+        if self._closed:
+            raise trio.ClosedResourceError("the transport is closed")
+        return await self._reader.receive()
 
     async def aclose(self) -> None:
         """Close the duplicated descriptors and restore blocking mode. Idempotent."""
@@ -266,3 +305,14 @@ class StdioTransport(Transport):
             for fd in self._fds:
                 with contextlib.suppress(OSError):
                     os.set_blocking(fd, True)
+
+
+def _fileno(stream: object) -> int:
+    """The descriptor under a trio stream of a child process, or -1 when it has none."""
+    fileno = getattr(stream, "fileno", None)
+    if fileno is None:  # pragma: no cover - trio's process pipes are FdStreams on POSIX
+        return -1
+    try:
+        return int(fileno())
+    except (OSError, ValueError, TypeError):  # pragma: no cover
+        return -1

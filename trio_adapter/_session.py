@@ -405,8 +405,9 @@ class BaseSession:
                 self._trace("send", frame)
         transport = self._transport
         try:
-            if not transport.try_send(data):
-                await transport.send(data)
+            sent = transport.send_nowait(data)
+            if sent < len(data):
+                await transport.send(data[sent:] if sent else data)
         except _CHECKED as exc:
             self._engine.send_failed()
             error = errors.PeerDisconnected(f"transport write failed: {exc!r}")
@@ -422,8 +423,9 @@ class BaseSession:
                 self._trace("send", frame.rstrip(b"\n"))
             transport = self._transport
             try:
-                if not transport.try_send(frame):
-                    await transport.send(frame)
+                sent = transport.send_nowait(frame)
+                if sent < len(frame):
+                    await transport.send(frame[sent:] if sent else frame)
             except _CHECKED:
                 self._engine.send_failed()
 

@@ -44,18 +44,18 @@ class Transport(trio.abc.AsyncResource):
             trio.ClosedResourceError: this transport was closed.
         """
 
-    def try_send(self, data: bytes) -> bool:
-        """Write ``data`` at once if that needs no waiting; return whether it did.
+    def send_nowait(self, data: bytes) -> int:
+        """Write as much of ``data`` as can be written without waiting; return how much.
 
-        A fast path for the session: when it returns ``False`` nothing was written and the
-        session calls :meth:`send` instead. It never blocks and is not a checkpoint. The
-        default always returns ``False``.
+        The session's fast path: it calls :meth:`send` with the rest when this returns less
+        than ``len(data)``. Never blocks and is not a checkpoint. The default writes nothing
+        and returns 0.
 
         Raises:
             trio.BrokenResourceError: the peer is gone or the path failed.
             trio.ClosedResourceError: this transport was closed.
         """
-        return False
+        return 0
 
     async def start(self, nursery: trio.Nursery | None = None) -> None:
         """Make the path usable (a process transport spawns its child here).
@@ -120,14 +120,14 @@ class MemoryTransport(Transport):
             raise trio.ClosedResourceError("send after send_eof")
         await self._send.send(data)
 
-    def try_send(self, data: bytes) -> bool:
+    def send_nowait(self, data: bytes) -> int:
         if self._eof_sent:
             raise trio.ClosedResourceError("send after send_eof")
         try:
             self._send.send_nowait(data)
         except trio.WouldBlock:
-            return False
-        return True
+            return 0
+        return len(data)
 
     async def receive(self) -> bytes:
         try:

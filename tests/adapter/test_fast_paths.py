@@ -152,19 +152,19 @@ def test_response_received_carries_the_typed_result() -> None:
 # ---------------------------------------------------------------- writes and checkpoints
 
 
-async def test_memory_transport_try_send() -> None:
+async def test_memory_transport_send_nowait() -> None:
     a, b = memory_transport_pair(buffer=1)
-    assert a.try_send(b"one\n")
-    assert not a.try_send(b"two\n")  # full: nothing written, the caller awaits send()
+    assert a.send_nowait(b"one\n") == 4
+    assert a.send_nowait(b"two\n") == 0  # full: nothing written, the caller awaits send()
     assert await b.receive() == b"one\n"
     await a.send_eof()
     with pytest.raises(trio.ClosedResourceError):
-        a.try_send(b"three\n")
+        a.send_nowait(b"three\n")
     await b.aclose()
     c, d = memory_transport_pair(buffer=math.inf)
     await d.aclose()
     with pytest.raises(trio.BrokenResourceError):
-        c.try_send(b"x\n")
+        c.send_nowait(b"x\n")
 
 
 async def test_public_sends_are_checkpoints_and_cancelled_calls_write_nothing() -> None:
@@ -189,3 +189,107 @@ async def test_public_sends_are_checkpoints_and_cancelled_calls_write_nothing() 
         assert len(rec.sent) == before  # neither the request nor a cancellation went out
         assert (await session.call_tool("echo", {"text": "still fine"})).content == [
             t.TextContent(text="still fine")]
+
+
+# ---------------------------------------------------------------- descriptors
+
+
+async def test_fd_reader_reads_at_once_but_yields_every_so_often() -> None:
+    import os
+
+    from trio_adapter._fdio import YIELD_EVERY, FdReader
+
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    try:
+        os.write(w, b"x" * (YIELD_EVERY * 2))
+        reader = FdReader(r, 1)
+        me = trio.lowlevel.current_task()
+
+        class Steps(trio.abc.Instrument):  # counts this task's trips through the scheduler
+            count = 0
+
+            def before_task_step(self, task: trio.lowlevel.Task) -> None:
+                if task is me:
+                    Steps.count += 1
+
+        steps = Steps()
+        trio.lowlevel.add_instrument(steps)
+        try:
+            for _ in range(YIELD_EVERY - 1):  # data is there: no trip through the scheduler
+                assert await reader.receive() == b"x"
+            assert Steps.count == 0
+            assert await reader.receive() == b"x"  # ... but never YIELD_EVERY in a row
+            assert Steps.count == 1
+        finally:
+            trio.lowlevel.remove_instrument(steps)
+        os.close(w)
+        w = -1
+        rest = b""
+        while chunk := await reader.receive():
+            rest += chunk
+        assert rest == b"x" * YIELD_EVERY  # then end of input
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
+async def test_fd_reader_waits_for_data_and_honours_cancellation() -> None:
+    import os
+
+    from trio_adapter._fdio import FdReader
+
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    try:
+        reader = FdReader(r, 100)
+        with trio.move_on_after(0.05) as scope:  # nothing to read: it waits, cancellably
+            await reader.receive()
+        assert scope.cancelled_caught
+        async with trio.open_nursery() as nursery:
+            got: list[bytes] = []
+
+            async def read() -> None:
+                got.append(await reader.receive())
+
+            nursery.start_soon(read)
+            await trio.testing.wait_all_tasks_blocked()
+            os.write(w, b"late")
+        assert got == [b"late"]
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+async def test_fd_writes() -> None:
+    import os
+
+    from trio_adapter._fdio import fd_send_all, fd_send_nowait
+
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        written = 0
+        while (n := fd_send_nowait(w, b"y" * 65536)) > 0:  # until the pipe is full
+            written += n
+        assert fd_send_nowait(w, b"more") == 0
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(fd_send_all, w, b"z" * 100_000)  # waits for room
+            await trio.testing.wait_all_tasks_blocked()
+            total = 0
+            os.set_blocking(r, False)
+            while total < written + 100_000:
+                try:
+                    total += len(os.read(r, 1 << 20))
+                except BlockingIOError:  # let the writer refill the pipe
+                    await trio.testing.wait_all_tasks_blocked()
+        assert total == written + 100_000
+        os.close(r)
+        r = -1
+        with pytest.raises(trio.BrokenResourceError):
+            fd_send_nowait(w, b"nobody reads")
+    finally:
+        if r >= 0:
+            os.close(r)
+        os.close(w)
