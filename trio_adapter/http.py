@@ -372,11 +372,13 @@ class SessionExpired(trio.BrokenResourceError):
 
 class _Response:
     def __init__(self, status: int, headers: list[tuple[bytes, bytes]], stream: trio.abc.Stream,
-                 conn: h11.Connection) -> None:
+                 conn: h11.Connection, pool: _Pool | None = None) -> None:
         self.status = status
         self.headers = {k.decode().lower(): v.decode("latin-1") for k, v in headers}
         self.stream = stream
         self.conn = conn
+        self._pool = pool
+        self._done = False
 
     async def chunks(self) -> Any:
         while True:
@@ -387,14 +389,77 @@ class _Response:
                 continue
             if isinstance(event, h11.Data):
                 yield bytes(event.data)
-            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+            elif isinstance(event, h11.EndOfMessage):
+                self._done = True
+                return
+            elif isinstance(event, h11.ConnectionClosed):
                 return
 
     async def body(self) -> bytes:
         return b"".join([c async for c in self.chunks()])
 
+    def _finished(self) -> bool:
+        """Whether the whole response is in (reading on only from what is buffered)."""
+        if self._done:
+            return True
+        try:
+            while True:
+                event = self.conn.next_event()
+                if isinstance(event, h11.EndOfMessage):
+                    self._done = True
+                    return True
+                if not isinstance(event, h11.Data):  # NEED_DATA, PAUSED, closed
+                    return False
+        except h11.ProtocolError:
+            return False
+
     async def aclose(self) -> None:
+        """Done with the response: its connection goes back to the pool when it can be reused
+        (the whole response read, keep-alive on both sides), else it is closed."""
+        pool, conn = self._pool, self.conn
+        if pool is not None and self._finished() and conn.our_state is h11.DONE \
+                and conn.their_state is h11.DONE:
+            conn.start_next_cycle()
+            if pool.put(self.stream, conn):
+                await trio.lowlevel.checkpoint()
+                return
         await trio.aclose_forcefully(self.stream)
+
+
+class _Pool:
+    """Idle keep-alive connections to the endpoint, most recently used first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.closed = False
+        self._idle: list[tuple[trio.abc.Stream, h11.Connection]] = []
+
+    def get(self) -> tuple[trio.abc.Stream, h11.Connection] | None:
+        return self._idle.pop() if self._idle else None
+
+    def put(self, stream: trio.abc.Stream, conn: h11.Connection) -> bool:
+        if self.closed or len(self._idle) >= self.size:
+            return False
+        self._idle.append((stream, conn))
+        return True
+
+    async def aclose(self) -> None:
+        self.closed = True
+        idle, self._idle = self._idle, []
+        for stream, _ in idle:
+            await trio.aclose_forcefully(stream)
+
+
+class _Exchange:
+    """One request written on a connection, whose response head is still to be read."""
+
+    def __init__(self, stream: trio.abc.Stream, conn: h11.Connection, data: bytes,
+                 reused: bool, spare: h11.Connection | None = None) -> None:
+        self.stream = stream
+        self.conn = conn
+        self.data = data  # the request's bytes, to resend if a reused connection was stale
+        self.reused = reused
+        self.spare = spare  # a new h11 connection that has "sent" data, for that resend
 
 
 class StreamableHTTPTransport(Transport):
@@ -419,12 +484,16 @@ class StreamableHTTPTransport(Transport):
             ``initialize`` and ``initialized`` this transport sent) and resend the message,
             instead of failing with :class:`SessionExpired`. Server-side session state
             (subscriptions, log level) is not restored.
+        max_idle_connections: how many finished keep-alive connections are kept for the next
+            requests (HTTP/1.1 persistent connections; 0 opens one per request). A request
+            on a kept connection that the server had closed meanwhile is sent again on a new
+            one, once, when no byte of an answer came.
     """
 
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None,
                  ssl_context: ssl.SSLContext | None = None, connect_timeout: float = 30.0,
                  close_timeout: float = 2.0, max_reconnects: int = 5,
-                 reinitialize: bool = False) -> None:
+                 reinitialize: bool = False, max_idle_connections: int = 8) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
@@ -448,6 +517,7 @@ class StreamableHTTPTransport(Transport):
         self._failure: BaseException | None = None
         self._reinit = reinitialize
         self._reinit_lock = trio.Lock()
+        self._pool = _Pool(max_idle_connections)
         self._init_frame: bytes | None = None
         self._initialized_frame: bytes | None = None
         #: How many times a new session was started after a 404 (``reinitialize=True``).
@@ -482,40 +552,70 @@ class StreamableHTTPTransport(Transport):
 
     async def _request(self, method: str, headers: list[tuple[str, str]], body: bytes = b""
                        ) -> _Response:
-        stream, conn = await self._send_request(method, headers, body)
-        return await self._read_head(stream, conn)
+        return await self._read_head(await self._send_request(method, headers, body))
 
     async def _send_request(self, method: str, headers: list[tuple[str, str]],
-                            body: bytes = b"") -> tuple[trio.abc.Stream, h11.Connection]:
+                            body: bytes = b"") -> _Exchange:
+        """Write a request on an idle keep-alive connection, or on a new one."""
+        conn = h11.Connection(h11.CLIENT)
+        hdrs = [*headers, ("content-length", str(len(body)))] if body or \
+            method == "POST" else headers
+        out = conn.send(h11.Request(method=method, target=self._target, headers=hdrs)) or b""
+        if body:
+            out += conn.send(h11.Data(data=body)) or b""
+        out += conn.send(h11.EndOfMessage()) or b""
+        pooled = self._pool.get()
+        if pooled is not None:
+            stream, idle_conn = pooled
+            # Reuse the connection; the request goes through its h11 state machine.
+            data = idle_conn.send(h11.Request(method=method, target=self._target,
+                                              headers=hdrs)) or b""
+            if body:
+                data += idle_conn.send(h11.Data(data=body)) or b""
+            data += idle_conn.send(h11.EndOfMessage()) or b""
+            try:
+                with trio.fail_after(self._connect_timeout):
+                    await stream.send_all(data)
+            except (OSError, trio.BrokenResourceError, trio.TooSlowError):
+                await trio.aclose_forcefully(stream)  # stale: the server closed it
+            else:
+                return _Exchange(stream, idle_conn, out, reused=True, spare=conn)
+        return await self._fresh(out, conn)
+
+    async def _fresh(self, data: bytes, conn: h11.Connection) -> _Exchange:
         with trio.fail_after(self._connect_timeout):
             stream = await self._open()
-            conn = h11.Connection(h11.CLIENT)
             try:
-                hdrs = [*headers, ("content-length", str(len(body)))] if body or \
-                    method == "POST" else headers
-                out = conn.send(h11.Request(method=method, target=self._target,
-                                            headers=hdrs)) or b""
-                if body:
-                    out += conn.send(h11.Data(data=body)) or b""
-                out += conn.send(h11.EndOfMessage()) or b""
-                await stream.send_all(out)
+                await stream.send_all(data)
             except BaseException:
                 await trio.aclose_forcefully(stream)
                 raise
-        return stream, conn
+        return _Exchange(stream, conn, data, reused=False)
 
-    async def _read_head(self, stream: trio.abc.Stream, conn: h11.Connection) -> _Response:
+    async def _read_head(self, exchange: _Exchange) -> _Response:
+        stream, conn = exchange.stream, exchange.conn
+        got_bytes = False
         try:
             while True:
                 event = conn.next_event()
                 if event is h11.NEED_DATA:
                     data = await stream.receive_some(_CHUNK)
+                    got_bytes = got_bytes or bool(data)
                     conn.receive_data(bytes(data))
                     continue
                 if isinstance(event, h11.Response):
-                    return _Response(event.status_code, list(event.headers), stream, conn)
+                    return _Response(event.status_code, list(event.headers), stream, conn,
+                                     self._pool)
                 if isinstance(event, h11.ConnectionClosed):
                     raise trio.BrokenResourceError("the server closed the connection")
+        except (OSError, trio.BrokenResourceError, h11.ProtocolError) as exc:
+            await trio.aclose_forcefully(stream)
+            if exchange.reused and not got_bytes:
+                # A kept-alive connection the server had closed before reading the request
+                # (it answers nothing on it): send it again on a new connection, once.
+                assert exchange.spare is not None
+                return await self._read_head(await self._fresh(exchange.data, exchange.spare))
+            raise exc from None
         except BaseException:
             await trio.aclose_forcefully(stream)
             raise
@@ -548,18 +648,17 @@ class StreamableHTTPTransport(Transport):
             self._init_frame = frame
         elif method == "notifications/initialized":
             self._initialized_frame = frame
-        stream, conn = await self._send_request("POST", headers, frame)
+        exchange = await self._send_request("POST", headers, frame)
         if method == "initialize":
-            await self._answer(await self._read_head(stream, conn), msg, frame)
+            await self._answer(await self._read_head(exchange), msg, frame)
         else:
             assert self._nursery is not None
-            self._nursery.start_soon(self._answer_later, stream, conn, msg, frame)
+            self._nursery.start_soon(self._answer_later, exchange, msg, frame)
 
-    async def _answer_later(self, stream: trio.abc.Stream, conn: h11.Connection,
-                            msg: Any, frame: bytes) -> None:
+    async def _answer_later(self, exchange: _Exchange, msg: Any, frame: bytes) -> None:
         try:
             with trio.fail_after(self._connect_timeout):
-                response = await self._read_head(stream, conn)
+                response = await self._read_head(exchange)
             await self._answer(response, msg, frame)
         except SessionExpired as exc:
             self._fail(exc)
@@ -749,3 +848,5 @@ class StreamableHTTPTransport(Transport):
                 except (OSError, trio.BrokenResourceError, h11.ProtocolError,
                         trio.TooSlowError):
                     pass
+        with trio.CancelScope(shield=True):
+            await self._pool.aclose()

@@ -1,0 +1,156 @@
+"""The HTTP client keeps connections alive between requests, and survives stale ones.
+
+A scripted HTTP/1.1 server (h11 on a loopback socket) stands in for the MCP endpoint, so the
+tests can count connections and close them at chosen moments.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import h11
+import trio
+
+from trio_adapter import Client, Server
+from trio_adapter.http import StreamableHTTPTransport, serve_http
+
+
+class ScriptedServer:
+    """Answers every request ``200 ok``; ``close_after`` answers per connection, then closes
+    the connection without saying so (as an idle timeout racing a new request would)."""
+
+    def __init__(self, close_after: int | None = None) -> None:
+        self.close_after = close_after
+        self.connections = 0
+        self.requests: list[bytes] = []
+
+    async def handle(self, stream: trio.SocketStream) -> None:
+        self.connections += 1
+        conn = h11.Connection(h11.SERVER)
+        answered = 0
+        async with stream:
+            while True:
+                body = b""
+                while True:
+                    event = conn.next_event()
+                    if event is h11.NEED_DATA:
+                        data = await stream.receive_some(65536)
+                        if not data:
+                            return
+                        conn.receive_data(data)
+                    elif isinstance(event, h11.Data):
+                        body += event.data
+                    elif isinstance(event, h11.EndOfMessage):
+                        break
+                    elif isinstance(event, h11.ConnectionClosed):
+                        return
+                self.requests.append(body)
+                out = conn.send(h11.Response(status_code=200, headers=[
+                    ("content-type", "application/json"), ("content-length", "2")]))
+                out += conn.send(h11.Data(data=b"ok")) + conn.send(h11.EndOfMessage())
+                await stream.send_all(out)
+                answered += 1
+                if self.close_after is not None and answered >= self.close_after:
+                    return
+                conn.start_next_cycle()
+
+
+@asynccontextmanager
+async def scripted(server: ScriptedServer) -> AsyncIterator[str]:
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(trio.serve_tcp, server.handle, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        yield f"http://127.0.0.1:{port}/mcp"
+        nursery.cancel_scope.cancel()
+
+
+async def _post(transport: StreamableHTTPTransport, body: bytes) -> bytes:
+    response = await transport._request(
+        "POST", transport._headers("application/json", {"content-type": "application/json"}),
+        body)
+    assert response.status == 200
+    data = await response.body()
+    await response.aclose()
+    return data
+
+
+async def test_requests_share_one_kept_alive_connection() -> None:
+    server = ScriptedServer()
+    async with scripted(server) as url:
+        transport = StreamableHTTPTransport(url)
+        for i in range(5):
+            assert await _post(transport, b'{"n": %d}' % i) == b"ok"
+        await transport._pool.aclose()
+    assert server.connections == 1
+    assert server.requests == [b'{"n": %d}' % i for i in range(5)]
+
+
+async def test_without_a_pool_each_request_has_its_connection() -> None:
+    server = ScriptedServer()
+    async with scripted(server) as url:
+        transport = StreamableHTTPTransport(url, max_idle_connections=0)
+        for i in range(3):
+            assert await _post(transport, b'{"n": %d}' % i) == b"ok"
+    assert server.connections == 3
+
+
+async def test_a_connection_the_server_closed_is_replaced_once() -> None:
+    server = ScriptedServer(close_after=1)  # every connection ends after its first answer
+    async with scripted(server) as url:
+        transport = StreamableHTTPTransport(url)
+        for i in range(4):
+            assert await _post(transport, b'{"n": %d}' % i) == b"ok"
+        await transport._pool.aclose()
+    # Each request after the first found its kept connection closed and was sent again on a
+    # new one: nothing lost, nothing sent twice to the server.
+    assert server.requests == [b'{"n": %d}' % i for i in range(4)]
+    assert server.connections == 4
+
+
+async def test_a_whole_session_uses_few_connections() -> None:
+    server = Server("pool", "1.0")
+
+    @server.tool()
+    async def echo(text: str) -> str:
+        return text
+
+    accepted = 0
+
+    async with trio.open_nursery() as nursery:
+        info = await nursery.start(lambda task_status: serve_http(
+            server, "127.0.0.1", 0, task_status=task_status))
+        # Count the connections through a counting proxy in front of the server.
+        target_port = int(info.url.rsplit(":", 1)[1].split("/")[0])
+
+        async def proxy(client_stream: trio.SocketStream) -> None:
+            nonlocal accepted
+            accepted += 1
+            upstream = await trio.open_tcp_stream("127.0.0.1", target_port)
+
+            async def pump(src: trio.abc.Stream, dst: trio.abc.Stream) -> None:
+                try:
+                    while data := await src.receive_some(65536):
+                        await dst.send_all(data)
+                    await dst.aclose()
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    await trio.aclose_forcefully(dst)
+
+            async with trio.open_nursery() as pumps:
+                pumps.start_soon(pump, client_stream, upstream)
+                pumps.start_soon(pump, upstream, client_stream)
+
+        listeners = await nursery.start(
+            functools.partial(trio.serve_tcp, proxy, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with Client("c", "1.0").connect(StreamableHTTPTransport(url)) as session:
+            for i in range(20):
+                result = await session.call_tool("echo", {"text": str(i)})
+                assert result.content[0].text == str(i)  # type: ignore[union-attr]
+        nursery.cancel_scope.cancel()
+    # initialize, initialized and 20 calls on a handful of kept connections, plus the
+    # standalone GET stream, not one connection per request.
+    assert accepted <= 4
