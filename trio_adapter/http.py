@@ -10,6 +10,7 @@ import math
 import secrets
 import ssl
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +41,9 @@ from .server import Server, ServerSession
 __all__ = ["HTTPServerInfo", "SessionExpired", "StreamableHTTPTransport", "serve_http"]
 
 _CHUNK = 65536
+COALESCE_WINDOW = 0.002
+"""Seconds an SSE response head (and priming event) waits for the first event, so that a
+quick answer leaves in the same write."""
 
 
 @attrs.frozen
@@ -266,16 +270,50 @@ class _Conn:
         """Send an SSE response: the head, ``first``, then the channel's events until the
         final one (or until the channel closes)."""
         http, send = self.http, self.stream.send_all
-        await send(http.start_stream(status, headers))
-        for data in first:
-            if data:
-                await send(http.stream_data(data))
-        if channel is not None:
-            async for event in channel:
-                await send(http.stream_data(event.data))
-                if event.final:
-                    break
-        await send(http.end_stream())
+        out = [http.start_stream(status, headers)]
+        out.extend(http.stream_data(data) for data in first if data)
+        if channel is None:
+            out.append(http.end_stream())
+            await send(b"".join(out))
+            return
+        # What is ready goes out in one write: the head and the priming event wait up to
+        # COALESCE_WINDOW for the first event (a quick answer then costs one packet instead
+        # of three); after that, every write takes all the events already queued.
+        first_event: StreamEvent | None = None
+        with trio.move_on_after(COALESCE_WINDOW):  # only the wait: never a write
+            try:
+                first_event = await channel.receive()
+            except trio.EndOfChannel:
+                out.append(http.end_stream())
+                await send(b"".join(out))
+                return
+        if first_event is not None:
+            out.append(http.stream_data(first_event.data))
+            if first_event.final:
+                out.append(http.end_stream())
+                await send(b"".join(out))
+                return
+        while True:
+            with suppress(trio.WouldBlock):
+                while True:
+                    event = channel.receive_nowait()
+                    out.append(http.stream_data(event.data))
+                    if event.final:
+                        out.append(http.end_stream())
+                        await send(b"".join(out))
+                        return
+            await send(b"".join(out))
+            out.clear()
+            try:
+                event = await channel.receive()
+            except trio.EndOfChannel:
+                await send(http.end_stream())
+                return
+            out.append(http.stream_data(event.data))
+            if event.final:
+                out.append(http.end_stream())
+                await send(b"".join(out))
+                return
 
     async def _listen(self, outcome: Listen) -> None:
         endpoint = self.endpoint
@@ -453,13 +491,20 @@ class _Pool:
 class _Exchange:
     """One request written on a connection, whose response head is still to be read."""
 
-    def __init__(self, stream: trio.abc.Stream, conn: h11.Connection, data: bytes,
-                 reused: bool, spare: h11.Connection | None = None) -> None:
+    def __init__(self, stream: trio.abc.Stream, conn: h11.Connection,
+                 request: tuple[str, list[tuple[str, str]], bytes], reused: bool) -> None:
         self.stream = stream
         self.conn = conn
-        self.data = data  # the request's bytes, to resend if a reused connection was stale
+        self.request = request  # to send again if a reused connection turns out stale
         self.reused = reused
-        self.spare = spare  # a new h11 connection that has "sent" data, for that resend
+
+
+def _request_bytes(conn: h11.Connection, method: str, target: str,
+                   headers: list[tuple[str, str]], body: bytes) -> bytes:
+    out = conn.send(h11.Request(method=method, target=target, headers=headers)) or b""
+    if body:
+        out += conn.send(h11.Data(data=body)) or b""
+    return out + (conn.send(h11.EndOfMessage()) or b"")
 
 
 class StreamableHTTPTransport(Transport):
@@ -557,32 +602,25 @@ class StreamableHTTPTransport(Transport):
     async def _send_request(self, method: str, headers: list[tuple[str, str]],
                             body: bytes = b"") -> _Exchange:
         """Write a request on an idle keep-alive connection, or on a new one."""
-        conn = h11.Connection(h11.CLIENT)
         hdrs = [*headers, ("content-length", str(len(body)))] if body or \
             method == "POST" else headers
-        out = conn.send(h11.Request(method=method, target=self._target, headers=hdrs)) or b""
-        if body:
-            out += conn.send(h11.Data(data=body)) or b""
-        out += conn.send(h11.EndOfMessage()) or b""
         pooled = self._pool.get()
         if pooled is not None:
-            stream, idle_conn = pooled
-            # Reuse the connection; the request goes through its h11 state machine.
-            data = idle_conn.send(h11.Request(method=method, target=self._target,
-                                              headers=hdrs)) or b""
-            if body:
-                data += idle_conn.send(h11.Data(data=body)) or b""
-            data += idle_conn.send(h11.EndOfMessage()) or b""
+            stream, conn = pooled
+            data = _request_bytes(conn, method, self._target, hdrs, body)
             try:
                 with trio.fail_after(self._connect_timeout):
                     await stream.send_all(data)
             except (OSError, trio.BrokenResourceError, trio.TooSlowError):
                 await trio.aclose_forcefully(stream)  # stale: the server closed it
             else:
-                return _Exchange(stream, idle_conn, out, reused=True, spare=conn)
-        return await self._fresh(out, conn)
+                return _Exchange(stream, conn, (method, hdrs, body), reused=True)
+        return await self._fresh(method, hdrs, body)
 
-    async def _fresh(self, data: bytes, conn: h11.Connection) -> _Exchange:
+    async def _fresh(self, method: str, hdrs: list[tuple[str, str]], body: bytes
+                     ) -> _Exchange:
+        conn = h11.Connection(h11.CLIENT)
+        data = _request_bytes(conn, method, self._target, hdrs, body)
         with trio.fail_after(self._connect_timeout):
             stream = await self._open()
             try:
@@ -590,7 +628,7 @@ class StreamableHTTPTransport(Transport):
             except BaseException:
                 await trio.aclose_forcefully(stream)
                 raise
-        return _Exchange(stream, conn, data, reused=False)
+        return _Exchange(stream, conn, (method, hdrs, body), reused=False)
 
     async def _read_head(self, exchange: _Exchange) -> _Response:
         stream, conn = exchange.stream, exchange.conn
@@ -613,8 +651,7 @@ class StreamableHTTPTransport(Transport):
             if exchange.reused and not got_bytes:
                 # A kept-alive connection the server had closed before reading the request
                 # (it answers nothing on it): send it again on a new connection, once.
-                assert exchange.spare is not None
-                return await self._read_head(await self._fresh(exchange.data, exchange.spare))
+                return await self._read_head(await self._fresh(*exchange.request))
             raise exc from None
         except BaseException:
             await trio.aclose_forcefully(stream)
@@ -637,9 +674,10 @@ class StreamableHTTPTransport(Transport):
                 raise trio.BrokenResourceError(f"POST to {self.url} failed: {cause!r}") from exc
 
     async def _post(self, frame: bytes) -> None:
-        """Send one frame. Only ``initialize`` waits for the answer's head here (its session id
-        is needed by every later request); other answers are read in the background, so a
-        long request never holds the session's send lock."""
+        """Send one frame. ``initialize`` (its session id is needed by every later request),
+        notifications and responses wait for the answer's head here; the answers to other
+        requests are read in the background, so a long request never holds the session's
+        send lock."""
         msg = _codec.loads(frame)
         headers = self._headers("application/json, text/event-stream",
                                 {"content-type": "application/json"})
@@ -649,7 +687,10 @@ class StreamableHTTPTransport(Transport):
         elif method == "notifications/initialized":
             self._initialized_frame = frame
         exchange = await self._send_request("POST", headers, frame)
-        if method == "initialize":
+        is_request = isinstance(msg, dict) and "id" in msg and method is not None
+        if method == "initialize" or not is_request:
+            # Notifications and responses are answered at once (202): waiting for that keeps
+            # them in order with what is sent next, over however many connections.
             await self._answer(await self._read_head(exchange), msg, frame)
         else:
             assert self._nursery is not None
@@ -659,7 +700,7 @@ class StreamableHTTPTransport(Transport):
         try:
             with trio.fail_after(self._connect_timeout):
                 response = await self._read_head(exchange)
-            await self._answer(response, msg, frame)
+            await self._answer(response, msg, frame, inline=True)
         except SessionExpired as exc:
             self._fail(exc)
         except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError) as exc:
@@ -699,7 +740,9 @@ class StreamableHTTPTransport(Transport):
                 await response.aclose()
 
     async def _answer(self, response: _Response, msg: Any, frame: bytes,
-                      retried: bool = False) -> None:
+                      retried: bool = False, inline: bool = False) -> None:
+        """Act on the answer to a POST. With ``inline`` (already in a background task), a
+        body to read is read here rather than in a new task."""
         sid = response.headers.get("mcp-session-id")
         if sid:
             self.session_id = sid
@@ -719,7 +762,7 @@ class StreamableHTTPTransport(Transport):
             headers = self._headers("application/json, text/event-stream",
                                     {"content-type": "application/json"})
             response = await self._request("POST", headers, frame)
-            await self._answer(response, msg, frame, retried=True)
+            await self._answer(response, msg, frame, retried=True, inline=inline)
             return
         if status >= 300:
             body = await response.body()
@@ -732,7 +775,12 @@ class StreamableHTTPTransport(Transport):
         ctype = response.headers.get("content-type", "")
         assert self._nursery is not None
         if ctype.startswith("text/event-stream"):
-            self._nursery.start_soon(self._read_sse, response, True)
+            if inline:
+                await self._read_sse(response, True)
+            else:
+                self._nursery.start_soon(self._read_sse, response, True)
+        elif inline:
+            await self._read_json(response, msg)
         else:
             self._nursery.start_soon(self._read_json, response, msg)
 

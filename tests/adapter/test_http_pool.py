@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import h11
+import pytest
 import trio
+import trio.testing
 
 from trio_adapter import Client, Server
 from trio_adapter.http import StreamableHTTPTransport, serve_http
@@ -154,3 +156,89 @@ async def test_a_whole_session_uses_few_connections() -> None:
     # initialize, initialized and 20 calls on a handful of kept connections, plus the
     # standalone GET stream, not one connection per request.
     assert accepted <= 4
+
+
+# ---------------------------------------------------------------- server: SSE responses
+
+
+async def _raw_post(port: int, body: dict[str, object], session_id: str | None
+                    ) -> tuple[h11.Response, list[bytes]]:
+    """POST with a bare h11 client; return the head and the body chunks as they came."""
+    import json
+
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    conn = h11.Connection(h11.CLIENT)
+    payload = json.dumps(body).encode()
+    headers = [("host", f"127.0.0.1:{port}"), ("content-type", "application/json"),
+               ("accept", "application/json, text/event-stream"),
+               ("content-length", str(len(payload)))]
+    if session_id:
+        headers += [("mcp-session-id", session_id), ("mcp-protocol-version", "2025-11-25")]
+    await stream.send_all(conn.send(h11.Request(method="POST", target="/mcp", headers=headers))
+                          + conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage()))
+    head: h11.Response | None = None
+    chunks: list[bytes] = []
+    async with stream:
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(await stream.receive_some(65536))
+            elif isinstance(event, h11.Response):
+                head = event
+            elif isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                break
+    assert head is not None
+    return head, chunks
+
+
+async def test_sse_answers_quick_and_slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trio_adapter.http
+
+    server = Server("sse", "1.0")
+    release = trio.Event()
+
+    @server.tool()
+    async def quick() -> str:
+        return "fast"
+
+    @server.tool()
+    async def slow() -> str:
+        await release.wait()
+        return "slow"
+
+    async with trio.open_nursery() as nursery:
+        info = await nursery.start(lambda task_status: serve_http(
+            server, "127.0.0.1", 0, task_status=task_status))
+        port = int(info.url.rsplit(":", 1)[1].split("/")[0])
+        head, _ = await _raw_post(port, {
+            "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "1"}}}, None)
+        sid = dict(head.headers)[b"mcp-session-id"].decode()
+        await _raw_post(port, {"jsonrpc": "2.0", "method": "notifications/initialized"}, sid)
+
+        head, chunks = await _raw_post(port, {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                                              "params": {"name": "quick"}}, sid)
+        body = b"".join(chunks)
+        assert head.status_code == 200
+        assert body.index(b"retry:") < body.index(b'"fast"')  # priming event, then the answer
+
+        async with trio.open_nursery() as calls:
+            got: list[bytes] = []
+
+            async def call_slow() -> None:
+                _, chunks = await _raw_post(port, {
+                    "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                    "params": {"name": "slow"}}, sid)
+                got.extend(chunks)
+
+            # No waiting for a first event: the head and priming event go out alone at once.
+            monkeypatch.setattr(trio_adapter.http, "COALESCE_WINDOW", 0)
+            calls.start_soon(call_slow)
+            await trio.testing.wait_all_tasks_blocked()
+            release.set()  # the answer comes after the priming event went out
+        body = b"".join(got)
+        assert body.index(b"retry:") < body.index(b'"slow"')
+        nursery.cancel_scope.cancel()
