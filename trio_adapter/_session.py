@@ -584,6 +584,7 @@ class BaseSession:
                         for frame in data.splitlines():
                             trace("recv", frame)
                     engine.receive_data(data)
+                    del data  # an idle session's reader keeps no chunk alive
                 while True:
                     try:
                         event = engine.next_event()

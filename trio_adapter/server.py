@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import inspect
-import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any, TypeVar, get_type_hints
@@ -583,8 +582,10 @@ class ServerSession(BaseSession):
         self.server = server
         self.subscriptions: set[str] = set()
         self.log_level: str | None = None
-        self._note_send, self._note_recv = trio.open_memory_channel[
-            "tuple[str, dict[str, Any] | None]"](math.inf)
+        # list_changed / updated notifications waiting to go out, and whether a task is
+        # sending them (one is started on demand: an idle session runs no task for this).
+        self._notes: list[tuple[str, dict[str, Any] | None]] = []
+        self._notifying = False
 
     # ------------------------------------------------------------------ facts
 
@@ -695,24 +696,35 @@ class ServerSession(BaseSession):
     # ------------------------------------------------------------------ machinery
 
     def _queue_notification(self, method: str, params: dict[str, Any] | None) -> None:
-        if not self._closing:
-            self._note_send.send_nowait((method, params))
+        if self._closing:
+            return
+        self._notes.append((method, params))
+        if not self._notifying and self._nursery is not None:
+            self._notifying = True
+            self._nursery.start_soon(self._notifier)
 
     def _background_tasks(self) -> list[Callable[[], Awaitable[None]]]:
-        return [self._notifier]
+        if self._notes and not self._notifying:  # queued before the session ran
+            self._notifying = True
+            return [self._notifier]
+        return []
 
     async def _notifier(self) -> None:
-        """Send queued list_changed / updated notifications once the session is initialized."""
-        await self._ready.wait()
-        async for method, params in self._note_recv:
-            if self._closing:
-                return
-            try:
-                await self.send_notification(method, params)
-            except errors.SessionClosed:
-                return
-            except Exception:
-                continue
+        """Send the queued notifications, in order, once the session is initialized; ends
+        when the queue is empty (the next queued one starts it again)."""
+        try:
+            await self._ready.wait()
+            notes = self._notes
+            while notes and not self._closing:
+                method, params = notes.pop(0)
+                try:
+                    await self.send_notification(method, params)
+                except errors.SessionClosed:
+                    return
+                except Exception:
+                    continue
+        finally:
+            self._notifying = False
 
     def _make_context(self, event: RequestReceived) -> Context:
         return Context(self, event.request_id, event.method, event.params,
