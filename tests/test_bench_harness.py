@@ -1,0 +1,63 @@
+"""benchmarks/run.py: its report (ratios, table, last line) and that it runs.
+
+Nothing here is timed: the records are made up, and the smoke run checks only the shape of
+what the runner prints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import run as bench  # noqa: E402
+
+LAST_LINE = re.compile(r"^ratios: in-memory=(\S+) concurrent=(\S+) stdio=(\S+) http=(\S+) "
+                       r"churn=(\S+) memory=(\S+)$")
+
+
+def _calls(workload: str, impl: str, rate: int) -> dict[str, object]:
+    return {"workload": workload, "impl": impl, "calls_per_s": rate, "p50_us": 1e6 / rate,
+            "p99_us": 2e6 / rate}
+
+
+def test_ratios_are_ours_over_theirs_and_memory_inverted() -> None:
+    records = [
+        _calls("in-memory", bench.OURS, 30000), _calls("in-memory", bench.SDK, 3000),
+        _calls("http", bench.OURS, 1000), _calls("http", bench.SDK, 400),
+        {"workload": "memory", "impl": bench.OURS, "kib_per_session": 10.0},
+        {"workload": "memory", "impl": bench.SDK, "kib_per_session": 60.0},
+    ]
+    values = bench.ratios(records)
+    assert values["in-memory"] == 10.0
+    assert values["http"] == 2.5
+    assert values["memory"] == 6.0  # the SDK's KiB over ours: higher is better
+    assert values["stdio"] is None  # not measured
+    line = bench.ratios_line(values)
+    match = LAST_LINE.match(line)
+    assert match is not None, line
+    assert match.groups() == ("10.0", "n/a", "n/a", "2.5", "n/a", "6.0")
+    table = bench.table(records)
+    assert "in-memory" in table and "30,000" in table and "10.0" in table
+
+
+def test_quick_engine_run_prints_records_a_table_and_the_ratios_line(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "engine",
+         "--json-out", str(out)],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert {r["impl"] for r in records} >= {bench.OURS, "orjson-floor", "json-floor"} or \
+        {r["impl"] for r in records} >= {bench.OURS, "json-floor"}
+    assert LAST_LINE.match(lines[-1]), lines[-1]
+    document = json.loads(out.read_text())
+    assert document["measurements"] == records
+    assert document["machine"]["python"]
