@@ -4,25 +4,32 @@ Theory of operation
 -------------------
 A session owns one :class:`sansio.Connection` and one :class:`~trio_adapter.Transport`. It runs
 in a single task (:meth:`BaseSession._run`, started with ``nursery.start``) that opens a private
-nursery holding:
+nursery and is, inside it, the **reader**: the only task that calls ``transport.receive()``,
+``engine.receive_data()`` and ``engine.next_event()``. It answers ``ping`` and protocol errors
+itself, resolves response slots, runs notification handlers in arrival order, and starts one
+task per incoming request. The private nursery also holds:
 
-- the **reader**: the only task that calls ``transport.receive()``, ``engine.receive_data()``
-  and ``engine.next_event()``. It answers ``ping`` and protocol errors itself, resolves response
-  slots, runs notification handlers in arrival order, and starts one task per incoming request;
 - one **handler task per incoming request**, each under its own cancel scope, which
   ``RequestCancelled`` (or the end of the session's grace period) cancels;
-- the optional **keepalive** task.
+- the transport's own tasks (an HTTP client's stream readers), the optional **keepalive**
+  task, and a server's notifier while it has notifications to send.
+
+An idle session is one task: nothing else runs until there is something to do.
 
 Every write goes through :meth:`BaseSession._send`: the engine call that produces the frames and
-the ``transport.send`` that writes them happen under one :class:`trio.StrictFIFOLock`, so frames
-leave in the order the engine made them. Each outgoing request waits on its own one-shot
+the write happen under one FIFO lock (:class:`_WriteLock`: taken without a schedule point when
+free), so frames leave in the order the engine made them; a transport that can take the bytes at
+once (:meth:`Transport.send_nowait`) is written to without a trip through the scheduler. Each outgoing request waits on its own one-shot
 :class:`_Slot`.
 
 Closing (:meth:`BaseSession.aclose`, idempotent): pending calls fail with
-:class:`~trio_adapter.SessionClosed` at once; handlers get ``handler_grace`` seconds to finish,
-then are cancelled; the transport is closed (for a child process: stdin closed, then SIGTERM,
-then SIGKILL); the private nursery is cancelled; :meth:`BaseSession.wait_closed` returns. When
-the peer leaves, the reader does the same with :class:`~trio_adapter.PeerDisconnected`.
+:class:`~trio_adapter.SessionClosed` at once; the shutdown sequence (:meth:`BaseSession._shutdown`)
+gives handlers ``handler_grace`` seconds to finish while the reader still reads, then cancels
+them, closes the transport (for a child process: stdin closed, then SIGTERM, then SIGKILL) and
+cancels the private nursery; :meth:`BaseSession.wait_closed` returns. ``aclose`` runs that
+sequence in the caller's task; when the peer leaves, the reader runs it with
+:class:`~trio_adapter.PeerDisconnected`; any other cause (a failed write, a keepalive timeout)
+starts it in a task of its own.
 """
 
 from __future__ import annotations
@@ -227,7 +234,7 @@ class BaseSession:
         self._tokens = itertools.count(1)
         self._ready = trio.Event()
         self._closed_event = trio.Event()
-        self._stop = trio.Event()
+        self._shutdown_started = False
         self._closing = False
         self._close_error: errors.SessionClosed | None = None
         self._nursery: trio.Nursery | None = None
@@ -284,11 +291,14 @@ class BaseSession:
     # ------------------------------------------------------------------ running
 
     async def _run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Run the session's tasks until it closes; started with ``nursery.start``.
+        """Run the session until it closes; started with ``nursery.start``.
 
-        The one shutdown sequence lives here: once closing starts (:meth:`aclose`, the peer
-        leaving, a failed write), handlers get their grace period, are cancelled, the transport
-        is closed, the private nursery is cancelled, and :meth:`wait_closed` returns.
+        This task is the reader (:meth:`_reader` runs inside the session's private nursery,
+        where the handlers, the transport's tasks and the keepalive run too). Once closing
+        starts (:meth:`aclose`, the peer leaving, a failed write), :meth:`_shutdown` runs in a
+        task of its own: handlers get their grace period (the reader still reads meanwhile),
+        are cancelled, the transport is closed, the private nursery is cancelled, and
+        :meth:`wait_closed` returns.
         """
         try:
             async with trio.open_nursery() as nursery:
@@ -302,34 +312,60 @@ class BaseSession:
                     start_error = None
                 if start_error is not None:
                     raise _StartFailed(start_error)
-                nursery.start_soon(self._reader)
                 for task in self._background_tasks():
                     nursery.start_soon(task)
                 if self._keepalive_interval is not None:
                     nursery.start_soon(self._keepalive, self._keepalive_interval)
                 task_status.started()
-                await self._stop.wait()
-                if self._handlers and self._grace > 0:
-                    with trio.move_on_after(self._grace):
-                        self._handlers_idle = trio.Event()
-                        await self._handlers_idle.wait()
-                self._engine.close()
-                self._cancel_handlers()
-                with trio.CancelScope(shield=True):
-                    await self._close_transport()
-                nursery.cancel_scope.cancel()
+                try:
+                    if self._closing:  # closed before it ran
+                        self._start_shutdown()
+                    await self._reader()
+                    # The reader ends only once the session is closing (the peer left): the
+                    # shutdown runs here unless another task already runs it.
+                    self._mark_closing(errors.SessionClosed("session ended"), grace=False,
+                                       shutdown=False)
+                    if not self._shutdown_started:
+                        self._shutdown_started = True
+                        await self._shutdown()
+                finally:
+                    self._nursery = None  # from here the nursery takes no new tasks
         except BaseExceptionGroup as group:
             failed = [e for e in group.exceptions if isinstance(e, _StartFailed)]
             if len(failed) == 1 and len(group.exceptions) == 1:
                 raise failed[0].error from None
             raise
         finally:
+            self._nursery = None
             with trio.CancelScope(shield=True):
                 self._mark_closing(errors.SessionClosed("session cancelled"))
                 self._engine.close()
                 self._cancel_handlers()
                 await self._close_transport()
                 self._closed_event.set()
+
+    def _start_shutdown(self) -> None:
+        """Start :meth:`_shutdown` once (closing has begun and the session is running)."""
+        if self._shutdown_started or self._nursery is None:
+            return
+        self._shutdown_started = True
+        self._nursery.start_soon(self._shutdown)
+
+    async def _shutdown(self) -> None:
+        """The one shutdown sequence: grace, cancel handlers, close the transport, end."""
+        nursery = self._nursery
+        try:
+            if self._handlers and self._grace > 0:
+                with trio.move_on_after(self._grace):
+                    self._handlers_idle = trio.Event()
+                    await self._handlers_idle.wait()
+            self._engine.close()
+            self._cancel_handlers()
+            with trio.CancelScope(shield=True):
+                await self._close_transport()
+        finally:
+            if nursery is not None:
+                nursery.cancel_scope.cancel()
 
     async def aclose(self) -> None:
         """Close the session; idempotent and bounded.
@@ -339,8 +375,11 @@ class BaseSession:
         closed (bounded by ``close_timeout``). Returns when the session is closed. If the caller
         is cancelled meanwhile, the handlers' grace is cut short but the rest still happens.
         """
-        self._mark_closing(errors.SessionClosed("session closed"))
+        self._mark_closing(errors.SessionClosed("session closed"), shutdown=False)
         try:
+            if not self._shutdown_started and self._nursery is not None:
+                self._shutdown_started = True
+                await self._shutdown()  # in this task: no task of its own for the common case
             await self._closed_event.wait()
         finally:
             if not self._closed_event.is_set():
@@ -349,10 +388,12 @@ class BaseSession:
                 with trio.CancelScope(shield=True), trio.move_on_after(self._close_timeout):
                     await self._closed_event.wait()
 
-    def _mark_closing(self, error: errors.SessionClosed, *, grace: bool = True) -> None:
+    def _mark_closing(self, error: errors.SessionClosed, *, grace: bool = True,
+                      shutdown: bool = True) -> None:
         """Stop accepting calls, fail every pending one with ``error`` and start shutdown.
 
-        Idempotent: only the first reason counts. ``grace=False`` cancels handlers at once.
+        Idempotent: only the first reason counts. ``grace=False`` cancels handlers at once;
+        ``shutdown=False`` leaves running :meth:`_shutdown` to the caller.
         """
         if self._closing:
             return
@@ -367,7 +408,8 @@ class BaseSession:
         for rid, slot in pending.items():
             slot.set_error(error.for_request(rid, slot.method))
         self._ready.set()  # wake calls waiting for the handshake: they now see the close
-        self._stop.set()
+        if shutdown:
+            self._start_shutdown()
 
     def _cancel_handlers(self) -> None:
         for scope in self._handlers.values():
@@ -623,7 +665,8 @@ class BaseSession:
             if slot is not None:
                 slot.set_error(exc)
         if exc.fatal:
-            self._mark_closing(errors.PeerDisconnected(f"protocol error: {exc}"), grace=False)
+            self._mark_closing(errors.PeerDisconnected(f"protocol error: {exc}"), grace=False,
+                               shutdown=False)  # the reader ends now and runs it
             return True
         return False
 
@@ -669,7 +712,8 @@ class BaseSession:
         elif cls is PeerDisconnected:
             assert isinstance(event, PeerDisconnected)
             reason = event.reason or "peer closed the connection"
-            self._mark_closing(errors.PeerDisconnected(reason), grace=False)
+            self._mark_closing(errors.PeerDisconnected(reason), grace=False,
+                               shutdown=False)  # the reader ends now and runs it
             return True
         elif cls is Closed:
             return True

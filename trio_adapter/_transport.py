@@ -135,14 +135,18 @@ class MemoryTransport(Transport):
         except trio.EndOfChannel:
             return b""
 
+    async def start(self, nursery: trio.Nursery | None = None) -> None:
+        """Nothing to do: the channels are ready."""
+
     async def send_eof(self) -> None:
         self._eof_sent = True
         await self._send.aclose()
 
     async def aclose(self) -> None:
         self._eof_sent = True
-        await self._send.aclose()
-        await self._receive.aclose()
+        self._send.close()
+        self._receive.close()
+        await trio.lowlevel.cancel_shielded_checkpoint()
 
 
 def memory_transport_pair(buffer: float = math.inf) -> tuple[MemoryTransport, MemoryTransport]:
