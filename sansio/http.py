@@ -67,11 +67,17 @@ class CompleteRequest:
     target: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    _index: dict[str, str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        index: dict[str, str] = {}
+        for key, value in self.headers:
+            index[key] = f"{index[key]}, {value}" if key in index else value
+        object.__setattr__(self, "_index", index)
 
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (lower case), comma-joined if repeated."""
-        values = [v for k, v in self.headers if k == name]
-        return ", ".join(values) if values else None
+        return self._index.get(name)
 
 
 class HTTPServerConnection:
