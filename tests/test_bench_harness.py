@@ -61,3 +61,14 @@ def test_quick_engine_run_prints_records_a_table_and_the_ratios_line(tmp_path: P
     document = json.loads(out.read_text())
     assert document["measurements"] == records
     assert document["machine"]["python"]
+
+
+def test_performance_page_shows_the_run_beside_it(tmp_path: Path) -> None:
+    """docs/performance.md's tables are those scripts/perf_doc.py makes from performance.json."""
+    page = ROOT / "docs" / "performance.md"
+    copy = tmp_path / "performance.md"
+    copy.write_text(page.read_text())
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "perf_doc.py"),
+                    str(ROOT / "docs" / "performance.json"), str(copy)], check=True, timeout=60)
+    assert copy.read_text() == page.read_text(), \
+        "stale: run python scripts/perf_doc.py docs/performance.json docs/performance.md"
