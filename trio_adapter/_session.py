@@ -16,11 +16,11 @@ task per incoming request. The private nursery also holds:
 
 An idle session is one task: nothing else runs until there is something to do.
 
-Every write goes through :meth:`BaseSession._send`: the engine call that produces the frames and
+Every write goes through :meth:`BaseSession._flush`: the engine call that produces the frames and
 the write happen under one FIFO lock (:class:`_WriteLock`: taken without a schedule point when
 free), so frames leave in the order the engine made them; a transport that can take the bytes at
-once (:meth:`Transport.send_nowait`) is written to without a trip through the scheduler. Each outgoing request waits on its own one-shot
-:class:`_Slot`.
+once (:meth:`Transport.send_nowait`) is written to without a trip through the scheduler. Each
+outgoing request waits on its own one-shot :class:`_Slot`.
 
 Closing (:meth:`BaseSession.aclose`, idempotent): pending calls fail with
 :class:`~trio_adapter.SessionClosed` at once; the shutdown sequence (:meth:`BaseSession._shutdown`)

@@ -6,11 +6,11 @@ is :mod:`sansio.http`'s; this module owns sockets, tasks and timeouts.
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import ssl
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +39,8 @@ from ._transport import Transport
 from .server import Server, ServerSession
 
 __all__ = ["HTTPServerInfo", "SessionExpired", "StreamableHTTPTransport", "serve_http"]
+
+logger = logging.getLogger("trio_mcp.http")
 
 _CHUNK = 65536
 COALESCE_WINDOW = 0.002
@@ -212,6 +214,9 @@ class _Conn:
                     return
         except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
             return
+        except Exception:  # a bug: it ends this connection, never the server
+            logger.exception("trio-mcp: HTTP connection failed")
+            return
         finally:
             await trio.aclose_forcefully(self.stream)
 
@@ -294,7 +299,7 @@ class _Conn:
                 await send(b"".join(out))
                 return
         while True:
-            with suppress(trio.WouldBlock):
+            try:
                 while True:
                     event = channel.receive_nowait()
                     out.append(http.stream_data(event.data))
@@ -302,6 +307,12 @@ class _Conn:
                         out.append(http.end_stream())
                         await send(b"".join(out))
                         return
+            except trio.WouldBlock:
+                pass
+            except trio.EndOfChannel:  # the stream ended (its session closed)
+                out.append(http.end_stream())
+                await send(b"".join(out))
+                return
             await send(b"".join(out))
             out.clear()
             try:

@@ -242,3 +242,45 @@ async def test_sse_answers_quick_and_slow(monkeypatch: pytest.MonkeyPatch) -> No
         body = b"".join(got)
         assert body.index(b"retry:") < body.index(b'"slow"')
         nursery.cancel_scope.cancel()
+
+
+async def test_streams_ending_with_their_session_never_take_the_server_down(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A standalone stream whose session ends while events are queued ends cleanly, and a
+    connection that hits a bug ends alone: the server keeps serving."""
+    import trio_adapter.http
+
+    server = Server("streams", "1.0")
+
+    @server.tool()
+    async def churn(n: int) -> str:
+        for i in range(n):  # list_changed notifications for the standalone GET stream
+            server.add_tool(lambda: "x", f"t{i}")
+        return "ok"
+
+    async with trio.open_nursery() as nursery:
+        info = await nursery.start(lambda task_status: serve_http(
+            server, "127.0.0.1", 0, task_status=task_status))
+        for _ in range(5):
+            transport = StreamableHTTPTransport(info.url)
+            async with Client("c", "1.0").connect(transport) as session:
+                await session.call_tool("churn", {"n": 20})
+            # leaving the block sent DELETE while the GET stream may still be writing
+
+        original = trio_adapter.http._Conn._answer
+        broken = True
+
+        async def flaky(self: object, request: object) -> None:
+            nonlocal broken
+            if broken:
+                broken = False
+                raise RuntimeError("a bug in one connection")
+            await original(self, request)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(trio_adapter.http._Conn, "_answer", flaky)
+        port = int(info.url.rsplit(":", 1)[1].split("/")[0])
+        with pytest.raises((trio.BrokenResourceError, h11.RemoteProtocolError, AssertionError)):
+            await _raw_post(port, {"jsonrpc": "2.0", "method": "notifications/initialized"}, None)
+        async with Client("c", "1.0").connect(StreamableHTTPTransport(info.url)) as session:
+            assert (await session.call_tool("churn", {"n": 1})).content[0].text == "ok"  # type: ignore[union-attr]
+        nursery.cancel_scope.cancel()
