@@ -58,6 +58,37 @@ _LEGACY_DEFAULT_VERSION = "2025-03-26"
 
 # ---------------------------------------------------------------- one HTTP connection
 
+_HEADS_KEPT = 256
+_responses: dict[tuple[int, tuple[tuple[str, str], ...]], h11.Response] = {}
+_requests: dict[tuple[str, str, tuple[tuple[str, str], ...]], h11.Request] = {}
+# h11 validates every header of a new head event with regular expressions: the largest cost of
+# a small exchange. The heads of one session repeat exactly, and events are immutable, so each
+# distinct head is made once and serves every connection (at most _HEADS_KEPT of each kind).
+
+
+def response_head(status: int, headers: tuple[tuple[str, str], ...]) -> h11.Response:
+    """The ``h11.Response`` for ``status`` and ``headers`` (made once per distinct head)."""
+    key = (status, headers)
+    event = _responses.get(key)
+    if event is None:
+        if len(_responses) >= _HEADS_KEPT:
+            _responses.clear()
+        event = _responses[key] = h11.Response(status_code=status, headers=list(headers),
+                                               reason=_reason(status))
+    return event
+
+
+def request_head(method: str, target: str, headers: tuple[tuple[str, str], ...]) -> h11.Request:
+    """The ``h11.Request`` for a request head (made once per distinct head)."""
+    key = (method, target, headers)
+    event = _requests.get(key)
+    if event is None:
+        if len(_requests) >= _HEADS_KEPT:
+            _requests.clear()
+        event = _requests[key] = h11.Request(method=method, target=target,
+                                             headers=list(headers))
+    return event
+
 
 @attrs.frozen
 class CompleteRequest:
@@ -157,17 +188,15 @@ class HTTPServerConnection:
     def response(self, status: int, headers: Iterable[tuple[str, str]], body: bytes = b""
                  ) -> bytes:
         """Bytes of a whole response with ``body`` (content-length set)."""
-        hdrs = [*headers, ("content-length", str(len(body)))]
-        out = self.h11.send(h11.Response(status_code=status, headers=hdrs,
-                                         reason=_reason(status))) or b""
+        hdrs = (*headers, ("content-length", str(len(body))))
+        out = self.h11.send(response_head(status, hdrs)) or b""
         if body:
             out += self.h11.send(h11.Data(data=body)) or b""
         return out + (self.h11.send(h11.EndOfMessage()) or b"")
 
     def start_stream(self, status: int, headers: Iterable[tuple[str, str]]) -> bytes:
         """Bytes of a response head for a body of unknown length (chunked)."""
-        return self.h11.send(h11.Response(status_code=status, headers=list(headers),
-                                          reason=_reason(status))) or b""
+        return self.h11.send(response_head(status, tuple(headers))) or b""
 
     def stream_data(self, data: bytes) -> bytes:
         """Bytes of one piece of a streamed body."""

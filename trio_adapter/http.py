@@ -31,6 +31,7 @@ from sansio.http import (
     StreamableHTTPServer,
     StreamEvent,
     Terminate,
+    request_head,
 )
 from sansio.sse import SSEDecoder
 
@@ -512,7 +513,7 @@ class _Exchange:
 
 def _request_bytes(conn: h11.Connection, method: str, target: str,
                    headers: list[tuple[str, str]], body: bytes) -> bytes:
-    out = conn.send(h11.Request(method=method, target=target, headers=headers)) or b""
+    out = conn.send(request_head(method, target, tuple(headers))) or b""
     if body:
         out += conn.send(h11.Data(data=body)) or b""
     return out + (conn.send(h11.EndOfMessage()) or b"")
