@@ -109,25 +109,40 @@ class _WriteLock:
     Every write happens under it, so frames leave in the order the engine made them. The
     public operations that write keep trio's rule (each is a checkpoint) by other means: a
     request waits for its answer; :meth:`BaseSession.send_notification` checkpoints itself.
+    Released, it goes straight to the longest waiter (strict FIFO, like
+    :class:`trio.StrictFIFOLock`), which a cancelled waiter leaves without trace. Lighter than
+    trio's lock: an idle session keeps a flag and an empty list.
     """
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_held", "_waiters")
 
     def __init__(self) -> None:
-        self._lock = trio.StrictFIFOLock()
+        self._held = False
+        self._waiters: list[trio.lowlevel.Task] = []
 
     async def __aenter__(self) -> None:
-        try:
-            self._lock.acquire_nowait()
-        except trio.WouldBlock:
-            await self._lock.acquire()
+        if not self._held:
+            self._held = True
+            return
+        task = trio.lowlevel.current_task()
+        waiters = self._waiters
+        waiters.append(task)
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            waiters.remove(task)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)  # woken owning the lock
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._lock.release()
+        if self._waiters:
+            trio.lowlevel.reschedule(self._waiters.pop(0))  # handed over: still held
+        else:
+            self._held = False
 
     def locked(self) -> bool:
         """Whether a task holds the lock."""
-        return self._lock.locked()
+        return self._held
 
 
 class _Slot:

@@ -293,3 +293,35 @@ async def test_fd_writes() -> None:
         if r >= 0:
             os.close(r)
         os.close(w)
+
+
+# ---------------------------------------------------------------- the write lock
+
+
+async def test_write_lock_is_fifo_and_a_cancelled_waiter_leaves_no_trace() -> None:
+    from trio_adapter._session import _WriteLock
+
+    lock = _WriteLock()
+    order: list[str] = []
+    scopes: dict[str, trio.CancelScope] = {}
+
+    async def writer(name: str) -> None:
+        with trio.CancelScope() as scope:
+            scopes[name] = scope
+            async with lock:
+                order.append(name)
+                await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        async with lock:  # held: everyone queues
+            for name in ("a", "b", "c", "d"):
+                nursery.start_soon(writer, name)
+                await trio.testing.wait_all_tasks_blocked()
+            scopes["b"].cancel()  # b gives up while waiting
+            await trio.testing.wait_all_tasks_blocked()
+            assert lock.locked()
+    assert order == ["a", "c", "d"]  # arrival order, b skipped
+    assert not lock.locked()
+    with trio.testing.assert_no_checkpoints():  # free: taken without a schedule point
+        async with lock:
+            pass
