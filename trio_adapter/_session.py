@@ -305,7 +305,7 @@ class BaseSession:
 
     # ------------------------------------------------------------------ running
 
-    async def _run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def _run(self, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the session until it closes; started with ``nursery.start``.
 
         This task is the reader (:meth:`_reader` runs inside the session's private nursery,
@@ -331,7 +331,7 @@ class BaseSession:
                     nursery.start_soon(task)
                 if self._keepalive_interval is not None:
                     nursery.start_soon(self._keepalive, self._keepalive_interval)
-                task_status.started()
+                task_status.started(self)
                 try:
                     if self._closing:  # closed before it ran
                         self._start_shutdown()

@@ -138,9 +138,7 @@ class _Endpoint:
 
     async def _session_task(self, transport: _SessionTransport,
                             task_status: trio.TaskStatus[ServerSession]) -> None:
-        async with self.server.connect(transport) as session:
-            task_status.started(session)
-            await session.wait_closed()
+        await self.server.serve(transport, task_status=task_status)
 
     async def new_session(self, key: str) -> _SessionTransport:
         transport = _SessionTransport(self, key)

@@ -550,12 +550,7 @@ class Server:
 
         The caller must ``await session.aclose()``.
         """
-        engine = Connection(Role.SERVER, supported_versions=self.supported_versions,
-                            validate=self.validate)
-        session = ServerSession(
-            self, engine, transport, handler_grace=self.handler_grace,
-            close_timeout=self.close_timeout, request_timeout=self.request_timeout,
-            keepalive_interval=self.keepalive_interval, trace=self.trace)
+        session = self._new_session(transport)
         self._sessions.add(session)
         try:
             await nursery.start(session._run)
@@ -564,11 +559,35 @@ class Server:
             raise
         return session
 
-    async def serve(self, transport: Transport) -> None:
+    def _new_session(self, transport: Transport) -> ServerSession:
+        engine = Connection(Role.SERVER, supported_versions=self.supported_versions,
+                            validate=self.validate)
+        return ServerSession(
+            self, engine, transport, handler_grace=self.handler_grace,
+            close_timeout=self.close_timeout, request_timeout=self.request_timeout,
+            keepalive_interval=self.keepalive_interval, trace=self.trace)
+
+    async def serve(
+        self,
+        transport: Transport,
+        *,
+        task_status: trio.TaskStatus[ServerSession] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         """Serve one session over ``transport`` until the client leaves (or the caller is
-        cancelled), then close it."""
-        async with self.connect(transport) as session:
-            await session.wait_closed()
+        cancelled), then close it.
+
+        The session runs in this task (no nursery or task of its own while idle). With
+        ``nursery.start(server.serve, transport)``, the session is reported once it runs.
+
+        Raises:
+            whatever the transport's ``start()`` raises (a process that cannot start, ...).
+        """
+        session = self._new_session(transport)
+        self._sessions.add(session)
+        try:
+            await session._run(task_status=task_status)
+        finally:
+            self._sessions.discard(session)
 
 
 class ServerSession(BaseSession):
