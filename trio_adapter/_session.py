@@ -145,13 +145,60 @@ class _WriteLock:
         return self._held
 
 
+class _Flag:
+    """A one-way flag tasks can wait for: :class:`trio.Event`'s behaviour, lighter.
+
+    ``wait()`` returns at once (a checkpoint) once set; otherwise it parks the task until
+    :meth:`set`. A cancelled waiter leaves no trace. Sessions keep a few of these and make
+    one per outgoing request, so an idle session holds a bool and an empty list each.
+    """
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[trio.lowlevel.Task] = []
+
+    def is_set(self) -> bool:
+        """Whether :meth:`set` was called."""
+        return self._set
+
+    def set(self) -> None:
+        """Set the flag and wake every waiter. Idempotent."""
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters, []
+        for task in waiters:
+            trio.lowlevel.reschedule(task)
+
+    async def wait(self) -> None:
+        """Wait until the flag is set.
+
+        Raises:
+            trio.Cancelled: while waiting.
+        """
+        if self._set:
+            await trio.lowlevel.checkpoint()
+            return
+        task = trio.lowlevel.current_task()
+        waiters = self._waiters
+        waiters.append(task)
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            waiters.remove(task)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+
 class _Slot:
     """A one-shot place where the answer to one outgoing request lands."""
 
     __slots__ = ("error", "event", "method", "on_progress", "result", "typed")
 
     def __init__(self, method: str, on_progress: ProgressCallback | None) -> None:
-        self.event = trio.Event()
+        self.event = _Flag()
         self.method = method
         self.result: dict[str, Any] | None = None
         self.typed: Any = None
@@ -245,10 +292,10 @@ class BaseSession:
         self._pending: dict[RequestId, _Slot] = {}
         self._handlers: dict[RequestId, trio.CancelScope] = {}
         # Made when the close waits for the handlers to finish; set by the last one.
-        self._handlers_idle: trio.Event | None = None
+        self._handlers_idle: _Flag | None = None
         self._tokens = itertools.count(1)
-        self._ready = trio.Event()
-        self._closed_event = trio.Event()
+        self._ready = _Flag()
+        self._closed_event = _Flag()
         self._shutdown_started = False
         self._closing = False
         self._close_error: errors.SessionClosed | None = None
@@ -372,7 +419,7 @@ class BaseSession:
         try:
             if self._handlers and self._grace > 0:
                 with trio.move_on_after(self._grace):
-                    self._handlers_idle = trio.Event()
+                    self._handlers_idle = _Flag()
                     await self._handlers_idle.wait()
             self._engine.close()
             self._cancel_handlers()

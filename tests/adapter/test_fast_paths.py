@@ -325,3 +325,31 @@ async def test_write_lock_is_fifo_and_a_cancelled_waiter_leaves_no_trace() -> No
     with trio.testing.assert_no_checkpoints():  # free: taken without a schedule point
         async with lock:
             pass
+
+
+async def test_flag_wakes_every_waiter_and_forgets_cancelled_ones() -> None:
+    from trio_adapter._session import _Flag
+
+    flag = _Flag()
+    woken: list[int] = []
+    scopes: dict[int, trio.CancelScope] = {}
+
+    async def waiter(i: int) -> None:
+        with trio.CancelScope() as scope:
+            scopes[i] = scope
+            await flag.wait()
+            woken.append(i)
+
+    async with trio.open_nursery() as nursery:
+        for i in range(3):
+            nursery.start_soon(waiter, i)
+        await trio.testing.wait_all_tasks_blocked()
+        scopes[1].cancel()
+        await trio.testing.wait_all_tasks_blocked()
+        assert not flag.is_set()
+        flag.set()
+        flag.set()  # idempotent
+    assert sorted(woken) == [0, 2]
+    assert flag.is_set()
+    with trio.testing.assert_checkpoints():  # set: returns at once, still a checkpoint
+        await flag.wait()
