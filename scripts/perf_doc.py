@@ -69,7 +69,7 @@ def targets(records: list[dict]) -> str:
             lines.append(f"| {what} | {sign} {target:g} | n/a | - |")
             continue
         met = value >= target if how == "min" else value <= target
-        lines.append(f"| {what} | {sign} {target:g} | {value:.1f} | {'yes' if met else 'no'} |")
+        lines.append(f"| {what} | {sign} {target:g} | {value:.2f} | {'yes' if met else 'no'} |")
     return "\n".join(lines)
 
 
