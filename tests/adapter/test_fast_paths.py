@@ -14,7 +14,7 @@ import pytest
 import trio
 import trio.testing
 from adapter_support import Recorder, connected
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sansio import HANDSHAKE_VERSIONS, ResponseReceived
@@ -48,6 +48,7 @@ def _bind(binder: Any, arguments: Any) -> Any:
         return ("error", str(exc))
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argument_dicts)
 def test_fast_binding_agrees_with_the_full_path(arguments: dict[str, Any]) -> None:
     _, fast = input_schema_for(_tool)
