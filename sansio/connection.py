@@ -20,6 +20,7 @@ from typing import Any, Final, NoReturn
 import attrs
 
 from . import _codec
+from ._fifo import Fifo
 from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from .events import (
@@ -157,7 +158,6 @@ class Connection:
         "_cancelled_out",
         "_eof",
         "_eof_reason",
-        "_event_pos",
         "_events",
         "_handshake_versions",
         "_inbox",
@@ -227,11 +227,8 @@ class Connection:
 
         # Inbound.
         self._lines = LineBuffer(max_frame_size)
-        # Lists, not deques: they hold a few items at most, and an empty deque costs ten
-        # times an empty list in every idle session.
-        self._inbox: list[Any] = []
-        self._events: list[Event] = []
-        self._event_pos = 0  # the next event to return from _events
+        self._inbox: Fifo[Any] = Fifo()
+        self._events: Fifo[Event] = Fifo()
         self._eof = False
         self._eof_reason: str | None = None
         self._terminal: Event | None = None
@@ -373,7 +370,7 @@ class Connection:
         """
         events = self._events
         if events:
-            return self._pop_event()
+            return events.popleft()
         if self._terminal is not None:
             return self._terminal
         if self._lifecycle.state is State.ERROR:
@@ -386,23 +383,11 @@ class Connection:
                 return NEED_DATA
             self._handle_frame(frame)
             if events:
-                return self._pop_event()
-
-    def _pop_event(self) -> Event:
-        """The oldest queued event (a read position keeps a big batch's events linear)."""
-        events = self._events
-        pos = self._event_pos
-        event = events[pos]
-        pos += 1
-        if pos == len(events):
-            events.clear()
-            pos = 0
-        self._event_pos = pos
-        return event
+                return events.popleft()
 
     def _next_frame(self) -> Any:
         if self._inbox:
-            return self._inbox.pop(0)
+            return self._inbox.popleft()
         try:
             return self._lines.next_line()
         except FrameTooLarge as exc:

@@ -69,6 +69,7 @@ from sansio.jsonrpc import ErrorObject
 
 from . import errors
 from ._transport import Transport
+from ._util import park
 
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
@@ -124,15 +125,7 @@ class _WriteLock:
         if not self._held:
             self._held = True
             return
-        task = trio.lowlevel.current_task()
-        waiters = self._waiters
-        waiters.append(task)
-
-        def abort(_: object) -> trio.lowlevel.Abort:
-            waiters.remove(task)
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        await trio.lowlevel.wait_task_rescheduled(abort)  # woken owning the lock
+        await park(self._waiters)  # woken owning the lock
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._waiters:
@@ -181,15 +174,7 @@ class _Flag:
         if self._set:
             await trio.lowlevel.checkpoint()
             return
-        task = trio.lowlevel.current_task()
-        waiters = self._waiters
-        waiters.append(task)
-
-        def abort(_: object) -> trio.lowlevel.Abort:
-            waiters.remove(task)
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        await trio.lowlevel.wait_task_rescheduled(abort)
+        await park(self._waiters)
 
 
 class _Slot:

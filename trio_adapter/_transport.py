@@ -14,6 +14,10 @@ import math
 
 import trio
 
+from sansio._fifo import Fifo
+
+from ._util import park
+
 __all__ = ["MemoryTransport", "StreamTransport", "Transport", "memory_transport_pair"]
 
 _CHUNK = 65536
@@ -111,50 +115,37 @@ class _Pipe:
     exception raised to find the FIFO empty): an idle session pair keeps two of these.
     """
 
-    __slots__ = ("_chunks", "_head", "eof", "limit", "reader", "reader_closed", "writers")
+    __slots__ = ("_chunks", "eof", "limit", "reader_closed", "readers", "writers")
 
     def __init__(self, limit: float) -> None:
         self.limit = limit
-        self._chunks: list[bytes] = []
-        self._head = 0  # the next chunk to read
+        self._chunks: Fifo[bytes] = Fifo()
         self.eof = False  # the writing end is closed
         self.reader_closed = False
-        self.reader: trio.lowlevel.Task | None = None
-        self.writers: list[trio.lowlevel.Task] = []
+        self.readers: list[trio.lowlevel.Task] = []  # the one task waiting to read, if any
+        self.writers: list[trio.lowlevel.Task] = []  # tasks waiting for room, oldest first
 
     def __len__(self) -> int:
-        return len(self._chunks) - self._head
+        return self._chunks.pending()
 
     def has_room(self) -> bool:
         """Whether a write fits: under the limit, or (limit 0) a reader waits for it."""
-        n = len(self)
-        return n < self.limit or (n == 0 and self.reader is not None)
+        n = self._chunks.pending()
+        return n < self.limit or (n == 0 and bool(self.readers))
 
     def put(self, data: bytes) -> None:
         self._chunks.append(data)
         self.wake_reader()
 
     def take(self) -> bytes:
-        chunks = self._chunks
-        head = self._head
-        data = chunks[head]
-        head += 1
-        if head == len(chunks):
-            chunks.clear()
-            head = 0
-        elif head > 32 and head * 2 > len(chunks):  # a reader that keeps up only partly
-            del chunks[:head]
-            head = 0
-        self._head = head
+        data = self._chunks.popleft()
         if self.writers:
             trio.lowlevel.reschedule(self.writers.pop(0))
         return data
 
     def wake_reader(self) -> None:
-        task = self.reader
-        if task is not None:
-            self.reader = None
-            trio.lowlevel.reschedule(task)
+        if self.readers:
+            trio.lowlevel.reschedule(self.readers.pop())
 
     def wake_all(self) -> None:
         self.wake_reader()
@@ -201,16 +192,7 @@ class MemoryTransport(Transport):
                 pipe.put(data)
                 await trio.lowlevel.cancel_shielded_checkpoint()
                 return
-            task = trio.lowlevel.current_task()
-            pipe.writers.append(task)
-
-            def abort(_: object, task: trio.lowlevel.Task = task, pipe: _Pipe = pipe
-                      ) -> trio.lowlevel.Abort:
-                if task in pipe.writers:
-                    pipe.writers.remove(task)
-                return trio.lowlevel.Abort.SUCCEEDED
-
-            await trio.lowlevel.wait_task_rescheduled(abort)
+            await park(pipe.writers)
 
     async def receive(self) -> bytes:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -227,18 +209,12 @@ class MemoryTransport(Transport):
                 return data
             if pipe.eof:
                 return b""
-            if pipe.reader is not None:
+            if pipe.readers:
                 raise trio.BusyResourceError("another task is receiving on this transport")
             self._immediate = 0
-            pipe.reader = trio.lowlevel.current_task()
             if pipe.writers:  # with no buffer, a writer waits for a reader: here is one
                 trio.lowlevel.reschedule(pipe.writers.pop(0))
-
-            def abort(_: object, pipe: _Pipe = pipe) -> trio.lowlevel.Abort:
-                pipe.reader = None
-                return trio.lowlevel.Abort.SUCCEEDED
-
-            await trio.lowlevel.wait_task_rescheduled(abort)
+            await park(pipe.readers)
 
     async def start(self, nursery: trio.Nursery | None = None) -> None:
         """Nothing to do: the pipes are ready."""

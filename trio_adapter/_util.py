@@ -14,7 +14,27 @@ if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
 
 S = TypeVar("S")
 
-__all__ = ["session_scope"]
+__all__ = ["park", "session_scope"]
+
+
+async def park(waiters: list[trio.lowlevel.Task]) -> None:
+    """Wait in ``waiters`` until a task takes this one out of the list and reschedules it.
+
+    The waker removes the task from ``waiters`` before ``trio.lowlevel.reschedule``; a waiter
+    that is cancelled first removes itself. The building block of the session's write lock
+    and one-way flags and of the memory transport's pipes.
+
+    Raises:
+        trio.Cancelled: while waiting (the task is no longer in ``waiters``).
+    """
+    task = trio.lowlevel.current_task()
+    waiters.append(task)
+
+    def abort(_: object) -> trio.lowlevel.Abort:
+        waiters.remove(task)
+        return trio.lowlevel.Abort.SUCCEEDED
+
+    await trio.lowlevel.wait_task_rescheduled(abort)
 
 
 def _single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import trio
 import trio.testing
@@ -69,3 +69,26 @@ class Recorder:
 
     def sent_methods(self) -> list[str]:
         return [f["method"] for f in self.sent if "method" in f]
+
+
+class StepCounter(trio.abc.Instrument):
+    """Counts one task's trips through the scheduler (``before_task_step``), to assert that
+    an operation did or did not yield. Use as ``with StepCounter.installed() as steps:``."""
+
+    def __init__(self, task: trio.lowlevel.Task) -> None:
+        self.task = task
+        self.count = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task is self.task:
+            self.count += 1
+
+    @classmethod
+    @contextmanager
+    def installed(cls) -> Iterator[StepCounter]:
+        counter = cls(trio.lowlevel.current_task())
+        trio.lowlevel.add_instrument(counter)
+        try:
+            yield counter
+        finally:
+            trio.lowlevel.remove_instrument(counter)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from adapter_support import Recorder, connected
+from adapter_support import Recorder, StepCounter, connected
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -205,25 +205,12 @@ async def test_fd_reader_reads_at_once_but_yields_every_so_often() -> None:
     try:
         os.write(w, b"x" * (YIELD_EVERY * 2))
         reader = FdReader(r, 1)
-        me = trio.lowlevel.current_task()
-
-        class Steps(trio.abc.Instrument):  # counts this task's trips through the scheduler
-            count = 0
-
-            def before_task_step(self, task: trio.lowlevel.Task) -> None:
-                if task is me:
-                    Steps.count += 1
-
-        steps = Steps()
-        trio.lowlevel.add_instrument(steps)
-        try:
+        with StepCounter.installed() as steps:
             for _ in range(YIELD_EVERY - 1):  # data is there: no trip through the scheduler
                 assert await reader.receive() == b"x"
-            assert Steps.count == 0
+            assert steps.count == 0
             assert await reader.receive() == b"x"  # ... but never YIELD_EVERY in a row
-            assert Steps.count == 1
-        finally:
-            trio.lowlevel.remove_instrument(steps)
+            assert steps.count == 1
         os.close(w)
         w = -1
         rest = b""

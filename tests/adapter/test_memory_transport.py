@@ -7,6 +7,7 @@ import math
 import pytest
 import trio
 import trio.testing
+from adapter_support import StepCounter
 
 from trio_adapter import memory_transport_pair
 
@@ -151,22 +152,9 @@ async def test_a_flood_cannot_starve_other_tasks() -> None:
     a, b = memory_transport_pair(buffer=math.inf)
     for _ in range(200):
         a.send_nowait(b"x")
-    me = trio.lowlevel.current_task()
-
-    class Steps(trio.abc.Instrument):
-        count = 0
-
-        def before_task_step(self, task: trio.lowlevel.Task) -> None:
-            if task is me:
-                Steps.count += 1
-
-    steps = Steps()
-    trio.lowlevel.add_instrument(steps)
-    try:
+    with StepCounter.installed() as steps:
         for _ in range(15):  # data waiting: no trip through the scheduler ...
             await b.receive()
-        assert Steps.count == 0
+        assert steps.count == 0
         await b.receive()  # ... but never 16 in a row
-        assert Steps.count == 1
-    finally:
-        trio.lowlevel.remove_instrument(steps)
+        assert steps.count == 1
