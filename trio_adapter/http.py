@@ -569,6 +569,7 @@ class StreamableHTTPTransport(Transport):
         self._nursery: trio.Nursery | None = None
         self._closed = False
         self._listening = False
+        self._listen_opened = trio.Event()  # the standalone GET got its answer's head
         self._failure: BaseException | None = None
         self._reinit = reinitialize
         self._reinit_lock = trio.Lock()
@@ -761,7 +762,12 @@ class StreamableHTTPTransport(Transport):
         if status == 202 or (200 <= status < 300 and not is_request):
             await response.aclose()
             if isinstance(msg, dict) and msg.get("method") == "notifications/initialized":
+                # The standalone stream is open (or refused) before anything else is sent:
+                # a server may send requests there as soon as the session starts, and drop
+                # them while no stream is open.
                 self._start_listening()
+                with trio.move_on_after(self._connect_timeout):
+                    await self._listen_opened.wait()
             return
         if status == 404 and self.session_id is not None:
             await response.aclose()
@@ -879,6 +885,8 @@ class StreamableHTTPTransport(Transport):
             response = await self._request("GET", self._headers("text/event-stream"))
         except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError):
             return
+        finally:
+            self._listen_opened.set()
         if response.status != 200:
             await response.aclose()
             return

@@ -284,3 +284,74 @@ async def test_streams_ending_with_their_session_never_take_the_server_down(
         async with Client("c", "1.0").connect(StreamableHTTPTransport(info.url)) as session:
             assert (await session.call_tool("churn", {"n": 1})).content[0].text == "ok"  # type: ignore[union-attr]
         nursery.cancel_scope.cancel()
+
+
+async def test_the_standalone_stream_is_open_before_the_first_request() -> None:
+    """A server may send requests on the GET stream as soon as the session starts (and drop
+    them while none is open): the client opens it before sending anything after the
+    handshake. A scripted server records the order in which requests arrive."""
+    import json
+
+    seen: list[str] = []
+
+    async def handle(stream: trio.SocketStream) -> None:
+        conn = h11.Connection(h11.SERVER)
+        async with stream:
+            while True:
+                head: h11.Request | None = None
+                body = b""
+                while True:
+                    event = conn.next_event()
+                    if event is h11.NEED_DATA:
+                        data = await stream.receive_some(65536)
+                        if not data:
+                            return
+                        conn.receive_data(data)
+                    elif isinstance(event, h11.Request):
+                        head = event
+                    elif isinstance(event, h11.Data):
+                        body += event.data
+                    elif isinstance(event, h11.EndOfMessage):
+                        break
+                    else:
+                        return
+                assert head is not None
+                if head.method == b"GET":
+                    await trio.sleep(0.05)  # a slow server: the stream opens 50 ms later
+                    await stream.send_all(conn.send(h11.Response(status_code=200, headers=[
+                        ("content-type", "text/event-stream")])) + conn.send(
+                        h11.Data(data=b": open\n\n")))
+                    seen.append("GET answered")
+                    await trio.sleep_forever()  # the stream stays open
+                if head.method == b"DELETE":
+                    seen.append("DELETE")
+                    await stream.send_all(conn.send(h11.Response(status_code=200, headers=[
+                        ("content-length", "0")])) + conn.send(h11.EndOfMessage()))
+                    conn.start_next_cycle()
+                    continue
+                msg = json.loads(body)
+                seen.append(msg.get("method", "response"))
+                if "id" not in msg:
+                    out = conn.send(h11.Response(status_code=202, headers=[
+                        ("content-length", "0"), ("mcp-session-id", "s1")]))
+                else:
+                    result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                              "serverInfo": {"name": "scripted", "version": "1"}} \
+                        if msg["method"] == "initialize" else {"tools": []}
+                    data = json.dumps({"jsonrpc": "2.0", "id": msg["id"],
+                                       "result": result}).encode()
+                    out = conn.send(h11.Response(status_code=200, headers=[
+                        ("content-type", "application/json"), ("mcp-session-id", "s1"),
+                        ("content-length", str(len(data)))])) + conn.send(h11.Data(data=data))
+                await stream.send_all(out + conn.send(h11.EndOfMessage()))
+                conn.start_next_cycle()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(trio.serve_tcp, handle, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        transport = StreamableHTTPTransport(f"http://127.0.0.1:{port}/mcp")
+        async with Client("c", "1.0").connect(transport) as session:
+            await session.list_tools()
+        nursery.cancel_scope.cancel()
+    assert seen[:4] == ["initialize", "notifications/initialized", "GET answered", "tools/list"]
