@@ -96,7 +96,8 @@ class Context(RequestContext):
 
 
 _PLAIN_OUTPUTS = (str, int, bool)
-_STRUCTURED_SINCE = "2025-06-18"  # the first revision with structuredContent
+# The first revision with structuredContent, as the MCP types record it.
+_STRUCTURED_SINCE: str = attrs.fields(t.CallToolResult).structured_content.metadata[t.SINCE]
 
 
 @attrs.define(eq=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
+import h11
 import trio
 import trio.testing
 
@@ -92,3 +93,26 @@ class StepCounter(trio.abc.Instrument):
             yield counter
         finally:
             trio.lowlevel.remove_instrument(counter)
+
+
+async def read_request(conn: h11.Connection, stream: trio.abc.ReceiveStream
+                       ) -> tuple[h11.Request, bytes] | None:
+    """Read one whole request (head and body) for a scripted h11 server; ``None`` at EOF."""
+    head: h11.Request | None = None
+    body = b""
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            data = await stream.receive_some(65536)
+            if not data:
+                return None
+            conn.receive_data(data)
+        elif isinstance(event, h11.Request):
+            head = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+        elif isinstance(event, h11.EndOfMessage):
+            assert head is not None
+            return head, body
+        else:  # the peer closed the connection
+            return None

@@ -122,7 +122,8 @@ def test_server_dying_at_startup_shows_its_stderr() -> None:
 
 
 def test_timeout_is_one_line() -> None:
-    proc = cli("inspect", "--timeout", "0.5", "--", PY, "-c", "import time; time.sleep(30)")
+    # A server that never answers: it waits for a signal that never comes.
+    proc = cli("inspect", "--timeout", "0.5", "--", PY, "-c", "import signal; signal.pause()")
     assert proc.returncode == 1
     assert "timed out after 0.5 s" in one_line_error(proc)
 

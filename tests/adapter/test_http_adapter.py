@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from adapter_support import read_request
 
 from sansio import types as t
 from trio_adapter import Client, Context, MCPError, PeerDisconnected, RequestContext, Server
@@ -304,19 +305,10 @@ class DroppingServer:
         import h11
 
         conn = h11.Connection(h11.SERVER)
-        body = b""
-        request: Any = None
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                conn.receive_data(await stream.receive_some(65536))
-                continue
-            if isinstance(event, h11.Request):
-                request = event
-            elif isinstance(event, h11.Data):
-                body += event.data
-            elif isinstance(event, h11.EndOfMessage):
-                break
+        got = await read_request(conn, stream)
+        if got is None:
+            return
+        request, body = got
         headers = {k.decode(): v.decode() for k, v in request.headers}
         sse = [("content-type", "text/event-stream"), ("mcp-session-id", "s1")]
         if request.method == b"GET":

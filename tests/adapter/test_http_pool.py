@@ -14,6 +14,7 @@ import h11
 import pytest
 import trio
 import trio.testing
+from adapter_support import read_request
 
 from trio_adapter import Client, Server
 from trio_adapter.http import StreamableHTTPTransport, serve_http
@@ -34,20 +35,10 @@ class ScriptedServer:
         answered = 0
         async with stream:
             while True:
-                body = b""
-                while True:
-                    event = conn.next_event()
-                    if event is h11.NEED_DATA:
-                        data = await stream.receive_some(65536)
-                        if not data:
-                            return
-                        conn.receive_data(data)
-                    elif isinstance(event, h11.Data):
-                        body += event.data
-                    elif isinstance(event, h11.EndOfMessage):
-                        break
-                    elif isinstance(event, h11.ConnectionClosed):
-                        return
+                got = await read_request(conn, stream)
+                if got is None:
+                    return
+                _, body = got
                 self.requests.append(body)
                 out = conn.send(h11.Response(status_code=200, headers=[
                     ("content-type", "application/json"), ("content-length", "2")]))
@@ -298,24 +289,10 @@ async def test_the_standalone_stream_is_open_before_the_first_request() -> None:
         conn = h11.Connection(h11.SERVER)
         async with stream:
             while True:
-                head: h11.Request | None = None
-                body = b""
-                while True:
-                    event = conn.next_event()
-                    if event is h11.NEED_DATA:
-                        data = await stream.receive_some(65536)
-                        if not data:
-                            return
-                        conn.receive_data(data)
-                    elif isinstance(event, h11.Request):
-                        head = event
-                    elif isinstance(event, h11.Data):
-                        body += event.data
-                    elif isinstance(event, h11.EndOfMessage):
-                        break
-                    else:
-                        return
-                assert head is not None
+                got = await read_request(conn, stream)
+                if got is None:
+                    return
+                head, body = got
                 if head.method == b"GET":
                     await trio.sleep(0.05)  # a slow server: the stream opens 50 ms later
                     await stream.send_all(conn.send(h11.Response(status_code=200, headers=[

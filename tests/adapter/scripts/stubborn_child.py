@@ -6,7 +6,6 @@ Writes its pid to the file named by argv[1] (if given), then "ready" to stdout.
 import os
 import signal
 import sys
-import time
 
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 if len(sys.argv) > 1:
@@ -15,5 +14,5 @@ if len(sys.argv) > 1:
     os.replace(sys.argv[1] + ".tmp", sys.argv[1])
 sys.stdout.write("ready\n")
 sys.stdout.flush()
-while True:
-    time.sleep(3600)
+while True:  # SIGTERM is ignored, so nothing wakes it: only SIGKILL ends it
+    signal.pause()
