@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -46,6 +48,7 @@ def test_ratios_are_ours_over_theirs_and_memory_inverted() -> None:
     assert "in-memory" in table and "30,000" in table and "10.0" in table
 
 
+@pytest.mark.slow
 def test_quick_engine_run_prints_records_a_table_and_the_ratios_line(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(

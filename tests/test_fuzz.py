@@ -44,6 +44,8 @@ from sansio.versions import BATCH_VERSIONS
 from tests.helpers import FULL_CLIENT_CAPS, FULL_SERVER_CAPS
 from tests.test_properties import assert_valid
 
+pytestmark = pytest.mark.slow
+
 Stage = Literal["fresh", "handshake", "initialized", "operating"]
 STAGES: tuple[Stage, ...] = ("fresh", "handshake", "initialized", "operating")
 MAX_STEPS = 10_000  # next_event calls allowed per input before we call it a hang

@@ -46,7 +46,7 @@ from sansio import (  # noqa: E402
     ResponseReceived,
     Role,
 )
-from tests.conftest import load_schema  # noqa: E402
+from tests.conftest import load_schema, schemas_available  # noqa: E402
 
 pytestmark = [
     pytest.mark.interop,
@@ -63,7 +63,11 @@ _validators: dict[str, Any] = {}
 
 
 def assert_frames_valid(revision: str, frames: list[Any]) -> None:
-    """Every frame (a decoded JSON-RPC message or batch) validates against ``revision``."""
+    """Every frame (a decoded JSON-RPC message or batch) validates against ``revision``
+    (when the official schemas are available; see tests/conftest.py)."""
+    assert frames
+    if not schemas_available():
+        return
     if revision not in _validators:
         root = load_schema(revision)
         key = "$defs" if "$defs" in root else "definitions"
@@ -172,14 +176,14 @@ def check_engine_server_trace(trace: Path, first_errors: tuple[int, ...] = ()) -
                       ErrorCode.METHOD_NOT_FOUND]
 
 
-def test_sdk_client_drives_engine_server(tmp_path: Path, schema_dir: Path) -> None:
+def test_sdk_client_drives_engine_server(tmp_path: Path) -> None:
     """The SDK's client, forced to the handshake era (mode="legacy"), against our server."""
     trace = tmp_path / "frames.ndjson"
     anyio.run(sdk_client_session, trace, "legacy", backend="asyncio")
     check_engine_server_trace(trace)
 
 
-def test_sdk_client_auto_mode_falls_back_to_initialize(tmp_path: Path, schema_dir: Path) -> None:
+def test_sdk_client_auto_mode_falls_back_to_initialize(tmp_path: Path) -> None:
     """The SDK's default mode probes ``server/discover`` first; our handshake-era engine refuses
     it (-32600 before initialize) and the SDK falls back to ``initialize``."""
     trace = tmp_path / "frames.ndjson"
@@ -189,7 +193,7 @@ def test_sdk_client_auto_mode_falls_back_to_initialize(tmp_path: Path, schema_di
     check_engine_server_trace(trace, first_errors=(ErrorCode.INVALID_REQUEST,))
 
 
-async def test_sdk_client_under_trio(tmp_path: Path, schema_dir: Path) -> None:
+async def test_sdk_client_under_trio(tmp_path: Path) -> None:
     """The SDK runs on anyio, so the same session also works under trio (pytest-trio)."""
     trace = tmp_path / "frames.ndjson"
     await sdk_client_session(trace, "legacy")
@@ -301,8 +305,7 @@ def sdk_server(tmp_path: Path) -> Any:
 
 
 @pytest.mark.parametrize("version", HANDSHAKE_VERSIONS)
-def test_engine_client_drives_sdk_server(sdk_server: BlockingClient, version: str,
-                                         schema_dir: Path) -> None:
+def test_engine_client_drives_sdk_server(sdk_server: BlockingClient, version: str,) -> None:
     client, conn = sdk_server, sdk_server.conn
     ready = client.request("initialize", {
         "protocolVersion": version, "capabilities": {},
@@ -382,7 +385,7 @@ def test_engine_client_refuses_what_the_sdk_server_lacks(sdk_server: BlockingCli
     assert_frames_valid(conn.protocol_version or "", client.sent)
 
 
-def test_engine_server_edge_cases_over_real_pipes(tmp_path: Path, schema_dir: Path) -> None:
+def test_engine_server_edge_cases_over_real_pipes(tmp_path: Path) -> None:
     """The example server by itself: a parse error, a request served while it waits for a
     sampling answer, a malformed and a refused sampling answer, nested waits answered out of
     order, and end of input mid-wait (exit status 0)."""

@@ -42,10 +42,7 @@ from sansio.state import TRAFFIC, TRANSITIONS, LifecycleState, Trigger
 from sansio.testing import ConnectionPair
 from sansio.testing import strategies as mcps
 from sansio.testing.machine import MCPLifecycleMachine
-from tests.conftest import SCHEMA_DIR, load_schema
-
-pytestmark = pytest.mark.skipif(not SCHEMA_DIR.is_dir(),
-                                reason="../shared/mcp-schema is not beside the project")
+from tests.conftest import load_schema, requires_schemas, schemas_available
 
 # ---------------------------------------------------------------------------- schema checks
 
@@ -107,9 +104,12 @@ def assert_frame_valid(revision: str, sender: Role, message: Any,
 
 
 class SchemaCheckedMachine(MCPLifecycleMachine):
-    """The lifecycle machine, validating every frame against the schema of its revision."""
+    """The lifecycle machine, validating every frame against the schema of its revision (the
+    machine's own invariants still run when the schemas are not available)."""
 
     def on_frame(self, sender: Role, message: Any) -> None:
+        if not schemas_available():
+            return
         conn = self.conns[sender]
         revision = conn.protocol_version or self.last_requested_version
         assert revision is not None
@@ -123,7 +123,7 @@ SchemaCheckedMachine.TestCase.settings = settings(
     max_examples=60, stateful_step_count=35, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.filter_too_much])
-TestLifecycle = SchemaCheckedMachine.TestCase
+TestLifecycle = pytest.mark.slow(SchemaCheckedMachine.TestCase)
 
 
 def test_machine_catches_a_lost_response() -> None:
@@ -156,6 +156,7 @@ FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@pytest.mark.slow
 @FAST
 @given(data=st.data(), version=st.sampled_from(HANDSHAKE_VERSIONS),
        byte_by_byte=st.booleans())
@@ -305,6 +306,7 @@ STRATEGY_SETTINGS = settings(max_examples=60, deadline=None,
                              suppress_health_check=[HealthCheck.too_slow])
 
 
+@requires_schemas
 @STRATEGY_SETTINGS
 @given(data=st.data(), revision=st.sampled_from(HANDSHAKE_VERSIONS),
        sender=st.sampled_from(list(Role)))
@@ -322,6 +324,7 @@ def test_mcp_strategies_are_schema_valid(data: st.DataObject, revision: str,
         assert_valid(revision, "JSONRPCMessage", data.draw(mcps.batches(revision, direction)))
 
 
+@requires_schemas
 @STRATEGY_SETTINGS
 @given(message=mcps.jsonrpc_messages(), revision=st.sampled_from(HANDSHAKE_VERSIONS))
 def test_jsonrpc_strategies_are_valid(message: dict[str, Any], revision: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from sansio import HANDSHAKE_VERSIONS, ErrorCode, RemoteProtocolError, _codec
 from sansio.testing import ConnectionPair
-from tests.conftest import load_schema
+from tests.conftest import load_schema, schemas_available
 from tests.helpers import FULL_CLIENT_CAPS, FULL_SERVER_CAPS, frame
 
 _validators: dict[str, jsonschema.protocols.Validator] = {}
@@ -32,6 +32,13 @@ def assert_valid(revision: str, message: Any) -> None:
     for msg in messages:
         errors = list(validator(revision).iter_errors(msg))
         assert not errors, f"{revision}: {msg} -> {errors[0].message}"
+
+
+def check_if_available(revision: str, message: Any) -> None:
+    """``assert_valid`` when the official schemas are available, nothing otherwise: for tests
+    whose subject is behaviour and that also check the frames they see (tests/conftest.py)."""
+    if schemas_available():
+        assert_valid(revision, message)
 
 
 def conversation(revision: str) -> ConnectionPair:

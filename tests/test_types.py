@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import inspect
-import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -25,16 +23,15 @@ from sansio.types import (
     structure,
     unstructure,
 )
+from tests.conftest import load_schema
 
-SCHEMAS = Path(__file__).resolve().parents[1].parent / "shared" / "mcp-schema"
 HANDSHAKE = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 ALL_REVISIONS = (*HANDSHAKE, "2026-07-28")
 LATEST = "2025-11-25"
 
 
-@cache
 def schema(revision: str) -> dict[str, Any]:
-    return json.loads((SCHEMAS / revision / "schema.json").read_text())  # type: ignore[no-any-return]
+    return load_schema(revision)
 
 
 @cache

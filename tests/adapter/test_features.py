@@ -20,7 +20,7 @@ from adapter_support import Recorder, connected
 
 from sansio import HANDSHAKE_VERSIONS, LocalProtocolError
 from sansio import types as t
-from tests.test_schema_frames import assert_valid
+from tests.test_schema_frames import check_if_available
 from trio_adapter import (
     Client,
     ClientSession,
@@ -161,7 +161,7 @@ class Checked:
 
     def check(self, revision: str) -> None:
         for frame in [*self.client.sent, *self.server.sent]:
-            assert_valid(revision, frame)
+            check_if_available(revision, frame)
 
 
 @asynccontextmanager

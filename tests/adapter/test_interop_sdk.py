@@ -26,7 +26,7 @@ import mcp_types  # noqa: E402
 from mcp.client.session import ClientRequestContext  # noqa: E402
 
 from sansio import types as t  # noqa: E402
-from tests.test_schema_frames import assert_valid  # noqa: E402
+from tests.test_schema_frames import check_if_available  # noqa: E402
 from trio_adapter import Client, CommandTransport, MCPError  # noqa: E402
 
 pytestmark = [
@@ -126,7 +126,7 @@ def check_trace(trace: Path) -> None:
     frames = [json.loads(line) for line in trace.read_bytes().splitlines()]
     assert frames
     for frame in frames:
-        assert_valid("2025-11-25", frame)
+        check_if_available("2025-11-25", frame)
     methods = [f["method"] for f in frames if "method" in f and "id" in f]
     assert methods == ["sampling/createMessage"]
 

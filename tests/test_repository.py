@@ -1,0 +1,56 @@
+"""The repository keeps its promises to a newcomer: the README's test command is what CI runs
+(also in a fresh clone with nothing beside it), schema tests skip with one reason that names the
+setting, and CI refuses to run without the official schemas."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SCHEMA_ENV, SCHEMA_SKIP_REASON
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^```sh\n(python3 -m venv .+)\n```$", text, re.MULTILINE)
+
+
+def test_ci_runs_the_readme_test_command_here_and_in_a_fresh_clone() -> None:
+    main_job, tests = readme_commands()
+    assert main_job.endswith("trio-mcp demo")
+    assert tests.endswith("-m pytest -q")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    # verbatim, first; then again in a clone of its own, with MCP_SCHEMA_DIR unset
+    assert ci.count(tests) == 2
+    assert ci.index(tests) < ci.index("git clone")
+    assert 'env -u MCP_SCHEMA_DIR bash -c \\\n    "' + tests + '"' in ci
+
+
+def test_schema_tests_skip_with_one_reason_naming_the_setting(tmp_path: Path) -> None:
+    env = {**os.environ, SCHEMA_ENV: str(tmp_path / "nowhere")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-rs", "-p", "no:cacheprovider",
+         "tests/test_errors.py", "tests/test_schema_frames.py"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "MCP schema validation: off" in done.stdout
+    skips = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert skips
+    assert all(line.endswith(SCHEMA_SKIP_REASON) for line in skips), skips
+    assert SCHEMA_ENV in SCHEMA_SKIP_REASON
+    assert re.search(r"\d+ passed, \d+ skipped", done.stdout)
+
+
+def test_ci_refuses_to_run_without_the_schemas(tmp_path: Path) -> None:
+    env = {**os.environ, SCHEMA_ENV: str(tmp_path)}
+    done = subprocess.run(["bash", str(ROOT / ".ci" / "run")], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.startswith("ci: error: the official MCP schemas are missing")
+    assert done.stderr.count("\n") == 1
