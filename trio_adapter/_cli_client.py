@@ -653,22 +653,19 @@ def _render_blob(res: t.BlobResourceContents, saver: Saver | None) -> str:
 
 
 def _save_all(blocks: Sequence[Any], saver: Saver | None) -> None:
-    """``--json`` with ``--save``: save each binary block, list the paths on stderr."""
+    """``--json`` with ``--save``: save each binary content, list the paths on stderr."""
     if saver is None:
         return
-    for block in blocks:
-        if isinstance(block, (t.ImageContent, t.AudioContent, t.EmbeddedResource,
-                              t.BlobResourceContents)):
-            if isinstance(block, t.BlobResourceContents):
-                path = saver.save("resource", _decode(block.blob), block.mime_type, block.uri)
-            elif isinstance(block, t.EmbeddedResource):
-                if not isinstance(block.resource, t.BlobResourceContents):
-                    continue
-                res = block.resource
-                path = saver.save("resource", _decode(res.blob), res.mime_type, res.uri)
-            else:
-                path = Path(_render(block, saver))
-            print(f"trio-mcp: saved {path}", file=sys.stderr)
+    for item in blocks:
+        block = item.resource if isinstance(item, t.EmbeddedResource) else item
+        if isinstance(block, (t.ImageContent, t.AudioContent)):
+            kind = "image" if isinstance(block, t.ImageContent) else "audio"
+            path = saver.save(kind, _decode(block.data), block.mime_type)
+        elif isinstance(block, t.BlobResourceContents):
+            path = saver.save("resource", _decode(block.blob), block.mime_type, block.uri)
+        else:
+            continue
+        print(f"trio-mcp: saved {path}", file=sys.stderr)
 
 
 def _write(text: str) -> None:
@@ -696,8 +693,7 @@ async def _call(session: ClientSession, args: argparse.Namespace, status: Status
     return EXIT_OK
 
 
-async def _read(session: ClientSession, args: argparse.Namespace, status: StatusLine,
-                saver: Saver | None) -> int:
+async def _read(session: ClientSession, args: argparse.Namespace, saver: Saver | None) -> int:
     _require(session, "resources", "resources")
     result = await session.read_resource(args.uri)
     if args.json:
@@ -712,7 +708,7 @@ async def _read(session: ClientSession, args: argparse.Namespace, status: Status
     return EXIT_OK
 
 
-async def _prompt(session: ClientSession, args: argparse.Namespace, status: StatusLine,
+async def _prompt(session: ClientSession, args: argparse.Namespace,
                   arguments: dict[str, Any] | None, saver: Saver | None) -> int:
     _require(session, "prompts", "prompts")
     result = await session.get_prompt(args.name, arguments)
@@ -725,7 +721,7 @@ async def _prompt(session: ClientSession, args: argparse.Namespace, status: Stat
     return EXIT_OK
 
 
-async def _complete(session: ClientSession, args: argparse.Namespace, status: StatusLine,
+async def _complete(session: ClientSession, args: argparse.Namespace,
                     context: dict[str, Any] | None) -> int:
     _require(session, "completions", "completions")
     ref: dict[str, Any] = ({"type": "ref/prompt", "name": args.prompt} if args.prompt is not None
@@ -781,10 +777,10 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
             if args.command == "call":
                 return await _call(session, args, status, arguments, saver)
             if args.command == "read":
-                return await _read(session, args, status, saver)
+                return await _read(session, args, saver)
             if args.command == "prompt":
-                return await _prompt(session, args, status, arguments, saver)
-            return await _complete(session, args, status, arguments)
+                return await _prompt(session, args, arguments, saver)
+            return await _complete(session, args, arguments)
         finally:
             status.clear()
 
