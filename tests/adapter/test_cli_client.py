@@ -254,6 +254,13 @@ def test_complete_a_prompt_argument(capsys: pytest.CaptureFixture[str]) -> None:
                                               "hasMore": False}}
 
 
+def test_complete_says_when_the_server_has_more(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "complete", "--prompt", "greet", "many")
+    assert status == 0
+    assert out.splitlines() == [f"v{i}" for i in range(100)]
+    assert err == "trio-mcp: 100 of 150 shown; the server has more\n"
+
+
 def test_complete_needs_a_reference(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["complete", "name", "x", "--", "true"])

@@ -100,6 +100,8 @@ async def greet(name: str, tone: str = "warm") -> list[t.PromptMessage]:
 async def complete(ref: Any, argument: t.CompletionArgument,
                    context: t.CompletionContext | None) -> list[str]:
     """Complete user names (the template and the prompt's name argument) and tones."""
+    if argument.name == "many":
+        return [f"v{i}" for i in range(150)]
     if argument.name == "tone":
         return [v for v in ("warm", "cold") if v.startswith(argument.value)]
     return [u for u in USERS if u.startswith(argument.value)]
