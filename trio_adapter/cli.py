@@ -26,7 +26,7 @@ import importlib
 import importlib.util
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -197,8 +197,10 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _with_session(args: argparse.Namespace, command: list[str], body: Any,
-                        setup: Any = None) -> int:
+async def _with_session(
+    args: argparse.Namespace, command: list[str], body: Any,
+    setup: Callable[[trio.CancelScope], Mapping[str, Any]] | None = None,
+) -> int:
     """Connect to the target, run ``body(session)`` within ``--timeout``; return its status.
 
     ``setup(deadline_scope)``, when given, returns more keyword arguments for the
