@@ -5,12 +5,17 @@ Usage::
     trio-mcp demo [--trace]
     trio-mcp serve FILE_OR_MODULE[:attr] --stdio [--trace]
     trio-mcp inspect [--json] [--timeout S] [--trace] -- COMMAND ARGS...
-    trio-mcp call TOOL [JSON] [--json] [--timeout S] [--trace] -- COMMAND ARGS...
+    trio-mcp call TOOL [JSON | KEY=VALUE...] [--save DIR] [--log-level L] [--json] ... -- CMD...
+    trio-mcp read URI [--save DIR] [--log-level L] [--json] ... -- COMMAND ARGS...
+    trio-mcp prompt NAME [JSON | KEY=VALUE...] [--save DIR] [--json] ... -- COMMAND ARGS...
+    trio-mcp complete (--prompt NAME | --resource URI_TEMPLATE) ARGUMENT [VALUE]
+        [--context KEY=VALUE]... [--json] ... -- COMMAND ARGS...
 
 The target always comes last: ``-- COMMAND ARGS...`` runs a server over stdio. Errors are one
 line on stderr (``trio-mcp: error: ...``) and a non-zero exit status: 1 for a failed tool, a
 protocol error or a server that could not be reached, 2 for a usage error. ``--debug`` shows
-tracebacks.
+tracebacks. The client commands (call, read, prompt, complete: progress, logs, key=value
+arguments, --save, elicitation forms) live in ``trio_adapter._cli_client``; docs/cli-client.md.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import importlib
 import importlib.util
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,12 +148,9 @@ def _parser() -> argparse.ArgumentParser:
                              usage="trio-mcp inspect [options] -- COMMAND ARGS...")
     client_options(inspect)
 
-    call = sub.add_parser("call", help="call one tool and print its result",
-                          usage="trio-mcp call TOOL [JSON] [options] -- COMMAND ARGS...")
-    call.add_argument("tool")
-    call.add_argument("arguments", nargs="?", metavar="JSON",
-                      help="the arguments, a JSON object")
-    client_options(call)
+    from ._cli_client import add_parsers
+
+    add_parsers(sub, client_options)  # call, read, prompt, complete
     return parser
 
 
@@ -195,7 +197,15 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _with_session(args: argparse.Namespace, command: list[str], body: Any) -> int:
+async def _with_session(
+    args: argparse.Namespace, command: list[str], body: Any,
+    setup: Callable[[trio.CancelScope], Mapping[str, Any]] | None = None,
+) -> int:
+    """Connect to the target, run ``body(session)`` within ``--timeout``; return its status.
+
+    ``setup(deadline_scope)``, when given, returns more keyword arguments for the
+    :class:`Client` (its handlers), and may move the deadline (a form being filled in).
+    """
     if args.url and command:
         raise CLIError("give either --url URL or -- COMMAND ARGS..., not both", EXIT_USAGE)
     if not command and not args.url:
@@ -213,9 +223,10 @@ async def _with_session(args: argparse.Namespace, command: list[str], body: Any)
     else:
         transport = CommandTransport(command,
                                      stderr="inherit" if args.show_stderr else "capture")
-    client = Client("trio-mcp", sansio.__version__, trace=trace)
     try:
-        with trio.fail_after(args.timeout):
+        with trio.fail_after(args.timeout) as deadline:
+            client = Client("trio-mcp", sansio.__version__, trace=trace,
+                            **(setup(deadline) if setup is not None else {}))
             async with client.connect(transport) as session:
                 status: int = await body(session)
                 return status
@@ -327,22 +338,6 @@ def _block_text(block: Any) -> str:
     return _dump(t.unstructure(block))
 
 
-async def _call(session: ClientSession, tool: str, arguments: dict[str, Any] | None,
-                as_json: bool) -> int:
-    result = await session.call_tool(tool, arguments)
-    if as_json:
-        print(_dump(t.unstructure(result, session.protocol_version)))
-    else:
-        texts = [_block_text(b) for b in result.content]
-        if result.is_error:
-            raise CLIError(f"tool {tool!r} failed: " + " ".join(" ".join(texts).split()))
-        for text in texts:
-            print(text)
-        if result.structured_content is not None and not texts:
-            print(_dump(result.structured_content))  # the text blocks already say it
-    return EXIT_FAILED if result.is_error else EXIT_OK
-
-
 def _demo(trace: bool) -> int:
     from ._transport import memory_transport_pair
     from .demo import build_demo_server
@@ -419,12 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return await _inspect(session, args.json)
 
             return trio.run(_with_session, args, command, inspect_body)
-        arguments = _parse_arguments(args.arguments)
+        from . import _cli_client
 
-        async def call_body(session: ClientSession) -> int:
-            return await _call(session, args.tool, arguments, args.json)
-
-        return trio.run(_with_session, args, command, call_body)
+        return _cli_client.run(args, command)  # call, read, prompt, complete
     except CLIError as exc:
         if debug:
             raise
@@ -437,18 +429,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"trio-mcp: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-
-
-def _parse_arguments(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CLIError(f"the arguments are not valid JSON: {exc}", EXIT_USAGE) from None
-    if not isinstance(value, dict):
-        raise CLIError("the arguments must be a JSON object", EXIT_USAGE)
-    return value
 
 
 if __name__ == "__main__":  # pragma: no cover
