@@ -80,7 +80,7 @@ def add_parsers(sub: Any, client_options: Callable[[argparse.ArgumentParser], No
     call = sub.add_parser(
         "call", help="call one tool and print its result",
         usage="trio-mcp call TOOL [JSON | KEY=VALUE...] [options] -- COMMAND ARGS...")
-    call.add_argument("tool")
+    call.add_argument("tool", metavar="TOOL", help="the name of the tool to call")
     call.add_argument("arguments", nargs="*", metavar="JSON | KEY=VALUE",
                       help="the arguments: one JSON object, or key=value pairs (a value is "
                       "JSON when it parses as JSON, else a string)")
@@ -88,13 +88,13 @@ def add_parsers(sub: Any, client_options: Callable[[argparse.ArgumentParser], No
 
     read = sub.add_parser("read", help="read a resource and print its contents",
                           usage="trio-mcp read URI [options] -- COMMAND ARGS...")
-    read.add_argument("uri")
+    read.add_argument("uri", metavar="URI", help="the URI of the resource to read")
     extra(read)
 
     prompt = sub.add_parser(
         "prompt", help="get a prompt and print its messages",
         usage="trio-mcp prompt NAME [JSON | KEY=VALUE...] [options] -- COMMAND ARGS...")
-    prompt.add_argument("name")
+    prompt.add_argument("name", metavar="NAME", help="the name of the prompt to get")
     prompt.add_argument("arguments", nargs="*", metavar="JSON | KEY=VALUE",
                         help="the arguments (strings): one JSON object, or key=value pairs")
     extra(prompt)
