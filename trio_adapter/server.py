@@ -1048,6 +1048,7 @@ class ServerSession(BaseSession):
             return result
         if isinstance(value, t.CallToolResult):
             return value
+        value = _media_blocks(value)
         if entry.output is not None:
             try:
                 structured = entry.output(value)
@@ -1219,6 +1220,15 @@ def _prompt_messages(value: Any) -> list[t.PromptMessage]:
             raise TypeError(f"a prompt returned {type(item).__name__}; expected str, "
                             "PromptMessage, a content block or GetPromptResult")
     return messages
+
+
+def _media_blocks(value: Any) -> Any:
+    """``value`` with :class:`Image` / :class:`Audio` (alone or in a list) as content blocks."""
+    if isinstance(value, (Image, Audio)):
+        return value.to_content()
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (Image, Audio)) for v in value):
+        return [v.to_content() if isinstance(v, (Image, Audio)) else v for v in value]
+    return value
 
 
 def _describe(exc: BaseException) -> str:

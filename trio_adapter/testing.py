@@ -21,8 +21,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import trio
-
 from ._transport import memory_transport_pair
 from .client import Client, ClientSession
 from .server import Server
@@ -37,9 +35,9 @@ async def connected(
     """Connect a client to ``server`` in memory; yield the initialized :class:`ClientSession`.
 
     The server's lifespan is entered first (:meth:`Server.running`); the server side runs in
-    a nursery of its own. On exit the client session is closed, the server session ends with
-    it (it is cancelled if it has not within the server's ``close_timeout``) and the lifespan
-    exits: no task is left behind.
+    a nursery of its own (:meth:`Server.connect`). On exit the client session is closed, then
+    the server session (each bounded by its ``close_timeout``), then the lifespan exits: no
+    task is left behind. An exception from the block propagates as itself.
 
     Args:
         server: the server under test.
@@ -58,11 +56,8 @@ async def connected(
     elif client_options:
         raise TypeError("give either a client or client options, not both")
     client_end, server_end = memory_transport_pair()
-    async with server.running(), trio.open_nursery() as nursery:
-        await nursery.start(server.serve, server_end)
-        try:
-            async with client.connect(client_end) as session:
-                yield session
-        finally:
-            # The client's close ends the server session (EOF); bound the wait for it.
-            nursery.cancel_scope.deadline = trio.current_time() + server.close_timeout
+    # Server.connect runs the server session in a nursery of its own and re-raises the body's
+    # exception as itself (not in an exception group), so a failing test reads as it failed.
+    async with server.running(), server.connect(server_end), \
+            client.connect(client_end) as session:
+        yield session
