@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -335,6 +337,8 @@ async def test_a_cancelled_sync_call_abandons_its_thread() -> None:
         assert not finished.is_set()
     release.set()
     await _wait_threading_event(finished)
+    async with server.thread_limiter:  # the abandoned thread's token comes back when it ends
+        assert server.thread_limiter.borrowed_tokens == 1
 
 
 # ---------------------------------------------------------------- Image / Audio
@@ -526,6 +530,47 @@ async def test_serve_http_runs_one_lifespan_for_every_request() -> None:
         assert (lifespan.enters, lifespan.exits) == (1, 0)
         nursery.cancel_scope.cancel()
     assert (lifespan.enters, lifespan.exits) == (1, 1)
+
+
+LIFESPAN_SERVER = """
+import sys
+from contextlib import asynccontextmanager
+from trio_adapter import Context, Server
+
+@asynccontextmanager
+async def lifespan(server):
+    print("lifespan: enter", file=sys.stderr, flush=True)
+    if FAIL:
+        raise RuntimeError("database is down")
+    yield {"db": "the database"}
+    print("lifespan: exit", file=sys.stderr, flush=True)
+
+server = Server("cli-life", "1.0", lifespan=lifespan)
+
+@server.tool()
+async def db(ctx: Context) -> str:
+    return ctx.lifespan_context["db"]
+"""
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_trio_mcp_serve_runs_the_lifespan(tmp_path: Path, fail: bool) -> None:
+    script = tmp_path / "life_server.py"
+    script.write_text(f"FAIL = {fail}\n" + LIFESPAN_SERVER)
+    serve = [sys.executable, "-m", "trio_adapter", "serve", str(script), "--stdio"]
+    if not fail:
+        proc = subprocess.run([sys.executable, "-m", "trio_adapter", "call", "db", "--", *serve],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == "the database"
+        return
+    proc = subprocess.run(serve, capture_output=True, text=True, timeout=60, check=False,
+                          input="")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "lifespan: enter",
+        "trio-mcp: error: LifespanError: the lifespan of server 'cli-life' failed to start: "
+        "RuntimeError: database is down"]
 
 
 # ---------------------------------------------------------------- testing.connected
