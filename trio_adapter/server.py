@@ -983,15 +983,17 @@ class ServerSession(BaseSession):
             raise errors.MCPError(ErrorCode.INTERNAL_ERROR,
                                   str(exc) or f"{_subject(ctx.method, params)} failed") from None
         except errors.ResourceNotFound as exc:
-            raise self._not_found(exc.uri or params.get("uri")) from None
+            raise self._not_found(params.get("uri") or exc.uri) from None
         except Exception as exc:
             message = self.server._unexpected(ctx, _subject(ctx.method, params), exc)
             raise errors.MCPError(ErrorCode.INTERNAL_ERROR, message) from None
 
     def _not_found(self, uri: Any) -> errors.MCPError:
         """The resource-not-found error of the negotiated revision, for ``uri``."""
-        return errors.MCPError(resource_not_found_code(self.protocol_version),
-                               f"resource not found: {uri}", {"uri": uri})
+        code = resource_not_found_code(self.protocol_version)
+        if not isinstance(uri, str):  # raised outside resources/read, naming no URI
+            return errors.MCPError(code, "resource not found")
+        return errors.MCPError(code, f"resource not found: {uri}", {"uri": uri})
 
     # ------------------------------------------------------------------ method handlers
 

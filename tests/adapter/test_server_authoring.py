@@ -209,6 +209,28 @@ async def test_resource_not_found_on_the_wire(revision: str) -> None:
         assert_valid(revision, frame)
 
 
+async def test_resource_not_found_names_the_requested_uri() -> None:
+    server = Server("nf", "1.0")
+
+    @server.resource("x://alias")
+    async def alias() -> str:
+        raise ResourceNotFound("x://target")  # the reader names another URI
+
+    @server.prompt()
+    async def needs_a_file() -> str:
+        raise ResourceNotFound()
+
+    async with connected(server) as session:
+        with pytest.raises(MCPError) as info:
+            await session.read_resource("x://alias")
+        assert (info.value.code, info.value.message, info.value.data) == (
+            -32002, "resource not found: x://alias", {"uri": "x://alias"})
+        with pytest.raises(MCPError) as info:
+            await session.get_prompt("needs_a_file")
+        assert (info.value.code, info.value.message, info.value.data) == (
+            -32002, "resource not found", None)
+
+
 # ---------------------------------------------------------------- sync handlers and threads
 
 
