@@ -161,7 +161,8 @@ class ResourceNotFound(Exception):
     ``isError: true`` and that message.
 
     Attributes:
-        uri: the URI given, or ``None`` (the server then names the requested URI).
+        uri: the URI given, or ``None``. It names the resource in a tool's message; in
+            ``resources/read`` the answer always names the URI that was requested.
     """
 
     def __init__(self, uri: str | None = None) -> None:
