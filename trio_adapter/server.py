@@ -1292,9 +1292,11 @@ class _LifespanRun:
 
     async def stop(self, grace: float) -> None:
         """Ask the lifespan to exit and wait for it (shielded): ``grace`` seconds, then
-        cancel it and wait for that."""
+        cancel it and wait for that. One still entering is cancelled at once."""
         self.stopping = True
         self._stop.set()
+        if not self.entered.is_set():  # every user left while it was still entering
+            self._scope.cancel()
         with trio.CancelScope(shield=True):
             with trio.move_on_after(grace):
                 await self.exited.wait()

@@ -538,6 +538,36 @@ async def test_a_lifespan_failing_on_exit_fails_the_last_to_leave() -> None:
                                "RuntimeError: could not flush")
 
 
+async def test_a_lifespan_still_entering_is_cancelled_when_everyone_leaves() -> None:
+    entering, exited = trio.Event(), trio.Event()
+
+    @asynccontextmanager
+    async def slow(server: Server) -> AsyncIterator[None]:
+        entering.set()
+        try:
+            await trio.sleep_forever()  # e.g. a database that does not answer
+            yield  # pragma: no cover
+        finally:
+            exited.set()
+
+    # A close_timeout beyond the test guard: waiting for it instead of cancelling would fail.
+    server = Server("slow", "1.0", lifespan=slow, close_timeout=60)
+    async with assert_no_leaks():
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                async def enter() -> None:
+                    async with server.running():
+                        raise AssertionError("never entered")  # pragma: no cover
+
+                nursery.start_soon(enter)
+                nursery.start_soon(enter)
+                await entering.wait()
+                scope.cancel()  # both users give up while it is entering
+        assert exited.is_set()
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = server.lifespan_context
+
+
 async def test_serve_http_runs_one_lifespan_for_every_request() -> None:
     lifespan = Counted()
     server = lifespan_server(lifespan)
