@@ -16,7 +16,7 @@ from __future__ import annotations
 import attrs
 import trio
 
-from trio_adapter import Context, Server, StdioTransport, ToolError
+from trio_adapter import Context, ResourceNotFound, Server, StdioTransport, ToolError
 
 
 @attrs.frozen
@@ -72,7 +72,7 @@ async def index() -> str:
 async def read_note(title: str) -> str:
     """One note's body."""
     if title not in NOTES:
-        raise ToolError(f"there is no note called {title!r}")
+        raise ResourceNotFound()  # answered with the revision's not-found error
     return NOTES[title].body
 
 

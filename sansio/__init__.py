@@ -13,7 +13,13 @@ b'{"jsonrpc":"2.0","id":1,"method":"initia'
 
 from ._codec import BACKEND as JSON_BACKEND
 from .connection import DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_SIZE, Connection
-from .errors import ErrorCode, LocalProtocolError, ProtocolError, RemoteProtocolError
+from .errors import (
+    ErrorCode,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    resource_not_found_code,
+)
 from .events import (
     NEED_DATA,
     Closed,
@@ -72,6 +78,7 @@ __all__ = [
     "ResponseReceived",
     "Role",
     "State",
+    "resource_not_found_code",
 ]
 
 __version__ = "0.1.0"

@@ -22,11 +22,14 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from .versions import STATELESS_VERSIONS
+
 __all__ = [
     "ErrorCode",
     "LocalProtocolError",
     "ProtocolError",
     "RemoteProtocolError",
+    "resource_not_found_code",
 ]
 
 
@@ -49,7 +52,8 @@ class ErrorCode(enum.IntEnum):
     """Internal JSON-RPC error."""
 
     RESOURCE_NOT_FOUND = -32002
-    """MCP: ``resources/read`` of an unknown URI (2024-11-05 .. 2025-11-25)."""
+    """MCP: ``resources/read`` of an unknown URI (2024-11-05 .. 2025-11-25; later revisions
+    use ``INVALID_PARAMS``: see :func:`resource_not_found_code`)."""
     URL_ELICITATION_REQUIRED = -32042
     """MCP 2025-11-25+: ``URLElicitationRequiredError``."""
     HEADER_MISMATCH = -32020
@@ -66,6 +70,23 @@ class ErrorCode(enum.IntEnum):
             return cls(code).name
         except ValueError:
             return f"error {code}"
+
+
+def resource_not_found_code(version: str | None) -> ErrorCode:
+    """Return the code that answers ``resources/read`` of a URI the server does not have.
+
+    ``resources.mdx``, "Error Handling": up to 2025-11-25 servers SHOULD answer "Resource not
+    found: ``-32002``"; from 2026-07-28 they MUST answer ``-32602`` (Invalid Params), while
+    clients SHOULD still accept ``-32002``. Both carry ``data: {"uri": ...}``.
+
+    Args:
+        version: the negotiated revision; ``None`` (not negotiated yet) and any revision before
+            the stateless era give ``RESOURCE_NOT_FOUND``, that era and later
+            ``INVALID_PARAMS``.
+    """
+    if version is not None and version >= STATELESS_VERSIONS[0]:
+        return ErrorCode.INVALID_PARAMS
+    return ErrorCode.RESOURCE_NOT_FOUND
 
 
 class ProtocolError(Exception):

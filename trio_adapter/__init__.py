@@ -25,11 +25,14 @@ from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
 from ._transport import MemoryTransport, StreamTransport, Transport, memory_transport_pair
 from .client import Client, ClientSession
+from .content import Audio, Image
 from .errors import (
     ConnectError,
+    LifespanError,
     MCPError,
     PeerDisconnected,
     RequestTimeout,
+    ResourceNotFound,
     SessionClosed,
     ToolError,
 )
@@ -37,6 +40,7 @@ from .http import HTTPServerInfo, SessionExpired, StreamableHTTPTransport, serve
 from .server import Context, Server, ServerSession
 
 __all__ = [
+    "Audio",
     "BaseSession",
     "Client",
     "ClientSession",
@@ -44,6 +48,8 @@ __all__ = [
     "ConnectError",
     "Context",
     "HTTPServerInfo",
+    "Image",
+    "LifespanError",
     "MCPError",
     "MemoryTransport",
     "PeerDisconnected",
@@ -51,6 +57,7 @@ __all__ = [
     "ProgressCallback",
     "RequestContext",
     "RequestTimeout",
+    "ResourceNotFound",
     "Server",
     "ServerSession",
     "SessionClosed",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import attrs
 import trio
 
+from .errors import ToolError
 from .server import Context, Server
 
 __all__ = ["build_demo_server", "server"]
@@ -43,7 +44,7 @@ def build_demo_server() -> Server:
     @demo.tool()
     async def fail(reason: str = "on purpose") -> str:
         """Always fail, as a tool execution error."""
-        raise ValueError(reason)
+        raise ToolError(reason)
 
     @demo.resource("demo://readme", mime_type="text/plain")
     async def readme() -> str:

@@ -14,6 +14,10 @@ Every exception a session raises to its caller is one of these (or a :class:`tri
   cancelled on the wire).
 - :class:`ToolError`: raised by a tool handler to report a tool execution error (a result with
   ``isError: true``) rather than a protocol error.
+- :class:`ResourceNotFound`: raised by a resource or template reader that has no such item; the
+  server answers with the resource-not-found error of the negotiated revision.
+- :class:`LifespanError`: a :class:`~trio_adapter.Server`'s lifespan failed to start or to
+  finish.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from sansio import ErrorCode, RequestId
 
 __all__ = [
     "ConnectError",
+    "LifespanError",
     "MCPError",
     "PeerDisconnected",
     "RequestTimeout",
+    "ResourceNotFound",
     "SessionClosed",
     "ToolError",
 ]
@@ -132,8 +138,40 @@ class RequestTimeout(TimeoutError):
 
 
 class ToolError(Exception):
-    """Raised by a tool handler: the call ends with ``isError: true`` and this message.
+    """Raised by a handler to send the client this exact message.
 
-    Any other exception from a tool handler has the same effect; raise this one to choose the
-    exact text the model sees. Raise :class:`MCPError` instead to answer with a protocol error.
+    In a tool, the call ends with ``isError: true`` and this message (the model sees it). In a
+    resource reader, prompt or completion handler, the request is answered with a -32603
+    error with this message. Either way nothing is logged: this is an expected outcome.
+
+    Any other exception from a handler is unexpected: the server logs it with its traceback and
+    the client sees only ``internal error in tool 'name'`` (or the exception's type and text
+    with ``Server(mask_error_details=False)``). Raise :class:`MCPError` instead to answer with a
+    protocol error of your choosing.
+    """
+
+
+class ResourceNotFound(Exception):
+    """Raised by a resource or template reader: there is no resource at this URI.
+
+    The server answers ``resources/read`` with the resource-not-found error of the negotiated
+    revision (-32002 up to 2025-11-25, -32602 from 2026-07-28: see
+    :func:`sansio.resource_not_found_code`), message ``resource not found: <uri>`` and
+    ``data: {"uri": <uri>}`` with the requested URI. Raised from a tool, it ends the call with
+    ``isError: true`` and that message.
+
+    Attributes:
+        uri: the URI given, or ``None``. It names the resource in a tool's message; in
+            ``resources/read`` the answer always names the URI that was requested.
+    """
+
+    def __init__(self, uri: str | None = None) -> None:
+        super().__init__(f"resource not found: {uri}" if uri else "resource not found")
+        self.uri = uri
+
+
+class LifespanError(Exception):
+    """A server's lifespan (``Server(lifespan=...)``) raised on entering or on exiting.
+
+    The original exception is the ``__cause__``.
     """

@@ -393,7 +393,7 @@ async def serve_http(
                                 json_response=json_response, stateless=stateless,
                                 event_store=event_store, retry_ms=retry_ms)
     listeners = await trio.open_tcp_listeners(port, host=host)
-    async with trio.open_nursery() as nursery:
+    async with server.running(), trio.open_nursery() as nursery:  # one lifespan for all sessions
         endpoint = _Endpoint(server, core, nursery, stateless)
         if idle_session_timeout is not None:
             nursery.start_soon(endpoint.expire_idle, idle_session_timeout)

@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 import inspect
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, TypeVar, get_type_hints
 
 import attrs
@@ -29,6 +31,7 @@ from sansio import (
     RequestReceived,
     Role,
     _codec,
+    resource_not_found_code,
 )
 from sansio import types as t
 
@@ -45,10 +48,21 @@ from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
 from ._transport import Transport
 from ._uritemplate import UriTemplate
 from ._util import session_scope
+from .content import Audio, Image
 
-__all__ = ["Context", "Server", "ServerSession"]
+__all__ = ["Context", "Lifespan", "Server", "ServerSession"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Unexpected handler exceptions are logged here, with their traceback.
+logger = logging.getLogger("trio_adapter.server")
+
+#: ``lifespan(server)``: an async context manager whose value handlers reach as
+#: :attr:`Context.lifespan_context` (see :meth:`Server.running`).
+Lifespan = Callable[["Server"], AbstractAsyncContextManager[Any]]
+
+#: The default number of worker threads per server for blocking sync handlers.
+DEFAULT_MAX_THREADS = 16
 
 LOG_LEVELS: tuple[str, ...] = (
     "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
@@ -56,6 +70,8 @@ _LEVEL_RANK = {name: i for i, name in enumerate(LOG_LEVELS)}
 
 _CONTENT_TYPES: tuple[type, ...] = (
     t.TextContent, t.ImageContent, t.AudioContent, t.EmbeddedResource, t.ResourceLink)
+# Return annotations that mean "content, not structured output".
+_CONTENT_ANNOTATIONS: tuple[type, ...] = (*_CONTENT_TYPES, Image, Audio)
 
 #: Completion handler: ``(ref, argument, context) -> list[str] | Completion``.
 CompletionHandler = Callable[
@@ -94,6 +110,16 @@ class Context(RequestContext):
         """Ask the client for its roots."""
         return await self.server_session.list_roots()
 
+    @property
+    def lifespan_context(self) -> Any:
+        """The value of the server's lifespan (``None`` for a server without one).
+
+        Raises:
+            RuntimeError: the server has a lifespan but it is not running (see
+                :meth:`Server.running`).
+        """
+        return self.server_session.server.lifespan_context
+
 
 _PLAIN_OUTPUTS = (str, int, bool)
 # The first revision with structuredContent, as the MCP types record it.
@@ -115,12 +141,14 @@ class _ToolEntry:
     is_async: bool = attrs.field(init=False)
     #: Whether a primitive return value is wrapped as ``{"result": ...}``.
     wrapped: bool = attrs.field(init=False)
+    #: Whether ``fn`` is sync and runs in a worker thread.
+    threaded: bool = False
 
     def __attrs_post_init__(self) -> None:
         ann = self.output_annotation
         self.output = None if ann is None else output_structurer(ann)
         self.plain_output = ann if ann in _PLAIN_OUTPUTS else None
-        self.is_async = inspect.iscoroutinefunction(self.fn)
+        self.is_async = _is_async(self.fn)
         schema = self.tool.output_schema
         self.wrapped = schema is not None and schema.get("required") == ["result"]
 
@@ -130,6 +158,7 @@ class _ResourceEntry:
     resource: t.Resource
     fn: Callable[..., Any]
     context_param: str | None
+    threaded: bool = False
 
 
 @attrs.define(eq=False)
@@ -138,6 +167,7 @@ class _TemplateEntry:
     matcher: UriTemplate
     fn: Callable[..., Any]
     context_param: str | None
+    threaded: bool = False
 
 
 @attrs.define(eq=False)
@@ -146,6 +176,7 @@ class _PromptEntry:
     fn: Callable[..., Any]
     context_param: str | None
     params: tuple[str, ...]
+    threaded: bool = False
 
 
 class _RawBinder:
@@ -169,6 +200,18 @@ def _context_param(fn: Callable[..., Any]) -> str | None:
     return None
 
 
+def _is_async(fn: Callable[..., Any]) -> bool:
+    """Whether calling ``fn`` gives a coroutine (an ``async def``, or an object whose
+    ``__call__`` is one)."""
+    call = type(fn).__call__
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+def _threaded(fn: Callable[..., Any], blocking: bool) -> bool:
+    """Whether ``fn`` runs in a worker thread: a sync function not marked non-blocking."""
+    return blocking and not _is_async(fn)
+
+
 async def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     result = fn(**kwargs)
     if inspect.isawaitable(result):
@@ -184,6 +227,8 @@ def _content(value: Any) -> list[Any]:
         return [t.TextContent(text=value)]
     if isinstance(value, _CONTENT_TYPES):
         return [value]
+    if isinstance(value, (Image, Audio)):
+        return [value.to_content()]
     if isinstance(value, (list, tuple)):
         blocks: list[Any] = []
         for item in value:
@@ -217,6 +262,16 @@ class Server:
         request_timeout, keepalive_interval, handler_grace, close_timeout, trace: as for
             :class:`~trio_adapter.Client`.
         roots_changed_handler: awaited with the session when a client's roots change.
+        mask_error_details: when true (the default), the client never sees the text of an
+            unexpected exception from a handler (only ``internal error in tool 'x'``); false
+            sends ``ExceptionType: text``, for development. Either way it is logged with its
+            traceback on the ``trio_adapter.server`` logger. :class:`~trio_adapter.ToolError`
+            text always reaches the client.
+        max_threads: how many blocking sync handlers run at once (worker threads, per
+            server; :attr:`thread_limiter`).
+        lifespan: ``lifespan(server)`` gives an async context manager entered once while the
+            server serves (see :meth:`running`); its value is
+            :attr:`Context.lifespan_context`.
     """
 
     def __init__(
@@ -236,6 +291,9 @@ class Server:
         close_timeout: float = 5.0,
         trace: TraceHook | None = None,
         roots_changed_handler: Callable[[ServerSession], Awaitable[None]] | None = None,
+        mask_error_details: bool = True,
+        max_threads: int = DEFAULT_MAX_THREADS,
+        lifespan: Lifespan | None = None,
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -254,6 +312,12 @@ class Server:
         self.close_timeout = close_timeout
         self.trace = trace
         self.roots_changed_handler = roots_changed_handler
+        self.mask_error_details = mask_error_details
+        #: Bounds the worker threads of blocking sync handlers (replace it to share one
+        #: limiter between servers).
+        self.thread_limiter = trio.CapacityLimiter(max_threads)
+        self.lifespan = lifespan
+        self._lifespan_run: _LifespanRun | None = None
         self._tools: dict[str, _ToolEntry] = {}
         self._resources: dict[str, _ResourceEntry] = {}
         self._templates: dict[str, _TemplateEntry] = {}
@@ -328,6 +392,7 @@ class Server:
         meta: Mapping[str, Any] | None = None,
         structured_output: bool | None = None,
         input_schema: Mapping[str, Any] | None = None,
+        blocking: bool = True,
     ) -> t.Tool:
         """Register ``fn`` (sync or async) as a tool and return its description.
 
@@ -341,6 +406,11 @@ class Server:
 
         With an explicit ``input_schema`` (any JSON Schema, sent verbatim), the arguments are
         not checked here: ``fn`` is called with them as keyword arguments.
+
+        A sync ``fn`` runs in a worker thread (``trio.to_thread.run_sync``, bounded by
+        :attr:`thread_limiter`) so it cannot block other requests; ``blocking=False`` calls it
+        in the event loop instead (for quick functions: no thread hop). A cancelled call
+        abandons its thread, which runs to completion in the background.
 
         Raises:
             TypeError: an annotation has no JSON Schema equivalent.
@@ -356,7 +426,7 @@ class Server:
         if structured_output is not False:
             ret = get_type_hints(fn).get("return")
             if ret is not None:
-                output_schema = output_schema_for(ret, content_types=_CONTENT_TYPES)
+                output_schema = output_schema_for(ret, content_types=_CONTENT_ANNOTATIONS)
                 if output_schema is not None:
                     output_annotation = ret
             if structured_output and output_schema is None:
@@ -368,7 +438,7 @@ class Server:
             icons=list(icons) if icons is not None else None,
             meta=dict(meta) if meta is not None else None)
         self._tools[tool_name] = _ToolEntry(tool, fn, binder, _context_param(fn),
-                                            output_annotation)
+                                            output_annotation, _threaded(fn, blocking))
         self._changed("notifications/tools/list_changed")
         return tool
 
@@ -400,16 +470,20 @@ class Server:
         mime_type: str | None = None,
         size: int | None = None,
         annotations: t.Annotations | None = None,
+        blocking: bool = True,
     ) -> t.Resource:
         """Register ``fn`` as the reader of resource ``uri``.
 
         ``fn`` takes no arguments (or a :class:`Context`) and returns ``str`` (text),
         ``bytes`` (a blob), resource contents, a list of them, or a ``ReadResourceResult``.
+        It may raise :class:`~trio_adapter.ResourceNotFound`. A sync ``fn`` runs in a worker
+        thread unless ``blocking=False`` (as for :meth:`add_tool`).
         """
         resource = t.Resource(uri=uri, name=name or fn.__name__, title=title,
                               description=description or _doc(fn), mime_type=mime_type,
                               size=size, annotations=annotations)
-        self._resources[uri] = _ResourceEntry(resource, fn, _context_param(fn))
+        self._resources[uri] = _ResourceEntry(resource, fn, _context_param(fn),
+                                              _threaded(fn, blocking))
         self._changed("notifications/resources/list_changed")
         return resource
 
@@ -440,12 +514,16 @@ class Server:
         description: str | None = None,
         mime_type: str | None = None,
         annotations: t.Annotations | None = None,
+        blocking: bool = True,
     ) -> t.ResourceTemplate:
         """Register ``fn`` as the reader of every URI matching ``uri_template``.
 
         The template is RFC 6570 level 1 (``{name}`` only); ``fn`` gets each variable as a
         keyword argument (decoded ``str``), plus a :class:`Context` if it asks for one.
         Static resources are matched before templates; templates in registration order.
+        ``fn`` raises :class:`~trio_adapter.ResourceNotFound` for a URI that matches but names
+        nothing. A sync ``fn`` runs in a worker thread unless ``blocking=False`` (as for
+        :meth:`add_tool`).
 
         Raises:
             ValueError: the template is not a valid level-1 template, or ``fn`` does not take
@@ -460,7 +538,8 @@ class Server:
         template = t.ResourceTemplate(uri_template=uri_template, name=name or fn.__name__,
                                       title=title, description=description or _doc(fn),
                                       mime_type=mime_type, annotations=annotations)
-        self._templates[uri_template] = _TemplateEntry(template, matcher, fn, ctx)
+        self._templates[uri_template] = _TemplateEntry(template, matcher, fn, ctx,
+                                                       _threaded(fn, blocking))
         self._changed("notifications/resources/list_changed")
         return template
 
@@ -479,12 +558,15 @@ class Server:
         title: str | None = None,
         description: str | None = None,
         arguments: Mapping[str, str] | None = None,
+        blocking: bool = True,
     ) -> t.Prompt:
         """Register ``fn`` as a prompt; its parameters are the prompt's (string) arguments.
 
         Parameters without a default are required. ``arguments`` maps argument names to
-        descriptions. ``fn`` returns a ``str`` (one user message), a ``PromptMessage``, a list
-        of those, or a ``GetPromptResult``.
+        descriptions. ``fn`` returns a ``str`` (one user message), a ``PromptMessage``, a
+        content block (:class:`~trio_adapter.Image`, ...), a list of those, or a
+        ``GetPromptResult``. A sync ``fn`` runs in a worker thread unless ``blocking=False``
+        (as for :meth:`add_tool`).
         """
         ctx = _context_param(fn)
         descriptions = dict(arguments or {})
@@ -499,7 +581,8 @@ class Server:
         prompt_name = name or fn.__name__
         prompt = t.Prompt(name=prompt_name, title=title, description=description or _doc(fn),
                           arguments=args or None)
-        self._prompts[prompt_name] = _PromptEntry(prompt, fn, ctx, tuple(names))
+        self._prompts[prompt_name] = _PromptEntry(prompt, fn, ctx, tuple(names),
+                                                  _threaded(fn, blocking))
         self._changed("notifications/prompts/list_changed")
         return prompt
 
@@ -531,6 +614,73 @@ class Server:
             if uri in session.subscriptions:
                 session._queue_notification("notifications/resources/updated", {"uri": uri})
 
+    # ------------------------------------------------------------------ lifespan
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Any]:
+        """Run the server's lifespan for the duration of the block; yield its value.
+
+        :meth:`serve`, :meth:`connect`, :func:`~trio_adapter.serve_http` (and so
+        ``trio-mcp serve``) and :func:`trio_adapter.testing.connected` enter this themselves;
+        use it directly around :meth:`connect_in`, or to share one lifespan between several
+        serving calls you start yourself. Nested and concurrent blocks share one lifespan: the
+        first to enter enters it (the others wait until it has), the last to leave exits it.
+        The lifespan's context manager runs in a task of its own (a trio system task), so it
+        may open nurseries and cancel scopes. A server without a lifespan yields ``None``.
+
+        Leaving waits (shielded from cancellation) up to ``close_timeout`` seconds for the
+        lifespan to exit, then cancels it.
+
+        Raises:
+            LifespanError: the lifespan raised on entering (every block waiting for it gets
+                this error) or, in the last block to leave, on exiting.
+        """
+        if self.lifespan is None:
+            await trio.lowlevel.checkpoint()
+            yield None
+            return
+        run = self._lifespan_run
+        while run is not None and run.stopping and not run.exited.is_set():
+            await run.exited.wait()  # the previous run is still exiting
+            run = self._lifespan_run
+        if run is None or run.exited.is_set():
+            run = self._lifespan_run = _LifespanRun(self, self.lifespan)
+            trio.lowlevel.spawn_system_task(run.run, name=f"lifespan of {self.info.name}")
+        run.users += 1
+        try:
+            await run.entered.wait()
+            if run.enter_error is not None:
+                raise errors.LifespanError(
+                    f"the lifespan of server {self.info.name!r} failed to start: "
+                    f"{_describe(run.enter_error)}") from run.enter_error
+            yield run.value
+        finally:
+            run.users -= 1
+            if run.users == 0:
+                await run.stop(self.close_timeout)
+                if self._lifespan_run is run:
+                    self._lifespan_run = None
+                if run.exit_error is not None:
+                    raise errors.LifespanError(
+                        f"the lifespan of server {self.info.name!r} failed on exit: "
+                        f"{_describe(run.exit_error)}") from run.exit_error
+
+    @property
+    def lifespan_context(self) -> Any:
+        """The value the running lifespan gave (``None`` for a server without a lifespan).
+
+        Raises:
+            RuntimeError: the server has a lifespan but it is not running.
+        """
+        if self.lifespan is None:
+            return None
+        run = self._lifespan_run
+        if run is None or not run.entered.is_set() or run.enter_error is not None \
+                or run.exited.is_set():
+            raise RuntimeError(f"the lifespan of server {self.info.name!r} is not running "
+                               "(serve the server, or enter server.running())")
+        return run.value
+
     # ------------------------------------------------------------------ sessions
 
     @asynccontextmanager
@@ -538,18 +688,27 @@ class Server:
         """Serve one session over ``transport`` for the duration of the block.
 
         The session is yielded as soon as it runs (before the client's handshake; use
-        :meth:`ServerSession.wait_initialized`). It is closed when the block exits.
+        :meth:`ServerSession.wait_initialized`). It is closed when the block exits. The
+        server's lifespan runs meanwhile (:meth:`running`).
+
+        Raises:
+            LifespanError: the lifespan failed.
         """
         async def open_(nursery: trio.Nursery) -> ServerSession:
             return await self.connect_in(nursery, transport)
 
-        async with session_scope(open_, ServerSession.aclose) as session:
+        if self.lifespan is None:
+            async with session_scope(open_, ServerSession.aclose) as session:
+                yield session
+            return
+        async with self.running(), session_scope(open_, ServerSession.aclose) as session:
             yield session
 
     async def connect_in(self, nursery: trio.Nursery, transport: Transport) -> ServerSession:
         """Low-level :meth:`connect`: the session's tasks run in the caller's ``nursery``.
 
-        The caller must ``await session.aclose()``.
+        The caller must ``await session.aclose()``. This does not enter the server's lifespan:
+        wrap the sessions in ``async with server.running():`` when it has one.
         """
         session = self._new_session(transport)
         self._sessions.add(session)
@@ -578,17 +737,51 @@ class Server:
         cancelled), then close it.
 
         The session runs in this task (no nursery or task of its own while idle). With
-        ``nursery.start(server.serve, transport)``, the session is reported once it runs.
+        ``nursery.start(server.serve, transport)``, the session is reported once it runs. The
+        server's lifespan runs meanwhile (:meth:`running`), entered before the session starts.
 
         Raises:
+            LifespanError: the lifespan failed (on entering: before the session starts).
             whatever the transport's ``start()`` raises (a process that cannot start, ...).
         """
+        if self.lifespan is not None:
+            async with self.running():
+                await self._serve(transport, task_status)
+        else:
+            await self._serve(transport, task_status)
+
+    async def _serve(self, transport: Transport, task_status: trio.TaskStatus[ServerSession]
+                     ) -> None:
         session = self._new_session(transport)
         self._sessions.add(session)
         try:
             await session._run(task_status=task_status)
         finally:
             self._sessions.discard(session)
+
+    # ------------------------------------------------------------------ handler machinery
+
+    async def _run_handler(self, fn: Callable[..., Any], kwargs: dict[str, Any],
+                           threaded: bool) -> Any:
+        """Call a handler: in a worker thread when ``threaded``, else here; await what it
+        returns when that is awaitable."""
+        if not threaded:
+            return await _call(fn, kwargs)
+        result = await trio.to_thread.run_sync(
+            functools.partial(fn, **kwargs), abandon_on_cancel=True,
+            limiter=self.thread_limiter)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    def _unexpected(self, ctx: Context, subject: str, exc: BaseException) -> str:
+        """Log an unexpected handler exception (with its traceback); return what the client
+        may see of it."""
+        logger.error("%s failed (request %r, %s)", subject, ctx.request_id, ctx.method,
+                     exc_info=exc)
+        if self.mask_error_details:
+            return f"internal error in {subject}"
+        return f"internal error in {subject}: {_describe(exc)}"
 
 
 class ServerSession(BaseSession):
@@ -781,7 +974,26 @@ class ServerSession(BaseSession):
         handler = _HANDLERS.get(ctx.method)
         if handler is None:
             raise errors.MCPError(ErrorCode.METHOD_NOT_FOUND, f"method not found: {ctx.method}")
-        return await handler(self, ctx, ctx.params or {})
+        params = ctx.params or {}
+        try:
+            return await handler(self, ctx, params)
+        except (errors.MCPError, errors.SessionClosed):
+            raise
+        except errors.ToolError as exc:  # the handler chose this text for the client
+            raise errors.MCPError(ErrorCode.INTERNAL_ERROR,
+                                  str(exc) or f"{_subject(ctx.method, params)} failed") from None
+        except errors.ResourceNotFound as exc:
+            raise self._not_found(params.get("uri") or exc.uri) from None
+        except Exception as exc:
+            message = self.server._unexpected(ctx, _subject(ctx.method, params), exc)
+            raise errors.MCPError(ErrorCode.INTERNAL_ERROR, message) from None
+
+    def _not_found(self, uri: Any) -> errors.MCPError:
+        """The resource-not-found error of the negotiated revision, for ``uri``."""
+        code = resource_not_found_code(self.protocol_version)
+        if not isinstance(uri, str):  # raised outside resources/read, naming no URI
+            return errors.MCPError(code, "resource not found")
+        return errors.MCPError(code, f"resource not found: {uri}", {"uri": uri})
 
     # ------------------------------------------------------------------ method handlers
 
@@ -816,14 +1028,16 @@ class ServerSession(BaseSession):
         try:
             if entry.is_async:
                 value = await entry.fn(**kwargs)
+            elif entry.threaded:
+                value = await self.server._run_handler(entry.fn, kwargs, True)
             else:
                 value = await _call(entry.fn, kwargs)
         except (errors.MCPError, errors.SessionClosed):
             raise
-        except errors.ToolError as exc:
-            return _tool_error(str(exc))
+        except (errors.ToolError, errors.ResourceNotFound) as exc:
+            return _tool_error(str(exc) or f"tool {name!r} failed")
         except Exception as exc:
-            return _tool_error(str(exc) or type(exc).__name__)
+            return _tool_error(self.server._unexpected(ctx, f"tool {name!r}", exc))
         cls = value.__class__
         if cls is str and entry.output is None:  # the common cases, written directly
             return {"content": [{"type": "text", "text": value}]}
@@ -836,6 +1050,7 @@ class ServerSession(BaseSession):
             return result
         if isinstance(value, t.CallToolResult):
             return value
+        value = _media_blocks(value)
         if entry.output is not None:
             try:
                 structured = entry.output(value)
@@ -869,7 +1084,7 @@ class ServerSession(BaseSession):
             kwargs: dict[str, Any] = {}
             if entry.context_param is not None:
                 kwargs[entry.context_param] = ctx
-            value = await _call(entry.fn, kwargs)
+            value = await server._run_handler(entry.fn, kwargs, entry.threaded)
             return _read_result(uri, value, entry.resource.mime_type)
         for tentry in server._templates.values():
             values = tentry.matcher.match(uri)
@@ -878,10 +1093,9 @@ class ServerSession(BaseSession):
             kwargs = dict(values)
             if tentry.context_param is not None:
                 kwargs[tentry.context_param] = ctx
-            value = await _call(tentry.fn, kwargs)
+            value = await server._run_handler(tentry.fn, kwargs, tentry.threaded)
             return _read_result(uri, value, tentry.template.mime_type)
-        raise errors.MCPError(ErrorCode.RESOURCE_NOT_FOUND, f"resource not found: {uri}",
-                              {"uri": uri})
+        raise self._not_found(uri)
 
     async def _subscribe(self, ctx: Context, params: Mapping[str, Any]) -> Any:
         uri = params.get("uri")
@@ -918,7 +1132,7 @@ class ServerSession(BaseSession):
         kwargs = dict(arguments)
         if entry.context_param is not None:
             kwargs[entry.context_param] = ctx
-        value = await _call(entry.fn, kwargs)
+        value = await self.server._run_handler(entry.fn, kwargs, entry.threaded)
         if isinstance(value, t.GetPromptResult):
             return value
         return t.GetPromptResult(messages=_prompt_messages(value),
@@ -1002,7 +1216,90 @@ def _prompt_messages(value: Any) -> list[t.PromptMessage]:
             messages.append(t.PromptMessage(role="user", content=t.TextContent(text=item)))
         elif isinstance(item, _CONTENT_TYPES):
             messages.append(t.PromptMessage(role="user", content=item))  # type: ignore[arg-type]
+        elif isinstance(item, (Image, Audio)):
+            messages.append(t.PromptMessage(role="user", content=item.to_content()))
         else:
             raise TypeError(f"a prompt returned {type(item).__name__}; expected str, "
                             "PromptMessage, a content block or GetPromptResult")
     return messages
+
+
+def _media_blocks(value: Any) -> Any:
+    """``value`` with :class:`Image` / :class:`Audio` (alone or in a list) as content blocks."""
+    if isinstance(value, (Image, Audio)):
+        return value.to_content()
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (Image, Audio)) for v in value):
+        return [v.to_content() if isinstance(v, (Image, Audio)) else v for v in value]
+    return value
+
+
+def _describe(exc: BaseException) -> str:
+    """``ExceptionType: text`` (the type alone when the text is empty), on one line."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _subject(method: str, params: Mapping[str, Any]) -> str:
+    """What a request is about, for logs and error messages: ``resource 'uri'``, ..."""
+    if method == "resources/read":
+        return f"resource {params.get('uri')!r}"
+    if method == "prompts/get":
+        return f"prompt {params.get('name')!r}"
+    if method == "tools/call":
+        return f"tool {params.get('name')!r}"
+    return method
+
+
+@attrs.define(eq=False)
+class _LifespanRun:
+    """One run of a server's lifespan, in a system task of its own (so that its context
+    manager is entered and exited in one task, whichever serving call came first or last)."""
+
+    server: Server
+    factory: Lifespan
+    users: int = 0
+    value: Any = None
+    enter_error: BaseException | None = None
+    exit_error: BaseException | None = None
+    stopping: bool = False
+    entered: trio.Event = attrs.field(factory=trio.Event, init=False)
+    exited: trio.Event = attrs.field(factory=trio.Event, init=False)
+    _stop: trio.Event = attrs.field(factory=trio.Event, init=False)
+    _scope: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
+
+    async def run(self) -> None:
+        try:
+            with self._scope:
+                cm = self.factory(self.server)
+                try:
+                    self.value = await cm.__aenter__()
+                except Exception as exc:
+                    self.enter_error = exc
+                    return
+                self.entered.set()
+                try:
+                    await self._stop.wait()
+                except BaseException as exc:
+                    if not await cm.__aexit__(type(exc), exc, exc.__traceback__):
+                        raise
+                else:
+                    await cm.__aexit__(None, None, None)
+        except Exception as exc:  # relayed to the last user; never out of a system task
+            self.exit_error = exc
+        finally:
+            self.entered.set()
+            self.exited.set()
+
+    async def stop(self, grace: float) -> None:
+        """Ask the lifespan to exit and wait for it (shielded): ``grace`` seconds, then
+        cancel it and wait for that. One still entering is cancelled at once."""
+        self.stopping = True
+        self._stop.set()
+        if not self.entered.is_set():  # every user left while it was still entering
+            self._scope.cancel()
+        with trio.CancelScope(shield=True):
+            with trio.move_on_after(grace):
+                await self.exited.wait()
+            if not self.exited.is_set():
+                self._scope.cancel()
+                await self.exited.wait()
