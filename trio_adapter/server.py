@@ -27,6 +27,7 @@ from sansio import (
     Connection,
     ErrorCode,
     InitializeRequested,
+    LocalProtocolError,
     NotificationReceived,
     RequestReceived,
     Role,
@@ -779,7 +780,7 @@ class Server:
         may see of it."""
         logger.error("%s failed (request %r, %s)", subject, ctx.request_id, ctx.method,
                      exc_info=exc)
-        if self.mask_error_details:
+        if self.mask_error_details and not isinstance(exc, _LIBRARY_ERRORS):
             return f"internal error in {subject}"
         return f"internal error in {subject}: {_describe(exc)}"
 
@@ -1231,6 +1232,12 @@ def _media_blocks(value: Any) -> Any:
     if isinstance(value, (list, tuple)) and any(isinstance(v, (Image, Audio)) for v in value):
         return [v.to_content() if isinstance(v, (Image, Audio)) else v for v in value]
     return value
+
+
+# Errors trio-mcp itself raised in a handler, for a request the handler made of the client
+# (a capability the client did not declare, a timeout, the client leaving): their text is the
+# library's, never the handler's data, so it is not masked.
+_LIBRARY_ERRORS = (LocalProtocolError, errors.RequestTimeout, errors.PeerDisconnected)
 
 
 def _describe(exc: BaseException) -> str:
