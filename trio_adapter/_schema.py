@@ -55,6 +55,7 @@ __all__ = [
     "output_schema_for",
     "output_structurer",
     "structure_output",
+    "unstructure",
 ]
 
 _NONE = type(None)
@@ -493,13 +494,18 @@ def _make_converter() -> cattrs.Converter:
         def hook(value: Any, _: Any) -> Any:
             if value is None and _NONE in arms:
                 return None
+            inside: list[Exception] = []
             for arm in arms:
                 if arm is _NONE:
                     continue
                 try:
                     return conv.structure(value, arm)
+                except (_NestedErrors, ClassValidationError, IterableValidationError) as exc:
+                    inside.append(exc)  # the value's kind fits the arm; something in it not
                 except Exception:
                     continue
+            if len(inside) == 1:  # only one arm could be meant: say what is wrong inside it
+                raise inside[0]
             raise TypeError(f"expected {_describe(tp)}, got {_json_type(value)}")
         return hook
 
@@ -842,3 +848,8 @@ def structure_output(value: Any, annotation: Any) -> dict[str, Any]:
         TypeError: ``value`` does not match ``annotation``.
     """
     return output_structurer(annotation)(value)
+
+
+def unstructure(value: Any) -> Any:
+    """``value`` as JSON data (attrs classes, dataclasses, pydantic models, enums, ...)."""
+    return _converter.unstructure(value)

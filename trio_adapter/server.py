@@ -43,6 +43,7 @@ from ._schema import (
     output_is_wrapped,
     output_schema_for,
     output_structurer,
+    unstructure,
 )
 from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
 from ._transport import Transport
@@ -193,7 +194,7 @@ def _content(value: Any) -> list[Any]:
         for item in value:
             blocks.extend(_content(item))
         return blocks
-    return [t.TextContent(text=_codec.dumps(t.unstructure(value)).decode())]
+    return [t.TextContent(text=_codec.dumps(unstructure(value)).decode())]
 
 
 class Server:
