@@ -457,11 +457,12 @@ def _make_converter() -> cattrs.Converter:
         # Strict on JSON input (a string is no int, an array is a tuple, a string a date),
         # unless the model's own config asks for lax mode.
         strict = None if tp.model_config.get("strict") is False else True
+        root = getattr(tp, "__pydantic_root_model__", False)  # a RootModel: any JSON value
 
         def hook(value: Any, _: Any) -> Any:
             if isinstance(value, tp):
                 return value
-            if not isinstance(value, dict):
+            if not root and not isinstance(value, dict):
                 raise TypeError(f"expected object, got {_json_type(value)}")
             try:
                 return tp.model_validate_json(_codec.dumps(value), strict=strict)
@@ -732,7 +733,8 @@ def input_schema_for(
                 schema = json_schema(hint)
             except TypeError as exc:
                 raise TypeError(f"parameter {params[0].name!r}: {exc}") from None
-            return schema, ArgumentBinder(hint, params[0].name, context_param)
+            if schema.get("type") == "object":  # not a pydantic RootModel of a list, say
+                return schema, ArgumentBinder(hint, params[0].name, context_param)
     fields: dict[str, Any] = {}
     properties: dict[str, Any] = {}
     required: list[str] = []
@@ -825,14 +827,12 @@ def output_structurer(annotation: Any) -> Callable[[Any], dict[str, Any]]:
 
     def build(value: Any) -> dict[str, Any]:
         data = unstructure(value)
-        if model is not None and isinstance(value, model):
-            assert isinstance(data, dict)
-            return data
-        try:
-            structure(data, annotation)
-        except Exception as exc:
-            raise TypeError(str(_argument_error(exc)).replace("invalid arguments: ", "")) \
-                from None
+        if model is None or not isinstance(value, model):
+            try:
+                structure(data, annotation)
+            except Exception as exc:
+                raise TypeError(str(_argument_error(exc)).replace("invalid arguments: ", "")) \
+                    from None
         if wrap:
             return {"result": data}
         assert isinstance(data, dict)

@@ -17,7 +17,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, NotRequired, Required, TypedDict
+from typing import Annotated, Any, Literal
 
 import attrs
 import pydantic
@@ -37,6 +37,11 @@ from trio_adapter._schema import (
     output_schema_for,
     structure_output,
 )
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, Required, TypedDict
+else:  # pragma: no cover - Required and NotRequired are new in 3.11
+    from typing_extensions import NotRequired, Required, TypedDict
 
 # ---------------------------------------------------------------- the types under test
 
@@ -326,6 +331,22 @@ def test_models_nested_in_other_classes() -> None:
                               "note": ""}) == (
         "$.v.customer.age: expected integer, got string; "
         "$.v.where.city: required argument missing; $.v.at[1].x: required argument missing")
+
+
+class Tags(pydantic.RootModel[list[str]]):
+    pass
+
+
+def test_a_pydantic_root_model_is_a_plain_property() -> None:
+    def tag(tags: Tags) -> Tags:
+        return tags
+
+    schema, binder = input_schema_for(tag)  # not the whole arguments object: not an object
+    assert schema["properties"]["tags"]["type"] == "array"
+    assert binder.bind({"tags": ["a"]}) == {"tags": Tags(["a"])}
+    assert bind_error(tag, {"tags": ["a", 1]}) == "$.tags[1]: expected string, got integer"
+    assert output_schema_for(Tags)["required"] == ["result"]  # type: ignore[index]
+    assert structure_output(Tags(["x"]), Tags) == {"result": ["x"]}
 
 
 # ---------------------------------------------------------------- results
