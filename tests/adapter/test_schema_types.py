@@ -636,3 +636,26 @@ def test_serve_still_serves_the_other_tools(tmp_path: Path) -> None:
                           timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "5"
+
+
+def test_pydantic_is_never_imported_by_trio_mcp() -> None:
+    code = textwrap.dedent('''
+        import dataclasses, sys
+        from trio_adapter import Server
+
+        @dataclasses.dataclass
+        class Item:
+            name: str
+
+        server = Server("s", "1.0")
+
+        @server.tool()
+        def add(item: Item, n: int = 1) -> Item:
+            return item
+
+        assert [tool.name for tool in server.tools] == ["add"]
+        assert "pydantic" not in sys.modules, "pydantic was imported"
+    ''')
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
