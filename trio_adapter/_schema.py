@@ -7,7 +7,8 @@ model), from that class (the whole ``arguments`` object is that class).
 ``typing.Annotated[X, "text"]`` adds a description.
 
 Supported annotations: ``str``, ``int``, ``float``, ``bool``, ``None``, ``typing.Any``,
-``list[X]``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``dict[str, X]``, unions and ``X | None``,
+``list[X]``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``set[X]`` and ``frozenset[X]`` of a hashable
+``X`` (``uniqueItems``; duplicates are refused), ``dict[str, X]``, unions and ``X | None``,
 ``Literal[...]``, :class:`enum.Enum` subclasses, and, nested anywhere, attrs classes,
 dataclasses, ``TypedDict`` classes (``total=False``, ``Required``, ``NotRequired``) and pydantic
 models (only when pydantic is already imported; it is never imported here). Anything else
@@ -32,10 +33,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import re
 import sys
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, Literal, Union, get_args, get_origin
 
 import attrs
@@ -145,10 +148,8 @@ def _typeddict_keys(td: type) -> list[tuple[str, Any, bool]]:
 def _type_name(tp: Any) -> str:
     if isinstance(tp, type) and not get_args(tp):
         return tp.__qualname__
-    text = repr(tp)
-    for prefix in ("typing.", "collections.abc.", "builtins."):
-        text = text.replace(prefix, "")
-    return text
+    # The repr without module paths: set[app.models.Frame] -> set[Frame].
+    return re.sub(r"(?<![\w'\"])(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_])", "", repr(tp))
 
 
 # ---------------------------------------------------------------- JSON Schema
@@ -212,6 +213,12 @@ def json_schema(tp: Any, _seen: tuple[type, ...] = (), *, output: bool = False
     if origin in (list, Sequence, typing.Sequence) or tp in (list,):
         args = get_args(tp)
         return {"type": "array", "items": sub(args[0]) if args else {}}
+    if _is_set(tp):
+        args = get_args(tp)
+        if not args or not _hashable(args[0]):
+            raise TypeError(f"cannot describe type {_type_name(tp)} as JSON Schema (set items "
+                            "must be of a hashable type)")
+        return {"type": "array", "items": sub(args[0]), "uniqueItems": True}
     if origin is tuple:
         args = get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
@@ -238,6 +245,24 @@ def json_schema(tp: Any, _seen: tuple[type, ...] = (), *, output: bool = False
             return _pydantic_schema(tp, output)
         return _class_schema(tp, (*_seen, tp), output)
     raise TypeError(f"cannot describe type {_type_name(tp)} as JSON Schema")
+
+
+def _is_set(tp: Any) -> bool:
+    return get_origin(tp) in (set, frozenset, typing.AbstractSet, AbstractSet) \
+        or tp in (set, frozenset)
+
+
+def _hashable(tp: Any) -> bool:
+    """Whether every value of ``tp`` can be a set item."""
+    origin = get_origin(tp)
+    if origin is typing.Annotated:
+        return _hashable(get_args(tp)[0])
+    if origin is Literal or tp in (None, _NONE):
+        return True
+    if _is_union(tp) or origin is tuple:
+        return all(_hashable(a) for a in get_args(tp) if a is not Ellipsis)
+    return (origin is None and isinstance(tp, type) and tp.__hash__ is not None
+            and not issubclass(tp, (list, dict, set)))
 
 
 def _literal_type(value: Any) -> str:
@@ -473,6 +498,30 @@ def _make_converter() -> cattrs.Converter:
                     for error in exc.errors()]) from None
         return hook
 
+    def set_hook(tp: Any) -> Callable[[Any, Any], Any]:
+        item = get_args(tp)[0]
+        inner = conv.get_structure_hook(item)
+        make = frozenset if get_origin(tp) is frozenset or tp is frozenset else set
+
+        def hook(value: Any, _: Any) -> Any:
+            if not isinstance(value, list):
+                raise TypeError(f"expected array, got {_json_type(value)}")
+            out: set[Any] = set()
+            errors: list[tuple[str, BaseException]] = []
+            for i, v in enumerate(value):
+                try:
+                    structured = inner(v, item)
+                except Exception as exc:
+                    errors.append((f"[{i}]", exc))
+                    continue
+                if structured in out:  # the schema says uniqueItems: no silent de-duplication
+                    errors.append((f"[{i}]", ValueError("duplicate item")))
+                out.add(structured)
+            if errors:
+                raise _NestedErrors(errors)
+            return make(out)
+        return hook
+
     def is_tuple(tp: Any) -> bool:
         return get_origin(tp) is tuple
 
@@ -539,13 +588,24 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(is_list, list_hook)
     conv.register_structure_hook_factory(is_dict, dict_hook)
     conv.register_structure_hook_factory(is_tuple, tuple_hook)
+    conv.register_structure_hook_factory(_is_set, set_hook)
     conv.register_structure_hook_factory(_is_union, union_hook)
     conv.register_structure_hook_factory(lambda tp: get_origin(tp) is _LITERAL, literal_hook)
     conv.register_structure_hook_factory(
         lambda tp: isinstance(tp, type) and issubclass(tp, enum.Enum), enum_hook)
     conv.register_unstructure_hook_func(
         is_pydantic_model, lambda value: value.model_dump(mode="json", by_alias=True))
+    conv.register_unstructure_hook_func(
+        lambda cls: isinstance(cls, type) and issubclass(cls, (set, frozenset)), _set_items)
     return conv
+
+
+def _set_items(value: Any) -> list[Any]:
+    items = [_converter.unstructure(v) for v in value]
+    try:
+        return sorted(items)  # a stable order where there is one
+    except TypeError:
+        return items
 
 
 class _NestedErrors(Exception):

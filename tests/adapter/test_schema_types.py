@@ -426,6 +426,53 @@ async def test_the_classes_as_tool_arguments_and_results_on_the_wire() -> None:
             "broken returned a value that does not match its output schema: $.name: ")
 
 
+# ---------------------------------------------------------------- sets
+
+
+def test_sets_of_hashable_items_are_unique_arrays() -> None:
+    def label(names: set[str], sizes: frozenset[Size] = frozenset(),
+              points: set[int | None] | None = None) -> set[int]:
+        del names, sizes, points
+        return {3, 1, 2}
+
+    schema, binder = input_schema_for(label)
+    assert schema["properties"]["names"] == {"type": "array", "items": {"type": "string"},
+                                             "uniqueItems": True}
+    assert schema["required"] == ["names"]
+    assert binder.bind({"names": ["a", "b"], "sizes": ["s"]}) == \
+        {"names": {"a", "b"}, "sizes": frozenset({Size.SMALL}), "points": None}
+    assert bind_error(label, {"names": ["a", "b", "a"]}) == "$.names[2]: duplicate item"
+    assert bind_error(label, {"names": ["a", 1]}) == "$.names[1]: expected string, got integer"
+    assert bind_error(label, {"names": [], "sizes": "s"}) == "$.sizes: expected array, got string"
+    assert output_schema_for(set[int]) == {"type": "object", "properties": {"result": {
+        "type": "array", "items": {"type": "integer"}, "uniqueItems": True}},
+        "required": ["result"]}
+    assert structure_output({3, 1, 2}, set[int]) == {"result": [1, 2, 3]}
+
+
+@attrs.frozen
+class Cell:
+    row: int
+    col: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Pin:
+    name: str
+
+
+def test_sets_of_frozen_classes() -> None:
+    def mark(cells: set[Cell], pins: frozenset[Pin]) -> None:
+        del cells, pins
+
+    _, binder = input_schema_for(mark)
+    assert binder.bind({"cells": [{"row": 1, "col": 2}], "pins": [{"name": "a"}]}) == \
+        {"cells": {Cell(1, 2)}, "pins": frozenset({Pin("a")})}
+    assert bind_error(mark, {"cells": [{"row": 1, "col": 2}, {"row": 1, "col": 2}],
+                             "pins": [{"name": 1}]}) == \
+        "$.cells[1]: duplicate item; $.pins[0].name: expected string, got integer"
+
+
 # ---------------------------------------------------------------- descriptions
 
 
@@ -480,9 +527,13 @@ json_values = st.recursive(
 )
 
 
+def tagged(tags: set[str], limit: int = 1) -> None:
+    del tags, limit
+
+
 def _candidates() -> st.SearchStrategy[dict[str, Any]]:
     """Argument objects near the valid ones: a valid one with one key replaced or dropped."""
-    valid = [{"name": "a", "price": 1.5, "tags": ["t"]}, {"query": "q", "limit": 2},
+    valid = [{"name": "a", "price": 1.5, "tags": ["t", "u"]}, {"query": "q", "limit": 2},
              {"name": "a", "age": 3, "contacts": [{"email": "e"}]}]
     keys = st.sampled_from(["name", "price", "tags", "query", "limit", "age", "contacts"])
     return st.one_of(
@@ -497,7 +548,7 @@ def _candidates() -> st.SearchStrategy[dict[str, Any]]:
 @given(_candidates())
 def test_binding_accepts_exactly_what_the_schema_accepts(arguments: dict[str, Any]) -> None:
     # No integral floats in the values: JSON Schema counts 1.0 as an integer, we do not.
-    for fn in (add_item, search, register):
+    for fn in (add_item, search, register, tagged):
         schema, binder = input_schema_for(fn)
         schema_ok = VALIDATOR(schema).is_valid(arguments)
         try:
@@ -520,6 +571,7 @@ class Frame:
     (Frame, "Frame"),
     (Callable[[int], int], "Callable[[int], int]"),
     (set[list[int]], "set[list[int]]"),
+    (frozenset[Item], "frozenset[Item]"),  # a dataclass that is not frozen is unhashable
     (datetime.datetime, "datetime"),
     (list[Frame], "Frame"),
     (dict[int, str], "dict[int, str]"),
