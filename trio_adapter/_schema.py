@@ -4,7 +4,10 @@ A tool's ``inputSchema`` comes from its handler's annotated parameters (each one
 those without a default are required), or, when the handler takes exactly one argument
 parameter annotated with an object class (attrs class, dataclass, ``TypedDict`` or pydantic
 model), from that class (the whole ``arguments`` object is that class).
-``typing.Annotated[X, "text"]`` adds a description.
+``typing.Annotated[X, "text"]`` adds a description. pydantic metadata in ``Annotated``
+(``Field(ge=0, description=...)``, validators, ``annotated_types`` constraints) or a
+``Field(...)`` default hands that annotation to a pydantic ``TypeAdapter``, for its schema and
+its validation.
 
 Supported annotations: ``str``, ``int``, ``float``, ``bool``, ``None``, ``typing.Any``,
 ``list[X]``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``set[X]`` and ``frozenset[X]`` of a hashable
@@ -95,6 +98,35 @@ def is_pydantic_model(tp: Any) -> bool:
             and tp is not base and hasattr(tp, "model_json_schema"))
 
 
+def _is_pydantic_metadata(item: Any) -> bool:
+    """Whether an ``Annotated`` item is pydantic's (``Field(...)``, ``AfterValidator``, ...) or
+    an ``annotated_types`` constraint (``Gt(0)``, ...): pydantic then describes and validates."""
+    if "pydantic" not in sys.modules:
+        return False
+    return type(item).__module__.partition(".")[0] in ("pydantic", "annotated_types")
+
+
+def _field_info(value: Any) -> Any:
+    """``value`` if it is a pydantic ``FieldInfo`` (``x: int = Field(...)``), else ``None``."""
+    fields = sys.modules.get("pydantic.fields")
+    cls = getattr(fields, "FieldInfo", None)
+    return value if isinstance(cls, type) and isinstance(value, cls) else None
+
+
+def _type_adapter(tp: Any) -> Any:
+    """A pydantic ``TypeAdapter`` for ``tp`` (pydantic is imported: metadata of it is here).
+
+    Raises:
+        TypeError: pydantic cannot handle ``tp``.
+    """
+    adapter_class: Any = sys.modules["pydantic"].TypeAdapter
+    try:
+        return adapter_class(tp)
+    except Exception as exc:
+        raise TypeError(f"cannot describe type {_type_name(tp)} as JSON Schema "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+
+
 def is_typeddict(tp: Any) -> bool:
     """Whether ``tp`` is a ``TypedDict`` class (``typing`` or ``typing_extensions``)."""
     return (isinstance(tp, type) and issubclass(tp, dict) and hasattr(tp, "__total__")
@@ -125,7 +157,7 @@ def _typeddict_keys(td: type) -> list[tuple[str, Any, bool]]:
     annotations are strings); otherwise ``__required_keys__`` (the declaring class's
     ``total``) does.
     """
-    hints = typing.get_type_hints(td, include_extras=True)
+    hints = _hints(td)
     required_marks = _qualifiers("Required")
     optional_marks = _qualifiers("NotRequired")
     read_only = _qualifiers("ReadOnly")
@@ -143,6 +175,19 @@ def _typeddict_keys(td: type) -> list[tuple[str, Any, bool]]:
             required = key in td.__required_keys__  # type: ignore[attr-defined]
         keys.append((key, hint, required))
     return keys
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved annotations of ``cls`` (``Annotated`` kept).
+
+    Raises:
+        TypeError: one names something undefined.
+    """
+    try:
+        return typing.get_type_hints(cls, include_extras=True)
+    except Exception as exc:  # NameError, mostly: a class defined inside a function
+        raise TypeError(f"cannot resolve the annotations of {cls.__qualname__}: {exc}"
+                        ) from None
 
 
 def _type_name(tp: Any) -> str:
@@ -178,7 +223,13 @@ def json_schema(tp: Any, _seen: tuple[type, ...] = (), *, output: bool = False
     origin = get_origin(tp)
     if origin is typing.Annotated:
         inner, *extras = get_args(tp)
-        schema = sub(inner)
+        if any(_is_pydantic_metadata(extra) for extra in extras):
+            adapter = _type_adapter(tp)
+            schema = _inline_defs(
+                adapter.json_schema(mode="serialization" if output else "validation"),
+                _type_name(inner))
+        else:
+            schema = sub(inner)
         for extra in extras:
             if isinstance(extra, str):
                 schema = {**schema, "description": extra}
@@ -242,7 +293,9 @@ def json_schema(tp: Any, _seen: tuple[type, ...] = (), *, output: bool = False
         if tp in _seen:
             raise TypeError(f"{tp.__name__} refers to itself; recursive types are not supported")
         if is_pydantic_model(tp):
-            return _pydantic_schema(tp, output)
+            return _inline_defs(
+                tp.model_json_schema(mode="serialization" if output else "validation"),
+                tp.__name__)
         return _class_schema(tp, (*_seen, tp), output)
     raise TypeError(f"cannot describe type {_type_name(tp)} as JSON Schema")
 
@@ -279,7 +332,7 @@ def _fields(cls: type) -> Iterator[tuple[str, Any, bool, Any]]:
         for key, hint, required in _typeddict_keys(cls):
             yield key, hint, required, _NO_DEFAULT
         return
-    hints = typing.get_type_hints(cls, include_extras=True)
+    hints = _hints(cls)
     if attrs.has(cls):
         for field in attrs.fields(cls):
             default: Any = field.default
@@ -320,10 +373,9 @@ def _class_schema(cls: type, seen: tuple[type, ...], output: bool) -> dict[str, 
     return schema
 
 
-def _pydantic_schema(model: Any, output: bool) -> dict[str, Any]:
-    """The model's own JSON Schema, with its ``$defs`` inlined (a tool schema, or a property
+def _inline_defs(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    """A JSON Schema pydantic made, with its ``$defs`` inlined (a tool schema, or a property
     in one, has no ``$defs`` of its own to refer to)."""
-    raw = model.model_json_schema(mode="serialization" if output else "validation")
     defs = raw.pop("$defs", {})
 
     def inline(node: Any, stack: tuple[str, ...]) -> Any:
@@ -333,18 +385,18 @@ def _pydantic_schema(model: Any, output: bool) -> dict[str, Any]:
             return node
         ref = node.get("$ref")
         if isinstance(ref, str):
-            name = ref.rpartition("/")[2]
-            if not ref.startswith("#/$defs/") or name not in defs:
-                raise TypeError(f"{model.__name__}: cannot describe reference {ref!r}")
-            if name in stack:
-                raise TypeError(f"{model.__name__} refers to {name} inside itself; recursive "
+            target_name = ref.rpartition("/")[2]
+            if not ref.startswith("#/$defs/") or target_name not in defs:
+                raise TypeError(f"{name}: cannot describe reference {ref!r}")
+            if target_name in stack:
+                raise TypeError(f"{name} refers to {target_name} inside itself; recursive "
                                 "types are not supported")
-            target = inline(defs[name], (*stack, name))
+            target = inline(defs[target_name], (*stack, target_name))
             return {**target, **{k: inline(v, stack) for k, v in node.items() if k != "$ref"}}
         return {k: v if k in ("default", "examples", "const", "enum") else inline(v, stack)
                 for k, v in node.items()}
 
-    schema = inline(raw, (model.__name__,))
+    schema = inline(raw, (name,))
     assert isinstance(schema, dict)
     return schema
 
@@ -454,6 +506,30 @@ def _make_converter() -> cattrs.Converter:
             return out
         return hook
 
+    def dataclass_hook(tp: Any) -> Callable[[Any, Any], Any]:
+        # Not cattrs' own: that drops Annotated from string annotations (pydantic metadata).
+        fields = [(name, hint, required, conv.get_structure_hook(hint))
+                  for name, hint, required, _ in _fields(tp)]
+
+        def hook(value: Any, _: Any) -> Any:
+            if not isinstance(value, dict):
+                raise TypeError(f"expected object, got {_json_type(value)}")
+            kwargs: dict[str, Any] = {}
+            errors: list[tuple[str, BaseException]] = []
+            for name, hint, required, inner in fields:
+                if name not in value:
+                    if required:
+                        errors.append((_key_path(name), KeyError(name)))
+                    continue
+                try:
+                    kwargs[name] = inner(value[name], hint)
+                except Exception as exc:
+                    errors.append((_key_path(name), exc))
+            if errors:
+                raise _NestedErrors(errors)
+            return tp(**kwargs)  # what __post_init__ raises is reported at this path
+        return hook
+
     def typeddict_hook(tp: Any) -> Callable[[Any, Any], Any]:
         keys = [(key, hint, required, conv.get_structure_hook(hint))
                 for key, hint, required in _typeddict_keys(tp)]
@@ -478,7 +554,6 @@ def _make_converter() -> cattrs.Converter:
         return hook
 
     def pydantic_hook(tp: Any) -> Callable[[Any, Any], Any]:
-        error_type: Any = sys.modules["pydantic"].ValidationError
         # Strict on JSON input (a string is no int, an array is a tuple, a string a date),
         # unless the model's own config asks for lax mode.
         strict = None if tp.model_config.get("strict") is False else True
@@ -489,13 +564,7 @@ def _make_converter() -> cattrs.Converter:
                 return value
             if not root and not isinstance(value, dict):
                 raise TypeError(f"expected object, got {_json_type(value)}")
-            try:
-                return tp.model_validate_json(_codec.dumps(value), strict=strict)
-            except error_type as exc:
-                raise _NestedErrors([
-                    ("".join(_key_path(part) for part in error["loc"]),
-                     _PydanticIssue(_pydantic_message(error)))
-                    for error in exc.errors()]) from None
+            return _pydantic_validate(tp.model_validate_json, value, strict)
         return hook
 
     def set_hook(tp: Any) -> Callable[[Any, Any], Any]:
@@ -578,13 +647,17 @@ def _make_converter() -> cattrs.Converter:
         return hook
 
     def annotated_hook(tp: Any) -> Callable[[Any, Any], Any]:
-        inner = get_args(tp)[0]
+        inner, *extras = get_args(tp)
+        if any(_is_pydantic_metadata(extra) for extra in extras):
+            validate_json = _type_adapter(tp).validate_json
+            return lambda v, _: _pydantic_validate(validate_json, v, True)
         return lambda v, _: conv.structure(v, inner)
 
     conv.register_structure_hook_factory(lambda tp: get_origin(tp) is _ANNOTATED,
                                          annotated_hook)
     conv.register_structure_hook_factory(is_pydantic_model, pydantic_hook)
     conv.register_structure_hook_factory(is_typeddict, typeddict_hook)
+    conv.register_structure_hook_factory(_is_dataclass, dataclass_hook)
     conv.register_structure_hook_factory(is_list, list_hook)
     conv.register_structure_hook_factory(is_dict, dict_hook)
     conv.register_structure_hook_factory(is_tuple, tuple_hook)
@@ -606,6 +679,19 @@ def _set_items(value: Any) -> list[Any]:
         return sorted(items)  # a stable order where there is one
     except TypeError:
         return items
+
+
+def _pydantic_validate(validate_json: Callable[..., Any], value: Any, strict: bool | None
+                       ) -> Any:
+    """Validate JSON ``value`` with a pydantic ``validate_json``; its errors as ours."""
+    error_type: Any = sys.modules["pydantic"].ValidationError
+    try:
+        return validate_json(_codec.dumps(value), strict=strict)
+    except error_type as exc:
+        raise _NestedErrors([
+            ("".join(_key_path(part) for part in error["loc"]),
+             _PydanticIssue(_pydantic_message(error)))
+            for error in exc.errors()]) from None
 
 
 class _NestedErrors(Exception):
@@ -800,18 +886,25 @@ def input_schema_for(
     required: list[str] = []
     for param in params:
         hint = hints.get(param.name, Any)
+        default: Any = param.default
+        info = _field_info(default)
+        if info is not None:  # x: int = Field(3, ge=0): pydantic's, as Annotated[int, Field]
+            hint = typing.Annotated[hint, info]
+            default = (inspect.Parameter.empty if info.is_required()
+                       else attrs.Factory(info.default_factory) if info.default_factory
+                       else info.default)
         try:
             prop = json_schema(hint)
         except TypeError as exc:
             raise TypeError(f"parameter {param.name!r}: {exc}") from None
-        if param.default is inspect.Parameter.empty:
+        if default is inspect.Parameter.empty:
             required.append(param.name)
             fields[param.name] = attrs.field(type=hint)
         else:
-            default = _json_default(param.default)
-            if default is not _NO_DEFAULT:
-                prop = {**prop, "default": default}
-            fields[param.name] = attrs.field(type=hint, default=param.default)
+            json_default = _json_default(default)
+            if json_default is not _NO_DEFAULT and "default" not in prop:
+                prop = {**prop, "default": json_default}
+            fields[param.name] = attrs.field(type=hint, default=default)
         properties[param.name] = prop
     # Required fields first: attrs wants no mandatory field after a defaulted one.
     ordered = dict(sorted(fields.items(), key=lambda kv: kv[1]._default is not attrs.NOTHING))

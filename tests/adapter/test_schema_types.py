@@ -194,6 +194,39 @@ def test_a_dataclass_nested_in_a_parameter() -> None:
         "$.order.items[0].price: expected number, got boolean"
 
 
+@dataclasses.dataclass
+class Span:
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("end before start")
+
+
+def test_what_a_dataclass_refuses_is_reported_at_its_path() -> None:
+    def select(span: Span, text: str) -> None:
+        del span, text
+
+    assert bind_error(select, {"span": {"start": 2, "end": 1}, "text": ""}) == \
+        "$.span: end before start"
+
+
+@dataclasses.dataclass
+class Dangling:
+    where: Missing  # type: ignore[name-defined]  # noqa: F821 - a misspelt or unimported name
+
+
+def test_a_class_with_unresolvable_annotations_is_named() -> None:
+    def use(dangling: Dangling) -> None:
+        del dangling
+
+    with pytest.raises(TypeError) as info:
+        input_schema_for(use)
+    assert str(info.value) == ("parameter 'dangling': cannot resolve the annotations of "
+                               "Dangling: name 'Missing' is not defined")
+
+
 # ---------------------------------------------------------------- TypedDict
 
 
@@ -347,6 +380,58 @@ def test_a_pydantic_root_model_is_a_plain_property() -> None:
     assert bind_error(tag, {"tags": ["a", 1]}) == "$.tags[1]: expected string, got integer"
     assert output_schema_for(Tags)["required"] == ["result"]  # type: ignore[index]
     assert structure_output(Tags(["x"]), Tags) == {"result": ["x"]}
+
+
+def _even(value: int) -> int:
+    if value % 2:
+        raise ValueError("must be even")
+    return value
+
+
+@dataclasses.dataclass
+class Box:
+    width: Annotated[int, pydantic.Field(gt=0)]
+
+
+def sdk_style(
+    n: Annotated[int, pydantic.Field(ge=0, le=10, description="how many")],
+    name: str = pydantic.Field("x", max_length=3, description="the name"),
+    tags: list[str] = pydantic.Field(default_factory=list),  # noqa: B008 - the SDK's style
+    even: Annotated[int, pydantic.AfterValidator(_even), "an even number"] = 0,
+    box: Box | None = None,
+    key: str = pydantic.Field(description="no default: required"),
+) -> Annotated[int, pydantic.Field(ge=0)]:
+    return n
+
+
+def test_pydantic_field_metadata_in_plain_parameters() -> None:
+    # What users of the official SDK's FastMCP write: pydantic describes and validates these.
+    schema, binder = input_schema_for(sdk_style)
+    props = schema["properties"]
+    assert schema["required"] == ["n", "key"]
+    assert props["n"] == {"type": "integer", "minimum": 0, "maximum": 10,
+                          "description": "how many"}
+    assert props["name"] == {"type": "string", "maxLength": 3, "default": "x",
+                             "description": "the name"}
+    assert props["even"]["description"] == "an even number"
+    assert props["box"]["anyOf"][0]["properties"]["width"] == {"type": "integer",
+                                                               "exclusiveMinimum": 0}
+    assert props["key"] == {"type": "string", "description": "no default: required"}
+    first = binder.bind({"n": 3, "key": "k"})
+    assert first == {"n": 3, "name": "x", "tags": [], "even": 0, "box": None, "key": "k"}
+    assert binder.bind({"n": 3, "key": "k"})["tags"] is not first["tags"]  # a fresh list
+    assert bind_error(sdk_style, {"n": "3", "key": "k"}) == "$.n: expected integer, got string"
+    assert bind_error(sdk_style, {"n": 11, "name": "abcd", "even": 3, "box": {"width": 0},
+                                  "key": "k"}) == (
+        "$.n: Input should be less than or equal to 10; "
+        "$.name: String should have at most 3 characters; $.even: Value error, must be even; "
+        "$.box.width: Input should be greater than 0")
+    assert bind_error(sdk_style, {"n": 1}) == "$.key: required argument missing"
+    result = Annotated[int, pydantic.Field(ge=0)]
+    assert output_schema_for(result) == {"type": "object", "properties": {
+        "result": {"type": "integer", "minimum": 0}}, "required": ["result"]}
+    with pytest.raises(TypeError, match=r"\$: Input should be greater than or equal to 0"):
+        structure_output(-1, result)
 
 
 # ---------------------------------------------------------------- results
