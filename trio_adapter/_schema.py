@@ -4,7 +4,8 @@ A tool's ``inputSchema`` comes from its handler's annotated parameters (each one
 those without a default are required), or, when the handler takes exactly one argument
 parameter annotated with an object class (attrs class, dataclass, ``TypedDict`` or pydantic
 model), from that class (the whole ``arguments`` object is that class).
-``typing.Annotated[X, "text"]`` adds a description. pydantic metadata in ``Annotated``
+``typing.Annotated[X, "text"]`` adds a description (else a Google-style ``Args:`` entry of the
+docstring does). pydantic metadata in ``Annotated``
 (``Field(ge=0, description=...)``, validators, ``annotated_types`` constraints) or a
 ``Field(...)`` default hands that annotation to a pydantic ``TypeAdapter``, for its schema and
 its validation.
@@ -54,6 +55,7 @@ __all__ = [
     "ArgumentBinder",
     "ArgumentError",
     "ToolDefinitionError",
+    "docstring_arguments",
     "input_schema_for",
     "is_context_annotation",
     "json_schema",
@@ -844,6 +846,43 @@ class ArgumentBinder:
         return {f.name: getattr(obj, f.name) for f in attrs.fields(self._model)}
 
 
+_ARGS_HEADING = re.compile(r"^(Args|Arguments|Parameters):\s*$")
+_ARG_LINE = re.compile(r"^(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
+
+
+def docstring_arguments(fn: Callable[..., Any]) -> dict[str, str]:
+    """Parameter descriptions from the ``Args:`` section of a Google-style docstring.
+
+    ``name: text`` or ``name (type): text``, continued on more-indented lines; the section
+    ends at a line indented no more than its heading.
+    """
+    doc = inspect.getdoc(fn) or ""
+    found: dict[str, str] = {}
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        if not _ARGS_HEADING.match(line.strip()):
+            continue
+        base = len(line) - len(line.lstrip())
+        item_indent: int | None = None
+        current: str | None = None
+        for entry in lines[i + 1:]:
+            if not entry.strip():
+                continue
+            indent = len(entry) - len(entry.lstrip())
+            if indent <= base:
+                break
+            match = _ARG_LINE.match(entry.strip())
+            if item_indent is None:
+                item_indent = indent
+            if indent == item_indent and match:
+                current = match.group(1).lstrip("*")
+                found[current] = match.group(2).strip()
+            elif indent > item_indent and current is not None:
+                found[current] = f"{found[current]} {entry.strip()}".strip()
+        break
+    return {name: text for name, text in found.items() if text}
+
+
 def input_schema_for(
     fn: Callable[..., Any], *, context_types: tuple[type, ...] = ()
 ) -> tuple[dict[str, Any], ArgumentBinder]:
@@ -884,6 +923,7 @@ def input_schema_for(
     fields: dict[str, Any] = {}
     properties: dict[str, Any] = {}
     required: list[str] = []
+    described = docstring_arguments(fn)
     for param in params:
         hint = hints.get(param.name, Any)
         default: Any = param.default
@@ -905,6 +945,8 @@ def input_schema_for(
             if json_default is not _NO_DEFAULT and "default" not in prop:
                 prop = {**prop, "default": json_default}
             fields[param.name] = attrs.field(type=hint, default=default)
+        if param.name in described and "description" not in prop:
+            prop = {**prop, "description": described[param.name]}
         properties[param.name] = prop
     # Required fields first: attrs wants no mandatory field after a defaulted one.
     ordered = dict(sorted(fields.items(), key=lambda kv: kv[1]._default is not attrs.NOTHING))

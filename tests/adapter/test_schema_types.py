@@ -796,3 +796,29 @@ def test_pydantic_is_never_imported_by_trio_mcp() -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_parameter_descriptions_from_a_google_style_docstring() -> None:
+    def forecast(city: str, days: int = 3, unit: Annotated[str, "C or F"] = "C",
+                 ctx: Context | None = None) -> None:
+        """Tomorrow's weather.
+
+        Args:
+            city: the city, in full,
+                with its country.
+            days (int): how many days.
+            unit: not this one: the Annotated text wins.
+            ctx: the request context.
+
+        Returns:
+            nothing: a doc example.
+        """
+        del city, days, unit, ctx
+
+    schema, _ = input_schema_for(forecast, context_types=(Context,))
+    props = schema["properties"]
+    assert props["city"] == {"type": "string",
+                             "description": "the city, in full, with its country."}
+    assert props["days"] == {"type": "integer", "default": 3, "description": "how many days."}
+    assert props["unit"]["description"] == "C or F"
+    assert "ctx" not in props and "nothing" not in props
