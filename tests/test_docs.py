@@ -65,7 +65,9 @@ def test_doc_examples_run(page: str, capsys: pytest.CaptureFixture[str]) -> None
     assert len(blocks) >= 3, f"docs/{page} lost its runnable (```python run) examples"
     namespace: dict[str, object] = {"__name__": page.replace(".", "_")}
     for line, code in blocks:
-        compiled = compile(code, f"docs/{page}:{line}", "exec")
+        # dont_inherit: run as a reader would paste it, without this file's __future__
+        # import (string annotations need a real module: a dataclass would fail here).
+        compiled = compile(code, f"docs/{page}:{line}", "exec", dont_inherit=True)
         exec(compiled, namespace)
     capsys.readouterr()
 

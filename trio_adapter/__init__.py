@@ -22,6 +22,7 @@ timeouts and process management. See ``docs/adapter.md`` (API) and ``docs/lifecy
 """
 
 from ._process import CommandTransport, ProcessStartError, StdioTransport
+from ._schema import ToolDefinitionError
 from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
 from ._transport import MemoryTransport, StreamTransport, Transport, memory_transport_pair
 from .client import Client, ClientSession
@@ -65,6 +66,7 @@ __all__ = [
     "StdioTransport",
     "StreamTransport",
     "StreamableHTTPTransport",
+    "ToolDefinitionError",
     "ToolError",
     "TraceHook",
     "Transport",

@@ -40,10 +40,13 @@ from . import errors
 from ._pagination import paginate
 from ._schema import (
     ArgumentError,
+    ToolDefinitionError,
     input_schema_for,
     is_context_annotation,
+    output_is_wrapped,
     output_schema_for,
     output_structurer,
+    unstructure,
 )
 from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
 from ._transport import Transport
@@ -56,7 +59,7 @@ __all__ = ["Context", "Lifespan", "Server", "ServerSession"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Unexpected handler exceptions are logged here, with their traceback.
-logger = logging.getLogger("trio_adapter.server")
+logger = logging.getLogger("trio_mcp.server")
 
 #: ``lifespan(server)``: an async context manager whose value handlers reach as
 #: :attr:`Context.lifespan_context` (see :meth:`Server.running`).
@@ -150,8 +153,7 @@ class _ToolEntry:
         self.output = None if ann is None else output_structurer(ann)
         self.plain_output = ann if ann in _PLAIN_OUTPUTS else None
         self.is_async = _is_async(self.fn)
-        schema = self.tool.output_schema
-        self.wrapped = schema is not None and schema.get("required") == ["result"]
+        self.wrapped = ann is not None and output_is_wrapped(ann)
 
 
 @attrs.define(eq=False)
@@ -235,7 +237,7 @@ def _content(value: Any) -> list[Any]:
         for item in value:
             blocks.extend(_content(item))
         return blocks
-    return [t.TextContent(text=_codec.dumps(t.unstructure(value)).decode())]
+    return [t.TextContent(text=_codec.dumps(unstructure(value)).decode())]
 
 
 class Server:
@@ -260,13 +262,17 @@ class Server:
             ``"prompts"``), for servers that register features later.
         supported_versions: the revisions this server accepts.
         validate: check incoming params against the MCP types (-32602 when invalid).
+        strict: a tool whose annotations cannot be described as JSON Schema makes
+            :meth:`add_tool` raise :class:`~trio_adapter.ToolDefinitionError`; by default
+            that tool is left out and a warning is logged (logger ``trio_mcp.server``), so
+            the other tools are still served.
         request_timeout, keepalive_interval, handler_grace, close_timeout, trace: as for
             :class:`~trio_adapter.Client`.
         roots_changed_handler: awaited with the session when a client's roots change.
         mask_error_details: when true (the default), the client never sees the text of an
             unexpected exception from a handler (only ``internal error in tool 'x'``); false
             sends ``ExceptionType: text``, for development. Either way it is logged with its
-            traceback on the ``trio_adapter.server`` logger. :class:`~trio_adapter.ToolError`
+            traceback on the ``trio_mcp.server`` logger. :class:`~trio_adapter.ToolError`
             text always reaches the client.
         max_threads: how many blocking sync handlers run at once (worker threads, per
             server; :attr:`thread_limiter`).
@@ -286,6 +292,7 @@ class Server:
         advertise: Iterable[str] = (),
         supported_versions: Iterable[str] = HANDSHAKE_VERSIONS,
         validate: bool = True,
+        strict: bool = False,
         request_timeout: float | None = None,
         keepalive_interval: float | None = None,
         handler_grace: float = 1.0,
@@ -307,6 +314,7 @@ class Server:
             raise ValueError(f"unknown features to advertise: {sorted(unknown)}")
         self.supported_versions = tuple(supported_versions)
         self.validate = validate
+        self.strict = strict
         self.request_timeout = request_timeout
         self.keepalive_interval = keepalive_interval
         self.handler_grace = handler_grace
@@ -374,7 +382,8 @@ class Server:
         """Register a tool (decorator); ``options`` are those of :meth:`add_tool`.
 
         Raises:
-            TypeError: as :meth:`add_tool`, or for an unknown option.
+            ToolDefinitionError: as :meth:`add_tool`.
+            TypeError: an unknown option.
         """
         def decorate(fn: F) -> F:
             self.add_tool(fn, name, **options)
@@ -394,16 +403,17 @@ class Server:
         structured_output: bool | None = None,
         input_schema: Mapping[str, Any] | None = None,
         blocking: bool = True,
-    ) -> t.Tool:
+    ) -> t.Tool | None:
         """Register ``fn`` (sync or async) as a tool and return its description.
 
-        The input schema comes from ``fn``'s annotated parameters (or a single attrs-class
-        parameter); a parameter annotated :class:`Context` receives the request context.
-        Arguments are validated and structured before ``fn`` runs; invalid ones end the call
-        with a tool execution error (``isError: true``) that says why. With a return
-        annotation of an attrs class, a dict or a plain type, the tool declares an
-        ``outputSchema`` and returns ``structuredContent`` (``structured_output=False`` turns
-        that off). Replacing a tool of the same name is allowed.
+        The input schema comes from ``fn``'s annotated parameters (or a single parameter
+        annotated with an attrs class, dataclass, ``TypedDict`` or pydantic model); a
+        parameter annotated :class:`Context` receives the request context. Arguments are
+        validated and structured before ``fn`` runs; invalid ones end the call with a tool
+        execution error (``isError: true``) that says why. With a return annotation of such
+        a class, a dict or a plain type, the tool declares an ``outputSchema`` and returns
+        ``structuredContent`` (``structured_output=False`` turns that off). Replacing a tool
+        of the same name is allowed.
 
         With an explicit ``input_schema`` (any JSON Schema, sent verbatim), the arguments are
         not checked here: ``fn`` is called with them as keyword arguments.
@@ -413,26 +423,40 @@ class Server:
         in the event loop instead (for quick functions: no thread hop). A cancelled call
         abandons its thread, which runs to completion in the background.
 
+        A tool that cannot be described (an annotation with no JSON Schema equivalent, a
+        variadic parameter, ``structured_output=True`` without a describable return type) is
+        not registered: with ``strict=True`` on the server this raises, otherwise it logs a
+        one-line warning on logger ``trio_mcp.server`` and returns ``None`` (a tool of that
+        name registered before stays).
+
         Raises:
-            TypeError: an annotation has no JSON Schema equivalent.
+            ToolDefinitionError: the tool cannot be described and the server is strict
+                (``tool 'x': parameter 'y': cannot describe type Foo as JSON Schema``).
         """
         tool_name = name or fn.__name__
-        if input_schema is not None:
-            schema: dict[str, Any] = dict(input_schema)
-            binder: Any = _RawBinder()
-        else:
-            schema, binder = input_schema_for(fn, context_types=(RequestContext,))
-        output_annotation: Any = None
-        output_schema = None
-        if structured_output is not False:
-            ret = get_type_hints(fn).get("return")
-            if ret is not None:
-                output_schema = output_schema_for(ret, content_types=_CONTENT_ANNOTATIONS)
-                if output_schema is not None:
-                    output_annotation = ret
-            if structured_output and output_schema is None:
-                raise TypeError(f"tool {tool_name!r}: structured_output needs a return "
-                                "annotation with a JSON Schema")
+        try:
+            if input_schema is not None:
+                schema: dict[str, Any] = dict(input_schema)
+                binder: Any = _RawBinder()
+            else:
+                schema, binder = input_schema_for(fn, context_types=(RequestContext,))
+            output_annotation: Any = None
+            output_schema = None
+            if structured_output is not False:
+                ret = get_type_hints(fn).get("return")
+                if ret is not None:
+                    output_schema = output_schema_for(ret, content_types=_CONTENT_ANNOTATIONS)
+                    if output_schema is not None:
+                        output_annotation = ret
+                if structured_output and output_schema is None:
+                    raise TypeError("structured_output needs a return annotation with a "
+                                    "JSON Schema")
+        except (TypeError, NameError) as exc:
+            error = ToolDefinitionError(f"tool {tool_name!r}: {exc}")
+            if self.strict:
+                raise error from None
+            logger.warning("%s; the tool is not registered", error)
+            return None
         tool = t.Tool(
             name=tool_name, title=title, description=description or _doc(fn),
             input_schema=schema, output_schema=output_schema, annotations=annotations,

@@ -96,13 +96,13 @@ async def test_unexpected_tool_exception_is_logged_and_masked(
         caplog: pytest.LogCaptureFixture) -> None:
     rec = Recorder()
     server = failing_server(trace=rec)
-    caplog.set_level(logging.ERROR, logger="trio_adapter.server")
+    caplog.set_level(logging.ERROR, logger="trio_mcp.server")
     async with connected(server) as session:
         result = await session.call_tool("leaky")
     assert result.is_error is True
     assert result.content == [t.TextContent(text="internal error in tool 'leaky'")]
     assert "hunter2" not in _texts(rec.sent)  # never on the wire
-    (record,) = [r for r in caplog.records if r.name == "trio_adapter.server"]
+    (record,) = [r for r in caplog.records if r.name == "trio_mcp.server"]
     assert record.levelno == logging.ERROR
     assert record.getMessage() == "tool 'leaky' failed (request 2, tools/call)"
     assert record.exc_info is not None and record.exc_info[0] is ValueError
@@ -111,7 +111,7 @@ async def test_unexpected_tool_exception_is_logged_and_masked(
 
 async def test_unmasked_errors_send_the_type_and_text(caplog: pytest.LogCaptureFixture) -> None:
     server = failing_server(mask_error_details=False)
-    caplog.set_level(logging.ERROR, logger="trio_adapter.server")
+    caplog.set_level(logging.ERROR, logger="trio_mcp.server")
     async with connected(server) as session:
         result = await session.call_tool("leaky")
         with pytest.raises(MCPError) as info:
@@ -128,7 +128,7 @@ async def test_unmasked_errors_send_the_type_and_text(caplog: pytest.LogCaptureF
 async def test_tool_error_text_reaches_the_client_and_is_not_logged(
         caplog: pytest.LogCaptureFixture) -> None:
     server = failing_server()
-    caplog.set_level(logging.DEBUG, logger="trio_adapter.server")
+    caplog.set_level(logging.DEBUG, logger="trio_mcp.server")
     async with connected(server) as session:
         refused = await session.call_tool("refuses")
         missing = await session.call_tool("missing")
@@ -136,7 +136,7 @@ async def test_tool_error_text_reaches_the_client_and_is_not_logged(
     assert refused.content == [t.TextContent(text="no such city")]
     assert missing.is_error is True
     assert missing.content == [t.TextContent(text="resource not found: notes://nowhere")]
-    assert not [r for r in caplog.records if r.name == "trio_adapter.server"]
+    assert not [r for r in caplog.records if r.name == "trio_mcp.server"]
 
 
 @pytest.mark.parametrize(("call", "subject"), [
@@ -150,14 +150,14 @@ async def test_unexpected_exceptions_elsewhere_are_logged_and_masked(
         call: Any, subject: str, caplog: pytest.LogCaptureFixture) -> None:
     rec = Recorder()
     server = failing_server(trace=rec)
-    caplog.set_level(logging.ERROR, logger="trio_adapter.server")
+    caplog.set_level(logging.ERROR, logger="trio_mcp.server")
     async with connected(server) as session:
         with pytest.raises(MCPError) as info:
             await call(session)
     assert info.value.code == ErrorCode.INTERNAL_ERROR == -32603
     assert info.value.message == f"internal error in {subject}"
     assert "hunter2" not in _texts(rec.sent)
-    (record,) = [r for r in caplog.records if r.name == "trio_adapter.server"]
+    (record,) = [r for r in caplog.records if r.name == "trio_mcp.server"]
     assert record.getMessage().startswith(f"{subject} failed (request ")
     assert record.exc_info is not None and "Traceback" in caplog.text
 
