@@ -16,12 +16,17 @@ tracebacks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib
 import importlib.util
+import itertools
 import json
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import types
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +39,18 @@ from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._trace import make_trace_printer
 from .client import Client, ClientSession
 from .errors import ConnectError, MCPError, SessionClosed
-from .server import Server
+from .server import Server, ServerSession
 
-__all__ = ["CLIError", "load_server", "main"]
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
+
+__all__ = ["CLIError", "load_server", "main", "parse_host_port"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_SIGPIPE = 128 + 13
+"""A closed stdout (``trio-mcp inspect ... | head -1``): quiet, as a tool killed by SIGPIPE."""
+DRAIN_TIMEOUT = 5.0
+"""Seconds ``serve`` gives its sessions to close after SIGINT/SIGTERM."""
 
 
 class CLIError(Exception):
@@ -67,14 +79,7 @@ def load_server(target: str) -> Server:
     path = Path(spec)
     try:
         if spec.endswith(".py") or path.is_file():
-            if not path.is_file():
-                raise CLIError(f"no such file: {spec}", EXIT_USAGE)
-            module_spec = importlib.util.spec_from_file_location(path.stem, path)
-            if module_spec is None or module_spec.loader is None:
-                raise CLIError(f"cannot load {spec}", EXIT_USAGE)
-            module = importlib.util.module_from_spec(module_spec)
-            sys.path.insert(0, str(path.resolve().parent))
-            module_spec.loader.exec_module(module)
+            module = _exec_file(spec, path)
         else:
             module = importlib.import_module(spec)
     except CLIError:
@@ -97,7 +102,54 @@ def load_server(target: str) -> Server:
                    "name it as FILE_OR_MODULE:attr", EXIT_USAGE)
 
 
+_loaded_files = itertools.count(1)
+
+
+def _exec_file(spec: str, path: Path) -> types.ModuleType:
+    """Run a server file as a module registered in ``sys.modules`` under a name of its own
+    (``_trio_mcp_file_<n>_<stem>``, never shadowing an importable module), so that whatever
+    looks a class's module up by name (dataclasses, attrs and ``typing.get_type_hints`` with
+    ``from __future__ import annotations``) finds it. The file's directory is put first on
+    ``sys.path`` for its own imports. On failure both are undone."""
+    if not path.is_file():
+        raise CLIError(f"no such file: {spec}", EXIT_USAGE)
+    stem = "".join(c if c.isalnum() or c == "_" else "_" for c in path.stem)
+    name = f"_trio_mcp_file_{next(_loaded_files)}_{stem}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise CLIError(f"cannot load {spec}", EXIT_USAGE)
+    module = importlib.util.module_from_spec(module_spec)
+    directory = str(path.resolve().parent)
+    sys.path.insert(0, directory)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        with contextlib.suppress(ValueError):
+            sys.path.remove(directory)
+        raise
+    return module
+
+
 # ---------------------------------------------------------------- argument parsing
+
+
+SERVE_EPILOG = f"""\
+target:
+  FILE_OR_MODULE is a path to a .py file (run as a module of its own) or a module
+  to import. Without :attr the Server is the module's `server` attribute, else
+  its `mcp` attribute, else its only Server instance (more than one: name it).
+
+signals:
+  SIGINT (Ctrl-C) or SIGTERM closes the sessions in order (handlers get their
+  grace, HTTP responses in flight end), for at most {DRAIN_TIMEOUT:g} s; a second
+  signal stops at once.
+
+exit status:
+  0 when the client leaves (end of input on stdio), 130 after SIGINT, 143 after
+  SIGTERM, 1 when the server cannot run (cannot listen, ...), 2 for a usage error.
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,12 +170,19 @@ def _parser() -> argparse.ArgumentParser:
                           "lifecycle as it happens")
     common(demo)
 
-    serve = sub.add_parser("serve", help="serve a Server from a file or module")
-    serve.add_argument("target", metavar="FILE_OR_MODULE[:attr]")
+    serve = sub.add_parser(
+        "serve", help="serve a Server from a file or module",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Serve a trio_adapter.Server over stdio (the default) or Streamable HTTP.",
+        epilog=SERVE_EPILOG)
+    serve.add_argument("target", metavar="FILE_OR_MODULE[:attr]",
+                       help="a Python file (path/to/server.py) or an importable module "
+                       "(package.module), and optionally the name of the Server in it")
     how = serve.add_mutually_exclusive_group()
     how.add_argument("--stdio", action="store_true", help="serve on stdin/stdout (default)")
     how.add_argument("--http", metavar="HOST:PORT",
-                     help="serve Streamable HTTP on HOST:PORT (endpoint /mcp)")
+                     help="serve Streamable HTTP on HOST:PORT (endpoint /mcp; port 0 picks a "
+                     "free one; the URL is printed on stderr once listening)")
     serve.add_argument("--stateless", action="store_true",
                        help="HTTP without sessions (each request stands alone)")
     serve.add_argument("--json-response", action="store_true",
@@ -145,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
 
     call = sub.add_parser("call", help="call one tool and print its result",
                           usage="trio-mcp call TOOL [JSON] [options] -- COMMAND ARGS...")
-    call.add_argument("tool")
+    call.add_argument("tool", help="the name of the tool to call")
     call.add_argument("arguments", nargs="?", metavar="JSON",
                       help="the arguments, a JSON object")
     client_options(call)
@@ -164,35 +223,108 @@ def _split(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 # ---------------------------------------------------------------- commands
 
 
+def parse_host_port(text: str) -> tuple[str, int]:
+    """Parse ``--http``'s ``HOST:PORT`` (``[::1]:PORT`` for IPv6; an empty host is
+    127.0.0.1).
+
+    Raises:
+        CLIError: (usage) no port, a port that is not a number from 0 to 65535, or a host
+            with spaces or brackets out of place.
+    """
+    host, sep, port_text = text.rpartition(":")
+    usage = f"--http wants HOST:PORT with a port from 0 to 65535, not {text!r}"
+    if not sep or not (port_text.isascii() and port_text.isdigit()) or len(port_text) > 5:
+        raise CLIError(usage, EXIT_USAGE)
+    port = int(port_text)
+    if port > 65535:
+        raise CLIError(usage, EXIT_USAGE)
+    if host.startswith("[") or host.endswith("]"):
+        if not (host.startswith("[") and host.endswith("]")) or ":" not in host:
+            raise CLIError(usage, EXIT_USAGE)
+        host = host[1:-1]
+    elif ":" in host and host.count(":") < 2:
+        raise CLIError(usage, EXIT_USAGE)
+    if any(c.isspace() or c in "[]/@" for c in host):
+        raise CLIError(usage, EXIT_USAGE)
+    return host or "127.0.0.1", port
+
+
+async def _until_signalled(run: Callable[[trio.Event], Awaitable[None]]) -> int:
+    """Run ``run(stop)`` and return the exit status.
+
+    The first SIGINT or SIGTERM sets ``stop`` (``run`` then closes its sessions in order) and
+    gives it :data:`DRAIN_TIMEOUT` seconds (plus a little) before it is cancelled; a second
+    signal cancels it at once. The status is ``128 + signal number`` (130, 143) after a
+    signal, else 0.
+    """
+    signum: int | None = None
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            stop = trio.Event()
+
+            async def watch() -> None:
+                nonlocal signum
+                async for got in signals:
+                    if signum is None:
+                        signum = int(got)
+                        stop.set()
+                        nursery.cancel_scope.deadline = trio.current_time() + DRAIN_TIMEOUT + 1
+                    else:
+                        nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch)
+            await run(stop)
+            nursery.cancel_scope.cancel()
+    if signum is None:
+        return EXIT_OK
+    if nursery.cancel_scope.cancelled_caught and trio.current_time() >= \
+            nursery.cancel_scope.deadline:
+        print(f"trio-mcp: the sessions did not close within {DRAIN_TIMEOUT:g} s; stopped",
+              file=sys.stderr, flush=True)
+    return 128 + signum
+
+
 def _serve(args: argparse.Namespace) -> int:
+    if args.http:
+        host, port = parse_host_port(args.http)
+    elif args.stateless or args.json_response:
+        raise CLIError("--stateless and --json-response apply to --http", EXIT_USAGE)
     server = load_server(args.target)
     if args.trace:
         server.trace = make_trace_printer(sys.stderr, label="server ")
     if args.http:
-        from .http import serve_http
+        from .http import ListenError, serve_http
 
-        host, sep, port_text = args.http.rpartition(":")
-        if not sep or not port_text.isdigit():
-            raise CLIError(f"--http wants HOST:PORT, not {args.http!r}", EXIT_USAGE)
-        host = host.strip("[]") or "127.0.0.1"
-
-        async def run_http() -> None:
+        async def run_http(stop: trio.Event) -> None:
             async with trio.open_nursery() as nursery:
                 info = await nursery.start(functools.partial(
-                    serve_http, server, host, int(port_text), stateless=args.stateless,
-                    json_response=args.json_response))
+                    serve_http, server, host, port, stateless=args.stateless,
+                    json_response=args.json_response, stop=stop,
+                    drain_timeout=DRAIN_TIMEOUT))
                 print(f"trio-mcp: serving {server.info.name} at {info.url}", file=sys.stderr,
                       flush=True)
 
         try:
-            trio.run(run_http)
-        except OSError as exc:
-            raise CLIError(f"cannot listen on {args.http}: {exc.strerror or exc}") from exc
-        return EXIT_OK
-    if args.stateless or args.json_response:
-        raise CLIError("--stateless and --json-response apply to --http", EXIT_USAGE)
-    trio.run(server.serve, StdioTransport())
-    return EXIT_OK
+            return trio.run(_until_signalled, run_http)
+        except (ListenError, BaseExceptionGroup) as exc:
+            failed = next((e for e in _leaves(exc) if isinstance(e, ListenError)), None)
+            if failed is None:
+                raise
+            raise CLIError(str(failed)) from failed
+
+    async def run_stdio(stop: trio.Event) -> None:
+        transport = StdioTransport()
+        async with trio.open_nursery() as nursery:
+
+            async def serve(task_status: trio.TaskStatus[ServerSession]) -> None:
+                await server.serve(transport, task_status=task_status)
+                nursery.cancel_scope.cancel()  # the client left: nothing to wait for
+
+            session = await nursery.start(serve)
+            await stop.wait()
+            await session.aclose()
+
+    return trio.run(_until_signalled, run_stdio)
 
 
 async def _with_session(args: argparse.Namespace, command: list[str], body: Any) -> int:
@@ -223,6 +355,8 @@ async def _with_session(args: argparse.Namespace, command: list[str], body: Any)
         raise CLIError(f"timed out after {args.timeout:g} s" + _stderr_tail(transport)) from None
     except ProcessStartError as exc:
         raise CLIError(str(exc)) from exc
+    except BrokenPipeError:
+        raise  # our own stdout is closed: main() ends quietly
     except OSError as exc:
         raise CLIError(f"cannot reach {args.url}: {exc.strerror or exc}") from exc
     except (ConnectError, SessionClosed) as exc:
@@ -425,18 +559,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             return await _call(session, args.tool, arguments, args.json)
 
         return trio.run(_with_session, args, command, call_body)
-    except CLIError as exc:
-        if debug:
-            raise
-        print(f"trio-mcp: error: {exc}", file=sys.stderr)
-        return exc.status
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        if debug:
-            raise
-        print(f"trio-mcp: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except (Exception, KeyboardInterrupt) as exc:
+        return _report(exc, debug)
+    except BaseExceptionGroup as exc:  # tasks' failures, gathered by a nursery
+        return _report(exc, debug)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+def _report(exc: BaseException, debug: bool) -> int:
+    """Turn what ended the command into one line on stderr (or none) and an exit status."""
+    leaves = _leaves(exc)
+    if any(isinstance(leaf, BrokenPipeError) for leaf in leaves):
+        # Our stdout was closed (``| head -1``): not an error of the server's; end quietly,
+        # and keep the interpreter's last flush from complaining.
+        with contextlib.suppress(OSError, ValueError):
+            fd = sys.stdout.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        return EXIT_SIGPIPE
+    if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+        return 128 + signal.SIGINT
+    if debug:
+        raise exc
+    failure = next((leaf for leaf in leaves if isinstance(leaf, CLIError)), None)
+    if failure is not None:
+        print(f"trio-mcp: error: {failure}", file=sys.stderr)
+        return failure.status
+    other = next(leaf for leaf in leaves if not isinstance(leaf, KeyboardInterrupt))
+    if not isinstance(other, Exception):
+        raise exc
+    print(f"trio-mcp: error: {type(other).__name__}: {other}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _parse_arguments(text: str | None) -> dict[str, Any] | None:

@@ -12,6 +12,9 @@ Every exception a session raises to its caller is one of these (or a :class:`tri
   a version this client does not support, or left before answering).
 - :class:`RequestTimeout`: the session's default request timeout elapsed (the request was
   cancelled on the wire).
+- :class:`TransportError`: a transport could not carry a message, said in one line fit for a
+  user (``cannot connect to http://127.0.0.1:1/mcp: connection refused``); the exception that
+  caused it is its ``__cause__``. A :class:`ConnectError` made from one has its message.
 - :class:`ToolError`: raised by a tool handler to report a tool execution error (a result with
   ``isError: true``) rather than a protocol error.
 """
@@ -19,6 +22,8 @@ Every exception a session raises to its caller is one of these (or a :class:`tri
 from __future__ import annotations
 
 from typing import Any
+
+import trio
 
 from sansio import ErrorCode, RequestId
 
@@ -29,6 +34,7 @@ __all__ = [
     "RequestTimeout",
     "SessionClosed",
     "ToolError",
+    "TransportError",
 ]
 
 
@@ -113,6 +119,16 @@ class ConnectError(Exception):
     def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+
+
+class TransportError(trio.BrokenResourceError):
+    """A transport failed; ``str()`` is one line that says what and where, without reprs.
+
+    A :class:`trio.BrokenResourceError`, so code that handles a broken transport handles it.
+    The low-level exception (an :class:`OSError`, :class:`ssl.SSLError`, ...) is chained as
+    ``__cause__``. A session that fails on one closes with its message, and a handshake that
+    fails on one raises :class:`ConnectError` with the same message, chained from it.
+    """
 
 
 class RequestTimeout(TimeoutError):
