@@ -350,6 +350,7 @@ async def _with_session(args: argparse.Namespace, command: list[str], body: Any)
         with trio.fail_after(args.timeout):
             async with client.connect(transport) as session:
                 status: int = await body(session)
+                sys.stdout.flush()  # a closed stdout shows here, while main() can tell
                 return status
     except trio.TooSlowError:
         raise CLIError(f"timed out after {args.timeout:g} s" + _stderr_tail(transport)) from None

@@ -569,7 +569,9 @@ def describe_failure(exc: BaseException) -> str:
         return f"TLS certificate verification failed: {exc.verify_message or exc.reason}"
     if isinstance(exc, ssl.SSLError):
         reason = exc.reason or exc.strerror or str(exc)
-        return f"TLS handshake failed: {_lower(str(reason)).replace('_', ' ')}"
+        if isinstance(exc.reason, str) and exc.reason.isupper():  # WRONG_VERSION_NUMBER
+            reason = exc.reason.lower().replace("_", " ")
+        return f"TLS handshake failed: {_lower(str(reason))}"
     if isinstance(exc, OSError) and exc.errno in _ERRNO_TEXT:
         return _ERRNO_TEXT[exc.errno]
     cause = exc.__cause__
