@@ -21,6 +21,9 @@ import trio
 from adapter_support import read_request
 
 from trio_adapter import Client, ConnectError
+
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import ExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 from trio_adapter.cli import CLIError, load_server, main, parse_host_port
 from trio_adapter.http import EndpointUnreachable, NotAnMCPEndpoint, StreamableHTTPTransport
 
@@ -514,3 +517,33 @@ def test_every_positional_argument_has_help(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         main(["call", "--help"])
     assert "the name of the tool to call" in capsys.readouterr().out
+
+
+def test_describe_failure_reasons() -> None:
+    import errno
+    import ssl
+
+    from trio_adapter.http import ListenError, describe_failure
+
+    # trio's own "all attempts to connect ... failed", from a group of per-address errors.
+    attempts = OSError("all attempts to connect to localhost:1 failed")
+    attempts.__cause__ = ExceptionGroup("attempts", [
+        ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"),
+        OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")])
+    assert describe_failure(attempts) == \
+        "connection refused; address not available on this machine"
+    assert describe_failure(socket.gaierror(socket.EAI_NONAME, "Name or service not known")) \
+        == "unknown host"
+    assert describe_failure(socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name "
+                                            "resolution")) == \
+        "cannot resolve the host name (temporary failure in name resolution)"
+    broken = trio.BrokenResourceError()
+    broken.__cause__ = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    broken.__cause__.reason = "WRONG_VERSION_NUMBER"
+    assert describe_failure(broken) == "TLS handshake failed: wrong version number"
+    assert describe_failure(trio.TooSlowError()) == "timed out"
+    assert describe_failure(OSError(errno.ENOSPC, "No space left on device")) == \
+        "no space left on device"
+    used = ListenError("::1", 8765, OSError(errno.EADDRINUSE, "Address already in use"))
+    assert str(used) == "cannot listen on [::1]:8765: address already in use"
+    assert used.errno == errno.EADDRINUSE
