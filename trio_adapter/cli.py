@@ -361,11 +361,20 @@ async def _with_session(args: argparse.Namespace, command: list[str], body: Any)
     except OSError as exc:
         raise CLIError(f"cannot reach {args.url}: {exc.strerror or exc}") from exc
     except (ConnectError, SessionClosed) as exc:
-        raise CLIError(f"{exc}{_stderr_tail(transport)}") from exc
+        raise CLIError(f"{_exited(transport, exc)}{_stderr_tail(transport)}") from exc
     except MCPError as exc:
         raise CLIError(str(exc)) from exc
     except sansio.ProtocolError as exc:
         raise CLIError(f"protocol error: {exc}") from exc
+
+
+def _exited(transport: Any, exc: Exception) -> str:
+    """Say ``the server exited with status 3 before the handshake completed`` rather than
+    that it closed the connection, when a command did exit by itself before the handshake."""
+    code = transport.returncode if isinstance(transport, CommandTransport) else None
+    if isinstance(exc, ConnectError) and exc.code is None and code is not None and code >= 0:
+        return f"the server exited with status {code} before the handshake completed"
+    return str(exc)
 
 
 def _stderr_tail(transport: Any, lines: int = 5) -> str:
