@@ -359,7 +359,9 @@ async def _with_session(args: argparse.Namespace, command: list[str], body: Any)
     except BrokenPipeError:
         raise  # our own stdout is closed: main() ends quietly
     except OSError as exc:
-        raise CLIError(f"cannot reach {args.url}: {exc.strerror or exc}") from exc
+        from .http import describe_failure
+
+        raise CLIError(f"cannot reach {args.url or command[0]}: {describe_failure(exc)}") from exc
     except (ConnectError, SessionClosed) as exc:
         raise CLIError(f"{_exited(transport, exc)}{_stderr_tail(transport)}") from exc
     except MCPError as exc:
