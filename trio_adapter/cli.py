@@ -22,6 +22,7 @@ import importlib
 import importlib.util
 import itertools
 import json
+import math
 import os
 import signal
 import sys
@@ -50,7 +51,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_SIGPIPE = 128 + 13
 """A closed stdout (``trio-mcp inspect ... | head -1``): quiet, as a tool killed by SIGPIPE."""
 DRAIN_TIMEOUT = 5.0
-"""Seconds ``serve`` gives its sessions to close after SIGINT/SIGTERM."""
+"""Seconds ``serve`` gives its sessions to close after SIGINT/SIGTERM (``--drain-timeout``)."""
 
 
 class CLIError(Exception):
@@ -135,7 +136,7 @@ def _exec_file(spec: str, path: Path) -> types.ModuleType:
 # ---------------------------------------------------------------- argument parsing
 
 
-SERVE_EPILOG = f"""\
+SERVE_EPILOG = """\
 target:
   FILE_OR_MODULE is a path to a .py file (run as a module of its own) or a module
   to import. Without :attr the Server is the module's `server` attribute, else
@@ -143,8 +144,8 @@ target:
 
 signals:
   SIGINT (Ctrl-C) or SIGTERM closes the sessions in order (handlers get their
-  grace, HTTP responses in flight end), for at most {DRAIN_TIMEOUT:g} s; a second
-  signal stops at once.
+  grace, HTTP responses in flight end), for at most --drain-timeout seconds; a
+  second signal stops at once.
 
 exit status:
   0 when the client leaves (end of input on stdio), 130 after SIGINT, 143 after
@@ -187,6 +188,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="HTTP without sessions (each request stands alone)")
     serve.add_argument("--json-response", action="store_true",
                        help="HTTP: answer requests with application/json, not SSE")
+    serve.add_argument("--drain-timeout", type=float, default=DRAIN_TIMEOUT, metavar="SECONDS",
+                       help="after SIGINT/SIGTERM, how long the sessions get to close "
+                       f"(default {DRAIN_TIMEOUT:g})")
     common(serve)
 
     def client_options(p: argparse.ArgumentParser) -> None:
@@ -249,13 +253,14 @@ def parse_host_port(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", port
 
 
-async def _until_signalled(run: Callable[[trio.Event], Awaitable[None]]) -> int:
+async def _until_signalled(run: Callable[[trio.Event], Awaitable[None]],
+                           drain_timeout: float) -> int:
     """Run ``run(stop)`` and return the exit status.
 
     The first SIGINT or SIGTERM sets ``stop`` (``run`` then closes its sessions in order) and
-    gives it :data:`DRAIN_TIMEOUT` seconds (plus a little) before it is cancelled; a second
-    signal cancels it at once. The status is ``128 + signal number`` (130, 143) after a
-    signal, else 0.
+    gives it ``drain_timeout`` seconds before it is cancelled (saying so in one line); a
+    second signal cancels it at once. The status is ``128 + signal number`` (130, 143) after
+    a signal, else 0.
     """
     signum: int | None = None
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -268,7 +273,7 @@ async def _until_signalled(run: Callable[[trio.Event], Awaitable[None]]) -> int:
                     if signum is None:
                         signum = int(got)
                         stop.set()
-                        nursery.cancel_scope.deadline = trio.current_time() + DRAIN_TIMEOUT + 1
+                        nursery.cancel_scope.deadline = trio.current_time() + drain_timeout
                     else:
                         nursery.cancel_scope.cancel()
 
@@ -279,12 +284,14 @@ async def _until_signalled(run: Callable[[trio.Event], Awaitable[None]]) -> int:
         return EXIT_OK
     if nursery.cancel_scope.cancelled_caught and trio.current_time() >= \
             nursery.cancel_scope.deadline:
-        print(f"trio-mcp: the sessions did not close within {DRAIN_TIMEOUT:g} s; stopped",
+        print(f"trio-mcp: the sessions did not close within {drain_timeout:g} s; stopped",
               file=sys.stderr, flush=True)
     return 128 + signum
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if not args.drain_timeout >= 0:
+        raise CLIError("--drain-timeout wants a number of seconds, 0 or more", EXIT_USAGE)
     if args.http:
         host, port = parse_host_port(args.http)
     elif args.stateless or args.json_response:
@@ -300,12 +307,12 @@ def _serve(args: argparse.Namespace) -> int:
                 info = await nursery.start(functools.partial(
                     serve_http, server, host, port, stateless=args.stateless,
                     json_response=args.json_response, stop=stop,
-                    drain_timeout=DRAIN_TIMEOUT))
+                    drain_timeout=math.inf))  # bounded here, by _until_signalled
                 print(f"trio-mcp: serving {server.info.name} at {info.url}", file=sys.stderr,
                       flush=True)
 
         try:
-            return trio.run(_until_signalled, run_http)
+            return trio.run(_until_signalled, run_http, args.drain_timeout)
         except (ListenError, BaseExceptionGroup) as exc:
             failed = next((e for e in _leaves(exc) if isinstance(e, ListenError)), None)
             if failed is None:
@@ -324,7 +331,7 @@ def _serve(args: argparse.Namespace) -> int:
             await stop.wait()
             await session.aclose()
 
-    return trio.run(_until_signalled, run_stdio)
+    return trio.run(_until_signalled, run_stdio, args.drain_timeout)
 
 
 async def _with_session(args: argparse.Namespace, command: list[str], body: Any) -> int:

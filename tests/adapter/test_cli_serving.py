@@ -267,6 +267,56 @@ async def test_sigint_on_http_with_an_idle_session_and_no_request() -> None:
         assert await err.rest() == b""
 
 
+STUCK_SERVER = """\
+import sys
+
+import trio
+
+from trio_adapter import Server
+
+server = Server("stuck", "1", handler_grace=60.0)
+
+
+@server.tool()
+async def stuck() -> str:
+    print("tool started", file=sys.stderr, flush=True)
+    await trio.sleep_forever()
+    return "never"
+"""
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_the_drain_is_bounded(tmp_path: Path, transport: str) -> None:
+    path = tmp_path / "stuck.py"
+    path.write_text(STUCK_SERVER)
+    how = ["--http", "127.0.0.1:0"] if transport == "http" else ["--stdio"]
+    async with child("serve", str(path), *how, "--drain-timeout", "0.5") as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        err = Lines(proc.stderr)
+        async with trio.open_nursery() as nursery:
+            if transport == "http":
+                url = await serving_url(err)
+                session = await Client("t", "1").connect_in(nursery, StreamableHTTPTransport(url))
+                nursery.start_soon(session.call_tool, "stuck")
+            else:
+                await proc.stdin.send_all(frame(INIT) + frame(INITIALIZED) + frame(
+                    {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                     "params": {"name": "stuck", "arguments": {}}}))
+            assert await err.line() == b"tool started\n"
+            proc.send_signal(signal.SIGTERM)
+            with trio.fail_after(10):  # far less than the handler's 60 s of grace
+                assert await proc.wait() == 143
+            assert await err.rest() == \
+                b"trio-mcp: the sessions did not close within 0.5 s; stopped\n"
+            nursery.cancel_scope.cancel()
+
+
+def test_a_negative_drain_timeout_is_a_usage_error() -> None:
+    proc = cli("serve", "trio_adapter.demo", "--drain-timeout", "-1")
+    assert proc.returncode == 2
+    assert "--drain-timeout" in one_line_error(proc.stderr)
+
+
 # ---------------------------------------------------------------- 3, 4. listening
 
 
