@@ -3,14 +3,15 @@
 Usage::
 
     trio-mcp demo [--trace]
-    trio-mcp serve FILE_OR_MODULE[:attr] --stdio [--trace]
+    trio-mcp serve FILE_OR_MODULE[:attr] [--stdio | --http HOST:PORT] [--trace]
     trio-mcp inspect [--json] [--timeout S] [--trace] -- COMMAND ARGS...
     trio-mcp call TOOL [JSON] [--json] [--timeout S] [--trace] -- COMMAND ARGS...
 
 The target always comes last: ``-- COMMAND ARGS...`` runs a server over stdio. Errors are one
 line on stderr (``trio-mcp: error: ...``) and a non-zero exit status: 1 for a failed tool, a
 protocol error or a server that could not be reached, 2 for a usage error. ``--debug`` shows
-tracebacks.
+tracebacks. ``serve`` drains its sessions on SIGINT/SIGTERM and exits 130/143; a closed stdout
+ends a command quietly with 141 (as SIGPIPE would). docs/cli.md has the details.
 """
 
 from __future__ import annotations
