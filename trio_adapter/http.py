@@ -906,7 +906,11 @@ class StreamableHTTPTransport(Transport):
                 event = conn.next_event()
                 if event is h11.NEED_DATA:
                     data = await stream.receive_some(_CHUNK)
-                    got_bytes = got_bytes or bool(data)
+                    if not data:  # end of stream before a whole head
+                        raise trio.BrokenResourceError(
+                            "the server closed the connection " +
+                            ("in the middle of its answer" if got_bytes else "without answering"))
+                    got_bytes = True
                     conn.receive_data(bytes(data))
                     continue
                 if isinstance(event, h11.Response):

@@ -20,7 +20,7 @@ import pytest
 import trio
 from adapter_support import read_request
 
-from trio_adapter import Client, ConnectError
+from trio_adapter import Client, ConnectError, MCPError
 
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
     from exceptiongroup import ExceptionGroup  # type: ignore[import-not-found,unused-ignore]
@@ -513,6 +513,30 @@ async def test_a_long_text_error_answer_is_bounded() -> None:
     message = str(failed.value)
     assert message.startswith("the server refused initialize: HTTP 503: Service unavailable x")
     assert message.endswith("...") and len(message) < 300 and "\n" not in message
+
+
+async def test_a_request_whose_answer_never_comes_fails_in_one_line() -> None:
+    # A server that completes the handshake, then hangs up on tools/call without a byte.
+    def answer(request: h11.Request, body: bytes) -> list[Any]:
+        if request.method != b"POST":
+            return page(405, "application/json", b"")
+        msg = json.loads(body)
+        if msg.get("method") == "initialize":
+            return page(200, "application/json", json.dumps({
+                "jsonrpc": "2.0", "id": msg["id"], "result": {
+                    "protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "hangs-up", "version": "1"}}}).encode())
+        if "id" not in msg:
+            return [h11.Response(status_code=202, headers=[("content-length", "0")]),
+                    h11.EndOfMessage()]
+        return []  # no answer: the connection is closed
+
+    async with scripted(answer) as url:
+        async with Client("t", "1").connect(StreamableHTTPTransport(url)) as session:
+            with pytest.raises(MCPError) as failed:
+                await session.call_tool("anything")
+    assert failed.value.message == \
+        f"POST to {url} failed: the server closed the connection without answering"
 
 
 # ---------------------------------------------------------------- 7. a closed stdout
