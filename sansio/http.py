@@ -277,6 +277,8 @@ class OpenStream:
     client (there is no ``Mcp-Session-Id`` header).
 
     ``first`` is the bytes to send right after the response head (the priming event).
+    ``initialize`` says the message is ``initialize`` (a stateless session needs no synthetic
+    handshake then).
     """
 
     session_id: str
@@ -287,6 +289,7 @@ class OpenStream:
     headers: tuple[tuple[str, str], ...]
     first: bytes = b""
     status: int = 200
+    initialize: bool = False
 
 
 @attrs.frozen
@@ -614,7 +617,7 @@ class StreamableHTTPServer:
             headers = (*_SSE_HEADERS, *sid_headers)
             first = self._priming(session, stream)
         return OpenStream(session.id, stream.id, request.body, new, stream.json, headers,
-                          first)
+                          first, initialize=is_init)
 
     def _anonymous(self) -> _Session:
         self._anon += 1

@@ -323,7 +323,7 @@ class _Conn:
                     await send(http.response(404, [("content-type", "application/json")]))
                     return
                 transport = await endpoint.new_session(key)
-                if endpoint.stateless and b'"initialize"' not in outcome.message:
+                if endpoint.stateless and not outcome.initialize:
                     transport.deliver(_stateless_handshake(request))
             transport.deliver(outcome.message)
             if outcome.json:
@@ -331,7 +331,9 @@ class _Conn:
                     if event.final:
                         await send(http.response(200, outcome.headers, event.data))
                         return
-                await send(http.response(500, [("content-type", "application/json")]))
+                # The session ended first: shutting down (draining), or the handler failed.
+                await send(http.response(503 if endpoint.draining else 500,
+                                         [("content-type", "application/json")]))
                 return
             await self._stream(200, outcome.headers, (outcome.first,), channel)
         finally:
