@@ -35,7 +35,7 @@ import attrs
 import h11
 
 from . import _codec
-from .sse import encode_event
+from .sse import SSEDecoder, encode_event
 from .versions import HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
 
 __all__ = [
@@ -54,7 +54,9 @@ __all__ = [
     "StreamEvent",
     "StreamableHTTPServer",
     "Terminate",
+    "answer_messages",
     "classify_post_answer",
+    "is_response",
     "media_type",
     "summarize_error_body",
 ]
@@ -904,3 +906,29 @@ def summarize_error_body(content_type: str | None, body: bytes, limit: int = 200
     if len(text) > limit:
         text = text[:limit - 3].rstrip() + "..."
     return text
+
+
+def is_response(message: Any) -> bool:
+    """Whether a decoded JSON-RPC message (or batch) is or holds a response (an ``id`` with a
+    ``result`` or an ``error``, no ``method``): an answer's SSE stream that carried one has
+    done its job and is not resumed."""
+    items = message if isinstance(message, list) else [message]
+    return any(isinstance(m, dict) and "id" in m and "method" not in m
+               and ("result" in m or "error" in m) for m in items)
+
+
+def answer_messages(content_type: str | None, body: bytes) -> list[Any]:
+    """The JSON-RPC messages in a whole answer body: one JSON document, or the data of each
+    event of an SSE stream. What does not decode is left out."""
+    if media_type(content_type) == "text/event-stream":
+        decoder = SSEDecoder()
+        datas = [event.data.encode() for event in decoder.feed(body) if event.data]
+    else:
+        datas = [body]
+    out = []
+    for data in datas:
+        try:
+            out.append(_codec.loads(data))
+        except _codec.DecodeError:
+            continue
+    return out

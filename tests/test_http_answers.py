@@ -11,7 +11,9 @@ import pytest
 from sansio.http import (
     AnswerKind,
     PostAnswer,
+    answer_messages,
     classify_post_answer,
+    is_response,
     media_type,
     summarize_error_body,
 )
@@ -85,3 +87,25 @@ def test_summary_is_bounded() -> None:
     text = summarize_error_body("text/plain", b"word " * 1000, limit=50)
     assert len(text) == 50 and text.endswith("...")
     assert summarize_error_body("text/plain", "é".encode() * 10 + b"\xff") == "é" * 10 + "\ufffd"
+
+
+def test_is_response() -> None:
+    assert is_response({"jsonrpc": "2.0", "id": 1, "result": {}})
+    assert is_response({"jsonrpc": "2.0", "id": 1, "error": {"code": 1, "message": "m"}})
+    assert is_response([{"jsonrpc": "2.0", "method": "n"}, {"jsonrpc": "2.0", "id": 2,
+                                                            "result": {}}])
+    # A request or notification whose params mention "result" is not one.
+    assert not is_response({"jsonrpc": "2.0", "id": 3, "method": "m", "params": {
+        "result": '"result"'}})
+    assert not is_response({"jsonrpc": "2.0", "method": "notifications/message",
+                            "params": {"data": '"error"'}})
+    assert not is_response("result")
+
+
+def test_answer_messages_json_and_sse() -> None:
+    msg = {"jsonrpc": "2.0", "id": 1, "result": {"ok": True}}
+    assert answer_messages("application/json", json.dumps(msg).encode()) == [msg]
+    sse = b"id: a\ndata:\n\n" + b"event: message\ndata: " + json.dumps(msg).encode() + \
+        b"\n\ndata: {broken\n\n"
+    assert answer_messages("text/event-stream; charset=utf-8", sse) == [msg]
+    assert answer_messages("application/json", b"<html>") == []

@@ -37,7 +37,9 @@ from sansio.http import (
     StreamableHTTPServer,
     StreamEvent,
     Terminate,
+    answer_messages,
     classify_post_answer,
+    is_response,
     request_head,
     summarize_error_body,
 )
@@ -761,6 +763,13 @@ class _Exchange:
         self.reused = reused
 
 
+def _holds_response(data: bytes) -> bool:
+    try:
+        return is_response(_codec.loads(data))
+    except _codec.DecodeError:
+        return False
+
+
 def _request_bytes(conn: h11.Connection, method: str, target: str,
                    headers: list[tuple[str, str]], body: bytes) -> bytes:
     out = conn.send(request_head(method, target, tuple(headers))) or b""
@@ -1015,7 +1024,9 @@ class StreamableHTTPTransport(Transport):
                 body = await response.body()
             finally:
                 await response.aclose()
-            if response.status != 200 or not sid or (b'"result"' not in body):
+            answers = answer_messages(response.headers.get("content-type"), body)
+            if response.status != 200 or not sid or not any(
+                    isinstance(m, dict) and "result" in m for m in answers):
                 raise SessionExpired(f"session {stale} expired (HTTP 404) and a new one could "
                                      f"not be started (HTTP {response.status})", self.url)
             self.session_id = sid
@@ -1152,9 +1163,10 @@ class StreamableHTTPTransport(Transport):
                     for event in decoder.feed(chunk):
                         attempts = 0
                         if event.data:
-                            self._deliver(event.data.encode())
-                            if '"result"' in event.data or '"error"' in event.data:
-                                got_response = True
+                            data = event.data.encode()
+                            self._deliver(data)
+                            if not got_response:
+                                got_response = _holds_response(data)
                 await response.aclose()
                 response = None
                 if not resumable or got_response or self._closed:
