@@ -32,6 +32,7 @@ from .errors import (
     RequestTimeout,
     SessionClosed,
     ToolError,
+    TransportError,
 )
 from .http import HTTPServerInfo, SessionExpired, StreamableHTTPTransport, serve_http
 from .server import Context, Server, ServerSession
@@ -61,6 +62,7 @@ __all__ = [
     "ToolError",
     "TraceHook",
     "Transport",
+    "TransportError",
     "memory_transport_pair",
     "serve_http",
 ]
