@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import h11
 import pytest
@@ -145,7 +145,7 @@ class Mode:
     kind: Literal["fast", "slow"] = "fast"
 
 
-HINTS = typing.get_type_hints(Point)
+HINTS = {**typing.get_type_hints(Point), **typing.get_type_hints(Mode)}
 server = Server("dataclasses", "1")
 
 
@@ -161,6 +161,9 @@ def test_file_with_future_annotations_dataclass_and_attrs_loads(tmp_path: Path) 
     path.write_text(DATACLASS_SERVER)
     server = load_server(str(path))
     assert server.info.name == "dataclasses"
+    module = next(m for name, m in sys.modules.items()
+                  if name.startswith("_trio_mcp_file_") and name.endswith("_myserver"))
+    assert module.HINTS == {"x": int, "y": int, "kind": Literal["fast", "slow"]}
     proc = cli("call", "manhattan", '{"x": 3, "y": -4}', "--", *TRIO_MCP, "serve", str(path))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "7\n"
