@@ -314,6 +314,24 @@ async def test_the_drain_is_bounded(tmp_path: Path, transport: str) -> None:
             nursery.cancel_scope.cancel()
 
 
+async def test_a_second_signal_stops_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "stuck.py"
+    path.write_text(STUCK_SERVER)
+    async with child("serve", str(path), "--drain-timeout", "60") as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        await proc.stdin.send_all(frame(INIT) + frame(INITIALIZED) + frame(
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+             "params": {"name": "stuck", "arguments": {}}}))
+        err = Lines(proc.stderr)
+        assert await err.line() == b"tool started\n"
+        # Two different signals: the same one twice may be read as one.
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
+        with trio.fail_after(10):  # not the 60 s of the drain
+            assert await proc.wait() in (130, 143)
+        assert await err.rest() == b""
+
+
 def test_a_negative_drain_timeout_is_a_usage_error() -> None:
     proc = cli("serve", "trio_adapter.demo", "--drain-timeout", "-1")
     assert proc.returncode == 2
