@@ -501,7 +501,7 @@ class BaseSession:
             self._engine.send_failed()
             error = errors.PeerDisconnected(
                 str(exc) if isinstance(exc, errors.TransportError)
-                else f"transport write failed: {exc!r}")
+                else f"transport write failed: {' '.join(str(exc).split()) or type(exc).__name__}")
             self._mark_closing(error, grace=False)
             raise error from exc
 
