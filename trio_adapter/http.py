@@ -787,7 +787,15 @@ class StreamableHTTPTransport(Transport):
     with ``Last-Event-ID``, waiting the server's ``retry`` (bounded backoff, at most
     ``max_reconnects`` tries). :meth:`aclose` sends DELETE (bounded by ``close_timeout``).
     A 404 for our session raises :class:`SessionExpired`; HTTP errors answering a request
-    are turned into a JSON-RPC error for that request.
+    are turned into a JSON-RPC error for that request, with a one-line message.
+
+    Failures are :class:`~trio_adapter.TransportError` s with one-line messages and the
+    low-level error as ``__cause__``: :class:`EndpointUnreachable` (refused, unknown host,
+    timed out, TLS), :class:`NotAnMCPEndpoint` (a web page, or a 2xx answer that is neither
+    JSON nor SSE: raised at once, the body unread), :class:`HTTPTransportError` (after
+    connecting). During the handshake ``Client.connect`` raises them as
+    :class:`~trio_adapter.ConnectError` with the same message. What an answer means is
+    :func:`sansio.http.classify_post_answer`'s decision.
 
     Args:
         url: the MCP endpoint, ``http://`` or ``https://``.
