@@ -426,3 +426,15 @@ def test_head_events_are_made_once_and_bounded() -> None:
         core.request_head("GET", f"/{i}", (("host", "x"),))
     assert len(core._responses) <= core._HEADS_KEPT
     assert len(core._requests) <= core._HEADS_KEPT
+
+
+def test_open_stream_says_whether_it_carries_initialize() -> None:
+    # The adapter's stateless sessions need a synthetic handshake unless the POST is the
+    # initialize itself: the core says which, from the parsed message (not from its bytes).
+    ep = Endpoint(stateless=True)
+    init = ep.request("POST", body=INIT)
+    assert isinstance(init, OpenStream) and init.initialize
+    call = ep.request("POST", {"mcp-protocol-version": "2025-11-25"}, body={
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "initialize", "arguments": {"text": '"initialize"'}}})
+    assert isinstance(call, OpenStream) and not call.initialize

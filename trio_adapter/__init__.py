@@ -36,6 +36,7 @@ from .errors import (
     ResourceNotFound,
     SessionClosed,
     ToolError,
+    TransportError,
 )
 from .http import HTTPServerInfo, SessionExpired, StreamableHTTPTransport, serve_http
 from .server import Context, Server, ServerSession
@@ -70,6 +71,7 @@ __all__ = [
     "ToolError",
     "TraceHook",
     "Transport",
+    "TransportError",
     "memory_transport_pair",
     "serve_http",
 ]

@@ -499,9 +499,11 @@ class BaseSession:
                 await transport.send(data[sent:] if sent else data)
         except _CHECKED as exc:
             self._engine.send_failed()
-            error = errors.PeerDisconnected(f"transport write failed: {exc!r}")
+            error = errors.PeerDisconnected(
+                str(exc) if isinstance(exc, errors.TransportError)
+                else f"transport write failed: {' '.join(str(exc).split()) or type(exc).__name__}")
             self._mark_closing(error, grace=False)
-            raise error from None
+            raise error from exc
 
     async def _send_raw(self, frame: bytes) -> None:
         """Write a ready frame (an engine response hint) under the send lock."""

@@ -74,4 +74,4 @@ async def session_scope(
         single = _single(group)
         if single is None:
             raise
-        raise single from None
+        raise single from single.__cause__  # its own cause kept; the group's context not

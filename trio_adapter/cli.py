@@ -3,7 +3,7 @@
 Usage::
 
     trio-mcp demo [--trace]
-    trio-mcp serve FILE_OR_MODULE[:attr] --stdio [--trace]
+    trio-mcp serve FILE_OR_MODULE[:attr] [--stdio | --http HOST:PORT] [--trace]
     trio-mcp inspect [--json] [--timeout S] [--trace] -- COMMAND ARGS...
     trio-mcp call TOOL [JSON | KEY=VALUE...] [--save DIR] [--log-level L] [--json] ... -- CMD...
     trio-mcp read URI [--save DIR] [--log-level L] [--json] ... -- COMMAND ARGS...
@@ -14,19 +14,27 @@ Usage::
 The target always comes last: ``-- COMMAND ARGS...`` runs a server over stdio. Errors are one
 line on stderr (``trio-mcp: error: ...``) and a non-zero exit status: 1 for a failed tool, a
 protocol error or a server that could not be reached, 2 for a usage error. ``--debug`` shows
-tracebacks. The client commands (call, read, prompt, complete: progress, logs, key=value
-arguments, --save, elicitation forms) live in ``trio_adapter._cli_client``; docs/cli-client.md.
+tracebacks. ``serve`` drains its sessions on SIGINT/SIGTERM and exits 130/143; a closed
+stdout ends a command quietly with 141 (as SIGPIPE would); docs/cli.md has the details. The
+client commands (call, read, prompt, complete: progress, logs, key=value arguments, --save,
+elicitation forms) live in ``trio_adapter._cli_client``; docs/cli-client.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib
 import importlib.util
+import itertools
 import json
+import math
+import os
+import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import types
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +47,18 @@ from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._trace import make_trace_printer
 from .client import Client, ClientSession
 from .errors import ConnectError, MCPError, SessionClosed
-from .server import Server
+from .server import Server, ServerSession
 
-__all__ = ["CLIError", "load_server", "main"]
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
+
+__all__ = ["CLIError", "load_server", "main", "parse_host_port"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_SIGPIPE = 128 + 13
+"""A closed stdout (``trio-mcp inspect ... | head -1``): quiet, as a tool killed by SIGPIPE."""
+DRAIN_TIMEOUT = 5.0
+"""Seconds ``serve`` gives its sessions to close after SIGINT/SIGTERM (``--drain-timeout``)."""
 
 
 class CLIError(Exception):
@@ -72,14 +87,7 @@ def load_server(target: str) -> Server:
     path = Path(spec)
     try:
         if spec.endswith(".py") or path.is_file():
-            if not path.is_file():
-                raise CLIError(f"no such file: {spec}", EXIT_USAGE)
-            module_spec = importlib.util.spec_from_file_location(path.stem, path)
-            if module_spec is None or module_spec.loader is None:
-                raise CLIError(f"cannot load {spec}", EXIT_USAGE)
-            module = importlib.util.module_from_spec(module_spec)
-            sys.path.insert(0, str(path.resolve().parent))
-            module_spec.loader.exec_module(module)
+            module = _exec_file(spec, path)
         else:
             module = importlib.import_module(spec)
     except CLIError:
@@ -102,7 +110,54 @@ def load_server(target: str) -> Server:
                    "name it as FILE_OR_MODULE:attr", EXIT_USAGE)
 
 
+_loaded_files = itertools.count(1)
+
+
+def _exec_file(spec: str, path: Path) -> types.ModuleType:
+    """Run a server file as a module registered in ``sys.modules`` under a name of its own
+    (``_trio_mcp_file_<n>_<stem>``, never shadowing an importable module), so that whatever
+    looks a class's module up by name (dataclasses, attrs and ``typing.get_type_hints`` with
+    ``from __future__ import annotations``) finds it. The file's directory is put first on
+    ``sys.path`` for its own imports. On failure both are undone."""
+    if not path.is_file():
+        raise CLIError(f"no such file: {spec}", EXIT_USAGE)
+    stem = "".join(c if c.isalnum() or c == "_" else "_" for c in path.stem)
+    name = f"_trio_mcp_file_{next(_loaded_files)}_{stem}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise CLIError(f"cannot load {spec}", EXIT_USAGE)
+    module = importlib.util.module_from_spec(module_spec)
+    directory = str(path.resolve().parent)
+    sys.path.insert(0, directory)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        with contextlib.suppress(ValueError):
+            sys.path.remove(directory)
+        raise
+    return module
+
+
 # ---------------------------------------------------------------- argument parsing
+
+
+SERVE_EPILOG = """\
+target:
+  FILE_OR_MODULE is a path to a .py file (run as a module of its own) or a module
+  to import. Without :attr the Server is the module's `server` attribute, else
+  its `mcp` attribute, else its only Server instance (more than one: name it).
+
+signals:
+  SIGINT (Ctrl-C) or SIGTERM closes the sessions in order (handlers get their
+  grace, HTTP responses in flight end), for at most --drain-timeout seconds; a
+  second signal stops at once.
+
+exit status:
+  0 when the client leaves (end of input on stdio), 130 after SIGINT, 143 after
+  SIGTERM, 1 when the server cannot run (cannot listen, ...), 2 for a usage error.
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,16 +178,26 @@ def _parser() -> argparse.ArgumentParser:
                           "lifecycle as it happens")
     common(demo)
 
-    serve = sub.add_parser("serve", help="serve a Server from a file or module")
-    serve.add_argument("target", metavar="FILE_OR_MODULE[:attr]")
+    serve = sub.add_parser(
+        "serve", help="serve a Server from a file or module",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Serve a trio_adapter.Server over stdio (the default) or Streamable HTTP.",
+        epilog=SERVE_EPILOG)
+    serve.add_argument("target", metavar="FILE_OR_MODULE[:attr]",
+                       help="a Python file (path/to/server.py) or an importable module "
+                       "(package.module), and optionally the name of the Server in it")
     how = serve.add_mutually_exclusive_group()
     how.add_argument("--stdio", action="store_true", help="serve on stdin/stdout (default)")
     how.add_argument("--http", metavar="HOST:PORT",
-                     help="serve Streamable HTTP on HOST:PORT (endpoint /mcp)")
+                     help="serve Streamable HTTP on HOST:PORT (endpoint /mcp; port 0 picks a "
+                     "free one; the URL is printed on stderr once listening)")
     serve.add_argument("--stateless", action="store_true",
                        help="HTTP without sessions (each request stands alone)")
     serve.add_argument("--json-response", action="store_true",
                        help="HTTP: answer requests with application/json, not SSE")
+    serve.add_argument("--drain-timeout", type=float, default=DRAIN_TIMEOUT, metavar="SECONDS",
+                       help="after SIGINT/SIGTERM, how long the sessions get to close "
+                       f"(default {DRAIN_TIMEOUT:g})")
     common(serve)
 
     def client_options(p: argparse.ArgumentParser) -> None:
@@ -166,35 +231,111 @@ def _split(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 # ---------------------------------------------------------------- commands
 
 
+def parse_host_port(text: str) -> tuple[str, int]:
+    """Parse ``--http``'s ``HOST:PORT`` (``[::1]:PORT`` for IPv6; an empty host is
+    127.0.0.1).
+
+    Raises:
+        CLIError: (usage) no port, a port that is not a number from 0 to 65535, or a host
+            with spaces or brackets out of place.
+    """
+    host, sep, port_text = text.rpartition(":")
+    usage = f"--http wants HOST:PORT with a port from 0 to 65535, not {text!r}"
+    if not sep or not (port_text.isascii() and port_text.isdigit()) or len(port_text) > 5:
+        raise CLIError(usage, EXIT_USAGE)
+    port = int(port_text)
+    if port > 65535:
+        raise CLIError(usage, EXIT_USAGE)
+    if host.startswith("[") or host.endswith("]"):
+        if not (host.startswith("[") and host.endswith("]")) or ":" not in host:
+            raise CLIError(usage, EXIT_USAGE)
+        host = host[1:-1]
+    elif ":" in host and host.count(":") < 2:
+        raise CLIError(usage, EXIT_USAGE)
+    if any(c.isspace() or c in "[]/@" for c in host):
+        raise CLIError(usage, EXIT_USAGE)
+    return host or "127.0.0.1", port
+
+
+async def _until_signalled(run: Callable[[trio.Event], Awaitable[None]],
+                           drain_timeout: float) -> int:
+    """Run ``run(stop)`` and return the exit status.
+
+    The first SIGINT or SIGTERM sets ``stop`` (``run`` then closes its sessions in order) and
+    gives it ``drain_timeout`` seconds before it is cancelled (saying so in one line); a
+    second signal cancels it at once. The status is ``128 + signal number`` (130, 143) after
+    a signal, else 0.
+    """
+    signum: int | None = None
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            stop = trio.Event()
+
+            async def watch() -> None:
+                nonlocal signum
+                async for got in signals:
+                    if signum is None:
+                        signum = int(got)
+                        stop.set()
+                        nursery.cancel_scope.deadline = trio.current_time() + drain_timeout
+                    else:
+                        nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch)
+            await run(stop)
+            nursery.cancel_scope.cancel()
+    if signum is None:
+        return EXIT_OK
+    if nursery.cancel_scope.cancelled_caught and trio.current_time() >= \
+            nursery.cancel_scope.deadline:
+        print(f"trio-mcp: the sessions did not close within {drain_timeout:g} s; stopped",
+              file=sys.stderr, flush=True)
+    return 128 + signum
+
+
 def _serve(args: argparse.Namespace) -> int:
+    if not args.drain_timeout >= 0:
+        raise CLIError("--drain-timeout wants a number of seconds, 0 or more", EXIT_USAGE)
+    if args.http:
+        host, port = parse_host_port(args.http)
+    elif args.stateless or args.json_response:
+        raise CLIError("--stateless and --json-response apply to --http", EXIT_USAGE)
     server = load_server(args.target)
     if args.trace:
         server.trace = make_trace_printer(sys.stderr, label="server ")
     if args.http:
-        from .http import serve_http
+        from .http import ListenError, serve_http
 
-        host, sep, port_text = args.http.rpartition(":")
-        if not sep or not port_text.isdigit():
-            raise CLIError(f"--http wants HOST:PORT, not {args.http!r}", EXIT_USAGE)
-        host = host.strip("[]") or "127.0.0.1"
-
-        async def run_http() -> None:
+        async def run_http(stop: trio.Event) -> None:
             async with trio.open_nursery() as nursery:
                 info = await nursery.start(functools.partial(
-                    serve_http, server, host, int(port_text), stateless=args.stateless,
-                    json_response=args.json_response))
+                    serve_http, server, host, port, stateless=args.stateless,
+                    json_response=args.json_response, stop=stop,
+                    drain_timeout=math.inf))  # bounded here, by _until_signalled
                 print(f"trio-mcp: serving {server.info.name} at {info.url}", file=sys.stderr,
                       flush=True)
 
         try:
-            trio.run(run_http)
-        except OSError as exc:
-            raise CLIError(f"cannot listen on {args.http}: {exc.strerror or exc}") from exc
-        return EXIT_OK
-    if args.stateless or args.json_response:
-        raise CLIError("--stateless and --json-response apply to --http", EXIT_USAGE)
-    trio.run(server.serve, StdioTransport())
-    return EXIT_OK
+            return trio.run(_until_signalled, run_http, args.drain_timeout)
+        except (ListenError, BaseExceptionGroup) as exc:
+            failed = next((e for e in _leaves(exc) if isinstance(e, ListenError)), None)
+            if failed is None:
+                raise
+            raise CLIError(str(failed)) from failed
+
+    async def run_stdio(stop: trio.Event) -> None:
+        transport = StdioTransport()
+        async with trio.open_nursery() as nursery:
+
+            async def serve(task_status: trio.TaskStatus[ServerSession]) -> None:
+                await server.serve(transport, task_status=task_status)
+                nursery.cancel_scope.cancel()  # the client left: nothing to wait for
+
+            session = await nursery.start(serve)
+            await stop.wait()
+            await session.aclose()
+
+    return trio.run(_until_signalled, run_stdio, args.drain_timeout)
 
 
 async def _with_session(
@@ -229,19 +370,33 @@ async def _with_session(
                             **(setup(deadline) if setup is not None else {}))
             async with client.connect(transport) as session:
                 status: int = await body(session)
+                sys.stdout.flush()  # a closed stdout shows here, while main() can tell
                 return status
     except trio.TooSlowError:
         raise CLIError(f"timed out after {args.timeout:g} s" + _stderr_tail(transport)) from None
     except ProcessStartError as exc:
         raise CLIError(str(exc)) from exc
+    except BrokenPipeError:
+        raise  # our own stdout is closed: main() ends quietly
     except OSError as exc:
-        raise CLIError(f"cannot reach {args.url}: {exc.strerror or exc}") from exc
+        from .http import describe_failure
+
+        raise CLIError(f"cannot reach {args.url or command[0]}: {describe_failure(exc)}") from exc
     except (ConnectError, SessionClosed) as exc:
-        raise CLIError(f"{exc}{_stderr_tail(transport)}") from exc
+        raise CLIError(f"{_exited(transport, exc)}{_stderr_tail(transport)}") from exc
     except MCPError as exc:
         raise CLIError(str(exc)) from exc
     except sansio.ProtocolError as exc:
         raise CLIError(f"protocol error: {exc}") from exc
+
+
+def _exited(transport: Any, exc: Exception) -> str:
+    """Say ``the server exited with status 3 before the handshake completed`` rather than
+    that it closed the connection, when a command did exit by itself before the handshake."""
+    code = transport.returncode if isinstance(transport, CommandTransport) else None
+    if isinstance(exc, ConnectError) and exc.code is None and code is not None and code >= 0:
+        return f"the server exited with status {code} before the handshake completed"
+    return str(exc)
 
 
 def _stderr_tail(transport: Any, lines: int = 5) -> str:
@@ -417,18 +572,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import _cli_client
 
         return _cli_client.run(args, command)  # call, read, prompt, complete
-    except CLIError as exc:
-        if debug:
-            raise
-        print(f"trio-mcp: error: {exc}", file=sys.stderr)
-        return exc.status
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        if debug:
-            raise
-        print(f"trio-mcp: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except (Exception, KeyboardInterrupt) as exc:
+        return _report(exc, debug)
+    except BaseExceptionGroup as exc:  # tasks' failures, gathered by a nursery
+        return _report(exc, debug)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+def _report(exc: BaseException, debug: bool) -> int:
+    """Turn what ended the command into one line on stderr (or none) and an exit status."""
+    leaves = _leaves(exc)
+    if any(isinstance(leaf, BrokenPipeError) for leaf in leaves):
+        # Our stdout was closed (``| head -1``): not an error of the server's; end quietly,
+        # and keep the interpreter's last flush from complaining.
+        with contextlib.suppress(OSError, ValueError):
+            fd = sys.stdout.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        return EXIT_SIGPIPE
+    if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+        return 128 + signal.SIGINT
+    if debug:
+        raise exc
+    failure = next((leaf for leaf in leaves if isinstance(leaf, CLIError)), None)
+    if failure is not None:
+        print(f"trio-mcp: error: {failure}", file=sys.stderr)
+        return failure.status
+    other = next(leaf for leaf in leaves if not isinstance(leaf, KeyboardInterrupt))
+    if not isinstance(other, Exception):
+        raise exc
+    print(f"trio-mcp: error: {type(other).__name__}: {other}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

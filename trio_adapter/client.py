@@ -222,6 +222,8 @@ class ClientSession(BaseSession):
             try:
                 await self._flush()
             except errors.SessionClosed as exc:
+                if isinstance(exc.__cause__, errors.TransportError):  # already one clear line
+                    raise errors.ConnectError(str(exc.__cause__)) from exc.__cause__
                 raise errors.ConnectError(f"initialize could not be sent: {exc}") from exc
         await slot.event.wait()
         error = slot.error

@@ -12,6 +12,9 @@ Every exception a session raises to its caller is one of these (or a :class:`tri
   a version this client does not support, or left before answering).
 - :class:`RequestTimeout`: the session's default request timeout elapsed (the request was
   cancelled on the wire).
+- :class:`TransportError`: a transport could not carry a message, said in one line fit for a
+  user (``cannot connect to http://127.0.0.1:1/mcp: connection refused``); the exception that
+  caused it is its ``__cause__``. A :class:`ConnectError` made from one has its message.
 - :class:`ToolError`: raised by a tool handler to report a tool execution error (a result with
   ``isError: true``) rather than a protocol error.
 - :class:`ResourceNotFound`: raised by a resource or template reader that has no such item; the
@@ -24,6 +27,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import trio
+
 from sansio import ErrorCode, RequestId
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "ResourceNotFound",
     "SessionClosed",
     "ToolError",
+    "TransportError",
 ]
 
 
@@ -119,6 +125,16 @@ class ConnectError(Exception):
     def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+
+
+class TransportError(trio.BrokenResourceError):
+    """A transport failed; ``str()`` is one line that says what and where, without reprs.
+
+    A :class:`trio.BrokenResourceError`, so code that handles a broken transport handles it.
+    The low-level exception (an :class:`OSError`, :class:`ssl.SSLError`, ...) is chained as
+    ``__cause__``. A session that fails on one closes with its message, and a handshake that
+    fails on one raises :class:`ConnectError` with the same message, chained from it.
+    """
 
 
 class RequestTimeout(TimeoutError):

@@ -6,11 +6,15 @@ is :mod:`sansio.http`'s; this module owns sockets, tasks and timeouts.
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import secrets
+import socket
 import ssl
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,29 +25,50 @@ import trio
 from sansio import _codec
 from sansio.http import (
     DEFAULT_ALLOWED_HOSTS,
+    ERROR_BODY_LIMIT,
     Accept,
+    AnswerKind,
     CompleteRequest,
     EventStore,
     HTTPServerConnection,
     Listen,
     OpenStream,
+    PostAnswer,
     Reject,
     StreamableHTTPServer,
     StreamEvent,
     Terminate,
+    answer_messages,
+    classify_post_answer,
+    is_response,
     request_head,
+    summarize_error_body,
 )
 from sansio.sse import SSEDecoder
 
 from ._session import current_request
 from ._transport import Transport
+from .errors import TransportError
 from .server import Server, ServerSession
 
-__all__ = ["HTTPServerInfo", "SessionExpired", "StreamableHTTPTransport", "serve_http"]
+__all__ = [
+    "EndpointUnreachable",
+    "HTTPServerInfo",
+    "HTTPTransportError",
+    "ListenError",
+    "NotAnMCPEndpoint",
+    "SessionExpired",
+    "StreamableHTTPTransport",
+    "serve_http",
+]
+
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 logger = logging.getLogger("trio_mcp.http")
 
 _CHUNK = 65536
+_JSON_TYPE = ("content-type", "application/json")
 COALESCE_WINDOW = 0.002
 """Seconds an SSE response head (and priming event) waits for the first event, so that a
 quick answer leaves in the same write."""
@@ -118,6 +143,10 @@ class _Endpoint:
         self.stateless = stateless
         self.transports: dict[str, _SessionTransport] = {}
         self.streams: dict[tuple[str, str], trio.MemorySendChannel[StreamEvent]] = {}
+        self.sessions: dict[str, ServerSession] = {}
+        self.conns: set[_Conn] = set()
+        self.draining = False
+        self._drained = trio.Event()
 
     def dispatch(self, key: str, frame: bytes, related: Any) -> None:
         for event in self.core.route(key, frame, related):
@@ -130,6 +159,7 @@ class _Endpoint:
 
     def session_gone(self, key: str) -> None:
         self.transports.pop(key, None)
+        self.sessions.pop(key, None)
         self.core.terminate(key)
         for (skey, sid), channel in list(self.streams.items()):
             if skey == key:
@@ -143,8 +173,34 @@ class _Endpoint:
     async def new_session(self, key: str) -> _SessionTransport:
         transport = _SessionTransport(self, key)
         self.transports[key] = transport
-        await self.nursery.start(self._session_task, transport)
+        session = await self.nursery.start(self._session_task, transport)
+        if key in self.transports:
+            self.sessions[key] = session
         return transport
+
+    def conn_opened(self, conn: _Conn) -> None:
+        self.conns.add(conn)
+
+    def conn_closed(self, conn: _Conn) -> None:
+        self.conns.discard(conn)
+        if self.draining and not self.conns:
+            self._drained.set()
+
+    async def drain(self) -> None:
+        """Stop taking requests and end what runs, in order: idle connections are closed,
+        requests arriving meanwhile get 503, every session is closed (its handlers get their
+        grace; its SSE streams end), and the connections answering end as their responses
+        do. Returns when no connection is left (the caller bounds the wait)."""
+        self.draining = True
+        for conn in list(self.conns):
+            conn.stop_if_idle()
+        async with trio.open_nursery() as nursery:
+            for session in list(self.sessions.values()):
+                nursery.start_soon(session.aclose)
+        for conn in list(self.conns):
+            conn.stop_if_idle()
+        if self.conns:
+            await self._drained.wait()
 
     def open_channel(self, key: str, stream_id: str
                      ) -> trio.MemoryReceiveChannel[StreamEvent]:
@@ -178,27 +234,40 @@ class _Conn:
         self.http = HTTPServerConnection(max_body=max_body)
         self.request_timeout = request_timeout
         self.keepalive_timeout = keepalive_timeout
+        self._idle_scope: trio.CancelScope | None = None  # set while waiting for a request
+
+    def stop_if_idle(self) -> None:
+        """Close the connection if it waits for a request that has not begun (draining)."""
+        if self._idle_scope is not None:
+            self._idle_scope.cancel()
 
     async def _read_request(self, first: bool) -> CompleteRequest | bytes | None:
         http = self.http
         idle = True
         with trio.move_on_after(self.keepalive_timeout if not first else
                                 self.request_timeout) as idle_scope:
+            self._idle_scope = idle_scope
+            if self.endpoint.draining:
+                return None
             while True:
                 got = http.next_request()
                 if got is not None or http.closed:
+                    self._idle_scope = None
                     return got
                 data = await self.stream.receive_some(_CHUNK)
                 if idle and data:  # a request has begun: it gets request_timeout in all
                     idle = False
+                    self._idle_scope = None
                     idle_scope.deadline = trio.current_time() + self.request_timeout
                 http.receive_data(bytes(data))
+        self._idle_scope = None
         if idle:
             return None
         return http._error(408, "request timed out")
 
     async def run(self) -> None:
         first = True
+        self.endpoint.conn_opened(self)
         try:
             while True:
                 request = await self._read_request(first)
@@ -208,8 +277,14 @@ class _Conn:
                 if isinstance(request, bytes):
                     await self.stream.send_all(request)
                     return
+                if self.endpoint.draining:
+                    await self.stream.send_all(self.http.response(
+                        503, [_JSON_TYPE, ("connection", "close")],
+                        _codec.dumps({"jsonrpc": "2.0", "id": None, "error": {
+                            "code": -32000, "message": "the server is shutting down"}})))
+                    return
                 await self._answer(request)
-                if not self.http.next_cycle():
+                if self.endpoint.draining or not self.http.next_cycle():
                     return
         except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
             return
@@ -217,6 +292,7 @@ class _Conn:
             logger.exception("trio-mcp: HTTP connection failed")
             return
         finally:
+            self.endpoint.conn_closed(self)
             await trio.aclose_forcefully(self.stream)
 
     async def _answer(self, request: CompleteRequest) -> None:
@@ -250,7 +326,7 @@ class _Conn:
                     await send(http.response(404, [("content-type", "application/json")]))
                     return
                 transport = await endpoint.new_session(key)
-                if endpoint.stateless and b'"initialize"' not in outcome.message:
+                if endpoint.stateless and not outcome.initialize:
                     transport.deliver(_stateless_handshake(request))
             transport.deliver(outcome.message)
             if outcome.json:
@@ -258,7 +334,9 @@ class _Conn:
                     if event.final:
                         await send(http.response(200, outcome.headers, event.data))
                         return
-                await send(http.response(500, [("content-type", "application/json")]))
+                # The session ended first: shutting down (draining), or the handler failed.
+                await send(http.response(503 if endpoint.draining else 500,
+                                         [("content-type", "application/json")]))
                 return
             await self._stream(200, outcome.headers, (outcome.first,), channel)
         finally:
@@ -363,9 +441,11 @@ async def serve_http(
     event_store: EventStore | None = None,
     retry_ms: int | None = 1000,
     ssl_context: ssl.SSLContext | None = None,
+    stop: trio.Event | None = None,
+    drain_timeout: float = 5.0,
     task_status: trio.TaskStatus[HTTPServerInfo] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``server`` over Streamable HTTP until cancelled.
+    """Serve ``server`` over Streamable HTTP until cancelled, or until ``stop`` is set.
 
     Works with ``nursery.start``: ``info = await nursery.start(serve_http, server)`` returns
     once listening, with the bound port (``port=0`` picks a free one) and ``info.url``.
@@ -386,14 +466,29 @@ async def serve_http(
         retry_ms: the ``retry`` advertised in priming events.
         ssl_context: serve HTTPS with this server-side context (``info.url`` is then
             ``https://``).
+        stop: set it to shut down gracefully: the listeners close, idle connections are
+            closed, requests arriving meanwhile get 503, every session is closed (handlers get
+            the session's grace, SSE streams end cleanly) and the responses in flight finish;
+            after at most ``drain_timeout`` seconds what is left is cancelled, and
+            ``serve_http`` returns. Cancelling it instead stops at once.
+        drain_timeout: the bound on that drain.
+
+    Raises:
+        ListenError: it cannot listen (address in use, unknown host, permission denied...),
+            before reporting to ``nursery.start``.
     """
     core = StreamableHTTPServer(lambda: secrets.token_hex(16), path=path,
                                 supported_versions=server.supported_versions,
                                 allowed_hosts=allowed_hosts, allowed_origins=allowed_origins,
                                 json_response=json_response, stateless=stateless,
                                 event_store=event_store, retry_ms=retry_ms)
-    listeners = await trio.open_tcp_listeners(port, host=host)
-    async with server.running(), trio.open_nursery() as nursery:  # one lifespan for all sessions
+    try:
+        _check_resolvable(host)
+        listeners = await trio.open_tcp_listeners(port, host=host)
+    except OSError as exc:
+        raise ListenError(host, port, exc) from exc
+    # one lifespan for all sessions; the listeners are closed whatever happens
+    async with _closing(listeners), server.running(), trio.open_nursery() as nursery:
         endpoint = _Endpoint(server, core, nursery, stateless)
         if idle_session_timeout is not None:
             nursery.start_soon(endpoint.expire_idle, idle_session_timeout)
@@ -406,16 +501,172 @@ async def serve_http(
             await conn.run()
 
         bound = listeners[0].socket.getsockname()
-        await nursery.start(trio.serve_listeners, handle, listeners)
+        accepting = trio.CancelScope()
+
+        async def accept(task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+            with accepting:  # connections run in the outer nursery, not in this scope
+                await trio.serve_listeners(handle, listeners, handler_nursery=nursery,
+                                           task_status=task_status)
+
+        await nursery.start(accept)
         task_status.started(HTTPServerInfo(host, bound[1], path, ssl_context is not None))
-        await trio.sleep_forever()
+        if stop is None:
+            await trio.sleep_forever()
+        else:
+            await stop.wait()
+        accepting.cancel()  # closes the listeners
+        with trio.move_on_after(drain_timeout):
+            await endpoint.drain()
+        nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def _closing(listeners: Sequence[trio.SocketListener]) -> AsyncIterator[None]:
+    """Close ``listeners`` on the way out (serve_listeners closes them too, when it ran)."""
+    try:
+        yield
+    finally:
+        for listener in listeners:
+            listener.socket.close()
 
 
 # ---------------------------------------------------------------- client
 
 
-class SessionExpired(trio.BrokenResourceError):
+class ListenError(OSError):
+    """:func:`serve_http` cannot listen. ``str()`` is one line,
+    ``cannot listen on 127.0.0.1:8765: address already in use``; the :class:`OSError` is
+    ``__cause__`` and its ``errno`` is this one's.
+
+    Attributes:
+        host, port: where it tried.
+        reason: the short reason (``address already in use``, ``unknown host``, ...).
+    """
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        super().__init__(cause.errno, describe_failure(cause))
+        self.host = host
+        self.port = port
+        self.reason = describe_failure(cause)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"cannot listen on {host}:{self.port}: {self.reason}"
+
+
+_ERRNO_TEXT = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset by the server",
+    errno.ECONNABORTED: "connection aborted",
+    errno.ETIMEDOUT: "timed out",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EADDRINUSE: "address already in use",
+    errno.EADDRNOTAVAIL: "address not available on this machine",
+    errno.EACCES: "permission denied",
+    errno.EPIPE: "the connection was closed",
+}
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short lower-case reason for a network failure (``connection refused``,
+    ``unknown host``, ``TLS certificate verification failed: ...``), without reprs.
+
+    Follows ``__cause__`` (trio's "all attempts to connect ... failed" and its group of
+    per-address errors, a :class:`trio.BrokenResourceError` made from an :class:`ssl.SSLError`).
+    """
+    if isinstance(exc, trio.TooSlowError):
+        return "timed out"
+    if isinstance(exc, socket.gaierror):
+        if exc.errno in _UNKNOWN_HOST:
+            return "unknown host"
+        return f"cannot resolve the host name ({_lower(exc.strerror or str(exc))})"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate verification failed: {exc.verify_message or exc.reason}"
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason or exc.strerror or str(exc)
+        if isinstance(exc.reason, str) and exc.reason.isupper():  # WRONG_VERSION_NUMBER
+            reason = exc.reason.lower().replace("_", " ")
+        return f"TLS handshake failed: {_lower(str(reason))}"
+    if isinstance(exc, OSError) and exc.errno in _ERRNO_TEXT:
+        return _ERRNO_TEXT[exc.errno]
+    cause = exc.__cause__
+    if isinstance(cause, BaseExceptionGroup) and cause.exceptions:
+        reasons = list(dict.fromkeys(describe_failure(e) for e in cause.exceptions))
+        return "; ".join(reasons[:3])
+    if cause is not None:
+        return describe_failure(cause)
+    if isinstance(exc, OSError) and exc.strerror:
+        return _lower(exc.strerror)
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+_UNKNOWN_HOST = {getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA")
+                 if hasattr(socket, name)}
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _check_resolvable(host: str) -> None:
+    """RFC 6761 section 6.4: names under ``.invalid`` never resolve; say so at once rather than
+    ask a resolver.
+
+    Raises:
+        socket.gaierror: (``EAI_NONAME``) ``host`` is such a name.
+    """
+    name = host.rstrip(".").lower()
+    if name == "invalid" or name.endswith(".invalid"):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+class HTTPTransportError(TransportError):
+    """:class:`StreamableHTTPTransport` failed; ``str()`` is one line naming the URL.
+
+    Attributes:
+        url: the endpoint.
+    """
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class EndpointUnreachable(HTTPTransportError):
+    """No connection to the endpoint: ``cannot connect to URL: connection refused`` (unknown
+    host, timed out, TLS failure, ...). The low-level error is ``__cause__``.
+
+    Attributes:
+        reason: the short reason.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"cannot connect to {url}: {reason}", url)
+        self.reason = reason
+
+
+class NotAnMCPEndpoint(HTTPTransportError):
+    """The URL answers, but not as an MCP endpoint does: a web page, or a 2xx answer to a
+    request that is neither JSON nor SSE (``not an MCP endpoint: HTTP 200 with Content-Type
+    text/html``). Its body is not read.
+
+    Attributes:
+        status: the HTTP status.
+        media_type: the answer's media type (``""`` without ``Content-Type``).
+    """
+
+    def __init__(self, url: str, answer: PostAnswer) -> None:
+        super().__init__(f"not an MCP endpoint: {answer.describe()} from {url}", url)
+        self.status = answer.status
+        self.media_type = answer.media_type
+
+
+class SessionExpired(HTTPTransportError):
     """The server answered 404 for our ``Mcp-Session-Id``: the session is gone."""
+
+    def __init__(self, message: str, url: str = "") -> None:
+        super().__init__(message, url)
 
 
 class _Response:
@@ -443,8 +694,23 @@ class _Response:
             elif isinstance(event, h11.ConnectionClosed):
                 return
 
-    async def body(self) -> bytes:
-        return b"".join([c async for c in self.chunks()])
+    async def body(self, limit: int | None = None) -> bytes:
+        """Read the rest of the body; with ``limit``, at most that many bytes (the rest is
+        left unread: the connection is then not reused)."""
+        out = bytearray()
+        while limit is None or len(out) < limit:
+            event = self.conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await self.stream.receive_some(_CHUNK)
+                self.conn.receive_data(bytes(data))
+            elif isinstance(event, h11.Data):
+                out += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                self._done = True
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                break
+        return bytes(out if limit is None else out[:limit])
 
     def _finished(self) -> bool:
         """Whether the whole response is in (reading on only from what is buffered)."""
@@ -509,6 +775,13 @@ class _Exchange:
         self.reused = reused
 
 
+def _holds_response(data: bytes) -> bool:
+    try:
+        return is_response(_codec.loads(data))
+    except _codec.DecodeError:
+        return False
+
+
 def _request_bytes(conn: h11.Connection, method: str, target: str,
                    headers: list[tuple[str, str]], body: bytes) -> bytes:
     out = conn.send(request_head(method, target, tuple(headers))) or b""
@@ -526,7 +799,15 @@ class StreamableHTTPTransport(Transport):
     with ``Last-Event-ID``, waiting the server's ``retry`` (bounded backoff, at most
     ``max_reconnects`` tries). :meth:`aclose` sends DELETE (bounded by ``close_timeout``).
     A 404 for our session raises :class:`SessionExpired`; HTTP errors answering a request
-    are turned into a JSON-RPC error for that request.
+    are turned into a JSON-RPC error for that request, with a one-line message.
+
+    Failures are :class:`~trio_adapter.TransportError` s with one-line messages and the
+    low-level error as ``__cause__``: :class:`EndpointUnreachable` (refused, unknown host,
+    timed out, TLS), :class:`NotAnMCPEndpoint` (a web page, or a 2xx answer that is neither
+    JSON nor SSE: raised at once, the body unread), :class:`HTTPTransportError` (after
+    connecting). During the handshake ``Client.connect`` raises them as
+    :class:`~trio_adapter.ConnectError` with the same message. What an answer means is
+    :func:`sansio.http.classify_post_answer`'s decision.
 
     Args:
         url: the MCP endpoint, ``http://`` or ``https://``.
@@ -588,6 +869,7 @@ class StreamableHTTPTransport(Transport):
     # -- HTTP plumbing
 
     async def _open(self) -> trio.abc.Stream:
+        _check_resolvable(self._host)
         stream: trio.abc.Stream = await trio.open_tcp_stream(self._host, self._port)
         if self._tls:
             context = self._ssl or ssl.create_default_context()
@@ -632,13 +914,19 @@ class StreamableHTTPTransport(Transport):
                      ) -> _Exchange:
         conn = h11.Connection(h11.CLIENT)
         data = _request_bytes(conn, method, self._target, hdrs, body)
-        with trio.fail_after(self._connect_timeout):
-            stream = await self._open()
-            try:
-                await stream.send_all(data)
-            except BaseException:
-                await trio.aclose_forcefully(stream)
-                raise
+        try:
+            with trio.fail_after(self._connect_timeout):
+                stream = await self._open()
+                try:
+                    await stream.send_all(data)  # for https://, the TLS handshake is here
+                except BaseException:
+                    await trio.aclose_forcefully(stream)
+                    raise
+        except trio.TooSlowError as exc:
+            raise EndpointUnreachable(
+                self.url, f"timed out after {self._connect_timeout:g} s") from exc
+        except (OSError, trio.BrokenResourceError) as exc:
+            raise EndpointUnreachable(self.url, describe_failure(exc)) from exc
         return _Exchange(stream, conn, (method, hdrs, body), reused=False)
 
     async def _read_head(self, exchange: _Exchange) -> _Response:
@@ -649,7 +937,11 @@ class StreamableHTTPTransport(Transport):
                 event = conn.next_event()
                 if event is h11.NEED_DATA:
                     data = await stream.receive_some(_CHUNK)
-                    got_bytes = got_bytes or bool(data)
+                    if not data:  # end of stream before a whole head
+                        raise trio.BrokenResourceError(
+                            "the server closed the connection " +
+                            ("in the middle of its answer" if got_bytes else "without answering"))
+                    got_bytes = True
                     conn.receive_data(bytes(data))
                     continue
                 if isinstance(event, h11.Response):
@@ -676,13 +968,22 @@ class StreamableHTTPTransport(Transport):
         for frame in data.splitlines():
             try:
                 await self._post(frame)
-            except SessionExpired:
+            except TransportError:
                 raise
             except (OSError, h11.ProtocolError, trio.TooSlowError,
                     trio.BrokenResourceError) as exc:
-                cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) and \
-                    exc.__cause__ is not None else exc
-                raise trio.BrokenResourceError(f"POST to {self.url} failed: {cause!r}") from exc
+                raise self._post_error(exc) from exc
+
+    def _post_error(self, exc: BaseException) -> HTTPTransportError:
+        """The one-line error for a POST that failed after connecting."""
+        if isinstance(exc, trio.TooSlowError):
+            return HTTPTransportError(f"no answer from {self.url} within "
+                                      f"{self._connect_timeout:g} s", self.url)
+        if isinstance(exc, h11.ProtocolError):
+            return HTTPTransportError(f"{self.url} did not answer in HTTP/1.1 "
+                                      f"({' '.join(str(exc).split())})", self.url)
+        return HTTPTransportError(f"POST to {self.url} failed: {describe_failure(exc)}",
+                                  self.url)
 
     async def _post(self, frame: bytes) -> None:
         """Send one frame. ``initialize`` (its session id is needed by every later request),
@@ -702,7 +1003,9 @@ class StreamableHTTPTransport(Transport):
         if method == "initialize" or not is_request:
             # Notifications and responses are answered at once (202): waiting for that keeps
             # them in order with what is sent next, over however many connections.
-            await self._answer(await self._read_head(exchange), msg, frame)
+            with trio.fail_after(self._connect_timeout):
+                response = await self._read_head(exchange)
+            await self._answer(response, msg, frame)
         else:
             assert self._nursery is not None
             self._nursery.start_soon(self._answer_later, exchange, msg, frame)
@@ -716,7 +1019,8 @@ class StreamableHTTPTransport(Transport):
             self._fail(exc)
         except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError) as exc:
             if isinstance(msg, dict) and "method" in msg and "id" in msg:
-                self._fail_request(msg, 0, repr(exc).encode())
+                error = exc if isinstance(exc, TransportError) else self._post_error(exc)
+                self._fail_request(msg, 0, message=str(error))
 
     def _fail(self, exc: BaseException) -> None:
         self._failure = exc
@@ -729,7 +1033,8 @@ class StreamableHTTPTransport(Transport):
             if self.session_id != stale:
                 return  # another task already did it
             if self._init_frame is None:
-                raise SessionExpired(f"the server no longer knows session {stale} (HTTP 404)")
+                raise SessionExpired(f"the server no longer knows session {stale} (HTTP 404)",
+                                     self.url)
             self.session_id = None
             headers = self._headers("application/json, text/event-stream",
                                     {"content-type": "application/json"})
@@ -739,9 +1044,11 @@ class StreamableHTTPTransport(Transport):
                 body = await response.body()
             finally:
                 await response.aclose()
-            if response.status != 200 or not sid or (b'"result"' not in body):
+            answers = answer_messages(response.headers.get("content-type"), body)
+            if response.status != 200 or not sid or not any(
+                    isinstance(m, dict) and "result" in m for m in answers):
                 raise SessionExpired(f"session {stale} expired (HTTP 404) and a new one could "
-                                     f"not be started (HTTP {response.status})")
+                                     f"not be started (HTTP {response.status})", self.url)
             self.session_id = sid
             self.reinitialized += 1
             if self._initialized_frame is not None:
@@ -759,7 +1066,10 @@ class StreamableHTTPTransport(Transport):
             self.session_id = sid
         status = response.status
         is_request = isinstance(msg, dict) and "method" in msg and "id" in msg
-        if status == 202 or (200 <= status < 300 and not is_request):
+        ctype = response.headers.get("content-type")
+        answer = classify_post_answer(status, ctype, is_request=is_request,
+                                      has_session=self.session_id is not None)
+        if answer.kind is AnswerKind.ACCEPTED:
             await response.aclose()
             if isinstance(msg, dict) and msg.get("method") == "notifications/initialized":
                 # The standalone stream is open (or refused) before anything else is sent:
@@ -769,28 +1079,38 @@ class StreamableHTTPTransport(Transport):
                 with trio.move_on_after(self._connect_timeout):
                     await self._listen_opened.wait()
             return
-        if status == 404 and self.session_id is not None:
+        if answer.kind is AnswerKind.SESSION_GONE:
+            assert self.session_id is not None
             await response.aclose()
             if not self._reinit or retried:
                 raise SessionExpired(f"the server no longer knows session {self.session_id} "
-                                     "(HTTP 404)")
+                                     "(HTTP 404)", self.url)
             await self._reinitialize(self.session_id)
             headers = self._headers("application/json, text/event-stream",
                                     {"content-type": "application/json"})
             response = await self._request("POST", headers, frame)
             await self._answer(response, msg, frame, retried=True, inline=inline)
             return
-        if status >= 300:
-            body = await response.body()
+        if answer.kind is AnswerKind.NOT_MCP:
+            await response.aclose()  # the body is not read: nothing in it is for us
+            error = NotAnMCPEndpoint(self.url, answer)
+            if is_request and msg.get("method") != "initialize":
+                self._fail_request(msg, status, message=str(error))
+                return
+            raise error
+        if answer.kind is AnswerKind.HTTP_ERROR:
+            body = b""
+            with trio.move_on_after(self._connect_timeout):
+                body = await response.body(ERROR_BODY_LIMIT)
             await response.aclose()
             if is_request:
-                self._fail_request(msg, status, body)
+                self._fail_request(msg, status, body, ctype)
                 return
-            raise trio.BrokenResourceError(f"HTTP {status} from {self.url}: "
-                                           f"{body[:200].decode('utf-8', 'replace')}")
-        ctype = response.headers.get("content-type", "")
+            summary = summarize_error_body(ctype, body)
+            raise HTTPTransportError(f"HTTP {status} from {self.url}"
+                                     + (f": {summary}" if summary else ""), self.url)
         assert self._nursery is not None
-        if ctype.startswith("text/event-stream"):
+        if answer.kind is AnswerKind.SSE:
             if inline:
                 await self._read_sse(response, True)
             else:
@@ -800,16 +1120,23 @@ class StreamableHTTPTransport(Transport):
         else:
             self._nursery.start_soon(self._read_json, response, msg)
 
-    def _fail_request(self, msg: dict[str, Any], status: int, body: bytes) -> None:
-        message = f"HTTP {status}" if status else "HTTP request failed"
+    def _fail_request(self, msg: dict[str, Any], status: int, body: bytes = b"",
+                      content_type: str | None = None, *, message: str | None = None) -> None:
+        """Answer request ``msg`` locally with a JSON-RPC error: the HTTP exchange carrying it
+        failed (``status`` 0 when no answer came). The message is one line: ``message``, or
+        ``HTTP <status>`` and a summary of an error ``body`` (its JSON-RPC error's code is
+        kept)."""
         code = -32603
-        try:
-            err = _codec.loads(body).get("error", {})
-            message += f": {err.get('message')}"
-            code = int(err.get("code", code))
-        except Exception:
-            if body:
-                message += f": {body[:200].decode('utf-8', 'replace')}"
+        if message is None:
+            message = f"HTTP {status}" if status else "HTTP request failed"
+            summary = summarize_error_body(content_type, body)
+            if summary:
+                message += f": {summary}"
+            try:
+                error = _codec.loads(body).get("error")
+                code = int(error["code"])
+            except Exception:
+                pass
         reply = {"jsonrpc": "2.0", "id": msg["id"], "error": {"code": code, "message": message,
                                                                "data": {"httpStatus": status}}}
         self._in_send.send_nowait(_codec.dumps(reply) + b"\n")
@@ -856,9 +1183,10 @@ class StreamableHTTPTransport(Transport):
                     for event in decoder.feed(chunk):
                         attempts = 0
                         if event.data:
-                            self._deliver(event.data.encode())
-                            if '"result"' in event.data or '"error"' in event.data:
-                                got_response = True
+                            data = event.data.encode()
+                            self._deliver(data)
+                            if not got_response:
+                                got_response = _holds_response(data)
                 await response.aclose()
                 response = None
                 if not resumable or got_response or self._closed:

@@ -17,8 +17,21 @@ import trio.testing
 from adapter_support import read_request
 
 from sansio import types as t
-from trio_adapter import Client, Context, MCPError, PeerDisconnected, RequestContext, Server
-from trio_adapter.http import HTTPServerInfo, StreamableHTTPTransport, serve_http
+from trio_adapter import (
+    Client,
+    ConnectError,
+    Context,
+    MCPError,
+    PeerDisconnected,
+    RequestContext,
+    Server,
+)
+from trio_adapter.http import (
+    EndpointUnreachable,
+    HTTPServerInfo,
+    StreamableHTTPTransport,
+    serve_http,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_SERVER = ROOT / "tests" / "interop" / "sdk_server.py"
@@ -286,9 +299,15 @@ async def test_tls_both_ways() -> None:
             result = await session.call_tool("echo", {"text": "over tls"})
             assert result.content[0].text == "over tls"  # type: ignore[union-attr]
         # A client that does not trust the certificate cannot connect.
-        with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED|handshake"):
+        with pytest.raises(ConnectError) as failed:
             async with Client("c", "1").connect(StreamableHTTPTransport(info.url)):
                 pass  # pragma: no cover
+        assert str(failed.value).startswith(
+            f"cannot connect to {info.url}: TLS certificate verification failed: ")
+        assert isinstance(failed.value.__cause__, EndpointUnreachable)
+        assert isinstance(failed.value.__cause__.__cause__, trio.BrokenResourceError)
+        assert isinstance(failed.value.__cause__.__cause__.__cause__,
+                          ssl.SSLCertVerificationError)
 
 
 class DroppingServer:
