@@ -46,7 +46,7 @@ from sansio import types as t
 from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._trace import make_trace_printer
 from .client import Client, ClientSession
-from .errors import ConnectError, MCPError, SessionClosed
+from .errors import ConnectError, LifespanError, MCPError, SessionClosed
 from .server import Server, ServerSession
 
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
@@ -315,13 +315,7 @@ def _serve(args: argparse.Namespace) -> int:
                 print(f"trio-mcp: serving {server.info.name} at {info.url}", file=sys.stderr,
                       flush=True)
 
-        try:
-            return trio.run(_until_signalled, run_http, args.drain_timeout)
-        except (ListenError, BaseExceptionGroup) as exc:
-            failed = next((e for e in _leaves(exc) if isinstance(e, ListenError)), None)
-            if failed is None:
-                raise
-            raise CLIError(str(failed)) from failed
+        return _run_serving(run_http, args.drain_timeout, ListenError)
 
     async def run_stdio(stop: trio.Event) -> None:
         transport = StdioTransport()
@@ -335,7 +329,21 @@ def _serve(args: argparse.Namespace) -> int:
             await stop.wait()
             await session.aclose()
 
-    return trio.run(_until_signalled, run_stdio, args.drain_timeout)
+    return _run_serving(run_stdio, args.drain_timeout)
+
+
+def _run_serving(run: Callable[[trio.Event], Awaitable[None]], drain_timeout: float,
+                 *expected: type[Exception]) -> int:
+    """``trio.run`` the serving function; what stops it from starting (a lifespan that fails,
+    an address it cannot listen on) becomes one line."""
+    try:
+        return trio.run(_until_signalled, run, drain_timeout)
+    except (LifespanError, *expected, BaseExceptionGroup) as exc:
+        failed = next((e for e in _leaves(exc) if isinstance(e, (LifespanError, *expected))),
+                      None)
+        if failed is None:
+            raise
+        raise CLIError(str(failed)) from failed
 
 
 async def _with_session(

@@ -616,13 +616,14 @@ def test_trio_mcp_serve_runs_the_lifespan(tmp_path: Path, fail: bool) -> None:
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == "the database"
         return
-    proc = subprocess.run(serve, capture_output=True, text=True, timeout=60, check=False,
-                          input="")
-    assert proc.returncode == 1
-    assert proc.stderr.splitlines() == [
-        "lifespan: enter",
-        "trio-mcp: error: LifespanError: the lifespan of server 'cli-life' failed to start: "
-        "RuntimeError: database is down"]
+    for transport in (["--stdio"], ["--http", "127.0.0.1:0"]):
+        proc = subprocess.run([*serve[:-1], *transport], capture_output=True, text=True,
+                              timeout=60, check=False, input="")
+        assert proc.returncode == 1
+        assert proc.stderr.splitlines() == [
+            "lifespan: enter",
+            "trio-mcp: error: the lifespan of server 'cli-life' failed to start: "
+            "RuntimeError: database is down"]
 
 
 # ---------------------------------------------------------------- testing.connected
