@@ -508,40 +508,18 @@ def _make_converter() -> cattrs.Converter:
             return out
         return hook
 
-    def dataclass_hook(tp: Any) -> Callable[[Any, Any], Any]:
-        # Not cattrs' own: that drops Annotated from string annotations (pydantic metadata).
-        fields = [(name, hint, required, conv.get_structure_hook(hint))
-                  for name, hint, required, _ in _fields(tp)]
-
-        def hook(value: Any, _: Any) -> Any:
-            if not isinstance(value, dict):
-                raise TypeError(f"expected object, got {_json_type(value)}")
-            kwargs: dict[str, Any] = {}
-            errors: list[tuple[str, BaseException]] = []
-            for name, hint, required, inner in fields:
-                if name not in value:
-                    if required:
-                        errors.append((_key_path(name), KeyError(name)))
-                    continue
-                try:
-                    kwargs[name] = inner(value[name], hint)
-                except Exception as exc:
-                    errors.append((_key_path(name), exc))
-            if errors:
-                raise _NestedErrors(errors)
-            return tp(**kwargs)  # what __post_init__ raises is reported at this path
-        return hook
-
-    def typeddict_hook(tp: Any) -> Callable[[Any, Any], Any]:
-        keys = [(key, hint, required, conv.get_structure_hook(hint))
-                for key, hint, required in _typeddict_keys(tp)]
+    def keyed_hook(keys: list[tuple[str, Any, bool]],
+                   build: Callable[[dict[str, Any]], Any]) -> Callable[[Any, Any], Any]:
+        """Structure a JSON object key by key (every error at its path), then ``build``."""
+        entries = [(key, hint, required, conv.get_structure_hook(hint))
+                   for key, hint, required in keys]
 
         def hook(value: Any, _: Any) -> Any:
             if not isinstance(value, dict):
                 raise TypeError(f"expected object, got {_json_type(value)}")
             out: dict[str, Any] = {}
             errors: list[tuple[str, BaseException]] = []
-            for key, hint, required, inner in keys:
+            for key, hint, required, inner in entries:
                 if key not in value:
                     if required:
                         errors.append((_key_path(key), KeyError(key)))
@@ -552,8 +530,17 @@ def _make_converter() -> cattrs.Converter:
                     errors.append((_key_path(key), exc))
             if errors:
                 raise _NestedErrors(errors)
-            return out  # unknown keys are dropped, as for the other classes
+            return build(out)  # unknown keys are dropped, as for the other classes
         return hook
+
+    def dataclass_hook(tp: Any) -> Callable[[Any, Any], Any]:
+        # Not cattrs' own: that drops Annotated from string annotations (pydantic metadata).
+        # What __post_init__ raises is reported at the object's path.
+        return keyed_hook([(name, hint, required) for name, hint, required, _ in _fields(tp)],
+                          lambda kwargs: tp(**kwargs))
+
+    def typeddict_hook(tp: Any) -> Callable[[Any, Any], Any]:
+        return keyed_hook(list(_typeddict_keys(tp)), lambda out: out)
 
     def pydantic_hook(tp: Any) -> Callable[[Any, Any], Any]:
         # Strict on JSON input (a string is no int, an array is a tuple, a string a date),
