@@ -63,7 +63,7 @@ __all__ = [
 StatePayload: TypeAlias = Any
 """What a server seals: ``bytes``, or a JSON value (``None``, ``bool``, ``int``, finite
 ``float``, ``str``, ``list`` and ``dict`` with ``str`` keys, nested). Opening gives back an equal
-value of the same kind."""
+value of the same kind (a ``bytearray`` or ``memoryview`` comes back as ``bytes``)."""
 
 MRTR_METHODS: Final = frozenset({"tools/call", "prompts/get", "resources/read"})
 """The requests a server may answer with an ``InputRequiredResult`` (mrtr, "Supported
@@ -352,6 +352,8 @@ class HmacRequestStateCodec:
         """The lifetime ``seal`` uses when it gets no ``ttl``, in seconds."""
         return self._default_ttl
 
+    # The tags' HMAC input starts with _DOMAIN and a label ("method"...), the MAC's with _DOMAIN
+    # and the key id length (1..64, below any label's first byte): they never collide.
     @staticmethod
     def _tags(secret: bytes, method: str, digest: bytes, principal: str | None) -> bytes:
         def tag(label: bytes, value: bytes) -> bytes:

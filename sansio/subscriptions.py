@@ -233,10 +233,11 @@ class SubscriptionFilter:
 
 
 def _tagged(params: Mapping[str, Any] | None, subscription_id: RequestId) -> dict[str, Any]:
-    out = dict(params or {})
-    meta = out.get("_meta")
-    out["_meta"] = {**(meta if isinstance(meta, Mapping) else {}),
-                    SUBSCRIPTION_ID_META: subscription_id}
+    given: Mapping[str, Any] = params or {}
+    meta = given.get("_meta")
+    out: dict[str, Any] = {"_meta": {**(meta if isinstance(meta, Mapping) else {}),
+                                     SUBSCRIPTION_ID_META: subscription_id}}
+    out.update((k, v) for k, v in given.items() if k != "_meta")
     return out
 
 
@@ -674,6 +675,8 @@ class ClientSubscriptions:
             :class:`SubscriptionNotification` for a notification on an acknowledged stream,
             :class:`SubscriptionEnded` for a ``notifications/cancelled`` of a listen, and
             :class:`StaleNotification` for anything about a subscription that already ended.
+            A ``notifications/resources/updated`` is accepted for any URI on a stream that
+            subscribed to some (the spec lets it name a sub-resource of one).
 
         State: an acknowledgement records the honoured subset; a cancellation ends the
         subscription.
