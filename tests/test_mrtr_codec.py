@@ -3,6 +3,7 @@ an ``InputRequiredResult`` and opens it on the client's retry (MCP 2026-07-28, m
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 from collections.abc import Callable
@@ -142,8 +143,6 @@ def test_any_single_character_change_is_refused(data: st.DataObject, payload: An
 @given(data=st.data())
 @settings(max_examples=300, deadline=None)
 def test_any_single_byte_change_of_the_decoded_state_is_refused(data: st.DataObject) -> None:
-    import base64
-
     codec = HmacRequestStateCodec([KEY_A, KEY_B])
     token = seal(codec, data.draw(payloads, label="payload"))
     raw = bytearray(base64.urlsafe_b64decode(token[6:] + "=" * (-len(token[6:]) % 4)))
@@ -382,3 +381,12 @@ def test_the_hmac_codec_is_a_request_state_codec() -> None:
 def test_a_short_random_source_is_a_caller_error() -> None:
     with pytest.raises(ValueError, match="random"):
         seal(HmacRequestStateCodec([KEY_A]), "s", random=lambda n: b"\x00" * (n - 1))
+
+
+@given(tail=st.text(max_size=300) | st.binary(max_size=200).map(
+    lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()))
+@settings(max_examples=300, deadline=None)
+def test_open_of_anything_raises_only_request_state_error(tail: str) -> None:
+    codec = HmacRequestStateCodec([KEY_A])
+    for token in (tail, "mrtr1." + tail):
+        refusal(codec, token)
