@@ -115,9 +115,8 @@ class RejectReason(enum.Enum):
 class RequestStateError(Exception):
     """A ``requestState`` was refused. Raised by ``open`` only.
 
-    ``str(exc)`` and ``reason`` say why, for the server's log. Answer the request with
-    :meth:`error_object` (or :meth:`error_object`'s ``code`` and ``message``), which does not
-    reveal the reason to the client.
+    ``str(exc)`` (one line) and ``reason`` say why, for the server's log. Answer the request
+    with :meth:`error_object`, which does not reveal the reason to the client.
 
     Attributes:
         reason: why the state was refused.
