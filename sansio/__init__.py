@@ -36,7 +36,15 @@ from .events import (
     ResponseReceived,
 )
 from .jsonrpc import ErrorObject, RequestId
+from .mrtr import HmacRequestStateCodec, RequestStateCodec, RequestStateError
 from .state import Role, State
+from .subscriptions import (
+    ClientSubscriptions,
+    ListenRefused,
+    ServerSubscriptions,
+    SubscriptionFilter,
+    SubscriptionViolation,
+)
 from .versions import (
     HANDSHAKE_VERSIONS,
     LATEST_HANDSHAKE_VERSION,
@@ -56,6 +64,7 @@ __all__ = [
     "NEED_DATA",
     "STATELESS_VERSIONS",
     "SUPPORTED_VERSIONS",
+    "ClientSubscriptions",
     "Closed",
     "Connection",
     "Era",
@@ -63,8 +72,10 @@ __all__ = [
     "ErrorObject",
     "ErrorReceived",
     "Event",
+    "HmacRequestStateCodec",
     "InitializeRequested",
     "Initialized",
+    "ListenRefused",
     "LocalProtocolError",
     "NeedData",
     "NotificationReceived",
@@ -75,9 +86,14 @@ __all__ = [
     "RequestCancelled",
     "RequestId",
     "RequestReceived",
+    "RequestStateCodec",
+    "RequestStateError",
     "ResponseReceived",
     "Role",
+    "ServerSubscriptions",
     "State",
+    "SubscriptionFilter",
+    "SubscriptionViolation",
     "resource_not_found_code",
 ]
 
