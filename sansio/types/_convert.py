@@ -721,13 +721,12 @@ def unstructure(obj: Any, version: str | None = None) -> Any:
         version: the protocol revision of the peer. Fields that revision does not know are
             left out (``Tool.title`` for 2024-11-05, ``resultType`` before 2026-07-28,
             ``Tool.execution`` from 2026-07-28 on), and absent fields it requires that have a
-            default are written with it (``resultType: "complete"``, ``ttlMs: 0``,
-            ``cacheScope: "private"`` for 2026-07-28). ``None`` writes every field that is
-            set, and no defaults. Revisions
-            compare as strings. Whole classes newer than ``version`` (an ``AudioContent``
-            block for 2024-11-05) and changes of a field's type (a list of sampling content
-            blocks before 2025-11-25) are written as they are: deciding what to send instead
-            is the caller's business.
+            default are written with it (``resultType: "complete"`` for 2026-07-28).
+            ``None`` writes every field that is set, and no defaults. Revisions compare as
+            strings. Whole classes outside ``version`` (an ``AudioContent`` block for
+            2024-11-05, a ``Task`` for 2026-07-28) and changes of a field's type (a list of
+            sampling content blocks before 2025-11-25) are written as they are: deciding what
+            to send instead is the caller's business.
 
     Returns:
         dicts, lists and JSON scalars.

@@ -120,8 +120,6 @@ UNSUPPORTED_PROTOCOL_VERSION: int = -32022
 (``data``: :class:`UnsupportedProtocolVersionErrorData`)."""
 
 _COMPLETE = _revisions(default=RESULT_COMPLETE)
-_TTL = _revisions(default=0)
-_SCOPE = _revisions(default="private")
 
 
 def _key(name: str) -> dict[str, str]:
@@ -209,16 +207,16 @@ class CacheableResult(MCPType):
     Attributes:
         result_type: ``"complete"`` (written so when ``None``).
         ttl_ms: how long, in milliseconds, the client may cache the result; ``0`` means
-            stale at once (written when ``None``).
+            stale at once. Required by the schema: the server sets it.
         cache_scope: ``"public"`` (any cache) or ``"private"`` (only within one authorization
-            context; written when ``None``).
+            context). Required by the schema, like :attr:`ttl_ms`.
     """
 
     since: ClassVar[str] = "2026-07-28"
 
     result_type: ResultType | None = attrs.field(default=None, metadata=_COMPLETE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=_TTL)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=_SCOPE)
+    ttl_ms: int | None = None
+    cache_scope: CacheScope | None = None
     meta: Meta = None
 
 
@@ -242,8 +240,8 @@ class DiscoverResult(MCPType):
     capabilities: ServerCapabilities
     instructions: str | None = None
     result_type: ResultType | None = attrs.field(default=None, metadata=_COMPLETE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=_TTL)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=_SCOPE)
+    ttl_ms: int | None = None
+    cache_scope: CacheScope | None = None
     meta: Meta = None
 
 

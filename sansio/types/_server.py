@@ -34,8 +34,6 @@ CacheScope: TypeAlias = Literal["private", "public"]
 """Who may cache a cacheable result (2026-07-28): ``"public"`` anyone, ``"private"`` only
 within the same authorization context."""
 
-_TTL_MS = revisions(since="2026-07-28", default=0)
-_CACHE_SCOPE = revisions(since="2026-07-28", default="private")
 _TASKS_ERA = revisions(since="2025-11-25", until="2025-11-25")
 
 __all__ = [
@@ -124,16 +122,16 @@ class ListResourcesResult(MCPType):
     Attributes:
         result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
             (2026-07-28).
-        ttl_ms: how long, in milliseconds, the client may cache this result (2026-07-28;
-            written as ``0``, immediately stale, to such peers when ``None``).
-        cache_scope: who may cache it (2026-07-28; written as ``"private"`` when ``None``).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
     """
 
     resources: list[Resource]
     next_cursor: Cursor | None = None
     result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=_TTL_MS)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=_CACHE_SCOPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -144,16 +142,16 @@ class ListResourceTemplatesResult(MCPType):
     Attributes:
         result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
             (2026-07-28).
-        ttl_ms: how long, in milliseconds, the client may cache this result (2026-07-28;
-            written as ``0``, immediately stale, to such peers when ``None``).
-        cache_scope: who may cache it (2026-07-28; written as ``"private"`` when ``None``).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
     """
 
     resource_templates: list[ResourceTemplate]
     next_cursor: Cursor | None = None
     result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=_TTL_MS)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=_CACHE_SCOPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -193,15 +191,15 @@ class ReadResourceResult(MCPType):
     Attributes:
         result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
             (2026-07-28).
-        ttl_ms: how long, in milliseconds, the client may cache this result (2026-07-28;
-            written as ``0``, immediately stale, to such peers when ``None``).
-        cache_scope: who may cache it (2026-07-28; written as ``"private"`` when ``None``).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
     """
 
     contents: list[ResourceContentsUnion]
     result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=_TTL_MS)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=_CACHE_SCOPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -273,16 +271,16 @@ class ListPromptsResult(MCPType):
     Attributes:
         result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
             (2026-07-28).
-        ttl_ms: how long, in milliseconds, the client may cache this result (2026-07-28;
-            written as ``0``, immediately stale, to such peers when ``None``).
-        cache_scope: who may cache it (2026-07-28; written as ``"private"`` when ``None``).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
     """
 
     prompts: list[Prompt]
     next_cursor: Cursor | None = None
     result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=_TTL_MS)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=_CACHE_SCOPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -383,16 +381,16 @@ class ListToolsResult(MCPType):
     Attributes:
         result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
             (2026-07-28).
-        ttl_ms: how long, in milliseconds, the client may cache this result (2026-07-28;
-            written as ``0``, immediately stale, to such peers when ``None``).
-        cache_scope: who may cache it (2026-07-28; written as ``"private"`` when ``None``).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
     """
 
     tools: list[Tool]
     next_cursor: Cursor | None = None
     result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=_TTL_MS)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=_CACHE_SCOPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -424,14 +422,15 @@ class CallToolResult(MCPType):
     Attributes:
         content: unstructured result.
         structured_content: structured result matching the tool's output schema (opaque,
-            2025-06-18).
+            2025-06-18). An object up to 2025-11-25; any JSON value from 2026-07-28 on
+            (``None`` is absent: a JSON ``null`` cannot be told from it).
         is_error: the tool failed; ``content`` says why.
         result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
             (2026-07-28).
     """
 
     content: list[ContentBlock]
-    structured_content: dict[str, Any] | None = attrs.field(default=None, metadata=V2025_06_18)
+    structured_content: Any = attrs.field(default=None, metadata=V2025_06_18)
     is_error: bool | None = None
     result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
     meta: Meta = None
