@@ -4,6 +4,7 @@ against the 2026-07-28 schema, since/until filtering per revision, the method ta
 from __future__ import annotations
 
 import json
+import typing
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -511,3 +512,11 @@ def test_handshake_params_required_is_unchanged() -> None:
             for method, envelope in union_members(revision, union).items():
                 assert table[method].params_required_in(revision) == (
                     "params" in envelope.get("required", [])), (revision, method)
+
+
+def test_annotations_resolve_with_get_type_hints() -> None:
+    # _server's params refer to InputResponses, defined in _client (which imports _server)
+    for cls in all_mcp_classes():
+        typing.get_type_hints(cls)
+    hints = typing.get_type_hints(T.CallToolRequestParams)
+    assert hints["input_responses"] == T.InputResponses | None

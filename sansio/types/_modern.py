@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, TypeAlias
 
 import attrs
 
+from . import _server
 from ._base import WIRE, LoggingLevel, MCPType, Meta, ProgressToken, RequestId, extra_last
 from ._base import revisions as _revisions
 from ._client import InputRequests, InputResponses
@@ -440,6 +441,8 @@ class UnsupportedProtocolVersionErrorData(MCPType):
 
 
 # The params classes of _server refer to InputResponses, which _client defines after
-# importing _server: resolve their annotations here, once both modules exist.
+# importing _server: give _server the name now that both modules exist, so that their
+# annotations resolve (attrs.resolve_types, typing.get_type_hints).
+setattr(_server, "InputResponses", InputResponses)  # noqa: B010
 for _cls in (CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams):
-    attrs.resolve_types(_cls, localns={"InputResponses": InputResponses})
+    attrs.resolve_types(_cls)
