@@ -520,3 +520,10 @@ def test_annotations_resolve_with_get_type_hints() -> None:
         typing.get_type_hints(cls)
     hints = typing.get_type_hints(T.CallToolRequestParams)
     assert hints["input_responses"] == T.InputResponses | None
+
+
+def test_input_required_result_refuses_another_result_type() -> None:
+    with pytest.raises(T.TypeValidationError) as info:
+        structure({"resultType": "complete", "requestState": "s"}, T.InputRequiredResult)
+    assert info.value.errors == [
+        "invalid value for type, expected one of 'input_required' @ $.resultType"]

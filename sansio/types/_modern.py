@@ -275,7 +275,7 @@ class InputRequiredResult(MCPType):
 
     input_requests: InputRequests | None = None
     request_state: str | None = None
-    result_type: ResultType = RESULT_INPUT_REQUIRED
+    result_type: Literal["input_required"] = "input_required"
     meta: Meta = None
 
 
