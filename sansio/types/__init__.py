@@ -24,7 +24,8 @@ tables :data:`CLIENT_REQUESTS`, :data:`SERVER_REQUESTS`, :data:`CLIENT_NOTIFICAT
 :data:`SERVER_NOTIFICATIONS` give each method's params and result types and the revisions that
 have it.
 
-Spec: https://modelcontextprotocol.io/specification/2025-11-25/schema
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/schema and
+https://modelcontextprotocol.io/specification/2026-07-28/schema
 """
 
 from __future__ import annotations
