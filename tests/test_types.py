@@ -1,4 +1,9 @@
-"""sansio.types: the MCP classes against the official schemas, the codec rules, the tables."""
+"""sansio.types: the MCP classes against the official schemas, the codec rules, the tables.
+
+These tests check the classes of the handshake era against 2025-11-25 (the latest revision with
+``initialize``); the classes and fields of the stateless revision 2026-07-28 are checked in
+tests/test_types_modern.py.
+"""
 
 from __future__ import annotations
 
@@ -48,12 +53,17 @@ def validator(pointer: str) -> jsonschema.protocols.Validator:
     return cls(doc)
 
 
-def mcp_classes() -> list[type[MCPType]]:
+def all_mcp_classes() -> list[type[MCPType]]:
     return sorted(
         (obj for name in T.__all__ if isinstance(obj := getattr(T, name), type)
          and issubclass(obj, MCPType) and obj is not MCPType),
         key=lambda c: c.__name__,
     )
+
+
+def mcp_classes() -> list[type[MCPType]]:
+    """The classes of the handshake era (those of 2026-07-28 alone are in test_types_modern)."""
+    return [c for c in all_mcp_classes() if c.since <= LATEST]
 
 
 # ----------------------------------------------------------------------------- examples
@@ -333,6 +343,10 @@ POINTERS: dict[type, str] = {
     T.ElicitationCompleteNotificationParams: "ElicitationCompleteNotification/properties/params",
     T.URLElicitationRequiredErrorData:
         "URLElicitationRequiredError/properties/error/allOf/1/properties/data",
+    T.MissingRequiredClientCapabilityErrorData:
+        "MissingRequiredClientCapabilityError/properties/error/allOf/1/properties/data",
+    T.UnsupportedProtocolVersionErrorData:
+        "UnsupportedProtocolVersionError/properties/error/allOf/1/properties/data",
 }
 
 ENVELOPES = {"Request", "Notification", "URLElicitationRequiredError"}
@@ -340,6 +354,10 @@ ENVELOPES = {"Request", "Notification", "URLElicitationRequiredError"}
 
 def pointer_of(cls: type) -> str:
     return POINTERS.get(cls, cls.__name__)
+
+
+# Optional in the class because 2026-07-28 removed them, required in the handshake era.
+REQUIRED_IN_HANDSHAKE = {(T.ElicitRequestURLParams, "elicitation_id")}
 
 
 def minimal(obj: Any) -> Any:
@@ -351,7 +369,7 @@ def minimal(obj: Any) -> Any:
     changes: dict[str, Any] = {}
     for a in attrs.fields(type(obj)):
         value = getattr(obj, a.name)
-        if a.default is None:
+        if a.default is None and (type(obj), a.name) not in REQUIRED_IN_HANDSHAKE:
             changes[a.name] = None
         elif isinstance(value, (MCPType, list)):
             changes[a.name] = minimal(value)
@@ -554,10 +572,10 @@ def test_unknown_keys_are_kept_at_every_level() -> None:
     data = {
         "tools": [{"name": "t", "inputSchema": {"type": "object"}, "x-future": [1, 2],
                    "annotations": {"readOnlyHint": True, "newHint": "yes"}}],
-        "nextCursor": "c", "resultType": "complete", "_meta": {"k": {"deep": 1}},
+        "nextCursor": "c", "x-later": "complete", "_meta": {"k": {"deep": 1}},
     }
     result = structure(data, T.ListToolsResult)
-    assert result.extra == {"resultType": "complete"}
+    assert result.extra == {"x-later": "complete"}
     assert result.meta == {"k": {"deep": 1}}
     assert result.tools[0].extra == {"x-future": [1, 2]}
     assert result.tools[0].annotations is not None
@@ -777,28 +795,40 @@ def test_stripping_reaches_nested_objects_and_keeps_extra() -> None:
                                                    "priority": 0.5}}]}
 
 
-def test_field_since_metadata_matches_the_schemas() -> None:
+def test_field_since_until_metadata_matches_the_schemas() -> None:
+    # every revision, 2026-07-28 included: a class's `since`/`until` are the first and last
+    # revisions that have it, a field's SINCE/UNTIL those of the field when they differ
     problems = []
-    for cls in mcp_classes():
+    for cls in all_mcp_classes():
         if cls.__name__ in ("Icons", "BaseMetadata"):
             continue
         history = class_history(cls)
         assert history, f"{cls.__name__} not found in any schema"
-        first = min(history)
+        first, last = min(history), max(history)
         if cls.since != first:
             problems.append(f"{cls.__name__}.since is {cls.since}, schemas say {first}")
+        if cls.until != (None if last == ALL_REVISIONS[-1] else last):
+            problems.append(f"{cls.__name__}.until is {cls.until}, schemas say {last}")
         for a in attrs.fields(cls):
             if a.name == "extra":
                 continue
             wire = T.wire_name(a)
             seen = [rev for rev, props in history.items() if wire in props]
-            if wire == "_meta" and (cls.__name__.endswith(("Params", "Result"))):
-                seen.append(first)  # base Request/Result `_meta` is older than the schemas say
+            if (wire == "_meta" and cls.__name__.endswith(("Params", "Result"))
+                    and first in HANDSHAKE):
+                # base Request/Result `_meta` is older than the schemas say
+                seen = [r for r in history if r <= max(seen, default=first)]
             assert seen, f"{cls.__name__}.{wire} is in no schema"
-            expected = min(seen) if min(seen) > first else None
-            if a.metadata.get(SINCE) != expected:
+            since = min(seen) if min(seen) > first else None
+            until = max(seen) if max(seen) < last else None
+            if a.metadata.get(SINCE) != since:
                 problems.append(f"{cls.__name__}.{a.name}: since {a.metadata.get(SINCE)}, "
-                                f"schemas say {expected}")
+                                f"schemas say {since}")
+            if a.metadata.get(T.UNTIL) != until:
+                problems.append(f"{cls.__name__}.{a.name}: until {a.metadata.get(T.UNTIL)}, "
+                                f"schemas say {until}")
+            if sorted(set(seen)) != [r for r in history if r >= min(seen) and r <= max(seen)]:
+                problems.append(f"{cls.__name__}.{a.name}: not in contiguous revisions {seen}")
     assert not problems
 
 
@@ -815,6 +845,9 @@ HISTORY_POINTERS: dict[str, list[str]] = {
     "Completion": ["CompleteResult/completion"],
     "EmptyResult": ["Result"],
 }
+# Classes named like the handshake era's JSON-RPC request envelopes, which are new structures
+# (input requests, without `id`) in 2026-07-28.
+MODERN_ONLY = {"CreateMessageRequest", "ElicitRequest", "ListRootsRequest"}
 
 
 def class_history(cls: type) -> dict[str, set[str]]:
@@ -825,7 +858,9 @@ def class_history(cls: type) -> dict[str, set[str]]:
         candidates.append(name[: -len("Params")] + "/params")
     candidates += HISTORY_POINTERS.get(name, [])
     out: dict[str, set[str]] = {}
-    for revision in HANDSHAKE:
+    for revision in ALL_REVISIONS:
+        if name in MODERN_ONLY and revision in HANDSHAKE:
+            continue
         for candidate in candidates:
             props = follow(revision, candidate)
             if props is not None:

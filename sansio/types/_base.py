@@ -11,9 +11,14 @@ Conventions every class in :mod:`sansio.types` follows:
   Fields with any other default (the ``type`` tags of content blocks, for instance) are always
   written.
 * A field that appeared after its class did carries ``metadata={SINCE: "<revision>"}``
-  (:data:`V2025_06_18` and friends);
-  :func:`sansio.types.unstructure` drops it for peers of older revisions. The class itself
-  carries the revision it appeared in as the class variable ``since``.
+  (:data:`V2025_06_18` and friends); a field a later revision removed carries
+  ``metadata={UNTIL: "<last revision that has it>"}`` (:data:`UNTIL_2025_11_25`, or
+  :func:`revisions` for both). :func:`sansio.types.unstructure` drops a field for peers of
+  revisions outside that range. The class itself carries the revision it appeared in as the
+  class variable ``since``, and the last one that has it as ``until`` (``None`` while it exists).
+* A field the schema of a newer revision requires, but older revisions do not have, may carry
+  ``metadata={DEFAULT: value}``: unstructuring for a revision that has the field writes
+  ``value`` when the attribute is ``None`` (``resultType`` is ``"complete"`` unless said).
 * Keys the class does not declare are kept in :attr:`MCPType.extra` and written back on
   unstructure (forward compatibility).
 """
@@ -27,10 +32,14 @@ from typing import Any, ClassVar, Literal, TypeAlias
 import attrs
 
 __all__ = [
+    "DEFAULT",
     "SINCE",
+    "UNTIL",
+    "UNTIL_2025_11_25",
     "V2025_03_26",
     "V2025_06_18",
     "V2025_11_25",
+    "V2026_07_28",
     "WIRE",
     "Cursor",
     "LoggingLevel",
@@ -41,11 +50,16 @@ __all__ = [
     "Role",
     "TaskStatus",
     "extra_last",
+    "revisions",
     "wire_name",
 ]
 
 SINCE: str = "mcp_since"
 """attrs metadata key: the first protocol revision that has the field."""
+UNTIL: str = "mcp_until"
+"""attrs metadata key: the last protocol revision that has the field (it was removed after)."""
+DEFAULT: str = "mcp_default"
+"""attrs metadata key: the value written for an absent field to peers whose revision has it."""
 WIRE: str = "mcp_wire"
 """attrs metadata key: the field's wire name, when :func:`wire_name` cannot derive it."""
 
@@ -55,6 +69,29 @@ V2025_06_18: Mapping[str, str] = MappingProxyType({SINCE: "2025-06-18"})
 """Field metadata: the field appeared in 2025-06-18."""
 V2025_11_25: Mapping[str, str] = MappingProxyType({SINCE: "2025-11-25"})
 """Field metadata: the field appeared in 2025-11-25."""
+V2026_07_28: Mapping[str, str] = MappingProxyType({SINCE: "2026-07-28"})
+"""Field metadata: the field appeared in 2026-07-28 (the stateless revision)."""
+UNTIL_2025_11_25: Mapping[str, str] = MappingProxyType({UNTIL: "2025-11-25"})
+"""Field metadata: the field was removed in 2026-07-28 (2025-11-25 is the last that has it)."""
+
+
+def revisions(
+    since: str | None = None, until: str | None = None, default: Any = None
+) -> Mapping[str, Any]:
+    """Field metadata for a field that appeared in ``since`` and/or was last in ``until``.
+
+    ``default`` (when not ``None``) is written for an absent field to peers of the revisions
+    that have it (:data:`DEFAULT`).
+    """
+    out: dict[str, Any] = {}
+    if since is not None:
+        out[SINCE] = since
+    if until is not None:
+        out[UNTIL] = until
+    if default is not None:
+        out[DEFAULT] = default
+    return MappingProxyType(out)
+
 
 RequestId: TypeAlias = int | str
 """A JSON-RPC request id: an integer or a string, never a bool or a float."""
@@ -113,5 +150,7 @@ class MCPType:
 
     since: ClassVar[str] = "2024-11-05"
     """The first protocol revision that has this structure."""
+    until: ClassVar[str | None] = None
+    """The last protocol revision that has this structure; ``None`` while it still exists."""
 
     extra: dict[str, Any] | None = attrs.field(default=None)

@@ -9,15 +9,29 @@ from typing import Any, ClassVar, Literal, TypeAlias
 
 import attrs
 
-from ._base import SINCE, V2025_06_18, V2025_11_25, WIRE, MCPType, Meta, Role, extra_last
+from ._base import (
+    SINCE,
+    UNTIL_2025_11_25,
+    V2025_06_18,
+    V2025_11_25,
+    WIRE,
+    MCPType,
+    Meta,
+    Role,
+    extra_last,
+    revisions,
+)
 from ._content import SamplingContent
+from ._lifecycle import RequestParams
 from ._server import Tool
 from ._tasks import TaskMetadata
 
 __all__ = [
     "BooleanSchema",
+    "CreateMessageRequest",
     "CreateMessageRequestParams",
     "CreateMessageResult",
+    "ElicitRequest",
     "ElicitRequestFormParams",
     "ElicitRequestParams",
     "ElicitRequestURLParams",
@@ -26,7 +40,12 @@ __all__ = [
     "ElicitationCompleteNotificationParams",
     "ElicitationSchema",
     "EnumSchema",
+    "InputRequest",
+    "InputRequests",
+    "InputResponse",
+    "InputResponses",
     "LegacyTitledEnumSchema",
+    "ListRootsRequest",
     "ListRootsResult",
     "ModelHint",
     "ModelPreferences",
@@ -47,6 +66,8 @@ __all__ = [
     "UntitledMultiSelectEnumSchema",
     "UntitledSingleSelectEnumSchema",
 ]
+
+_TASKS_ERA = revisions(since="2025-11-25", until="2025-11-25")
 
 # ---------------------------------------------------------------- sampling
 
@@ -109,7 +130,9 @@ class CreateMessageRequestParams(MCPType):
         metadata: provider-specific parameters (opaque).
         tools: tools the model may use (2025-11-25).
         tool_choice: how the model may use them (2025-11-25).
-        task: run as a task (2025-11-25).
+        task: run as a task (2025-11-25 only).
+        meta: ``_meta`` (until 2025-11-25: from 2026-07-28 on these params travel inside an
+            :class:`InputRequiredResult <sansio.types.InputRequiredResult>` and have none).
     """
 
     messages: list[SamplingMessage]
@@ -122,8 +145,8 @@ class CreateMessageRequestParams(MCPType):
     metadata: dict[str, Any] | None = None
     tools: list[Tool] | None = attrs.field(default=None, metadata=V2025_11_25)
     tool_choice: ToolChoice | None = attrs.field(default=None, metadata=V2025_11_25)
-    task: TaskMetadata | None = attrs.field(default=None, metadata=V2025_11_25)
-    meta: Meta = None
+    task: TaskMetadata | None = attrs.field(default=None, metadata=_TASKS_ERA)
+    meta: Meta = attrs.field(default=None, metadata=UNTIL_2025_11_25)
 
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
@@ -164,10 +187,10 @@ class Root(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ListRootsResult(MCPType):
-    """Result of ``roots/list``."""
+    """Result of ``roots/list`` (an input response from 2026-07-28 on, without ``_meta``)."""
 
     roots: list[Root]
-    meta: Meta = None
+    meta: Meta = attrs.field(default=None, metadata=UNTIL_2025_11_25)
 
 
 # ---------------------------------------------------------------- elicitation schemas
@@ -380,7 +403,8 @@ class ElicitRequestFormParams(MCPType):
         message: what to ask the user.
         requested_schema: the form.
         mode: ``"form"`` or absent (2025-11-25).
-        task: run as a task (2025-11-25).
+        task: run as a task (2025-11-25 only).
+        meta: ``_meta`` (until 2025-11-25).
     """
 
     since: ClassVar[str] = "2025-06-18"
@@ -388,8 +412,8 @@ class ElicitRequestFormParams(MCPType):
     message: str
     requested_schema: ElicitationSchema
     mode: Literal["form"] | None = attrs.field(default=None, metadata=V2025_11_25)
-    task: TaskMetadata | None = attrs.field(default=None, metadata=V2025_11_25)
-    meta: Meta = None
+    task: TaskMetadata | None = attrs.field(default=None, metadata=_TASKS_ERA)
+    meta: Meta = attrs.field(default=None, metadata=UNTIL_2025_11_25)
 
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
@@ -399,16 +423,19 @@ class ElicitRequestURLParams(MCPType):
     Attributes:
         message: why the user should open the URL.
         url: what to open.
-        elicitation_id: identifies the elicitation in ``notifications/elicitation/complete``.
+        elicitation_id: identifies the elicitation in ``notifications/elicitation/complete``
+            (required in 2025-11-25, removed in 2026-07-28, where ``requestState`` correlates).
+        task: run as a task (2025-11-25 only).
+        meta: ``_meta`` (until 2025-11-25).
     """
 
     since: ClassVar[str] = "2025-11-25"
 
     message: str
     url: str
-    elicitation_id: str
-    task: TaskMetadata | None = None
-    meta: Meta = None
+    elicitation_id: str | None = attrs.field(default=None, metadata=UNTIL_2025_11_25)
+    task: TaskMetadata | None = attrs.field(default=None, metadata=UNTIL_2025_11_25)
+    meta: Meta = attrs.field(default=None, metadata=UNTIL_2025_11_25)
     mode: Literal["url"] = "url"
 
 
@@ -426,20 +453,22 @@ class ElicitResult(MCPType):
     Attributes:
         action: what the user did.
         content: the submitted values, for ``"accept"`` in form mode.
+        meta: ``_meta`` (until 2025-11-25: an input response of 2026-07-28 has none).
     """
 
     since: ClassVar[str] = "2025-06-18"
 
     action: Literal["accept", "decline", "cancel"]
     content: dict[str, ElicitValue] | None = None
-    meta: Meta = None
+    meta: Meta = attrs.field(default=None, metadata=UNTIL_2025_11_25)
 
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ElicitationCompleteNotificationParams(MCPType):
-    """Params of ``notifications/elicitation/complete`` (2025-11-25)."""
+    """Params of ``notifications/elicitation/complete`` (2025-11-25 only)."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     elicitation_id: str
     meta: Meta = None
@@ -447,8 +476,71 @@ class ElicitationCompleteNotificationParams(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class URLElicitationRequiredErrorData(MCPType):
-    """``data`` of the -32042 (URL elicitation required) error (2025-11-25)."""
+    """``data`` of the -32042 (URL elicitation required) error (2025-11-25 only)."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     elicitations: list[ElicitRequestURLParams]
+
+
+# ---------------------------------------------------------------- input requests (2026-07-28)
+# In the stateless revision a server no longer sends requests of its own: it answers with an
+# InputRequiredResult whose `inputRequests` carry these (no `id`, no `jsonrpc`), and the client
+# retries its request with the results in `inputResponses`.
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class CreateMessageRequest(MCPType):
+    """An input request for sampling (2026-07-28): ``{"method": "sampling/createMessage", ...}``.
+
+    Attributes:
+        params: what to sample.
+        method: always ``"sampling/createMessage"``.
+    """
+
+    since: ClassVar[str] = "2026-07-28"
+
+    params: CreateMessageRequestParams
+    method: Literal["sampling/createMessage"] = "sampling/createMessage"
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ElicitRequest(MCPType):
+    """An input request for elicitation (2026-07-28): ``{"method": "elicitation/create", ...}``.
+
+    Attributes:
+        params: what to ask (form or URL mode).
+        method: always ``"elicitation/create"``.
+    """
+
+    since: ClassVar[str] = "2026-07-28"
+
+    params: ElicitRequestParams
+    method: Literal["elicitation/create"] = "elicitation/create"
+
+
+@attrs.frozen(kw_only=True, field_transformer=extra_last)
+class ListRootsRequest(MCPType):
+    """An input request for the client's roots (2026-07-28): ``{"method": "roots/list"}``.
+
+    Attributes:
+        params: optional, with nothing but ``_meta``.
+        method: always ``"roots/list"``.
+    """
+
+    since: ClassVar[str] = "2026-07-28"
+
+    params: RequestParams | None = None
+    method: Literal["roots/list"] = "roots/list"
+
+
+InputRequest: TypeAlias = CreateMessageRequest | ElicitRequest | ListRootsRequest
+"""One request of an ``inputRequests`` map, told apart by ``method`` (2026-07-28)."""
+InputRequests: TypeAlias = dict[str, InputRequest]
+"""``inputRequests``: server-chosen keys to the requests the client must fulfil (2026-07-28)."""
+InputResponse: TypeAlias = CreateMessageResult | ListRootsResult | ElicitResult
+"""The client's result for one input request (told apart by their keys: ``action``, ``roots``,
+``model``)."""
+InputResponses: TypeAlias = dict[str, InputResponse]
+"""``inputResponses``: the keys of ``inputRequests`` to the client's results (2026-07-28)."""

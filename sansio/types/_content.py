@@ -228,7 +228,7 @@ class ToolResultContent(MCPType):
 
     tool_use_id: str
     content: list[ContentBlock]
-    structured_content: dict[str, Any] | None = None
+    structured_content: Any = None
     is_error: bool | None = None
     meta: Meta = None
     type: Literal["tool_result"] = "tool_result"

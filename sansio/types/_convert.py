@@ -43,15 +43,23 @@ from cattrs.v import format_exception as _cattrs_format_exception
 
 from .. import _codec
 from . import _lifecycle, _tasks  # noqa: F401 - their classes are prefetched below
-from ._base import SINCE, MCPType, wire_name
+from ._base import DEFAULT, SINCE, UNTIL, MCPType, wire_name
 from ._client import BooleanSchema as _BooleanSchema
 from ._client import (
+    CreateMessageRequest,
+    CreateMessageResult,
+    ElicitRequest,
     ElicitRequestFormParams,
     ElicitRequestParams,
     ElicitRequestURLParams,
+    ElicitResult,
     ElicitValue,
     EnumSchema,
+    InputRequest,
+    InputResponse,
     LegacyTitledEnumSchema,
+    ListRootsRequest,
+    ListRootsResult,
     MultiSelectEnumSchema,
     NumberSchema,
     PrimitiveSchemaDefinition,
@@ -77,6 +85,7 @@ from ._content import (
     ToolResultContent,
     ToolUseContent,
 )
+from ._modern import RESULT_INPUT_REQUIRED, InputRequiredResult
 from ._server import CompletionReference, PromptReference, ResourceTemplateReference
 
 __all__ = ["TypeValidationError", "structure", "unstructure"]
@@ -363,12 +372,21 @@ def _class_structure(conv: cattrs.Converter, cls: type) -> Hook:
     return hook
 
 
+def _known_in(a: attrs.Attribute[Any], version: str | None) -> bool:
+    """Whether the field ``a`` exists in revision ``version`` (``None``: every field does)."""
+    if version is None:
+        return True
+    since = a.metadata.get(SINCE)
+    until = a.metadata.get(UNTIL)
+    return (since is None or since <= version) and (until is None or version <= until)
+
+
 def _class_unstructure(conv: cattrs.Converter, cls: type, version: str | None) -> Any:
     attrs.resolve_types(cls)
     overrides: dict[str, Any] = {}
+    defaults: list[tuple[str, Any]] = []
     for a in attrs.fields(cls):
-        since = a.metadata.get(SINCE)
-        if a.name == "extra" or (version is not None and since is not None and since > version):
+        if a.name == "extra" or not _known_in(a, version):
             overrides[a.name] = override(omit=True)
             continue
         kwargs: dict[str, Any] = {"omit_if_default": a.default is None}
@@ -378,12 +396,17 @@ def _class_unstructure(conv: cattrs.Converter, cls: type, version: str | None) -
         if _is_opaque(a.type):
             kwargs["unstruct_hook"] = _identity
         overrides[a.name] = override(**kwargs)
+        if version is not None and a.metadata.get(DEFAULT) is not None:
+            defaults.append((wire, a.metadata[DEFAULT]))
     fn: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
         cls, conv, _cattrs_omit_if_default=False, **overrides
     )
 
     def hook(obj: Any) -> dict[str, Any]:
         out = fn(obj)
+        for key, value in defaults:
+            if key not in out:
+                out[key] = value
         extra = obj.extra
         if extra:
             for key, value in extra.items():
@@ -452,6 +475,50 @@ def _register_unions(conv: cattrs.Converter) -> None:
         {None: ElicitRequestFormParams, "form": ElicitRequestFormParams,
          "url": ElicitRequestURLParams},
         "elicitation",
+    )
+
+    _tagged(
+        conv,
+        InputRequest,
+        "method",
+        {"sampling/createMessage": CreateMessageRequest, "elicitation/create": ElicitRequest,
+         "roots/list": ListRootsRequest},
+        "input request",
+    )
+
+    responses = {cls: _lazy(conv, cls) for cls in (ElicitResult, ListRootsResult,
+                                                     CreateMessageResult)}
+
+    def input_response(value: Any, _: Any) -> Any:
+        if value.__class__ is not dict:
+            raise _Invalid("invalid value for type, expected object")
+        if "action" in value:
+            return responses[ElicitResult](value, None)
+        if "roots" in value:
+            return responses[ListRootsResult](value, None)
+        if "model" in value or "role" in value or "content" in value:
+            return responses[CreateMessageResult](value, None)
+        raise _Invalid("invalid input response, expected an 'action', 'roots' or 'model' key")
+
+    conv.register_structure_hook_func(lambda t: t == InputResponse, input_response)
+
+    def interim_factory(union: Any) -> Hook:
+        """``X | InputRequiredResult``: told apart by ``resultType`` (2026-07-28)."""
+        interim = _lazy(conv, InputRequiredResult)
+        rest = tuple(a for a in get_args(union) if a is not InputRequiredResult)
+        final = _lazy(conv, rest[0] if len(rest) == 1 else Union[rest])  # noqa: UP007
+
+        def hook(value: Any, _: Any) -> Any:
+            if value.__class__ is dict and value.get("resultType") == RESULT_INPUT_REQUIRED:
+                return interim(value, None)
+            return final(value, None)
+
+        return hook
+
+    conv.register_structure_hook_factory(
+        lambda t: _is_union(t) and InputRequiredResult in get_args(t)
+        and _NoneType not in get_args(t),
+        interim_factory,
     )
 
     block = _lazy(conv, SamplingMessageContentBlock)
@@ -599,28 +666,6 @@ _BY_VERSION: dict[str, cattrs.Converter] = {}
 _STRUCTURE_HOOKS: dict[Any, Hook] = {}
 _UNSTRUCTURE_HOOKS: dict[type, Callable[[Any], Any]] = {}
 _VERSION_HOOKS: dict[str, dict[type, Callable[[Any], Any]]] = {}
-_NEWEST_FIELD = "0000-00-00"  # set below, once every class is defined
-"""The latest revision a field appeared in: unstructuring for it or later strips nothing."""
-
-
-def _newest_field() -> str:
-    """The latest revision any field of any MCP class appeared in (walks the classes once).
-
-    Hooks themselves are generated on first use, per class: generating all of them up front
-    would cost about a tenth of a second at import, which every process start would pay.
-    """
-    newest = "0000-00-00"
-    pending: list[type] = [MCPType]
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        if cls is MCPType:
-            continue
-        for a in attrs.fields(cls):
-            since = a.metadata.get(SINCE)
-            if since is not None and since > newest:
-                newest = since
-    return newest
 
 
 def _converter_for(version: str) -> cattrs.Converter:
@@ -674,11 +719,14 @@ def unstructure(obj: Any, version: str | None = None) -> Any:
     Args:
         obj: the value to write.
         version: the protocol revision of the peer. Fields that revision does not know are
-            left out (``Tool.title`` for 2024-11-05). ``None`` writes every field. Revisions
-            compare as strings. Whole classes newer than ``version`` (an ``AudioContent``
-            block for 2024-11-05) and changes of a field's type (a list of sampling content
-            blocks before 2025-11-25) are written as they are: deciding what to send instead
-            is the caller's business.
+            left out (``Tool.title`` for 2024-11-05, ``resultType`` before 2026-07-28,
+            ``Tool.execution`` from 2026-07-28 on), and absent fields it requires that have a
+            default are written with it (``resultType: "complete"`` for 2026-07-28).
+            ``None`` writes every field that is set, and no defaults. Revisions compare as
+            strings. Whole classes outside ``version`` (an ``AudioContent`` block for
+            2024-11-05, a ``Task`` for 2026-07-28) and changes of a field's type (a list of
+            sampling content blocks before 2025-11-25) are written as they are: deciding what
+            to send instead is the caller's business.
 
     Returns:
         dicts, lists and JSON scalars.
@@ -689,16 +737,15 @@ def unstructure(obj: Any, version: str | None = None) -> Any:
     if version is not None:
         if version.__class__ is not str:
             raise TypeError(f"version must be a str or None, not {type(version).__name__}")
-        if version < _NEWEST_FIELD:
-            hooks = _VERSION_HOOKS.get(version)
-            if hooks is None:
-                hooks = _VERSION_HOOKS[version] = {}
-            hook = hooks.get(obj.__class__)
-            if hook is None:
-                hook = hooks[obj.__class__] = _converter_for(version).get_unstructure_hook(
-                    obj.__class__
-                )
-            return hook(obj)
+        hooks = _VERSION_HOOKS.get(version)
+        if hooks is None:
+            hooks = _VERSION_HOOKS[version] = {}
+        hook = hooks.get(obj.__class__)
+        if hook is None:
+            hook = hooks[obj.__class__] = _converter_for(version).get_unstructure_hook(
+                obj.__class__
+            )
+        return hook(obj)
     cls = obj.__class__
     hook = _UNSTRUCTURE_HOOKS.get(cls)
     if hook is None:
@@ -707,5 +754,3 @@ def unstructure(obj: Any, version: str | None = None) -> Any:
         hook = _UNSTRUCTURE_HOOKS[cls] = _CONVERTER.get_unstructure_hook(cls)
     return hook(obj)
 
-
-_NEWEST_FIELD = _newest_field()

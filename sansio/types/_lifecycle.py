@@ -10,17 +10,24 @@ from typing import Any, ClassVar
 import attrs
 
 from ._base import (
+    UNTIL_2025_11_25,
     V2025_03_26,
     V2025_06_18,
     V2025_11_25,
+    V2026_07_28,
     Cursor,
     MCPType,
     Meta,
     ProgressToken,
     RequestId,
     extra_last,
+    revisions,
 )
 from ._content import Icon
+
+_TASKS_ERA = revisions(since="2025-11-25", until="2025-11-25")
+RESULT_TYPE = revisions(since="2026-07-28", default="complete")
+"""Field metadata of ``resultType`` (2026-07-28; written as ``"complete"`` when not set)."""
 
 __all__ = [
     "CancelledNotificationParams",
@@ -79,9 +86,13 @@ class Implementation(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class RootsCapability(MCPType):
-    """``capabilities.roots`` of a client: it can list roots."""
+    """``capabilities.roots`` of a client: it can list roots.
 
-    list_changed: bool | None = None
+    Attributes:
+        list_changed: the client notifies changes of its roots (until 2025-11-25).
+    """
+
+    list_changed: bool | None = attrs.field(default=None, metadata=UNTIL_2025_11_25)
 
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
@@ -118,6 +129,7 @@ class TaskSamplingCapability(MCPType):
     """``tasks.requests.sampling``: which sampling requests may be task-augmented."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     create_message: dict[str, Any] | None = None
 
@@ -127,6 +139,7 @@ class TaskElicitationCapability(MCPType):
     """``tasks.requests.elicitation``: which elicitation requests may be task-augmented."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     create: dict[str, Any] | None = None
 
@@ -136,6 +149,7 @@ class ClientTaskRequestsCapability(MCPType):
     """``tasks.requests`` of a client: the requests it accepts as tasks."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     sampling: TaskSamplingCapability | None = None
     elicitation: TaskElicitationCapability | None = None
@@ -143,7 +157,7 @@ class ClientTaskRequestsCapability(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ClientTasksCapability(MCPType):
-    """``capabilities.tasks`` of a client (2025-11-25).
+    """``capabilities.tasks`` of a client (2025-11-25 only; an extension from 2026-07-28 on).
 
     Attributes:
         list: present if the client answers ``tasks/list``.
@@ -152,6 +166,7 @@ class ClientTasksCapability(MCPType):
     """
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     list: dict[str, Any] | None = None
     cancel: dict[str, Any] | None = None
@@ -167,14 +182,17 @@ class ClientCapabilities(MCPType):
         roots: present if the client can list roots.
         sampling: present if the client can sample from a model.
         elicitation: present if the client can elicit user input (2025-06-18).
-        tasks: present if the client supports task-augmented requests (2025-11-25).
+        tasks: present if the client supports task-augmented requests (2025-11-25 only).
+        extensions: the MCP extensions the client supports, by identifier, with their
+            settings (2026-07-28).
     """
 
     experimental: dict[str, Any] | None = None
     roots: RootsCapability | None = None
     sampling: SamplingCapability | None = None
     elicitation: ElicitationCapability | None = attrs.field(default=None, metadata=V2025_06_18)
-    tasks: ClientTasksCapability | None = attrs.field(default=None, metadata=V2025_11_25)
+    tasks: ClientTasksCapability | None = attrs.field(default=None, metadata=_TASKS_ERA)
+    extensions: dict[str, Any] | None = attrs.field(default=None, metadata=V2026_07_28)
 
 
 # ---------------------------------------------------------------- server capabilities
@@ -212,6 +230,7 @@ class TaskToolsCapability(MCPType):
     """``tasks.requests.tools``: which tool requests may be task-augmented."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     call: dict[str, Any] | None = None
 
@@ -221,13 +240,14 @@ class ServerTaskRequestsCapability(MCPType):
     """``tasks.requests`` of a server: the requests it accepts as tasks."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     tools: TaskToolsCapability | None = None
 
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ServerTasksCapability(MCPType):
-    """``capabilities.tasks`` of a server (2025-11-25).
+    """``capabilities.tasks`` of a server (2025-11-25 only; an extension from 2026-07-28 on).
 
     Attributes:
         list: present if the server answers ``tasks/list``.
@@ -236,6 +256,7 @@ class ServerTasksCapability(MCPType):
     """
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     list: dict[str, Any] | None = None
     cancel: dict[str, Any] | None = None
@@ -253,7 +274,9 @@ class ServerCapabilities(MCPType):
         prompts: present if the server offers prompts.
         resources: present if the server offers resources.
         tools: present if the server offers tools.
-        tasks: present if the server supports task-augmented requests (2025-11-25).
+        tasks: present if the server supports task-augmented requests (2025-11-25 only).
+        extensions: the MCP extensions the server supports, by identifier, with their
+            settings (2026-07-28), e.g. ``io.modelcontextprotocol/tasks``.
     """
 
     experimental: dict[str, Any] | None = None
@@ -262,7 +285,8 @@ class ServerCapabilities(MCPType):
     prompts: PromptsCapability | None = None
     resources: ResourcesCapability | None = None
     tools: ToolsCapability | None = None
-    tasks: ServerTasksCapability | None = attrs.field(default=None, metadata=V2025_11_25)
+    tasks: ServerTasksCapability | None = attrs.field(default=None, metadata=_TASKS_ERA)
+    extensions: dict[str, Any] | None = attrs.field(default=None, metadata=V2026_07_28)
 
 
 # ---------------------------------------------------------------- generic params and results
@@ -300,8 +324,15 @@ class PaginatedRequestParams(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class Result(MCPType):
-    """A result with nothing but ``_meta`` (and whatever :attr:`extra` keeps)."""
+    """A result with nothing but ``_meta`` (and whatever :attr:`extra` keeps).
 
+    Attributes:
+        result_type: ``"complete"`` or ``"input_required"`` (2026-07-28, where every result
+            has it; written as ``"complete"`` to such peers when ``None``). Absent from a peer
+            of an older revision, which means ``"complete"``.
+    """
+
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
     meta: Meta = None
 
 
@@ -315,9 +346,11 @@ class PaginatedResult(MCPType):
 
     Attributes:
         next_cursor: pass it as ``cursor`` to get the next page; absent on the last page.
+        result_type: see :attr:`Result.result_type` (2026-07-28).
     """
 
     next_cursor: Cursor | None = None
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
     meta: Meta = None
 
 
@@ -335,13 +368,15 @@ class Error(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class InitializeRequestParams(MCPType):
-    """Params of ``initialize``.
+    """Params of ``initialize`` (until 2025-11-25: 2026-07-28 has no handshake).
 
     Attributes:
         protocol_version: the latest revision the client supports.
         capabilities: what the client supports.
         client_info: the client implementation.
     """
+
+    until: ClassVar[str | None] = "2025-11-25"
 
     protocol_version: str
     capabilities: ClientCapabilities
@@ -351,7 +386,7 @@ class InitializeRequestParams(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class InitializeResult(MCPType):
-    """Result of ``initialize``.
+    """Result of ``initialize`` (until 2025-11-25).
 
     Attributes:
         protocol_version: the revision the server chose.
@@ -359,6 +394,8 @@ class InitializeResult(MCPType):
         server_info: the server implementation.
         instructions: how to use the server, for the model's system prompt.
     """
+
+    until: ClassVar[str | None] = "2025-11-25"
 
     protocol_version: str
     capabilities: ServerCapabilities
@@ -372,8 +409,8 @@ class CancelledNotificationParams(MCPType):
     """Params of ``notifications/cancelled``.
 
     Attributes:
-        request_id: the request to cancel (optional from 2025-11-25 on, where task
-            cancellation uses ``tasks/cancel`` instead).
+        request_id: the request to cancel (optional in 2025-11-25, where task
+            cancellation uses ``tasks/cancel`` instead; required again in 2026-07-28).
         reason: why, for logs.
     """
 

@@ -4,11 +4,20 @@ Derived from the ``ClientRequest``, ``ServerRequest``, ``ClientNotification`` an
 ``ServerNotification`` unions of each revision's schema (a test checks the tables against the
 schemas of 2024-11-05 .. 2026-07-28).
 
-The stateless revision 2026-07-28 is listed at the method level only: its new methods
+The stateless revision 2026-07-28 removed the handshake (``initialize``,
+``notifications/initialized``), ``ping``, ``logging/setLevel``, ``resources/subscribe`` and
+``unsubscribe``, tasks, and every server-to-client request (those are embedded in an
+:class:`InputRequiredResult` instead): their specs say ``until="2025-11-25"``. Its new methods
 (``server/discover``, ``subscriptions/listen``, ``notifications/subscriptions/acknowledged``)
-use the generic :class:`RequestParams` / :class:`NotificationParams` / :class:`Result`, which
-accept any fields and keep them in ``extra``; its new result fields (``resultType``,
-``cacheScope``...) are kept in ``extra`` likewise.
+say ``since="2026-07-28"``.
+
+Alternative results: a request answers with :attr:`MethodSpec.result`, except that
+
+* from :attr:`MethodSpec.input_required_since` on (``tools/call``, ``prompts/get`` and
+  ``resources/read`` in 2026-07-28) it may answer with an :class:`InputRequiredResult`
+  instead, told apart by ``resultType``; :meth:`MethodSpec.result_for` gives the union to
+  structure with, e.g. ``CallToolResult | InputRequiredResult``;
+* a task-augmented request (2025-11-25) answers with :attr:`MethodSpec.task_result`.
 """
 
 from __future__ import annotations
@@ -36,6 +45,13 @@ from ._lifecycle import (
     ProgressNotificationParams,
     RequestParams,
     Result,
+)
+from ._modern import (
+    DiscoverResult,
+    InputRequiredResult,
+    SubscriptionsAcknowledgedNotificationParams,
+    SubscriptionsListenRequestParams,
+    SubscriptionsListenResult,
 )
 from ._server import (
     CallToolRequestParams,
@@ -95,9 +111,14 @@ class MethodSpec:
         result: the type to structure the result with; ``None`` for notifications.
         since: the first revision that has the method in this direction.
         until: the last revision that has it, ``None`` while it still exists.
-        params_required: the message must carry ``params``.
+        params_required: the message must carry ``params`` in every revision.
         task_result: the result when the request is task-augmented (``params.task`` set,
             2025-11-25): :class:`CreateTaskResult`; ``None`` when the method cannot be.
+        params_required_since: the first revision from which ``params`` is required even
+            when :attr:`params_required` is false (2026-07-28 for every request: its
+            ``_meta`` carries the protocol version); ``None`` if never.
+        input_required_since: the first revision in which the request may be answered with
+            an :class:`InputRequiredResult` (multi round-trip requests); ``None`` if never.
     """
 
     method: str
@@ -107,10 +128,30 @@ class MethodSpec:
     until: str | None = None
     params_required: bool = False
     task_result: type | None = None
+    params_required_since: str | None = None
+    input_required_since: str | None = None
 
     def live(self, version: str) -> bool:
         """Whether the method exists in ``version`` (revisions compare as strings)."""
         return self.since <= version and (self.until is None or version <= self.until)
+
+    def params_required_in(self, version: str) -> bool:
+        """Whether a message of this method must carry ``params`` in ``version``."""
+        return self.params_required or (
+            self.params_required_since is not None and self.params_required_since <= version)
+
+    def result_for(self, version: str) -> type | types.UnionType | None:
+        """The type to structure a (non-task) result with in ``version``.
+
+        :attr:`result`, or ``result | InputRequiredResult`` where the method may ask for
+        input (a union :func:`sansio.types.structure` tells apart by ``resultType``);
+        ``None`` for notifications.
+        """
+        if self.result is None:
+            return None
+        if self.input_required_since is not None and self.input_required_since <= version:
+            return self.result | InputRequiredResult
+        return self.result
 
 
 def _table(*specs: MethodSpec) -> Mapping[str, MethodSpec]:
@@ -126,10 +167,15 @@ def _req(
     until: str | None = None,
     required: bool = False,
     task: bool = False,
+    mrtr: bool = False,
 ) -> MethodSpec:
+    # Every request of 2026-07-28 carries params: its `_meta` says the protocol version.
+    live_in_modern = until is None or until >= _V5
     return MethodSpec(
         method=method, params=params, result=result, since=since, until=until,
         params_required=required, task_result=CreateTaskResult if task else None,
+        params_required_since=_V5 if live_in_modern and not required else None,
+        input_required_since=_V5 if mrtr else None,
     )
 
 
@@ -161,18 +207,21 @@ CLIENT_REQUESTS: Mapping[str, MethodSpec] = _table(
     _req("ping", RequestParams, Result, until=_V4),
     _req("resources/list", PaginatedRequestParams, ListResourcesResult),
     _req("resources/templates/list", PaginatedRequestParams, ListResourceTemplatesResult),
-    _req("resources/read", ReadResourceRequestParams, ReadResourceResult, required=True),
+    _req("resources/read", ReadResourceRequestParams, ReadResourceResult, required=True,
+         mrtr=True),
     _req("resources/subscribe", SubscribeRequestParams, Result, until=_V4, required=True),
     _req("resources/unsubscribe", UnsubscribeRequestParams, Result, until=_V4, required=True),
     _req("prompts/list", PaginatedRequestParams, ListPromptsResult),
-    _req("prompts/get", GetPromptRequestParams, GetPromptResult, required=True),
+    _req("prompts/get", GetPromptRequestParams, GetPromptResult, required=True, mrtr=True),
     _req("tools/list", PaginatedRequestParams, ListToolsResult),
-    _req("tools/call", CallToolRequestParams, CallToolResult, required=True, task=True),
+    _req("tools/call", CallToolRequestParams, CallToolResult, required=True, task=True,
+         mrtr=True),
     *_TASK_REQUESTS,
     _req("logging/setLevel", SetLevelRequestParams, Result, until=_V4, required=True),
     _req("completion/complete", CompleteRequestParams, CompleteResult, required=True),
-    _req("server/discover", RequestParams, Result, since=_V5, required=True),
-    _req("subscriptions/listen", RequestParams, Result, since=_V5, required=True),
+    _req("server/discover", RequestParams, DiscoverResult, since=_V5, required=True),
+    _req("subscriptions/listen", SubscriptionsListenRequestParams, SubscriptionsListenResult,
+         since=_V5, required=True),
 )
 """Requests a client sends (and a server serves), by method."""
 
@@ -209,8 +258,8 @@ SERVER_NOTIFICATIONS: Mapping[str, MethodSpec] = _table(
     _note("notifications/message", LoggingMessageNotificationParams, required=True),
     _note("notifications/elicitation/complete", ElicitationCompleteNotificationParams,
           since=_V4, until=_V4, required=True),
-    _note("notifications/subscriptions/acknowledged", NotificationParams, since=_V5,
-          required=True),
+    _note("notifications/subscriptions/acknowledged",
+          SubscriptionsAcknowledgedNotificationParams, since=_V5, required=True),
 )
 """Notifications a server sends, by method."""
 

@@ -5,7 +5,7 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/server
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 import attrs
 
@@ -13,17 +13,31 @@ from ._base import (
     V2025_03_26,
     V2025_06_18,
     V2025_11_25,
+    V2026_07_28,
     Cursor,
     LoggingLevel,
     MCPType,
     Meta,
     Role,
     extra_last,
+    revisions,
 )
 from ._content import Annotations, ContentBlock, Icon, ResourceContentsUnion
+from ._lifecycle import RESULT_TYPE
 from ._tasks import TaskMetadata
 
+if TYPE_CHECKING:
+    # _client imports this module; `sansio.types._modern` resolves the name at import.
+    from ._client import InputResponses
+
+CacheScope: TypeAlias = Literal["private", "public"]
+"""Who may cache a cacheable result (2026-07-28): ``"public"`` anyone, ``"private"`` only
+within the same authorization context."""
+
+_TASKS_ERA = revisions(since="2025-11-25", until="2025-11-25")
+
 __all__ = [
+    "CacheScope",
     "CallToolRequestParams",
     "CallToolResult",
     "CompleteRequestParams",
@@ -103,19 +117,41 @@ class ResourceTemplate(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ListResourcesResult(MCPType):
-    """Result of ``resources/list``."""
+    """Result of ``resources/list``: a cacheable result.
+
+    Attributes:
+        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
+            (2026-07-28).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    """
 
     resources: list[Resource]
     next_cursor: Cursor | None = None
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ListResourceTemplatesResult(MCPType):
-    """Result of ``resources/templates/list``."""
+    """Result of ``resources/templates/list``: a cacheable result.
+
+    Attributes:
+        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
+            (2026-07-28).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    """
 
     resource_templates: list[ResourceTemplate]
     next_cursor: Cursor | None = None
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -134,23 +170,44 @@ class ResourceRequestParams(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ReadResourceRequestParams(MCPType):
-    """Params of ``resources/read``."""
+    """Params of ``resources/read``.
+
+    Attributes:
+        input_responses: the client's answers to the input requests of an
+            :class:`~sansio.types.InputRequiredResult`, by key (2026-07-28).
+        request_state: the ``requestState`` of that result, echoed back (2026-07-28).
+    """
 
     uri: str
+    input_responses: InputResponses | None = attrs.field(default=None, metadata=V2026_07_28)
+    request_state: str | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ReadResourceResult(MCPType):
-    """Result of ``resources/read``."""
+    """Result of ``resources/read``: a cacheable result.
+
+    Attributes:
+        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
+            (2026-07-28).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    """
 
     contents: list[ResourceContentsUnion]
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class SubscribeRequestParams(MCPType):
-    """Params of ``resources/subscribe``."""
+    """Params of ``resources/subscribe`` (until 2025-11-25; see ``subscriptions/listen``)."""
+
+    until: ClassVar[str | None] = "2025-11-25"
 
     uri: str
     meta: Meta = None
@@ -158,7 +215,9 @@ class SubscribeRequestParams(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class UnsubscribeRequestParams(MCPType):
-    """Params of ``resources/unsubscribe``."""
+    """Params of ``resources/unsubscribe`` (until 2025-11-25; see ``subscriptions/listen``)."""
+
+    until: ClassVar[str | None] = "2025-11-25"
 
     uri: str
     meta: Meta = None
@@ -207,10 +266,21 @@ class PromptMessage(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ListPromptsResult(MCPType):
-    """Result of ``prompts/list``."""
+    """Result of ``prompts/list``: a cacheable result.
+
+    Attributes:
+        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
+            (2026-07-28).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    """
 
     prompts: list[Prompt]
     next_cursor: Cursor | None = None
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -221,19 +291,30 @@ class GetPromptRequestParams(MCPType):
     Attributes:
         name: the prompt's name.
         arguments: values for the prompt's arguments (strings only).
+        input_responses: the client's answers to the input requests of an
+            :class:`~sansio.types.InputRequiredResult`, by key (2026-07-28).
+        request_state: the ``requestState`` of that result, echoed back (2026-07-28).
     """
 
     name: str
     arguments: dict[str, str] | None = None
+    input_responses: InputResponses | None = attrs.field(default=None, metadata=V2026_07_28)
+    request_state: str | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class GetPromptResult(MCPType):
-    """Result of ``prompts/get``."""
+    """Result of ``prompts/get``.
+
+    Attributes:
+        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
+            (2026-07-28).
+    """
 
     messages: list[PromptMessage]
     description: str | None = None
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
     meta: Meta = None
 
 
@@ -255,13 +336,14 @@ class ToolAnnotations(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ToolExecution(MCPType):
-    """How a tool may be executed (2025-11-25).
+    """How a tool may be executed (2025-11-25 only).
 
     Attributes:
         task_support: whether ``tools/call`` may, must or must not be task-augmented.
     """
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     task_support: Literal["forbidden", "optional", "required"] | None = None
 
@@ -277,7 +359,7 @@ class Tool(MCPType):
         description: what the tool does, for the model.
         output_schema: JSON Schema of ``structuredContent`` (opaque, 2025-06-18).
         annotations: behaviour hints (2025-03-26).
-        execution: execution properties (2025-11-25).
+        execution: execution properties (2025-11-25 only).
         icons: icons for user interfaces (2025-11-25).
     """
 
@@ -287,17 +369,28 @@ class Tool(MCPType):
     description: str | None = None
     output_schema: dict[str, Any] | None = attrs.field(default=None, metadata=V2025_06_18)
     annotations: ToolAnnotations | None = attrs.field(default=None, metadata=V2025_03_26)
-    execution: ToolExecution | None = attrs.field(default=None, metadata=V2025_11_25)
+    execution: ToolExecution | None = attrs.field(default=None, metadata=_TASKS_ERA)
     icons: list[Icon] | None = attrs.field(default=None, metadata=V2025_11_25)
     meta: Meta = attrs.field(default=None, metadata=V2025_06_18)
 
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class ListToolsResult(MCPType):
-    """Result of ``tools/list``."""
+    """Result of ``tools/list``: a cacheable result.
+
+    Attributes:
+        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
+            (2026-07-28).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    """
 
     tools: list[Tool]
     next_cursor: Cursor | None = None
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -308,12 +401,17 @@ class CallToolRequestParams(MCPType):
     Attributes:
         name: the tool's name.
         arguments: the tool's arguments (opaque JSON object).
-        task: run the call as a task (2025-11-25).
+        task: run the call as a task (2025-11-25 only).
+        input_responses: the client's answers to the input requests of an
+            :class:`~sansio.types.InputRequiredResult`, by key (2026-07-28).
+        request_state: the ``requestState`` of that result, echoed back (2026-07-28).
     """
 
     name: str
     arguments: dict[str, Any] | None = None
-    task: TaskMetadata | None = attrs.field(default=None, metadata=V2025_11_25)
+    task: TaskMetadata | None = attrs.field(default=None, metadata=_TASKS_ERA)
+    input_responses: InputResponses | None = attrs.field(default=None, metadata=V2026_07_28)
+    request_state: str | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -324,13 +422,17 @@ class CallToolResult(MCPType):
     Attributes:
         content: unstructured result.
         structured_content: structured result matching the tool's output schema (opaque,
-            2025-06-18).
+            2025-06-18). An object up to 2025-11-25; any JSON value from 2026-07-28 on
+            (``None`` is absent: a JSON ``null`` cannot be told from it).
         is_error: the tool failed; ``content`` says why.
+        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
+            (2026-07-28).
     """
 
     content: list[ContentBlock]
-    structured_content: dict[str, Any] | None = attrs.field(default=None, metadata=V2025_06_18)
+    structured_content: Any = attrs.field(default=None, metadata=V2025_06_18)
     is_error: bool | None = None
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
     meta: Meta = None
 
 
@@ -406,9 +508,15 @@ class Completion(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class CompleteResult(MCPType):
-    """Result of ``completion/complete``."""
+    """Result of ``completion/complete``.
+
+    Attributes:
+        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
+            (2026-07-28).
+    """
 
     completion: Completion
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
     meta: Meta = None
 
 
@@ -417,7 +525,10 @@ class CompleteResult(MCPType):
 
 @attrs.frozen(kw_only=True, field_transformer=extra_last)
 class SetLevelRequestParams(MCPType):
-    """Params of ``logging/setLevel``."""
+    """Params of ``logging/setLevel`` (until 2025-11-25; 2026-07-28 has a per-request
+    ``io.modelcontextprotocol/logLevel`` in ``_meta`` instead)."""
+
+    until: ClassVar[str | None] = "2025-11-25"
 
     level: LoggingLevel
     meta: Meta = None

@@ -1,4 +1,7 @@
-"""Tasks (2025-11-25): durable, pollable request executions.
+"""Tasks (2025-11-25 only): durable, pollable request executions.
+
+2026-07-28 moved tasks out of the core protocol into the ``io.modelcontextprotocol/tasks``
+extension: every class here has ``until = "2025-11-25"``.
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/tasks
 """
@@ -37,6 +40,7 @@ class TaskMetadata(MCPType):
     """
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     ttl: int | None = None
 
@@ -46,6 +50,7 @@ class RelatedTaskMetadata(MCPType):
     """``_meta["io.modelcontextprotocol/related-task"]``: the task a message belongs to."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     task_id: str
 
@@ -66,6 +71,7 @@ class Task(MCPType):
     """
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     task_id: str
     status: TaskStatus
@@ -81,6 +87,7 @@ class TaskAugmentedRequestParams(MCPType):
     """Params of a request that may be run as a task."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     task: TaskMetadata | None = None
     meta: Meta = None
@@ -91,6 +98,7 @@ class CreateTaskResult(MCPType):
     """The answer to a task-augmented request: the task that was created."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     task: Task
     meta: Meta = None
@@ -101,6 +109,7 @@ class GetTaskRequestParams(MCPType):
     """Params of ``tasks/get``."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     task_id: str
     meta: Meta = None
@@ -111,6 +120,7 @@ class GetTaskPayloadRequestParams(MCPType):
     """Params of ``tasks/result``."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     task_id: str
     meta: Meta = None
@@ -121,6 +131,7 @@ class CancelTaskRequestParams(MCPType):
     """Params of ``tasks/cancel``."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     task_id: str
     meta: Meta = None
@@ -156,6 +167,7 @@ class GetTaskPayloadResult(MCPType):
     """
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     meta: Meta = None
 
@@ -165,6 +177,7 @@ class ListTasksResult(MCPType):
     """Result of ``tasks/list``."""
 
     since: ClassVar[str] = "2025-11-25"
+    until: ClassVar[str | None] = "2025-11-25"
 
     tasks: list[Task]
     next_cursor: Cursor | None = None
