@@ -406,26 +406,26 @@ def test_a_duplicate_in_flight_id_is_answered_on_its_own_stream() -> None:
 
 
 def test_head_events_are_made_once_and_bounded() -> None:
-    """Repeated heads reuse one validated h11 event (same bytes on the wire); the caches
-    never grow past their bound."""
-    from sansio import http as core
-
+    """Repeated heads reuse one validated h11 event (same bytes on the wire); the cache is
+    the server's, shared by its connections, and never grows past its bound."""
+    core = StreamableHTTPServer(lambda: "s")
+    heads = core.heads
     headers = (("content-type", "text/event-stream"), ("mcp-session-id", "abc"))
-    first = core.response_head(200, headers)
-    assert core.response_head(200, headers) is first
-    assert core.response_head(404, headers) is not first
-    one, two = HTTPServerConnection(), HTTPServerConnection()
+    first = heads.response(200, headers)
+    assert heads.response(200, headers) is first
+    assert heads.response(404, headers) is not first
+    one, two = core.connection(), core.connection()
     for conn in (one, two):
         conn.receive_data(b"GET /mcp HTTP/1.1\r\nHost: x\r\n\r\n")
         assert conn.next_request() is not None
     assert one.start_stream(200, headers) == two.start_stream(200, headers)
-    request = core.request_head("POST", "/mcp", (("host", "x"), ("content-length", "2")))
-    assert core.request_head("POST", "/mcp", (("host", "x"), ("content-length", "2"))) is request
-    for i in range(core._HEADS_KEPT * 2):
-        core.response_head(200, (("x-n", str(i)),))
-        core.request_head("GET", f"/{i}", (("host", "x"),))
-    assert len(core._responses) <= core._HEADS_KEPT
-    assert len(core._requests) <= core._HEADS_KEPT
+    assert one.heads.response(200, headers) is first
+    request = heads.request("POST", "/mcp", (("host", "x"), ("content-length", "2")))
+    assert heads.request("POST", "/mcp", (("host", "x"), ("content-length", "2"))) is request
+    for i in range(heads.max_heads * 2):
+        heads.response(200, (("x-n", str(i)),))
+        heads.request("GET", f"/{i}", (("host", "x"),))
+    assert len(heads) <= 2 * heads.max_heads
 
 
 def test_open_stream_says_whether_it_carries_initialize() -> None:

@@ -1,0 +1,387 @@
+"""Streamable HTTP defects a review found, each pinned by a test: invalid ids, batches where a
+revision has none, a body or a head over its limit (the peer must read the answer, not a
+reset), and per-object head caches and JSON codecs (no module-level state)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import h11
+import pytest
+import trio
+
+from sansio import _codec
+from sansio.http import (
+    Accept,
+    CompleteRequest,
+    HeadCache,
+    HTTPServerConnection,
+    OpenStream,
+    Reject,
+    StreamableHTTPServer,
+    answer_messages,
+)
+from trio_adapter import Server
+from trio_adapter.http import HTTPServerInfo, serve_http
+
+BOTH = "application/json, text/event-stream"
+
+
+def init_message(version: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": version, "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}}
+
+
+def post(core: StreamableHTTPServer, body: bytes, headers: dict[str, str] | None = None
+         ) -> Any:
+    hdrs = {"host": "127.0.0.1", "content-type": "application/json", "accept": BOTH,
+            **(headers or {})}
+    return core.handle(CompleteRequest("POST", "/mcp", tuple(hdrs.items()), body))
+
+
+def session(version: str, **kwargs: Any) -> tuple[StreamableHTTPServer, str]:
+    """A core with one session that negotiated ``version``."""
+    core = StreamableHTTPServer(lambda: "s1", **kwargs)
+    outcome = post(core, json.dumps(init_message(version)).encode())
+    assert isinstance(outcome, OpenStream)
+    core.route(outcome.session_id, json.dumps({"jsonrpc": "2.0", "id": 1, "result": {
+        "protocolVersion": version, "capabilities": {},
+        "serverInfo": {"name": "s", "version": "1"}}}).encode())
+    return core, outcome.session_id
+
+
+BAD_IDS = [b'{"a":1}', b"[1]", b"[]", b"{}", b"true", b"false", b"1.5", b"1e3", b"null",
+           str(2**96).encode(), str(-(2**70)).encode()]
+
+
+# ---------------------------------------------------------------- 1, 2: ids
+
+
+@pytest.mark.parametrize("version", ["2025-03-26", "2025-06-18", "2025-11-25"])
+@pytest.mark.parametrize("raw_id", BAD_IDS)
+def test_a_request_with_an_invalid_id_is_answered_400_invalid_request(
+        raw_id: bytes, version: str) -> None:
+    """An id that is not an integer (in the codec's range) or a string cannot be answered by
+    id: the POST that carried it gets the -32600 at once, id null (omitted from 2025-11-25,
+    whose schema forbids null), and the session goes on."""
+    core, sid = session(version)
+    body = b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"ping"}'
+    outcome = post(core, body, {"mcp-session-id": sid})
+    assert isinstance(outcome, Reject) and outcome.status == 400
+    answer = json.loads(outcome.body)
+    assert answer["error"]["code"] == -32600
+    if version < "2025-11-25":
+        assert "id" in answer and answer["id"] is None
+    else:
+        assert "id" not in answer
+    assert sid in core.session_ids
+    ok = post(core, b'{"jsonrpc":"2.0","id":2,"method":"ping"}', {"mcp-session-id": sid})
+    assert isinstance(ok, OpenStream)
+    [event] = core.route(sid, b'{"jsonrpc":"2.0","id":2,"result":{}}')
+    assert event.stream_id == ok.stream_id and event.final
+
+
+def test_an_invalid_id_in_a_batch_refuses_the_batch() -> None:
+    core, sid = session("2025-03-26")
+    body = b'[{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","id":{},"method":"x"}]'
+    outcome = post(core, body, {"mcp-session-id": sid})
+    assert isinstance(outcome, Reject) and outcome.status == 400
+    assert json.loads(outcome.body)["error"]["code"] == -32600
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-06-18", "2025-11-25"])
+def test_a_batch_where_the_revision_has_none_is_answered_400(version: str) -> None:
+    core, sid = session(version)
+    body = b'[{"jsonrpc":"2.0","id":2,"method":"ping"}]'
+    outcome = post(core, body, {"mcp-session-id": sid})
+    assert isinstance(outcome, Reject) and outcome.status == 400
+    answer = json.loads(outcome.body)
+    assert answer["error"]["code"] == -32600
+    assert version in answer["error"]["message"]
+
+
+def test_a_batch_on_2025_03_26_opens_its_stream() -> None:
+    core, sid = session("2025-03-26")
+    body = b'[{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","id":"2","method":"x"}]'
+    outcome = post(core, body, {"mcp-session-id": sid})
+    assert isinstance(outcome, OpenStream)
+    [event] = core.route(sid, b'[{"jsonrpc":"2.0","id":2,"result":{}},'
+                              b'{"jsonrpc":"2.0","id":"2","result":{}}]')
+    assert event.stream_id == outcome.stream_id and event.final
+
+
+def test_a_stateless_batch_follows_the_requested_revision() -> None:
+    core = StreamableHTTPServer(lambda: "unused", stateless=True)
+    body = b'[{"jsonrpc":"2.0","id":2,"method":"ping"}]'
+    assert isinstance(post(core, body), OpenStream)  # no header: 2025-03-26
+    refused = post(core, body, {"mcp-protocol-version": "2025-06-18"})
+    assert isinstance(refused, Reject) and refused.status == 400
+
+
+def test_ids_are_typed_keys_one_and_true_and_the_string_never_collide() -> None:
+    core, sid = session("2025-11-25")
+    one = post(core, b'{"jsonrpc":"2.0","id":1,"method":"ping"}', {"mcp-session-id": sid})
+    text = post(core, b'{"jsonrpc":"2.0","id":"1","method":"ping"}', {"mcp-session-id": sid})
+    true = post(core, b'{"jsonrpc":"2.0","id":true,"method":"ping"}', {"mcp-session-id": sid})
+    assert isinstance(one, OpenStream) and isinstance(text, OpenStream)
+    assert isinstance(true, Reject)
+    # An answer with id true, or 1.0, ends neither stream; each real answer ends its own.
+    assert core.route(sid, b'{"jsonrpc":"2.0","id":true,"result":{}}') == []
+    assert core.route(sid, b'{"jsonrpc":"2.0","id":1.0,"result":{}}') == []
+    [event] = core.route(sid, b'{"jsonrpc":"2.0","id":"1","result":{}}')
+    assert event.stream_id == text.stream_id and event.final
+    [event] = core.route(sid, b'{"jsonrpc":"2.0","id":1,"result":{}}')
+    assert event.stream_id == one.stream_id and event.final
+
+
+def test_a_response_or_notification_with_an_odd_id_is_still_accepted() -> None:
+    # Only requests are answered by id; the engine drops what it cannot use.
+    core, sid = session("2025-11-25")
+    outcome = post(core, b'{"jsonrpc":"2.0","id":{"a":1},"result":{}}', {"mcp-session-id": sid})
+    assert isinstance(outcome, Accept)
+
+
+# ---------------------------------------------------------------- 3, 4: limits (sans-IO)
+
+
+def request_bytes(headers: list[tuple[str, str]], body: bytes = b"",
+                  length: int | None = None) -> bytes:
+    client = h11.Connection(h11.CLIENT)
+    hdrs = [("host", "127.0.0.1"), ("content-length", str(len(body) if length is None
+                                                          else length)), *headers]
+    out = client.send(h11.Request(method="POST", target="/mcp", headers=hdrs)) or b""
+    return out + body
+
+
+def status_of(data: bytes) -> int:
+    client = h11.Connection(h11.CLIENT)
+    client.send(h11.Request(method="GET", target="/", headers=[("host", "x")]))
+    client.send(h11.EndOfMessage())
+    client.receive_data(data)
+    event = client.next_event()
+    assert isinstance(event, h11.Response)
+    return event.status_code
+
+
+@pytest.mark.parametrize("piece", [1 << 20, 4096])
+def test_a_head_over_the_limit_is_431_however_it_arrives(piece: int) -> None:
+    data = request_bytes([("x-big", "a" * 100 * 1024)])
+    conn = HTTPServerConnection()
+    answer = None
+    for i in range(0, len(data), piece):
+        conn.receive_data(data[i:i + piece])
+        answer = conn.next_request()
+        if answer is not None:
+            break
+    assert isinstance(answer, bytes) and status_of(answer) == 431
+
+
+def test_the_head_limit_is_configurable() -> None:
+    head = request_bytes([("x-big", "a" * 2000)], b"{}")
+    small = HTTPServerConnection(max_header=1024)
+    small.receive_data(head)
+    answer = small.next_request()
+    assert isinstance(answer, bytes) and status_of(answer) == 431
+    default = HTTPServerConnection()
+    default.receive_data(head)
+    assert isinstance(default.next_request(), CompleteRequest)
+
+
+def test_after_413_the_rest_of_the_body_is_read_then_the_connection_closes() -> None:
+    conn = HTTPServerConnection(max_body=100)
+    conn.receive_data(request_bytes([("content-type", "application/json")], length=150))
+    answer = conn.next_request()
+    assert isinstance(answer, bytes) and status_of(answer) == 413
+    assert b"connection: close" in answer.lower()
+    assert conn.discarding
+    conn.receive_data(b"x" * 100)
+    assert conn.next_request() is None and conn.discarding
+    conn.receive_data(b"x" * 50)
+    assert conn.next_request() is None
+    assert not conn.discarding and conn.closed
+
+
+def test_discarding_is_bounded() -> None:
+    conn = HTTPServerConnection(max_body=100, max_discard=1000)
+    conn.receive_data(request_bytes([], length=10**9))
+    assert isinstance(conn.next_request(), bytes)
+    for _ in range(5):
+        conn.receive_data(b"x" * 300)
+        assert conn.next_request() is None
+    assert not conn.discarding and conn.closed
+
+
+def test_discarding_ends_at_eof() -> None:
+    conn = HTTPServerConnection(max_body=10)
+    conn.receive_data(request_bytes([], length=100))
+    assert isinstance(conn.next_request(), bytes) and conn.discarding
+    conn.receive_data(b"")
+    assert conn.next_request() is None and not conn.discarding
+
+
+def test_a_head_too_large_to_parse_is_discarded_raw_and_bounded() -> None:
+    conn = HTTPServerConnection(max_header=1024, max_discard=4096)
+    conn.receive_data(b"POST /mcp HTTP/1.1\r\nx-big: " + b"a" * 3000)
+    answer = conn.next_request()
+    assert isinstance(answer, bytes) and status_of(answer) == 431
+    assert conn.discarding
+    conn.receive_data(b"a" * 5000)
+    assert conn.next_request() is None and not conn.discarding
+
+
+# ---------------------------------------------------------------- 3, 4: through serve_http
+
+
+def tiny_server() -> Server:
+    server = Server("defects", "1")
+
+    @server.tool()
+    async def echo(text: str) -> str:
+        return text
+
+    return server
+
+
+@asynccontextmanager
+async def serving(**kwargs: Any) -> AsyncIterator[HTTPServerInfo]:
+    async with trio.open_nursery() as nursery:
+        info: HTTPServerInfo = await nursery.start(lambda task_status: serve_http(
+            tiny_server(), "127.0.0.1", 0, task_status=task_status, **kwargs))
+        yield info
+        nursery.cancel_scope.cancel()
+
+
+async def read_answer(stream: trio.SocketStream, conn: h11.Connection
+                      ) -> tuple[h11.Response, bytes]:
+    head: h11.Response | None = None
+    body = b""
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            conn.receive_data(await stream.receive_some(65536))
+        elif isinstance(event, h11.Response):
+            head = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+        elif isinstance(event, h11.EndOfMessage):
+            assert head is not None
+            return head, body
+        else:
+            raise AssertionError(f"unexpected {event!r}")
+
+
+async def test_a_client_sending_a_body_over_the_limit_reads_the_413() -> None:
+    with trio.fail_after(10):
+        async with serving(max_body=64 * 1024) as info:
+            stream = await trio.open_tcp_stream("127.0.0.1", info.port)
+            body = b" " * (100 * 1024)
+            await stream.send_all(request_bytes([("content-type", "application/json"),
+                                                 ("accept", BOTH)], length=len(body)))
+            for i in range(0, len(body), 8192):  # the whole body, then read the answer
+                await stream.send_all(body[i:i + 8192])
+            conn = h11.Connection(h11.CLIENT)
+            conn.send(h11.Request(method="POST", target="/mcp", headers=[("host", "x")]))
+            head, answer = await read_answer(stream, conn)
+            assert head.status_code == 413
+            assert json.loads(answer)["error"]["code"] == -32600
+            assert await stream.receive_some(1024) == b""  # then the server closes
+            await stream.aclose()
+
+
+async def test_a_client_sending_a_huge_head_reads_the_431() -> None:
+    with trio.fail_after(10):
+        async with serving(max_header=16 * 1024) as info:
+            stream = await trio.open_tcp_stream("127.0.0.1", info.port)
+            data = request_bytes([("content-type", "application/json"), ("accept", BOTH),
+                                  ("x-big", "a" * 20 * 1024)], b"{}")
+            await stream.send_all(data)
+            conn = h11.Connection(h11.CLIENT)
+            conn.send(h11.Request(method="POST", target="/mcp", headers=[("host", "x")]))
+            head, _ = await read_answer(stream, conn)
+            assert head.status_code == 431
+            await stream.aclose()
+
+
+async def test_an_invalid_id_over_http_gets_its_answer_and_the_session_goes_on() -> None:
+    with trio.fail_after(10):
+        async with serving() as info:
+            stream = await trio.open_tcp_stream("127.0.0.1", info.port)
+            conn = h11.Connection(h11.CLIENT)
+
+            async def exchange(body: bytes, sid: str | None = None
+                               ) -> tuple[h11.Response, bytes]:
+                headers = [("host", "127.0.0.1"), ("content-type", "application/json"),
+                           ("accept", BOTH), ("content-length", str(len(body))),
+                           ("mcp-protocol-version", "2025-06-18")]
+                if sid:
+                    headers.append(("mcp-session-id", sid))
+                await stream.send_all((conn.send(h11.Request(
+                    method="POST", target="/mcp", headers=headers)) or b"")
+                    + (conn.send(h11.Data(data=body)) or b"")
+                    + (conn.send(h11.EndOfMessage()) or b""))
+                answer = await read_answer(stream, conn)
+                conn.start_next_cycle()
+                return answer
+
+            head, _ = await exchange(json.dumps(init_message("2025-06-18")).encode())
+            sid = dict(head.headers)[b"mcp-session-id"].decode()
+            await exchange(b'{"jsonrpc":"2.0","method":"notifications/initialized"}', sid)
+            for bad in (b'{"jsonrpc":"2.0","id":{"a":[1]},"method":"ping"}',
+                        b'{"jsonrpc":"2.0","id":true,"method":"ping"}',
+                        b'[{"jsonrpc":"2.0","id":3,"method":"ping"}]'):
+                head, body = await exchange(bad, sid)
+                assert head.status_code == 400
+                assert json.loads(body) == {"jsonrpc": "2.0", "id": None, "error": {
+                    "code": -32600, "message": json.loads(body)["error"]["message"]}}
+            head, body = await exchange(b'{"jsonrpc":"2.0","id":1,"method":"ping"}', sid)
+            ctype = dict(head.headers)[b"content-type"].decode()
+            assert head.status_code == 200
+            assert answer_messages(ctype, body) == [{"jsonrpc": "2.0", "id": 1, "result": {}}]
+            await stream.aclose()
+
+
+# ---------------------------------------------------------------- 5: no module-level state
+
+
+def test_head_caches_belong_to_their_owner_and_are_bounded() -> None:
+    heads = HeadCache(max_heads=4)
+    headers = (("content-type", "text/event-stream"),)
+    first = heads.response(200, headers)
+    assert heads.response(200, headers) is first
+    assert HeadCache().response(200, headers) is not first  # another owner, another cache
+    for i in range(20):
+        heads.response(200, (("x-n", str(i)),))
+        heads.request("GET", f"/{i}", (("host", "x"),))
+    assert len(heads) <= 8
+    core = StreamableHTTPServer(lambda: "s")
+    one, two = core.connection(), core.connection()
+    assert one.heads is two.heads is core.heads
+    assert StreamableHTTPServer(lambda: "s").heads is not core.heads
+
+
+def test_the_codec_is_chosen_per_object() -> None:
+    calls: list[str] = []
+
+    def loads(data: bytes | bytearray | memoryview | str) -> Any:
+        calls.append("loads")
+        return _codec.STDLIB.loads(data)
+
+    def dumps(obj: Any) -> bytes:
+        calls.append("dumps")
+        return _codec.STDLIB.dumps(obj)
+
+    counting = _codec.Codec("counting", loads, dumps)
+    core = StreamableHTTPServer(lambda: "s", codec=counting)
+    assert post(core, b'{"jsonrpc":"2.0","id":1,"method":"ping"}').status == 400  # no session
+    assert calls == ["loads", "dumps"]
+    assert StreamableHTTPServer(lambda: "s").codec is _codec.DEFAULT
+    conn = HTTPServerConnection(max_body=1, codec=counting)
+    conn.receive_data(request_bytes([], b"xx"))
+    assert isinstance(conn.next_request(), bytes) and calls[-1] == "dumps"
+    assert _codec.codec_named("stdlib") is _codec.STDLIB
+    with pytest.raises(ValueError, match="unknown JSON codec"):
+        _codec.codec_named("yaml")
