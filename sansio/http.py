@@ -324,7 +324,7 @@ def _head_size(event: h11.Request) -> int:
     """The size of a request head as sent: request line and header fields (h11 has dropped the
     optional whitespace around values, so a little less)."""
     size = len(event.method) + len(event.target) + 13  # " HTTP/1.1\r\n" and the final CRLF
-    for name, value in event.headers:
+    for name, value in event.headers.raw_items():
         size += len(name) + len(value) + 4  # ": " and CRLF
     return size
 
@@ -514,13 +514,6 @@ def _media_types(value: str | None) -> set[str]:
 def _key(request_id: Any) -> tuple[type, Any]:
     """A request id as a typed key: ``1``, ``"1"``, ``True`` and ``1.0`` never collide."""
     return (request_id.__class__, request_id)
-
-
-def _valid_id(request_id: Any) -> bool:
-    # As the engine accepts: an integer (the codec turns one outside 64 bits into a float) or a
-    # string; never a boolean, a float, null, an object or an array.
-    cls = request_id.__class__
-    return cls is int or cls is str
 
 
 def _describe_id(request_id: Any) -> str:
@@ -729,7 +722,9 @@ class StreamableHTTPServer:
             return self._reject(400, -32600, "the body must be a JSON-RPC message")
         requests = [m for m in items if "method" in m and "id" in m]
         for m in requests:
-            if not _valid_id(m["id"]):
+            # As the engine accepts: an integer (the codec turns one outside 64 bits into a
+            # float) or a string; never a boolean, a float, null, an object or an array.
+            if not (m["id"].__class__ is int or m["id"].__class__ is str):
                 return self._refuse_message(self._message_version(request),
                                             '"id" must be an integer or a string, not '
                                             f"{_describe_id(m['id'])}")
@@ -776,7 +771,7 @@ class StreamableHTTPServer:
                 return Accept(None, request.body, headers=sid_headers)
             return Accept(session.id, request.body, headers=sid_headers)
         stream = self._new_stream(session, json=self.json_response)
-        stream.waiting = {_key(m["id"]) for m in requests}
+        stream.waiting = {(m["id"].__class__, m["id"]) for m in requests}  # typed (see _key)
         if stream.json:
             headers = (_JSON, *sid_headers)
             first = b""
@@ -905,15 +900,17 @@ class StreamableHTTPServer:
             return []
         data = frame.rstrip(b"\n")
         items = obj if isinstance(obj, list) else [obj]
-        response_ids = [_key(m.get("id")) for m in items if isinstance(m, dict) and (
-            "result" in m or "error" in m) and "method" not in m]
+        response_ids = [(rid.__class__, rid) for m in items if isinstance(m, dict) and (
+            "result" in m or "error" in m) and "method" not in m
+            for rid in (m.get("id"),)]  # typed keys (see _key), inlined: the hot path
         if response_ids:
-            for m in items:
-                if (isinstance(m, dict) and _key(m.get("id")) == session.init_request
-                        and isinstance(m.get("result"), dict)):
-                    version = m["result"].get("protocolVersion")
-                    if isinstance(version, str):
-                        session.version = version
+            if session.init_request is not None and session.init_request in response_ids:
+                for m in items:
+                    if (isinstance(m, dict) and _key(m.get("id")) == session.init_request
+                            and isinstance(m.get("result"), dict)):
+                        version = m["result"].get("protocolVersion")
+                        if isinstance(version, str):
+                            session.version = version
             # Newest first: if a client reuses an id that is still in flight, the engine's
             # immediate "duplicate id" error belongs to the POST that just carried it.
             for stream in reversed(session.streams.values()):
