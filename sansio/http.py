@@ -353,7 +353,10 @@ class Reject:
 
 @attrs.frozen
 class Accept:
-    """202 Accepted: give ``message`` (notifications and/or responses) to the session."""
+    """202 Accepted: give ``message`` (notifications and/or responses) to the session.
+
+    ``message`` is the POST's body, on one line (a body with line breaks, legal JSON
+    whitespace, is written compactly), as the engine reads one message per line."""
 
     session_id: str | None
     message: bytes
@@ -363,8 +366,9 @@ class Accept:
 
 @attrs.frozen
 class OpenStream:
-    """A POST carrying requests: give ``message`` to the session (creating it first if
-    ``new_session``), then answer on ``stream_id`` (SSE) or with one JSON body (``json``).
+    """A POST carrying requests: give ``message`` (the body, on one line, as for
+    :class:`Accept`) to the session (creating it first if ``new_session``), then answer on
+    ``stream_id`` (SSE) or with one JSON body (``json``).
 
     For a stateless server ``session_id`` names a one-request session that is not told to the
     client (there is no ``Mcp-Session-Id`` header).
@@ -766,10 +770,13 @@ class StreamableHTTPServer:
             new = False
         sid_headers: tuple[tuple[str, str], ...] = () if self.stateless else (
             ("mcp-session-id", session.id),)
+        message = request.body
+        if b"\n" in message:  # JSON whitespace, but the engine reads one message per line
+            message = self._dumps(obj)
         if not requests:
             if new:  # stateless: a notification or response alone has no session to go to
-                return Accept(None, request.body, headers=sid_headers)
-            return Accept(session.id, request.body, headers=sid_headers)
+                return Accept(None, message, headers=sid_headers)
+            return Accept(session.id, message, headers=sid_headers)
         stream = self._new_stream(session, json=self.json_response)
         stream.waiting = {(m["id"].__class__, m["id"]) for m in requests}  # typed (see _key)
         if stream.json:
@@ -778,7 +785,7 @@ class StreamableHTTPServer:
         else:
             headers = (*_SSE_HEADERS, *sid_headers)
             first = self._priming(session, stream)
-        return OpenStream(session.id, stream.id, request.body, new, stream.json, headers,
+        return OpenStream(session.id, stream.id, message, new, stream.json, headers,
                           first, initialize=is_init)
 
     def _check_batch(self, version: str | None) -> Reject | None:

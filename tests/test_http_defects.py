@@ -385,3 +385,34 @@ def test_the_codec_is_chosen_per_object() -> None:
     assert _codec.codec_named("stdlib") is _codec.STDLIB
     with pytest.raises(ValueError, match="unknown JSON codec"):
         _codec.codec_named("yaml")
+
+
+# ---------------------------------------------------------------- a body with line breaks
+
+
+def test_a_body_with_line_breaks_reaches_the_session_on_one_line() -> None:
+    core = StreamableHTTPServer(lambda: "s1")
+    pretty = json.dumps(init_message("2025-11-25"), indent=2).encode()
+    outcome = post(core, pretty)
+    assert isinstance(outcome, OpenStream)
+    assert b"\n" not in outcome.message
+    assert json.loads(outcome.message) == init_message("2025-11-25")
+    compact = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
+    accepted = post(core, compact, {"mcp-session-id": "s1"})
+    assert isinstance(accepted, Accept) and accepted.message == compact  # as it came
+
+
+async def test_a_pretty_printed_request_over_http_gets_its_answer() -> None:
+    with trio.fail_after(10):
+        async with serving(json_response=True) as info:
+            stream = await trio.open_tcp_stream("127.0.0.1", info.port)
+            conn = h11.Connection(h11.CLIENT)
+            body = json.dumps(init_message("2025-11-25"), indent=2).encode()
+            await stream.send_all((conn.send(h11.Request(method="POST", target="/mcp", headers=[
+                ("host", "127.0.0.1"), ("content-type", "application/json"), ("accept", BOTH),
+                ("content-length", str(len(body)))])) or b"")
+                + (conn.send(h11.Data(data=body)) or b"") + (conn.send(h11.EndOfMessage()) or b""))
+            head, answer = await read_answer(stream, conn)
+            assert head.status_code == 200
+            assert json.loads(answer)["result"]["serverInfo"]["name"] == "defects"
+            await stream.aclose()
