@@ -12,6 +12,8 @@ from typing import Any
 import h11
 import pytest
 import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sansio import _codec
 from sansio.http import (
@@ -24,6 +26,7 @@ from sansio.http import (
     StreamableHTTPServer,
     answer_messages,
 )
+from sansio.sse import SSEDecoder, SSEError
 from trio_adapter import Server
 from trio_adapter.http import HTTPServerInfo, serve_http
 
@@ -416,3 +419,33 @@ async def test_a_pretty_printed_request_over_http_gets_its_answer() -> None:
             assert head.status_code == 200
             assert json.loads(answer)["result"]["serverInfo"]["name"] == "defects"
             await stream.aclose()
+
+
+# ---------------------------------------------------------------- the SSE decoder's scan
+
+sse_bytes = st.lists(st.sampled_from([b"data: a", b"data:b", b"id: 1/2", b"retry: 5", b": c",
+                                      b"\r", b"\n", b"\r\n", b"event: x", b"\xef\xbb\xbf",
+                                      b"x" * 40]), max_size=30).map(b"".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(sse_bytes, st.lists(st.integers(min_value=0, max_value=60), max_size=10))
+def test_sse_decoding_is_the_same_in_any_chunking(data: bytes, cuts: list[int]) -> None:
+    """The decoder looks for line ends only in new bytes and once per kind: whatever the
+    chunking (a CR LF split included), it decodes exactly what one feed does."""
+    def decode(chunks: list[bytes]) -> tuple[list[Any], str | None, int | None]:
+        decoder = SSEDecoder()
+        events = [e for c in chunks for e in decoder.feed(c)]
+        return events, decoder.last_event_id, decoder.retry
+
+    points = sorted({min(c, len(data)) for c in cuts})
+    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    assert decode(chunks) == decode([data])
+
+
+def test_an_sse_line_over_the_limit_is_refused_however_it_arrives() -> None:
+    for chunks in ([b"data: " + b"x" * 200], [b"data: ", b"x" * 100, b"x" * 100]):
+        decoder = SSEDecoder(max_line=100)
+        with pytest.raises(SSEError, match="longer than 100 bytes"):
+            for chunk in chunks:
+                decoder.feed(chunk)
