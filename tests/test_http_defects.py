@@ -4,6 +4,7 @@ reset), and per-object head caches and JSON codecs (no module-level state)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -449,3 +450,76 @@ def test_an_sse_line_over_the_limit_is_refused_however_it_arrives() -> None:
         with pytest.raises(SSEError, match="longer than 100 bytes"):
             for chunk in chunks:
                 decoder.feed(chunk)
+
+
+# ------------------------------------------------ the client: an SSE answer over its limit
+
+
+async def test_an_sse_answer_over_the_clients_limit_fails_that_call_in_one_line() -> None:
+    """A server whose SSE answer has a line longer than the client's decoder accepts: that
+    call fails with a one-line JSON-RPC error; the session is not torn down by a ValueError."""
+    from trio_adapter import Client, MCPError
+    from trio_adapter.http import StreamableHTTPTransport
+
+    async def scripted(stream: trio.SocketStream) -> None:
+        conn = h11.Connection(h11.SERVER)
+        while True:
+            head: h11.Request | None = None
+            body = b""
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    data = await stream.receive_some(65536)
+                    if not data:
+                        return
+                    conn.receive_data(data)
+                elif isinstance(event, h11.Request):
+                    head = event
+                elif isinstance(event, h11.Data):
+                    body += event.data
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+                else:
+                    return
+            assert head is not None
+            msg = json.loads(body) if body else {}
+            sid = ("mcp-session-id", "s1")
+            if head.method != b"POST":
+                out = conn.send(h11.Response(status_code=405, headers=[("content-length", "0")]))
+                out += conn.send(h11.EndOfMessage())
+            elif msg.get("method") == "initialize":
+                answer = json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": {
+                    "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "big", "version": "1"}}}).encode()
+                out = conn.send(h11.Response(status_code=200, headers=[
+                    ("content-type", "application/json"), sid,
+                    ("content-length", str(len(answer)))]))
+                out += conn.send(h11.Data(data=answer)) + conn.send(h11.EndOfMessage())
+            elif "id" not in msg:
+                out = conn.send(h11.Response(status_code=202, headers=[("content-length", "0")]))
+                out += conn.send(h11.EndOfMessage())
+            else:  # an SSE answer whose one line never ends within the client's limit
+                await stream.send_all(conn.send(h11.Response(status_code=200, headers=[
+                    ("content-type", "text/event-stream"), sid])) or b"")
+                piece = b"x" * (1 << 20)
+                await stream.send_all(conn.send(h11.Data(data=b"data: ")) or b"")
+                for _ in range(17):
+                    await stream.send_all(conn.send(h11.Data(data=piece)) or b"")
+                await trio.sleep_forever()
+            await stream.send_all(out or b"")
+            if conn.our_state is h11.MUST_CLOSE:
+                return
+            conn.start_next_cycle()
+
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            listeners = await nursery.start(functools.partial(
+                trio.serve_tcp, scripted, 0, host="127.0.0.1"))
+            port = listeners[0].socket.getsockname()[1]
+            transport = StreamableHTTPTransport(f"http://127.0.0.1:{port}/mcp")
+            async with Client("c", "1").connect(transport) as session:
+                with pytest.raises(MCPError) as info:
+                    await session.call_tool("big", {})
+                assert "\n" not in str(info.value)
+                assert "SSE line longer than" in info.value.message
+            nursery.cancel_scope.cancel()

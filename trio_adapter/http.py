@@ -43,7 +43,7 @@ from sansio.http import (
     is_response,
     summarize_error_body,
 )
-from sansio.sse import SSEDecoder
+from sansio.sse import SSEDecoder, SSEError
 
 from ._session import current_request
 from ._transport import Transport
@@ -1125,9 +1125,9 @@ class StreamableHTTPTransport(Transport):
         assert self._nursery is not None
         if answer.kind is AnswerKind.SSE:
             if inline:
-                await self._read_sse(response, True)
+                await self._read_sse(response, True, None, msg)
             else:
-                self._nursery.start_soon(self._read_sse, response, True)
+                self._nursery.start_soon(self._read_sse, response, True, None, msg)
         elif inline:
             await self._read_json(response, msg)
         else:
@@ -1179,9 +1179,10 @@ class StreamableHTTPTransport(Transport):
             self._in_send.send_nowait(data.strip() + b"\n")
 
     async def _read_sse(self, response: _Response | None, resumable: bool,
-                        last_event_id: str | None = None) -> None:
+                        last_event_id: str | None = None, request: Any = None) -> None:
         decoder = SSEDecoder()
         attempts = 0
+        got_response = False
         while True:
             try:
                 if response is None:
@@ -1208,6 +1209,14 @@ class StreamableHTTPTransport(Transport):
                 if response is not None:
                     await response.aclose()
                     response = None
+            except SSEError as exc:  # resuming would meet it again: the stream is given up
+                if response is not None:
+                    await response.aclose()
+                if (not got_response and isinstance(request, dict) and "method" in request
+                        and "id" in request):
+                    self._fail_request(request, 200, message=f"the SSE answer from {self.url} "
+                                       f"broke a limit: {exc}")
+                return
             last_event_id = decoder.last_event_id or last_event_id
             attempts += 1
             if self._closed or last_event_id is None or attempts > self._max_reconnects:
