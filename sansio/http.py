@@ -36,6 +36,7 @@ import h11
 
 from . import _codec
 from ._codec import Codec
+from .connection import DEFAULT_MAX_DEPTH
 from .sse import SSEDecoder, encode_event
 from .versions import BATCH_VERSIONS, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
 
@@ -520,6 +521,20 @@ def _key(request_id: Any) -> tuple[type, Any]:
     return (request_id.__class__, request_id)
 
 
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects deeper than ``limit`` (as the engine counts:
+    the outermost container is depth 1); iterative."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if node.__class__ is dict else node
+        stack.extend((child, depth + 1) for child in children
+                     if child.__class__ is dict or child.__class__ is list)
+    return False
+
+
 def _describe_id(request_id: Any) -> str:
     if isinstance(request_id, bool) or request_id is None:
         return _codec.STDLIB.dumps(request_id).decode()
@@ -556,6 +571,8 @@ class StreamableHTTPServer:
             default, :data:`sansio._codec.DEFAULT`).
         max_heads: the bound of :attr:`heads`, the head events cached for this server's
             connections (see :class:`HeadCache`).
+        max_depth: the engine's ``max_depth``: a POST nesting deeper is answered here (400,
+            -32600), since the engine refuses such a frame without reading its id.
     """
 
     def __init__(
@@ -572,7 +589,9 @@ class StreamableHTTPServer:
         retry_ms: int | None = 1000,
         codec: _codec.Codec | None = None,
         max_heads: int = 256,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
+        self.max_depth = max_depth
         self.codec = codec if codec is not None else _codec.DEFAULT
         self._loads = self.codec.loads
         self._dumps = self.codec.dumps
@@ -724,6 +743,11 @@ class StreamableHTTPServer:
         if not items or not all(isinstance(m, dict) and m.get("jsonrpc") == "2.0"
                                 for m in items):
             return self._reject(400, -32600, "the body must be a JSON-RPC message")
+        body = request.body
+        if body.count(b"{") + body.count(b"[") > self.max_depth and _too_deep(
+                obj, self.max_depth):
+            return self._refuse_message(self._message_version(request), "the message nests "
+                                        f"deeper than max_depth ({self.max_depth})")
         requests = [m for m in items if "method" in m and "id" in m]
         for m in requests:
             # As the engine accepts: an integer (the codec turns one outside 64 bits into a

@@ -523,3 +523,72 @@ async def test_an_sse_answer_over_the_clients_limit_fails_that_call_in_one_line(
                 assert "\n" not in str(info.value)
                 assert "SSE line longer than" in info.value.message
             nursery.cancel_scope.cancel()
+
+
+# ---------------------------------------------------------------- nesting the engine refuses
+
+
+def nested(depth: int) -> Any:
+    """A value nesting ``depth`` arrays and objects."""
+    value: Any = 1
+    for i in range(depth):
+        value = [value] if i % 2 else {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("version", ["2025-03-26", "2025-11-25"])
+def test_a_message_nesting_deeper_than_the_engine_reads_is_answered_400(version: str) -> None:
+    """The engine refuses a frame nesting deeper than its max_depth without reading its id,
+    so no stream could carry that refusal: the POST gets it."""
+    from sansio import DEFAULT_MAX_DEPTH
+
+    core, sid = session(version)
+    for depth, refused in ((DEFAULT_MAX_DEPTH, False), (DEFAULT_MAX_DEPTH + 1, True)):
+        # the message object itself is one level, its params one more
+        body = json.dumps({"jsonrpc": "2.0", "id": depth, "method": "tools/call",
+                           "params": {"name": "x", "arguments": nested(depth - 2)}}).encode()
+        outcome = post(core, body, {"mcp-session-id": sid})
+        if refused:
+            assert isinstance(outcome, Reject) and outcome.status == 400
+            answer = json.loads(outcome.body)
+            assert answer["error"]["code"] == -32600 and "deeper" in answer["error"]["message"]
+        else:
+            assert isinstance(outcome, OpenStream)
+
+
+async def test_a_too_deep_request_over_http_gets_its_answer() -> None:
+    with trio.fail_after(10):
+        async with serving(json_response=True) as info:
+            stream = await trio.open_tcp_stream("127.0.0.1", info.port)
+            conn = h11.Connection(h11.CLIENT)
+
+            async def exchange(body: bytes, sid: str | None = None
+                               ) -> tuple[h11.Response, bytes]:
+                headers = [("host", "127.0.0.1"), ("content-type", "application/json"),
+                           ("accept", BOTH), ("content-length", str(len(body)))]
+                if sid:
+                    headers.append(("mcp-session-id", sid))
+                await stream.send_all((conn.send(h11.Request(
+                    method="POST", target="/mcp", headers=headers)) or b"")
+                    + (conn.send(h11.Data(data=body)) or b"")
+                    + (conn.send(h11.EndOfMessage()) or b""))
+                answer = await read_answer(stream, conn)
+                conn.start_next_cycle()
+                return answer
+
+            head, _ = await exchange(json.dumps(init_message("2025-11-25")).encode())
+            sid = dict(head.headers)[b"mcp-session-id"].decode()
+            deep = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+                "name": "echo", "arguments": {"text": nested(100)}}}).encode()
+            head, body = await exchange(deep, sid)
+            assert head.status_code == 400 and json.loads(body)["error"]["code"] == -32600
+            head, body = await exchange(b'{"jsonrpc":"2.0","id":3,"method":"ping"}', sid)
+            assert head.status_code == 200 and json.loads(body)["id"] == 3
+            await stream.aclose()
+
+
+async def test_serve_http_refuses_a_body_limit_over_the_engines_frame_limit() -> None:
+    from sansio import DEFAULT_MAX_FRAME_SIZE
+
+    with trio.fail_after(5), pytest.raises(ValueError, match="frame limit"):
+        await serve_http(tiny_server(), "127.0.0.1", 0, max_body=DEFAULT_MAX_FRAME_SIZE + 1)

@@ -22,7 +22,7 @@ import attrs
 import h11
 import trio
 
-from sansio import _codec
+from sansio import DEFAULT_MAX_FRAME_SIZE, _codec
 from sansio.http import (
     DEFAULT_ALLOWED_HOSTS,
     ERROR_BODY_LIMIT,
@@ -488,7 +488,13 @@ async def serve_http(
     Raises:
         ListenError: it cannot listen (address in use, unknown host, permission denied...),
             before reporting to ``nursery.start``.
+        ValueError: ``max_body`` is larger than the engine's frame limit
+            (:data:`sansio.DEFAULT_MAX_FRAME_SIZE`, 16 MiB): a body that large would end its
+            session, where a 413 only refuses the request.
     """
+    if max_body > DEFAULT_MAX_FRAME_SIZE:
+        raise ValueError(f"max_body {max_body} is larger than the engine's frame limit "
+                         f"({DEFAULT_MAX_FRAME_SIZE} bytes)")
     core = StreamableHTTPServer(lambda: secrets.token_hex(16), path=path,
                                 supported_versions=server.supported_versions,
                                 allowed_hosts=allowed_hosts, allowed_origins=allowed_origins,
