@@ -4,8 +4,9 @@ its answers.
 Two layers, both sans-IO:
 
 - :class:`HTTPServerConnection` wraps one :class:`h11.Connection` (one TCP connection): feed it
-  bytes, take whole requests (head and body, with a body-size limit) out, and turn responses,
-  SSE streams and their events into bytes. Keep-alive and pipelining are h11's.
+  bytes, take whole requests (head and body, with head and body limits: 431 and 413, after
+  which the rest of the refused request is read and thrown away, bounded) out, and turn
+  responses, SSE streams and their events into bytes. Keep-alive and pipelining are h11's.
 - :class:`StreamableHTTPServer` holds the MCP endpoint's rules for all sessions: which status a
   request gets (``Accept``, ``Content-Type``, ``Origin``/``Host``, ``Mcp-Session-Id``,
   ``MCP-Protocol-Version``, body size, method), which session a message belongs to, which
@@ -18,7 +19,9 @@ Two layers, both sans-IO:
   and :func:`summarize_error_body` turns an error body into one bounded line.
 
 The adapter supplies what the core has no business owning: fresh session ids (cryptographically
-random, from a callable) and the sockets.
+random, from a callable) and the sockets. There is no module-level state: the validated head
+events are cached in a :class:`HeadCache` owned by a :class:`StreamableHTTPServer` (shared by
+the connections it makes) or by a client, and the JSON codec is each object's (``codec=``).
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports
 """

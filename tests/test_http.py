@@ -332,7 +332,7 @@ def test_any_bytes_give_requests_answers_or_nothing(data: bytes, chunk: int) -> 
     """Whatever bytes arrive, in any chunking, the connection yields whole requests, a ready
     error answer, or needs more data: it never raises."""
     for payload in (data, wire("POST", {"content-type": "application/json"}, b"{}") + data):
-        conn = HTTPServerConnection(max_body=100, max_header=64, max_discard=150)
+        conn = HTTPServerConnection(max_body=100, max_header=160, max_discard=150)
         answered = False
         for i in range(0, len(payload), chunk):
             conn.receive_data(payload[i:i + chunk])
