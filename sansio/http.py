@@ -276,14 +276,16 @@ class HTTPServerConnection:
                ) -> bytes:
         body = self.codec.dumps({"jsonrpc": "2.0", "error": {"code": -32600,
                                                              "message": message}})
+        try:
+            out = self.response(status, [_JSON, ("connection", "close")], body)
+        except h11.LocalProtocolError:  # pragma: no cover - the response was already started
+            out = b""
         if discard:
             self._discard = self._max_discard
             self._raw = raw
             self._body = []
-        try:
-            return self.response(status, [_JSON, ("connection", "close")], body)
-        except h11.LocalProtocolError:  # pragma: no cover - the response was already started
-            return b""
+            self._throw_away()  # what is already here (all of a request without a body)
+        return out
 
     def response(self, status: int, headers: Iterable[tuple[str, str]], body: bytes = b""
                  ) -> bytes:

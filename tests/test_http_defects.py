@@ -595,3 +595,11 @@ async def test_serve_http_refuses_a_body_limit_over_the_engines_frame_limit() ->
 
     with trio.fail_after(5), pytest.raises(ValueError, match="frame limit"):
         await serve_http(tiny_server(), "127.0.0.1", 0, max_body=DEFAULT_MAX_FRAME_SIZE + 1)
+
+
+def test_a_431_for_a_request_without_a_body_waits_for_nothing_more() -> None:
+    conn = HTTPServerConnection(max_header=1024)
+    conn.receive_data(b"GET /mcp HTTP/1.1\r\nhost: x\r\nx-big: " + b"a" * 2000 + b"\r\n\r\n")
+    answer = conn.next_request()
+    assert isinstance(answer, bytes) and status_of(answer) == 431
+    assert not conn.discarding and conn.closed  # close at once: nothing is still coming
