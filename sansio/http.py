@@ -185,12 +185,14 @@ class HTTPServerConnection:
         self._size = 0
         self._discard: int | None = None  # bytes still to throw away after an error answer
         self._raw = False  # ...counted as they arrive, h11 having given up on the stream
+        self._fed = 0  # bytes that may belong to the next head: while <= max_header, it fits
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the socket; ``b""`` at EOF."""
         if self._discard is not None and self._raw:
             self._discard = self._discard - len(data) if data else 0
             return
+        self._fed += len(data)
         self.h11.receive_data(data)
 
     def next_request(self) -> CompleteRequest | bytes | None:
@@ -219,7 +221,7 @@ class HTTPServerConnection:
                 self._head = event
                 self._body = []
                 self._size = 0
-                if _head_size(event) > self._max_header:
+                if self._fed > self._max_header and _head_size(event) > self._max_header:
                     return self._error(431, f"request head larger than {self._max_header} "
                                        "bytes", discard=True)
                 length = _content_length(event.headers)
@@ -236,6 +238,7 @@ class HTTPServerConnection:
                 head = self._head
                 assert head is not None
                 self._head = None
+                self._fed = len(self.h11.trailing_data[0])  # the next head is in there, or later
                 return CompleteRequest(
                     head.method.decode("ascii", "replace"),
                     head.target.decode("ascii", "replace"),

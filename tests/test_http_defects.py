@@ -603,3 +603,23 @@ def test_a_431_for_a_request_without_a_body_waits_for_nothing_more() -> None:
     answer = conn.next_request()
     assert isinstance(answer, bytes) and status_of(answer) == 431
     assert not conn.discarding and conn.closed  # close at once: nothing is still coming
+
+
+def test_a_pipelined_head_over_the_limit_is_431_too() -> None:
+    """The head limit is checked for every request of a connection, a head arriving with the
+    request before it included."""
+    small = request_bytes([], b"{}")
+    big = request_bytes([("x-big", "a" * 3000)], b"{}")
+    for chunks in ([small + big], [small, big], [small + big[:100], big[100:]]):
+        conn = HTTPServerConnection(max_header=1024)
+        got: list[Any] = []
+        for chunk in chunks:
+            conn.receive_data(chunk)
+            while (item := conn.next_request()) is not None:
+                got.append(item)
+                if isinstance(item, bytes):
+                    break
+                conn.response(202, [])
+                assert conn.next_cycle()
+        assert isinstance(got[0], CompleteRequest)
+        assert isinstance(got[1], bytes) and status_of(got[1]) == 431
