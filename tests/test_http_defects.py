@@ -623,3 +623,95 @@ def test_a_pipelined_head_over_the_limit_is_431_too() -> None:
                 assert conn.next_cycle()
         assert isinstance(got[0], CompleteRequest)
         assert isinstance(got[1], bytes) and status_of(got[1]) == 431
+
+
+# ---------------------------------------------------------------- with the real engine
+
+
+class EngineSession:
+    """The engine of one session, answering every request at once (as a server would)."""
+
+    def __init__(self) -> None:
+        from sansio import Connection, Role
+
+        self.engine = Connection(Role.SERVER)
+
+    def feed(self, message: bytes) -> list[bytes]:
+        from sansio import NEED_DATA, LocalProtocolError, RemoteProtocolError
+        from sansio.events import InitializeRequested, RequestReceived
+
+        engine = self.engine
+        engine.receive_data(message.rstrip(b"\n") + b"\n")
+        out: list[bytes] = []
+        while True:
+            try:
+                event = engine.next_event()
+            except RemoteProtocolError as exc:
+                if exc.response_hint is not None:
+                    out.append(exc.response_hint)
+                if exc.fatal:
+                    break
+                continue
+            if event is NEED_DATA:
+                break
+            try:
+                if isinstance(event, InitializeRequested):
+                    engine.send_initialize_result(event.request_id,
+                                                  {"name": "s", "version": "1"})
+                elif isinstance(event, RequestReceived):
+                    engine.send_response(event.request_id, {})
+            except LocalProtocolError:
+                pass
+        data = engine.data_to_send()
+        return out + data.splitlines()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]),
+       st.lists(st.one_of(
+           st.builds(lambda m: json.dumps(m).encode(), st.fixed_dictionaries(
+               {"jsonrpc": st.just("2.0"),
+                "id": st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+                                st.floats(allow_nan=False, allow_infinity=False),
+                                st.text(max_size=3), st.lists(st.integers(), max_size=2),
+                                st.dictionaries(st.text(max_size=2), st.integers(),
+                                                max_size=2)),
+                "method": st.sampled_from(["ping", "tools/list", "x/y", "initialize"])},
+               optional={"params": st.sampled_from([{}, {"a": 1}, [], 3, None])})),
+           st.sampled_from([b'[{"jsonrpc":"2.0","id":5,"method":"ping"}]',
+                            b'[{"jsonrpc":"2.0","id":5,"method":"ping"},'
+                            b'{"jsonrpc":"2.0","method":"notifications/x"}]',
+                            b'[{"jsonrpc":"2.0","id":5,"method":"ping"},'
+                            b'{"jsonrpc":"2.0","id":6,"method":"nope"}]',
+                            b'{"jsonrpc":"2.0","id":7,"method":"ping","params":5}',
+                            b'{"jsonrpc":"2.0","id":8,"method":9}',
+                            b'{\n "jsonrpc": "2.0",\n "id": 9,\n "method": "ping"\n}',
+                            json.dumps({"jsonrpc": "2.0", "id": 10, "method": "ping",
+                                        "params": {"a": nested(70)}}).encode()])),
+           min_size=1, max_size=5))
+def test_with_the_real_engine_every_post_of_a_request_is_answered_once(
+        version: str, bodies: list[bytes]) -> None:
+    """The core and the real engine together: whatever is POSTed, a POST with a request gets
+    exactly one final answer (a 400 from the core, or the end of its stream), and the session
+    still answers a ping afterwards."""
+    core = StreamableHTTPServer(lambda: "s1")
+    engine = EngineSession()
+    opened = post(core, json.dumps(init_message(version)).encode())
+    assert isinstance(opened, OpenStream)
+    for data in engine.feed(opened.message):
+        core.route("s1", data)
+    engine.feed(b'{"jsonrpc":"2.0","method":"notifications/initialized"}')
+    headers = {"mcp-session-id": "s1", "mcp-protocol-version": version}
+    for body in [*bodies, b'{"jsonrpc":"2.0","id":"last","method":"ping"}']:
+        outcome = post(core, body, headers)
+        if isinstance(outcome, Reject):
+            assert outcome.status == 400
+            continue
+        assert isinstance(outcome, (OpenStream, Accept)), outcome
+        events = [e for data in engine.feed(outcome.message) for e in core.route("s1", data)]
+        if isinstance(outcome, Accept):
+            assert events == []
+        else:
+            assert [e.final for e in events if e.stream_id == outcome.stream_id][-1:] == [True]
+            assert sum(e.final for e in events) == 1
+    assert body.endswith(b'"last","method":"ping"}') and events[-1].final
