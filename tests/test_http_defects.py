@@ -715,3 +715,20 @@ def test_with_the_real_engine_every_post_of_a_request_is_answered_once(
             assert [e.final for e in events if e.stream_id == outcome.stream_id][-1:] == [True]
             assert sum(e.final for e in events) == 1
     assert body.endswith(b'"last","method":"ping"}') and events[-1].final
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_its_rest_is_read() -> None:
+    client = h11.Connection(h11.CLIENT)
+    head = client.send(h11.Request(method="POST", target="/mcp", headers=[
+        ("host", "x"), ("transfer-encoding", "chunked")])) or b""
+    pieces = [client.send(h11.Data(data=b"x" * 60)) or b"" for _ in range(4)]
+    end = client.send(h11.EndOfMessage()) or b""
+    conn = HTTPServerConnection(max_body=100)
+    conn.receive_data(head + pieces[0] + pieces[1])
+    answer = conn.next_request()
+    assert isinstance(answer, bytes) and status_of(answer) == 413 and conn.discarding
+    for piece in (pieces[2], pieces[3], end):
+        assert conn.discarding
+        conn.receive_data(piece)
+        assert conn.next_request() is None
+    assert not conn.discarding and conn.closed
