@@ -12,8 +12,8 @@ Set the environment variable ``TRIO_MCP_JSON=stdlib`` before the first import of
 force the standard library path: that is the process default, :data:`DEFAULT` (and the module's
 :func:`loads` / :func:`dumps` / :func:`dumps_line`). An object that encodes can be given its own
 :class:`Codec` instead (``codec=`` on :class:`sansio.http.StreamableHTTPServer` and
-:class:`sansio.http.HTTPServerConnection`): :data:`STDLIB`, :data:`ORJSON` (``None`` when orjson
-is not importable), :func:`codec_named`, or one of the caller's own.
+:class:`sansio.http.HTTPServerConnection`): :data:`STDLIB`, :data:`ORJSON` (``None`` without
+orjson, or under ``TRIO_MCP_JSON=stdlib``), :func:`codec_named`, or one of the caller's own.
 """
 
 from __future__ import annotations
@@ -141,9 +141,13 @@ STDLIB = Codec("stdlib", _std_loads, _std_dumps, _std_dumps_line)
 """The standard library's :mod:`json`, held to orjson's rules (see the module docstring)."""
 
 ORJSON: Codec | None = None
-"""orjson, or ``None`` when it is not importable."""
+"""orjson; ``None`` when it is not importable, or when ``TRIO_MCP_JSON=stdlib`` keeps it out of
+the process (as it always did)."""
 
+_want = os.environ.get("TRIO_MCP_JSON", "").strip().lower()
 try:
+    if _want == "stdlib":
+        raise ImportError
     import orjson as _orjson
 except ImportError:
     pass
@@ -186,12 +190,12 @@ def codec_named(name: str) -> Codec:
     if key == "orjson" and ORJSON is not None:
         return ORJSON
     if key == "orjson":
-        raise ValueError("the orjson JSON codec is not available (orjson is not installed)")
+        raise ValueError("the orjson JSON codec is not available (orjson is not installed, "
+                         "or TRIO_MCP_JSON=stdlib)")
     raise ValueError(f"unknown JSON codec {name!r} (known: stdlib, orjson)")
 
 
-_want = os.environ.get("TRIO_MCP_JSON", "").strip().lower()
-DEFAULT: Codec = STDLIB if _want == "stdlib" or ORJSON is None else ORJSON
+DEFAULT: Codec = STDLIB if ORJSON is None else ORJSON
 """The process default: orjson when importable, unless ``TRIO_MCP_JSON=stdlib`` was set before
 the first import. The module-level functions are its."""
 BACKEND = DEFAULT.name
