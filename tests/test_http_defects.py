@@ -732,3 +732,17 @@ def test_a_chunked_body_over_the_limit_is_413_and_its_rest_is_read() -> None:
         conn.receive_data(piece)
         assert conn.next_request() is None
     assert not conn.discarding and conn.closed
+
+
+def test_the_process_default_is_still_the_environment_choice() -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys; from sansio import _codec; from sansio.http import "
+              "StreamableHTTPServer; print(_codec.DEFAULT.name, _codec.ORJSON is None, "
+              "'orjson' in sys.modules, StreamableHTTPServer(str).codec is _codec.DEFAULT)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "TRIO_MCP_JSON": "stdlib"}, timeout=60,
+                          check=True)
+    assert done.stdout.split() == ["stdlib", "True", "False", "True"]
