@@ -9,7 +9,11 @@ is in use (the test suite runs under both):
 * output is compact UTF-8 (no spaces, non-ASCII characters written as themselves).
 
 Set the environment variable ``TRIO_MCP_JSON=stdlib`` before the first import of :mod:`sansio` to
-force the standard library path.
+force the standard library path: that is the process default, :data:`DEFAULT` (and the module's
+:func:`loads` / :func:`dumps` / :func:`dumps_line`). An object that encodes can be given its own
+:class:`Codec` instead (``codec=`` on :class:`sansio.http.StreamableHTTPServer` and
+:class:`sansio.http.HTTPServerConnection`): :data:`STDLIB`, :data:`ORJSON` (``None`` without
+orjson, or under ``TRIO_MCP_JSON=stdlib``), :func:`codec_named`, or one of the caller's own.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BACKEND", "DecodeError", "EncodeError", "dumps", "dumps_line", "loads"]
+__all__ = ["BACKEND", "DEFAULT", "ORJSON", "STDLIB", "Codec", "DecodeError", "EncodeError",
+           "codec_named", "dumps", "dumps_line", "loads"]
 
 _I64_MIN = -(2**63)
 _U64_MAX = 2**64 - 1
@@ -101,15 +106,43 @@ def _std_dumps(obj: Any) -> bytes:
         raise EncodeError(str(exc)) from None
 
 
-loads: Callable[[bytes | bytearray | memoryview | str], Any]
-dumps: Callable[[Any], bytes]
-dumps_line: Callable[[Any], bytes]
-"""Like :func:`dumps`, followed by ``b"\\n"`` (one NDJSON frame)."""
-
-
 def _std_dumps_line(obj: Any) -> bytes:
     return _std_dumps(obj) + b"\n"
 
+
+class Codec:
+    """A JSON codec: what an object that reads and writes JSON uses.
+
+    Args:
+        name: what it is called (``"stdlib"``, ``"orjson"``, or the caller's own name).
+        loads: bytes (or text) to a value; raises :class:`DecodeError` on invalid input.
+        dumps: a value to compact UTF-8 bytes; raises :class:`EncodeError`.
+        dumps_line: like ``dumps`` followed by ``b"\\n"`` (by default, made from ``dumps``).
+
+    A codec holds no state: one may serve any number of objects.
+    """
+
+    __slots__ = ("dumps", "dumps_line", "loads", "name")
+
+    def __init__(self, name: str, loads: Callable[[bytes | bytearray | memoryview | str], Any],
+                 dumps: Callable[[Any], bytes],
+                 dumps_line: Callable[[Any], bytes] | None = None) -> None:
+        self.name = name
+        self.loads = loads
+        self.dumps = dumps
+        self.dumps_line = dumps_line if dumps_line is not None else (
+            lambda obj: dumps(obj) + b"\n")
+
+    def __repr__(self) -> str:
+        return f"Codec({self.name!r})"
+
+
+STDLIB = Codec("stdlib", _std_loads, _std_dumps, _std_dumps_line)
+"""The standard library's :mod:`json`, held to orjson's rules (see the module docstring)."""
+
+ORJSON: Codec | None = None
+"""orjson; ``None`` when it is not importable, or when ``TRIO_MCP_JSON=stdlib`` keeps it out of
+the process (as it always did)."""
 
 _want = os.environ.get("TRIO_MCP_JSON", "").strip().lower()
 try:
@@ -117,31 +150,56 @@ try:
         raise ImportError
     import orjson as _orjson
 except ImportError:
-    BACKEND = "stdlib"
-    loads = _std_loads
-    dumps = _std_dumps
-    dumps_line = _std_dumps_line
+    pass
 else:
-    BACKEND = "orjson"
     _orjson_loads = _orjson.loads
     _orjson_dumps = _orjson.dumps
     _OrjsonDecodeError = _orjson.JSONDecodeError
     _APPEND_NEWLINE = _orjson.OPT_APPEND_NEWLINE
 
-    def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    def _orjson_dumps_line(obj: Any) -> bytes:
+        try:
+            return _orjson_dumps(obj, option=_APPEND_NEWLINE)
+        except TypeError as exc:
+            raise EncodeError(str(exc)) from None
+
+    def _orjson_loads_checked(data: bytes | bytearray | memoryview | str) -> Any:
         try:
             return _orjson_loads(data)
         except _OrjsonDecodeError as exc:
             raise DecodeError(str(exc)) from None
 
-    def dumps(obj: Any) -> bytes:
+    def _orjson_dumps_checked(obj: Any) -> bytes:
         try:
             return _orjson_dumps(obj)
         except TypeError as exc:  # orjson.JSONEncodeError subclasses TypeError
             raise EncodeError(str(exc)) from None
 
-    def dumps_line(obj: Any) -> bytes:
-        try:
-            return _orjson_dumps(obj, option=_APPEND_NEWLINE)
-        except TypeError as exc:
-            raise EncodeError(str(exc)) from None
+    ORJSON = Codec("orjson", _orjson_loads_checked, _orjson_dumps_checked, _orjson_dumps_line)
+
+
+def codec_named(name: str) -> Codec:
+    """The codec called ``name`` (``"stdlib"`` or ``"orjson"``).
+
+    Raises:
+        ValueError: an unknown name, or ``"orjson"`` when orjson is not importable.
+    """
+    key = name.strip().lower()
+    if key == "stdlib":
+        return STDLIB
+    if key == "orjson" and ORJSON is not None:
+        return ORJSON
+    if key == "orjson":
+        raise ValueError("the orjson JSON codec is not available (orjson is not installed, "
+                         "or TRIO_MCP_JSON=stdlib)")
+    raise ValueError(f"unknown JSON codec {name!r} (known: stdlib, orjson)")
+
+
+DEFAULT: Codec = STDLIB if ORJSON is None else ORJSON
+"""The process default: orjson when importable, unless ``TRIO_MCP_JSON=stdlib`` was set before
+the first import. The module-level functions are its."""
+BACKEND = DEFAULT.name
+loads: Callable[[bytes | bytearray | memoryview | str], Any] = DEFAULT.loads
+dumps: Callable[[Any], bytes] = DEFAULT.dumps
+dumps_line: Callable[[Any], bytes] = DEFAULT.dumps_line
+"""Like :func:`dumps`, followed by ``b"\\n"`` (one NDJSON frame)."""

@@ -4,8 +4,9 @@ its answers.
 Two layers, both sans-IO:
 
 - :class:`HTTPServerConnection` wraps one :class:`h11.Connection` (one TCP connection): feed it
-  bytes, take whole requests (head and body, with a body-size limit) out, and turn responses,
-  SSE streams and their events into bytes. Keep-alive and pipelining are h11's.
+  bytes, take whole requests (head and body, with head and body limits: 431 and 413, after
+  which the rest of the refused request is read and thrown away, bounded) out, and turn
+  responses, SSE streams and their events into bytes. Keep-alive and pipelining are h11's.
 - :class:`StreamableHTTPServer` holds the MCP endpoint's rules for all sessions: which status a
   request gets (``Accept``, ``Content-Type``, ``Origin``/``Host``, ``Mcp-Session-Id``,
   ``MCP-Protocol-Version``, body size, method), which session a message belongs to, which
@@ -18,7 +19,9 @@ Two layers, both sans-IO:
   and :func:`summarize_error_body` turns an error body into one bounded line.
 
 The adapter supplies what the core has no business owning: fresh session ids (cryptographically
-random, from a callable) and the sockets.
+random, from a callable) and the sockets. There is no module-level state: the validated head
+events are cached in a :class:`HeadCache` owned by a :class:`StreamableHTTPServer` (shared by
+the connections it makes) or by a client, and the JSON codec is each object's (``codec=``).
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports
 """
@@ -35,17 +38,21 @@ import attrs
 import h11
 
 from . import _codec
+from ._codec import Codec
+from .connection import DEFAULT_MAX_DEPTH
 from .sse import SSEDecoder, encode_event
-from .versions import HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
+from .versions import BATCH_VERSIONS, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
     "ERROR_BODY_LIMIT",
     "Accept",
     "AnswerKind",
+    "Codec",
     "CompleteRequest",
     "EventStore",
     "HTTPServerConnection",
+    "HeadCache",
     "InMemoryEventStore",
     "Listen",
     "OpenStream",
@@ -68,40 +75,63 @@ _SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cac
                 ("x-accel-buffering", "no")]
 _JSON = ("content-type", "application/json")
 _LEGACY_DEFAULT_VERSION = "2025-03-26"
+_ID_OMITTED_FROM = "2025-11-25"  # an error answering no readable id omits "id" from here on
 
 
 # ---------------------------------------------------------------- one HTTP connection
 
-_HEADS_KEPT = 256
-_responses: dict[tuple[int, tuple[tuple[str, str], ...]], h11.Response] = {}
-_requests: dict[tuple[str, str, tuple[tuple[str, str], ...]], h11.Request] = {}
-# h11 validates every header of a new head event with regular expressions: the largest cost of
-# a small exchange. The heads of one session repeat exactly, and events are immutable, so each
-# distinct head is made once and serves every connection (at most _HEADS_KEPT of each kind).
+class HeadCache:
+    """Validated h11 head events, made once per distinct head, for one owner.
 
+    h11 validates every header of a new head event with regular expressions: the largest cost
+    of a small exchange. The heads of one session repeat exactly, and events are immutable, so
+    each distinct head is made once and serves every connection of its owner (a
+    :class:`StreamableHTTPServer` shares its cache with the connections it makes; a client
+    transport has its own).
 
-def response_head(status: int, headers: tuple[tuple[str, str], ...]) -> h11.Response:
-    """The ``h11.Response`` for ``status`` and ``headers`` (made once per distinct head)."""
-    key = (status, headers)
-    event = _responses.get(key)
-    if event is None:
-        if len(_responses) >= _HEADS_KEPT:
-            _responses.clear()
-        event = _responses[key] = h11.Response(status_code=status, headers=list(headers),
-                                               reason=_reason(status))
-    return event
+    Args:
+        max_heads: how many of each kind (request heads, response heads) are kept; when full,
+            that kind's cache is emptied and refilled.
+    """
 
+    def __init__(self, max_heads: int = 256) -> None:
+        self.max_heads = max_heads
+        self._responses: dict[tuple[int, tuple[tuple[str, str], ...]], h11.Response] = {}
+        self._requests: dict[tuple[str, str, tuple[tuple[str, str], ...]], h11.Request] = {}
 
-def request_head(method: str, target: str, headers: tuple[tuple[str, str], ...]) -> h11.Request:
-    """The ``h11.Request`` for a request head (made once per distinct head)."""
-    key = (method, target, headers)
-    event = _requests.get(key)
-    if event is None:
-        if len(_requests) >= _HEADS_KEPT:
-            _requests.clear()
-        event = _requests[key] = h11.Request(method=method, target=target,
-                                             headers=list(headers))
-    return event
+    def __len__(self) -> int:
+        return len(self._responses) + len(self._requests)
+
+    def response(self, status: int, headers: tuple[tuple[str, str], ...]) -> h11.Response:
+        """The ``h11.Response`` for ``status`` and ``headers``.
+
+        Raises:
+            h11.LocalProtocolError: a header h11 refuses.
+        """
+        key = (status, headers)
+        event = self._responses.get(key)
+        if event is None:
+            if len(self._responses) >= self.max_heads:
+                self._responses.clear()
+            event = self._responses[key] = h11.Response(
+                status_code=status, headers=list(headers), reason=_reason(status))
+        return event
+
+    def request(self, method: str, target: str, headers: tuple[tuple[str, str], ...]
+                ) -> h11.Request:
+        """The ``h11.Request`` for a request head.
+
+        Raises:
+            h11.LocalProtocolError: a header or target h11 refuses.
+        """
+        key = (method, target, headers)
+        event = self._requests.get(key)
+        if event is None:
+            if len(self._requests) >= self.max_heads:
+                self._requests.clear()
+            event = self._requests[key] = h11.Request(method=method, target=target,
+                                                      headers=list(headers))
+        return event
 
 
 @attrs.frozen
@@ -131,33 +161,58 @@ class HTTPServerConnection:
     Args:
         max_body: the largest request body accepted; a larger one is answered 413 by
             :meth:`next_request` (which returns the ready response bytes as ``bytes``).
-        max_header: h11's limit on a request head.
+        max_header: the largest request head (request line and header fields) accepted; a
+            larger one is answered 431. At most twice this is read looking for a head's end.
+        max_discard: after a 413 or 431, how many more bytes of the refused request are read
+            and thrown away (so that a client still sending sees the answer rather than a
+            reset) before the connection is closed; ``None``: twice ``max_body``.
+        heads: where head events are cached (shared by a :class:`StreamableHTTPServer`'s
+            connections); ``None``: a cache of this connection's own.
+        codec: the JSON codec for error bodies; ``None``: the process default.
     """
 
-    def __init__(self, *, max_body: int = 4 * 1024 * 1024, max_header: int = 64 * 1024) -> None:
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header)
+    def __init__(self, *, max_body: int = 4 * 1024 * 1024, max_header: int = 64 * 1024,
+                 max_discard: int | None = None, heads: HeadCache | None = None,
+                 codec: _codec.Codec | None = None) -> None:
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=2 * max_header)
+        self.heads = heads if heads is not None else HeadCache()
+        self.codec = codec if codec is not None else _codec.DEFAULT
         self._max_body = max_body
+        self._max_header = max_header
+        self._max_discard = 2 * max_body if max_discard is None else max_discard
         self._head: h11.Request | None = None
         self._body: list[bytes] = []
         self._size = 0
-        self._too_large = False
+        self._discard: int | None = None  # bytes still to throw away after an error answer
+        self._raw = False  # ...counted as they arrive, h11 having given up on the stream
+        self._fed = 0  # bytes that may belong to the next head: while <= max_header, it fits
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the socket; ``b""`` at EOF."""
+        if self._discard is not None and self._raw:
+            self._discard = self._discard - len(data) if data else 0
+            return
+        self._fed += len(data)
         self.h11.receive_data(data)
 
     def next_request(self) -> CompleteRequest | bytes | None:
         """Return the next whole request, ready bytes to write (an error answer), or ``None``.
 
         ``None`` means more data is needed (or the peer closed: check :attr:`closed`).
-        ``bytes`` is a complete error response the adapter writes before closing the
-        connection (a malformed request: 400, a too-large head: 431, a too-large body: 413).
+        ``bytes`` is a complete error response (``Connection: close``) the adapter writes
+        before closing the connection (a malformed request: 400, a too-large head: 431, a
+        too-large body: 413); after a 413 or a 431, while :attr:`discarding`, the adapter
+        keeps feeding what arrives (this returns ``None`` meanwhile), then closes.
         """
+        if self._discard is not None:
+            self._throw_away()
+            return None
         while True:
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:
-                return self._error(exc.error_status_hint, str(exc))
+                status = exc.error_status_hint
+                return self._error(status, str(exc), discard=status == 431, raw=True)
             if event is h11.NEED_DATA or event is h11.PAUSED:
                 return None
             if isinstance(event, h11.ConnectionClosed):
@@ -166,19 +221,24 @@ class HTTPServerConnection:
                 self._head = event
                 self._body = []
                 self._size = 0
-                self._too_large = False
+                if self._fed > self._max_header and _head_size(event) > self._max_header:
+                    return self._error(431, f"request head larger than {self._max_header} "
+                                       "bytes", discard=True)
                 length = _content_length(event.headers)
                 if length is not None and length > self._max_body:
-                    return self._error(413, f"request body larger than {self._max_body} bytes")
+                    return self._error(413, f"request body larger than {self._max_body} bytes",
+                                       discard=True)
             elif isinstance(event, h11.Data):
                 self._size += len(event.data)
                 if self._size > self._max_body:
-                    return self._error(413, f"request body larger than {self._max_body} bytes")
+                    return self._error(413, f"request body larger than {self._max_body} bytes",
+                                       discard=True)
                 self._body.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
                 head = self._head
                 assert head is not None
                 self._head = None
+                self._fed = len(self.h11.trailing_data[0])  # the next head is in there, or later
                 return CompleteRequest(
                     head.method.decode("ascii", "replace"),
                     head.target.decode("ascii", "replace"),
@@ -187,30 +247,61 @@ class HTTPServerConnection:
                     b"".join(self._body))
 
     @property
+    def discarding(self) -> bool:
+        """Whether the rest of a refused request is still to be read (and thrown away): feed
+        what arrives, until this is False (the request ended, the peer closed, or
+        ``max_discard`` bytes were read), then close."""
+        return self._discard is not None and self._discard > 0
+
+    def _throw_away(self) -> None:
+        if self._raw:
+            return
+        while self._discard is not None and self._discard > 0:
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError:
+                self._discard = 0
+                return
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                return
+            if isinstance(event, h11.Data):
+                self._discard -= len(event.data)
+            else:  # the end of the request, or of the connection
+                self._discard = 0
+
+    @property
     def closed(self) -> bool:
         """Whether the connection is done (the peer closed, or we must close)."""
         return self.h11.their_state in (h11.CLOSED, h11.ERROR, h11.MUST_CLOSE) or \
             self.h11.our_state in (h11.CLOSED, h11.ERROR, h11.MUST_CLOSE)
 
-    def _error(self, status: int, message: str) -> bytes:
-        body = _codec.dumps({"jsonrpc": "2.0", "error": {"code": -32600, "message": message}})
+    def _error(self, status: int, message: str, *, discard: bool = False, raw: bool = False
+               ) -> bytes:
+        body = self.codec.dumps({"jsonrpc": "2.0", "error": {"code": -32600,
+                                                             "message": message}})
         try:
-            return self.response(status, [_JSON, ("connection", "close")], body)
+            out = self.response(status, [_JSON, ("connection", "close")], body)
         except h11.LocalProtocolError:  # pragma: no cover - the response was already started
-            return b""
+            out = b""
+        if discard:
+            self._discard = self._max_discard
+            self._raw = raw
+            self._body = []
+            self._throw_away()  # what is already here (all of a request without a body)
+        return out
 
     def response(self, status: int, headers: Iterable[tuple[str, str]], body: bytes = b""
                  ) -> bytes:
         """Bytes of a whole response with ``body`` (content-length set)."""
         hdrs = (*headers, ("content-length", str(len(body))))
-        out = self.h11.send(response_head(status, hdrs)) or b""
+        out = self.h11.send(self.heads.response(status, hdrs)) or b""
         if body:
             out += self.h11.send(h11.Data(data=body)) or b""
         return out + (self.h11.send(h11.EndOfMessage()) or b"")
 
     def start_stream(self, status: int, headers: Iterable[tuple[str, str]]) -> bytes:
         """Bytes of a response head for a body of unknown length (chunked)."""
-        return self.h11.send(response_head(status, tuple(headers))) or b""
+        return self.h11.send(self.heads.response(status, tuple(headers))) or b""
 
     def stream_data(self, data: bytes) -> bytes:
         """Bytes of one piece of a streamed body."""
@@ -238,6 +329,15 @@ def _reason(status: int) -> bytes:
         return b""
 
 
+def _head_size(event: h11.Request) -> int:
+    """The size of a request head as sent: request line and header fields (h11 has dropped the
+    optional whitespace around values, so a little less)."""
+    size = len(event.method) + len(event.target) + 13  # " HTTP/1.1\r\n" and the final CRLF
+    for name, value in event.headers.raw_items():
+        size += len(name) + len(value) + 4  # ": " and CRLF
+    return size
+
+
 def _content_length(headers: Sequence[tuple[bytes, bytes]]) -> int | None:
     for k, v in headers:
         if k.lower() == b"content-length":
@@ -262,7 +362,10 @@ class Reject:
 
 @attrs.frozen
 class Accept:
-    """202 Accepted: give ``message`` (notifications and/or responses) to the session."""
+    """202 Accepted: give ``message`` (notifications and/or responses) to the session.
+
+    ``message`` is the POST's body, on one line (a body with line breaks, legal JSON
+    whitespace, is written compactly), as the engine reads one message per line."""
 
     session_id: str | None
     message: bytes
@@ -272,8 +375,9 @@ class Accept:
 
 @attrs.frozen
 class OpenStream:
-    """A POST carrying requests: give ``message`` to the session (creating it first if
-    ``new_session``), then answer on ``stream_id`` (SSE) or with one JSON body (``json``).
+    """A POST carrying requests: give ``message`` (the body, on one line, as for
+    :class:`Accept`) to the session (creating it first if ``new_session``), then answer on
+    ``stream_id`` (SSE) or with one JSON body (``json``).
 
     For a stateless server ``session_id`` names a one-request session that is not told to the
     client (there is no ``Mcp-Session-Id`` header).
@@ -395,7 +499,7 @@ class InMemoryEventStore(EventStore):
 @attrs.define(eq=False)
 class _Stream:
     id: str
-    waiting: set[Any] = attrs.Factory(set)
+    waiting: set[tuple[type, Any]] = attrs.Factory(set)  # typed keys (see _key)
     seq: int = 0
     json: bool = False
     done: bool = False
@@ -411,7 +515,7 @@ class _Session:
     standalone: str | None = None
     next_stream: int = 0
     backlog: list[bytes] = attrs.Factory(list)
-    init_request: Any = None
+    init_request: tuple[type, Any] | None = None
 
 
 def _media_types(value: str | None) -> set[str]:
@@ -420,8 +524,33 @@ def _media_types(value: str | None) -> set[str]:
     return {part.split(";")[0].strip().lower() for part in value.split(",")}
 
 
-def _rpc_error(code: int, message: str) -> bytes:
-    return _codec.dumps({"jsonrpc": "2.0", "error": {"code": code, "message": message}})
+def _key(request_id: Any) -> tuple[type, Any]:
+    """A request id as a typed key: ``1``, ``"1"``, ``True`` and ``1.0`` never collide."""
+    return (request_id.__class__, request_id)
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects deeper than ``limit`` (as the engine counts:
+    the outermost container is depth 1); iterative."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if node.__class__ is dict else node
+        stack.extend((child, depth + 1) for child in children
+                     if child.__class__ is dict or child.__class__ is list)
+    return False
+
+
+def _describe_id(request_id: Any) -> str:
+    if isinstance(request_id, bool) or request_id is None:
+        return _codec.STDLIB.dumps(request_id).decode()
+    if isinstance(request_id, dict):
+        return "an object"
+    if isinstance(request_id, list):
+        return "an array"
+    return "a number with a fraction or out of the 64-bit range"
 
 
 def _host_name(host: str) -> str:
@@ -446,6 +575,12 @@ class StreamableHTTPServer:
         stateless: no sessions: no ``Mcp-Session-Id``, GET and DELETE are 405.
         event_store: where events are kept for resumption (default: in memory, bounded).
         retry_ms: the ``retry`` sent in priming events (the client's reconnection delay).
+        codec: the JSON codec for bodies, frames and error answers (default: the process
+            default, :data:`sansio._codec.DEFAULT`).
+        max_heads: the bound of :attr:`heads`, the head events cached for this server's
+            connections (see :class:`HeadCache`).
+        max_depth: the engine's ``max_depth``: a POST nesting deeper is answered here (400,
+            -32600), since the engine refuses such a frame without reading its id.
     """
 
     def __init__(
@@ -460,7 +595,15 @@ class StreamableHTTPServer:
         stateless: bool = False,
         event_store: EventStore | None = None,
         retry_ms: int | None = 1000,
+        codec: _codec.Codec | None = None,
+        max_heads: int = 256,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
+        self.max_depth = max_depth
+        self.codec = codec if codec is not None else _codec.DEFAULT
+        self._loads = self.codec.loads
+        self._dumps = self.codec.dumps
+        self.heads = HeadCache(max_heads)
         self._new_id = new_session_id
         self.path = path
         self.supported_versions = frozenset(supported_versions) & set(SUPPORTED_VERSIONS)
@@ -475,6 +618,14 @@ class StreamableHTTPServer:
         self._sessions: dict[str, _Session] = {}
         self._terminated: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._anon = 0
+
+    def connection(self, *, max_body: int = 4 * 1024 * 1024, max_header: int = 64 * 1024,
+                   max_discard: int | None = None) -> HTTPServerConnection:
+        """A new :class:`HTTPServerConnection` for one TCP connection to this endpoint: it
+        shares this server's head cache and codec. The arguments are the connection's."""
+        return HTTPServerConnection(max_body=max_body, max_header=max_header,
+                                    max_discard=max_discard, heads=self.heads,
+                                    codec=self.codec)
 
     # -- sessions
 
@@ -514,11 +665,35 @@ class StreamableHTTPServer:
         if method == "DELETE":
             return self._delete(request)
         allow = "POST" if self.stateless else "GET, POST, DELETE"
-        return Reject(405, (_JSON, ("allow", allow)), _rpc_error(-32600,
+        return Reject(405, (_JSON, ("allow", allow)), self._rpc_error(-32600,
                       f"method {method} not allowed"))
 
+    def _rpc_error(self, code: int, message: str) -> bytes:
+        return self._dumps({"jsonrpc": "2.0", "error": {"code": code, "message": message}})
+
     def _reject(self, status: int, code: int, message: str) -> Reject:
-        return Reject(status, (_JSON,), _rpc_error(code, message))
+        return Reject(status, (_JSON,), self._rpc_error(code, message))
+
+    def _refuse_message(self, version: str | None, message: str) -> Reject:
+        """400 for a message the engine could not answer by id (an invalid id, a batch where
+        the revision has none): the -32600 it would write, id null up to 2025-06-18 and
+        omitted from 2025-11-25 (whose schema forbids null), on the POST that carried it."""
+        answer: dict[str, Any] = {"jsonrpc": "2.0"}
+        if version is None or version < _ID_OMITTED_FROM:
+            answer["id"] = None
+        answer["error"] = {"code": -32600, "message": message}
+        return Reject(400, (_JSON,), self._dumps(answer))
+
+    def _message_version(self, request: CompleteRequest) -> str | None:
+        """The revision a POST's messages are read in: its session's, else the header's (for a
+        stateless server, the header's or 2025-03-26, as its sessions are made)."""
+        session = self._sessions.get(request.header("mcp-session-id") or "")
+        if session is not None and session.version:
+            return session.version
+        version = request.header("mcp-protocol-version")
+        if version is None and self.stateless:
+            return _LEGACY_DEFAULT_VERSION
+        return version
 
     def _check_origin(self, request: CompleteRequest) -> Reject | None:
         host = request.header("host")
@@ -568,14 +743,27 @@ class StreamableHTTPServer:
             return self._reject(406, -32600, "Accept must list application/json and "
                                 "text/event-stream")
         try:
-            obj = _codec.loads(request.body)
+            obj = self._loads(request.body)
         except _codec.DecodeError as exc:
             return self._reject(400, -32700, f"parse error: {exc}")
-        items = obj if isinstance(obj, list) else [obj]
+        batch = obj.__class__ is list
+        items = obj if batch else [obj]
         if not items or not all(isinstance(m, dict) and m.get("jsonrpc") == "2.0"
                                 for m in items):
             return self._reject(400, -32600, "the body must be a JSON-RPC message")
+        body = request.body
+        if body.count(b"{") + body.count(b"[") > self.max_depth and _too_deep(
+                obj, self.max_depth):
+            return self._refuse_message(self._message_version(request), "the message nests "
+                                        f"deeper than max_depth ({self.max_depth})")
         requests = [m for m in items if "method" in m and "id" in m]
+        for m in requests:
+            # As the engine accepts: an integer (the codec turns one outside 64 bits into a
+            # float) or a string; never a boolean, a float, null, an object or an array.
+            if not (m["id"].__class__ is int or m["id"].__class__ is str):
+                return self._refuse_message(self._message_version(request),
+                                            '"id" must be an integer or a string, not '
+                                            f"{_describe_id(m['id'])}")
         is_init = any(m.get("method") == "initialize" for m in requests)
         refused = self._check_version(request)
         if refused is not None and not is_init:
@@ -593,33 +781,50 @@ class StreamableHTTPServer:
                 if not sid or not all(0x21 <= ord(c) <= 0x7E for c in sid):
                     raise ValueError("new_session_id must return visible ASCII")
                 session = self._sessions[sid] = _Session(sid)
-            session.init_request = requests[0].get("id")
+            session.init_request = _key(requests[0]["id"])
             new = True
         elif self.stateless:
+            if batch:
+                refused = self._check_batch(self._message_version(request))
+                if refused is not None:
+                    return refused
             session = self._anonymous()
             new = True
         else:
             found = self._session_of(request)
             if isinstance(found, Reject):
                 return found
+            if batch:
+                refused = self._check_batch(found.version)
+                if refused is not None:
+                    return refused
             session = found
             new = False
         sid_headers: tuple[tuple[str, str], ...] = () if self.stateless else (
             ("mcp-session-id", session.id),)
+        message = request.body
+        if b"\n" in message:  # JSON whitespace, but the engine reads one message per line
+            message = self._dumps(obj)
         if not requests:
             if new:  # stateless: a notification or response alone has no session to go to
-                return Accept(None, request.body, headers=sid_headers)
-            return Accept(session.id, request.body, headers=sid_headers)
+                return Accept(None, message, headers=sid_headers)
+            return Accept(session.id, message, headers=sid_headers)
         stream = self._new_stream(session, json=self.json_response)
-        stream.waiting = {m["id"] for m in requests}
+        stream.waiting = {(m["id"].__class__, m["id"]) for m in requests}  # typed (see _key)
         if stream.json:
             headers = (_JSON, *sid_headers)
             first = b""
         else:
             headers = (*_SSE_HEADERS, *sid_headers)
             first = self._priming(session, stream)
-        return OpenStream(session.id, stream.id, request.body, new, stream.json, headers,
+        return OpenStream(session.id, stream.id, message, new, stream.json, headers,
                           first, initialize=is_init)
+
+    def _check_batch(self, version: str | None) -> Reject | None:
+        if version in BATCH_VERSIONS:
+            return None
+        return self._refuse_message(version, "JSON-RPC batches are not allowed " + (
+            f"in protocol version {version}" if version else "before initialization"))
 
     def _anonymous(self) -> _Session:
         self._anon += 1
@@ -640,7 +845,7 @@ class StreamableHTTPServer:
     def _get(self, request: CompleteRequest) -> Outcome:
         if self.stateless:
             return Reject(405, (_JSON, ("allow", "POST")),
-                          _rpc_error(-32600, "GET is not supported by a stateless server"))
+                          self._rpc_error(-32600, "GET is not supported by a stateless server"))
         accept = _media_types(request.header("accept"))
         if "text/event-stream" not in accept and "*/*" not in accept:
             return self._reject(406, -32600, "Accept must list text/event-stream")
@@ -678,7 +883,7 @@ class StreamableHTTPServer:
     def _delete(self, request: CompleteRequest) -> Outcome:
         if self.stateless:
             return Reject(405, (_JSON, ("allow", "POST")),
-                          _rpc_error(-32600, "DELETE is not supported by a stateless server"))
+                          self._rpc_error(-32600, "DELETE is not supported by a stateless server"))
         found = self._session_of(request)
         if isinstance(found, Reject):
             return found
@@ -729,20 +934,22 @@ class StreamableHTTPServer:
         if session is None:
             return []
         try:
-            obj = _codec.loads(frame)
+            obj = self._loads(frame)
         except _codec.DecodeError:  # pragma: no cover - the engine writes valid JSON
             return []
         data = frame.rstrip(b"\n")
         items = obj if isinstance(obj, list) else [obj]
-        response_ids = [m.get("id") for m in items if isinstance(m, dict) and (
-            "result" in m or "error" in m) and "method" not in m]
+        response_ids = [(rid.__class__, rid) for m in items if isinstance(m, dict) and (
+            "result" in m or "error" in m) and "method" not in m
+            for rid in (m.get("id"),)]  # typed keys (see _key), inlined: the hot path
         if response_ids:
-            for m in items:
-                if (isinstance(m, dict) and m.get("id") == session.init_request
-                        and isinstance(m.get("result"), dict)):
-                    version = m["result"].get("protocolVersion")
-                    if isinstance(version, str):
-                        session.version = version
+            if session.init_request is not None and session.init_request in response_ids:
+                for m in items:
+                    if (isinstance(m, dict) and _key(m.get("id")) == session.init_request
+                            and isinstance(m.get("result"), dict)):
+                        version = m["result"].get("protocolVersion")
+                        if isinstance(version, str):
+                            session.version = version
             # Newest first: if a client reuses an id that is still in flight, the engine's
             # immediate "duplicate id" error belongs to the POST that just carried it.
             for stream in reversed(session.streams.values()):
@@ -760,6 +967,7 @@ class StreamableHTTPServer:
                     stream.json else []
             return []
         if related is not None:
+            related = _key(related)
             for stream in session.streams.values():
                 if related in stream.waiting and not stream.done:
                     if stream.json:
@@ -877,18 +1085,20 @@ ERROR_BODY_LIMIT = 4096
 """How much of an error answer's body is worth reading to summarise it."""
 
 
-def summarize_error_body(content_type: str | None, body: bytes, limit: int = 200) -> str:
+def summarize_error_body(content_type: str | None, body: bytes, limit: int = 200, *,
+                         codec: _codec.Codec | None = None) -> str:
     """One line (at most ``limit`` characters) saying what an error body says, or ``""``.
 
     A JSON body gives its JSON-RPC ``error.message`` (or a top-level ``message`` / ``error`` /
     ``detail`` string); a plain-text body its text with whitespace collapsed; anything else
     (HTML, binary) nothing. The body may be truncated (read at most :data:`ERROR_BODY_LIMIT`).
+    ``codec`` decodes JSON (default: the process default).
     """
     media = media_type(content_type)
     text = ""
     if _is_json(media) or media in _TEXT_ERROR_TYPES:
         try:
-            value = _codec.loads(body)
+            value = (codec or _codec.DEFAULT).loads(body)
         except Exception:
             value = None
         if isinstance(value, dict):
@@ -917,9 +1127,12 @@ def is_response(message: Any) -> bool:
                and ("result" in m or "error" in m) for m in items)
 
 
-def answer_messages(content_type: str | None, body: bytes) -> list[Any]:
+def answer_messages(content_type: str | None, body: bytes, *,
+                    codec: _codec.Codec | None = None) -> list[Any]:
     """The JSON-RPC messages in a whole answer body: one JSON document, or the data of each
-    event of an SSE stream. What does not decode is left out."""
+    event of an SSE stream. What does not decode (with ``codec``, by default the process
+    default) is left out."""
+    loads = (codec or _codec.DEFAULT).loads
     if media_type(content_type) == "text/event-stream":
         decoder = SSEDecoder()
         datas = [event.data.encode() for event in decoder.feed(body) if event.data]
@@ -928,7 +1141,7 @@ def answer_messages(content_type: str | None, body: bytes) -> list[Any]:
     out = []
     for data in datas:
         try:
-            out.append(_codec.loads(data))
+            out.append(loads(data))
         except _codec.DecodeError:
             continue
     return out

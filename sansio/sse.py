@@ -123,14 +123,16 @@ class SSEDecoder:
         if self._pending_cr and data[:1] == b"\n":
             data = data[1:]  # the LF of a CR LF split across chunks
         self._pending_cr = False
+        # What is kept from the last feed holds no line end: look in the new bytes only, and
+        # look for each kind of line end again only once passed (no CR: never again), so a
+        # chunk of many lines, or one long line in many chunks, costs linear time.
+        scan = len(buf)
         buf += data
         start = 0
         n = len(buf)
-        while start < n:
-            lf = buf.find(b"\n", start)
-            cr = buf.find(b"\r", start)
-            if lf < 0 and cr < 0:
-                break
+        lf = buf.find(b"\n", scan)
+        cr = buf.find(b"\r", scan)
+        while lf >= 0 or cr >= 0:
             if cr >= 0 and (lf < 0 or cr < lf):
                 end = cr
                 if cr + 1 < n:
@@ -142,6 +144,10 @@ class SSEDecoder:
                 end, nxt = lf, lf + 1
             self._line(bytes(buf[start:end]), events)
             start = nxt
+            if 0 <= lf < start:
+                lf = buf.find(b"\n", start)
+            if 0 <= cr < start:
+                cr = buf.find(b"\r", start)
         del buf[:start]
         if len(buf) > self._max_line:
             raise SSEError(f"SSE line longer than {self._max_line} bytes")

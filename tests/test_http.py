@@ -11,6 +11,7 @@ from typing import Any
 import h11
 import pytest
 
+from sansio import _codec
 from sansio.http import (
     Accept,
     CompleteRequest,
@@ -331,36 +332,78 @@ def test_any_bytes_give_requests_answers_or_nothing(data: bytes, chunk: int) -> 
     """Whatever bytes arrive, in any chunking, the connection yields whole requests, a ready
     error answer, or needs more data: it never raises."""
     for payload in (data, wire("POST", {"content-type": "application/json"}, b"{}") + data):
-        conn = HTTPServerConnection(max_body=100)
+        conn = HTTPServerConnection(max_body=100, max_header=160, max_discard=150)
+        answered = False
         for i in range(0, len(payload), chunk):
             conn.receive_data(payload[i:i + chunk])
             while True:
                 got = conn.next_request()
                 if got is None:
                     break
+                assert not answered  # nothing after an error answer
                 if isinstance(got, bytes):
                     assert got.startswith(b"HTTP/1.1 4")
+                    answered = True
                     break
                 assert isinstance(got, CompleteRequest)
                 conn.response(202, [])
                 if not conn.next_cycle():
                     break
-            if conn.closed:
+            if conn.closed and not conn.discarding:
                 break
+        if answered and conn.discarding:  # what is still read after it is bounded
+            conn.receive_data(b"x" * 151)
+            assert conn.next_request() is None and not conn.discarding
+
+
+# ------------------------------------------------------ JSON-RPC-ish bodies, every revision
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**96)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                max_size=3),
+    max_leaves=5)
+any_ids = st.one_of(json_values, st.integers(), st.text(max_size=8), st.sampled_from(
+    [0, 1, -1, True, False, 1.0, 1.5, 2**63 - 1, 2**64 - 1, 2**64, 2**96, "1", "", None, [], {}]))
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["request", "notification", "result", "error", "odd"]))
+    message: dict[str, Any] = {"jsonrpc": "2.0"}
+    if kind in ("request", "result", "error") or draw(st.booleans()):
+        message["id"] = draw(any_ids)
+    if kind in ("request", "notification"):
+        message["method"] = draw(st.sampled_from(["ping", "tools/list", "x", "initialize"]))
+        if draw(st.booleans()):
+            message["params"] = draw(st.sampled_from([{}, {"a": 1}, [], None, 3]))
+    elif kind == "result":
+        message["result"] = draw(st.sampled_from([{}, {"a": [1]}, None, 1]))
+    elif kind == "error":
+        message["error"] = {"code": -32603, "message": "e"}
+    return message
+
+
+bodies_rpc = st.one_of(messages(), st.lists(messages(), min_size=0, max_size=4))
 
 
 header_names = st.sampled_from(["host", "origin", "accept", "content-type", "mcp-session-id",
                                 "mcp-protocol-version", "last-event-id", "x-other"])
 header_values = st.one_of(st.sampled_from(["127.0.0.1", "localhost:1", "evil", "null",
                                            "application/json", "text/event-stream", BOTH,
-                                           "*/*", "session-1", "2025-11-25", "1/0", "2/5", ""]),
+                                           "*/*", "session-1", "2025-11-25", "2025-06-18",
+                                           "2025-03-26", "2024-11-05", "1/0", "2/5", ""]),
                           st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
                                   max_size=20))
 bodies = st.one_of(st.binary(max_size=50), st.sampled_from([
     json.dumps(INIT).encode(), b'{"jsonrpc":"2.0","method":"notifications/initialized"}',
     b'{"jsonrpc":"2.0","id":2,"method":"ping"}', b"[]", b'[{"jsonrpc":"2.0","id":3,'
     b'"method":"ping"},{"jsonrpc":"2.0","method":"x"}]', b'{"jsonrpc":"2.0","id":9,"result":{}}',
-    b"null", b'"x"']))
+    b"null", b'"x"']), st.builds(lambda b: json.dumps(b).encode(), bodies_rpc),
+    st.sampled_from([json.dumps(dict(INIT, params=dict(INIT["params"], protocolVersion=v))
+                                ).encode()
+                     for v in ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")]))
 
 
 @settings(max_examples=400, deadline=None)
@@ -406,26 +449,26 @@ def test_a_duplicate_in_flight_id_is_answered_on_its_own_stream() -> None:
 
 
 def test_head_events_are_made_once_and_bounded() -> None:
-    """Repeated heads reuse one validated h11 event (same bytes on the wire); the caches
-    never grow past their bound."""
-    from sansio import http as core
-
+    """Repeated heads reuse one validated h11 event (same bytes on the wire); the cache is
+    the server's, shared by its connections, and never grows past its bound."""
+    core = StreamableHTTPServer(lambda: "s")
+    heads = core.heads
     headers = (("content-type", "text/event-stream"), ("mcp-session-id", "abc"))
-    first = core.response_head(200, headers)
-    assert core.response_head(200, headers) is first
-    assert core.response_head(404, headers) is not first
-    one, two = HTTPServerConnection(), HTTPServerConnection()
+    first = heads.response(200, headers)
+    assert heads.response(200, headers) is first
+    assert heads.response(404, headers) is not first
+    one, two = core.connection(), core.connection()
     for conn in (one, two):
         conn.receive_data(b"GET /mcp HTTP/1.1\r\nHost: x\r\n\r\n")
         assert conn.next_request() is not None
     assert one.start_stream(200, headers) == two.start_stream(200, headers)
-    request = core.request_head("POST", "/mcp", (("host", "x"), ("content-length", "2")))
-    assert core.request_head("POST", "/mcp", (("host", "x"), ("content-length", "2"))) is request
-    for i in range(core._HEADS_KEPT * 2):
-        core.response_head(200, (("x-n", str(i)),))
-        core.request_head("GET", f"/{i}", (("host", "x"),))
-    assert len(core._responses) <= core._HEADS_KEPT
-    assert len(core._requests) <= core._HEADS_KEPT
+    assert one.heads.response(200, headers) is first
+    request = heads.request("POST", "/mcp", (("host", "x"), ("content-length", "2")))
+    assert heads.request("POST", "/mcp", (("host", "x"), ("content-length", "2"))) is request
+    for i in range(heads.max_heads * 2):
+        heads.response(200, (("x-n", str(i)),))
+        heads.request("GET", f"/{i}", (("host", "x"),))
+    assert len(heads) <= 2 * heads.max_heads
 
 
 def test_open_stream_says_whether_it_carries_initialize() -> None:
@@ -438,3 +481,88 @@ def test_open_stream_says_whether_it_carries_initialize() -> None:
         "jsonrpc": "2.0", "id": 2, "method": "tools/call",
         "params": {"name": "initialize", "arguments": {"text": '"initialize"'}}})
     assert isinstance(call, OpenStream) and not call.initialize
+
+
+def engine_answers(version: str | None, obj: Any) -> list[bytes]:
+    """What the engine writes for a POSTed body it gets: a response per request (an invalid id
+    answered with a null id), batched as it came; a batch where the revision has none is one
+    error."""
+    def answer(m: dict[str, Any]) -> dict[str, Any] | None:
+        if "method" not in m or "id" not in m:
+            return None
+        rid = m["id"]
+        if rid.__class__ is int or rid.__class__ is str:
+            return {"jsonrpc": "2.0", "id": rid, "result": {}}
+        return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "bad id"}}
+
+    if isinstance(obj, list):
+        if version != "2025-03-26":
+            return [frame({"jsonrpc": "2.0", "id": None, "error": {"code": -32600,
+                                                                    "message": "no batches"}})]
+        out = [a for a in map(answer, obj) if a is not None]
+        return [json.dumps(out).encode()] if out else []
+    one = answer(obj)
+    return [frame(one)] if one is not None else []
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from([None, "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]),
+       st.lists(bodies_rpc, min_size=1, max_size=6), st.booleans())
+def test_any_json_rpc_posts_get_exactly_one_final_answer(version: str | None, bodies: list[Any],
+                                                         json_response: bool) -> None:
+    """Any JSON-RPC-ish body (ids of every JSON type, batches) POSTed on a session of any
+    revision (None: stateless) gets one documented outcome: a 400 that answers it, a 202, or a
+    stream that the engine's answers end exactly once; the session keeps working."""
+    stateless = version is None
+    ep = Endpoint(stateless=stateless, json_response=json_response)
+    headers: dict[str, str] = {}
+    if not stateless:
+        assert version is not None
+        init = dict(INIT, params=dict(INIT["params"], protocolVersion=version))
+        opened = ep.request("POST", body=init)
+        assert isinstance(opened, OpenStream)
+        ep.core.route(opened.session_id, frame({"jsonrpc": "2.0", "id": 1, "result": {
+            "protocolVersion": version, "capabilities": {},
+            "serverInfo": {"name": "s", "version": "1"}}}))
+        headers = {"mcp-session-id": opened.session_id, "mcp-protocol-version": version}
+    negotiated = version or "2025-03-26"
+    for sent in bodies:
+        outcome = ep.request("POST", headers, sent)
+        # as the core reads it: an integer outside 64 bits is a float (the codec's rule)
+        body = _codec.loads(json.dumps(sent))
+        items = body if isinstance(body, list) else [body]
+        requests = [m for m in items if "method" in m and "id" in m]
+        has_request = bool(requests)
+        bad_id = any(not (m["id"].__class__ is int or m["id"].__class__ is str)
+                     for m in requests)
+        is_init = any(m["method"] == "initialize" for m in requests)
+        no_batch = isinstance(body, list) and negotiated != "2025-03-26" and not is_init
+        if bad_id or (no_batch and items):
+            # The engine could not answer it by id: the POST carries the -32600.
+            assert isinstance(outcome, Reject) and outcome.status == 400
+            answer = json.loads(outcome.body)
+            assert answer["error"]["code"] == -32600
+            assert ("id" in answer) == (negotiated < "2025-11-25") and not answer.get("id")
+            continue
+        if isinstance(outcome, Reject):  # initialize rules, an empty batch: HTTP-level
+            assert outcome.status == 400 and (is_init or not items)
+            answer = json.loads(outcome.body)
+            assert answer["error"]["code"] == -32600 and "id" not in answer
+            continue
+        if isinstance(outcome, Accept):
+            assert not has_request
+            continue
+        assert isinstance(outcome, OpenStream) and has_request
+        key = None if stateless else outcome.session_id
+        finals = []
+        for data in engine_answers(negotiated, body):
+            for event in ep.core.route(key or outcome.session_id, data):
+                assert event.stream_id == outcome.stream_id
+                finals += [event] if event.final else []
+        assert len(finals) == 1
+    if not stateless:  # the session still works
+        ping = ep.request("POST", headers, {"jsonrpc": "2.0", "id": "last", "method": "ping"})
+        assert isinstance(ping, OpenStream)
+        [event] = ep.core.route(ping.session_id, frame({"jsonrpc": "2.0", "id": "last",
+                                                        "result": {}}))
+        assert event.final and event.stream_id == ping.stream_id

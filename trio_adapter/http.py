@@ -22,7 +22,7 @@ import attrs
 import h11
 import trio
 
-from sansio import _codec
+from sansio import DEFAULT_MAX_FRAME_SIZE, _codec
 from sansio.http import (
     DEFAULT_ALLOWED_HOSTS,
     ERROR_BODY_LIMIT,
@@ -30,7 +30,7 @@ from sansio.http import (
     AnswerKind,
     CompleteRequest,
     EventStore,
-    HTTPServerConnection,
+    HeadCache,
     Listen,
     OpenStream,
     PostAnswer,
@@ -41,10 +41,9 @@ from sansio.http import (
     answer_messages,
     classify_post_answer,
     is_response,
-    request_head,
     summarize_error_body,
 )
-from sansio.sse import SSEDecoder
+from sansio.sse import SSEDecoder, SSEError
 
 from ._session import current_request
 from ._transport import Transport
@@ -228,10 +227,10 @@ class _Conn:
     """One TCP connection of :func:`serve_http`."""
 
     def __init__(self, endpoint: _Endpoint, stream: trio.abc.Stream, *, max_body: int,
-                 request_timeout: float, keepalive_timeout: float) -> None:
+                 max_header: int, request_timeout: float, keepalive_timeout: float) -> None:
         self.endpoint = endpoint
         self.stream = stream
-        self.http = HTTPServerConnection(max_body=max_body)
+        self.http = endpoint.core.connection(max_body=max_body, max_header=max_header)
         self.request_timeout = request_timeout
         self.keepalive_timeout = keepalive_timeout
         self._idle_scope: trio.CancelScope | None = None  # set while waiting for a request
@@ -276,6 +275,7 @@ class _Conn:
                     return
                 if isinstance(request, bytes):
                     await self.stream.send_all(request)
+                    await self._discard_rest()
                     return
                 if self.endpoint.draining:
                     await self.stream.send_all(self.http.response(
@@ -294,6 +294,14 @@ class _Conn:
         finally:
             self.endpoint.conn_closed(self)
             await trio.aclose_forcefully(self.stream)
+
+    async def _discard_rest(self) -> None:
+        """After a 413 or 431: read (and throw away) what the client is still sending, as the
+        core bounds it, so that it reads the answer rather than a reset."""
+        with trio.move_on_after(self.request_timeout):
+            while self.http.discarding:
+                self.http.receive_data(bytes(await self.stream.receive_some(_CHUNK)))
+                self.http.next_request()
 
     async def _answer(self, request: CompleteRequest) -> None:
         endpoint, http, send = self.endpoint, self.http, self.stream.send_all
@@ -435,6 +443,7 @@ async def serve_http(
     allowed_hosts: tuple[str, ...] | None = DEFAULT_ALLOWED_HOSTS,
     allowed_origins: tuple[str, ...] | None = None,
     max_body: int = 4 * 1024 * 1024,
+    max_header: int = 64 * 1024,
     request_timeout: float = 30.0,
     keepalive_timeout: float = 60.0,
     idle_session_timeout: float | None = 3600.0,
@@ -458,7 +467,10 @@ async def serve_http(
             is served by a fresh session, so server-to-client requests are refused.
         allowed_hosts, allowed_origins: ``Host`` / ``Origin`` allow-lists (403 otherwise);
             loopback by default. ``None`` allows any.
-        max_body: the largest request body (413 beyond).
+        max_body: the largest request body (413 beyond; what the client is still sending is
+            read and thrown away, up to twice ``max_body`` more bytes, so that it reads the
+            413).
+        max_header: the largest request head (431 beyond; likewise).
         request_timeout: how long a client may take to send one request (head and body).
         keepalive_timeout: how long an idle keep-alive connection is kept.
         idle_session_timeout: sessions with no request for this long are terminated.
@@ -476,7 +488,13 @@ async def serve_http(
     Raises:
         ListenError: it cannot listen (address in use, unknown host, permission denied...),
             before reporting to ``nursery.start``.
+        ValueError: ``max_body`` is larger than the engine's frame limit
+            (:data:`sansio.DEFAULT_MAX_FRAME_SIZE`, 16 MiB): a body that large would end its
+            session, where a 413 only refuses the request.
     """
+    if max_body > DEFAULT_MAX_FRAME_SIZE:
+        raise ValueError(f"max_body {max_body} is larger than the engine's frame limit "
+                         f"({DEFAULT_MAX_FRAME_SIZE} bytes)")
     core = StreamableHTTPServer(lambda: secrets.token_hex(16), path=path,
                                 supported_versions=server.supported_versions,
                                 allowed_hosts=allowed_hosts, allowed_origins=allowed_origins,
@@ -496,8 +514,8 @@ async def serve_http(
         async def handle(stream: trio.abc.Stream) -> None:
             if ssl_context is not None:
                 stream = trio.SSLStream(stream, ssl_context, server_side=True)
-            conn = _Conn(endpoint, stream, max_body=max_body, request_timeout=request_timeout,
-                         keepalive_timeout=keepalive_timeout)
+            conn = _Conn(endpoint, stream, max_body=max_body, max_header=max_header,
+                         request_timeout=request_timeout, keepalive_timeout=keepalive_timeout)
             await conn.run()
 
         bound = listeners[0].socket.getsockname()
@@ -783,8 +801,8 @@ def _holds_response(data: bytes) -> bool:
 
 
 def _request_bytes(conn: h11.Connection, method: str, target: str,
-                   headers: list[tuple[str, str]], body: bytes) -> bytes:
-    out = conn.send(request_head(method, target, tuple(headers))) or b""
+                   headers: list[tuple[str, str]], body: bytes, *, heads: HeadCache) -> bytes:
+    out = conn.send(heads.request(method, target, tuple(headers))) or b""
     if body:
         out += conn.send(h11.Data(data=body)) or b""
     return out + (conn.send(h11.EndOfMessage()) or b"")
@@ -838,6 +856,7 @@ class StreamableHTTPTransport(Transport):
         self._host = parts.hostname
         self._port = parts.port or (443 if self._tls else 80)
         self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._heads = HeadCache()  # this transport's own, bounded
         self._host_header = parts.netloc.rsplit("@", 1)[-1]
         self._extra = dict(headers or {})
         self._ssl = ssl_context
@@ -900,7 +919,7 @@ class StreamableHTTPTransport(Transport):
         pooled = self._pool.get()
         if pooled is not None:
             stream, conn = pooled
-            data = _request_bytes(conn, method, self._target, hdrs, body)
+            data = _request_bytes(conn, method, self._target, hdrs, body, heads=self._heads)
             try:
                 with trio.fail_after(self._connect_timeout):
                     await stream.send_all(data)
@@ -913,7 +932,7 @@ class StreamableHTTPTransport(Transport):
     async def _fresh(self, method: str, hdrs: list[tuple[str, str]], body: bytes
                      ) -> _Exchange:
         conn = h11.Connection(h11.CLIENT)
-        data = _request_bytes(conn, method, self._target, hdrs, body)
+        data = _request_bytes(conn, method, self._target, hdrs, body, heads=self._heads)
         try:
             with trio.fail_after(self._connect_timeout):
                 stream = await self._open()
@@ -1112,9 +1131,9 @@ class StreamableHTTPTransport(Transport):
         assert self._nursery is not None
         if answer.kind is AnswerKind.SSE:
             if inline:
-                await self._read_sse(response, True)
+                await self._read_sse(response, True, None, msg)
             else:
-                self._nursery.start_soon(self._read_sse, response, True)
+                self._nursery.start_soon(self._read_sse, response, True, None, msg)
         elif inline:
             await self._read_json(response, msg)
         else:
@@ -1166,9 +1185,10 @@ class StreamableHTTPTransport(Transport):
             self._in_send.send_nowait(data.strip() + b"\n")
 
     async def _read_sse(self, response: _Response | None, resumable: bool,
-                        last_event_id: str | None = None) -> None:
+                        last_event_id: str | None = None, request: Any = None) -> None:
         decoder = SSEDecoder()
         attempts = 0
+        got_response = False
         while True:
             try:
                 if response is None:
@@ -1195,6 +1215,14 @@ class StreamableHTTPTransport(Transport):
                 if response is not None:
                     await response.aclose()
                     response = None
+            except SSEError as exc:  # resuming would meet it again: the stream is given up
+                if response is not None:
+                    await response.aclose()
+                if (not got_response and isinstance(request, dict) and "method" in request
+                        and "id" in request):
+                    self._fail_request(request, 200, message=f"the SSE answer from {self.url} "
+                                       f"broke a limit: {exc}")
+                return
             last_event_id = decoder.last_event_id or last_event_id
             attempts += 1
             if self._closed or last_event_id is None or attempts > self._max_reconnects:
