@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from sansio import (
+    HANDSHAKE_VERSIONS,
     NEED_DATA,
     Closed,
     Connection,
@@ -73,7 +74,9 @@ class StdioServer:
     """One MCP session over a pair of blocking file descriptors."""
 
     def __init__(self, stdin_fd: int, stdout: BinaryIO, trace: BinaryIO | None = None) -> None:
-        self.conn = Connection(Role.SERVER)
+        # A handshake-era server: it does not answer server/discover, so it must not let a
+        # modern request start the stateless era (a default Connection is dual-era).
+        self.conn = Connection(Role.SERVER, supported_versions=HANDSHAKE_VERSIONS)
         self.stdin_fd, self.stdout, self.trace = stdin_fd, stdout, trace
         self.answers: dict[RequestId, ResponseReceived | ErrorReceived] = {}  # to our requests
 

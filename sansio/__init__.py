@@ -35,6 +35,7 @@ from .events import (
     RequestReceived,
     ResponseReceived,
 )
+from .frames import Frame, FrameKind
 from .jsonrpc import ErrorObject, RequestId
 from .state import Role, State
 from .versions import (
@@ -63,6 +64,8 @@ __all__ = [
     "ErrorObject",
     "ErrorReceived",
     "Event",
+    "Frame",
+    "FrameKind",
     "InitializeRequested",
     "Initialized",
     "LocalProtocolError",

@@ -38,6 +38,7 @@ from .events import (
     RequestReceived,
     ResponseReceived,
 )
+from .frames import Frame, FrameKind
 from .framing import FrameTooLarge, LineBuffer
 from .jsonrpc import (
     ErrorResponse,
@@ -61,7 +62,23 @@ from .types import (
     structure,
     unstructure,
 )
-from .versions import BATCH_VERSIONS, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS, negotiate
+from .versions import (
+    BATCH_VERSIONS,
+    HANDSHAKE_VERSIONS,
+    LOG_LEVELS,
+    META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO,
+    META_LOG_LEVEL,
+    META_PROTOCOL_VERSION,
+    META_SERVER_INFO,
+    STATELESS_VERSIONS,
+    SUPPORTED_VERSIONS,
+    Era,
+    RequestMeta,
+    modern_version_of,
+    negotiate,
+    read_request_meta,
+)
 
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "Connection"]
 
@@ -77,6 +94,8 @@ _INITIALIZE = "initialize"
 _INITIALIZED = "notifications/initialized"
 _CANCELLED = "notifications/cancelled"
 _PROGRESS = "notifications/progress"
+_LOG = "notifications/message"
+_DISCOVER = "server/discover"
 _NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
 _NO_ID: Final = object()
 
@@ -92,6 +111,7 @@ class _Incoming:
     method: str
     progress_token: RequestId | None
     batch: _Batch | None
+    meta: RequestMeta | None = None  # the request's own _meta (stateless era)
 
 
 @attrs.define(slots=True, eq=False)
@@ -136,11 +156,16 @@ def _too_deep(value: Any, limit: int) -> bool:
 class Connection:
     """One MCP session, from one side, with no I/O.
 
+    A default connection is dual-era (see :mod:`sansio.state`): a server answers an
+    ``initialize`` handshake or modern per-request traffic, as the client's first request
+    decides; a client either sends ``initialize`` or calls :meth:`start_stateless`.
+
     Args:
         role: ``Role.CLIENT`` or ``Role.SERVER``.
         supported_versions: the protocol revisions this side accepts, in any order; the latest
             handshake revision among them is what a server offers when the client asks for one it
-            does not support, and what :meth:`send_initialize` asks for by default.
+            does not support, and what :meth:`send_initialize` asks for by default. Leave the
+            stateless revisions (2026-07-28) out to speak only the handshake era.
         max_frame_size: the largest frame accepted, in bytes. A longer NDJSON line is a fatal
             :class:`RemoteProtocolError` (the stream cannot be resynchronised safely); a longer
             message given to :meth:`receive_message` is a recoverable one.
@@ -148,6 +173,14 @@ class Connection:
         validate: check the params of incoming requests and notifications and the results of
             known methods against the MCP types (answering -32602 for invalid params). Turn it
             off only for a peer you trust, to save the structuring cost.
+        server_info: (server, stateless era) the ``Implementation`` put in every result's
+            ``_meta`` ``io.modelcontextprotocol/serverInfo`` and in the ``server/discover``
+            answer; ``None``: results carry none.
+        server_capabilities: (server, stateless era) the capabilities this server has: a
+            request for a feature missing from them is answered -32601, and
+            :meth:`send_discover_result` reports them. ``None``: requests are not checked
+            against capabilities in the stateless era (the handshake era uses those of the
+            ``initialize`` result, as before).
 
     Raises:
         ValueError: an argument is out of range or names an unknown revision.
@@ -158,6 +191,7 @@ class Connection:
         "_cancelled_out",
         "_eof",
         "_eof_reason",
+        "_era_version",
         "_events",
         "_handshake_versions",
         "_inbox",
@@ -182,8 +216,12 @@ class Connection:
         "_recv_checked",
         "_role",
         "_send_checked",
+        "_server_caps",
+        "_server_info",
         "_serving",
         "_serving_tokens",
+        "_stamp",
+        "_stateless",
         "_supported",
         "_terminal",
         "_validate",
@@ -194,10 +232,12 @@ class Connection:
         self,
         role: Role,
         *,
-        supported_versions: Iterable[str] = HANDSHAKE_VERSIONS,
+        supported_versions: Iterable[str] = SUPPORTED_VERSIONS,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         max_depth: int = DEFAULT_MAX_DEPTH,
         validate: bool = True,
+        server_info: Mapping[str, Any] | None = None,
+        server_capabilities: Mapping[str, Any] | None = None,
     ) -> None:
         versions = tuple(sorted(set(supported_versions)))
         unknown = [v for v in versions if v not in SUPPORTED_VERSIONS]
@@ -210,10 +250,20 @@ class Connection:
             raise ValueError("max_frame_size must be at least 64 bytes")
         if max_depth < 4:
             raise ValueError("max_depth must be at least 4")
+        if role is Role.CLIENT and (server_info is not None or server_capabilities is not None):
+            raise ValueError("server_info and server_capabilities are for a server")
         self._role = role
         self._lifecycle = LifecycleState(role)
         self._supported = versions
         self._handshake_versions = handshake
+        self._stateless = tuple(v for v in versions if v in STATELESS_VERSIONS)
+        self._server_info = dict(server_info) if server_info is not None else None
+        self._server_caps = dict(server_capabilities) if server_capabilities is not None \
+            else None
+        # Stateless era: the revision this side speaks (a client's own; a server's latest,
+        # for what it sends outside any request) and the _meta a client stamps on requests.
+        self._era_version: str | None = None
+        self._stamp: dict[str, Any] = {}
         self._max_frame_size = max_frame_size
         self._max_depth = max_depth
         self._validate = validate
@@ -233,7 +283,7 @@ class Connection:
         self._eof_reason: str | None = None
         self._terminal: Event | None = None
         # Outbound.
-        self._outbound: list[bytes] = []
+        self._outbound: list[Frame] = []
         self._next_id = 1
         # Requests we sent and await answers to; progress tokens we gave out.
         self._pending: dict[RequestId, _Outgoing] = {}
@@ -270,8 +320,20 @@ class Connection:
 
     @property
     def protocol_version(self) -> str | None:
-        """The negotiated revision, or ``None`` until the handshake settled it."""
+        """The negotiated revision, or ``None`` until the handshake settled it.
+
+        In the stateless era: a client's is the one :meth:`start_stateless` chose; a server's
+        is ``None``, since every request names its own (``RequestReceived.protocol_version``).
+        """
+        if self._version is None and self._role is Role.CLIENT:
+            return self._era_version
         return self._version
+
+    @property
+    def era(self) -> Era | None:
+        """The era of the current state: ``None`` until the first message decided it (and
+        again once the connection is closed)."""
+        return self._lifecycle.era
 
     @property
     def supported_versions(self) -> tuple[str, ...]:
@@ -409,7 +471,7 @@ class Connection:
         raise RemoteProtocolError(msg, code, fatal=True, finished_request=finished_request)
 
     def _null_id(self) -> bool:
-        version = self._version
+        version = self._version or self._era_version
         return version is None or version < _NULL_ID_UNTIL
 
     def _refuse(
@@ -529,7 +591,8 @@ class Connection:
 
     def _spec_live(self, spec: MethodSpec) -> bool:
         # Before negotiation every known method is possible (the traffic rules gate them).
-        return self._version is None or spec.live(self._version)
+        version = self._version or self._era_version
+        return version is None or spec.live(version)
 
     def _check_params(self, spec: MethodSpec, params: dict[str, Any] | None,
                       request_id: RequestId | None, answer: bool) -> None:
@@ -553,8 +616,16 @@ class Connection:
         if rid in self._serving:
             raise self._refuse(f"duplicate request id {rid!r}: a request with this id is "
                                "still being served", ErrorCode.INVALID_REQUEST, rid, answer=True)
+        meta: RequestMeta | None = None
         if method in self._recv_checked:
             spec = self._recv_checked[method]
+        elif self._role is Role.SERVER and (
+                self._lifecycle.traffic.per_request
+                or (self._stateless and self._lifecycle.can(Trigger.START_STATELESS)
+                    and modern_version_of(params) is not None)):
+            # Stateless era, or the first message of a dual-era server naming a modern
+            # revision: the request is judged by its own _meta.
+            meta, spec = self._check_stateless_request(rid, method, params)
         else:
             if method == _INITIALIZE and self._role is Role.SERVER:
                 self._on_initialize(rid, params, batch)
@@ -563,12 +634,51 @@ class Connection:
         if spec is not None and self._validate:
             self._check_params(spec, params, rid, answer=True)
         token = _progress_token_of(params)
-        self._serving[rid] = _Incoming(method, token, batch)
+        self._serving[rid] = _Incoming(method, token, batch, meta)
         if token is not None:
             self._serving_tokens[token] = rid
         if batch is not None:
             batch.waiting.add(rid)
-        self._events.append(RequestReceived(rid, method, params, token))
+        if meta is None:
+            self._events.append(RequestReceived(rid, method, params, token))
+        else:
+            self._events.append(RequestReceived(
+                rid, method, params, token, protocol_version=meta.version,
+                client_capabilities=meta.client_capabilities, client_info=meta.client_info,
+                log_level=meta.log_level))
+
+    def _check_stateless_request(
+        self, rid: RequestId, method: str, params: dict[str, Any] | None
+    ) -> tuple[RequestMeta, MethodSpec | None]:
+        """Judge a stateless-era request alone: a method its revision does not have (-32601),
+        its ``_meta`` (-32602, -32022), the capability it needs from us (-32601). A valid
+        first request of a dual-era server starts the stateless era."""
+        judged = read_request_meta(params, self._supported)
+        version = judged.version if isinstance(judged, RequestMeta) else (
+            self._era_version or self._stateless[-1])
+        spec = self._peer_requests.get(method)
+        if spec is None:
+            if method in self._our_requests:
+                raise self._refuse(f"method not found: a {self._role.peer.value} does not "
+                                   f"send {method!r}", ErrorCode.METHOD_NOT_FOUND, rid,
+                                   answer=True)
+        elif not spec.live(version):
+            raise self._refuse(f"method not found: {method!r} is not part of protocol "
+                               f"version {version}", ErrorCode.METHOD_NOT_FOUND, rid,
+                               answer=True)
+        if not isinstance(judged, RequestMeta):
+            code, msg, data = judged
+            raise self._refuse(msg, ErrorCode(code), rid, answer=True, data=data)
+        if self._lifecycle.can(Trigger.START_STATELESS):
+            self._lifecycle.process(Trigger.START_STATELESS)
+            self._era_version = self._stateless[-1]
+        if self._server_caps is not None:
+            missing = missing_capability(method, params, self._server_caps, version)
+            if missing is not None:
+                raise self._refuse(f"method not found: {method!r} needs the {missing!r} "
+                                   "capability, which this server does not have",
+                                   ErrorCode.METHOD_NOT_FOUND, rid, answer=True)
+        return judged, spec
 
     def _check_incoming_request(self, rid: RequestId, method: str,
                                 params: dict[str, Any] | None) -> MethodSpec | None:
@@ -653,6 +763,10 @@ class Connection:
             if method in self._our_notes:
                 raise self._refuse(f"a {self._role.peer.value} does not send {method!r}",
                                    ErrorCode.INVALID_REQUEST, None, answer=False)
+        elif self._lifecycle.traffic.per_request and not self._spec_live(spec):
+            raise self._refuse(f"notification {method!r} is not part of protocol version "
+                               f"{self._era_version}", ErrorCode.INVALID_REQUEST, None,
+                               answer=False)
         elif self._validate:
             self._check_params(spec, params, None, answer=False)
         if method == _INITIALIZED:
@@ -729,6 +843,16 @@ class Connection:
             self._on_initialize_result(rid, result)
             return
         typed: Any = None
+        result_type: str | None = None
+        if self._lifecycle.traffic.per_request:
+            result_type = result.get("resultType", "complete")
+            if result_type == "input_required":
+                self._events.append(ResponseReceived(rid, out.method, result, None, result_type))
+                return
+            if result_type != "complete":
+                raise RemoteProtocolError(
+                    f"invalid result for {out.method}: unknown resultType {result_type!r}",
+                    ErrorCode.INVALID_PARAMS, finished_request=rid)
         if self._validate:
             spec = self._our_requests.get(out.method)
             if spec is not None and spec.result is not None:
@@ -739,7 +863,7 @@ class Connection:
                         f"invalid result for {out.method}: {'; '.join(exc.errors)}",
                         ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
                         finished_request=rid) from None
-        self._events.append(ResponseReceived(rid, out.method, result, typed))
+        self._events.append(ResponseReceived(rid, out.method, result, typed, result_type))
 
     def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
         spec = self._our_requests[_INITIALIZE]
@@ -781,23 +905,30 @@ class Connection:
 
     # ------------------------------------------------------------------ outbound
 
+    def frames_to_send(self) -> list[Frame]:
+        """Return (and forget) the frames the ``send_*`` calls produced, in order.
+
+        Each :class:`~sansio.frames.Frame` says what it is (kind, request id, the request it
+        belongs to, method) next to its bytes, so a message transport routes it without
+        decoding it. This and :meth:`data_to_send` are two views of one queue: either call
+        empties it.
+        """
+        frames = self._outbound
+        self._outbound = []
+        return frames
+
     def data_to_send(self) -> bytes:
-        """Return (and forget) everything the ``send_*`` calls produced, in order.
+        """Return (and forget) the bytes of every queued frame, in order: ``b"".join`` of
+        what :meth:`frames_to_send` would have returned (for byte streams such as stdio).
 
         The result is zero or more frames, each one JSON text followed by ``b"\\n"``.
         """
         out = self._outbound
         if not out:
             return b""
-        data = out[0] if len(out) == 1 else b"".join(out)
+        data = out[0].data if len(out) == 1 else b"".join([f.data for f in out])
         out.clear()
         return data
-
-    def frames_to_send(self) -> list[bytes]:
-        """Like :meth:`data_to_send`, but one ``bytes`` per frame (for message transports)."""
-        frames = self._outbound
-        self._outbound = []
-        return frames
 
     def _check_open(self) -> None:
         state = self._lifecycle.state
@@ -819,7 +950,8 @@ class Connection:
         if attrs.has(value.__class__):
             # Written for the negotiated revision (for the server's initialize result: the one
             # it is about to answer with); before negotiation, every field is kept.
-            out = unstructure(value, self._version or self._offered_version)
+            out = unstructure(value, self._version or self._offered_version
+                              or self._era_version)
             if out.__class__ is not dict:  # pragma: no cover - every MCP type is an object
                 raise LocalProtocolError("params and results must be JSON objects")
             return out
@@ -853,6 +985,8 @@ class Connection:
         params: Mapping[str, Any] | Any = None,
         *,
         progress_token: RequestId | None = None,
+        log_level: str | None = None,
+        related_request_id: RequestId | None = None,
     ) -> RequestId:
         """Queue a request and return the id the engine gave it.
 
@@ -862,6 +996,16 @@ class Connection:
                 revision), or ``None``.
             progress_token: ask the peer for progress; it is put in ``params._meta``.
                 ``ProgressReceived`` events then name this request.
+            log_level: (client, stateless era) ask for log messages at or above this level
+                with this request (``_meta`` ``io.modelcontextprotocol/logLevel``); default:
+                the one given to :meth:`start_stateless`.
+            related_request_id: the peer's request this one is sent on behalf of (a server's
+                ``sampling/createMessage`` while serving a ``tools/call``); it is only recorded
+                in the frame (``Frame.related_request_id``), for transports that route by it.
+
+        In the stateless era a client's request is stamped with the ``_meta`` of
+        :meth:`start_stateless` (protocol version, client capabilities, client info, log
+        level); keys the caller put in ``params._meta`` win.
 
         State effects: the request is pending until a response, an error,
         :class:`PeerDisconnected` or :class:`Closed` finishes it, or :meth:`cancel`. ``initialize``
@@ -887,7 +1031,8 @@ class Connection:
             trigger = None
             if method not in self._send_checked:
                 self._check_send_method(method, "request")
-                missing = missing_capability(method, payload, self._peer_caps, self._version)
+                missing = None if self._peer_caps is None else missing_capability(
+                    method, payload, self._peer_caps, self._version)
                 if missing is not None:
                     raise LocalProtocolError(
                         f"the {self._role.peer.value} did not advertise the {missing!r} "
@@ -902,6 +1047,10 @@ class Connection:
             meta = payload.get("_meta")
             payload["_meta"] = {**meta, "progressToken": progress_token} \
                 if isinstance(meta, Mapping) else {"progressToken": progress_token}
+        if self._stamp:
+            payload = self._stamped(payload, log_level)
+        elif log_level is not None:
+            raise LocalProtocolError("log_level is for a client in the stateless era")
         token = _progress_token_of(payload) if progress_token is None else progress_token
         if token is not None and token in self._progress:
             raise LocalProtocolError(f"progress token {token!r} is already in use")
@@ -909,7 +1058,8 @@ class Connection:
         obj: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
         if payload is not None:
             obj["params"] = payload
-        frame = self._encode(obj)
+        frame = Frame(FrameKind.REQUEST, self._encode(obj), rid, related_request_id, method,
+                      self._version or self._era_version)
         self._next_id = rid + 1
         if trigger is not None:
             self._lifecycle.process(trigger)
@@ -921,6 +1071,68 @@ class Connection:
             self._progress[token] = rid
         self._outbound.append(frame)
         return rid
+
+    def _stamped(self, payload: dict[str, Any] | None, log_level: str | None
+                 ) -> dict[str, Any]:
+        """(Client, stateless era) ``payload`` with the per-request ``_meta`` filled in."""
+        if log_level is not None and log_level not in LOG_LEVELS:
+            raise LocalProtocolError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        payload = dict(payload) if payload else {}
+        meta = payload.get("_meta")
+        stamp = self._stamp if log_level is None else {**self._stamp, META_LOG_LEVEL: log_level}
+        payload["_meta"] = {**stamp, **meta} if isinstance(meta, Mapping) else dict(stamp)
+        return payload
+
+    def start_stateless(
+        self,
+        protocol_version: str | None = None,
+        client_capabilities: Mapping[str, Any] | Any = None,
+        client_info: Mapping[str, Any] | Any = None,
+        *,
+        log_level: str | None = None,
+    ) -> None:
+        """(Client) Enter the stateless era (2026-07-28): IDLE -> STATELESS. Nothing is sent.
+
+        From now on every request is stamped with ``_meta``
+        ``io.modelcontextprotocol/protocolVersion``, ``.../clientCapabilities``,
+        ``.../clientInfo`` (when given) and ``.../logLevel`` (when given here or per request);
+        results carry ``resultType`` and errors -32022/-32021/-32020 arrive as
+        :class:`ErrorReceived` with their ``data``. Methods the revision removed (``ping``,
+        ``logging/setLevel``, ...) are refused locally.
+
+        Args:
+            protocol_version: a stateless revision this connection supports; default: the
+                latest.
+            client_capabilities: the capabilities to declare on every request (default ``{}``).
+            client_info: the client's ``Implementation`` (recommended).
+            log_level: the default log level to ask for on every request.
+
+        Raises:
+            LocalProtocolError: not a client, not IDLE (``initialize`` was sent), the revision
+                is not a supported stateless one, or an argument cannot be encoded.
+        """
+        if self._role is not Role.CLIENT:
+            raise LocalProtocolError("only a client starts the stateless era; a server enters "
+                                     "it when a modern request arrives")
+        version = protocol_version or (self._stateless[-1] if self._stateless else None)
+        if version not in self._stateless:
+            raise LocalProtocolError(
+                f"protocol version {version!r} is not a stateless revision this connection "
+                f"supports ({', '.join(self._stateless) or 'none'})")
+        if log_level is not None and log_level not in LOG_LEVELS:
+            raise LocalProtocolError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        caps = self._payload(client_capabilities) or {}
+        info = self._payload(client_info)
+        self._lifecycle.process(Trigger.START_STATELESS)
+        stamp: dict[str, Any] = {META_PROTOCOL_VERSION: version,
+                                 META_CLIENT_CAPABILITIES: caps}
+        if info is not None:
+            stamp[META_CLIENT_INFO] = info
+        if log_level is not None:
+            stamp[META_LOG_LEVEL] = log_level
+        self._era_version = version
+        self._stamp = stamp
+        self._our_caps = caps
 
     def _check_initialize_params(self, payload: dict[str, Any] | None) -> None:
         if self._role is not Role.CLIENT:
@@ -998,16 +1210,27 @@ class Connection:
             result["_meta"] = dict(meta)
         self.send_response(request_id, result)
 
-    def send_notification(self, method: str, params: Mapping[str, Any] | Any = None) -> None:
+    def send_notification(self, method: str, params: Mapping[str, Any] | Any = None, *,
+                          related_request_id: RequestId | None = None) -> None:
         """Queue a notification.
 
         ``notifications/initialized`` (client) completes the handshake. ``notifications/progress``
         for a token that belongs to no request we are serving queues nothing (the request
         already ended). Use :meth:`cancel` rather than sending ``notifications/cancelled``.
 
+        Args:
+            method: the method.
+            params: a mapping, an MCP type, or ``None``.
+            related_request_id: the peer's request (one we are serving) this notification
+                belongs to; recorded in ``Frame.related_request_id``. Progress finds its
+                request by its token. In the stateless era ``notifications/message`` is
+                request-scoped: it needs this, the request must have asked for a log level,
+                and a message below that level queues nothing.
+
         Raises:
             LocalProtocolError: the state forbids it, it belongs to the other role or revision,
-                or the params cannot be encoded.
+                a stateless-era log message has no request that asked for logs, or the params
+                cannot be encoded.
         """
         self._check_open()
         payload = self._payload(params)
@@ -1019,19 +1242,48 @@ class Connection:
             self.cancel(rid, reason)  # type: ignore[arg-type]
             return
         self._check_send_method(method, "notification")
+        related = related_request_id
         if method == _PROGRESS:
             token = payload.get("progressToken") if payload else None
             if token not in self._serving_tokens:
                 return  # the request ended (or never asked for progress): nothing to say
+            related = self._serving_tokens[token]
+        version = self._version or self._era_version
+        if related is not None and related in self._serving:
+            meta = self._serving[related].meta
+            if meta is not None:
+                version = meta.version
+        if method == _LOG and self._lifecycle.traffic.per_request and not self._log_allowed(
+                related, payload):
+            return  # below the level the request asked for
         obj: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
         if payload is not None:
             obj["params"] = payload
-        frame = self._encode(obj)
+        frame = Frame(FrameKind.NOTIFICATION, self._encode(obj), None, related, method, version)
         if method == _INITIALIZED:
             if self._role is not Role.CLIENT:
                 raise LocalProtocolError("only a client sends notifications/initialized")
             self._lifecycle.process(Trigger.SEND_INITIALIZED)
         self._outbound.append(frame)
+
+    def _log_allowed(self, related: RequestId | None, payload: dict[str, Any] | None) -> bool:
+        """(Stateless era) Whether a log message for request ``related`` may go out: refuse one
+        without a request that asked for logs; ``False`` for one below the asked level."""
+        incoming = self._serving.get(related) if related is not None else None
+        if incoming is None:
+            raise LocalProtocolError(
+                "notifications/message is request-scoped in the stateless era: pass the "
+                "related_request_id of a request being served")
+        meta = incoming.meta
+        if meta is None or meta.log_level is None:
+            raise LocalProtocolError(
+                f"request {related!r} did not ask for log messages "
+                f"(_meta {META_LOG_LEVEL}): none may be sent for it")
+        level = payload.get("level") if payload else None
+        if level not in LOG_LEVELS:
+            raise LocalProtocolError(f"notifications/message needs a level, one of "
+                                     f"{', '.join(LOG_LEVELS)}")
+        return LOG_LEVELS.index(level) >= LOG_LEVELS.index(meta.log_level)
 
     def _take_serving(self, request_id: RequestId) -> _Incoming | None:
         incoming = self._serving.pop(request_id, None)
@@ -1064,10 +1316,15 @@ class Connection:
             raise LocalProtocolError("a result must be an object (use {} for an empty result)")
         incoming = self._serving.get(request_id)
         is_init = incoming is not None and incoming.method == _INITIALIZE
+        version = self._version
         if is_init:
             payload = self._initialize_result(payload)
+            version = payload["protocolVersion"]
+        elif incoming is not None and incoming.meta is not None:
+            payload = self._stateless_result(incoming.meta, payload)
+            version = incoming.meta.version
         obj = {"jsonrpc": "2.0", "id": request_id, "result": payload}
-        frame = self._encode(obj) if incoming is None or incoming.batch is None else b""
+        data = self._encode(obj) if incoming is None or incoming.batch is None else b""
         incoming = self._take_serving(request_id)
         if incoming is None:
             return
@@ -1078,7 +1335,112 @@ class Connection:
         if incoming.batch is not None:
             self._finish_batch_member(incoming.batch, request_id, obj)
         else:
-            self._outbound.append(frame)
+            self._outbound.append(Frame(FrameKind.RESPONSE, data, request_id, request_id,
+                                        incoming.method, version))
+
+    def _stateless_result(self, meta: RequestMeta, payload: dict[str, Any]) -> dict[str, Any]:
+        """(Server) A stateless-era result: ``resultType`` (default ``"complete"``) and the
+        ``serverInfo`` ``_meta``; an ``input_required`` result may only ask the client for what
+        the request declared it can do (else -32021, as a LocalProtocolError to answer)."""
+        result_type = payload.get("resultType", "complete")
+        if result_type.__class__ is not str:
+            raise LocalProtocolError("a result's resultType must be a string")
+        if result_type == "input_required":
+            self._check_input_requests(meta, payload.get("inputRequests"))
+        out = dict(payload)
+        out["resultType"] = result_type
+        if self._server_info is not None:
+            rmeta = out.get("_meta")
+            if rmeta is None:
+                out["_meta"] = {META_SERVER_INFO: self._server_info}
+            elif isinstance(rmeta, Mapping) and META_SERVER_INFO not in rmeta:
+                out["_meta"] = {**rmeta, META_SERVER_INFO: self._server_info}
+        return out
+
+    def _check_input_requests(self, meta: RequestMeta, requests: Any) -> None:
+        if requests is None:
+            return
+        if not isinstance(requests, Mapping):
+            raise LocalProtocolError("inputRequests must be an object of requests by key")
+        required: dict[str, Any] = {}
+        for request in requests.values():
+            method = request.get("method") if isinstance(request, Mapping) else None
+            if method.__class__ is not str:
+                raise LocalProtocolError("every input request needs a method")
+            params = request.get("params")
+            missing = missing_capability(method, params if isinstance(params, Mapping) else None,
+                                         meta.client_capabilities, meta.version)
+            if missing is not None:
+                node = required
+                *parents, leaf = missing.split(".")
+                for key in parents:
+                    node = node.setdefault(key, {})
+                node.setdefault(leaf, {})
+        if required:
+            raise LocalProtocolError(
+                "the request did not declare the client capabilities its input requests need: "
+                + ", ".join(sorted(required)), ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY,
+                {"requiredCapabilities": required})
+
+    def send_discover_result(
+        self,
+        request_id: RequestId,
+        server_info: Mapping[str, Any] | Any = None,
+        capabilities: Mapping[str, Any] | Any = None,
+        *,
+        instructions: str | None = None,
+        ttl_ms: int = 0,
+        cache_scope: str = "private",
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        """(Server) Answer ``server/discover`` with a ``DiscoverResult``.
+
+        The engine never answers on its own: ``server/discover`` arrives as a
+        :class:`RequestReceived` and this call writes the answer. ``supportedVersions`` is
+        this connection's supported revisions, newest first (a dual-era server lists the
+        handshake ones too).
+
+        Args:
+            request_id: the ``server/discover`` request.
+            server_info: the server's ``Implementation``; default: ``server_info`` of the
+                constructor. Put in ``_meta`` ``io.modelcontextprotocol/serverInfo``.
+            capabilities: default: ``server_capabilities`` of the constructor (else ``{}``).
+            instructions: optional guidance for the model.
+            ttl_ms: how long the client may cache the answer, in milliseconds (0: stale at
+                once).
+            cache_scope: ``"public"`` or ``"private"``.
+            meta: more ``_meta``.
+
+        Raises:
+            LocalProtocolError: ``request_id`` is not a ``server/discover`` request being
+                served, or an argument is invalid.
+        """
+        incoming = self._serving.get(request_id)
+        if incoming is not None and incoming.method != _DISCOVER:
+            raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, "
+                                     "not server/discover")
+        if ttl_ms.__class__ is not int or ttl_ms < 0:
+            raise LocalProtocolError("ttl_ms must be an integer >= 0")
+        if cache_scope not in ("public", "private"):
+            raise LocalProtocolError("cache_scope must be 'public' or 'private'")
+        caps = self._payload(capabilities) if capabilities is not None else (
+            self._server_caps or {})
+        info = self._payload(server_info) if server_info is not None else self._server_info
+        result: dict[str, Any] = {
+            "resultType": "complete",
+            "supportedVersions": sorted(self._supported, reverse=True),
+            "capabilities": caps,
+            "ttlMs": ttl_ms,
+            "cacheScope": cache_scope,
+        }
+        if instructions is not None:
+            result["instructions"] = instructions
+        rmeta = dict(meta) if meta is not None else {}
+        if info is not None:
+            rmeta[META_SERVER_INFO] = info
+        if rmeta:
+            result["_meta"] = rmeta
+        self.send_response(request_id, result)
 
     def _initialize_result(self, payload: dict[str, Any]) -> dict[str, Any]:
         payload = dict(payload)
@@ -1110,7 +1472,7 @@ class Connection:
             raise LocalProtocolError("an error code must be an integer")
         obj = error_response_obj(request_id, code, message, data)
         incoming = self._serving.get(request_id)
-        frame = self._encode(obj) if incoming is None or incoming.batch is None else b""
+        data_ = self._encode(obj) if incoming is None or incoming.batch is None else b""
         incoming = self._take_serving(request_id)
         if incoming is None:
             return
@@ -1121,7 +1483,9 @@ class Connection:
         if incoming.batch is not None:
             self._finish_batch_member(incoming.batch, request_id, obj)
         else:
-            self._outbound.append(frame)
+            self._outbound.append(Frame(
+                FrameKind.ERROR, data_, request_id, request_id, incoming.method,
+                incoming.meta.version if incoming.meta is not None else self._version))
 
     def cancel(self, request_id: RequestId, reason: str | None = None) -> None:
         """Cancel a request we sent: queue ``notifications/cancelled`` and stop waiting for it.
@@ -1141,7 +1505,9 @@ class Connection:
         params: dict[str, Any] = {"requestId": request_id}
         if reason is not None:
             params["reason"] = reason
-        frame = self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params})
+        frame = Frame(FrameKind.NOTIFICATION,
+                      self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params}),
+                      None, None, _CANCELLED, self._version or self._era_version)
         del self._pending[request_id]
         if out.progress_token is not None:
             self._progress.pop(out.progress_token, None)
@@ -1194,5 +1560,8 @@ class Connection:
         if response is not None:
             batch.responses.append(response)
         if not batch.waiting and batch.responses:
-            self._outbound.append(self._encode(batch.responses))
+            ids = tuple(r["id"] for r in batch.responses if r.get("id") is not None)
+            self._outbound.append(Frame(FrameKind.BATCH, self._encode(batch.responses),
+                                        method=None, protocol_version=self._version,
+                                        batch_ids=ids))
             batch.responses = []

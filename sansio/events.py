@@ -112,14 +112,26 @@ class RequestReceived(Event):
     Attributes:
         request_id: the request's id.
         method: the method name.
-        params: the ``params`` object as received (``None`` when absent).
+        params: the ``params`` object as received (``None`` when absent), ``_meta`` included
+            (trace context keys such as ``traceparent`` pass through there).
         progress_token: ``params._meta.progressToken`` when the peer asked for progress.
+        protocol_version: (stateless era) the revision this request is written for, from its
+            ``_meta``; ``None`` in the handshake era (see ``Connection.protocol_version``).
+        client_capabilities: (stateless era) the client capabilities this request declared;
+            ``None`` in the handshake era (see ``Connection.peer_capabilities``).
+        client_info: (stateless era) the request's ``clientInfo``, when it sent one.
+        log_level: (stateless era) the lowest log level the client asked for with this
+            request; ``None``: send no ``notifications/message`` for it (the engine refuses).
     """
 
     request_id: RequestId
     method: str
     params: dict[str, Any] | None = None
     progress_token: RequestId | None = None
+    protocol_version: str | None = None
+    client_capabilities: dict[str, Any] | None = None
+    client_info: dict[str, Any] | None = None
+    log_level: str | None = None
 
 
 @attrs.frozen
@@ -142,17 +154,25 @@ class ResponseReceived(Event):
             the engine validated it (``validate=True`` and a method it knows), else ``None``.
             Validating builds it anyway: this saves a caller structuring it twice. Not part
             of equality.
+        result_type: (stateless era) the result's ``resultType``: ``"complete"`` (also when
+            absent) or ``"input_required"`` (then ``typed`` is ``None``: the result is an
+            ``InputRequiredResult``); ``None`` in the handshake era.
     """
 
     request_id: RequestId
     method: str
     result: dict[str, Any]
     typed: Any = attrs.field(default=None, eq=False, repr=False)
+    result_type: str | None = None
 
 
 @attrs.frozen
 class ErrorReceived(Event):
     """An error response to a request we sent (this finishes ``request_id``).
+
+    The stateless era's errors come with their ``error.data``: -32022
+    (``{"supported": [...], "requested": ...}``: retry with a supported revision), -32021
+    (``{"requiredCapabilities": {...}}``) and -32020 (an HTTP header disagreed with the body).
 
     ``request_id`` is ``None`` (and ``method`` is ``""``) for an error response the peer could not
     attach to a request (for example its answer to a frame it could not parse): such an event
