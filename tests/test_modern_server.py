@@ -145,7 +145,7 @@ def test_nothing_is_inferred_from_earlier_requests() -> None:
         META_CLIENT_CAPABILITIES: {"sampling": {}}}))
     (first,) = drain_events(conn)
     assert first.client_capabilities == {"sampling": {}}
-    exc, hint = refusal(conn, frame({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+    _exc, hint = refusal(conn, frame({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
     assert hint["error"]["code"] == -32602 and hint["id"] == 2
     conn.receive_data(request(3, "tools/list"))
     (third,) = drain_events(conn)
@@ -156,7 +156,7 @@ def test_unsupported_version_later_is_refused_with_the_supported_list() -> None:
     conn = server(supported_versions=["2025-11-25", V])
     conn.receive_data(request(1, "tools/list"))
     drain_events(conn)
-    exc, hint = refusal(conn, request(2, "tools/list", {}, **{
+    _exc, hint = refusal(conn, request(2, "tools/list", {}, **{
         META_PROTOCOL_VERSION: "2025-11-25"}))
     assert hint["id"] == 2
     assert hint["error"]["data"] == {"supported": [V, "2025-11-25"], "requested": "2025-11-25"}
@@ -182,7 +182,7 @@ def test_initialize_without_meta_on_a_modern_connection_is_method_not_found() ->
     conn = server()
     conn.receive_data(request(1, "tools/list"))
     drain_events(conn)
-    exc, hint = refusal(conn, frame({"jsonrpc": "2.0", "id": 2, "method": "initialize",
+    _exc, hint = refusal(conn, frame({"jsonrpc": "2.0", "id": 2, "method": "initialize",
                                      "params": {"protocolVersion": "2025-11-25",
                                                 "capabilities": {},
                                                 "clientInfo": {"name": "c", "version": "1"}}}))
