@@ -96,6 +96,9 @@ _CANCELLED = "notifications/cancelled"
 _PROGRESS = "notifications/progress"
 _LOG = "notifications/message"
 _DISCOVER = "server/discover"
+_CACHEABLE: Final = frozenset({_DISCOVER, "tools/list", "prompts/list", "resources/list",
+                               "resources/templates/list", "resources/read"})
+"""Methods whose complete stateless-era results must carry ``ttlMs`` and ``cacheScope``."""
 _NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
 _NO_ID: Final = object()
 
@@ -1321,7 +1324,7 @@ class Connection:
             payload = self._initialize_result(payload)
             version = payload["protocolVersion"]
         elif incoming is not None and incoming.meta is not None:
-            payload = self._stateless_result(incoming.meta, payload)
+            payload = self._stateless_result(incoming.meta, incoming.method, payload)
             version = incoming.meta.version
         obj = {"jsonrpc": "2.0", "id": request_id, "result": payload}
         data = self._encode(obj) if incoming is None or incoming.batch is None else b""
@@ -1338,10 +1341,13 @@ class Connection:
             self._outbound.append(Frame(FrameKind.RESPONSE, data, request_id, request_id,
                                         incoming.method, version))
 
-    def _stateless_result(self, meta: RequestMeta, payload: dict[str, Any]) -> dict[str, Any]:
-        """(Server) A stateless-era result: ``resultType`` (default ``"complete"``) and the
-        ``serverInfo`` ``_meta``; an ``input_required`` result may only ask the client for what
-        the request declared it can do (else -32021, as a LocalProtocolError to answer)."""
+    def _stateless_result(self, meta: RequestMeta, method: str,
+                          payload: dict[str, Any]) -> dict[str, Any]:
+        """(Server) A stateless-era result: ``resultType`` (default ``"complete"``), the
+        ``serverInfo`` ``_meta``, and for a complete result of a cacheable method the caching
+        hints (default ``ttlMs`` 0 and ``cacheScope`` ``"private"``: stale at once, never
+        shared); an ``input_required`` result may only ask the client for what the request
+        declared it can do (else -32021, as a LocalProtocolError to answer)."""
         result_type = payload.get("resultType", "complete")
         if result_type.__class__ is not str:
             raise LocalProtocolError("a result's resultType must be a string")
@@ -1349,6 +1355,9 @@ class Connection:
             self._check_input_requests(meta, payload.get("inputRequests"))
         out = dict(payload)
         out["resultType"] = result_type
+        if result_type == "complete" and method in _CACHEABLE:
+            out.setdefault("ttlMs", 0)
+            out.setdefault("cacheScope", "private")
         if self._server_info is not None:
             rmeta = out.get("_meta")
             if rmeta is None:

@@ -278,8 +278,20 @@ def test_without_server_info_results_carry_no_meta() -> None:
     conn.receive_data(request(1, "tools/list"))
     drain_events(conn)
     conn.send_response(1, {"tools": []})
-    assert sent(conn) == [{"jsonrpc": "2.0", "id": 1,
-                           "result": {"tools": [], "resultType": "complete"}}]
+    assert sent(conn) == [{"jsonrpc": "2.0", "id": 1, "result": {
+        "tools": [], "resultType": "complete", "ttlMs": 0, "cacheScope": "private"}}]
+
+
+def test_cacheable_results_keep_their_own_hints() -> None:
+    conn = server()
+    conn.receive_data(request(1, "resources/read", {"uri": "a://b"}))
+    conn.receive_data(request(2, "tools/call", {"name": "t"}))
+    drain_events(conn)
+    conn.send_response(1, {"contents": [], "ttlMs": 5000, "cacheScope": "public"})
+    conn.send_response(2, {"content": []})
+    read, call = (m["result"] for m in sent(conn))
+    assert (read["ttlMs"], read["cacheScope"]) == (5000, "public")
+    assert "ttlMs" not in call and "cacheScope" not in call  # tools/call is not cacheable
 
 
 def test_server_discover_is_answered_by_the_caller() -> None:
