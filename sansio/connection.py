@@ -492,6 +492,8 @@ class Connection:
             obj = error_response_obj(request_id, code, msg, data, null_id=self._null_id())
             exc.response_obj = obj
             exc.response_hint = _codec.dumps_line(obj)
+            exc.response_frame = Frame(FrameKind.ERROR, exc.response_hint, request_id,
+                                       request_id, None, self._version or self._era_version)
         return exc
 
     def _handle_frame(self, frame: Any) -> None:
@@ -537,9 +539,13 @@ class Connection:
                 if exc.response_obj is not None:
                     batch.responses.append(exc.response_obj)
         if not batch.waiting and batch.responses:
-            raise RemoteProtocolError(
-                "batch had no valid requests", ErrorCode.INVALID_REQUEST,
-                response_hint=_codec.dumps_line(batch.responses))
+            hint = _codec.dumps_line(batch.responses)
+            refusal = RemoteProtocolError("batch had no valid requests",
+                                          ErrorCode.INVALID_REQUEST, response_hint=hint)
+            refusal.response_frame = Frame(
+                FrameKind.BATCH, hint, protocol_version=self._version,
+                batch_ids=tuple(r["id"] for r in batch.responses if r.get("id") is not None))
+            raise refusal
 
     def _handle_obj(self, obj: Any, batch: _Batch | None) -> None:
         # The well-formed common cases, classified inline (no message object is built); all

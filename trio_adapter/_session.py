@@ -65,6 +65,7 @@ from sansio import (
     ResponseReceived,
     State,
 )
+from sansio.frames import Frame, FrameKind
 from sansio.jsonrpc import ErrorObject
 
 from . import errors
@@ -486,17 +487,15 @@ class BaseSession:
 
     async def _flush(self) -> None:
         """Write what the engine produced; call with the send lock held."""
-        data = self._engine.data_to_send()
-        if not data:
+        frames = self._engine.frames_to_send()
+        if not frames:
             return
         if self._trace is not None:
-            for frame in data.splitlines():
-                self._trace("send", frame)
+            for frame in frames:
+                self._trace("send", frame.data.rstrip(b"\n"))
         transport = self._transport
         try:
-            sent = transport.send_nowait(data)
-            if sent < len(data):
-                await transport.send(data[sent:] if sent else data)
+            await self._write(transport, frames)
         except _CHECKED as exc:
             self._engine.send_failed()
             error = errors.PeerDisconnected(
@@ -505,18 +504,27 @@ class BaseSession:
             self._mark_closing(error, grace=False)
             raise error from exc
 
-    async def _send_raw(self, frame: bytes) -> None:
+    @staticmethod
+    async def _write(transport: Transport, frames: list[Frame]) -> None:
+        """Frames to a transport that routes them; bytes (the non-blocking way first) to any
+        other."""
+        if type(transport).send_frames is not Transport.send_frames:
+            await transport.send_frames(frames)
+            return
+        data = frames[0].data if len(frames) == 1 else b"".join([f.data for f in frames])
+        sent = transport.send_nowait(data)
+        if sent < len(data):
+            await transport.send(data[sent:] if sent else data)
+
+    async def _send_raw(self, frame: Frame) -> None:
         """Write a ready frame (an engine response hint) under the send lock."""
         async with self._send_lock:
             if self._engine_closed():
                 return
             if self._trace is not None:
-                self._trace("send", frame.rstrip(b"\n"))
-            transport = self._transport
+                self._trace("send", frame.data.rstrip(b"\n"))
             try:
-                sent = transport.send_nowait(frame)
-                if sent < len(frame):
-                    await transport.send(frame[sent:] if sent else frame)
+                await self._write(self._transport, [frame])
             except _CHECKED:
                 self._engine.send_failed()
 
@@ -707,8 +715,11 @@ class BaseSession:
     async def _on_protocol_error(self, exc: RemoteProtocolError) -> bool:
         """Handle a protocol error from the engine; return True when the session is over."""
         logger.debug("protocol error from peer: %s", exc)
-        if exc.response_hint is not None:
-            await self._send_raw(exc.response_hint)
+        frame = exc.response_frame
+        if frame is None and exc.response_hint is not None:  # raised by a custom engine
+            frame = Frame(FrameKind.ERROR, exc.response_hint)
+        if frame is not None:
+            await self._send_raw(frame)
         if exc.finished_request is not None:
             slot = self._pending.pop(exc.finished_request, None)
             if slot is not None:
