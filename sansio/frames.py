@@ -33,9 +33,12 @@ class FrameKind(enum.Enum):
     """A JSON array answering an incoming batch (2025-03-26 only): see ``batch_ids``."""
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class Frame:
     """One JSON-RPC message (or batch answer) the engine wrote.
+
+    Compares by value. Treat it as read-only: it is not frozen only because a frozen attrs
+    class costs about three times as much to build, and the engine builds one per message.
 
     Attributes:
         kind: what the frame is.
