@@ -524,10 +524,10 @@ class Connection:
 
     def _handle_batch(self, items: list[Any]) -> None:
         if self._version not in BATCH_VERSIONS:
+            version = self._version or self._era_version
             raise self._refuse(
                 "JSON-RPC batches are not allowed "
-                + (f"in protocol version {self._version}" if self._version
-                   else "before initialization"),
+                + (f"in protocol version {version}" if version else "before initialization"),
                 ErrorCode.INVALID_REQUEST, None, answer=True)
         if not items:
             raise self._refuse("empty batch", ErrorCode.INVALID_REQUEST, None, answer=True)

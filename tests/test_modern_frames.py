@@ -1,5 +1,6 @@
 """Outbound frames as objects (both eras), every frame of a modern conversation valid against
-the 2026-07-28 schema, and the fuzz invariant for a server engine that went modern."""
+the 2026-07-28 schema, and the fuzz invariant (any bytes in: only events or RemoteProtocolError
+out, never a hang) for a server and a client engine that went modern."""
 
 from __future__ import annotations
 
@@ -333,6 +334,52 @@ def test_any_message_to_a_modern_server(message: Any) -> None:
     conn.receive_message(message)
     settle(conn)
     assert conn.state in (State.STATELESS, State.ERROR)
+
+
+def modern_client() -> Connection:
+    conn = Connection(Role.CLIENT)
+    conn.start_stateless(client_capabilities={"roots": {}})
+    for _ in range(3):  # requests in flight, so responses and progress have somewhere to go
+        conn.send_request("tools/call", {"name": "t"}, progress_token=f"p{_}")
+    conn.data_to_send()
+    return conn
+
+
+def server_answers() -> st.SearchStrategy[bytes]:
+    results = st.one_of(
+        st.fixed_dictionaries({"content": st.just([])}, optional={
+            "resultType": st.sampled_from(["complete", "input_required", "other", 5])}),
+        mcps.json_values())
+    return st.one_of(
+        st.builds(lambda rid, r: frame({"jsonrpc": "2.0", "id": rid, "result": r}),
+                  st.sampled_from([1, 2, 3, 4]), results),
+        st.builds(lambda rid, code: frame({"jsonrpc": "2.0", "id": rid, "error": {
+            "code": code, "message": "x", "data": {"supported": [V]}}}),
+            st.sampled_from([1, 2, 3]), st.sampled_from([-32022, -32021, -32020, 1])),
+        st.builds(lambda tok, p: frame({"jsonrpc": "2.0", "method": "notifications/progress",
+                                        "params": {"progressToken": tok, "progress": p}}),
+                  st.sampled_from(["p0", "p1", "zz"]), mcps.json_values()),
+        mcps.ndjson(mcps.jsonrpc_messages()))
+
+
+@pytest.mark.slow
+@FUZZ
+@given(pieces=st.lists(st.one_of(st.binary(max_size=48), mcps.invalid_frames(),
+                                 server_answers()), max_size=6),
+       how=st.sampled_from(["whole", "bytes"]))
+def test_any_bytes_to_a_modern_client(pieces: list[bytes], how: str) -> None:
+    conn = modern_client()
+    data = b"".join(pieces)
+    chunks = [data] if how == "whole" else [data[i:i + 1] for i in range(len(data))]
+    for chunk in chunks:
+        if conn.state is State.ERROR:
+            break
+        conn.receive_data(chunk)
+        settle(conn)
+    conn.receive_data(b"")
+    events = settle(conn)
+    if conn.state is not State.ERROR:
+        assert isinstance(events[-1], PeerDisconnected) and conn.state is State.CLOSED
 
 
 def test_an_error_code_is_never_a_bare_int_in_the_hint() -> None:
