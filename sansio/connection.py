@@ -15,7 +15,7 @@ to something the peer sent (an error response to a bad request), the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypeAlias
 
 import attrs
 
@@ -101,6 +101,10 @@ _CACHEABLE: Final = frozenset({_DISCOVER, "tools/list", "prompts/list", "resourc
 """Methods whose complete stateless-era results must carry ``ttlMs`` and ``cacheScope``."""
 _NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
 _NO_ID: Final = object()
+
+_Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | None",
+                           "str | None", "str | None", "tuple[RequestId, ...]"]
+"""A queued outbound frame: the fields of :class:`~sansio.frames.Frame`, in order."""
 
 
 @attrs.define(slots=True)
@@ -286,7 +290,9 @@ class Connection:
         self._eof_reason: str | None = None
         self._terminal: Event | None = None
         # Outbound.
-        self._outbound: list[Frame] = []
+        # Queued frames as plain tuples (Frame's fields, in order): a Frame is built only for
+        # frames_to_send(), so data_to_send() users do not pay for the objects.
+        self._outbound: list[_Queued] = []
         self._next_id = 1
         # Requests we sent and await answers to; progress tokens we gave out.
         self._pending: dict[RequestId, _Outgoing] = {}
@@ -648,13 +654,7 @@ class Connection:
             self._serving_tokens[token] = rid
         if batch is not None:
             batch.waiting.add(rid)
-        if meta is None:
-            self._events.append(RequestReceived(rid, method, params, token))
-        else:
-            self._events.append(RequestReceived(
-                rid, method, params, token, protocol_version=meta.version,
-                client_capabilities=meta.client_capabilities, client_info=meta.client_info,
-                log_level=meta.log_level))
+        self._events.append(RequestReceived(rid, method, params, token, meta))
 
     def _check_stateless_request(
         self, rid: RequestId, method: str, params: dict[str, Any] | None
@@ -922,9 +922,11 @@ class Connection:
         decoding it. This and :meth:`data_to_send` are two views of one queue: either call
         empties it.
         """
-        frames = self._outbound
+        queued = self._outbound
+        if not queued:
+            return []
         self._outbound = []
-        return frames
+        return [Frame(*entry) for entry in queued]
 
     def data_to_send(self) -> bytes:
         """Return (and forget) the bytes of every queued frame, in order: ``b"".join`` of
@@ -935,7 +937,7 @@ class Connection:
         out = self._outbound
         if not out:
             return b""
-        data = out[0].data if len(out) == 1 else b"".join([f.data for f in out])
+        data = out[0][1] if len(out) == 1 else b"".join([entry[1] for entry in out])
         out.clear()
         return data
 
@@ -1067,8 +1069,8 @@ class Connection:
         obj: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
         if payload is not None:
             obj["params"] = payload
-        frame = Frame(FrameKind.REQUEST, self._encode(obj), rid, related_request_id, method,
-                      self._version or self._era_version)
+        frame: _Queued = (FrameKind.REQUEST, self._encode(obj), rid, related_request_id, method,
+                          self._version or self._era_version, ())
         self._next_id = rid + 1
         if trigger is not None:
             self._lifecycle.process(trigger)
@@ -1268,7 +1270,8 @@ class Connection:
         obj: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
         if payload is not None:
             obj["params"] = payload
-        frame = Frame(FrameKind.NOTIFICATION, self._encode(obj), None, related, method, version)
+        frame: _Queued = (FrameKind.NOTIFICATION, self._encode(obj), None, related, method,
+                          version, ())
         if method == _INITIALIZED:
             if self._role is not Role.CLIENT:
                 raise LocalProtocolError("only a client sends notifications/initialized")
@@ -1344,8 +1347,8 @@ class Connection:
         if incoming.batch is not None:
             self._finish_batch_member(incoming.batch, request_id, obj)
         else:
-            self._outbound.append(Frame(FrameKind.RESPONSE, data, request_id, request_id,
-                                        incoming.method, version))
+            self._outbound.append((FrameKind.RESPONSE, data, request_id, request_id,
+                                   incoming.method, version, ()))
 
     def _stateless_result(self, meta: RequestMeta, method: str,
                           payload: dict[str, Any]) -> dict[str, Any]:
@@ -1498,9 +1501,9 @@ class Connection:
         if incoming.batch is not None:
             self._finish_batch_member(incoming.batch, request_id, obj)
         else:
-            self._outbound.append(Frame(
+            self._outbound.append((
                 FrameKind.ERROR, data_, request_id, request_id, incoming.method,
-                incoming.meta.version if incoming.meta is not None else self._version))
+                incoming.meta.version if incoming.meta is not None else self._version, ()))
 
     def cancel(self, request_id: RequestId, reason: str | None = None) -> None:
         """Cancel a request we sent: queue ``notifications/cancelled`` and stop waiting for it.
@@ -1520,9 +1523,10 @@ class Connection:
         params: dict[str, Any] = {"requestId": request_id}
         if reason is not None:
             params["reason"] = reason
-        frame = Frame(FrameKind.NOTIFICATION,
-                      self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params}),
-                      None, None, _CANCELLED, self._version or self._era_version)
+        frame: _Queued = (
+            FrameKind.NOTIFICATION,
+            self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params}),
+            None, None, _CANCELLED, self._version or self._era_version, ())
         del self._pending[request_id]
         if out.progress_token is not None:
             self._progress.pop(out.progress_token, None)
@@ -1576,7 +1580,6 @@ class Connection:
             batch.responses.append(response)
         if not batch.waiting and batch.responses:
             ids = tuple(r["id"] for r in batch.responses if r.get("id") is not None)
-            self._outbound.append(Frame(FrameKind.BATCH, self._encode(batch.responses),
-                                        method=None, protocol_version=self._version,
-                                        batch_ids=ids))
+            self._outbound.append((FrameKind.BATCH, self._encode(batch.responses), None, None,
+                                   None, self._version, ids))
             batch.responses = []

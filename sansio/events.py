@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from .jsonrpc import ErrorObject, RequestId
+from .versions import RequestMeta
 
 __all__ = [
     "NEED_DATA",
@@ -115,23 +116,42 @@ class RequestReceived(Event):
         params: the ``params`` object as received (``None`` when absent), ``_meta`` included
             (trace context keys such as ``traceparent`` pass through there).
         progress_token: ``params._meta.progressToken`` when the peer asked for progress.
-        protocol_version: (stateless era) the revision this request is written for, from its
-            ``_meta``; ``None`` in the handshake era (see ``Connection.protocol_version``).
-        client_capabilities: (stateless era) the client capabilities this request declared;
-            ``None`` in the handshake era (see ``Connection.peer_capabilities``).
-        client_info: (stateless era) the request's ``clientInfo``, when it sent one.
-        log_level: (stateless era) the lowest log level the client asked for with this
-            request; ``None``: send no ``notifications/message`` for it (the engine refuses).
+        request_meta: (stateless era) what the request said about itself in ``_meta``
+            (:class:`~sansio.versions.RequestMeta`); ``None`` in the handshake era, where the
+            session's version and capabilities hold (``Connection.protocol_version``,
+            ``Connection.peer_capabilities``). The properties below read it.
     """
 
     request_id: RequestId
     method: str
     params: dict[str, Any] | None = None
     progress_token: RequestId | None = None
-    protocol_version: str | None = None
-    client_capabilities: dict[str, Any] | None = None
-    client_info: dict[str, Any] | None = None
-    log_level: str | None = None
+    request_meta: RequestMeta | None = None
+
+    @property
+    def protocol_version(self) -> str | None:
+        """(Stateless era) the revision this request is written for; else ``None``."""
+        meta = self.request_meta
+        return meta.version if meta is not None else None
+
+    @property
+    def client_capabilities(self) -> dict[str, Any] | None:
+        """(Stateless era) the client capabilities this request declared; else ``None``."""
+        meta = self.request_meta
+        return meta.client_capabilities if meta is not None else None
+
+    @property
+    def client_info(self) -> dict[str, Any] | None:
+        """(Stateless era) the request's ``clientInfo``, when it sent one."""
+        meta = self.request_meta
+        return meta.client_info if meta is not None else None
+
+    @property
+    def log_level(self) -> str | None:
+        """(Stateless era) the lowest log level asked for with this request; ``None``: send no
+        ``notifications/message`` for it (the engine refuses)."""
+        meta = self.request_meta
+        return meta.log_level if meta is not None else None
 
 
 @attrs.frozen

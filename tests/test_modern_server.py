@@ -28,6 +28,7 @@ from sansio.versions import (
     META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
     META_SERVER_INFO,
+    RequestMeta,
 )
 from tests.helpers import frame
 
@@ -76,8 +77,10 @@ def test_a_modern_request_starts_the_stateless_era() -> None:
     assert conn.state is State.STATELESS and conn.era is Era.STATELESS
     assert event == RequestReceived(
         1, "tools/list", {"_meta": meta(**{META_CLIENT_INFO: {"name": "c", "version": "2"}})},
-        protocol_version=V, client_capabilities={},
-        client_info={"name": "c", "version": "2"})
+        request_meta=RequestMeta(V, {}, {"name": "c", "version": "2"}))
+    assert isinstance(event, RequestReceived)
+    assert (event.protocol_version, event.client_capabilities, event.client_info,
+            event.log_level) == (V, {}, {"name": "c", "version": "2"}, None)
     assert conn.protocol_version is None  # each request names its own
 
 
