@@ -486,16 +486,32 @@ class BaseSession:
     # ------------------------------------------------------------------ writing
 
     async def _flush(self) -> None:
-        """Write what the engine produced; call with the send lock held."""
-        frames = self._engine.frames_to_send()
-        if not frames:
-            return
-        if self._trace is not None:
-            for frame in frames:
-                self._trace("send", frame.data.rstrip(b"\n"))
+        """Write what the engine produced; call with the send lock held.
+
+        A transport that routes frames (HTTP: it overrides ``Transport.send_frames``) gets the
+        engine's ``Frame`` objects; any other gets their bytes, the non-blocking way first.
+        """
         transport = self._transport
+        routes = type(transport).send_frames is not Transport.send_frames
+        if routes:
+            frames = self._engine.frames_to_send()
+            if not frames:
+                return
+            if self._trace is not None:
+                for frame in frames:
+                    self._trace("send", frame.data.rstrip(b"\n"))
+        else:
+            data = self._engine.data_to_send()
+            if not data:
+                return
+            if self._trace is not None:
+                for line in data.splitlines():
+                    self._trace("send", line)
         try:
-            await self._write(transport, frames)
+            if routes:
+                await transport.send_frames(frames)
+            else:
+                await self._write_bytes(transport, data)
         except _CHECKED as exc:
             self._engine.send_failed()
             error = errors.PeerDisconnected(
@@ -505,13 +521,7 @@ class BaseSession:
             raise error from exc
 
     @staticmethod
-    async def _write(transport: Transport, frames: list[Frame]) -> None:
-        """Frames to a transport that routes them; bytes (the non-blocking way first) to any
-        other."""
-        if type(transport).send_frames is not Transport.send_frames:
-            await transport.send_frames(frames)
-            return
-        data = frames[0].data if len(frames) == 1 else b"".join([f.data for f in frames])
+    async def _write_bytes(transport: Transport, data: bytes) -> None:
         sent = transport.send_nowait(data)
         if sent < len(data):
             await transport.send(data[sent:] if sent else data)
@@ -523,8 +533,12 @@ class BaseSession:
                 return
             if self._trace is not None:
                 self._trace("send", frame.data.rstrip(b"\n"))
+            transport = self._transport
             try:
-                await self._write(self._transport, [frame])
+                if type(transport).send_frames is not Transport.send_frames:
+                    await transport.send_frames([frame])
+                else:
+                    await self._write_bytes(transport, frame.data)
             except _CHECKED:
                 self._engine.send_failed()
 
