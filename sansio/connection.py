@@ -3,9 +3,14 @@
 h11-style: feed bytes with :meth:`Connection.receive_data` (NDJSON, as on stdio) or whole messages
 with :meth:`Connection.receive_message` (one HTTP body, one in-memory message), pull events with
 :meth:`Connection.next_event`, and call the ``send_*`` methods to produce frames, which collect in
-an outbound buffer that :meth:`Connection.data_to_send` (or :meth:`Connection.frames_to_send`)
-drains. Every frame is one JSON text followed by ``b"\\n"``: an NDJSON line, and also a valid
-HTTP body.
+one outbound queue with one drain, taken as :class:`~sansio.frames.Frame` objects
+(:meth:`Connection.frames_to_send`: what each frame is, for transports that route) or as bytes
+(:meth:`Connection.data_to_send`). Every frame is one JSON text followed by ``b"\\n"``: an
+NDJSON line, and also a valid HTTP body.
+
+A connection is dual-era (:mod:`sansio.state`): the handshake era (``initialize``) or the
+stateless era (2026-07-28: every request carries its version and client capabilities in
+``_meta``; the per-request rules are in :mod:`sansio._stateless`).
 
 The engine never writes on its own and never reads a clock. When the protocol requires an answer
 to something the peer sent (an error response to a bad request), the
@@ -19,7 +24,7 @@ from typing import Any, Final, NoReturn, TypeAlias
 
 import attrs
 
-from . import _codec
+from . import _codec, _stateless
 from ._fifo import Fifo
 from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
@@ -65,12 +70,6 @@ from .types import (
 from .versions import (
     BATCH_VERSIONS,
     HANDSHAKE_VERSIONS,
-    LOG_LEVELS,
-    META_CLIENT_CAPABILITIES,
-    META_CLIENT_INFO,
-    META_LOG_LEVEL,
-    META_PROTOCOL_VERSION,
-    META_SERVER_INFO,
     STATELESS_VERSIONS,
     SUPPORTED_VERSIONS,
     Era,
@@ -96,9 +95,6 @@ _CANCELLED = "notifications/cancelled"
 _PROGRESS = "notifications/progress"
 _LOG = "notifications/message"
 _DISCOVER = "server/discover"
-_CACHEABLE: Final = frozenset({_DISCOVER, "tools/list", "prompts/list", "resources/list",
-                               "resources/templates/list", "resources/read"})
-"""Methods whose complete stateless-era results must carry ``ttlMs`` and ``cacheScope``."""
 _NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
 _NO_ID: Final = object()
 
@@ -1059,7 +1055,7 @@ class Connection:
             payload["_meta"] = {**meta, "progressToken": progress_token} \
                 if isinstance(meta, Mapping) else {"progressToken": progress_token}
         if self._stamp:
-            payload = self._stamped(payload, log_level)
+            payload = _stateless.stamped(payload, self._stamp, log_level)
         elif log_level is not None:
             raise LocalProtocolError("log_level is for a client in the stateless era")
         token = _progress_token_of(payload) if progress_token is None else progress_token
@@ -1082,17 +1078,6 @@ class Connection:
             self._progress[token] = rid
         self._outbound.append(frame)
         return rid
-
-    def _stamped(self, payload: dict[str, Any] | None, log_level: str | None
-                 ) -> dict[str, Any]:
-        """(Client, stateless era) ``payload`` with the per-request ``_meta`` filled in."""
-        if log_level is not None and log_level not in LOG_LEVELS:
-            raise LocalProtocolError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
-        payload = dict(payload) if payload else {}
-        meta = payload.get("_meta")
-        stamp = self._stamp if log_level is None else {**self._stamp, META_LOG_LEVEL: log_level}
-        payload["_meta"] = {**stamp, **meta} if isinstance(meta, Mapping) else dict(stamp)
-        return payload
 
     def start_stateless(
         self,
@@ -1130,17 +1115,9 @@ class Connection:
             raise LocalProtocolError(
                 f"protocol version {version!r} is not a stateless revision this connection "
                 f"supports ({', '.join(self._stateless) or 'none'})")
-        if log_level is not None and log_level not in LOG_LEVELS:
-            raise LocalProtocolError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
         caps = self._payload(client_capabilities) or {}
-        info = self._payload(client_info)
+        stamp = _stateless.stamp(version, caps, self._payload(client_info), log_level)
         self._lifecycle.process(Trigger.START_STATELESS)
-        stamp: dict[str, Any] = {META_PROTOCOL_VERSION: version,
-                                 META_CLIENT_CAPABILITIES: caps}
-        if info is not None:
-            stamp[META_CLIENT_INFO] = info
-        if log_level is not None:
-            stamp[META_LOG_LEVEL] = log_level
         self._era_version = version
         self._stamp = stamp
         self._our_caps = caps
@@ -1264,9 +1241,14 @@ class Connection:
             meta = self._serving[related].meta
             if meta is not None:
                 version = meta.version
-        if method == _LOG and self._lifecycle.traffic.per_request and not self._log_allowed(
-                related, payload):
-            return  # below the level the request asked for
+        if method == _LOG and self._lifecycle.traffic.per_request:
+            incoming = self._serving.get(related) if related is not None else None
+            if incoming is None:
+                raise LocalProtocolError(
+                    "notifications/message is request-scoped in the stateless era: pass the "
+                    "related_request_id of a request being served")
+            if not _stateless.log_allowed(related, incoming.meta, payload):
+                return  # below the level the request asked for
         obj: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
         if payload is not None:
             obj["params"] = payload
@@ -1277,25 +1259,6 @@ class Connection:
                 raise LocalProtocolError("only a client sends notifications/initialized")
             self._lifecycle.process(Trigger.SEND_INITIALIZED)
         self._outbound.append(frame)
-
-    def _log_allowed(self, related: RequestId | None, payload: dict[str, Any] | None) -> bool:
-        """(Stateless era) Whether a log message for request ``related`` may go out: refuse one
-        without a request that asked for logs; ``False`` for one below the asked level."""
-        incoming = self._serving.get(related) if related is not None else None
-        if incoming is None:
-            raise LocalProtocolError(
-                "notifications/message is request-scoped in the stateless era: pass the "
-                "related_request_id of a request being served")
-        meta = incoming.meta
-        if meta is None or meta.log_level is None:
-            raise LocalProtocolError(
-                f"request {related!r} did not ask for log messages "
-                f"(_meta {META_LOG_LEVEL}): none may be sent for it")
-        level = payload.get("level") if payload else None
-        if level not in LOG_LEVELS:
-            raise LocalProtocolError(f"notifications/message needs a level, one of "
-                                     f"{', '.join(LOG_LEVELS)}")
-        return LOG_LEVELS.index(level) >= LOG_LEVELS.index(meta.log_level)
 
     def _take_serving(self, request_id: RequestId) -> _Incoming | None:
         incoming = self._serving.pop(request_id, None)
@@ -1333,7 +1296,8 @@ class Connection:
             payload = self._initialize_result(payload)
             version = payload["protocolVersion"]
         elif incoming is not None and incoming.meta is not None:
-            payload = self._stateless_result(incoming.meta, incoming.method, payload)
+            payload = _stateless.complete_result(incoming.meta, incoming.method, payload,
+                                                 self._server_info)
             version = incoming.meta.version
         obj = {"jsonrpc": "2.0", "id": request_id, "result": payload}
         data = self._encode(obj) if incoming is None or incoming.batch is None else b""
@@ -1349,56 +1313,6 @@ class Connection:
         else:
             self._outbound.append((FrameKind.RESPONSE, data, request_id, request_id,
                                    incoming.method, version, ()))
-
-    def _stateless_result(self, meta: RequestMeta, method: str,
-                          payload: dict[str, Any]) -> dict[str, Any]:
-        """(Server) A stateless-era result: ``resultType`` (default ``"complete"``), the
-        ``serverInfo`` ``_meta``, and for a complete result of a cacheable method the caching
-        hints (default ``ttlMs`` 0 and ``cacheScope`` ``"private"``: stale at once, never
-        shared); an ``input_required`` result may only ask the client for what the request
-        declared it can do (else -32021, as a LocalProtocolError to answer)."""
-        result_type = payload.get("resultType", "complete")
-        if result_type.__class__ is not str:
-            raise LocalProtocolError("a result's resultType must be a string")
-        if result_type == "input_required":
-            self._check_input_requests(meta, payload.get("inputRequests"))
-        out = dict(payload)
-        out["resultType"] = result_type
-        if result_type == "complete" and method in _CACHEABLE:
-            out.setdefault("ttlMs", 0)
-            out.setdefault("cacheScope", "private")
-        if self._server_info is not None:
-            rmeta = out.get("_meta")
-            if rmeta is None:
-                out["_meta"] = {META_SERVER_INFO: self._server_info}
-            elif isinstance(rmeta, Mapping) and META_SERVER_INFO not in rmeta:
-                out["_meta"] = {**rmeta, META_SERVER_INFO: self._server_info}
-        return out
-
-    def _check_input_requests(self, meta: RequestMeta, requests: Any) -> None:
-        if requests is None:
-            return
-        if not isinstance(requests, Mapping):
-            raise LocalProtocolError("inputRequests must be an object of requests by key")
-        required: dict[str, Any] = {}
-        for request in requests.values():
-            method = request.get("method") if isinstance(request, Mapping) else None
-            if method.__class__ is not str:
-                raise LocalProtocolError("every input request needs a method")
-            params = request.get("params")
-            missing = missing_capability(method, params if isinstance(params, Mapping) else None,
-                                         meta.client_capabilities, meta.version)
-            if missing is not None:
-                node = required
-                *parents, leaf = missing.split(".")
-                for key in parents:
-                    node = node.setdefault(key, {})
-                node.setdefault(leaf, {})
-        if required:
-            raise LocalProtocolError(
-                "the request did not declare the client capabilities its input requests need: "
-                + ", ".join(sorted(required)), ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY,
-                {"requiredCapabilities": required})
 
     def send_discover_result(
         self,
@@ -1437,28 +1351,12 @@ class Connection:
         if incoming is not None and incoming.method != _DISCOVER:
             raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, "
                                      "not server/discover")
-        if ttl_ms.__class__ is not int or ttl_ms < 0:
-            raise LocalProtocolError("ttl_ms must be an integer >= 0")
-        if cache_scope not in ("public", "private"):
-            raise LocalProtocolError("cache_scope must be 'public' or 'private'")
         caps = self._payload(capabilities) if capabilities is not None else (
             self._server_caps or {})
         info = self._payload(server_info) if server_info is not None else self._server_info
-        result: dict[str, Any] = {
-            "resultType": "complete",
-            "supportedVersions": sorted(self._supported, reverse=True),
-            "capabilities": caps,
-            "ttlMs": ttl_ms,
-            "cacheScope": cache_scope,
-        }
-        if instructions is not None:
-            result["instructions"] = instructions
-        rmeta = dict(meta) if meta is not None else {}
-        if info is not None:
-            rmeta[META_SERVER_INFO] = info
-        if rmeta:
-            result["_meta"] = rmeta
-        self.send_response(request_id, result)
+        self.send_response(request_id, _stateless.discover_result(
+            self._supported, caps or {}, info, instructions=instructions, ttl_ms=ttl_ms,
+            cache_scope=cache_scope, meta=meta))
 
     def _initialize_result(self, payload: dict[str, Any]) -> dict[str, Any]:
         payload = dict(payload)
