@@ -389,3 +389,24 @@ def test_an_error_code_is_never_a_bare_int_in_the_hint() -> None:
     with pytest.raises(RemoteProtocolError) as info:
         conn.next_event()
     assert info.value.code is ErrorCode.INVALID_PARAMS
+
+
+def test_a_response_hint_comes_as_a_frame_too() -> None:
+    """The answer a RemoteProtocolError owes is also a Frame, so a routing transport sends it
+    where its request came from without decoding it."""
+    conn = modern_server()
+    conn.receive_data(frame({"jsonrpc": "2.0", "id": "x", "method": "ping", "params": {
+        "_meta": {META_PROTOCOL_VERSION: V, META_CLIENT_CAPABILITIES: {}}}}))
+    with pytest.raises(RemoteProtocolError) as info:
+        conn.next_event()
+    f = info.value.response_frame
+    assert f is not None and f.data == info.value.response_hint
+    assert (f.kind, f.request_id, f.answers, f.protocol_version) == (
+        FrameKind.ERROR, "x", ("x",), V)
+    pair = operating_pair("2025-03-26")
+    pair.server.receive_data(frame([{"jsonrpc": "2.0", "id": 1, "method": "roots/list"},
+                                    {"jsonrpc": "2.0", "id": 2, "method": "roots/list"}]))
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.server.next_event()
+    batch = info.value.response_frame
+    assert batch is not None and batch.kind is FrameKind.BATCH and batch.answers == (1, 2)
