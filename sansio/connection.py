@@ -225,6 +225,7 @@ class Connection:
         "_serving_tokens",
         "_stamp",
         "_stateless",
+        "_stateless_checked",
         "_supported",
         "_terminal",
         "_validate",
@@ -302,6 +303,7 @@ class Connection:
         # OPERATING (nothing those checks read can change after the handshake).
         self._send_checked: set[str] = set()
         self._recv_checked: dict[str, MethodSpec | None] = {}
+        self._stateless_checked: dict[tuple[str, str], MethodSpec | None] = {}
         # Handshake facts.
         self._version: str | None = None
         self._offered_version: str | None = None
@@ -659,8 +661,13 @@ class Connection:
         its ``_meta`` (-32602, -32022), the capability it needs from us (-32601). A valid
         first request of a dual-era server starts the stateless era."""
         judged = read_request_meta(params, self._supported)
-        version = judged.version if isinstance(judged, RequestMeta) else (
-            self._era_version or self._stateless[-1])
+        if isinstance(judged, RequestMeta):
+            key = (method, judged.version)
+            if key in self._stateless_checked:
+                return judged, self._stateless_checked[key]
+            version = judged.version
+        else:
+            version = self._era_version or self._stateless[-1]
         spec = self._peer_requests.get(method)
         if spec is None:
             if method in self._our_requests:
@@ -683,6 +690,9 @@ class Connection:
                 raise self._refuse(f"method not found: {method!r} needs the {missing!r} "
                                    "capability, which this server does not have",
                                    ErrorCode.METHOD_NOT_FOUND, rid, answer=True)
+        if method not in PARAMS_DEPENDENT:
+            # Liveness and our capabilities depend on (method, revision) only: judge once.
+            self._stateless_checked[(method, version)] = spec
         return judged, spec
 
     def _check_incoming_request(self, rid: RequestId, method: str,
