@@ -1032,9 +1032,11 @@ class Connection:
             LocalProtocolError: the state forbids this request (for example anything but
                 ``initialize`` first, or anything but ``ping`` before the initialize response),
                 the peer did not advertise the capability it needs (code -32601), the method
-                belongs to the other role or to another revision, ``initialize`` params are
-                wrong, the progress token is in use, or the params cannot be encoded. Nothing is
-                queued then.
+                belongs to the other role or to another revision (in the stateless era: the
+                revision this client stamps, which has no ``ping`` or ``logging/setLevel``),
+                ``initialize`` params are wrong, the progress token is in use, ``log_level``
+                is not a log level or not for a stateless-era client, or the params cannot be
+                encoded. Nothing is queued then.
         """
         self._check_open()
         payload = self._payload(params)
