@@ -1289,13 +1289,22 @@ class Connection:
         Answering ``initialize`` (server) needs ``serverInfo``; a missing ``protocolVersion`` is
         filled with the negotiated one, and a missing ``capabilities`` with ``{}``.
 
+        A stateless-era request's result gets ``resultType`` (``"complete"`` unless set), the
+        ``_meta`` ``io.modelcontextprotocol/serverInfo`` of ``server_info``, and for a
+        cacheable method (``tools/list``, ``resources/read``, ...) ``ttlMs`` 0 and
+        ``cacheScope`` ``"private"`` unless set.
+
         State effects: the request is no longer served; answering ``initialize`` moves a server to
         INITIALIZED and fixes the protocol version and our capabilities.
 
         Raises:
             LocalProtocolError: ``request_id`` is not a request we are serving (never received,
-                or already answered), the initialize result is invalid, or the result cannot be
-                encoded. Nothing is queued and the request is still served then.
+                or already answered), the initialize result is invalid, the result cannot be
+                encoded, or (stateless era) it is ``input_required`` and asks the client for
+                what the request did not declare: code -32021, ``data``
+                ``{"requiredCapabilities": ...}``; answer with ``send_error(request_id,
+                exc.code, exc.message, exc.data)``. Nothing is queued and the request is still
+                served then.
         """
         self._check_open()
         payload = self._payload(result)
