@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sansio import (
     HANDSHAKE_VERSIONS,
@@ -424,3 +426,64 @@ def test_handshake_era_frames_are_unchanged() -> None:
     pair.deliver(pair.client)
     pair.server.send_response(rid, {})
     assert sent(pair.server) == [{"jsonrpc": "2.0", "id": rid, "result": {}}]
+
+
+# ------------------------------------------------------------------ property: judged alone
+
+_CAPS = st.sampled_from([{}, {"sampling": {}}, {"roots": {}}, {"elicitation": {"form": {}}}])
+_METAS = st.one_of(
+    st.builds(lambda caps, level: {META_PROTOCOL_VERSION: V, META_CLIENT_CAPABILITIES: caps,
+                                   **({META_LOG_LEVEL: level} if level else {})},
+              _CAPS, st.sampled_from([None, "debug", "error"])),
+    st.just({META_PROTOCOL_VERSION: "1999-01-01", META_CLIENT_CAPABILITIES: {}}),
+    st.just({META_CLIENT_CAPABILITIES: {}}),
+    st.none(),
+)
+_METHODS = st.sampled_from(["tools/list", "tools/call", "ping", "server/discover",
+                            "logging/setLevel", "x/custom"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(requests=st.lists(st.tuples(_METHODS, _METAS), min_size=1, max_size=12))
+def test_every_modern_request_is_judged_by_its_own_meta(
+        requests: list[tuple[str, dict[str, Any] | None]]) -> None:
+    """Whatever came before, each request gets exactly one outcome decided by its own _meta:
+    an event carrying that _meta's version, capabilities and level, or an error answer with
+    its id: -32602 without the required fields, -32022 for another revision, -32601 for a
+    method the revision removed. (The first request started the era.)"""
+    conn = server()
+    conn.receive_data(request("first", "tools/list"))
+    conn.send_response(drain_events(conn)[0].request_id, {})  # type: ignore[attr-defined]
+    conn.data_to_send()
+    for rid, (method, meta_) in enumerate(requests):
+        params: dict[str, Any] = {"name": "t"} if method == "tools/call" else {}
+        if meta_ is not None:
+            params["_meta"] = meta_
+        conn.receive_data(frame({"jsonrpc": "2.0", "id": rid, "method": method,
+                                 "params": params}))
+        try:
+            events = drain_events(conn)
+        except RemoteProtocolError as exc:
+            assert not exc.fatal and exc.response_hint is not None
+            hint = _codec.loads(exc.response_hint)
+            assert hint["id"] == rid
+            code = hint["error"]["code"]
+            if method in ("ping", "logging/setLevel"):
+                assert code == -32601
+            elif meta_ is None or META_PROTOCOL_VERSION not in meta_:
+                assert code == -32602
+            else:
+                assert code == -32022 and hint["error"]["data"]["requested"] == "1999-01-01"
+            assert drain_events(conn) == []
+            continue
+        assert meta_ is not None and meta_.get(META_PROTOCOL_VERSION) == V
+        assert method not in ("ping", "logging/setLevel")
+        (event,) = events
+        assert isinstance(event, RequestReceived) and event.request_id == rid
+        assert event.protocol_version == V
+        assert event.client_capabilities == meta_[META_CLIENT_CAPABILITIES]
+        assert event.log_level == meta_.get(META_LOG_LEVEL)
+        conn.send_response(rid, {})
+        [answer] = sent(conn)
+        assert answer["id"] == rid and answer["result"]["resultType"] == "complete"
+    assert conn.serving_requests == frozenset()
