@@ -11,6 +11,9 @@ two decodes, plus the engine's bookkeeping and validation. Measured ways:
   ``receive_data`` -> ``next_event`` until ``NEED_DATA``): the engine's own cost;
 * each with ``validate=True`` (the default: params and results are checked against the MCP types)
   and ``validate=False``;
+* ``engine.stateless``: the ``engine`` way in the stateless era (2026-07-28): the client stamps
+  ``_meta`` (version, capabilities, client info) on every request, the server judges each one by
+  it and adds ``resultType`` and the ``serverInfo`` ``_meta`` to the result;
 * the floors: ``json.dumps`` + ``json.loads`` of the same four frames (request out/in, response
   out/in), and ``orjson.dumps`` + ``orjson.loads`` likewise.
 
@@ -91,9 +94,15 @@ def bench_pair(validate: bool) -> Bench:
     return run
 
 
-def bench_engine(validate: bool) -> Bench:
-    """Round trips with the engines pumped by hand, as an adapter would."""
-    pair = _operating_pair(validate)
+def _stateless_pair(validate: bool) -> ConnectionPair:
+    return ConnectionPair.stateless(validate=validate, server_capabilities=SERVER_CAPS,
+                                    client_info={"name": "bench", "version": "1"})
+
+
+def bench_engine(validate: bool, era: str = "handshake") -> Bench:
+    """Round trips with the engines pumped by hand, as an adapter would (``era``:
+    ``"handshake"`` after initialize, or ``"stateless"``)."""
+    pair = _operating_pair(validate) if era == "handshake" else _stateless_pair(validate)
     client, server = pair.client, pair.server
 
     def run(n: int) -> None:
@@ -112,11 +121,13 @@ def bench_engine(validate: bool) -> Bench:
     rid = client.send_request("tools/call", PARAMS)
     server.receive_data(client.data_to_send())
     request = server.next_event()
-    assert isinstance(request, RequestReceived) and request.params == PARAMS
+    assert isinstance(request, RequestReceived) and request.method == "tools/call"
+    assert (request.protocol_version is not None) == (era == "stateless")
     server.send_response(rid, RESULT)
     client.receive_data(server.data_to_send())
     response = client.next_event()
-    assert isinstance(response, ResponseReceived) and response.result == RESULT
+    assert isinstance(response, ResponseReceived)
+    assert response.result["content"] == RESULT["content"]
     return run
 
 
@@ -168,7 +179,9 @@ def measure(bench: Bench, *, runs: int, iterations: int) -> dict[str, Any]:
 def engine_measurements(runs: int, iterations: int) -> list[dict[str, Any]]:
     """The engine's round trips, with the codec this process imported."""
     out = []
-    for path, factory in (("engine", bench_engine), ("pair", bench_pair)):
+    for path, factory in (("engine", bench_engine),
+                          ("engine.stateless", lambda v: bench_engine(v, "stateless")),
+                          ("pair", bench_pair)):
         for validate in (True, False):
             record = {"measurement": f"roundtrip.{path}", "codec": sansio.JSON_BACKEND,
                       "validate": validate}

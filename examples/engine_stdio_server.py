@@ -11,7 +11,8 @@ Run it under any MCP client that speaks stdio, for example::
     python examples/engine_stdio_server.py [--trace FRAMES.ndjson]
 
 ``--trace`` appends a copy of every frame the server writes to a file (the interop tests use it
-to check each frame against the MCP schema).
+to check each frame against the MCP schema). ``--dual-era`` also serves the stateless revision
+2026-07-28: it answers ``server/discover``, and a client's first request decides the era.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, BinaryIO
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from sansio import (
+    HANDSHAKE_VERSIONS,
     NEED_DATA,
     Closed,
     Connection,
@@ -72,8 +74,13 @@ def text_result(text: str, *, is_error: bool = False) -> dict[str, Any]:
 class StdioServer:
     """One MCP session over a pair of blocking file descriptors."""
 
-    def __init__(self, stdin_fd: int, stdout: BinaryIO, trace: BinaryIO | None = None) -> None:
-        self.conn = Connection(Role.SERVER)
+    def __init__(self, stdin_fd: int, stdout: BinaryIO, trace: BinaryIO | None = None,
+                 dual_era: bool = False) -> None:
+        # By default a handshake-era server (a default Connection is dual-era, and a dual-era
+        # server must answer server/discover, which only the dual-era mode does).
+        self.conn = Connection(Role.SERVER, server_info=SERVER_INFO,
+                               server_capabilities=CAPABILITIES) if dual_era else \
+            Connection(Role.SERVER, supported_versions=HANDSHAKE_VERSIONS)
         self.stdin_fd, self.stdout, self.trace = stdin_fd, stdout, trace
         self.answers: dict[RequestId, ResponseReceived | ErrorReceived] = {}  # to our requests
 
@@ -139,6 +146,9 @@ class StdioServer:
         if isinstance(event, InitializeRequested):
             conn.send_initialize_result(event.request_id, SERVER_INFO, CAPABILITIES,
                                         instructions="A demo server on the sans-IO engine.")
+        elif isinstance(event, RequestReceived) and event.method == "server/discover":
+            conn.send_discover_result(event.request_id,
+                                      instructions="A demo server on the sans-IO engine.")
         elif isinstance(event, RequestReceived):
             params = event.params or {}
             try:
@@ -210,10 +220,12 @@ class StdioServer:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trace", type=Path, help="append a copy of every written frame here")
+    parser.add_argument("--dual-era", action="store_true",
+                        help="also serve the stateless revision 2026-07-28")
     args = parser.parse_args()
     trace = args.trace.open("ab") if args.trace else None
     try:
-        StdioServer(sys.stdin.fileno(), sys.stdout.buffer, trace).serve()
+        StdioServer(sys.stdin.fileno(), sys.stdout.buffer, trace, args.dual_era).serve()
     except RemoteProtocolError as exc:  # fatal: the stream cannot be trusted any more
         print(f"engine-stdio-server: {exc.message}", file=sys.stderr)
         return 1

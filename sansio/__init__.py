@@ -35,6 +35,7 @@ from .events import (
     RequestReceived,
     ResponseReceived,
 )
+from .frames import Frame, FrameKind
 from .jsonrpc import ErrorObject, RequestId
 from .mrtr import HmacRequestStateCodec, RequestStateCodec, RequestStateError
 from .state import Role, State
@@ -72,6 +73,8 @@ __all__ = [
     "ErrorObject",
     "ErrorReceived",
     "Event",
+    "Frame",
+    "FrameKind",
     "HmacRequestStateCodec",
     "InitializeRequested",
     "Initialized",

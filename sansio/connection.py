@@ -3,9 +3,14 @@
 h11-style: feed bytes with :meth:`Connection.receive_data` (NDJSON, as on stdio) or whole messages
 with :meth:`Connection.receive_message` (one HTTP body, one in-memory message), pull events with
 :meth:`Connection.next_event`, and call the ``send_*`` methods to produce frames, which collect in
-an outbound buffer that :meth:`Connection.data_to_send` (or :meth:`Connection.frames_to_send`)
-drains. Every frame is one JSON text followed by ``b"\\n"``: an NDJSON line, and also a valid
-HTTP body.
+one outbound queue with one drain, taken as :class:`~sansio.frames.Frame` objects
+(:meth:`Connection.frames_to_send`: what each frame is, for transports that route) or as bytes
+(:meth:`Connection.data_to_send`). Every frame is one JSON text followed by ``b"\\n"``: an
+NDJSON line, and also a valid HTTP body.
+
+A connection is dual-era (:mod:`sansio.state`): the handshake era (``initialize``) or the
+stateless era (2026-07-28: every request carries its version and client capabilities in
+``_meta``; the per-request rules are in :mod:`sansio._stateless`).
 
 The engine never writes on its own and never reads a clock. When the protocol requires an answer
 to something the peer sent (an error response to a bad request), the
@@ -15,11 +20,11 @@ to something the peer sent (an error response to a bad request), the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypeAlias
 
 import attrs
 
-from . import _codec
+from . import _codec, _stateless
 from ._fifo import Fifo
 from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
@@ -38,6 +43,7 @@ from .events import (
     RequestReceived,
     ResponseReceived,
 )
+from .frames import Frame, FrameKind
 from .framing import FrameTooLarge, LineBuffer
 from .jsonrpc import (
     ErrorResponse,
@@ -61,7 +67,17 @@ from .types import (
     structure,
     unstructure,
 )
-from .versions import BATCH_VERSIONS, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS, negotiate
+from .versions import (
+    BATCH_VERSIONS,
+    HANDSHAKE_VERSIONS,
+    STATELESS_VERSIONS,
+    SUPPORTED_VERSIONS,
+    Era,
+    RequestMeta,
+    modern_version_of,
+    negotiate,
+    read_request_meta,
+)
 
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "Connection"]
 
@@ -77,8 +93,14 @@ _INITIALIZE = "initialize"
 _INITIALIZED = "notifications/initialized"
 _CANCELLED = "notifications/cancelled"
 _PROGRESS = "notifications/progress"
+_LOG = "notifications/message"
+_DISCOVER = "server/discover"
 _NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
 _NO_ID: Final = object()
+
+_Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | None",
+                           "str | None", "str | None", "tuple[RequestId, ...]"]
+"""A queued outbound frame: the fields of :class:`~sansio.frames.Frame`, in order."""
 
 
 @attrs.define(slots=True)
@@ -92,6 +114,7 @@ class _Incoming:
     method: str
     progress_token: RequestId | None
     batch: _Batch | None
+    meta: RequestMeta | None = None  # the request's own _meta (stateless era)
 
 
 @attrs.define(slots=True, eq=False)
@@ -136,11 +159,16 @@ def _too_deep(value: Any, limit: int) -> bool:
 class Connection:
     """One MCP session, from one side, with no I/O.
 
+    A default connection is dual-era (see :mod:`sansio.state`): a server answers an
+    ``initialize`` handshake or modern per-request traffic, as the client's first request
+    decides; a client either sends ``initialize`` or calls :meth:`start_stateless`.
+
     Args:
         role: ``Role.CLIENT`` or ``Role.SERVER``.
         supported_versions: the protocol revisions this side accepts, in any order; the latest
             handshake revision among them is what a server offers when the client asks for one it
-            does not support, and what :meth:`send_initialize` asks for by default.
+            does not support, and what :meth:`send_initialize` asks for by default. Leave the
+            stateless revisions (2026-07-28) out to speak only the handshake era.
         max_frame_size: the largest frame accepted, in bytes. A longer NDJSON line is a fatal
             :class:`RemoteProtocolError` (the stream cannot be resynchronised safely); a longer
             message given to :meth:`receive_message` is a recoverable one.
@@ -148,6 +176,14 @@ class Connection:
         validate: check the params of incoming requests and notifications and the results of
             known methods against the MCP types (answering -32602 for invalid params). Turn it
             off only for a peer you trust, to save the structuring cost.
+        server_info: (server, stateless era) the ``Implementation`` put in every result's
+            ``_meta`` ``io.modelcontextprotocol/serverInfo`` and in the ``server/discover``
+            answer; ``None``: results carry none.
+        server_capabilities: (server, stateless era) the capabilities this server has: a
+            request for a feature missing from them is answered -32601, and
+            :meth:`send_discover_result` reports them. ``None``: requests are not checked
+            against capabilities in the stateless era (the handshake era uses those of the
+            ``initialize`` result, as before).
 
     Raises:
         ValueError: an argument is out of range or names an unknown revision.
@@ -158,6 +194,7 @@ class Connection:
         "_cancelled_out",
         "_eof",
         "_eof_reason",
+        "_era_version",
         "_events",
         "_handshake_versions",
         "_inbox",
@@ -182,8 +219,13 @@ class Connection:
         "_recv_checked",
         "_role",
         "_send_checked",
+        "_server_caps",
+        "_server_info",
         "_serving",
         "_serving_tokens",
+        "_stamp",
+        "_stateless",
+        "_stateless_checked",
         "_supported",
         "_terminal",
         "_validate",
@@ -194,10 +236,12 @@ class Connection:
         self,
         role: Role,
         *,
-        supported_versions: Iterable[str] = HANDSHAKE_VERSIONS,
+        supported_versions: Iterable[str] = SUPPORTED_VERSIONS,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         max_depth: int = DEFAULT_MAX_DEPTH,
         validate: bool = True,
+        server_info: Mapping[str, Any] | None = None,
+        server_capabilities: Mapping[str, Any] | None = None,
     ) -> None:
         versions = tuple(sorted(set(supported_versions)))
         unknown = [v for v in versions if v not in SUPPORTED_VERSIONS]
@@ -210,10 +254,20 @@ class Connection:
             raise ValueError("max_frame_size must be at least 64 bytes")
         if max_depth < 4:
             raise ValueError("max_depth must be at least 4")
+        if role is Role.CLIENT and (server_info is not None or server_capabilities is not None):
+            raise ValueError("server_info and server_capabilities are for a server")
         self._role = role
         self._lifecycle = LifecycleState(role)
         self._supported = versions
         self._handshake_versions = handshake
+        self._stateless = tuple(v for v in versions if v in STATELESS_VERSIONS)
+        self._server_info = dict(server_info) if server_info is not None else None
+        self._server_caps = dict(server_capabilities) if server_capabilities is not None \
+            else None
+        # Stateless era: the revision this side speaks (a client's own; a server's latest,
+        # for what it sends outside any request) and the _meta a client stamps on requests.
+        self._era_version: str | None = None
+        self._stamp: dict[str, Any] = {}
         self._max_frame_size = max_frame_size
         self._max_depth = max_depth
         self._validate = validate
@@ -233,7 +287,9 @@ class Connection:
         self._eof_reason: str | None = None
         self._terminal: Event | None = None
         # Outbound.
-        self._outbound: list[bytes] = []
+        # Queued frames as plain tuples (Frame's fields, in order): a Frame is built only for
+        # frames_to_send(), so data_to_send() users do not pay for the objects.
+        self._outbound: list[_Queued] = []
         self._next_id = 1
         # Requests we sent and await answers to; progress tokens we gave out.
         self._pending: dict[RequestId, _Outgoing] = {}
@@ -247,6 +303,7 @@ class Connection:
         # OPERATING (nothing those checks read can change after the handshake).
         self._send_checked: set[str] = set()
         self._recv_checked: dict[str, MethodSpec | None] = {}
+        self._stateless_checked: dict[tuple[str, str], MethodSpec | None] = {}
         # Handshake facts.
         self._version: str | None = None
         self._offered_version: str | None = None
@@ -270,8 +327,20 @@ class Connection:
 
     @property
     def protocol_version(self) -> str | None:
-        """The negotiated revision, or ``None`` until the handshake settled it."""
+        """The negotiated revision, or ``None`` until the handshake settled it.
+
+        In the stateless era: a client's is the one :meth:`start_stateless` chose; a server's
+        is ``None``, since every request names its own (``RequestReceived.protocol_version``).
+        """
+        if self._version is None and self._role is Role.CLIENT:
+            return self._era_version
         return self._version
+
+    @property
+    def era(self) -> Era | None:
+        """The era of the current state: ``None`` until the first message decided it (and
+        again once the connection is closed)."""
+        return self._lifecycle.era
 
     @property
     def supported_versions(self) -> tuple[str, ...]:
@@ -409,7 +478,7 @@ class Connection:
         raise RemoteProtocolError(msg, code, fatal=True, finished_request=finished_request)
 
     def _null_id(self) -> bool:
-        version = self._version
+        version = self._version or self._era_version
         return version is None or version < _NULL_ID_UNTIL
 
     def _refuse(
@@ -427,6 +496,8 @@ class Connection:
             obj = error_response_obj(request_id, code, msg, data, null_id=self._null_id())
             exc.response_obj = obj
             exc.response_hint = _codec.dumps_line(obj)
+            exc.response_frame = Frame(FrameKind.ERROR, exc.response_hint, request_id,
+                                       request_id, None, self._version or self._era_version)
         return exc
 
     def _handle_frame(self, frame: Any) -> None:
@@ -457,10 +528,10 @@ class Connection:
 
     def _handle_batch(self, items: list[Any]) -> None:
         if self._version not in BATCH_VERSIONS:
+            version = self._version or self._era_version
             raise self._refuse(
                 "JSON-RPC batches are not allowed "
-                + (f"in protocol version {self._version}" if self._version
-                   else "before initialization"),
+                + (f"in protocol version {version}" if version else "before initialization"),
                 ErrorCode.INVALID_REQUEST, None, answer=True)
         if not items:
             raise self._refuse("empty batch", ErrorCode.INVALID_REQUEST, None, answer=True)
@@ -472,9 +543,13 @@ class Connection:
                 if exc.response_obj is not None:
                     batch.responses.append(exc.response_obj)
         if not batch.waiting and batch.responses:
-            raise RemoteProtocolError(
-                "batch had no valid requests", ErrorCode.INVALID_REQUEST,
-                response_hint=_codec.dumps_line(batch.responses))
+            hint = _codec.dumps_line(batch.responses)
+            refusal = RemoteProtocolError("batch had no valid requests",
+                                          ErrorCode.INVALID_REQUEST, response_hint=hint)
+            refusal.response_frame = Frame(
+                FrameKind.BATCH, hint, protocol_version=self._version,
+                batch_ids=tuple(r["id"] for r in batch.responses if r.get("id") is not None))
+            raise refusal
 
     def _handle_obj(self, obj: Any, batch: _Batch | None) -> None:
         # The well-formed common cases, classified inline (no message object is built); all
@@ -529,7 +604,8 @@ class Connection:
 
     def _spec_live(self, spec: MethodSpec) -> bool:
         # Before negotiation every known method is possible (the traffic rules gate them).
-        return self._version is None or spec.live(self._version)
+        version = self._version or self._era_version
+        return version is None or spec.live(version)
 
     def _check_params(self, spec: MethodSpec, params: dict[str, Any] | None,
                       request_id: RequestId | None, answer: bool) -> None:
@@ -553,8 +629,16 @@ class Connection:
         if rid in self._serving:
             raise self._refuse(f"duplicate request id {rid!r}: a request with this id is "
                                "still being served", ErrorCode.INVALID_REQUEST, rid, answer=True)
+        meta: RequestMeta | None = None
         if method in self._recv_checked:
             spec = self._recv_checked[method]
+        elif self._role is Role.SERVER and (
+                self._lifecycle.traffic.per_request
+                or (self._stateless and self._lifecycle.can(Trigger.START_STATELESS)
+                    and modern_version_of(params) is not None)):
+            # Stateless era, or the first message of a dual-era server naming a modern
+            # revision: the request is judged by its own _meta.
+            meta, spec = self._check_stateless_request(rid, method, params)
         else:
             if method == _INITIALIZE and self._role is Role.SERVER:
                 self._on_initialize(rid, params, batch)
@@ -563,12 +647,53 @@ class Connection:
         if spec is not None and self._validate:
             self._check_params(spec, params, rid, answer=True)
         token = _progress_token_of(params)
-        self._serving[rid] = _Incoming(method, token, batch)
+        self._serving[rid] = _Incoming(method, token, batch, meta)
         if token is not None:
             self._serving_tokens[token] = rid
         if batch is not None:
             batch.waiting.add(rid)
-        self._events.append(RequestReceived(rid, method, params, token))
+        self._events.append(RequestReceived(rid, method, params, token, meta))
+
+    def _check_stateless_request(
+        self, rid: RequestId, method: str, params: dict[str, Any] | None
+    ) -> tuple[RequestMeta, MethodSpec | None]:
+        """Judge a stateless-era request alone: a method its revision does not have (-32601),
+        its ``_meta`` (-32602, -32022), the capability it needs from us (-32601). A valid
+        first request of a dual-era server starts the stateless era."""
+        judged = read_request_meta(params, self._supported)
+        if isinstance(judged, RequestMeta):
+            key = (method, judged.version)
+            if key in self._stateless_checked:
+                return judged, self._stateless_checked[key]
+            version = judged.version
+        else:
+            version = self._era_version or self._stateless[-1]
+        spec = self._peer_requests.get(method)
+        if spec is None:
+            if method in self._our_requests:
+                raise self._refuse(f"method not found: a {self._role.peer.value} does not "
+                                   f"send {method!r}", ErrorCode.METHOD_NOT_FOUND, rid,
+                                   answer=True)
+        elif not spec.live(version):
+            raise self._refuse(f"method not found: {method!r} is not part of protocol "
+                               f"version {version}", ErrorCode.METHOD_NOT_FOUND, rid,
+                               answer=True)
+        if not isinstance(judged, RequestMeta):
+            code, msg, data = judged
+            raise self._refuse(msg, ErrorCode(code), rid, answer=True, data=data)
+        if self._lifecycle.can(Trigger.START_STATELESS):
+            self._lifecycle.process(Trigger.START_STATELESS)
+            self._era_version = self._stateless[-1]
+        if self._server_caps is not None:
+            missing = missing_capability(method, params, self._server_caps, version)
+            if missing is not None:
+                raise self._refuse(f"method not found: {method!r} needs the {missing!r} "
+                                   "capability, which this server does not have",
+                                   ErrorCode.METHOD_NOT_FOUND, rid, answer=True)
+        if method not in PARAMS_DEPENDENT:
+            # Liveness and our capabilities depend on (method, revision) only: judge once.
+            self._stateless_checked[(method, version)] = spec
+        return judged, spec
 
     def _check_incoming_request(self, rid: RequestId, method: str,
                                 params: dict[str, Any] | None) -> MethodSpec | None:
@@ -653,6 +778,10 @@ class Connection:
             if method in self._our_notes:
                 raise self._refuse(f"a {self._role.peer.value} does not send {method!r}",
                                    ErrorCode.INVALID_REQUEST, None, answer=False)
+        elif self._lifecycle.traffic.per_request and not self._spec_live(spec):
+            raise self._refuse(f"notification {method!r} is not part of protocol version "
+                               f"{self._era_version}", ErrorCode.INVALID_REQUEST, None,
+                               answer=False)
         elif self._validate:
             self._check_params(spec, params, None, answer=False)
         if method == _INITIALIZED:
@@ -729,6 +858,16 @@ class Connection:
             self._on_initialize_result(rid, result)
             return
         typed: Any = None
+        result_type: str | None = None
+        if self._lifecycle.traffic.per_request:
+            result_type = result.get("resultType", "complete")
+            if result_type == "input_required":
+                self._events.append(ResponseReceived(rid, out.method, result, None, result_type))
+                return
+            if result_type != "complete":
+                raise RemoteProtocolError(
+                    f"invalid result for {out.method}: unknown resultType {result_type!r}",
+                    ErrorCode.INVALID_PARAMS, finished_request=rid)
         if self._validate:
             spec = self._our_requests.get(out.method)
             if spec is not None and spec.result is not None:
@@ -739,7 +878,7 @@ class Connection:
                         f"invalid result for {out.method}: {'; '.join(exc.errors)}",
                         ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
                         finished_request=rid) from None
-        self._events.append(ResponseReceived(rid, out.method, result, typed))
+        self._events.append(ResponseReceived(rid, out.method, result, typed, result_type))
 
     def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
         spec = self._our_requests[_INITIALIZE]
@@ -781,23 +920,32 @@ class Connection:
 
     # ------------------------------------------------------------------ outbound
 
+    def frames_to_send(self) -> list[Frame]:
+        """Return (and forget) the frames the ``send_*`` calls produced, in order.
+
+        Each :class:`~sansio.frames.Frame` says what it is (kind, request id, the request it
+        belongs to, method) next to its bytes, so a message transport routes it without
+        decoding it. This and :meth:`data_to_send` are two views of one queue: either call
+        empties it.
+        """
+        queued = self._outbound
+        if not queued:
+            return []
+        self._outbound = []
+        return [Frame(*entry) for entry in queued]
+
     def data_to_send(self) -> bytes:
-        """Return (and forget) everything the ``send_*`` calls produced, in order.
+        """Return (and forget) the bytes of every queued frame, in order: ``b"".join`` of
+        what :meth:`frames_to_send` would have returned (for byte streams such as stdio).
 
         The result is zero or more frames, each one JSON text followed by ``b"\\n"``.
         """
         out = self._outbound
         if not out:
             return b""
-        data = out[0] if len(out) == 1 else b"".join(out)
+        data = out[0][1] if len(out) == 1 else b"".join([entry[1] for entry in out])
         out.clear()
         return data
-
-    def frames_to_send(self) -> list[bytes]:
-        """Like :meth:`data_to_send`, but one ``bytes`` per frame (for message transports)."""
-        frames = self._outbound
-        self._outbound = []
-        return frames
 
     def _check_open(self) -> None:
         state = self._lifecycle.state
@@ -819,7 +967,8 @@ class Connection:
         if attrs.has(value.__class__):
             # Written for the negotiated revision (for the server's initialize result: the one
             # it is about to answer with); before negotiation, every field is kept.
-            out = unstructure(value, self._version or self._offered_version)
+            out = unstructure(value, self._version or self._offered_version
+                              or self._era_version)
             if out.__class__ is not dict:  # pragma: no cover - every MCP type is an object
                 raise LocalProtocolError("params and results must be JSON objects")
             return out
@@ -853,6 +1002,8 @@ class Connection:
         params: Mapping[str, Any] | Any = None,
         *,
         progress_token: RequestId | None = None,
+        log_level: str | None = None,
+        related_request_id: RequestId | None = None,
     ) -> RequestId:
         """Queue a request and return the id the engine gave it.
 
@@ -862,6 +1013,16 @@ class Connection:
                 revision), or ``None``.
             progress_token: ask the peer for progress; it is put in ``params._meta``.
                 ``ProgressReceived`` events then name this request.
+            log_level: (client, stateless era) ask for log messages at or above this level
+                with this request (``_meta`` ``io.modelcontextprotocol/logLevel``); default:
+                the one given to :meth:`start_stateless`.
+            related_request_id: the peer's request this one is sent on behalf of (a server's
+                ``sampling/createMessage`` while serving a ``tools/call``); it is only recorded
+                in the frame (``Frame.related_request_id``), for transports that route by it.
+
+        In the stateless era a client's request is stamped with the ``_meta`` of
+        :meth:`start_stateless` (protocol version, client capabilities, client info, log
+        level); keys the caller put in ``params._meta`` win.
 
         State effects: the request is pending until a response, an error,
         :class:`PeerDisconnected` or :class:`Closed` finishes it, or :meth:`cancel`. ``initialize``
@@ -871,9 +1032,11 @@ class Connection:
             LocalProtocolError: the state forbids this request (for example anything but
                 ``initialize`` first, or anything but ``ping`` before the initialize response),
                 the peer did not advertise the capability it needs (code -32601), the method
-                belongs to the other role or to another revision, ``initialize`` params are
-                wrong, the progress token is in use, or the params cannot be encoded. Nothing is
-                queued then.
+                belongs to the other role or to another revision (in the stateless era: the
+                revision this client stamps, which has no ``ping`` or ``logging/setLevel``),
+                ``initialize`` params are wrong, the progress token is in use, ``log_level``
+                is not a log level or not for a stateless-era client, or the params cannot be
+                encoded. Nothing is queued then.
         """
         self._check_open()
         payload = self._payload(params)
@@ -887,7 +1050,8 @@ class Connection:
             trigger = None
             if method not in self._send_checked:
                 self._check_send_method(method, "request")
-                missing = missing_capability(method, payload, self._peer_caps, self._version)
+                missing = None if self._peer_caps is None else missing_capability(
+                    method, payload, self._peer_caps, self._version)
                 if missing is not None:
                     raise LocalProtocolError(
                         f"the {self._role.peer.value} did not advertise the {missing!r} "
@@ -902,6 +1066,10 @@ class Connection:
             meta = payload.get("_meta")
             payload["_meta"] = {**meta, "progressToken": progress_token} \
                 if isinstance(meta, Mapping) else {"progressToken": progress_token}
+        if self._stamp:
+            payload = _stateless.stamped(payload, self._stamp, log_level)
+        elif log_level is not None:
+            raise LocalProtocolError("log_level is for a client in the stateless era")
         token = _progress_token_of(payload) if progress_token is None else progress_token
         if token is not None and token in self._progress:
             raise LocalProtocolError(f"progress token {token!r} is already in use")
@@ -909,7 +1077,8 @@ class Connection:
         obj: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
         if payload is not None:
             obj["params"] = payload
-        frame = self._encode(obj)
+        frame: _Queued = (FrameKind.REQUEST, self._encode(obj), rid, related_request_id, method,
+                          self._version or self._era_version, ())
         self._next_id = rid + 1
         if trigger is not None:
             self._lifecycle.process(trigger)
@@ -921,6 +1090,49 @@ class Connection:
             self._progress[token] = rid
         self._outbound.append(frame)
         return rid
+
+    def start_stateless(
+        self,
+        protocol_version: str | None = None,
+        client_capabilities: Mapping[str, Any] | Any = None,
+        client_info: Mapping[str, Any] | Any = None,
+        *,
+        log_level: str | None = None,
+    ) -> None:
+        """(Client) Enter the stateless era (2026-07-28): IDLE -> STATELESS. Nothing is sent.
+
+        From now on every request is stamped with ``_meta``
+        ``io.modelcontextprotocol/protocolVersion``, ``.../clientCapabilities``,
+        ``.../clientInfo`` (when given) and ``.../logLevel`` (when given here or per request);
+        results carry ``resultType`` and errors -32022/-32021/-32020 arrive as
+        :class:`ErrorReceived` with their ``data``. Methods the revision removed (``ping``,
+        ``logging/setLevel``, ...) are refused locally.
+
+        Args:
+            protocol_version: a stateless revision this connection supports; default: the
+                latest.
+            client_capabilities: the capabilities to declare on every request (default ``{}``).
+            client_info: the client's ``Implementation`` (recommended).
+            log_level: the default log level to ask for on every request.
+
+        Raises:
+            LocalProtocolError: not a client, not IDLE (``initialize`` was sent), the revision
+                is not a supported stateless one, or an argument cannot be encoded.
+        """
+        if self._role is not Role.CLIENT:
+            raise LocalProtocolError("only a client starts the stateless era; a server enters "
+                                     "it when a modern request arrives")
+        version = protocol_version or (self._stateless[-1] if self._stateless else None)
+        if version not in self._stateless:
+            raise LocalProtocolError(
+                f"protocol version {version!r} is not a stateless revision this connection "
+                f"supports ({', '.join(self._stateless) or 'none'})")
+        caps = self._payload(client_capabilities) or {}
+        stamp = _stateless.stamp(version, caps, self._payload(client_info), log_level)
+        self._lifecycle.process(Trigger.START_STATELESS)
+        self._era_version = version
+        self._stamp = stamp
+        self._our_caps = caps
 
     def _check_initialize_params(self, payload: dict[str, Any] | None) -> None:
         if self._role is not Role.CLIENT:
@@ -998,16 +1210,27 @@ class Connection:
             result["_meta"] = dict(meta)
         self.send_response(request_id, result)
 
-    def send_notification(self, method: str, params: Mapping[str, Any] | Any = None) -> None:
+    def send_notification(self, method: str, params: Mapping[str, Any] | Any = None, *,
+                          related_request_id: RequestId | None = None) -> None:
         """Queue a notification.
 
         ``notifications/initialized`` (client) completes the handshake. ``notifications/progress``
         for a token that belongs to no request we are serving queues nothing (the request
         already ended). Use :meth:`cancel` rather than sending ``notifications/cancelled``.
 
+        Args:
+            method: the method.
+            params: a mapping, an MCP type, or ``None``.
+            related_request_id: the peer's request (one we are serving) this notification
+                belongs to; recorded in ``Frame.related_request_id``. Progress finds its
+                request by its token. In the stateless era ``notifications/message`` is
+                request-scoped: it needs this, the request must have asked for a log level,
+                and a message below that level queues nothing.
+
         Raises:
             LocalProtocolError: the state forbids it, it belongs to the other role or revision,
-                or the params cannot be encoded.
+                a stateless-era log message has no request that asked for logs, or the params
+                cannot be encoded.
         """
         self._check_open()
         payload = self._payload(params)
@@ -1019,14 +1242,30 @@ class Connection:
             self.cancel(rid, reason)  # type: ignore[arg-type]
             return
         self._check_send_method(method, "notification")
+        related = related_request_id
         if method == _PROGRESS:
             token = payload.get("progressToken") if payload else None
             if token not in self._serving_tokens:
                 return  # the request ended (or never asked for progress): nothing to say
+            related = self._serving_tokens[token]
+        version = self._version or self._era_version
+        if related is not None and related in self._serving:
+            meta = self._serving[related].meta
+            if meta is not None:
+                version = meta.version
+        if method == _LOG and self._lifecycle.traffic.per_request:
+            incoming = self._serving.get(related) if related is not None else None
+            if incoming is None:
+                raise LocalProtocolError(
+                    "notifications/message is request-scoped in the stateless era: pass the "
+                    "related_request_id of a request being served")
+            if not _stateless.log_allowed(related, incoming.meta, payload):
+                return  # below the level the request asked for
         obj: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
         if payload is not None:
             obj["params"] = payload
-        frame = self._encode(obj)
+        frame: _Queued = (FrameKind.NOTIFICATION, self._encode(obj), None, related, method,
+                          version, ())
         if method == _INITIALIZED:
             if self._role is not Role.CLIENT:
                 raise LocalProtocolError("only a client sends notifications/initialized")
@@ -1050,13 +1289,22 @@ class Connection:
         Answering ``initialize`` (server) needs ``serverInfo``; a missing ``protocolVersion`` is
         filled with the negotiated one, and a missing ``capabilities`` with ``{}``.
 
+        A stateless-era request's result gets ``resultType`` (``"complete"`` unless set), the
+        ``_meta`` ``io.modelcontextprotocol/serverInfo`` of ``server_info``, and for a
+        cacheable method (``tools/list``, ``resources/read``, ...) ``ttlMs`` 0 and
+        ``cacheScope`` ``"private"`` unless set.
+
         State effects: the request is no longer served; answering ``initialize`` moves a server to
         INITIALIZED and fixes the protocol version and our capabilities.
 
         Raises:
             LocalProtocolError: ``request_id`` is not a request we are serving (never received,
-                or already answered), the initialize result is invalid, or the result cannot be
-                encoded. Nothing is queued and the request is still served then.
+                or already answered), the initialize result is invalid, the result cannot be
+                encoded, or (stateless era) it is ``input_required`` and asks the client for
+                what the request did not declare: code -32021, ``data``
+                ``{"requiredCapabilities": ...}``; answer with ``send_error(request_id,
+                exc.code, exc.message, exc.data)``. Nothing is queued and the request is still
+                served then.
         """
         self._check_open()
         payload = self._payload(result)
@@ -1064,10 +1312,16 @@ class Connection:
             raise LocalProtocolError("a result must be an object (use {} for an empty result)")
         incoming = self._serving.get(request_id)
         is_init = incoming is not None and incoming.method == _INITIALIZE
+        version = self._version
         if is_init:
             payload = self._initialize_result(payload)
+            version = payload["protocolVersion"]
+        elif incoming is not None and incoming.meta is not None:
+            payload = _stateless.complete_result(incoming.meta, incoming.method, payload,
+                                                 self._server_info)
+            version = incoming.meta.version
         obj = {"jsonrpc": "2.0", "id": request_id, "result": payload}
-        frame = self._encode(obj) if incoming is None or incoming.batch is None else b""
+        data = self._encode(obj) if incoming is None or incoming.batch is None else b""
         incoming = self._take_serving(request_id)
         if incoming is None:
             return
@@ -1078,7 +1332,52 @@ class Connection:
         if incoming.batch is not None:
             self._finish_batch_member(incoming.batch, request_id, obj)
         else:
-            self._outbound.append(frame)
+            self._outbound.append((FrameKind.RESPONSE, data, request_id, request_id,
+                                   incoming.method, version, ()))
+
+    def send_discover_result(
+        self,
+        request_id: RequestId,
+        server_info: Mapping[str, Any] | Any = None,
+        capabilities: Mapping[str, Any] | Any = None,
+        *,
+        instructions: str | None = None,
+        ttl_ms: int = 0,
+        cache_scope: str = "private",
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        """(Server) Answer ``server/discover`` with a ``DiscoverResult``.
+
+        The engine never answers on its own: ``server/discover`` arrives as a
+        :class:`RequestReceived` and this call writes the answer. ``supportedVersions`` is
+        this connection's supported revisions, newest first (a dual-era server lists the
+        handshake ones too).
+
+        Args:
+            request_id: the ``server/discover`` request.
+            server_info: the server's ``Implementation``; default: ``server_info`` of the
+                constructor. Put in ``_meta`` ``io.modelcontextprotocol/serverInfo``.
+            capabilities: default: ``server_capabilities`` of the constructor (else ``{}``).
+            instructions: optional guidance for the model.
+            ttl_ms: how long the client may cache the answer, in milliseconds (0: stale at
+                once).
+            cache_scope: ``"public"`` or ``"private"``.
+            meta: more ``_meta``.
+
+        Raises:
+            LocalProtocolError: ``request_id`` is not a ``server/discover`` request being
+                served, or an argument is invalid.
+        """
+        incoming = self._serving.get(request_id)
+        if incoming is not None and incoming.method != _DISCOVER:
+            raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, "
+                                     "not server/discover")
+        caps = self._payload(capabilities) if capabilities is not None else (
+            self._server_caps or {})
+        info = self._payload(server_info) if server_info is not None else self._server_info
+        self.send_response(request_id, _stateless.discover_result(
+            self._supported, caps or {}, info, instructions=instructions, ttl_ms=ttl_ms,
+            cache_scope=cache_scope, meta=meta))
 
     def _initialize_result(self, payload: dict[str, Any]) -> dict[str, Any]:
         payload = dict(payload)
@@ -1110,7 +1409,7 @@ class Connection:
             raise LocalProtocolError("an error code must be an integer")
         obj = error_response_obj(request_id, code, message, data)
         incoming = self._serving.get(request_id)
-        frame = self._encode(obj) if incoming is None or incoming.batch is None else b""
+        data_ = self._encode(obj) if incoming is None or incoming.batch is None else b""
         incoming = self._take_serving(request_id)
         if incoming is None:
             return
@@ -1121,7 +1420,9 @@ class Connection:
         if incoming.batch is not None:
             self._finish_batch_member(incoming.batch, request_id, obj)
         else:
-            self._outbound.append(frame)
+            self._outbound.append((
+                FrameKind.ERROR, data_, request_id, request_id, incoming.method,
+                incoming.meta.version if incoming.meta is not None else self._version, ()))
 
     def cancel(self, request_id: RequestId, reason: str | None = None) -> None:
         """Cancel a request we sent: queue ``notifications/cancelled`` and stop waiting for it.
@@ -1141,7 +1442,10 @@ class Connection:
         params: dict[str, Any] = {"requestId": request_id}
         if reason is not None:
             params["reason"] = reason
-        frame = self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params})
+        frame: _Queued = (
+            FrameKind.NOTIFICATION,
+            self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params}),
+            None, None, _CANCELLED, self._version or self._era_version, ())
         del self._pending[request_id]
         if out.progress_token is not None:
             self._progress.pop(out.progress_token, None)
@@ -1194,5 +1498,7 @@ class Connection:
         if response is not None:
             batch.responses.append(response)
         if not batch.waiting and batch.responses:
-            self._outbound.append(self._encode(batch.responses))
+            ids = tuple(r["id"] for r in batch.responses if r.get("id") is not None)
+            self._outbound.append((FrameKind.BATCH, self._encode(batch.responses), None, None,
+                                   None, self._version, ids))
             batch.responses = []

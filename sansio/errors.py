@@ -20,9 +20,12 @@ one moves the connection to the ``ERROR`` state for good.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .versions import STATELESS_VERSIONS
+
+if TYPE_CHECKING:
+    from .frames import Frame
 
 __all__ = [
     "ErrorCode",
@@ -132,9 +135,13 @@ class RemoteProtocolError(ProtocolError):
         finished_request: the id of one of *our* requests that this error finishes: the peer
             answered it with a malformed response (or an invalid result). The request is no
             longer pending; fail its caller with this error. ``None`` otherwise.
+        response_frame: the same answer as ``response_hint``, as a
+            :class:`~sansio.frames.Frame` (kind ``ERROR``, or ``BATCH``, with the id it
+            answers), for transports that route frames; ``None`` when there is no hint.
     """
 
     response_hint: bytes | None
+    response_frame: Frame | None
     fatal: bool
     request_id: int | str | None
     finished_request: int | str | None
@@ -152,6 +159,7 @@ class RemoteProtocolError(ProtocolError):
     ):
         super().__init__(msg, code, data)
         self.response_hint = response_hint
+        self.response_frame = None
         self.fatal = fatal
         self.request_id = request_id
         self.finished_request = finished_request

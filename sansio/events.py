@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from .jsonrpc import ErrorObject, RequestId
+from .versions import RequestMeta
 
 __all__ = [
     "NEED_DATA",
@@ -112,14 +113,45 @@ class RequestReceived(Event):
     Attributes:
         request_id: the request's id.
         method: the method name.
-        params: the ``params`` object as received (``None`` when absent).
+        params: the ``params`` object as received (``None`` when absent), ``_meta`` included
+            (trace context keys such as ``traceparent`` pass through there).
         progress_token: ``params._meta.progressToken`` when the peer asked for progress.
+        request_meta: (stateless era) what the request said about itself in ``_meta``
+            (:class:`~sansio.versions.RequestMeta`); ``None`` in the handshake era, where the
+            session's version and capabilities hold (``Connection.protocol_version``,
+            ``Connection.peer_capabilities``). The properties below read it.
     """
 
     request_id: RequestId
     method: str
     params: dict[str, Any] | None = None
     progress_token: RequestId | None = None
+    request_meta: RequestMeta | None = None
+
+    @property
+    def protocol_version(self) -> str | None:
+        """(Stateless era) the revision this request is written for; else ``None``."""
+        meta = self.request_meta
+        return meta.version if meta is not None else None
+
+    @property
+    def client_capabilities(self) -> dict[str, Any] | None:
+        """(Stateless era) the client capabilities this request declared; else ``None``."""
+        meta = self.request_meta
+        return meta.client_capabilities if meta is not None else None
+
+    @property
+    def client_info(self) -> dict[str, Any] | None:
+        """(Stateless era) the request's ``clientInfo``, when it sent one."""
+        meta = self.request_meta
+        return meta.client_info if meta is not None else None
+
+    @property
+    def log_level(self) -> str | None:
+        """(Stateless era) the lowest log level asked for with this request; ``None``: send no
+        ``notifications/message`` for it (the engine refuses)."""
+        meta = self.request_meta
+        return meta.log_level if meta is not None else None
 
 
 @attrs.frozen
@@ -142,17 +174,25 @@ class ResponseReceived(Event):
             the engine validated it (``validate=True`` and a method it knows), else ``None``.
             Validating builds it anyway: this saves a caller structuring it twice. Not part
             of equality.
+        result_type: (stateless era) the result's ``resultType``: ``"complete"`` (also when
+            absent) or ``"input_required"`` (then ``typed`` is ``None``: the result is an
+            ``InputRequiredResult``); ``None`` in the handshake era.
     """
 
     request_id: RequestId
     method: str
     result: dict[str, Any]
     typed: Any = attrs.field(default=None, eq=False, repr=False)
+    result_type: str | None = None
 
 
 @attrs.frozen
 class ErrorReceived(Event):
     """An error response to a request we sent (this finishes ``request_id``).
+
+    The stateless era's errors come with their ``error.data``: -32022
+    (``{"supported": [...], "requested": ...}``: retry with a supported revision), -32021
+    (``{"requiredCapabilities": {...}}``) and -32020 (an HTTP header disagreed with the body).
 
     ``request_id`` is ``None`` (and ``method`` is ``""``) for an error response the peer could not
     attach to a request (for example its answer to a frame it could not parse): such an event

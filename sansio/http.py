@@ -40,6 +40,7 @@ import h11
 from . import _codec
 from ._codec import Codec
 from .connection import DEFAULT_MAX_DEPTH
+from .frames import Frame, FrameKind
 from .sse import SSEDecoder, encode_event
 from .versions import BATCH_VERSIONS, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
 
@@ -915,7 +916,7 @@ class StreamableHTTPServer:
         self.events.append(session.id, stream.id, event_id, event)
         return event
 
-    def route(self, session_id: str | None, frame: bytes, related: Any = None
+    def route(self, session_id: str | None, frame: bytes | Frame, related: Any = None
               ) -> list[StreamEvent]:
         """Decide where one frame the session wrote goes; return the bytes per stream.
 
@@ -927,22 +928,35 @@ class StreamableHTTPServer:
         Args:
             session_id: the session (for a stateless server, the id from :class:`OpenStream`
                 is ``None``: pass the stream's session key the adapter keeps).
-            frame: one frame (JSON text, with or without the trailing newline).
+            frame: one :class:`~sansio.frames.Frame` from ``Connection.frames_to_send()``
+                (routed by its fields, not decoded), or one frame's bytes (JSON text, with or
+                without the trailing newline), which are decoded to learn the same.
             related: the id of the request being served when the frame was written.
         """
         session = self._sessions.get(session_id or "")
         if session is None:
             return []
-        try:
-            obj = self._loads(frame)
-        except _codec.DecodeError:  # pragma: no cover - the engine writes valid JSON
-            return []
-        data = frame.rstrip(b"\n")
-        items = obj if isinstance(obj, list) else [obj]
-        response_ids = [(rid.__class__, rid) for m in items if isinstance(m, dict) and (
-            "result" in m or "error" in m) and "method" not in m
-            for rid in (m.get("id"),)]  # typed keys (see _key), inlined: the hot path
-        if response_ids:
+        if isinstance(frame, Frame):
+            data = frame.data.rstrip(b"\n")
+            # typed keys (see _key), inlined: the hot path
+            response_ids: list[Any] = [(rid.__class__, rid) for rid in frame.answers]
+            if frame.kind is FrameKind.ERROR and frame.request_id is None:
+                response_ids = [_key(None)]  # an answer to a frame whose id could not be read
+            if (frame.kind is FrameKind.RESPONSE and frame.method == "initialize"
+                    and session.init_request is not None
+                    and _key(frame.request_id) == session.init_request
+                    and frame.protocol_version is not None):
+                session.version = frame.protocol_version
+        else:
+            try:
+                obj = self._loads(frame)
+            except _codec.DecodeError:  # pragma: no cover - the engine writes valid JSON
+                return []
+            data = frame.rstrip(b"\n")
+            items = obj if isinstance(obj, list) else [obj]
+            response_ids = [(rid.__class__, rid) for m in items if isinstance(m, dict) and (
+                "result" in m or "error" in m) and "method" not in m
+                for rid in (m.get("id"),)]
             if session.init_request is not None and session.init_request in response_ids:
                 for m in items:
                     if (isinstance(m, dict) and _key(m.get("id")) == session.init_request
@@ -950,6 +964,7 @@ class StreamableHTTPServer:
                         version = m["result"].get("protocolVersion")
                         if isinstance(version, str):
                             session.version = version
+        if response_ids:
             # Newest first: if a client reuses an id that is still in flight, the engine's
             # immediate "duplicate id" error belongs to the POST that just carried it.
             for stream in reversed(session.streams.values()):

@@ -29,8 +29,17 @@ of its pings) until the server answered ``initialize``; the server sends only ``
 notifications, and the progress and cancellation notifications that go with those, until it
 received ``notifications/initialized``.
 
-Stateless era (2026-07-28): a connection that never performs a handshake starts in OPERATING
-through ``Trigger.START_STATELESS``; the version then travels with each request.
+Stateless era (https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning)::
+
+    client: IDLE --start_stateless()--> STATELESS
+    server: IDLE --recv a request whose _meta names a modern revision--> STATELESS
+
+The era is a dimension of the tables, not a flag: :data:`ERAS` says which era each state
+belongs to (``None`` while undecided or over), and the ``per_request`` column of
+:data:`TRAFFIC` says that in STATELESS every request is judged alone, by the version, client
+capabilities and log level of its own ``params._meta`` (nothing is inferred from earlier
+requests). A dual-era server's first message decides: ``initialize`` enters the handshake era,
+a modern request the stateless one.
 """
 
 from __future__ import annotations
@@ -39,8 +48,11 @@ import enum
 from collections.abc import Mapping
 
 from .errors import LocalProtocolError
+from .versions import Era
 
-__all__ = ["TRAFFIC", "TRANSITIONS", "LifecycleState", "Role", "State", "Traffic", "Trigger"]
+__all__ = [
+    "ERAS", "TRAFFIC", "TRANSITIONS", "LifecycleState", "Role", "State", "Traffic", "Trigger",
+]
 
 
 class Role(enum.Enum):
@@ -62,6 +74,8 @@ class State(enum.Enum):
     INITIALIZING = "INITIALIZING"
     INITIALIZED = "INITIALIZED"
     OPERATING = "OPERATING"
+    STATELESS = "STATELESS"
+    """Serving in the stateless era (2026-07-28): no session, every request judged alone."""
     CLOSED = "CLOSED"
     ERROR = "ERROR"
 
@@ -93,7 +107,7 @@ _ENDINGS: Mapping[Trigger, State] = {
 TRANSITIONS: Mapping[tuple[Role, State], Mapping[Trigger, State]] = {
     (_C, State.IDLE): {
         Trigger.SEND_INITIALIZE: State.INITIALIZING,
-        Trigger.START_STATELESS: State.OPERATING,
+        Trigger.START_STATELESS: State.STATELESS,
         **_ENDINGS,
     },
     (_C, State.INITIALIZING): {
@@ -103,9 +117,10 @@ TRANSITIONS: Mapping[tuple[Role, State], Mapping[Trigger, State]] = {
     },
     (_C, State.INITIALIZED): {Trigger.SEND_INITIALIZED: State.OPERATING, **_ENDINGS},
     (_C, State.OPERATING): {**_ENDINGS},
+    (_C, State.STATELESS): {**_ENDINGS},
     (_S, State.IDLE): {
         Trigger.RECV_INITIALIZE: State.INITIALIZING,
-        Trigger.START_STATELESS: State.OPERATING,
+        Trigger.START_STATELESS: State.STATELESS,
         **_ENDINGS,
     },
     (_S, State.INITIALIZING): {
@@ -115,6 +130,7 @@ TRANSITIONS: Mapping[tuple[Role, State], Mapping[Trigger, State]] = {
     },
     (_S, State.INITIALIZED): {Trigger.RECV_INITIALIZED: State.OPERATING, **_ENDINGS},
     (_S, State.OPERATING): {**_ENDINGS},
+    (_S, State.STATELESS): {**_ENDINGS},
     # Terminal states: closing again is harmless; nothing else moves them.
     (_C, State.CLOSED): {Trigger.CLOSE: State.CLOSED, Trigger.PEER_DISCONNECT: State.CLOSED},
     (_S, State.CLOSED): {Trigger.CLOSE: State.CLOSED, Trigger.PEER_DISCONNECT: State.CLOSED},
@@ -123,17 +139,37 @@ TRANSITIONS: Mapping[tuple[Role, State], Mapping[Trigger, State]] = {
 }
 
 
+ERAS: Mapping[State, Era | None] = {
+    State.IDLE: None,
+    State.INITIALIZING: Era.HANDSHAKE,
+    State.INITIALIZED: Era.HANDSHAKE,
+    State.OPERATING: Era.HANDSHAKE,
+    State.STATELESS: Era.STATELESS,
+    State.CLOSED: None,
+    State.ERROR: None,
+}
+"""The era each state belongs to (``None``: not decided yet, or over)."""
+
+
 class Traffic:
-    """What one side may send and receive in one state. ``None`` means any method."""
+    """What one side may send and receive in one state. ``None`` means any method.
 
-    __slots__ = ("receive", "send")
+    ``per_request`` is true where every request carries its own protocol version and client
+    capabilities in ``params._meta`` (the stateless era): the engine stamps them on what it
+    sends and judges what it receives by them, method liveness included.
+    """
 
-    def __init__(self, send: frozenset[str] | None, receive: frozenset[str] | None) -> None:
+    __slots__ = ("per_request", "receive", "send")
+
+    def __init__(self, send: frozenset[str] | None, receive: frozenset[str] | None,
+                 per_request: bool = False) -> None:
         self.send = send
         self.receive = receive
+        self.per_request = per_request
 
     def __repr__(self) -> str:
-        return f"Traffic(send={self.send!r}, receive={self.receive!r})"
+        return (f"Traffic(send={self.send!r}, receive={self.receive!r}, "
+                f"per_request={self.per_request!r})")
 
 
 _PING = "ping"
@@ -157,6 +193,8 @@ TRAFFIC: Mapping[tuple[Role, State], Traffic] = {
         send=frozenset({_INITIALIZED, _PING, _CANCEL}), receive=_SERVER_EARLY
     ),
     (_C, State.OPERATING): Traffic(send=None, receive=None),
+    # Which methods exist is then a question of the request's revision (the method table).
+    (_C, State.STATELESS): Traffic(send=None, receive=None, per_request=True),
     # Likewise a server that refused initialize is IDLE again, and may still get the client's
     # cancellation of a ping it sent meanwhile.
     (_S, State.IDLE): Traffic(send=_NOTHING, receive=frozenset({_INIT, _PING, _CANCEL})),
@@ -165,6 +203,7 @@ TRAFFIC: Mapping[tuple[Role, State], Traffic] = {
         send=_SERVER_EARLY, receive=frozenset({_INITIALIZED, _PING, _CANCEL, _PROGRESS})
     ),
     (_S, State.OPERATING): Traffic(send=None, receive=None),
+    (_S, State.STATELESS): Traffic(send=None, receive=None, per_request=True),
     (_C, State.CLOSED): Traffic(send=_NOTHING, receive=_NOTHING),
     (_S, State.CLOSED): Traffic(send=_NOTHING, receive=_NOTHING),
     (_C, State.ERROR): Traffic(send=_NOTHING, receive=_NOTHING),
@@ -175,12 +214,14 @@ TRAFFIC: Mapping[tuple[Role, State], Traffic] = {
 class LifecycleState:
     """The one owner of a connection's lifecycle state."""
 
-    __slots__ = ("_moves", "role", "state", "traffic")
+    __slots__ = ("_moves", "era", "role", "state", "traffic")
 
     role: Role
     state: State
     traffic: Traffic
     """What may be sent and received now (kept in step with ``state``)."""
+    era: Era | None
+    """The era of ``state`` (:data:`ERAS`)."""
 
     def __init__(self, role: Role) -> None:
         self.role = role
@@ -189,6 +230,7 @@ class LifecycleState:
     def _enter(self, state: State) -> None:
         self.state = state
         self.traffic = TRAFFIC[(self.role, state)]
+        self.era = ERAS[state]
         self._moves = TRANSITIONS[(self.role, state)]
 
     def process(self, trigger: Trigger) -> State:

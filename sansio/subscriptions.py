@@ -46,6 +46,7 @@ import attrs
 
 from .errors import ErrorCode
 from .jsonrpc import ErrorObject, RequestId, is_request_id
+from .versions import META_SUBSCRIPTION_ID
 
 __all__ = [
     "ACKNOWLEDGED_METHOD",
@@ -74,7 +75,7 @@ __all__ = [
 LISTEN_METHOD: Final = "subscriptions/listen"
 ACKNOWLEDGED_METHOD: Final = "notifications/subscriptions/acknowledged"
 CANCELLED_METHOD: Final = "notifications/cancelled"
-SUBSCRIPTION_ID_META: Final = "io.modelcontextprotocol/subscriptionId"
+SUBSCRIPTION_ID_META: Final = META_SUBSCRIPTION_ID
 DEFAULT_MAX_STREAMS: Final = 16
 """Open listen streams per connection, by default."""
 DEFAULT_MAX_RESOURCE_URIS: Final = 1024

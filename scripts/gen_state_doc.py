@@ -23,7 +23,7 @@ OUTPUT = ROOT / "docs" / "state-machine.md"
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from sansio.state import TRAFFIC, TRANSITIONS, Role, State, Trigger  # noqa: E402
+from sansio.state import ERAS, TRAFFIC, TRANSITIONS, Role, State, Trigger  # noqa: E402
 
 TERMINAL = (State.CLOSED, State.ERROR)
 
@@ -72,13 +72,16 @@ def _transition_table(role: Role) -> Iterable[str]:
 
 
 def _traffic_table(role: Role) -> Iterable[str]:
-    yield f"| state | the {role.value} may send | the {role.value} may receive |"
-    yield "|---|---|---|"
+    yield (f"| state | era | the {role.value} may send | the {role.value} may receive "
+           "| per request |")
+    yield "|---|---|---|---|---|"
     for state in State:
         traffic = TRAFFIC.get((role, state))
         if traffic is None:
             continue
-        yield f"| {state.name} | {_methods(traffic.send)} | {_methods(traffic.receive)} |"
+        era = ERAS[state]
+        yield (f"| {state.name} | {era.value if era else '-'} | {_methods(traffic.send)} "
+               f"| {_methods(traffic.receive)} | {'yes' if traffic.per_request else 'no'} |")
 
 
 def render() -> str:
@@ -101,8 +104,15 @@ def render() -> str:
         "`next_event()` when the peer's frame is processed. `close` is `Connection.close()`,",
         "`peer disconnect` is end of input (`receive_data(b\"\")` or `connection_lost()`), and",
         "`protocol error` is a fatal `RemoteProtocolError`. `start stateless` is the entry to",
-        "the stateless era (2026-07-28), which the table already has; the `Connection` API does",
-        "not expose it yet.",
+        "the stateless era (2026-07-28): a client's `Connection.start_stateless()`, or on a",
+        "server the first request whose `_meta` names a modern revision (a dual-era server's",
+        "first message decides its era).",
+        "",
+        "The era is a dimension of the tables: `sansio.state.ERAS` gives each state's era",
+        "(`-` while undecided or over), and the traffic table's \"per request\" column marks the",
+        "states where every request carries its own protocol version and client capabilities",
+        "in `params._meta` and is judged by them alone (the methods a revision has are then",
+        "those of the request's revision).",
         "",
         "In the diagrams an arrow carries every trigger between the same two states; moves that",
         "leave the state unchanged (closing a closed connection) appear only in the tables.",

@@ -197,7 +197,8 @@ def test_frames_to_send_one_per_message() -> None:
     pair.client.send_request("ping")
     pair.client.send_request("ping")
     frames = pair.client.frames_to_send()
-    assert len(frames) == 2 and all(f.endswith(b"\n") and f.count(b"\n") == 1 for f in frames)
+    assert len(frames) == 2 and all(
+        f.data.endswith(b"\n") and f.data.count(b"\n") == 1 for f in frames)
     assert pair.client.data_to_send() == b""
 
 

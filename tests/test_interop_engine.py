@@ -237,7 +237,7 @@ class BlockingClient:
 
     def flush(self) -> None:
         """Write what the engine queued to the child's stdin."""
-        frames = self.conn.frames_to_send()
+        frames = [frame.data for frame in self.conn.frames_to_send()]
         self.sent.extend(json.loads(frame) for frame in frames)
         assert self.proc.stdin is not None
         self.proc.stdin.write(b"".join(frames))

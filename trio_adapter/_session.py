@@ -65,6 +65,7 @@ from sansio import (
     ResponseReceived,
     State,
 )
+from sansio.frames import Frame, FrameKind
 from sansio.jsonrpc import ErrorObject
 
 from . import errors
@@ -485,18 +486,32 @@ class BaseSession:
     # ------------------------------------------------------------------ writing
 
     async def _flush(self) -> None:
-        """Write what the engine produced; call with the send lock held."""
-        data = self._engine.data_to_send()
-        if not data:
-            return
-        if self._trace is not None:
-            for frame in data.splitlines():
-                self._trace("send", frame)
+        """Write what the engine produced; call with the send lock held.
+
+        A transport that routes frames (HTTP: it overrides ``Transport.send_frames``) gets the
+        engine's ``Frame`` objects; any other gets their bytes, the non-blocking way first.
+        """
         transport = self._transport
+        routes = type(transport).send_frames is not Transport.send_frames
+        if routes:
+            frames = self._engine.frames_to_send()
+            if not frames:
+                return
+            if self._trace is not None:
+                for frame in frames:
+                    self._trace("send", frame.data.rstrip(b"\n"))
+        else:
+            data = self._engine.data_to_send()
+            if not data:
+                return
+            if self._trace is not None:
+                for line in data.splitlines():
+                    self._trace("send", line)
         try:
-            sent = transport.send_nowait(data)
-            if sent < len(data):
-                await transport.send(data[sent:] if sent else data)
+            if routes:
+                await transport.send_frames(frames)
+            else:
+                await self._write_bytes(transport, data)
         except _CHECKED as exc:
             self._engine.send_failed()
             error = errors.PeerDisconnected(
@@ -505,18 +520,25 @@ class BaseSession:
             self._mark_closing(error, grace=False)
             raise error from exc
 
-    async def _send_raw(self, frame: bytes) -> None:
+    @staticmethod
+    async def _write_bytes(transport: Transport, data: bytes) -> None:
+        sent = transport.send_nowait(data)
+        if sent < len(data):
+            await transport.send(data[sent:] if sent else data)
+
+    async def _send_raw(self, frame: Frame) -> None:
         """Write a ready frame (an engine response hint) under the send lock."""
         async with self._send_lock:
             if self._engine_closed():
                 return
             if self._trace is not None:
-                self._trace("send", frame.rstrip(b"\n"))
+                self._trace("send", frame.data.rstrip(b"\n"))
             transport = self._transport
             try:
-                sent = transport.send_nowait(frame)
-                if sent < len(frame):
-                    await transport.send(frame[sent:] if sent else frame)
+                if type(transport).send_frames is not Transport.send_frames:
+                    await transport.send_frames([frame])
+                else:
+                    await self._write_bytes(transport, frame.data)
             except _CHECKED:
                 self._engine.send_failed()
 
@@ -707,8 +729,11 @@ class BaseSession:
     async def _on_protocol_error(self, exc: RemoteProtocolError) -> bool:
         """Handle a protocol error from the engine; return True when the session is over."""
         logger.debug("protocol error from peer: %s", exc)
-        if exc.response_hint is not None:
-            await self._send_raw(exc.response_hint)
+        frame = exc.response_frame
+        if frame is None and exc.response_hint is not None:  # raised by a custom engine
+            frame = Frame(FrameKind.ERROR, exc.response_hint)
+        if frame is not None:
+            await self._send_raw(frame)
         if exc.finished_request is not None:
             slot = self._pending.pop(exc.finished_request, None)
             if slot is not None:

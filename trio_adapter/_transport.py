@@ -15,6 +15,7 @@ import math
 import trio
 
 from sansio._fifo import Fifo
+from sansio.frames import Frame
 
 from ._util import park
 
@@ -47,6 +48,19 @@ class Transport(trio.abc.AsyncResource):
             trio.BrokenResourceError: the path failed.
             trio.ClosedResourceError: this transport was closed.
         """
+
+    async def send_frames(self, frames: list[Frame]) -> None:
+        """Write frames the engine produced (``Connection.frames_to_send()``).
+
+        A transport that routes messages (HTTP) overrides this to use each frame's fields
+        (kind, request id, the request it belongs to) instead of decoding the bytes; the
+        session then hands it frames rather than bytes. The default writes the frames' bytes
+        with :meth:`send`.
+
+        Raises:
+            as :meth:`send`.
+        """
+        await self.send(b"".join([frame.data for frame in frames]))
 
     def send_nowait(self, data: bytes) -> int:
         """Write as much of ``data`` as can be written without waiting; return how much.

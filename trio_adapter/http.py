@@ -23,6 +23,7 @@ import h11
 import trio
 
 from sansio import DEFAULT_MAX_FRAME_SIZE, _codec
+from sansio.frames import Frame, FrameKind
 from sansio.http import (
     DEFAULT_ALLOWED_HOSTS,
     ERROR_BODY_LIMIT,
@@ -121,6 +122,17 @@ class _SessionTransport(Transport):
             self.endpoint.dispatch(self.key, frame, related)
         await trio.lowlevel.checkpoint()
 
+    async def send_frames(self, frames: list[Frame]) -> None:
+        """Route the engine's frames by their fields (nothing is decoded): a frame that names
+        the request it belongs to goes with it, else with the request being served."""
+        if self.closed:
+            raise trio.ClosedResourceError("the HTTP session is closed")
+        current = current_request.get()
+        for frame in frames:
+            related = frame.related_request_id
+            self.endpoint.dispatch(self.key, frame, current if related is None else related)
+        await trio.lowlevel.checkpoint()
+
     def end_input(self) -> None:
         """The session was terminated (DELETE, expiry): the engine sees end of input."""
         self._in_send.close()
@@ -147,7 +159,7 @@ class _Endpoint:
         self.draining = False
         self._drained = trio.Event()
 
-    def dispatch(self, key: str, frame: bytes, related: Any) -> None:
+    def dispatch(self, key: str, frame: bytes | Frame, related: Any) -> None:
         for event in self.core.route(key, frame, related):
             channel = self.streams.get((key, event.stream_id))
             if channel is not None:
@@ -793,6 +805,22 @@ class _Exchange:
         self.reused = reused
 
 
+def _frame_of(line: bytes) -> Frame:
+    """What a frame handed over as bytes is (decoded: for bytes that did not come from the
+    engine's ``frames_to_send()``, which says it in fields)."""
+    try:
+        msg = _codec.loads(line)
+    except _codec.DecodeError:
+        msg = None
+    if isinstance(msg, dict) and isinstance(msg.get("method"), str):
+        kind = FrameKind.REQUEST if "id" in msg else FrameKind.NOTIFICATION
+        return Frame(kind, line, msg.get("id"), None, msg["method"])
+    if isinstance(msg, dict):
+        kind = FrameKind.ERROR if "error" in msg else FrameKind.RESPONSE
+        return Frame(kind, line, msg.get("id"))
+    return Frame(FrameKind.BATCH, line)
+
+
 def _holds_response(data: bytes) -> bool:
     try:
         return is_response(_codec.loads(data))
@@ -982,9 +1010,16 @@ class StreamableHTTPTransport(Transport):
     # -- Transport
 
     async def send(self, data: bytes) -> None:
+        """Send frames given as bytes (not by the engine): each line is decoded to learn what
+        it is. The session uses :meth:`send_frames`."""
+        await self.send_frames([_frame_of(line) for line in data.splitlines()])
+
+    async def send_frames(self, frames: list[Frame]) -> None:
+        """POST each frame; what it is (request, notification, response; its method and id)
+        is read from the frame's fields, never from its bytes."""
         if self._closed:
             raise trio.ClosedResourceError("the transport is closed")
-        for frame in data.splitlines():
+        for frame in frames:
             try:
                 await self._post(frame)
             except TransportError:
@@ -1004,21 +1039,21 @@ class StreamableHTTPTransport(Transport):
         return HTTPTransportError(f"POST to {self.url} failed: {describe_failure(exc)}",
                                   self.url)
 
-    async def _post(self, frame: bytes) -> None:
+    async def _post(self, msg: Frame) -> None:
         """Send one frame. ``initialize`` (its session id is needed by every later request),
         notifications and responses wait for the answer's head here; the answers to other
         requests are read in the background, so a long request never holds the session's
         send lock."""
-        msg = _codec.loads(frame)
+        frame = msg.data.rstrip(b"\n")
         headers = self._headers("application/json, text/event-stream",
                                 {"content-type": "application/json"})
-        method = msg.get("method") if isinstance(msg, dict) else None
+        is_request = msg.kind is FrameKind.REQUEST
+        method = msg.method if is_request or msg.kind is FrameKind.NOTIFICATION else None
         if method == "initialize":
             self._init_frame = frame
         elif method == "notifications/initialized":
             self._initialized_frame = frame
         exchange = await self._send_request("POST", headers, frame)
-        is_request = isinstance(msg, dict) and "id" in msg and method is not None
         if method == "initialize" or not is_request:
             # Notifications and responses are answered at once (202): waiting for that keeps
             # them in order with what is sent next, over however many connections.
@@ -1029,7 +1064,7 @@ class StreamableHTTPTransport(Transport):
             assert self._nursery is not None
             self._nursery.start_soon(self._answer_later, exchange, msg, frame)
 
-    async def _answer_later(self, exchange: _Exchange, msg: Any, frame: bytes) -> None:
+    async def _answer_later(self, exchange: _Exchange, msg: Frame, frame: bytes) -> None:
         try:
             with trio.fail_after(self._connect_timeout):
                 response = await self._read_head(exchange)
@@ -1037,7 +1072,7 @@ class StreamableHTTPTransport(Transport):
         except SessionExpired as exc:
             self._fail(exc)
         except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError) as exc:
-            if isinstance(msg, dict) and "method" in msg and "id" in msg:
+            if msg.kind is FrameKind.REQUEST:
                 error = exc if isinstance(exc, TransportError) else self._post_error(exc)
                 self._fail_request(msg, 0, message=str(error))
 
@@ -1076,7 +1111,7 @@ class StreamableHTTPTransport(Transport):
                 response = await self._request("POST", headers, self._initialized_frame)
                 await response.aclose()
 
-    async def _answer(self, response: _Response, msg: Any, frame: bytes,
+    async def _answer(self, response: _Response, msg: Frame, frame: bytes,
                       retried: bool = False, inline: bool = False) -> None:
         """Act on the answer to a POST. With ``inline`` (already in a background task), a
         body to read is read here rather than in a new task."""
@@ -1084,13 +1119,13 @@ class StreamableHTTPTransport(Transport):
         if sid:
             self.session_id = sid
         status = response.status
-        is_request = isinstance(msg, dict) and "method" in msg and "id" in msg
+        is_request = msg.kind is FrameKind.REQUEST
         ctype = response.headers.get("content-type")
         answer = classify_post_answer(status, ctype, is_request=is_request,
                                       has_session=self.session_id is not None)
         if answer.kind is AnswerKind.ACCEPTED:
             await response.aclose()
-            if isinstance(msg, dict) and msg.get("method") == "notifications/initialized":
+            if msg.kind is FrameKind.NOTIFICATION and msg.method == "notifications/initialized":
                 # The standalone stream is open (or refused) before anything else is sent:
                 # a server may send requests there as soon as the session starts, and drop
                 # them while no stream is open.
@@ -1113,7 +1148,7 @@ class StreamableHTTPTransport(Transport):
         if answer.kind is AnswerKind.NOT_MCP:
             await response.aclose()  # the body is not read: nothing in it is for us
             error = NotAnMCPEndpoint(self.url, answer)
-            if is_request and msg.get("method") != "initialize":
+            if is_request and msg.method != "initialize":
                 self._fail_request(msg, status, message=str(error))
                 return
             raise error
@@ -1139,7 +1174,7 @@ class StreamableHTTPTransport(Transport):
         else:
             self._nursery.start_soon(self._read_json, response, msg)
 
-    def _fail_request(self, msg: dict[str, Any], status: int, body: bytes = b"",
+    def _fail_request(self, msg: Frame, status: int, body: bytes = b"",
                       content_type: str | None = None, *, message: str | None = None) -> None:
         """Answer request ``msg`` locally with a JSON-RPC error: the HTTP exchange carrying it
         failed (``status`` 0 when no answer came). The message is one line: ``message``, or
@@ -1156,11 +1191,11 @@ class StreamableHTTPTransport(Transport):
                 code = int(error["code"])
             except Exception:
                 pass
-        reply = {"jsonrpc": "2.0", "id": msg["id"], "error": {"code": code, "message": message,
+        reply = {"jsonrpc": "2.0", "id": msg.request_id, "error": {"code": code, "message": message,
                                                                "data": {"httpStatus": status}}}
         self._in_send.send_nowait(_codec.dumps(reply) + b"\n")
 
-    async def _read_json(self, response: _Response, msg: Any) -> None:
+    async def _read_json(self, response: _Response, msg: Frame) -> None:
         try:
             body = await response.body()
         except (OSError, trio.BrokenResourceError, h11.ProtocolError):
@@ -1185,7 +1220,8 @@ class StreamableHTTPTransport(Transport):
             self._in_send.send_nowait(data.strip() + b"\n")
 
     async def _read_sse(self, response: _Response | None, resumable: bool,
-                        last_event_id: str | None = None, request: Any = None) -> None:
+                        last_event_id: str | None = None, request: Frame | None = None
+                        ) -> None:
         decoder = SSEDecoder()
         attempts = 0
         got_response = False
@@ -1218,8 +1254,8 @@ class StreamableHTTPTransport(Transport):
             except SSEError as exc:  # resuming would meet it again: the stream is given up
                 if response is not None:
                     await response.aclose()
-                if (not got_response and isinstance(request, dict) and "method" in request
-                        and "id" in request):
+                if (not got_response and request is not None
+                        and request.kind is FrameKind.REQUEST):
                     self._fail_request(request, 200, message=f"the SSE answer from {self.url} "
                                        f"broke a limit: {exc}")
                 return

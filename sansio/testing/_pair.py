@@ -20,7 +20,7 @@ from ..events import (
 )
 from ..jsonrpc import RequestId
 from ..state import Role
-from ..versions import HANDSHAKE_VERSIONS
+from ..versions import HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS, Era
 
 __all__ = ["ConnectionPair", "drain_events"]
 
@@ -56,6 +56,11 @@ class ConnectionPair:
         server_versions: revisions the server supports.
         byte_by_byte: feed every delivery one byte at a time (exercises partial frames).
         validate: passed to both engines.
+        server_info: passed to the server engine (stamped on its stateless-era results).
+        server_capabilities: passed to the server engine (its stateless-era capabilities).
+
+    For the stateless era (2026-07-28) build the pair with :meth:`stateless`: there is no
+    handshake; the client stamps every request's ``_meta`` and the server judges each alone.
     """
 
     def __init__(
@@ -65,13 +70,53 @@ class ConnectionPair:
         server_versions: Iterable[str] = HANDSHAKE_VERSIONS,
         byte_by_byte: bool = False,
         validate: bool = True,
+        server_info: Mapping[str, Any] | None = None,
+        server_capabilities: Mapping[str, Any] | None = None,
     ) -> None:
         self.client = Connection(Role.CLIENT, supported_versions=client_versions,
                                  validate=validate)
         self.server = Connection(Role.SERVER, supported_versions=server_versions,
-                                 validate=validate)
+                                 validate=validate, server_info=server_info,
+                                 server_capabilities=server_capabilities)
         self.byte_by_byte = byte_by_byte
         self.wire: list[tuple[Role, Any]] = []
+
+    @classmethod
+    def stateless(
+        cls,
+        *,
+        client_capabilities: Mapping[str, Any] | None = None,
+        client_info: Mapping[str, Any] | None = None,
+        server_info: Mapping[str, Any] | None = None,
+        server_capabilities: Mapping[str, Any] | None = None,
+        protocol_version: str | None = None,
+        log_level: str | None = None,
+        byte_by_byte: bool = False,
+        validate: bool = True,
+    ) -> ConnectionPair:
+        """A pair in the stateless era: two dual-era engines, the client already started with
+        :meth:`Connection.start_stateless` (the server enters the era with the first request
+        it receives).
+
+        Args:
+            client_capabilities: declared on every request (default ``{}``).
+            client_info: default ``{"name": "test-client", "version": "1.0"}``.
+            server_info: default ``{"name": "test-server", "version": "1.0"}``.
+            server_capabilities: the server's; default ``None`` (not checked).
+            protocol_version: default the latest stateless revision.
+            log_level: the client's default log level.
+            byte_by_byte: as the constructor.
+            validate: as the constructor.
+        """
+        pair = cls(client_versions=SUPPORTED_VERSIONS, server_versions=SUPPORTED_VERSIONS,
+                   byte_by_byte=byte_by_byte, validate=validate,
+                   server_info=server_info or {"name": "test-server", "version": "1.0"},
+                   server_capabilities=server_capabilities)
+        pair.client.start_stateless(
+            protocol_version, dict(client_capabilities or {}),
+            dict(client_info or {"name": "test-client", "version": "1.0"}),
+            log_level=log_level)
+        return pair
 
     def peer_of(self, conn: Connection) -> Connection:
         """The other engine."""
@@ -147,7 +192,12 @@ class ConnectionPair:
         assert isinstance(event, RequestReceived), event
         assert event.request_id == rid and event.method == method, event
         if params is not None and "progress_token" not in kwargs:
-            assert event.params == dict(params), (event.params, params)
+            if sender.era is Era.STATELESS:  # the engine stamped _meta on it
+                assert event.params is not None and {
+                    k: v for k, v in event.params.items() if k != "_meta"} == {
+                    k: v for k, v in params.items() if k != "_meta"}, (event.params, params)
+            else:
+                assert event.params == dict(params), (event.params, params)
         return rid, event
 
     def respond(self, responder: Connection, request_id: RequestId,
@@ -161,7 +211,12 @@ class ConnectionPair:
         assert len(events) == 1, events
         (event,) = events
         assert isinstance(event, ResponseReceived), event
-        assert event.request_id == request_id and event.result == dict(result), event
+        assert event.request_id == request_id, event
+        if responder.era is Era.STATELESS:  # resultType and the serverInfo _meta were added
+            assert all(event.result.get(k) == v for k, v in result.items() if k != "_meta"), (
+                event.result, result)
+        else:
+            assert event.result == dict(result), event
         return event
 
     def call(self, sender: Connection, method: str, params: Mapping[str, Any] | None,

@@ -15,6 +15,16 @@ from typing import Any, ClassVar, Literal, TypeAlias
 
 import attrs
 
+from ..versions import (  # the _meta keys: defined in one place, re-exported here
+    META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO,
+    META_LOG_LEVEL,
+    META_PROGRESS_TOKEN,
+    META_PROTOCOL_VERSION,
+    META_RELATED_TASK,
+    META_SERVER_INFO,
+    META_SUBSCRIPTION_ID,
+)
 from . import _server
 from ._base import WIRE, LoggingLevel, MCPType, Meta, ProgressToken, RequestId, extra_last
 from ._base import revisions as _revisions
@@ -73,26 +83,6 @@ __all__ = [
     "UnsupportedProtocolVersionErrorData",
 ]
 
-# ---------------------------------------------------------------- _meta keys (one place)
-
-META_PROGRESS_TOKEN: str = "progressToken"
-"""Request ``_meta``: the token that asks for ``notifications/progress``."""
-META_RELATED_TASK: str = "io.modelcontextprotocol/related-task"
-"""``_meta`` of a task's messages: the task they belong to (2025-11-25 only)."""
-META_PROTOCOL_VERSION: str = "io.modelcontextprotocol/protocolVersion"
-"""Request ``_meta`` (2026-07-28, required): the protocol revision of this request."""
-META_CLIENT_CAPABILITIES: str = "io.modelcontextprotocol/clientCapabilities"
-"""Request ``_meta`` (2026-07-28, required): the client's capabilities for this request."""
-META_CLIENT_INFO: str = "io.modelcontextprotocol/clientInfo"
-"""Request ``_meta`` (2026-07-28, should): the client implementation."""
-META_LOG_LEVEL: str = "io.modelcontextprotocol/logLevel"
-"""Request ``_meta`` (2026-07-28): the lowest level of ``notifications/message`` wanted for
-this request; without it the server sends none."""
-META_SERVER_INFO: str = "io.modelcontextprotocol/serverInfo"
-"""Result ``_meta`` (2026-07-28, should): the server implementation."""
-META_SUBSCRIPTION_ID: str = "io.modelcontextprotocol/subscriptionId"
-"""Notification (and ``subscriptions/listen`` result) ``_meta`` (2026-07-28): the id of the
-``subscriptions/listen`` request whose stream carries it."""
 
 # ---------------------------------------------------------------- aliases and constants
 

@@ -1,0 +1,191 @@
+"""The stateless era's per-request rules (MCP 2026-07-28), as pure functions.
+
+:class:`sansio.Connection` calls these; they hold no state: what a request says about itself is
+a :class:`~sansio.versions.RequestMeta`, and everything else comes in as arguments.
+
+* a client stamps every request's ``params._meta`` (:func:`stamp`, :func:`stamped`);
+* a server completes every result (:func:`complete_result`): ``resultType``, the ``serverInfo``
+  ``_meta``, the caching hints of cacheable methods, and for an ``input_required`` result the
+  check that it asks only for what the request declared (else -32021);
+* ``server/discover``'s answer (:func:`discover_result`);
+* log messages are request-scoped and filtered by the request's level (:func:`log_allowed`).
+
+https://modelcontextprotocol.io/specification/2026-07-28/basic
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from .capabilities import missing_capability
+from .errors import ErrorCode, LocalProtocolError
+from .versions import (
+    LOG_LEVELS,
+    META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO,
+    META_LOG_LEVEL,
+    META_PROTOCOL_VERSION,
+    META_SERVER_INFO,
+    RequestMeta,
+)
+
+__all__ = ["CACHEABLE", "complete_result", "discover_result", "log_allowed", "stamp", "stamped"]
+
+CACHEABLE: Final = frozenset({"server/discover", "tools/list", "prompts/list", "resources/list",
+                              "resources/templates/list", "resources/read"})
+"""Methods whose complete results must carry ``ttlMs`` and ``cacheScope`` (caching.mdx)."""
+
+
+def _check_level(level: Any) -> None:
+    if level is not None and level not in LOG_LEVELS:
+        raise LocalProtocolError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+
+
+def stamp(version: str, capabilities: dict[str, Any], info: dict[str, Any] | None,
+          log_level: str | None) -> dict[str, Any]:
+    """(Client) The ``_meta`` every request carries.
+
+    Raises:
+        LocalProtocolError: ``log_level`` is not a log level.
+    """
+    _check_level(log_level)
+    out: dict[str, Any] = {META_PROTOCOL_VERSION: version, META_CLIENT_CAPABILITIES: capabilities}
+    if info is not None:
+        out[META_CLIENT_INFO] = info
+    if log_level is not None:
+        out[META_LOG_LEVEL] = log_level
+    return out
+
+
+def stamped(payload: dict[str, Any] | None, meta: dict[str, Any],
+            log_level: str | None) -> dict[str, Any]:
+    """(Client) ``payload`` with ``meta`` (and ``log_level``) under the keys the caller's own
+    ``params._meta`` does not set (the caller's win).
+
+    Raises:
+        LocalProtocolError: ``log_level`` is not a log level.
+    """
+    _check_level(log_level)
+    out = dict(payload) if payload else {}
+    own = out.get("_meta")
+    base = meta if log_level is None else {**meta, META_LOG_LEVEL: log_level}
+    out["_meta"] = {**base, **own} if isinstance(own, Mapping) else dict(base)
+    return out
+
+
+def complete_result(meta: RequestMeta, method: str, payload: dict[str, Any],
+                    server_info: dict[str, Any] | None) -> dict[str, Any]:
+    """(Server) The result to write for a stateless-era request of ``method``.
+
+    Adds ``resultType`` (default ``"complete"``), the ``_meta``
+    ``io.modelcontextprotocol/serverInfo`` (when ``server_info`` is given and the result's own
+    ``_meta`` lacks it) and, for a complete result of a :data:`CACHEABLE` method, ``ttlMs`` 0 and
+    ``cacheScope`` ``"private"`` unless set (stale at once, never shared).
+
+    Raises:
+        LocalProtocolError: ``resultType`` is not a string; or the result is
+            ``input_required`` and its ``inputRequests`` need client capabilities the request
+            did not declare: code -32021 and ``data`` ``{"requiredCapabilities": {...}}``,
+            ready for ``send_error(request_id, exc.code, exc.message, exc.data)``.
+    """
+    result_type = payload.get("resultType", "complete")
+    if result_type.__class__ is not str:
+        raise LocalProtocolError("a result's resultType must be a string")
+    if result_type == "input_required":
+        _check_input_requests(meta, payload.get("inputRequests"))
+    out = dict(payload)
+    out["resultType"] = result_type
+    if result_type == "complete" and method in CACHEABLE:
+        out.setdefault("ttlMs", 0)
+        out.setdefault("cacheScope", "private")
+    if server_info is not None:
+        own = out.get("_meta")
+        if own is None:
+            out["_meta"] = {META_SERVER_INFO: server_info}
+        elif isinstance(own, Mapping) and META_SERVER_INFO not in own:
+            out["_meta"] = {**own, META_SERVER_INFO: server_info}
+    return out
+
+
+def _check_input_requests(meta: RequestMeta, requests: Any) -> None:
+    if requests is None:
+        return
+    if not isinstance(requests, Mapping):
+        raise LocalProtocolError("inputRequests must be an object of requests by key")
+    required: dict[str, Any] = {}
+    for request in requests.values():
+        method = request.get("method") if isinstance(request, Mapping) else None
+        if method.__class__ is not str:
+            raise LocalProtocolError("every input request needs a method")
+        params = request.get("params")
+        missing = missing_capability(method, params if isinstance(params, Mapping) else None,
+                                     meta.client_capabilities, meta.version)
+        if missing is not None:
+            node = required
+            *parents, leaf = missing.split(".")
+            for key in parents:
+                node = node.setdefault(key, {})
+            node.setdefault(leaf, {})
+    if required:
+        raise LocalProtocolError(
+            "the request did not declare the client capabilities its input requests need: "
+            + ", ".join(sorted(required)), ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY,
+            {"requiredCapabilities": required})
+
+
+def discover_result(
+    supported: Iterable[str],
+    capabilities: dict[str, Any],
+    server_info: dict[str, Any] | None,
+    *,
+    instructions: str | None,
+    ttl_ms: int,
+    cache_scope: str,
+    meta: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """(Server) A ``DiscoverResult``: ``supportedVersions`` newest first.
+
+    Raises:
+        LocalProtocolError: ``ttl_ms`` is not an integer >= 0, or ``cache_scope`` is not
+            ``"public"`` or ``"private"``.
+    """
+    if ttl_ms.__class__ is not int or ttl_ms < 0:
+        raise LocalProtocolError("ttl_ms must be an integer >= 0")
+    if cache_scope not in ("public", "private"):
+        raise LocalProtocolError("cache_scope must be 'public' or 'private'")
+    result: dict[str, Any] = {
+        "resultType": "complete",
+        "supportedVersions": sorted(supported, reverse=True),
+        "capabilities": capabilities,
+        "ttlMs": ttl_ms,
+        "cacheScope": cache_scope,
+    }
+    if instructions is not None:
+        result["instructions"] = instructions
+    own = dict(meta) if meta is not None else {}
+    if server_info is not None:
+        own[META_SERVER_INFO] = server_info
+    if own:
+        result["_meta"] = own
+    return result
+
+
+def log_allowed(request_id: Any, meta: RequestMeta | None, payload: dict[str, Any] | None
+                ) -> bool:
+    """(Server) Whether a ``notifications/message`` for a request with ``meta`` goes out:
+    ``False`` below the level the request asked for.
+
+    Raises:
+        LocalProtocolError: the request did not ask for log messages (``meta`` is ``None`` or
+            has no log level), or the message has no valid ``level``.
+    """
+    if meta is None or meta.log_level is None:
+        raise LocalProtocolError(
+            f"request {request_id!r} did not ask for log messages "
+            f"(_meta {META_LOG_LEVEL}): none may be sent for it")
+    level = payload.get("level") if payload else None
+    if level not in LOG_LEVELS:
+        raise LocalProtocolError(
+            f"notifications/message needs a level, one of {', '.join(LOG_LEVELS)}")
+    return LOG_LEVELS.index(level) >= LOG_LEVELS.index(meta.log_level)
