@@ -28,9 +28,12 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports
 
 from __future__ import annotations
 
+import base64
+import binascii
 import collections
+import decimal
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -42,7 +45,14 @@ from ._codec import Codec
 from .connection import DEFAULT_MAX_DEPTH
 from .frames import Frame, FrameKind
 from .sse import SSEDecoder, encode_event
-from .versions import BATCH_VERSIONS, HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
+from .types import CLIENT_REQUESTS
+from .versions import (
+    BATCH_VERSIONS,
+    HANDSHAKE_VERSIONS,
+    META_PROTOCOL_VERSION,
+    STATELESS_VERSIONS,
+    SUPPORTED_VERSIONS,
+)
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -54,19 +64,24 @@ __all__ = [
     "EventStore",
     "HTTPServerConnection",
     "HeadCache",
+    "HeaderAnnotations",
     "InMemoryEventStore",
     "Listen",
     "OpenStream",
     "PostAnswer",
     "Reject",
+    "StreamClosed",
     "StreamEvent",
     "StreamableHTTPServer",
     "Terminate",
     "answer_messages",
     "classify_post_answer",
+    "decode_header_value",
+    "header_annotations",
     "is_response",
     "media_type",
     "summarize_error_body",
+    "validate_header_annotations",
 ]
 
 #: Host names accepted by default (loopback): with or without a port.
@@ -385,7 +400,10 @@ class OpenStream:
 
     ``first`` is the bytes to send right after the response head (the priming event).
     ``initialize`` says the message is ``initialize`` (a stateless session needs no synthetic
-    handshake then).
+    handshake then). ``modern`` says the message is a 2026-07-28 request (see
+    :meth:`StreamableHTTPServer.handle`): ``session_id`` names a one-request session, never
+    told to the client, that gets no synthetic handshake (a dual-era engine enters the
+    stateless era on the request itself) and is closed once the answer is sent.
     """
 
     session_id: str
@@ -397,6 +415,7 @@ class OpenStream:
     first: bytes = b""
     status: int = 200
     initialize: bool = False
+    modern: bool = False
 
 
 @attrs.frozen
@@ -439,6 +458,150 @@ class StreamEvent:
     stream_id: str
     data: bytes
     final: bool = False
+
+
+# ---------------------------------------------------------------- 2026-07-28: request metadata
+
+
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_SAFE_INTEGER = 2 ** 53 - 1
+_HEADER_TYPES = frozenset({"string", "integer", "boolean"})
+#: Schema keywords under which an ``x-mcp-header`` annotation is never reachable.
+_UNREACHABLE = ("items", "prefixItems", "additionalItems", "contains", "additionalProperties",
+                "patternProperties", "unevaluatedItems", "unevaluatedProperties",
+                "propertyNames", "dependentSchemas", "oneOf", "anyOf", "allOf", "not", "if",
+                "then", "else", "$defs", "definitions")
+_NAME_SOURCE = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_SENTINEL_START, _SENTINEL_END = "=?base64?", "?="
+
+HeaderAnnotations = Mapping[str, Sequence[str]]
+"""A tool's ``x-mcp-header`` annotations: header name part (``Region`` for
+``Mcp-Param-Region``) -> the property path (the chain of ``properties`` keys) it mirrors."""
+
+
+def _scan_annotations(input_schema: Any) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    found: dict[str, tuple[str, ...]] = {}
+    seen: dict[str, str] = {}
+    problems: list[str] = []
+    if not isinstance(input_schema, Mapping):
+        return found, ["inputSchema is not an object"]
+    # (schema node, its property path, whether reachable through properties only)
+    stack: list[tuple[Any, tuple[str, ...], bool]] = [(input_schema, (), True)]
+    while stack:
+        node, path, reachable = stack.pop()
+        if isinstance(node, list):
+            stack.extend((child, path, False) for child in node)
+            continue
+        if not isinstance(node, Mapping):
+            continue
+        where = "/".join(path) or "the schema root"
+        if "x-mcp-header" in node:
+            name = node["x-mcp-header"]
+            kind = node.get("type")
+            if not reachable or not path:
+                problems.append(f"x-mcp-header at {where} is not reachable through "
+                                "'properties' alone")
+            elif not isinstance(name, str) or not name:
+                problems.append(f"x-mcp-header at {where} must be a non-empty string")
+            elif not set(name) <= _TCHAR:
+                problems.append(f"x-mcp-header {name!r} at {where} is not an HTTP token "
+                                "(RFC 9110)")
+            elif name.lower() in seen:
+                problems.append(f"x-mcp-header {name!r} at {where} repeats the one at "
+                                f"{seen[name.lower()]} (names are case-insensitive)")
+            elif kind not in _HEADER_TYPES:
+                problems.append(f"x-mcp-header {name!r} at {where} is on a property of type "
+                                f"{kind!r}, not string, integer or boolean")
+            else:
+                seen[name.lower()] = where
+                found[name] = path
+        props = node.get("properties")
+        if isinstance(props, Mapping):
+            stack.extend((child, (*path, str(key)), reachable)
+                         for key, child in props.items())
+        for keyword in _UNREACHABLE:
+            if keyword in node:
+                child = node[keyword]
+                if isinstance(child, Mapping) and keyword in ("$defs", "definitions",
+                                                              "patternProperties",
+                                                              "dependentSchemas"):
+                    stack.extend((c, path, False) for c in child.values())
+                else:
+                    stack.append((child, path, False))
+    return found, problems
+
+
+def validate_header_annotations(input_schema: Any) -> list[str]:
+    """The problems of a tool's ``x-mcp-header`` annotations (``[]``: valid), one line each.
+
+    Checked (2026-07-28, Streamable HTTP, "Custom Headers from Tool Parameters"): each value
+    is a non-empty RFC 9110 token, case-insensitively unique within the schema, on a
+    ``string``, ``integer`` or ``boolean`` property reachable from the root through
+    ``properties`` keys only (never through ``items``, ``anyOf``/``oneOf``/``allOf``/``not``,
+    ``if``/``then``/``else``, ``$ref``, ``$defs`` or any other keyword). A client drops a tool
+    whose annotations are invalid, so a server validates its tools before declaring them.
+    Pure: no state is changed, nothing is raised.
+    """
+    return _scan_annotations(input_schema)[1]
+
+
+def header_annotations(input_schema: Any) -> dict[str, tuple[str, ...]]:
+    """A valid tool's ``x-mcp-header`` annotations: header name part -> property path.
+
+    Raises:
+        ValueError: the annotations are invalid (the message lists every problem, as
+            :func:`validate_header_annotations` does).
+    """
+    found, problems = _scan_annotations(input_schema)
+    if problems:
+        raise ValueError("invalid x-mcp-header annotations: " + "; ".join(problems))
+    return found
+
+
+def decode_header_value(value: str) -> str | None:
+    """The value a ``Mcp-Name`` or ``Mcp-Param-*`` header carries: the Base64 sentinel form
+    ``=?base64?...?=`` decoded (UTF-8), a plain value as it is; ``None`` when the value is
+    malformed (characters outside visible ASCII, space and tab; bad Base64 or UTF-8)."""
+    if not all(ch == "\t" or 0x20 <= ord(ch) <= 0x7E for ch in value):
+        return None
+    if value.startswith(_SENTINEL_START) and value.endswith(_SENTINEL_END) and \
+            len(value) >= len(_SENTINEL_START) + len(_SENTINEL_END):
+        encoded = value[len(_SENTINEL_START):-len(_SENTINEL_END)]
+        try:
+            return base64.b64decode(encoded, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return None
+    return value
+
+
+def _matches(header: str, value: Any) -> bool:
+    """Whether a decoded ``Mcp-Param-*`` value mirrors ``value`` (the body's): strings
+    exactly, booleans as ``true``/``false``, integers numerically (``42.0`` is ``42``)."""
+    if value is True or value is False:
+        return header == ("true" if value else "false")
+    if value.__class__ is int or value.__class__ is float:
+        try:
+            return decimal.Decimal(header.strip()) == decimal.Decimal(value)
+        except (decimal.InvalidOperation, ValueError):
+            return False
+    if value.__class__ is str:
+        return header == value
+    return False
+
+
+@attrs.frozen
+class StreamClosed:
+    """The client closed the response stream of a 2026-07-28 request before its answer: that
+    is the request's cancellation (returned by :meth:`StreamableHTTPServer.detach`).
+
+    The adapter cancels each of ``request_ids`` in the session ``session_id`` (the engine's
+    cancellation of a request it is serving), and sends nothing more for them.
+    """
+
+    session_id: str
+    stream_id: str
+    request_ids: tuple[Any, ...]
 
 
 # ---------------------------------------------------------------- event store
@@ -517,6 +680,7 @@ class _Session:
     next_stream: int = 0
     backlog: list[bytes] = attrs.Factory(list)
     init_request: tuple[type, Any] | None = None
+    oneshot: bool = False  # a 2026-07-28 request's session: gone once it is answered
 
 
 def _media_types(value: str | None) -> set[str]:
@@ -554,6 +718,21 @@ def _describe_id(request_id: Any) -> str:
     return "a number with a fraction or out of the 64-bit range"
 
 
+_NOT_MODERN = frozenset({None, *HANDSHAKE_VERSIONS})
+
+
+def _meta_version(items: list[Any]) -> Any:
+    """The ``_meta`` protocol version of a POST's single message (``None`` if absent, or for
+    a batch): a string names a revision, anything else is returned as is (and is modern, to
+    be refused as a mismatch). Hashable, or ``None``."""
+    if len(items) != 1:
+        return None
+    params = items[0].get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    version = meta.get(META_PROTOCOL_VERSION) if isinstance(meta, dict) else None
+    return version if version is None or isinstance(version, str) else "?"
+
+
 def _host_name(host: str) -> str:
     host = host.strip().lower()
     if host.startswith("["):
@@ -582,6 +761,14 @@ class StreamableHTTPServer:
             connections (see :class:`HeadCache`).
         max_depth: the engine's ``max_depth``: a POST nesting deeper is answered here (400,
             -32600), since the engine refuses such a frame without reading its id.
+        tool_headers: (2026-07-28) each tool's ``x-mcp-header`` annotations, which the
+            ``Mcp-Param-*`` headers of a ``tools/call`` must mirror: a mapping, or a callable
+            (tool name -> annotations, ``None`` for a tool without any), each annotation
+            mapping a header name part to its property path (see :func:`header_annotations`).
+            ``None``: the tools given to :meth:`declare_tool`.
+
+    2026-07-28 requests are served when ``supported_versions`` names a stateless-era
+    revision: see :meth:`handle`.
     """
 
     def __init__(
@@ -599,8 +786,12 @@ class StreamableHTTPServer:
         codec: _codec.Codec | None = None,
         max_heads: int = 256,
         max_depth: int = DEFAULT_MAX_DEPTH,
+        tool_headers: Mapping[str, HeaderAnnotations]
+        | Callable[[str], HeaderAnnotations | None] | None = None,
     ) -> None:
         self.max_depth = max_depth
+        self._declared: dict[str, dict[str, tuple[str, ...]]] = {}
+        self.tool_headers = tool_headers if tool_headers is not None else self._declared
         self.codec = codec if codec is not None else _codec.DEFAULT
         self._loads = self.codec.loads
         self._dumps = self.codec.dumps
@@ -619,6 +810,25 @@ class StreamableHTTPServer:
         self._sessions: dict[str, _Session] = {}
         self._terminated: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._anon = 0
+        self._supported_list = sorted(self.supported_versions, reverse=True)
+
+    def declare_tool(self, name: str, input_schema: Any) -> dict[str, tuple[str, ...]]:
+        """Validate a tool's ``x-mcp-header`` annotations and remember them (replacing what was
+        declared for ``name``), so that every 2026-07-28 ``tools/call`` of it is checked
+        against its ``Mcp-Param-*`` headers. Used when the server was made without
+        ``tool_headers``. Returns the annotations (header name part -> property path).
+
+        Raises:
+            ValueError: the annotations are invalid (nothing is remembered then): a client
+                would drop the tool, so fix its schema.
+        """
+        found = header_annotations(input_schema)
+        self._declared[name] = found
+        return found
+
+    def forget_tool(self, name: str) -> None:
+        """Stop checking headers for a tool given to :meth:`declare_tool` (it was removed)."""
+        self._declared.pop(name, None)
 
     def connection(self, *, max_body: int = 4 * 1024 * 1024, max_header: int = 64 * 1024,
                    max_discard: int | None = None) -> HTTPServerConnection:
@@ -650,6 +860,21 @@ class StreamableHTTPServer:
 
         State effects: a POST with ``initialize`` creates a session (its id is in the
         outcome's headers); a DELETE terminates one; a GET registers the standalone stream.
+
+        Each request is judged in its own era. A request is *modern* (2026-07-28) when its
+        ``MCP-Protocol-Version`` header names a stateless-era revision, or its body's
+        ``_meta`` carries ``io.modelcontextprotocol/protocolVersion`` naming anything but a
+        handshake-era revision; every other request follows the handshake era's rules. A modern
+        GET or DELETE gets 405. A modern POST carries one request (or notification), no session
+        (``Mcp-Session-Id`` is ignored, none is minted or echoed), and its headers must mirror
+        its body: ``MCP-Protocol-Version`` the ``_meta`` version, ``Mcp-Method`` the method,
+        ``Mcp-Name`` the ``params.name`` (``tools/call``, ``prompts/get``) or ``params.uri``
+        (``resources/read``), ``Mcp-Param-*`` the annotated arguments of ``tools/call`` (see
+        ``tool_headers``); a header missing, malformed or different is 400 with -32020. A
+        revision not in ``supported_versions`` is 400 with -32022 (``data``: ``supported``,
+        ``requested``), a method the revision does not have 404 with -32601. These errors
+        carry the request's id. A valid modern request gets :class:`OpenStream` with
+        ``modern=True``.
         """
         path = request.target.split("?", 1)[0]
         if path != self.path:
@@ -659,6 +884,10 @@ class StreamableHTTPServer:
         if refused is not None:
             return refused
         method = request.method
+        if method != "POST" and request.header("mcp-protocol-version") in STATELESS_VERSIONS:
+            return Reject(405, (_JSON, ("allow", "POST")), self._rpc_error(
+                -32600, f"{method} is not part of protocol version "
+                f"{request.header('mcp-protocol-version')}: send each message as a POST"))
         if method == "POST":
             return self._post(request)
         if method == "GET":
@@ -765,6 +994,9 @@ class StreamableHTTPServer:
                 return self._refuse_message(self._message_version(request),
                                             '"id" must be an integer or a string, not '
                                             f"{_describe_id(m['id'])}")
+        header = request.header("mcp-protocol-version")
+        if header in STATELESS_VERSIONS or _meta_version(items) not in _NOT_MODERN:
+            return self._modern_post(request, obj, items, batch)
         is_init = any(m.get("method") == "initialize" for m in requests)
         refused = self._check_version(request)
         if refused is not None and not is_init:
@@ -820,6 +1052,124 @@ class StreamableHTTPServer:
             first = self._priming(session, stream)
         return OpenStream(session.id, stream.id, message, new, stream.json, headers,
                           first, initialize=is_init)
+
+    def _modern_error(self, status: int, code: int, message: str, message_obj: dict[str, Any],
+                      data: Any = None) -> Reject:
+        answer: dict[str, Any] = {"jsonrpc": "2.0"}
+        if "id" in message_obj:
+            answer["id"] = message_obj["id"]
+        error: dict[str, Any] = {"code": code, "message": message}
+        if data is not None:
+            error["data"] = data
+        answer["error"] = error
+        return Reject(status, (_JSON,), self._dumps(answer))
+
+    def _mismatch(self, message: str, message_obj: dict[str, Any]) -> Reject:
+        return self._modern_error(400, -32020, f"Header mismatch: {message}", message_obj)
+
+    def _modern_post(self, request: CompleteRequest, obj: Any, items: list[Any], batch: bool
+                     ) -> Outcome:
+        """A 2026-07-28 POST (see :meth:`handle`)."""
+        if batch:
+            return self._reject(400, -32600, "a 2026-07-28 POST carries one JSON-RPC message, "
+                                "not a batch")
+        m: dict[str, Any] = items[0]
+        method = m.get("method")
+        if not isinstance(method, str):
+            return self._reject(400, -32600, "a client POSTs requests and notifications only "
+                                "in protocol version 2026-07-28")
+        params = m.get("params")
+        params = params if isinstance(params, dict) else {}
+        meta = params.get("_meta")
+        body_version = meta.get(META_PROTOCOL_VERSION) if isinstance(meta, dict) else None
+        header = request.header("mcp-protocol-version")
+        if header is None:
+            return self._mismatch("missing MCP-Protocol-Version header", m)
+        if header != body_version:
+            return self._mismatch(f"MCP-Protocol-Version header value {header!r} does not match "
+                                  f"body value {body_version!r} (_meta {META_PROTOCOL_VERSION})",
+                                  m)
+        if header not in self.supported_versions:
+            return self._modern_error(
+                400, -32022, "Unsupported protocol version", m,
+                {"supported": self._supported_list, "requested": header})
+        message = request.body
+        if b"\n" in message:  # JSON whitespace, but the engine reads one message per line
+            message = self._dumps(obj)
+        if "id" not in m:  # no notification is defined; nothing to route it to
+            return Accept(None, message)
+        refused = self._check_headers(request, m, method, params, header)
+        if refused is not None:
+            return refused
+        session = self._anonymous()
+        session.oneshot = True
+        stream = self._new_stream(session, json=self.json_response)
+        stream.waiting = {_key(m["id"])}
+        if stream.json:
+            headers: tuple[tuple[str, str], ...] = (_JSON,)
+            first = b""
+        else:
+            headers = tuple(_SSE_HEADERS)
+            first = self._priming(session, stream)
+        return OpenStream(session.id, stream.id, message, True, stream.json, headers, first,
+                          modern=True)
+
+    def _check_headers(self, request: CompleteRequest, m: dict[str, Any], method: str,
+                       params: dict[str, Any], version: str) -> Reject | None:
+        """-32020 for a request header that does not mirror the body, -32601 (404) for a
+        method the revision does not have."""
+        mcp_method = request.header("mcp-method")
+        if mcp_method is None:
+            return self._mismatch("missing Mcp-Method header", m)
+        if mcp_method != method:
+            return self._mismatch(f"Mcp-Method header value {mcp_method!r} does not match "
+                                  f"body value {method!r}", m)
+        spec = CLIENT_REQUESTS.get(method)
+        if spec is None or not spec.live(version):
+            return self._modern_error(404, -32601, f"Method not found: {method!r} is not a "
+                                      f"request of protocol version {version}", m)
+        source = _NAME_SOURCE.get(method)
+        if source is None:
+            return None
+        raw = request.header("mcp-name")
+        expected = params.get(source)
+        if raw is None:
+            return self._mismatch(f"missing Mcp-Name header (params.{source} of {method})", m)
+        name = decode_header_value(raw)
+        if name is None:
+            return self._mismatch("Mcp-Name header value is malformed", m)
+        if name != expected:
+            return self._mismatch(f"Mcp-Name header value {name!r} does not match body value "
+                                  f"{expected!r}", m)
+        if method != "tools/call" or not isinstance(expected, str):
+            return None
+        tool_headers = self.tool_headers
+        annotations = (tool_headers(expected) if callable(tool_headers)
+                       else tool_headers.get(expected))
+        if not annotations:
+            return None
+        arguments = params.get("arguments")
+        for part, path in annotations.items():
+            value: Any = arguments
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            header_name = f"Mcp-Param-{part}"
+            raw = request.header(header_name.lower())
+            if value is None:
+                if raw is not None:
+                    return self._mismatch(f"{header_name} header is present but the body has "
+                                          f"no value at {'.'.join(path)}", m)
+                continue
+            if raw is None:
+                return self._mismatch(f"missing {header_name} header (arguments."
+                                      f"{'.'.join(path)} is in the body)", m)
+            decoded = decode_header_value(raw)
+            if decoded is None:
+                return self._mismatch(f"{header_name} header value is malformed", m)
+            if not _matches(decoded, value):
+                return self._mismatch(f"{header_name} header value {decoded!r} does not match "
+                                      f"body value {value!r}", m)
+        return None
 
     def _check_batch(self, version: str | None) -> Reject | None:
         if version in BATCH_VERSIONS:
@@ -893,15 +1243,30 @@ class StreamableHTTPServer:
 
     # -- outgoing messages
 
-    def detach(self, session_id: str, stream_id: str) -> None:
-        """The connection carrying ``stream_id`` went away (the stream may be resumed)."""
+    def detach(self, session_id: str, stream_id: str) -> StreamClosed | None:
+        """The connection carrying ``stream_id`` went away (the stream may be resumed).
+
+        For a 2026-07-28 request's stream (:attr:`OpenStream.modern`) closed before its answer,
+        this is the request's cancellation: the one-request session is forgotten (nothing
+        more is routed for it) and the returned :class:`StreamClosed` names the requests the
+        adapter cancels in the engine. Otherwise returns ``None``.
+        """
         session = self._sessions.get(session_id)
         stream = session.streams.get(stream_id) if session else None
         if session is None or stream is None:
-            return
+            return None
+        if session.oneshot:
+            self._sessions.pop(session.id, None)
+            if stream.done:
+                return None
+            stream.done = True
+            ids = tuple(sorted((rid for _, rid in stream.waiting), key=repr))
+            stream.waiting.clear()
+            return StreamClosed(session.id, stream.id, ids)
         stream.attached = False
         if stream.standalone and session.standalone == stream_id:
             session.standalone = None
+        return None
 
     def _prune(self, session: _Session, keep: int = 64) -> None:
         """Forget the oldest finished streams (kept so a dropped one can still be resumed)."""
@@ -976,7 +1341,7 @@ class StreamableHTTPServer:
                 out = data if stream.json else self._event(session, stream, data)
                 if final:
                     self._prune(session)
-                if self.stateless and final:
+                if final and (self.stateless or session.oneshot):
                     self._sessions.pop(session.id, None)
                 return [StreamEvent(stream.id, out, final)] if stream.attached or not \
                     stream.json else []
@@ -993,7 +1358,7 @@ class StreamableHTTPServer:
             stream = session.streams[session.standalone]
             event = self._event(session, stream, data)
             return [StreamEvent(stream.id, event)] if stream.attached else []
-        if not self.stateless:
+        if not (self.stateless or session.oneshot):
             session.backlog.append(data)
             del session.backlog[:-1000]
         return []
