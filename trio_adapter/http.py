@@ -6,6 +6,7 @@ is :mod:`sansio.http`'s; this module owns sockets, tasks and timeouts.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import math
@@ -223,7 +224,16 @@ class _Endpoint:
         channel = self.streams.pop((key, stream_id), None)
         if channel is not None:
             channel.close()
-        self.core.detach(key, stream_id)
+        closed = self.core.detach(key, stream_id)
+        transport = self.transports.get(key)
+        if closed is not None and transport is not None:
+            # 2026-07-28: the client closed the answer's stream, which cancels the request.
+            for request_id in closed.request_ids:
+                with contextlib.suppress(trio.ClosedResourceError):
+                    transport.deliver(_codec.dumps({
+                        "jsonrpc": "2.0", "method": "notifications/cancelled", "params": {
+                            "requestId": request_id,
+                            "reason": "the client closed the response stream"}}))
 
     async def expire_idle(self, idle: float) -> None:
         while True:
@@ -243,6 +253,7 @@ class _Conn:
         self.endpoint = endpoint
         self.stream = stream
         self.http = endpoint.core.connection(max_body=max_body, max_header=max_header)
+        self.max_body, self.max_header = max_body, max_header
         self.request_timeout = request_timeout
         self.keepalive_timeout = keepalive_timeout
         self._idle_scope: trio.CancelScope | None = None  # set while waiting for a request
@@ -346,25 +357,51 @@ class _Conn:
                     await send(http.response(404, [("content-type", "application/json")]))
                     return
                 transport = await endpoint.new_session(key)
-                if endpoint.stateless and not outcome.initialize:
+                if endpoint.stateless and not outcome.initialize and not outcome.modern:
                     transport.deliver(_stateless_handshake(request))
             transport.deliver(outcome.message)
-            if outcome.json:
-                async for event in channel:
-                    if event.final:
-                        await send(http.response(200, outcome.headers, event.data))
-                        return
-                # The session ended first: shutting down (draining), or the handler failed.
-                await send(http.response(503 if endpoint.draining else 500,
-                                         [("content-type", "application/json")]))
-                return
-            await self._stream(200, outcome.headers, (outcome.first,), channel)
+            if outcome.modern:
+                # 2026-07-28: the client closing the connection before the answer cancels
+                # the request (the finally below: close_channel), so watch for its EOF.
+                async with trio.open_nursery() as watching:
+                    watching.start_soon(self._watch_eof, watching.cancel_scope)
+                    await self._answer_stream(outcome, channel)
+                    watching.cancel_scope.cancel()
+            else:
+                await self._answer_stream(outcome, channel)
         finally:
             endpoint.close_channel(key, outcome.stream_id)
-            if endpoint.stateless:
+            if endpoint.stateless or outcome.modern:  # a one-request session
                 transport_ = endpoint.transports.get(key)
                 if transport_ is not None:
                     transport_.end_input()
+
+    async def _watch_eof(self, scope: trio.CancelScope) -> None:
+        """While an answer is sent: cancel ``scope`` when the client closes the connection.
+        What it sends meanwhile (a pipelined request) is kept for later, bounded."""
+        kept = 0
+        while kept <= self.max_body + self.max_header:
+            data = await self.stream.receive_some(_CHUNK)
+            if not data:
+                scope.cancel()
+                return
+            kept += len(data)
+            self.http.receive_data(bytes(data))
+
+    async def _answer_stream(self, outcome: OpenStream,
+                             channel: trio.MemoryReceiveChannel[StreamEvent]) -> None:
+        """Send the answer of a POST carrying requests: one JSON body, or an SSE stream."""
+        endpoint, http, send = self.endpoint, self.http, self.stream.send_all
+        if outcome.json:
+            async for event in channel:
+                if event.final:
+                    await send(http.response(200, outcome.headers, event.data))
+                    return
+            # The session ended first: shutting down (draining), or the handler failed.
+            await send(http.response(503 if endpoint.draining else 500,
+                                     [("content-type", "application/json")]))
+            return
+        await self._stream(200, outcome.headers, (outcome.first,), channel)
 
     async def _stream(self, status: int, headers: Sequence[tuple[str, str]],
                       first: Sequence[bytes],
