@@ -150,6 +150,14 @@ def test_modern_request_opens_a_stream_without_a_session() -> None:
     assert ep.core.session_ids == []
 
 
+def test_a_modern_body_with_line_breaks_reaches_the_engine_on_one_line() -> None:
+    message = rpc("tools/list", rid=2)
+    outcome = Endpoint().request("POST", standard_headers(message),
+                                 json.dumps(message, indent=2).encode())
+    assert isinstance(outcome, OpenStream) and outcome.modern
+    assert b"\n" not in outcome.message and json.loads(outcome.message) == message
+
+
 def test_modern_request_ignores_a_session_id_and_mints_none() -> None:
     ep = Endpoint(json_response=True)
     outcome = ep.post(rpc("tools/list"), mcp_session_id="whatever")
@@ -358,6 +366,11 @@ def test_decode_header_value() -> None:
     assert decode_header_value("=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=") == "=?base64?literal?="
     assert decode_header_value("=?BASE64?SGk=?=") == "=?BASE64?SGk=?="  # markers are lower case
     assert decode_header_value("caf\xe9") is None
+    # the conformance suite's cases: bad padding, non-alphabet characters, no sentinel
+    assert decode_header_value("=?base64?SGVsbG8?=") is None
+    assert decode_header_value("=?base64?SGVs!!!bG8=?=") is None
+    assert decode_header_value("SGVsbG8=") == "SGVsbG8="
+    assert decode_header_value("=?base64?SGVsbG8=") == "=?base64?SGVsbG8="
     assert decode_header_value("=?base64?//79?=") is None  # not UTF-8
 
 
