@@ -1166,6 +1166,9 @@ class StreamableHTTPServer:
             decoded = decode_header_value(raw)
             if decoded is None:
                 return self._mismatch(f"{header_name} header value is malformed", m)
+            if value.__class__ is int and abs(value) > _SAFE_INTEGER:
+                return self._mismatch(f"body value {value} of {header_name} is outside the "
+                                      "safe integer range (2**53 - 1)", m)
             if not _matches(decoded, value):
                 return self._mismatch(f"{header_name} header value {decoded!r} does not match "
                                       f"body value {value!r}", m)

@@ -353,6 +353,7 @@ def test_param_headers_that_mirror_the_arguments_are_accepted(weather: Endpoint)
     ({"where": {"city": "Zürich"}}, {"mcp_param_city": "Zürich".encode()}),
     ({"where": {"city": "a"}}, {"mcp_param_city": "=?base64?%%%?="}),
     ({}, {"mcp_param_region": "us"}),  # a header for a value that is not in the body
+    ({"count": 2 ** 53}, {"mcp_param_count": str(2 ** 53)}),  # outside the safe range
 ])
 def test_param_headers_that_do_not_mirror_are_400_header_mismatch(
         weather: Endpoint, args: dict[str, Any], headers: dict[str, str | bytes]) -> None:

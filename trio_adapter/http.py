@@ -42,6 +42,7 @@ from sansio.http import (
     Terminate,
     answer_messages,
     classify_post_answer,
+    header_annotations,
     is_response,
     summarize_error_body,
 )
@@ -548,7 +549,8 @@ async def serve_http(
                                 supported_versions=server.supported_versions,
                                 allowed_hosts=allowed_hosts, allowed_origins=allowed_origins,
                                 json_response=json_response, stateless=stateless,
-                                event_store=event_store, retry_ms=retry_ms)
+                                event_store=event_store, retry_ms=retry_ms,
+                                tool_headers=_ToolHeaders(server))
     try:
         _check_resolvable(host)
         listeners = await trio.open_tcp_listeners(port, host=host)
@@ -585,6 +587,33 @@ async def serve_http(
         with trio.move_on_after(drain_timeout):
             await endpoint.drain()
         nursery.cancel_scope.cancel()
+
+
+class _ToolHeaders:
+    """The ``x-mcp-header`` annotations of ``server``'s tools, as they are now (2026-07-28
+    ``tools/call`` requests are checked against them); a tool's are read again when it is
+    replaced. Invalid annotations check nothing (a client drops such a tool)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self._cache: dict[str, tuple[Any, dict[str, tuple[str, ...]] | None]] = {}
+
+    def __call__(self, name: str) -> dict[str, tuple[str, ...]] | None:
+        tool = next((tool for tool in self.server.tools if tool.name == name), None)
+        if tool is None:
+            self._cache.pop(name, None)
+            return None
+        cached = self._cache.get(name)
+        if cached is not None and cached[0] is tool:
+            return cached[1]
+        try:
+            found: dict[str, tuple[str, ...]] | None = header_annotations(tool.input_schema)
+        except ValueError:
+            found = None
+        if len(self._cache) >= 4096:
+            self._cache.clear()
+        self._cache[name] = (tool, found)
+        return found
 
 
 @asynccontextmanager

@@ -111,7 +111,29 @@ def build_server(started: trio.Event, cancelled: trio.Event) -> Server:
             cancelled.set()
         return text  # pragma: no cover
 
+    @server.tool(input_schema={"type": "object", "properties": {
+        "region": {"type": "string", "x-mcp-header": "Region"}, "query": {"type": "string"}}})
+    async def sql(region: str, query: str) -> str:
+        return f"{region}: {query}"
+
     return server
+
+
+async def test_mcp_param_headers_are_checked_against_the_servers_tools() -> None:
+    server = build_server(trio.Event(), trio.Event())
+    async with serving(server) as info:
+        message, headers = modern("tools/call", {"name": "sql", "arguments": {
+            "region": "us-west1", "query": "q"}}, 3)
+        status, _, body = await (await Exchange.post(info.port, message, headers)).whole()
+        assert status == 400
+        answer = json.loads(body)
+        assert answer["id"] == 3 and answer["error"]["code"] == -32020
+        assert "Mcp-Param-Region" in answer["error"]["message"]
+        headers["Mcp-Param-Region"] = "us-west1"
+        status, _, body = await (await Exchange.post(info.port, message, headers)).whole()
+        assert status == 200
+        [answer] = sse_messages(body)
+        assert answer["result"]["content"] == [{"type": "text", "text": "us-west1: q"}]
 
 
 async def test_a_modern_tools_call_is_answered_without_a_session() -> None:
