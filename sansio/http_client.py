@@ -228,6 +228,11 @@ class HTTPRequest:
         body: the body (a POST's JSON-RPC message).
         delay: seconds to wait before sending it (a resumption's backoff); the adapter owns
             the clock.
+        in_order: read the answer's head before sending anything else: the answer to
+            ``initialize`` (its session id is needed by every later request), and to
+            notifications and responses (answered at once with 202: waiting keeps them in
+            order with what is sent next, over however many connections). Other requests'
+            answers may be read in the background, so a long request holds nothing up.
     """
 
     method: str
@@ -235,6 +240,7 @@ class HTTPRequest:
     headers: tuple[tuple[str, str], ...]
     body: bytes = b""
     delay: float = 0.0
+    in_order: bool = False
 
 
 @attrs.frozen
@@ -439,20 +445,22 @@ class StreamableHTTPClient:
         headers.extend((extra or {}).items())
         return tuple(headers)
 
-    def _post(self, body: bytes) -> HTTPRequest:
+    def _post(self, body: bytes, in_order: bool = True) -> HTTPRequest:
         return HTTPRequest("POST", self.target, self.headers(
-            _POST_ACCEPT, {"content-type": "application/json"}), body)
+            _POST_ACCEPT, {"content-type": "application/json"}), body, in_order=in_order)
 
     def request_for(self, frame: Frame) -> HTTPRequest:
-        """The POST carrying ``frame``. An ``initialize`` request and the
-        ``notifications/initialized`` are remembered (a new session replays them)."""
+        """The POST carrying ``frame`` (see :attr:`HTTPRequest.in_order`). An ``initialize``
+        request and the ``notifications/initialized`` are remembered (a new session replays
+        them)."""
         body = frame.data.rstrip(b"\n")
         if frame.method == "initialize" and frame.kind is FrameKind.REQUEST:
             self._init = body
         elif frame.method == "notifications/initialized" and \
                 frame.kind is FrameKind.NOTIFICATION:
             self._initialized = body
-        return self._post(body)
+        return self._post(body, frame.kind is not FrameKind.REQUEST
+                          or frame.method == "initialize")
 
     def terminate(self) -> HTTPRequest | None:
         """The connection ends: the DELETE that ends the session (``None`` without one).

@@ -292,3 +292,12 @@ def test_frame_of_bytes() -> None:
     assert frame_of(b'{"jsonrpc":"2.0","id":2,"error":{}}').kind is FrameKind.ERROR
     assert frame_of(b'{"jsonrpc":"2.0","id":2,"result":{}}').kind is FrameKind.RESPONSE
     assert frame_of(b"[1]").kind is FrameKind.BATCH
+
+
+def test_which_answers_are_read_in_order() -> None:
+    client = StreamableHTTPClient(URL)
+    assert client.request_for(INIT).in_order
+    assert client.request_for(INITIALIZED).in_order
+    assert client.request_for(Frame(FrameKind.RESPONSE, b'{"jsonrpc":"2.0","id":1,'
+                                    b'"result":{}}', 1)).in_order
+    assert not client.request_for(request(1)).in_order  # read in the background

@@ -1,7 +1,9 @@
 """Streamable HTTP for trio: :func:`serve_http` (server) and :class:`StreamableHTTPTransport`.
 
 Every decision (status codes, sessions, which stream a message goes on, SSE ids, resumption)
-is :mod:`sansio.http`'s; this module owns sockets, tasks and timeouts.
+is :mod:`sansio.http`'s (server) or :class:`sansio.http_client.StreamableHTTPClient`'s
+(client: headers, what an answer means, when to resume, when to start a new session); this
+module owns sockets, tasks and timeouts.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import trio
 
 from sansio import DEFAULT_MAX_FRAME_SIZE, _codec
 from sansio import http_client as _hc
-from sansio.frames import Frame, FrameKind
+from sansio.frames import Frame
 from sansio.http import (
     DEFAULT_ALLOWED_HOSTS,
     Accept,
@@ -822,8 +824,10 @@ class StreamableHTTPTransport(Transport):
     timed out, TLS), :class:`NotAnMCPEndpoint` (a web page, or a 2xx answer that is neither
     JSON nor SSE: raised at once, the body unread), :class:`HTTPTransportError` (after
     connecting). During the handshake ``Client.connect`` raises them as
-    :class:`~trio_adapter.ConnectError` with the same message. What an answer means is
-    :func:`sansio.http.classify_post_answer`'s decision.
+    :class:`~trio_adapter.ConnectError` with the same message. Every protocol decision (the
+    headers, what an answer means, when to resume, when to start a new session) is its
+    :attr:`client`'s, a :class:`sansio.http_client.StreamableHTTPClient`; this class moves
+    the bytes.
 
     Args:
         url: the MCP endpoint, ``http://`` or ``https://``.
@@ -1017,9 +1021,7 @@ class StreamableHTTPTransport(Transport):
         request = self.client.request_for(msg)
         exchange = await self._send_request(request.method, list(request.headers),
                                             request.body)
-        if msg.method == "initialize" or msg.kind is not FrameKind.REQUEST:
-            # Notifications and responses are answered at once (202): waiting for that keeps
-            # them in order with what is sent next, over however many connections.
+        if request.in_order:
             with trio.fail_after(self._connect_timeout):
                 response = await self._read_head(exchange)
             await self._answer(response, msg)
@@ -1161,8 +1163,6 @@ class StreamableHTTPTransport(Transport):
                 if response is not None:
                     await response.aclose()
                     response = None
-            if self._closed:
-                client.closed = True
             resume = client.resume(stream)
             if resume is None:
                 return
