@@ -425,6 +425,7 @@ class StreamableHTTPClient:
         #: Set by :meth:`terminate`: nothing is resumed any more.
         self.closed = False
         self._init: bytes | None = None
+        self._init_id: tuple[type, Any] | None = None  # the initialize request's id, typed
         self._initialized: bytes | None = None
         self._streams: dict[int, _Stream] = {}
         self._next_stream = 0
@@ -456,6 +457,7 @@ class StreamableHTTPClient:
         body = frame.data.rstrip(b"\n")
         if frame.method == "initialize" and frame.kind is FrameKind.REQUEST:
             self._init = body
+            self._init_id = (type(frame.request_id), frame.request_id)
         elif frame.method == "notifications/initialized" and \
                 frame.kind is FrameKind.NOTIFICATION:
             self._initialized = body
@@ -485,6 +487,8 @@ class StreamableHTTPClient:
         sid = headers.get("mcp-session-id")
         if sid:
             self.session_id = sid
+        if frame.method == "initialize" and frame.kind is FrameKind.REQUEST:
+            self._init_id = (type(frame.request_id), frame.request_id)
         ctype = headers.get("content-type")
         is_request = frame.kind is FrameKind.REQUEST
         answer = classify_post_answer(status, ctype, is_request=is_request,
@@ -547,7 +551,7 @@ class StreamableHTTPClient:
     def _message(self, data: bytes, want_response: bool) -> tuple[bytes | None, bool]:
         """One message to deliver (``None`` if blank) and whether it is or holds a response
         (only looked at with ``want_response``); the negotiated revision is taken from the
-        first result naming one."""
+        result answering ``initialize`` (by its id)."""
         data = data.strip()
         if not data:
             return None, False
@@ -556,7 +560,9 @@ class StreamableHTTPClient:
                 obj = self.codec.loads(data)
             except _codec.DecodeError:
                 return data, False
-            if self.protocol_version is None and isinstance(obj, dict):
+            if (self.protocol_version is None and isinstance(obj, dict)
+                    and self._init_id is not None and "id" in obj
+                    and (type(obj["id"]), obj["id"]) == self._init_id):
                 result = obj.get("result")
                 version = result.get("protocolVersion") if isinstance(result, dict) else None
                 if isinstance(version, str):

@@ -301,3 +301,18 @@ def test_which_answers_are_read_in_order() -> None:
     assert client.request_for(Frame(FrameKind.RESPONSE, b'{"jsonrpc":"2.0","id":1,'
                                     b'"result":{}}', 1)).in_order
     assert not client.request_for(request(1)).in_order  # read in the background
+
+
+def test_the_version_comes_from_the_initialize_answer_only() -> None:
+    client = StreamableHTTPClient(URL)
+    client.request_for(INIT)
+    other = {"jsonrpc": "2.0", "id": 5, "result": {"protocolVersion": "1999-01-01"}}
+    assert client.json_body(json.dumps(other).encode())  # delivered, but not the handshake's
+    assert client.protocol_version is None
+    wrong_type = {"jsonrpc": "2.0", "id": "0", "result": {"protocolVersion": "1999-01-01"}}
+    client.json_body(json.dumps(wrong_type).encode())
+    assert client.protocol_version is None
+    client.json_body(json.dumps(INIT_RESULT).encode())
+    assert client.protocol_version == "2025-06-18"
+    client.json_body(json.dumps(other).encode())
+    assert client.protocol_version == "2025-06-18"
