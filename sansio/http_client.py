@@ -582,6 +582,12 @@ class StreamableHTTPClient:
         self._streams[self._next_stream] = _Stream(frame)
         return self._next_stream
 
+    @property
+    def streams(self) -> tuple[int, ...]:
+        """The SSE streams still being read or to be resumed (a stream is forgotten once
+        :meth:`resume` or :meth:`resume_answer` gives it up, or it breaks a limit)."""
+        return tuple(self._streams)
+
     def sse_data(self, stream: int, data: bytes) -> SSEData:
         """Feed a piece of SSE stream ``stream``'s body; what it held. Each event restarts the
         stream's reconnection count and records its id and ``retry``. The stream is complete

@@ -210,7 +210,9 @@ def test_sse_resumes_with_last_event_id_and_retry_until_the_response() -> None:
     answer = b'{"jsonrpc":"2.0","id":4,"result":{"tools":[]}}'
     got = client.sse_data(stream, encode_event(answer, id="a/2"))
     assert got.messages == (answer,) and got.complete
+    assert client.streams == (stream,)
     assert client.resume(stream) is None  # the answer came: done
+    assert client.streams == ()
 
 
 def test_resumption_gives_up_after_max_reconnects_and_without_an_id() -> None:
