@@ -1,7 +1,9 @@
 """Streamable HTTP for trio: :func:`serve_http` (server) and :class:`StreamableHTTPTransport`.
 
 Every decision (status codes, sessions, which stream a message goes on, SSE ids, resumption)
-is :mod:`sansio.http`'s; this module owns sockets, tasks and timeouts.
+is :mod:`sansio.http`'s (server) or :class:`sansio.http_client.StreamableHTTPClient`'s
+(client: headers, what an answer means, when to resume, when to start a new session); this
+module owns sockets, tasks and timeouts.
 """
 
 from __future__ import annotations
@@ -17,36 +19,29 @@ import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 import h11
 import trio
 
 from sansio import DEFAULT_MAX_FRAME_SIZE, _codec
-from sansio.frames import Frame, FrameKind
+from sansio import http_client as _hc
+from sansio.frames import Frame
 from sansio.http import (
     DEFAULT_ALLOWED_HOSTS,
-    ERROR_BODY_LIMIT,
     Accept,
-    AnswerKind,
     CompleteRequest,
     EventStore,
     HeadCache,
     Listen,
     OpenStream,
-    PostAnswer,
     Reject,
     StreamableHTTPServer,
     StreamEvent,
     Terminate,
-    answer_messages,
-    classify_post_answer,
     header_annotations,
-    is_response,
-    summarize_error_body,
 )
-from sansio.sse import SSEDecoder, SSEError
+from sansio.http_client import HTTPRequest, PostAnswer, StreamableHTTPClient, frame_of
 
 from ._session import current_request
 from ._transport import Transport
@@ -871,29 +866,6 @@ class _Exchange:
         self.reused = reused
 
 
-def _frame_of(line: bytes) -> Frame:
-    """What a frame handed over as bytes is (decoded: for bytes that did not come from the
-    engine's ``frames_to_send()``, which says it in fields)."""
-    try:
-        msg = _codec.loads(line)
-    except _codec.DecodeError:
-        msg = None
-    if isinstance(msg, dict) and isinstance(msg.get("method"), str):
-        kind = FrameKind.REQUEST if "id" in msg else FrameKind.NOTIFICATION
-        return Frame(kind, line, msg.get("id"), None, msg["method"])
-    if isinstance(msg, dict):
-        kind = FrameKind.ERROR if "error" in msg else FrameKind.RESPONSE
-        return Frame(kind, line, msg.get("id"))
-    return Frame(FrameKind.BATCH, line)
-
-
-def _holds_response(data: bytes) -> bool:
-    try:
-        return is_response(_codec.loads(data))
-    except _codec.DecodeError:
-        return False
-
-
 def _request_bytes(conn: h11.Connection, method: str, target: str,
                    headers: list[tuple[str, str]], body: bytes, *, heads: HeadCache) -> bytes:
     out = conn.send(heads.request(method, target, tuple(headers))) or b""
@@ -918,8 +890,10 @@ class StreamableHTTPTransport(Transport):
     timed out, TLS), :class:`NotAnMCPEndpoint` (a web page, or a 2xx answer that is neither
     JSON nor SSE: raised at once, the body unread), :class:`HTTPTransportError` (after
     connecting). During the handshake ``Client.connect`` raises them as
-    :class:`~trio_adapter.ConnectError` with the same message. What an answer means is
-    :func:`sansio.http.classify_post_answer`'s decision.
+    :class:`~trio_adapter.ConnectError` with the same message. Every protocol decision (the
+    headers, what an answer means, when to resume, when to start a new session) is its
+    :attr:`client`'s, a :class:`sansio.http_client.StreamableHTTPClient`; this class moves
+    the bytes.
 
     Args:
         url: the MCP endpoint, ``http://`` or ``https://``.
@@ -942,36 +916,40 @@ class StreamableHTTPTransport(Transport):
                  ssl_context: ssl.SSLContext | None = None, connect_timeout: float = 30.0,
                  close_timeout: float = 2.0, max_reconnects: int = 5,
                  reinitialize: bool = False, max_idle_connections: int = 8) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url!r}")
+        #: The protocol state (what to send, what an answer means): sans-IO.
+        self.client = StreamableHTTPClient(url, headers=headers, reinitialize=reinitialize,
+                                           max_reconnects=max_reconnects)
         self.url = url
-        self._tls = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port or (443 if self._tls else 80)
-        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._tls = self.client.tls
+        self._host = self.client.host
+        self._port = self.client.port
+        self._target = self.client.target
         self._heads = HeadCache()  # this transport's own, bounded
-        self._host_header = parts.netloc.rsplit("@", 1)[-1]
-        self._extra = dict(headers or {})
         self._ssl = ssl_context
         self._connect_timeout = connect_timeout
         self._close_timeout = close_timeout
-        self._max_reconnects = max_reconnects
-        self.session_id: str | None = None
-        self.protocol_version: str | None = None
         self._in_send, self._in_recv = trio.open_memory_channel[bytes](math.inf)
         self._nursery: trio.Nursery | None = None
         self._closed = False
-        self._listening = False
         self._listen_opened = trio.Event()  # the standalone GET got its answer's head
         self._failure: BaseException | None = None
-        self._reinit = reinitialize
         self._reinit_lock = trio.Lock()
         self._pool = _Pool(max_idle_connections)
-        self._init_frame: bytes | None = None
-        self._initialized_frame: bytes | None = None
-        #: How many times a new session was started after a 404 (``reinitialize=True``).
-        self.reinitialized = 0
+
+    @property
+    def session_id(self) -> str | None:
+        """The session id the server gave (``Mcp-Session-Id``), ``None`` before or without."""
+        return self.client.session_id
+
+    @property
+    def protocol_version(self) -> str | None:
+        """The negotiated revision, sent as ``MCP-Protocol-Version`` after the handshake."""
+        return self.client.protocol_version
+
+    @property
+    def reinitialized(self) -> int:
+        """How many times a new session was started after a 404 (``reinitialize=True``)."""
+        return self.client.reinitialized
 
     async def start(self, nursery: trio.Nursery | None = None) -> None:
         if nursery is None:
@@ -991,15 +969,11 @@ class StreamableHTTPTransport(Transport):
 
     def _headers(self, accept: str, extra: Mapping[str, str] | None = None
                  ) -> list[tuple[str, str]]:
-        headers = [("host", self._host_header), ("accept", accept),
-                   ("user-agent", "trio-mcp")]
-        if self.session_id is not None:
-            headers.append(("mcp-session-id", self.session_id))
-        if self.protocol_version is not None:
-            headers.append(("mcp-protocol-version", self.protocol_version))
-        headers.extend((k.lower(), v) for k, v in self._extra.items())
-        headers.extend((extra or {}).items())
-        return headers
+        return list(self.client.headers(accept, extra))
+
+    async def _send(self, request: HTTPRequest) -> _Response:
+        """Send one request the client said to send; its answer's head."""
+        return await self._request(request.method, list(request.headers), request.body)
 
     async def _request(self, method: str, headers: list[tuple[str, str]], body: bytes = b""
                        ) -> _Response:
@@ -1078,7 +1052,7 @@ class StreamableHTTPTransport(Transport):
     async def send(self, data: bytes) -> None:
         """Send frames given as bytes (not by the engine): each line is decoded to learn what
         it is. The session uses :meth:`send_frames`."""
-        await self.send_frames([_frame_of(line) for line in data.splitlines()])
+        await self.send_frames([frame_of(line) for line in data.splitlines()])
 
     async def send_frames(self, frames: list[Frame]) -> None:
         """POST each frame; what it is (request, notification, response; its method and id)
@@ -1110,37 +1084,27 @@ class StreamableHTTPTransport(Transport):
         notifications and responses wait for the answer's head here; the answers to other
         requests are read in the background, so a long request never holds the session's
         send lock."""
-        frame = msg.data.rstrip(b"\n")
-        headers = self._headers("application/json, text/event-stream",
-                                {"content-type": "application/json"})
-        is_request = msg.kind is FrameKind.REQUEST
-        method = msg.method if is_request or msg.kind is FrameKind.NOTIFICATION else None
-        if method == "initialize":
-            self._init_frame = frame
-        elif method == "notifications/initialized":
-            self._initialized_frame = frame
-        exchange = await self._send_request("POST", headers, frame)
-        if method == "initialize" or not is_request:
-            # Notifications and responses are answered at once (202): waiting for that keeps
-            # them in order with what is sent next, over however many connections.
+        request = self.client.request_for(msg)
+        exchange = await self._send_request(request.method, list(request.headers),
+                                            request.body)
+        if request.in_order:
             with trio.fail_after(self._connect_timeout):
                 response = await self._read_head(exchange)
-            await self._answer(response, msg, frame)
+            await self._answer(response, msg)
         else:
             assert self._nursery is not None
-            self._nursery.start_soon(self._answer_later, exchange, msg, frame)
+            self._nursery.start_soon(self._answer_later, exchange, msg)
 
-    async def _answer_later(self, exchange: _Exchange, msg: Frame, frame: bytes) -> None:
+    async def _answer_later(self, exchange: _Exchange, msg: Frame) -> None:
         try:
             with trio.fail_after(self._connect_timeout):
                 response = await self._read_head(exchange)
-            await self._answer(response, msg, frame, inline=True)
+            await self._answer(response, msg, inline=True)
         except SessionExpired as exc:
             self._fail(exc)
         except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError) as exc:
-            if msg.kind is FrameKind.REQUEST:
-                error = exc if isinstance(exc, TransportError) else self._post_error(exc)
-                self._fail_request(msg, 0, message=str(error))
+            error = exc if isinstance(exc, TransportError) else self._post_error(exc)
+            self._deliver_error(self.client.error_for(msg, 0, message=str(error)))
 
     def _fail(self, exc: BaseException) -> None:
         self._failure = exc
@@ -1150,48 +1114,32 @@ class StreamableHTTPTransport(Transport):
         """Start a new session in place of ``stale`` (the server answered 404), replaying the
         handshake this transport already carried; the engine above never notices."""
         async with self._reinit_lock:
-            if self.session_id != stale:
+            step = self.client.begin_reinitialize(stale)
+            if step is None:
                 return  # another task already did it
-            if self._init_frame is None:
-                raise SessionExpired(f"the server no longer knows session {stale} (HTTP 404)",
-                                     self.url)
-            self.session_id = None
-            headers = self._headers("application/json, text/event-stream",
-                                    {"content-type": "application/json"})
-            response = await self._request("POST", headers, self._init_frame)
+            if isinstance(step, _hc.SessionExpired):
+                raise SessionExpired(step.message, self.url)
+            response = await self._send(step)
             try:
-                sid = response.headers.get("mcp-session-id")
                 body = await response.body()
             finally:
                 await response.aclose()
-            answers = answer_messages(response.headers.get("content-type"), body)
-            if response.status != 200 or not sid or not any(
-                    isinstance(m, dict) and "result" in m for m in answers):
-                raise SessionExpired(f"session {stale} expired (HTTP 404) and a new one could "
-                                     f"not be started (HTTP {response.status})", self.url)
-            self.session_id = sid
-            self.reinitialized += 1
-            if self._initialized_frame is not None:
-                headers = self._headers("application/json, text/event-stream",
-                                        {"content-type": "application/json"})
-                response = await self._request("POST", headers, self._initialized_frame)
+            done = self.client.reinitialize_answer(stale, response.status, response.headers,
+                                                   body)
+            if isinstance(done, _hc.SessionExpired):
+                raise SessionExpired(done.message, self.url)
+            if done.initialized is not None:
+                response = await self._send(done.initialized)
                 await response.aclose()
 
-    async def _answer(self, response: _Response, msg: Frame, frame: bytes,
-                      retried: bool = False, inline: bool = False) -> None:
-        """Act on the answer to a POST. With ``inline`` (already in a background task), a
-        body to read is read here rather than in a new task."""
-        sid = response.headers.get("mcp-session-id")
-        if sid:
-            self.session_id = sid
-        status = response.status
-        is_request = msg.kind is FrameKind.REQUEST
-        ctype = response.headers.get("content-type")
-        answer = classify_post_answer(status, ctype, is_request=is_request,
-                                      has_session=self.session_id is not None)
-        if answer.kind is AnswerKind.ACCEPTED:
+    async def _answer(self, response: _Response, msg: Frame, retried: bool = False,
+                      inline: bool = False) -> None:
+        """Act on the answer to a POST, as the client says. With ``inline`` (already in a
+        background task), a body to read is read here rather than in a new task."""
+        outcome = self.client.answer(msg, response.status, response.headers, retried=retried)
+        if isinstance(outcome, _hc.Accepted):
             await response.aclose()
-            if msg.kind is FrameKind.NOTIFICATION and msg.method == "notifications/initialized":
+            if outcome.open_standalone:
                 # The standalone stream is open (or refused) before anything else is sent:
                 # a server may send requests there as soon as the session starts, and drop
                 # them while no stream is open.
@@ -1199,156 +1147,112 @@ class StreamableHTTPTransport(Transport):
                 with trio.move_on_after(self._connect_timeout):
                     await self._listen_opened.wait()
             return
-        if answer.kind is AnswerKind.SESSION_GONE:
-            assert self.session_id is not None
+        if isinstance(outcome, _hc.SessionExpired):
             await response.aclose()
-            if not self._reinit or retried:
-                raise SessionExpired(f"the server no longer knows session {self.session_id} "
-                                     "(HTTP 404)", self.url)
-            await self._reinitialize(self.session_id)
-            headers = self._headers("application/json, text/event-stream",
-                                    {"content-type": "application/json"})
-            response = await self._request("POST", headers, frame)
-            await self._answer(response, msg, frame, retried=True, inline=inline)
+            if not outcome.reinitialize:
+                raise SessionExpired(outcome.message, self.url)
+            await self._reinitialize(outcome.session_id)
+            response = await self._send(self.client.request_for(msg))
+            await self._answer(response, msg, retried=True, inline=inline)
             return
-        if answer.kind is AnswerKind.NOT_MCP:
+        if isinstance(outcome, _hc.NotMCP):
             await response.aclose()  # the body is not read: nothing in it is for us
-            error = NotAnMCPEndpoint(self.url, answer)
-            if is_request and msg.method != "initialize":
-                self._fail_request(msg, status, message=str(error))
+            if outcome.answer_locally:
+                self._deliver_error(self.client.error_for(msg, outcome.answer.status,
+                                                          message=outcome.message))
                 return
-            raise error
-        if answer.kind is AnswerKind.HTTP_ERROR:
+            raise NotAnMCPEndpoint(self.url, outcome.answer)
+        if isinstance(outcome, _hc.HTTPFailure):
             body = b""
             with trio.move_on_after(self._connect_timeout):
-                body = await response.body(ERROR_BODY_LIMIT)
+                body = await response.body(outcome.read_limit)
             await response.aclose()
-            if is_request:
-                self._fail_request(msg, status, body, ctype)
+            if outcome.answer_locally:
+                self._deliver_error(self.client.error_for(msg, outcome.status, body,
+                                                          outcome.content_type))
                 return
-            summary = summarize_error_body(ctype, body)
-            raise HTTPTransportError(f"HTTP {status} from {self.url}"
-                                     + (f": {summary}" if summary else ""), self.url)
+            raise HTTPTransportError(self.client.failure_message(
+                outcome.status, body, outcome.content_type), self.url)
         assert self._nursery is not None
-        if answer.kind is AnswerKind.SSE:
+        if isinstance(outcome, _hc.ReadSSE):
             if inline:
-                await self._read_sse(response, True, None, msg)
+                await self._read_sse(response, outcome.stream)
             else:
-                self._nursery.start_soon(self._read_sse, response, True, None, msg)
+                self._nursery.start_soon(self._read_sse, response, outcome.stream)
         elif inline:
-            await self._read_json(response, msg)
+            await self._read_json(response)
         else:
-            self._nursery.start_soon(self._read_json, response, msg)
+            self._nursery.start_soon(self._read_json, response)
 
-    def _fail_request(self, msg: Frame, status: int, body: bytes = b"",
-                      content_type: str | None = None, *, message: str | None = None) -> None:
-        """Answer request ``msg`` locally with a JSON-RPC error: the HTTP exchange carrying it
-        failed (``status`` 0 when no answer came). The message is one line: ``message``, or
-        ``HTTP <status>`` and a summary of an error ``body`` (its JSON-RPC error's code is
-        kept)."""
-        code = -32603
-        if message is None:
-            message = f"HTTP {status}" if status else "HTTP request failed"
-            summary = summarize_error_body(content_type, body)
-            if summary:
-                message += f": {summary}"
-            try:
-                error = _codec.loads(body).get("error")
-                code = int(error["code"])
-            except Exception:
-                pass
-        reply = {"jsonrpc": "2.0", "id": msg.request_id, "error": {"code": code, "message": message,
-                                                               "data": {"httpStatus": status}}}
-        self._in_send.send_nowait(_codec.dumps(reply) + b"\n")
+    def _deliver_error(self, error: bytes | None) -> None:
+        """Deliver the local error answering a request whose exchange failed."""
+        if error is not None:
+            self._in_send.send_nowait(error + b"\n")
 
-    async def _read_json(self, response: _Response, msg: Frame) -> None:
+    async def _read_json(self, response: _Response) -> None:
         try:
             body = await response.body()
         except (OSError, trio.BrokenResourceError, h11.ProtocolError):
             return
         finally:
             await response.aclose()
-        self._deliver(body)
+        self._deliver(self.client.json_body(body))
 
-    def _deliver(self, data: bytes) -> None:
-        if not data.strip():
-            return
-        if self.protocol_version is None:
-            try:
-                obj = _codec.loads(data)
-                version = obj.get("result", {}).get("protocolVersion") if isinstance(
-                    obj, dict) else None
-                if isinstance(version, str):
-                    self.protocol_version = version
-            except Exception:
-                pass
+    def _deliver(self, messages: Sequence[bytes]) -> None:
         if not self._closed:
-            self._in_send.send_nowait(data.strip() + b"\n")
+            for message in messages:
+                self._in_send.send_nowait(message + b"\n")
 
-    async def _read_sse(self, response: _Response | None, resumable: bool,
-                        last_event_id: str | None = None, request: Frame | None = None
-                        ) -> None:
-        decoder = SSEDecoder()
-        attempts = 0
-        got_response = False
+    async def _read_sse(self, response: _Response | None, stream: int) -> None:
+        """Read SSE stream ``stream`` (``response`` is its first answer), delivering what it
+        holds, and resume it (waiting the delay the client says) while the client says to."""
+        client = self.client
+        resume: HTTPRequest | None = None
         while True:
             try:
                 if response is None:
-                    extra = {"last-event-id": last_event_id} if last_event_id else None
-                    response = await self._request("GET", self._headers("text/event-stream",
-                                                                        extra))
-                    if response.status != 200:
+                    assert resume is not None
+                    response = await self._send(resume)
+                    if not client.resume_answer(stream, response.status):
                         await response.aclose()
                         return
-                got_response = False
                 async for chunk in response.chunks():
-                    for event in decoder.feed(chunk):
-                        attempts = 0
-                        if event.data:
-                            data = event.data.encode()
-                            self._deliver(data)
-                            if not got_response:
-                                got_response = _holds_response(data)
+                    got = client.sse_data(stream, chunk)
+                    self._deliver(got.messages)
+                    if got.broken:  # resuming would meet it again: the stream is given up
+                        await response.aclose()
+                        self._deliver_error(got.failure)
+                        return
                 await response.aclose()
                 response = None
-                if not resumable or got_response or self._closed:
-                    return
             except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError):
                 if response is not None:
                     await response.aclose()
                     response = None
-            except SSEError as exc:  # resuming would meet it again: the stream is given up
-                if response is not None:
-                    await response.aclose()
-                if (not got_response and request is not None
-                        and request.kind is FrameKind.REQUEST):
-                    self._fail_request(request, 200, message=f"the SSE answer from {self.url} "
-                                       f"broke a limit: {exc}")
+            resume = client.resume(stream)
+            if resume is None:
                 return
-            last_event_id = decoder.last_event_id or last_event_id
-            attempts += 1
-            if self._closed or last_event_id is None or attempts > self._max_reconnects:
-                return
-            delay = (decoder.retry if decoder.retry is not None else 1000) / 1000
-            await trio.sleep(min(delay * attempts, 30.0))
+            await trio.sleep(resume.delay)
 
     def _start_listening(self) -> None:
-        if self._listening or self._nursery is None:
+        if self._nursery is None:
             return
-        self._listening = True
-        self._nursery.start_soon(self._listen)
+        request = self.client.standalone_stream()
+        if request is not None:
+            self._nursery.start_soon(self._listen, request)
 
-    async def _listen(self) -> None:
+    async def _listen(self, request: HTTPRequest) -> None:
         try:
-            response = await self._request("GET", self._headers("text/event-stream"))
+            response = await self._send(request)
         except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError):
             return
         finally:
             self._listen_opened.set()
-        if response.status != 200:
+        opened = self.client.standalone_answer(response.status)
+        if opened is None:
             await response.aclose()
             return
-        await self._read_sse(response, True)
+        await self._read_sse(response, opened.stream)
 
     async def receive(self) -> bytes:
         try:
@@ -1364,10 +1268,11 @@ class StreamableHTTPTransport(Transport):
             return
         self._closed = True
         self._in_send.close()
-        if self.session_id is not None:
+        delete = self.client.terminate()
+        if delete is not None:
             with trio.move_on_after(self._close_timeout), trio.CancelScope(shield=True):
                 try:
-                    response = await self._request("DELETE", self._headers("application/json"))
+                    response = await self._send(delete)
                     await response.aclose()
                 except (OSError, trio.BrokenResourceError, h11.ProtocolError,
                         trio.TooSlowError):

@@ -386,6 +386,27 @@ async def test_client_resumes_a_dropped_stream_after_retry() -> None:
         nursery.cancel_scope.cancel()
 
 
+async def test_a_resumed_stream_that_carried_its_answer_is_not_resumed_again() -> None:
+    """The resumed stream gives the answer (event ``call/1``) and the connection ends: the
+    stream has done its job (decided by the parsed message), so no GET asks for what follows
+    ``call/1``; the only GETs are the standalone one (refused, 405) and the one resumption."""
+    fake = DroppingServer()
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(functools.partial(trio.serve_tcp, fake.handle, 0,
+                                                          host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        transport = StreamableHTTPTransport(f"http://127.0.0.1:{port}/mcp")
+        with trio.fail_after(10):
+            async with Client("c", "1").connect(transport) as session:
+                result = await session.call_tool("anything")
+                assert result.content[0].text == "resumed"  # type: ignore[union-attr]
+                await trio.testing.wait_all_tasks_blocked()
+                assert transport.client.streams == ()  # nothing left to resume
+        assert [last for _, last in fake.gets] == [None, "call/0"]
+        assert transport.client.standalone_open is False
+        nursery.cancel_scope.cancel()
+
+
 async def test_serve_http_leaves_nothing_behind_when_cancelled() -> None:
     from adapter_support import assert_no_leaks
 

@@ -1,0 +1,686 @@
+"""The client side of Streamable HTTP with no I/O: what to send, and what an answer means.
+
+:class:`StreamableHTTPClient` holds the protocol state of one MCP connection over Streamable
+HTTP (the endpoint, the session id the ``initialize`` answer gave, the negotiated revision,
+the extra headers, the standalone GET stream, the last event id and ``retry`` of each SSE
+stream, whether a 404 starts a new session) and says, in outcome objects, what to send with
+which headers (:class:`HTTPRequest`), what the head of an answer means (:class:`Accepted`,
+:class:`ReadJSON`, :class:`ReadSSE`, :class:`SessionExpired`, :class:`NotMCP`,
+:class:`HTTPFailure`), which messages an answer's body holds and whether it is complete, when
+and how to resume a dropped stream, and which local JSON-RPC error a failed exchange becomes.
+It does no I/O, reads no clock and makes no randomness: the adapter opens connections, frames
+HTTP/1.1 (h11), waits the delays it is told, and bounds every wait.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from . import _codec
+from .frames import Frame, FrameKind
+from .sse import SSEDecoder, SSEError
+
+__all__ = [
+    "ERROR_BODY_LIMIT",
+    "Accepted",
+    "Answer",
+    "AnswerKind",
+    "HTTPFailure",
+    "HTTPRequest",
+    "NotMCP",
+    "PostAnswer",
+    "ReadJSON",
+    "ReadSSE",
+    "Reinitialized",
+    "SSEData",
+    "SessionExpired",
+    "StreamableHTTPClient",
+    "answer_messages",
+    "classify_post_answer",
+    "frame_of",
+    "is_response",
+    "media_type",
+    "summarize_error_body",
+]
+
+
+# ---------------------------------------------------------------- client side: what an answer means
+
+
+class AnswerKind(enum.Enum):
+    """What the answer to a client's POST means (see :func:`classify_post_answer`)."""
+
+    ACCEPTED = "accepted"
+    """202, or any 2xx to a notification or response: nothing more will come on it."""
+    JSON = "json"
+    """A 2xx ``application/json`` body answers the request."""
+    SSE = "sse"
+    """A 2xx ``text/event-stream`` carries the answer (and messages before it)."""
+    SESSION_GONE = "session-gone"
+    """404 to a request carrying ``Mcp-Session-Id``: the server no longer knows the session."""
+    HTTP_ERROR = "http-error"
+    """An error status whose body (JSON, plain text, or none) may say why; read a bounded
+    part of it and :func:`summarize_error_body`."""
+    NOT_MCP = "not-mcp"
+    """Not an MCP endpoint's answer: a web page (``text/html``), or a 2xx answer to a request
+    in a type MCP does not use. There is no point reading the body or waiting for more."""
+
+
+_TEXT_ERROR_TYPES = frozenset({"text/plain", "application/problem+json"})
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type of a ``Content-Type`` value: lower case, without parameters, ``""``
+    when absent."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+@attrs.frozen
+class PostAnswer:
+    """The classification of one answer's head; :attr:`kind` says what to do with it.
+
+    Attributes:
+        kind: what the answer means.
+        status: its HTTP status.
+        media_type: its media type (``""`` without ``Content-Type``).
+    """
+
+    kind: AnswerKind
+    status: int
+    media_type: str
+
+    def describe(self) -> str:
+        """One line for an error message: ``HTTP 200 with Content-Type text/html``."""
+        if not self.media_type:
+            return f"HTTP {self.status} without a Content-Type"
+        return f"HTTP {self.status} with Content-Type {self.media_type}"
+
+
+def classify_post_answer(status: int, content_type: str | None, *, is_request: bool,
+                         has_session: bool) -> PostAnswer:
+    """Decide what the head of the answer to a POSTed JSON-RPC message means.
+
+    Args:
+        status: the response's status code.
+        content_type: its ``Content-Type`` header (``None`` if absent).
+        is_request: the POSTed message was a request (it expects a JSON-RPC response);
+            otherwise a notification or a response, which a server acknowledges with 202.
+        has_session: the POST carried ``Mcp-Session-Id``.
+
+    Returns:
+        the :class:`PostAnswer`. An HTML answer is never an MCP answer, whatever its status;
+        nor is a 2xx answer to a request that is neither JSON nor SSE, or a 1xx/3xx final
+        status (redirects are not followed).
+    """
+    media = media_type(content_type)
+    kind: AnswerKind
+    if status == 202 or (200 <= status < 300 and not is_request):
+        kind = AnswerKind.ACCEPTED
+    elif media == "text/html" or status < 200 or 300 <= status < 400:
+        kind = AnswerKind.NOT_MCP
+    elif 200 <= status < 300:
+        if media == "text/event-stream":
+            kind = AnswerKind.SSE
+        elif _is_json(media):
+            kind = AnswerKind.JSON
+        else:
+            kind = AnswerKind.NOT_MCP
+    elif status == 404 and has_session:
+        kind = AnswerKind.SESSION_GONE
+    else:
+        kind = AnswerKind.HTTP_ERROR
+    return PostAnswer(kind, status, media)
+
+
+ERROR_BODY_LIMIT = 4096
+"""How much of an error answer's body is worth reading to summarise it."""
+
+
+def summarize_error_body(content_type: str | None, body: bytes, limit: int = 200, *,
+                         codec: _codec.Codec | None = None) -> str:
+    """One line (at most ``limit`` characters) saying what an error body says, or ``""``.
+
+    A JSON body gives its JSON-RPC ``error.message`` (or a top-level ``message`` / ``error`` /
+    ``detail`` string); a plain-text body its text with whitespace collapsed; anything else
+    (HTML, binary) nothing. The body may be truncated (read at most :data:`ERROR_BODY_LIMIT`).
+    ``codec`` decodes JSON (default: the process default).
+    """
+    media = media_type(content_type)
+    text = ""
+    if _is_json(media) or media in _TEXT_ERROR_TYPES:
+        try:
+            value = (codec or _codec.DEFAULT).loads(body)
+        except Exception:
+            value = None
+        if isinstance(value, dict):
+            error = value.get("error")
+            if isinstance(error, dict) and isinstance(error.get("message"), str):
+                text = error["message"]
+            else:
+                for key in ("message", "error", "detail", "title"):
+                    if isinstance(value.get(key), str):
+                        text = value[key]
+                        break
+        elif media == "text/plain":
+            text = body.decode("utf-8", "replace")
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(text) > limit:
+        text = text[:limit - 3].rstrip() + "..."
+    return text
+
+
+def is_response(message: Any) -> bool:
+    """Whether a decoded JSON-RPC message (or batch) is or holds a response (an ``id`` with a
+    ``result`` or an ``error``, no ``method``): an answer's SSE stream that carried one has
+    done its job and is not resumed."""
+    items = message if isinstance(message, list) else [message]
+    return any(isinstance(m, dict) and "id" in m and "method" not in m
+               and ("result" in m or "error" in m) for m in items)
+
+
+def answer_messages(content_type: str | None, body: bytes, *,
+                    codec: _codec.Codec | None = None) -> list[Any]:
+    """The JSON-RPC messages in a whole answer body: one JSON document, or the data of each
+    event of an SSE stream. What does not decode (with ``codec``, by default the process
+    default) is left out."""
+    loads = (codec or _codec.DEFAULT).loads
+    if media_type(content_type) == "text/event-stream":
+        decoder = SSEDecoder()
+        datas = [event.data.encode() for event in decoder.feed(body) if event.data]
+    else:
+        datas = [body]
+    out = []
+    for data in datas:
+        try:
+            out.append(loads(data))
+        except _codec.DecodeError:
+            continue
+    return out
+
+
+# ---------------------------------------------------------------- the client's protocol state
+
+_POST_ACCEPT = "application/json, text/event-stream"
+_SSE_ACCEPT = "text/event-stream"
+_DEFAULT_RETRY_MS = 1000
+_MAX_RESUME_DELAY = 30.0
+
+
+@attrs.frozen
+class HTTPRequest:
+    """One request to send: the adapter frames it (adding ``Content-Length``) and writes it.
+
+    Attributes:
+        method: ``POST``, ``GET`` or ``DELETE``.
+        target: the request target (the endpoint's path and query).
+        headers: the header fields, lower-case names, in order.
+        body: the body (a POST's JSON-RPC message).
+        delay: seconds to wait before sending it (a resumption's backoff); the adapter owns
+            the clock.
+        in_order: read the answer's head before sending anything else: the answer to
+            ``initialize`` (its session id is needed by every later request), and to
+            notifications and responses (answered at once with 202: waiting keeps them in
+            order with what is sent next, over however many connections). Other requests'
+            answers may be read in the background, so a long request holds nothing up.
+    """
+
+    method: str
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    delay: float = 0.0
+    in_order: bool = False
+
+
+@attrs.frozen
+class Accepted:
+    """The answer carries nothing more (202, or a 2xx to a notification or a response):
+    close it. With ``open_standalone`` (the answer to ``notifications/initialized``), open
+    the standalone GET stream (:meth:`StreamableHTTPClient.standalone_stream`) before sending
+    anything else: a server may send requests there as soon as the session starts."""
+
+    open_standalone: bool = False
+
+
+@attrs.frozen
+class ReadJSON:
+    """The body is one JSON-RPC answer: read it whole and give it to
+    :meth:`StreamableHTTPClient.json_body`."""
+
+
+@attrs.frozen
+class ReadSSE:
+    """The body is an SSE stream: feed what arrives to :meth:`StreamableHTTPClient.sse_data`
+    with this ``stream``; when it ends or breaks, ask :meth:`StreamableHTTPClient.resume`."""
+
+    stream: int
+
+
+@attrs.frozen
+class SessionExpired:
+    """404 for our ``Mcp-Session-Id``: the server no longer knows the session.
+
+    Attributes:
+        session_id: the session that is gone.
+        reinitialize: start a new one (:meth:`StreamableHTTPClient.begin_reinitialize`) and
+            send the message again; when False, the connection has failed with ``message``.
+        message: one line saying so.
+    """
+
+    session_id: str
+    reinitialize: bool
+    message: str
+
+
+@attrs.frozen
+class NotMCP:
+    """Not an MCP endpoint's answer (a web page, a 2xx that is neither JSON nor SSE, a 1xx or
+    3xx): do not read the body.
+
+    Attributes:
+        answer: the classification of the head.
+        message: one line (``not an MCP endpoint: HTTP 200 with Content-Type text/html from
+            URL``).
+        answer_locally: the message was a request after the handshake: it gets
+            :meth:`StreamableHTTPClient.error_for` as its answer; when False the connection
+            has failed.
+    """
+
+    answer: PostAnswer
+    message: str
+    answer_locally: bool
+
+
+@attrs.frozen
+class HTTPFailure:
+    """An HTTP error status: read at most ``read_limit`` bytes of the body, then either
+    answer the request locally (``answer_locally``:
+    :meth:`StreamableHTTPClient.error_for`) or fail the connection with
+    :meth:`StreamableHTTPClient.failure_message`."""
+
+    status: int
+    content_type: str | None
+    answer_locally: bool
+    read_limit: int = ERROR_BODY_LIMIT
+
+
+@attrs.frozen
+class Reinitialized:
+    """A new session replaced the one that expired; send ``initialized`` (the replayed
+    ``notifications/initialized``, if this connection sent one), then the message again."""
+
+    initialized: HTTPRequest | None
+
+
+@attrs.frozen
+class SSEData:
+    """What a piece of an SSE stream held.
+
+    Attributes:
+        messages: the JSON-RPC messages to deliver, in order (one JSON text each).
+        complete: the stream has carried the response it was opened for: it is not resumed.
+        broken: the stream broke a limit of the decoder: close it (resuming would meet the
+            same); deliver ``failure`` if it is not ``None``.
+        failure: the local JSON-RPC error answering the request whose stream broke.
+    """
+
+    messages: tuple[bytes, ...]
+    complete: bool
+    broken: bool = False
+    failure: bytes | None = None
+
+
+Answer = Accepted | ReadJSON | ReadSSE | SessionExpired | NotMCP | HTTPFailure
+
+
+@attrs.define
+class _Stream:
+    frame: Frame | None  # the request whose answer it carries; None for the standalone one
+    decoder: SSEDecoder = attrs.Factory(SSEDecoder)
+    complete: bool = False
+    attempts: int = 0
+
+
+def frame_of(data: bytes, *, codec: _codec.Codec | None = None) -> Frame:
+    """What one JSON-RPC message handed over as bytes is, as a :class:`~sansio.frames.Frame`
+    (decoded: for bytes that did not come from ``Connection.frames_to_send()``, which says it
+    in fields). What does not decode, or is an array, is a ``BATCH``."""
+    try:
+        msg = (codec or _codec.DEFAULT).loads(data)
+    except _codec.DecodeError:
+        msg = None
+    if isinstance(msg, dict) and isinstance(msg.get("method"), str):
+        kind = FrameKind.REQUEST if "id" in msg else FrameKind.NOTIFICATION
+        return Frame(kind, data, msg.get("id"), None, msg["method"])
+    if isinstance(msg, dict):
+        kind = FrameKind.ERROR if "error" in msg else FrameKind.RESPONSE
+        return Frame(kind, data, msg.get("id"))
+    return Frame(FrameKind.BATCH, data)
+
+
+class StreamableHTTPClient:
+    """The client side of one MCP connection over Streamable HTTP, with no I/O.
+
+    It says what to send (:meth:`request_for`, :meth:`standalone_stream`, :meth:`resume`,
+    :meth:`terminate`: :class:`HTTPRequest` s with every header MCP needs: ``Accept``,
+    ``Content-Type``, ``Mcp-Session-Id`` once the ``initialize`` answer gave one,
+    ``MCP-Protocol-Version`` once it is negotiated, the extra headers) and what each answer
+    means (:meth:`answer`, :meth:`json_body`, :meth:`sse_data`), keeping the state that
+    needs: the session id, the negotiated revision, the last event id and ``retry`` of each
+    SSE stream and its reconnection attempts, the standalone stream, the ``initialize`` and
+    ``initialized`` messages to replay when a 404 starts a new session.
+
+    Args:
+        url: the MCP endpoint, ``http://`` or ``https://``.
+        headers: extra headers on every request (``Authorization``...).
+        reinitialize: on a 404 for our session, start a new one (replaying the handshake this
+            connection carried) and send the message again, rather than fail.
+        max_reconnects: resumption attempts for one dropped SSE stream (the count restarts
+            with each event that arrives).
+        codec: the JSON codec (default: the process default).
+        user_agent: the ``User-Agent`` header.
+
+    Raises:
+        ValueError: ``url`` is not an http(s) URL with a host.
+    """
+
+    def __init__(self, url: str, *, headers: Mapping[str, str] | None = None,
+                 reinitialize: bool = False, max_reconnects: int = 5,
+                 codec: _codec.Codec | None = None, user_agent: str = "trio-mcp") -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        self.url = url
+        self.tls = parts.scheme == "https"
+        self.host = parts.hostname
+        self.port = parts.port or (443 if self.tls else 80)
+        self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.host_header = parts.netloc.rsplit("@", 1)[-1]
+        self.extra_headers = tuple((k.lower(), v) for k, v in (headers or {}).items())
+        self.user_agent = user_agent
+        self.codec = codec if codec is not None else _codec.DEFAULT
+        self.reinitialize_allowed = reinitialize
+        self.max_reconnects = max_reconnects
+        #: The session id the server gave (``Mcp-Session-Id``), ``None`` before (or without).
+        self.session_id: str | None = None
+        #: The revision the ``initialize`` answer named, sent as ``MCP-Protocol-Version``.
+        self.protocol_version: str | None = None
+        #: How many times a new session replaced one that expired.
+        self.reinitialized = 0
+        #: Whether the standalone GET stream was asked for, and how it was answered
+        #: (``None`` before its answer, then True: open, False: refused).
+        self.standalone_requested = False
+        self.standalone_open: bool | None = None
+        #: Set by :meth:`terminate`: nothing is resumed any more.
+        self.closed = False
+        self._init: bytes | None = None
+        self._init_id: tuple[type, Any] | None = None  # the initialize request's id, typed
+        self._initialized: bytes | None = None
+        self._streams: dict[int, _Stream] = {}
+        self._next_stream = 0
+
+    # -- requests
+
+    def headers(self, accept: str, extra: Mapping[str, str] | None = None
+                ) -> tuple[tuple[str, str], ...]:
+        """The header fields of a request now: ``Host``, ``Accept``, ``User-Agent``, the
+        session and revision headers when known, the extra headers, then ``extra``."""
+        headers = [("host", self.host_header), ("accept", accept),
+                   ("user-agent", self.user_agent)]
+        if self.session_id is not None:
+            headers.append(("mcp-session-id", self.session_id))
+        if self.protocol_version is not None:
+            headers.append(("mcp-protocol-version", self.protocol_version))
+        headers.extend(self.extra_headers)
+        headers.extend((extra or {}).items())
+        return tuple(headers)
+
+    def _post(self, body: bytes, in_order: bool = True) -> HTTPRequest:
+        return HTTPRequest("POST", self.target, self.headers(
+            _POST_ACCEPT, {"content-type": "application/json"}), body, in_order=in_order)
+
+    def request_for(self, frame: Frame) -> HTTPRequest:
+        """The POST carrying ``frame`` (see :attr:`HTTPRequest.in_order`). An ``initialize``
+        request and the ``notifications/initialized`` are remembered (a new session replays
+        them)."""
+        body = frame.data.rstrip(b"\n")
+        if frame.method == "initialize" and frame.kind is FrameKind.REQUEST:
+            self._init = body
+            self._init_id = (type(frame.request_id), frame.request_id)
+        elif frame.method == "notifications/initialized" and \
+                frame.kind is FrameKind.NOTIFICATION:
+            self._initialized = body
+        return self._post(body, frame.kind is not FrameKind.REQUEST
+                          or frame.method == "initialize")
+
+    def terminate(self) -> HTTPRequest | None:
+        """The connection ends: the DELETE that ends the session (``None`` without one).
+        Nothing is resumed after this."""
+        self.closed = True
+        if self.session_id is None:
+            return None
+        return HTTPRequest("DELETE", self.target, self.headers("application/json"))
+
+    # -- answers
+
+    def answer(self, frame: Frame, status: int, headers: Mapping[str, str], *,
+               retried: bool = False) -> Answer:
+        """What the head of the answer to the POST of ``frame`` means.
+
+        A ``Mcp-Session-Id`` in ``headers`` (lower-case names) becomes the session id.
+
+        Args:
+            retried: the POST was already sent again after a new session replaced an expired
+                one (a second 404 is not retried).
+        """
+        sid = headers.get("mcp-session-id")
+        if sid:
+            self.session_id = sid
+        if frame.method == "initialize" and frame.kind is FrameKind.REQUEST:
+            self._init_id = (type(frame.request_id), frame.request_id)
+        ctype = headers.get("content-type")
+        is_request = frame.kind is FrameKind.REQUEST
+        answer = classify_post_answer(status, ctype, is_request=is_request,
+                                      has_session=self.session_id is not None)
+        kind = answer.kind
+        if kind is AnswerKind.ACCEPTED:
+            return Accepted(frame.kind is FrameKind.NOTIFICATION
+                            and frame.method == "notifications/initialized")
+        if kind is AnswerKind.SESSION_GONE:
+            assert self.session_id is not None
+            return SessionExpired(self.session_id, self.reinitialize_allowed and not retried,
+                                  self._gone(self.session_id))
+        if kind is AnswerKind.NOT_MCP:
+            return NotMCP(answer, f"not an MCP endpoint: {answer.describe()} from {self.url}",
+                          is_request and frame.method != "initialize")
+        if kind is AnswerKind.HTTP_ERROR:
+            return HTTPFailure(status, ctype, is_request)
+        if kind is AnswerKind.SSE:
+            return ReadSSE(self._open_stream(frame))
+        return ReadJSON()
+
+    def _gone(self, session_id: str) -> str:
+        return f"the server no longer knows session {session_id} (HTTP 404)"
+
+    def failure_message(self, status: int, body: bytes = b"", content_type: str | None = None
+                        ) -> str:
+        """The one line an HTTP error that fails the connection says (``HTTP 500 from URL:
+        summary``)."""
+        summary = summarize_error_body(content_type, body, codec=self.codec)
+        return f"HTTP {status} from {self.url}" + (f": {summary}" if summary else "")
+
+    def error_for(self, frame: Frame, status: int, body: bytes = b"",
+                  content_type: str | None = None, *, message: str | None = None
+                  ) -> bytes | None:
+        """The local JSON-RPC error answering request ``frame`` whose HTTP exchange failed
+        (``status`` 0 when no answer came), as one JSON text; ``None`` when ``frame`` is not a
+        request (nothing awaits an answer).
+
+        Its message is one line: ``message``, or ``HTTP <status>`` and a summary of the error
+        ``body``, whose JSON-RPC error code is kept (else -32603); ``data.httpStatus`` is
+        ``status``.
+        """
+        if frame.kind is not FrameKind.REQUEST:
+            return None
+        code = -32603
+        if message is None:
+            message = f"HTTP {status}" if status else "HTTP request failed"
+            summary = summarize_error_body(content_type, body, codec=self.codec)
+            if summary:
+                message += f": {summary}"
+            try:
+                error = self.codec.loads(body).get("error")
+                code = int(error["code"])
+            except Exception:
+                pass
+        reply = {"jsonrpc": "2.0", "id": frame.request_id, "error": {
+            "code": code, "message": message, "data": {"httpStatus": status}}}
+        return self.codec.dumps(reply)
+
+    def _message(self, data: bytes, want_response: bool) -> tuple[bytes | None, bool]:
+        """One message to deliver (``None`` if blank) and whether it is or holds a response
+        (only looked at with ``want_response``); the negotiated revision is taken from the
+        result answering ``initialize`` (by its id)."""
+        data = data.strip()
+        if not data:
+            return None, False
+        if self.protocol_version is None or want_response:
+            try:
+                obj = self.codec.loads(data)
+            except _codec.DecodeError:
+                return data, False
+            if (self.protocol_version is None and isinstance(obj, dict)
+                    and self._init_id is not None and "id" in obj
+                    and (type(obj["id"]), obj["id"]) == self._init_id):
+                result = obj.get("result")
+                version = result.get("protocolVersion") if isinstance(result, dict) else None
+                if isinstance(version, str):
+                    self.protocol_version = version
+            return data, want_response and is_response(obj)
+        return data, False
+
+    def json_body(self, body: bytes) -> tuple[bytes, ...]:
+        """The messages to deliver from a whole JSON answer (:class:`ReadJSON`)."""
+        data, _ = self._message(body, False)
+        return () if data is None else (data,)
+
+    # -- SSE streams
+
+    def _open_stream(self, frame: Frame | None) -> int:
+        self._next_stream += 1
+        self._streams[self._next_stream] = _Stream(frame)
+        return self._next_stream
+
+    @property
+    def streams(self) -> tuple[int, ...]:
+        """The SSE streams still being read or to be resumed (a stream is forgotten once
+        :meth:`resume` or :meth:`resume_answer` gives it up, or it breaks a limit)."""
+        return tuple(self._streams)
+
+    def sse_data(self, stream: int, data: bytes) -> SSEData:
+        """Feed a piece of SSE stream ``stream``'s body; what it held. Each event restarts the
+        stream's reconnection count and records its id and ``retry``. The stream is complete
+        once a message of it is (or holds) a response: decided by the parsed message."""
+        st = self._streams.get(stream)
+        if st is None:
+            return SSEData((), True)
+        try:
+            events = st.decoder.feed(data)
+        except SSEError as exc:
+            del self._streams[stream]
+            failure = None
+            if not st.complete and st.frame is not None:
+                failure = self.error_for(st.frame, 200, message=f"the SSE answer from "
+                                         f"{self.url} broke a limit: {exc}")
+            return SSEData((), st.complete, True, failure)
+        out = []
+        for event in events:
+            st.attempts = 0
+            if event.data:
+                message, holds = self._message(event.data.encode(), not st.complete)
+                if message is not None:
+                    out.append(message)
+                st.complete = st.complete or holds
+        return SSEData(tuple(out), st.complete)
+
+    def resume(self, stream: int) -> HTTPRequest | None:
+        """Stream ``stream`` ended or broke: the GET resuming it (``Last-Event-ID``, after
+        ``delay``: the server's ``retry``, 1 s without one, times the attempt, at most 30 s),
+        or ``None`` (it is forgotten) when it is complete, the connection is closing, it gave
+        no event id, or ``max_reconnects`` attempts in a row failed."""
+        st = self._streams.get(stream)
+        if st is None:
+            return None
+        last = st.decoder.last_event_id
+        st.attempts += 1
+        if st.complete or self.closed or last is None or st.attempts > self.max_reconnects:
+            del self._streams[stream]
+            return None
+        retry = st.decoder.retry if st.decoder.retry is not None else _DEFAULT_RETRY_MS
+        return HTTPRequest("GET", self.target,
+                           self.headers(_SSE_ACCEPT, {"last-event-id": last}),
+                           delay=min(retry / 1000 * st.attempts, _MAX_RESUME_DELAY))
+
+    def resume_answer(self, stream: int, status: int) -> bool:
+        """Whether the answer to a resuming GET continues stream ``stream`` (200); if not,
+        the stream is given up (forgotten)."""
+        if status == 200 and stream in self._streams:
+            return True
+        self._streams.pop(stream, None)
+        return False
+
+    def standalone_stream(self) -> HTTPRequest | None:
+        """The GET opening the standalone stream (server-to-client messages outside any
+        request), once: ``None`` when it was already asked for."""
+        if self.standalone_requested:
+            return None
+        self.standalone_requested = True
+        return HTTPRequest("GET", self.target, self.headers(_SSE_ACCEPT))
+
+    def standalone_answer(self, status: int) -> ReadSSE | None:
+        """What the answer to the standalone GET means: 200 opens it (read it as
+        :class:`ReadSSE`; it is resumed when dropped); anything else (405: the server offers
+        none) means there is none."""
+        self.standalone_open = status == 200
+        return ReadSSE(self._open_stream(None)) if status == 200 else None
+
+    # -- a new session after a 404
+
+    def begin_reinitialize(self, stale: str) -> HTTPRequest | SessionExpired | None:
+        """Start a new session in place of ``stale``: the replayed ``initialize`` POST
+        (sent without a session id), ``None`` when the session is no longer ``stale``
+        (another exchange already replaced it), or :class:`SessionExpired` (not to be
+        retried) when this connection sent no ``initialize`` to replay."""
+        if self.session_id != stale:
+            return None
+        if self._init is None:
+            return SessionExpired(stale, False, self._gone(stale))
+        self.session_id = None
+        return self._post(self._init)
+
+    def reinitialize_answer(self, stale: str, status: int, headers: Mapping[str, str],
+                            body: bytes) -> Reinitialized | SessionExpired:
+        """The whole answer to the replayed ``initialize``: 200 with a session id and a
+        result starts the new session (counted in :attr:`reinitialized`); anything else is a
+        :class:`SessionExpired` not to be retried."""
+        sid = headers.get("mcp-session-id")
+        answers = answer_messages(headers.get("content-type"), body, codec=self.codec)
+        if status != 200 or not sid or not any(
+                isinstance(m, dict) and "result" in m for m in answers):
+            return SessionExpired(stale, False, f"session {stale} expired (HTTP 404) and a "
+                                  f"new one could not be started (HTTP {status})")
+        self.session_id = sid
+        self.reinitialized += 1
+        return Reinitialized(None if self._initialized is None else
+                             self._post(self._initialized))
