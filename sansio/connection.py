@@ -43,6 +43,7 @@ from .events import (
     RequestReceived,
     ResponseReceived,
 )
+from .events import InputRequired as InputRequiredEvent
 from .frames import Frame, FrameKind
 from .framing import FrameTooLarge, LineBuffer
 from .jsonrpc import (
@@ -56,12 +57,14 @@ from .jsonrpc import (
     error_response_obj,
     is_request_id,
 )
+from .mrtr import MRTR_METHODS
 from .state import LifecycleState, Role, State, Trigger
 from .types import (
     CLIENT_NOTIFICATIONS,
     CLIENT_REQUESTS,
     SERVER_NOTIFICATIONS,
     SERVER_REQUESTS,
+    InputRequiredResult,
     MethodSpec,
     TypeValidationError,
     structure,
@@ -95,6 +98,7 @@ _CANCELLED = "notifications/cancelled"
 _PROGRESS = "notifications/progress"
 _LOG = "notifications/message"
 _DISCOVER = "server/discover"
+_MRTR_FIELDS: Final = ("inputResponses", "requestState")
 _NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
 _NO_ID: Final = object()
 
@@ -107,6 +111,9 @@ _Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | No
 class _Outgoing:
     method: str
     progress_token: RequestId | None
+    # (stateless era, a request that may be answered input_required) the caller's params,
+    # without the engine's stamp and the previous round's fields: InputRequired carries them.
+    params: dict[str, Any] | None = None
 
 
 @attrs.define(slots=True)
@@ -862,7 +869,7 @@ class Connection:
         if self._lifecycle.traffic.per_request:
             result_type = result.get("resultType", "complete")
             if result_type == "input_required":
-                self._events.append(ResponseReceived(rid, out.method, result, None, result_type))
+                self._on_input_required(rid, out, result)
                 return
             if result_type != "complete":
                 raise RemoteProtocolError(
@@ -879,6 +886,30 @@ class Connection:
                         ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
                         finished_request=rid) from None
         self._events.append(ResponseReceived(rid, out.method, result, typed, result_type))
+
+    def _on_input_required(self, rid: RequestId, out: _Outgoing, result: dict[str, Any]) -> None:
+        if out.method not in MRTR_METHODS:
+            raise RemoteProtocolError(
+                f"invalid result for {out.method}: only tools/call, prompts/get and "
+                "resources/read may be answered input_required", ErrorCode.INVALID_PARAMS,
+                finished_request=rid)
+        if self._validate:
+            try:
+                structure(result, InputRequiredResult)
+            except TypeValidationError as exc:
+                raise RemoteProtocolError(
+                    f"invalid result for {out.method}: {'; '.join(exc.errors)}",
+                    ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
+                    finished_request=rid) from None
+        requests = result.get("inputRequests")
+        state = result.get("requestState")
+        if (requests is not None and requests.__class__ is not dict) or (
+                state is not None and state.__class__ is not str):
+            raise RemoteProtocolError(
+                f"invalid result for {out.method}: inputRequests must be an object and "
+                "requestState a string", ErrorCode.INVALID_PARAMS, finished_request=rid)
+        self._events.append(InputRequiredEvent(
+            rid, out.method, dict(out.params or {}), requests or {}, state, result))
 
     def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
         spec = self._our_requests[_INITIALIZE]
@@ -1004,6 +1035,8 @@ class Connection:
         progress_token: RequestId | None = None,
         log_level: str | None = None,
         related_request_id: RequestId | None = None,
+        input_responses: Mapping[str, Any] | None = None,
+        request_state: str | None = None,
     ) -> RequestId:
         """Queue a request and return the id the engine gave it.
 
@@ -1019,6 +1052,11 @@ class Connection:
             related_request_id: the peer's request this one is sent on behalf of (a server's
                 ``sampling/createMessage`` while serving a ``tools/call``); it is only recorded
                 in the frame (``Frame.related_request_id``), for transports that route by it.
+            input_responses: (client, stateless era, ``tools/call``, ``prompts/get`` or
+                ``resources/read``) a retry's ``params.inputResponses``: the results of the
+                server's ``inputRequests``, by their keys. :meth:`send_retry` fills this and
+                ``request_state`` from an :class:`~sansio.events.InputRequired` event.
+            request_state: a retry's ``params.requestState``, echoed exactly as received.
 
         In the stateless era a client's request is stamped with the ``_meta`` of
         :meth:`start_stateless` (protocol version, client capabilities, client info, log
@@ -1035,11 +1073,18 @@ class Connection:
                 belongs to the other role or to another revision (in the stateless era: the
                 revision this client stamps, which has no ``ping`` or ``logging/setLevel``),
                 ``initialize`` params are wrong, the progress token is in use, ``log_level``
-                is not a log level or not for a stateless-era client, or the params cannot be
+                is not a log level or not for a stateless-era client, ``input_responses`` or
+                ``request_state`` is given for another method or era, or the params cannot be
                 encoded. Nothing is queued then.
         """
         self._check_open()
         payload = self._payload(params)
+        keep: dict[str, Any] | None = None
+        if self._stamp and method in MRTR_METHODS:
+            keep = {k: v for k, v in payload.items() if k not in _MRTR_FIELDS} \
+                if payload else {}
+        if input_responses is not None or request_state is not None:
+            payload = self._retry_payload(method, payload, input_responses, request_state)
         if method == _INITIALIZE:
             self._check_initialize_params(payload)
             trigger: Trigger | None = Trigger.SEND_INITIALIZE
@@ -1085,11 +1130,62 @@ class Connection:
             assert payload is not None
             self._init_id = rid
             self._our_caps = payload["capabilities"]
-        self._pending[rid] = _Outgoing(method, token)
+        self._pending[rid] = _Outgoing(method, token, keep)
         if token is not None:
             self._progress[token] = rid
         self._outbound.append(frame)
         return rid
+
+    def _retry_payload(self, method: str, payload: dict[str, Any] | None,
+                       input_responses: Mapping[str, Any] | None,
+                       request_state: str | None) -> dict[str, Any]:
+        if not self._stamp or method not in MRTR_METHODS:
+            raise LocalProtocolError(
+                "input_responses and request_state are for a stateless-era client's retry of "
+                "tools/call, prompts/get or resources/read")
+        if request_state is not None and request_state.__class__ is not str:
+            raise LocalProtocolError("request_state must be the string the server sent")
+        out = dict(payload) if payload else {}
+        if input_responses is not None:
+            if not isinstance(input_responses, Mapping):
+                raise LocalProtocolError("input_responses must be a mapping of results by key")
+            out["inputResponses"] = {
+                key: self._payload(value) for key, value in input_responses.items()}
+        if request_state is not None:
+            out["requestState"] = request_state
+        return out
+
+    def send_retry(
+        self,
+        input_required: InputRequiredEvent,
+        input_responses: Mapping[str, Any] | None = None,
+        *,
+        progress_token: RequestId | None = None,
+        log_level: str | None = None,
+    ) -> RequestId:
+        """(Client, stateless era) Retry the request an :class:`~sansio.events.InputRequired`
+        event answered: a new request, with a new id, of the same method and
+        ``input_required.params``, plus ``inputResponses`` (when given) and the
+        ``requestState`` of the event (when it had one), echoed byte-exact.
+
+        The retry may itself be answered with another ``input_required`` round: retry again
+        from that event (its ``params`` are the original ones; this round's fields are
+        replaced, never accumulated).
+
+        Args:
+            input_required: the event.
+            input_responses: the results of ``input_required.input_requests`` by key (mappings
+                or MCP types such as ``ElicitResult``); keys the client did not fulfil may be
+                left out.
+            progress_token, log_level: as :meth:`send_request`.
+
+        Raises:
+            LocalProtocolError: as :meth:`send_request`.
+        """
+        return self.send_request(
+            input_required.method, input_required.params, progress_token=progress_token,
+            log_level=log_level, input_responses=input_responses,
+            request_state=input_required.request_state)
 
     def start_stateless(
         self,
@@ -1334,6 +1430,67 @@ class Connection:
         else:
             self._outbound.append((FrameKind.RESPONSE, data, request_id, request_id,
                                    incoming.method, version, ()))
+
+    def send_input_required(
+        self,
+        request_id: RequestId,
+        input_requests: Mapping[str, Any] | None = None,
+        request_state: str | None = None,
+        *,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        """(Server, stateless era) Answer ``tools/call``, ``prompts/get`` or ``resources/read``
+        with an ``InputRequiredResult``: ``resultType`` ``"input_required"``, the
+        ``inputRequests`` the client must fulfil, and an opaque ``requestState``.
+
+        The request is answered (no longer served): the client retries with a NEW request
+        (new id) carrying ``inputResponses`` and the ``requestState`` byte-exact, which
+        arrives as a :class:`RequestReceived` (``input_responses``, ``request_state``). The
+        engine keeps nothing between the rounds: put what the retry needs in
+        ``request_state`` (seal it with :class:`~sansio.mrtr.HmacRequestStateCodec`: it comes
+        back attacker-controlled). A retry may be answered input_required again.
+
+        Args:
+            request_id: the request being served.
+            input_requests: by key (a key the server chooses; the client answers under the
+                same key), each ``{"method": ..., "params": ...}`` for
+                ``elicitation/create``, ``sampling/createMessage`` or ``roots/list``.
+            request_state: the opaque state to get back on the retry.
+            meta: the result's ``_meta``.
+
+        Raises:
+            LocalProtocolError: not a stateless-era request being served, another method, no
+                input requests and no state, or an input request needs a client capability
+                the *request* did not declare (``sampling``, ``elicitation`` and its ``form``
+                or ``url`` mode, ``roots``): code -32021 with ``data``
+                ``{"requiredCapabilities": ...}``; answer with ``send_error(request_id,
+                exc.code, exc.message, exc.data)``. Nothing is queued then and the request is
+                still served.
+        """
+        incoming = self._serving.get(request_id)
+        if incoming is None:
+            if request_id in self._cancelled_in:
+                return
+            raise LocalProtocolError(f"there is no request {request_id!r} to answer")
+        if incoming.meta is None:
+            raise LocalProtocolError("input_required is a stateless-era (2026-07-28) answer")
+        if incoming.method not in MRTR_METHODS:
+            raise LocalProtocolError(
+                f"request {request_id!r} is {incoming.method!r}: only tools/call, prompts/get "
+                "and resources/read may be answered input_required")
+        if not input_requests and request_state is None:
+            raise LocalProtocolError("input_required needs input_requests or a request_state")
+        if request_state is not None and request_state.__class__ is not str:
+            raise LocalProtocolError("request_state must be a string")
+        result: dict[str, Any] = {"resultType": "input_required"}
+        if input_requests:
+            result["inputRequests"] = {key: self._payload(value)
+                                       for key, value in input_requests.items()}
+        if request_state is not None:
+            result["requestState"] = request_state
+        if meta is not None:
+            result["_meta"] = dict(meta)
+        self.send_response(request_id, result)
 
     def send_discover_result(
         self,
