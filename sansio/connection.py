@@ -1661,7 +1661,7 @@ class Connection:
         params: Mapping[str, Any] | None,
         *,
         accept_uri: Callable[[str], bool] | None = None,
-    ) -> ListenStream:
+    ) -> ListenStream | None:
         """(Server, stateless era) Open the stream of a ``subscriptions/listen`` request and
         queue its ``notifications/subscriptions/acknowledged`` (the honoured subset, decided by
         ``server_capabilities``), so the acknowledgement is the stream's first message.
@@ -1679,6 +1679,10 @@ class Connection:
             accept_uri: an extra per-URI decision for ``resourceSubscriptions`` ("this
                 resource exists"); refused URIs are left out of the honoured subset.
 
+        Returns:
+            The open stream; ``None`` (nothing queued) when the client already cancelled the
+            listen.
+
         Raises:
             LocalProtocolError: ``request_id`` is not a stateless-era listen being served, or
                 its stream is already open.
@@ -1686,6 +1690,8 @@ class Connection:
                 ``max_listen_streams`` streams are open (``INVALID_REQUEST``): nothing is
                 queued; answer with ``send_error(request_id, exc.code, str(exc))``.
         """
+        if request_id in self._cancelled_in and request_id not in self._serving:
+            return None
         incoming = self._serving_listen(request_id)
         assert incoming.meta is not None
         if self._listens is None:
@@ -1713,11 +1719,14 @@ class Connection:
         ``notifications/cancelled`` for the listen request. On HTTP pass ``False`` and end
         the SSE stream after the result.
 
-        State effects: the stream is closed and the request no longer served.
+        State effects: the stream is closed and the request no longer served. A listen the
+        client already cancelled queues nothing.
 
         Raises:
             LocalProtocolError: ``request_id`` is not an accepted listen being served.
         """
+        if request_id in self._cancelled_in and request_id not in self._serving:
+            return
         incoming = self._serving_listen(request_id)
         assert incoming.meta is not None
         if self._listens is None or request_id not in self._listens:

@@ -175,6 +175,21 @@ class RequestReceived(Event):
         value = self.params.get("requestState") if self.params else None
         return value if value.__class__ is str else None
 
+    def typed_input_responses(self) -> dict[str, Any] | None:
+        """:attr:`input_responses` structured as MCP types (``ElicitResult``,
+        ``CreateMessageResult``, ``ListRootsResult`` by key), or ``None`` when absent.
+
+        Raises:
+            sansio.types.TypeValidationError: a response is not one of those results.
+        """
+        raw = self.input_responses
+        if raw is None:
+            return None
+        from .types import InputResponses, structure  # lazily: the types are heavy
+
+        typed: dict[str, Any] = structure(raw, InputResponses)
+        return typed
+
     @property
     def is_retry(self) -> bool:
         """Whether the request carries ``inputResponses`` or ``requestState`` (it answers an

@@ -46,12 +46,7 @@ ACK = "notifications/subscriptions/acknowledged"
 class Wire:
     def __init__(self, server_caps: dict[str, Any] | None = FULL_SERVER_CAPS,
                  **kwargs: Any) -> None:
-        self.pair = ConnectionPair.stateless(server_capabilities=server_caps)
-        if kwargs:  # rebuild the engines with the extra constructor arguments
-            self.pair.client = Connection(Role.CLIENT, **kwargs)
-            self.pair.client.start_stateless(None, {}, {"name": "c", "version": "1"})
-            self.pair.server = Connection(Role.SERVER, server_capabilities=server_caps,
-                                          **kwargs)
+        self.pair = ConnectionPair.stateless(server_capabilities=server_caps, **kwargs)
         self.client, self.server = self.pair.client, self.pair.server
 
     def move(self, sender: Connection) -> list[Any]:
@@ -205,6 +200,17 @@ def test_end_listen_on_http_sends_only_the_result() -> None:
     w.server.end_listen(rid, notify_cancelled=False)
     [result] = w.server.frames_to_send()
     assert result.kind is FrameKind.RESPONSE
+
+
+def test_a_listen_cancelled_before_it_was_accepted() -> None:
+    w = Wire()
+    rid, req = w.listen({"toolsListChanged": True})
+    w.client.cancel(rid)
+    [cancelled] = w.move(w.client)
+    assert isinstance(cancelled, RequestCancelled)
+    assert w.server.accept_listen(rid, req.params) is None  # the race: a no-op
+    w.server.end_listen(rid)
+    assert w.server.frames_to_send() == [] and w.server.listen_streams == {}
 
 
 def test_answering_a_listen_directly_closes_its_stream() -> None:

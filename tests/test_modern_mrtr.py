@@ -23,6 +23,7 @@ from sansio import (
     _codec,
 )
 from sansio.testing import ConnectionPair, drain_events
+from sansio.types import ElicitResult
 from sansio.versions import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 from tests.conftest import schemas_available
 from tests.helpers import FULL_SERVER_CAPS, frame
@@ -83,6 +84,8 @@ def test_a_whole_round_with_a_sealed_state() -> None:
     [again] = w.move(w.client)
     assert isinstance(again, RequestReceived) and again.request_id == retry and again.is_retry
     assert again.input_responses == {"name": ACCEPT}
+    assert again.typed_input_responses() == {"name": ElicitResult(action="accept", content={
+        "name": "Ada"})}
     assert again.request_state == state  # byte-exact
     assert again.params is not None and again.params["arguments"] == {"x": 1}
     assert again.params["_meta"][META_PROTOCOL_VERSION] == V
@@ -131,6 +134,7 @@ def test_resources_read_and_state_only() -> None:
     retry = w.client.send_retry(event)
     [req] = w.move(w.client)
     assert req.request_state == "just-state" and req.input_responses is None
+    assert req.is_retry and req.typed_input_responses() is None
     assert req.params["uri"] == "demo://a"
     w.server.send_response(retry, {"contents": []})
     assert isinstance(w.move(w.server)[0], ResponseReceived)
