@@ -34,13 +34,19 @@ from sansio.testing import ConnectionPair, drain_events
 from sansio.versions import META_SUBSCRIPTION_ID
 from tests.conftest import schemas_available
 from tests.helpers import FULL_SERVER_CAPS, frame
-from tests.test_properties import assert_frame_valid
+from tests.test_properties import assert_frame_valid, assert_valid
 
 V = "2026-07-28"
 TOOLS = "notifications/tools/list_changed"
 PROMPTS = "notifications/prompts/list_changed"
 UPDATED = "notifications/resources/updated"
 ACK = "notifications/subscriptions/acknowledged"
+
+
+def check(frames: list[Any], sender: Role = Role.SERVER) -> None:
+    if schemas_available():
+        for f in frames:
+            assert_frame_valid(V, sender, _codec.loads(f.data), None)
 
 
 class Wire:
@@ -81,6 +87,7 @@ def test_a_stream_acknowledged_notified_and_ended() -> None:
     stream = w.server.accept_listen(rid, req.params)
     assert stream.subscription_id == rid
     [ack_frame] = w.server.frames_to_send()
+    check([ack_frame])
     assert (ack_frame.kind, ack_frame.method, ack_frame.related_request_id) == (
         FrameKind.NOTIFICATION, ACK, rid)
     assert ack_frame.protocol_version == V
@@ -106,6 +113,9 @@ def test_a_stream_acknowledged_notified_and_ended() -> None:
     assert rid in w.client.pending_requests and rid in w.server.serving_requests
     w.server.end_listen(rid, "shutting down")
     result, cancelled = w.server.frames_to_send()
+    check([result, cancelled])
+    if schemas_available():
+        assert_valid(V, "SubscriptionsListenResult", _codec.loads(result.data)["result"])
     assert result.kind is FrameKind.RESPONSE and result.answers == (rid,)
     assert _codec.loads(result.data)["result"]["_meta"][META_SUBSCRIPTION_ID] == rid
     assert (cancelled.method, cancelled.related_request_id) == ("notifications/cancelled", rid)
@@ -199,6 +209,7 @@ def test_end_listen_on_http_sends_only_the_result() -> None:
     rid = w.open({"toolsListChanged": True})
     w.server.end_listen(rid, notify_cancelled=False)
     [result] = w.server.frames_to_send()
+    check([result])
     assert result.kind is FrameKind.RESPONSE
 
 
