@@ -260,6 +260,11 @@ class ListenAcknowledged(Event):
     requested: SubscriptionFilter
     honoured: SubscriptionFilter
 
+    @property
+    def declined(self) -> SubscriptionFilter:
+        """What we asked for and the server will not send (the spec: handle it gracefully)."""
+        return self.requested.difference(self.honoured)
+
 
 @attrs.frozen
 class ListenEnded(Event):

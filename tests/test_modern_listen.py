@@ -161,6 +161,7 @@ def test_the_honoured_subset_follows_the_server_capabilities() -> None:
     w.server.accept_listen(rid, req.params)
     [ack] = w.move(w.server)
     assert ack.honoured == SubscriptionFilter(tools_list_changed=True)
+    assert ack.declined == SubscriptionFilter(prompts_list_changed=True)
     w.server.send_notification(PROMPTS)
     assert w.server.frames_to_send() == []
 
