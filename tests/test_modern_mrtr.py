@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sansio import (
     Connection,
@@ -256,3 +258,37 @@ def test_the_retry_keeps_the_callers_own_meta_and_progress_is_per_round() -> Non
     [again] = w.move(w.client)
     assert again.progress_token == "p2" and again.params["_meta"]["traceparent"] == "00-x"
     assert "requestState" not in again.params
+
+
+@settings(max_examples=30, deadline=None)
+@given(rounds=st.integers(1, 5), method=st.sampled_from(["tools/call", "prompts/get",
+                                                         "resources/read"]),
+       byte_by_byte=st.booleans())
+def test_rounds_repeat_with_new_ids_and_the_original_params(rounds: int, method: str,
+                                                            byte_by_byte: bool) -> None:
+    pair = ConnectionPair.stateless(client_capabilities={"elicitation": {}},
+                                    byte_by_byte=byte_by_byte)
+    c, s = pair.client, pair.server
+    original = {"uri": "demo://a"} if method == "resources/read" else {"name": "n"}
+    rid = c.send_request(method, original)
+    seen = [rid]
+    for n in range(rounds):
+        [req] = pair.deliver(c)
+        assert isinstance(req, RequestReceived) and req.request_id == seen[-1]
+        assert req.params is not None
+        assert {k: v for k, v in req.params.items() if k not in ("_meta", "inputResponses",
+                                                               "requestState")} == original
+        if n:
+            assert req.request_state == f"s{n - 1}"
+            assert req.input_responses == {f"k{n - 1}": ACCEPT}
+        s.send_input_required(req.request_id, {f"k{n}": ELICIT}, f"s{n}")
+        [event] = pair.deliver(s)
+        assert isinstance(event, InputRequired) and event.params == original
+        assert c.pending_requests == frozenset() and s.serving_requests == frozenset()
+        seen.append(c.send_retry(event, {f"k{n}": ACCEPT}))
+    [last] = pair.deliver(c)
+    s.send_response(last.request_id, {"contents": []} if method == "resources/read" else
+                    {"messages": []} if method == "prompts/get" else {"content": []})
+    [done] = pair.deliver(s)
+    assert isinstance(done, ResponseReceived) and done.request_id == seen[-1]
+    assert len(set(seen)) == rounds + 1
