@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from .capabilities import missing_capability
 from .errors import ErrorCode, LocalProtocolError
+from .mrtr import MRTR_METHODS
 from .versions import (
     LOG_LEVELS,
     META_CLIENT_CAPABILITIES,
@@ -93,6 +94,10 @@ def complete_result(meta: RequestMeta, method: str, payload: dict[str, Any],
     if result_type.__class__ is not str:
         raise LocalProtocolError("a result's resultType must be a string")
     if result_type == "input_required":
+        if method not in MRTR_METHODS:
+            raise LocalProtocolError(
+                f"a {method} request cannot be answered input_required (only tools/call, "
+                "prompts/get and resources/read)")
         _check_input_requests(meta, payload.get("inputRequests"))
     out = dict(payload)
     out["resultType"] = result_type
@@ -119,8 +124,10 @@ def _check_input_requests(meta: RequestMeta, requests: Any) -> None:
         if method.__class__ is not str:
             raise LocalProtocolError("every input request needs a method")
         params = request.get("params")
-        missing = missing_capability(method, params if isinstance(params, Mapping) else None,
-                                     meta.client_capabilities, meta.version)
+        params = params if isinstance(params, Mapping) else None
+        missing = missing_capability(method, params, meta.client_capabilities, meta.version)
+        if missing is None and method == "elicitation/create":
+            missing = _form_missing(params, meta.client_capabilities)
         if missing is not None:
             node = required
             *parents, leaf = missing.split(".")
@@ -132,6 +139,16 @@ def _check_input_requests(meta: RequestMeta, requests: Any) -> None:
             "the request did not declare the client capabilities its input requests need: "
             + ", ".join(sorted(required)), ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY,
             {"requiredCapabilities": required})
+
+
+def _form_missing(params: Mapping[str, Any] | None, caps: Mapping[str, Any]) -> str | None:
+    """Form-mode elicitation needs ``elicitation.form``, or an empty ``elicitation`` (which
+    means form mode only); ``{"url": {}}`` alone declares URL mode only."""
+    mode = params.get("mode", "form") if params else "form"
+    node = caps.get("elicitation")
+    if mode == "form" and isinstance(node, Mapping) and node and "form" not in node:
+        return "elicitation.form"
+    return None
 
 
 def discover_result(

@@ -19,7 +19,7 @@ to something the peer sent (an error response to a bad request), the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, NoReturn, TypeAlias
 
 import attrs
@@ -35,6 +35,8 @@ from .events import (
     Event,
     Initialized,
     InitializeRequested,
+    ListenAcknowledged,
+    ListenEnded,
     NeedData,
     NotificationReceived,
     PeerDisconnected,
@@ -43,6 +45,7 @@ from .events import (
     RequestReceived,
     ResponseReceived,
 )
+from .events import InputRequired as InputRequiredEvent
 from .frames import Frame, FrameKind
 from .framing import FrameTooLarge, LineBuffer
 from .jsonrpc import (
@@ -56,12 +59,29 @@ from .jsonrpc import (
     error_response_obj,
     is_request_id,
 )
+from .mrtr import MRTR_METHODS
 from .state import LifecycleState, Role, State, Trigger
+from .subscriptions import (
+    ACKNOWLEDGED_METHOD,
+    DEFAULT_MAX_STREAMS,
+    LISTEN_METHOD,
+    NOTIFICATION_FILTER_FIELDS,
+    Acknowledged,
+    ClientSubscriptions,
+    ListenRefused,
+    ListenStream,
+    ServerSubscriptions,
+    SubscriptionEnded,
+    SubscriptionFilter,
+    SubscriptionNotification,
+    SubscriptionViolation,
+)
 from .types import (
     CLIENT_NOTIFICATIONS,
     CLIENT_REQUESTS,
     SERVER_NOTIFICATIONS,
     SERVER_REQUESTS,
+    InputRequiredResult,
     MethodSpec,
     TypeValidationError,
     structure,
@@ -95,6 +115,10 @@ _CANCELLED = "notifications/cancelled"
 _PROGRESS = "notifications/progress"
 _LOG = "notifications/message"
 _DISCOVER = "server/discover"
+_MRTR_FIELDS: Final = ("inputResponses", "requestState")
+_HONOUR_ALL: Final = {"tools": {"listChanged": True}, "prompts": {"listChanged": True},
+                      "resources": {"listChanged": True, "subscribe": True}}
+"""What a server without ``server_capabilities`` honours on a listen: everything asked."""
 _NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
 _NO_ID: Final = object()
 
@@ -107,6 +131,9 @@ _Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | No
 class _Outgoing:
     method: str
     progress_token: RequestId | None
+    # (stateless era, a request that may be answered input_required) the caller's params,
+    # without the engine's stamp and the previous round's fields: InputRequired carries them.
+    params: dict[str, Any] | None = None
 
 
 @attrs.define(slots=True)
@@ -183,7 +210,11 @@ class Connection:
             request for a feature missing from them is answered -32601, and
             :meth:`send_discover_result` reports them. ``None``: requests are not checked
             against capabilities in the stateless era (the handshake era uses those of the
-            ``initialize`` result, as before).
+            ``initialize`` result, as before). They also decide what a ``subscriptions/listen``
+            stream honours (``None``: everything asked).
+        max_listen_streams: (stateless era) how many ``subscriptions/listen`` streams may be
+            open at once: a server refuses one more in :meth:`accept_listen`, a client in
+            :meth:`send_listen`.
 
     Raises:
         ValueError: an argument is out of range or names an unknown revision.
@@ -202,8 +233,11 @@ class Connection:
         "_instructions",
         "_lifecycle",
         "_lines",
+        "_listening",
+        "_listens",
         "_max_depth",
         "_max_frame_size",
+        "_max_listens",
         "_next_id",
         "_offered_version",
         "_our_caps",
@@ -242,6 +276,7 @@ class Connection:
         validate: bool = True,
         server_info: Mapping[str, Any] | None = None,
         server_capabilities: Mapping[str, Any] | None = None,
+        max_listen_streams: int = DEFAULT_MAX_STREAMS,
     ) -> None:
         versions = tuple(sorted(set(supported_versions)))
         unknown = [v for v in versions if v not in SUPPORTED_VERSIONS]
@@ -256,6 +291,13 @@ class Connection:
             raise ValueError("max_depth must be at least 4")
         if role is Role.CLIENT and (server_info is not None or server_capabilities is not None):
             raise ValueError("server_info and server_capabilities are for a server")
+        if max_listen_streams.__class__ is not int or max_listen_streams < 1:
+            raise ValueError("max_listen_streams must be a positive integer")
+        self._max_listens = max_listen_streams
+        # subscriptions/listen streams: a server's open ones, a client's listens (made on first
+        # use).
+        self._listens: ServerSubscriptions | None = None
+        self._listening: ClientSubscriptions | None = None
         self._role = role
         self._lifecycle = LifecycleState(role)
         self._supported = versions
@@ -794,6 +836,8 @@ class Connection:
                 return
             raise self._refuse("unexpected notifications/initialized", ErrorCode.INVALID_REQUEST,
                                None, answer=False)
+        if self._listening is not None and self._on_subscription_note(method, params):
+            return
         self._events.append(NotificationReceived(method, params))
 
     def _on_cancelled(self, params: dict[str, Any] | None) -> None:
@@ -802,6 +846,10 @@ class Connection:
             # 2025-11-25 tasks are cancelled with tasks/cancel, not this; nothing to do.
             return
         assert rid is not None
+        if self._listening is not None and self._on_listen_cancelled(params):
+            return
+        if self._listens is not None:
+            self._listens.cancel(rid)
         incoming = self._serving.get(rid)
         if incoming is None or incoming.method == _INITIALIZE:
             return  # already answered (a race), unknown, or initialize (which can't be cancelled)
@@ -813,6 +861,40 @@ class Connection:
             self._finish_batch_member(incoming.batch, rid, None)
         reason = params.get("reason") if params else None
         self._events.append(RequestCancelled(rid, reason if reason.__class__ is str else None))
+
+    def _on_listen_cancelled(self, params: dict[str, Any] | None) -> bool:
+        """(Client) A ``notifications/cancelled`` of one of our listens: True when it was."""
+        assert self._listening is not None
+        try:
+            outcome = self._listening.receive_notification(_CANCELLED, params)
+        except SubscriptionViolation:
+            return False
+        if isinstance(outcome, SubscriptionEnded):
+            rid = outcome.subscription_id
+            if rid in self._pending:
+                self._finish_pending(rid)
+            reason = params.get("reason") if params else None
+            self._events.append(ListenEnded(rid, reason if reason.__class__ is str else None))
+            return True
+        return outcome is not None  # a stale one (the answer came first): dropped
+
+    def _on_subscription_note(self, method: str, params: dict[str, Any] | None) -> bool:
+        """(Client) A notification of one of our listen streams: True when it was handled."""
+        assert self._listening is not None
+        try:
+            outcome = self._listening.receive_notification(method, params)
+        except SubscriptionViolation as exc:
+            raise self._refuse(f"dropped {method}: {exc}", ErrorCode.INVALID_REQUEST, None,
+                               answer=False) from None
+        if outcome is None:
+            return False
+        if isinstance(outcome, Acknowledged):
+            self._events.append(ListenAcknowledged(outcome.subscription_id, outcome.requested,
+                                                   outcome.honoured))
+        elif isinstance(outcome, SubscriptionNotification):
+            self._events.append(NotificationReceived(method, params, outcome.subscription_id))
+        # A stale notification (its stream already ended) is dropped, as the spec says.
+        return True
 
     def _on_progress(self, params: dict[str, Any] | None) -> None:
         if not params:
@@ -854,6 +936,8 @@ class Connection:
         out = self._take_pending(rid)
         if out is None:
             return
+        if self._listening is not None:
+            self._listening.receive_response(rid)
         if out.method == _INITIALIZE and self._role is Role.CLIENT:
             self._on_initialize_result(rid, result)
             return
@@ -862,7 +946,7 @@ class Connection:
         if self._lifecycle.traffic.per_request:
             result_type = result.get("resultType", "complete")
             if result_type == "input_required":
-                self._events.append(ResponseReceived(rid, out.method, result, None, result_type))
+                self._on_input_required(rid, out, result)
                 return
             if result_type != "complete":
                 raise RemoteProtocolError(
@@ -879,6 +963,30 @@ class Connection:
                         ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
                         finished_request=rid) from None
         self._events.append(ResponseReceived(rid, out.method, result, typed, result_type))
+
+    def _on_input_required(self, rid: RequestId, out: _Outgoing, result: dict[str, Any]) -> None:
+        if out.method not in MRTR_METHODS:
+            raise RemoteProtocolError(
+                f"invalid result for {out.method}: only tools/call, prompts/get and "
+                "resources/read may be answered input_required", ErrorCode.INVALID_PARAMS,
+                finished_request=rid)
+        if self._validate:
+            try:
+                structure(result, InputRequiredResult)
+            except TypeValidationError as exc:
+                raise RemoteProtocolError(
+                    f"invalid result for {out.method}: {'; '.join(exc.errors)}",
+                    ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
+                    finished_request=rid) from None
+        requests = result.get("inputRequests")
+        state = result.get("requestState")
+        if (requests is not None and requests.__class__ is not dict) or (
+                state is not None and state.__class__ is not str):
+            raise RemoteProtocolError(
+                f"invalid result for {out.method}: inputRequests must be an object and "
+                "requestState a string", ErrorCode.INVALID_PARAMS, finished_request=rid)
+        self._events.append(InputRequiredEvent(
+            rid, out.method, dict(out.params or {}), requests or {}, state, result))
 
     def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
         spec = self._our_requests[_INITIALIZE]
@@ -914,6 +1022,8 @@ class Connection:
         out = self._take_pending(rid)
         if out is None:
             return
+        if self._listening is not None:
+            self._listening.receive_response(rid, error=True)
         if out.method == _INITIALIZE and self._role is Role.CLIENT:
             self._lifecycle.process(Trigger.RECV_INITIALIZE_ERROR)
         self._events.append(ErrorReceived(rid, out.method, resp.error))
@@ -1004,6 +1114,8 @@ class Connection:
         progress_token: RequestId | None = None,
         log_level: str | None = None,
         related_request_id: RequestId | None = None,
+        input_responses: Mapping[str, Any] | None = None,
+        request_state: str | None = None,
     ) -> RequestId:
         """Queue a request and return the id the engine gave it.
 
@@ -1019,6 +1131,11 @@ class Connection:
             related_request_id: the peer's request this one is sent on behalf of (a server's
                 ``sampling/createMessage`` while serving a ``tools/call``); it is only recorded
                 in the frame (``Frame.related_request_id``), for transports that route by it.
+            input_responses: (client, stateless era, ``tools/call``, ``prompts/get`` or
+                ``resources/read``) a retry's ``params.inputResponses``: the results of the
+                server's ``inputRequests``, by their keys. :meth:`send_retry` fills this and
+                ``request_state`` from an :class:`~sansio.events.InputRequired` event.
+            request_state: a retry's ``params.requestState``, echoed exactly as received.
 
         In the stateless era a client's request is stamped with the ``_meta`` of
         :meth:`start_stateless` (protocol version, client capabilities, client info, log
@@ -1035,11 +1152,18 @@ class Connection:
                 belongs to the other role or to another revision (in the stateless era: the
                 revision this client stamps, which has no ``ping`` or ``logging/setLevel``),
                 ``initialize`` params are wrong, the progress token is in use, ``log_level``
-                is not a log level or not for a stateless-era client, or the params cannot be
+                is not a log level or not for a stateless-era client, ``input_responses`` or
+                ``request_state`` is given for another method or era, or the params cannot be
                 encoded. Nothing is queued then.
         """
         self._check_open()
         payload = self._payload(params)
+        keep: dict[str, Any] | None = None
+        if self._stamp and method in MRTR_METHODS:
+            keep = {k: v for k, v in payload.items() if k not in _MRTR_FIELDS} \
+                if payload else {}
+        if input_responses is not None or request_state is not None:
+            payload = self._retry_payload(method, payload, input_responses, request_state)
         if method == _INITIALIZE:
             self._check_initialize_params(payload)
             trigger: Trigger | None = Trigger.SEND_INITIALIZE
@@ -1079,17 +1203,117 @@ class Connection:
             obj["params"] = payload
         frame: _Queued = (FrameKind.REQUEST, self._encode(obj), rid, related_request_id, method,
                           self._version or self._era_version, ())
+        if method == LISTEN_METHOD and self._stamp:
+            self._register_listen(rid, payload)
         self._next_id = rid + 1
         if trigger is not None:
             self._lifecycle.process(trigger)
             assert payload is not None
             self._init_id = rid
             self._our_caps = payload["capabilities"]
-        self._pending[rid] = _Outgoing(method, token)
+        self._pending[rid] = _Outgoing(method, token, keep)
         if token is not None:
             self._progress[token] = rid
         self._outbound.append(frame)
         return rid
+
+    def _register_listen(self, rid: RequestId, payload: dict[str, Any] | None) -> None:
+        try:
+            wanted = SubscriptionFilter.from_json((payload or {}).get("notifications"))
+        except ValueError as exc:
+            raise LocalProtocolError(f"subscriptions/listen: {exc}",
+                                     ErrorCode.INVALID_PARAMS) from None
+        if self._listening is None:
+            self._listening = ClientSubscriptions(max_streams=self._max_listens)
+        try:
+            self._listening.listen(rid, wanted)
+        except ListenRefused as exc:
+            raise LocalProtocolError(str(exc), exc.code) from None
+
+    def send_listen(
+        self,
+        notifications: SubscriptionFilter | Mapping[str, Any],
+        *,
+        log_level: str | None = None,
+    ) -> RequestId:
+        """(Client, stateless era) Queue a ``subscriptions/listen`` request and return its id,
+        which is the subscription id.
+
+        What follows arrives as events: :class:`~sansio.events.ListenAcknowledged` (what the
+        server honours), then :class:`~sansio.events.NotificationReceived` with
+        ``subscription_id`` set to this id for every notification of the stream, and at the
+        end :class:`~sansio.events.ResponseReceived` (or ``ErrorReceived``) for this request,
+        or :class:`~sansio.events.ListenEnded` if the server only cancelled it. End it
+        yourself with :meth:`cancel` (on HTTP: close the stream instead, and drop the
+        queued cancellation). ``send_request("subscriptions/listen", ...)`` does the same.
+
+        Args:
+            notifications: the filter (``toolsListChanged``, ``promptsListChanged``,
+                ``resourcesListChanged``, ``resourceSubscriptions``): a
+                :class:`~sansio.subscriptions.SubscriptionFilter` or its JSON form.
+            log_level: as :meth:`send_request`.
+
+        Raises:
+            LocalProtocolError: not a stateless-era client, the filter is malformed, or
+                ``max_listen_streams`` listens are open. Nothing is queued then.
+        """
+        if not self._stamp:
+            raise LocalProtocolError("subscriptions/listen is for a stateless-era client")
+        wanted = notifications.to_json() if isinstance(notifications, SubscriptionFilter) \
+            else dict(notifications)
+        return self.send_request(LISTEN_METHOD, {"notifications": wanted},
+                                 log_level=log_level)
+
+    def _retry_payload(self, method: str, payload: dict[str, Any] | None,
+                       input_responses: Mapping[str, Any] | None,
+                       request_state: str | None) -> dict[str, Any]:
+        if not self._stamp or method not in MRTR_METHODS:
+            raise LocalProtocolError(
+                "input_responses and request_state are for a stateless-era client's retry of "
+                "tools/call, prompts/get or resources/read")
+        if request_state is not None and request_state.__class__ is not str:
+            raise LocalProtocolError("request_state must be the string the server sent")
+        out = dict(payload) if payload else {}
+        if input_responses is not None:
+            if not isinstance(input_responses, Mapping):
+                raise LocalProtocolError("input_responses must be a mapping of results by key")
+            out["inputResponses"] = {
+                key: self._payload(value) for key, value in input_responses.items()}
+        if request_state is not None:
+            out["requestState"] = request_state
+        return out
+
+    def send_retry(
+        self,
+        input_required: InputRequiredEvent,
+        input_responses: Mapping[str, Any] | None = None,
+        *,
+        progress_token: RequestId | None = None,
+        log_level: str | None = None,
+    ) -> RequestId:
+        """(Client, stateless era) Retry the request an :class:`~sansio.events.InputRequired`
+        event answered: a new request, with a new id, of the same method and
+        ``input_required.params``, plus ``inputResponses`` (when given) and the
+        ``requestState`` of the event (when it had one), echoed byte-exact.
+
+        The retry may itself be answered with another ``input_required`` round: retry again
+        from that event (its ``params`` are the original ones; this round's fields are
+        replaced, never accumulated).
+
+        Args:
+            input_required: the event.
+            input_responses: the results of ``input_required.input_requests`` by key (mappings
+                or MCP types such as ``ElicitResult``); keys the client did not fulfil may be
+                left out.
+            progress_token, log_level: as :meth:`send_request`.
+
+        Raises:
+            LocalProtocolError: as :meth:`send_request`.
+        """
+        return self.send_request(
+            input_required.method, input_required.params, progress_token=progress_token,
+            log_level=log_level, input_responses=input_responses,
+            request_state=input_required.request_state)
 
     def start_stateless(
         self,
@@ -1242,6 +1466,10 @@ class Connection:
             self.cancel(rid, reason)  # type: ignore[arg-type]
             return
         self._check_send_method(method, "notification")
+        if (method in NOTIFICATION_FILTER_FIELDS and self._role is Role.SERVER
+                and self._lifecycle.traffic.per_request):
+            self._route_to_listens(method, payload, related_request_id)
+            return
         related = related_request_id
         if method == _PROGRESS:
             token = payload.get("progressToken") if payload else None
@@ -1272,6 +1500,26 @@ class Connection:
             self._lifecycle.process(Trigger.SEND_INITIALIZED)
         self._outbound.append(frame)
 
+    def _route_to_listens(self, method: str, payload: dict[str, Any] | None,
+                          only: RequestId | None) -> None:
+        if self._listens is None:
+            return
+        try:
+            deliveries = self._listens.route(method, payload)
+        except ValueError as exc:
+            raise LocalProtocolError(str(exc)) from None
+        frames: list[_Queued] = []
+        for delivery in deliveries:
+            sid = delivery.subscription_id
+            if only is not None and sid != only:
+                continue
+            incoming = self._serving.get(sid)
+            version = incoming.meta.version if incoming is not None and \
+                incoming.meta is not None else self._era_version
+            frames.append((FrameKind.NOTIFICATION, self._encode(delivery.to_json()), None, sid,
+                           method, version, ()))
+        self._outbound.extend(frames)
+
     def _take_serving(self, request_id: RequestId) -> _Incoming | None:
         incoming = self._serving.pop(request_id, None)
         if incoming is None:
@@ -1280,6 +1528,8 @@ class Connection:
             raise LocalProtocolError(f"there is no request {request_id!r} to answer")
         if incoming.progress_token is not None:
             self._serving_tokens.pop(incoming.progress_token, None)
+        if self._listens is not None:
+            self._listens.cancel(request_id)  # answering a listen ends its stream
         return incoming
 
     def send_response(self, request_id: RequestId, result: Mapping[str, Any] | Any) -> None:
@@ -1334,6 +1584,166 @@ class Connection:
         else:
             self._outbound.append((FrameKind.RESPONSE, data, request_id, request_id,
                                    incoming.method, version, ()))
+
+    def send_input_required(
+        self,
+        request_id: RequestId,
+        input_requests: Mapping[str, Any] | None = None,
+        request_state: str | None = None,
+        *,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        """(Server, stateless era) Answer ``tools/call``, ``prompts/get`` or ``resources/read``
+        with an ``InputRequiredResult``: ``resultType`` ``"input_required"``, the
+        ``inputRequests`` the client must fulfil, and an opaque ``requestState``.
+
+        The request is answered (no longer served): the client retries with a NEW request
+        (new id) carrying ``inputResponses`` and the ``requestState`` byte-exact, which
+        arrives as a :class:`RequestReceived` (``input_responses``, ``request_state``). The
+        engine keeps nothing between the rounds: put what the retry needs in
+        ``request_state`` (seal it with :class:`~sansio.mrtr.HmacRequestStateCodec`: it comes
+        back attacker-controlled). A retry may be answered input_required again.
+
+        Args:
+            request_id: the request being served.
+            input_requests: by key (a key the server chooses; the client answers under the
+                same key), each ``{"method": ..., "params": ...}`` for
+                ``elicitation/create``, ``sampling/createMessage`` or ``roots/list``.
+            request_state: the opaque state to get back on the retry.
+            meta: the result's ``_meta``.
+
+        Raises:
+            LocalProtocolError: not a stateless-era request being served, another method, no
+                input requests and no state, or an input request needs a client capability
+                the *request* did not declare (``sampling``, ``elicitation`` and its ``form``
+                or ``url`` mode, ``roots``): code -32021 with ``data``
+                ``{"requiredCapabilities": ...}``; answer with ``send_error(request_id,
+                exc.code, exc.message, exc.data)``. Nothing is queued then and the request is
+                still served.
+        """
+        incoming = self._serving.get(request_id)
+        if incoming is None:
+            if request_id in self._cancelled_in:
+                return
+            raise LocalProtocolError(f"there is no request {request_id!r} to answer")
+        if incoming.meta is None:
+            raise LocalProtocolError("input_required is a stateless-era (2026-07-28) answer")
+        if incoming.method not in MRTR_METHODS:
+            raise LocalProtocolError(
+                f"request {request_id!r} is {incoming.method!r}: only tools/call, prompts/get "
+                "and resources/read may be answered input_required")
+        if not input_requests and request_state is None:
+            raise LocalProtocolError("input_required needs input_requests or a request_state")
+        if request_state is not None and request_state.__class__ is not str:
+            raise LocalProtocolError("request_state must be a string")
+        result: dict[str, Any] = {"resultType": "input_required"}
+        if input_requests:
+            result["inputRequests"] = {key: self._payload(value)
+                                       for key, value in input_requests.items()}
+        if request_state is not None:
+            result["requestState"] = request_state
+        if meta is not None:
+            result["_meta"] = dict(meta)
+        self.send_response(request_id, result)
+
+    def _serving_listen(self, request_id: RequestId) -> _Incoming:
+        incoming = self._serving.get(request_id)
+        if incoming is None:
+            raise LocalProtocolError(f"there is no request {request_id!r} being served")
+        if incoming.method != LISTEN_METHOD or incoming.meta is None:
+            raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, not a "
+                                     "stateless-era subscriptions/listen")
+        return incoming
+
+    def accept_listen(
+        self,
+        request_id: RequestId,
+        params: Mapping[str, Any] | None,
+        *,
+        accept_uri: Callable[[str], bool] | None = None,
+    ) -> ListenStream | None:
+        """(Server, stateless era) Open the stream of a ``subscriptions/listen`` request and
+        queue its ``notifications/subscriptions/acknowledged`` (the honoured subset, decided by
+        ``server_capabilities``), so the acknowledgement is the stream's first message.
+
+        From now on :meth:`send_notification` of a list-changed or resource-updated
+        notification queues one copy per open stream that asked for it, each with ``_meta``
+        ``io.modelcontextprotocol/subscriptionId`` and ``Frame.related_request_id`` = the listen
+        request (an HTTP server writes it on that request's SSE stream). The request stays
+        served: end it with :meth:`end_listen`; a ``notifications/cancelled`` from the client
+        (:class:`RequestCancelled`) or the connection's end closes it too.
+
+        Args:
+            request_id: the listen request being served.
+            params: its params (``RequestReceived.params``).
+            accept_uri: an extra per-URI decision for ``resourceSubscriptions`` ("this
+                resource exists"); refused URIs are left out of the honoured subset.
+
+        Returns:
+            The open stream; ``None`` (nothing queued) when the client already cancelled the
+            listen.
+
+        Raises:
+            LocalProtocolError: ``request_id`` is not a stateless-era listen being served, or
+                its stream is already open.
+            ListenRefused: the filter is malformed (``INVALID_PARAMS``) or
+                ``max_listen_streams`` streams are open (``INVALID_REQUEST``): nothing is
+                queued; answer with ``send_error(request_id, exc.code, str(exc))``.
+        """
+        if request_id in self._cancelled_in and request_id not in self._serving:
+            return None
+        incoming = self._serving_listen(request_id)
+        assert incoming.meta is not None
+        if self._listens is None:
+            self._listens = ServerSubscriptions(
+                self._server_caps if self._server_caps is not None else _HONOUR_ALL,
+                max_streams=self._max_listens)
+        if request_id in self._listens:
+            raise LocalProtocolError(f"the stream of {request_id!r} is already open")
+        stream = self._listens.open(request_id, params, accept_uri=accept_uri)
+        ack = stream.acknowledgement
+        try:
+            data = self._encode(ack.to_json())
+        except LocalProtocolError:  # pragma: no cover - the filter is JSON by construction
+            self._listens.cancel(request_id)
+            raise
+        self._outbound.append((FrameKind.NOTIFICATION, data, None, request_id,
+                               ACKNOWLEDGED_METHOD, incoming.meta.version, ()))
+        return stream
+
+    def end_listen(self, request_id: RequestId, reason: str | None = None, *,
+                   notify_cancelled: bool = True) -> None:
+        """(Server) End a listen stream on the server's initiative (shutdown, ...): queue the
+        listen request's result (``resultType`` ``"complete"``, ``_meta`` subscriptionId),
+        then, when ``notify_cancelled`` (stdio: cancellation.mdx says the server MUST), a
+        ``notifications/cancelled`` for the listen request. On HTTP pass ``False`` and end
+        the SSE stream after the result.
+
+        State effects: the stream is closed and the request no longer served. A listen the
+        client already cancelled queues nothing.
+
+        Raises:
+            LocalProtocolError: ``request_id`` is not an accepted listen being served.
+        """
+        if request_id in self._cancelled_in and request_id not in self._serving:
+            return
+        incoming = self._serving_listen(request_id)
+        assert incoming.meta is not None
+        if self._listens is None or request_id not in self._listens:
+            raise LocalProtocolError(f"the stream of {request_id!r} was not accepted: answer "
+                                     "the request with send_response or send_error")
+        end = self._listens.end(request_id, reason)
+        self.send_response(request_id, end.result)
+        if notify_cancelled:
+            self._outbound.append((
+                FrameKind.NOTIFICATION,
+                self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": end.cancelled}),
+                None, request_id, _CANCELLED, incoming.meta.version, ()))
+
+    @property
+    def listen_streams(self) -> Mapping[RequestId, ListenStream]:
+        """(Server) The open ``subscriptions/listen`` streams by subscription id (a copy)."""
+        return self._listens.streams if self._listens is not None else {}
 
     def send_discover_result(
         self,
@@ -1449,6 +1859,8 @@ class Connection:
         del self._pending[request_id]
         if out.progress_token is not None:
             self._progress.pop(out.progress_token, None)
+        if self._listening is not None and request_id in self._listening:
+            self._listening.cancel(request_id)
         self._remember(self._cancelled_out, request_id, None)
         self._outbound.append(frame)
 
@@ -1477,6 +1889,10 @@ class Connection:
         self._terminal = Closed(pending=())
 
     def _drop_all(self) -> tuple[RequestId, ...]:
+        if self._listens is not None:
+            self._listens.connection_lost()
+        if self._listening is not None:
+            self._listening.connection_lost()
         pending = tuple(self._pending)
         self._pending.clear()
         self._progress.clear()

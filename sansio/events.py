@@ -4,10 +4,11 @@ Every event is a frozen, slotted attrs class that compares by value. Events are 
 happened. Users never subclass them; build modified copies with :func:`attrs.evolve`.
 
 Which request ids an event *finishes* matters to the adapter (a sent request is answered exactly
-once): :class:`ResponseReceived`, :class:`ErrorReceived`, :class:`Initialized` (the client's
-``initialize``), :class:`PeerDisconnected` and :class:`Closed` (their ``pending`` ids). Outside
-the events, a :class:`~sansio.errors.RemoteProtocolError` whose ``finished_request`` is set
-finishes that request (the peer answered it with a malformed response), and
+once): :class:`ResponseReceived`, :class:`ErrorReceived`, :class:`InputRequired`,
+:class:`ListenEnded`, :class:`Initialized` (the client's ``initialize``),
+:class:`PeerDisconnected` and :class:`Closed` (their ``pending`` ids). Outside the events, a
+:class:`~sansio.errors.RemoteProtocolError` whose ``finished_request`` is set finishes that
+request (the peer answered it with a malformed response), and
 :meth:`~sansio.Connection.cancel` finishes the request it cancels.
 """
 
@@ -19,6 +20,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from .jsonrpc import ErrorObject, RequestId
+from .subscriptions import SubscriptionFilter
 from .versions import RequestMeta
 
 __all__ = [
@@ -28,6 +30,9 @@ __all__ = [
     "Event",
     "InitializeRequested",
     "Initialized",
+    "InputRequired",
+    "ListenAcknowledged",
+    "ListenEnded",
     "NeedData",
     "NotificationReceived",
     "PeerDisconnected",
@@ -153,13 +158,128 @@ class RequestReceived(Event):
         meta = self.request_meta
         return meta.log_level if meta is not None else None
 
+    @property
+    def input_responses(self) -> dict[str, Any] | None:
+        """(Stateless era, a retry of ``tools/call``, ``prompts/get`` or ``resources/read``)
+        ``params.inputResponses`` as received: the client's results, keyed as the
+        ``inputRequests`` of the ``input_required`` answer it retries; ``None`` when absent
+        (a first attempt)."""
+        value = self.params.get("inputResponses") if self.params else None
+        return value if value.__class__ is dict else None
+
+    @property
+    def request_state(self) -> str | None:
+        """(Stateless era, a retry) ``params.requestState`` exactly as the client echoed it
+        (untrusted: open it with a :class:`~sansio.mrtr.RequestStateCodec`); ``None`` when
+        absent."""
+        value = self.params.get("requestState") if self.params else None
+        return value if value.__class__ is str else None
+
+    def typed_input_responses(self) -> dict[str, Any] | None:
+        """:attr:`input_responses` structured as MCP types (``ElicitResult``,
+        ``CreateMessageResult``, ``ListRootsResult`` by key), or ``None`` when absent.
+
+        Raises:
+            sansio.types.TypeValidationError: a response is not one of those results.
+        """
+        raw = self.input_responses
+        if raw is None:
+            return None
+        from .types import InputResponses, structure  # lazily: the types are heavy
+
+        typed: dict[str, Any] = structure(raw, InputResponses)
+        return typed
+
+    @property
+    def is_retry(self) -> bool:
+        """Whether the request carries ``inputResponses`` or ``requestState`` (it answers an
+        earlier ``input_required`` round)."""
+        return bool(self.params) and (
+            "inputResponses" in self.params or "requestState" in self.params)  # type: ignore[operator]
+
 
 @attrs.frozen
 class NotificationReceived(Event):
-    """The peer sent a notification the engine does not turn into a more specific event."""
+    """The peer sent a notification the engine does not turn into a more specific event.
+
+    Attributes:
+        method: the method.
+        params: the params as received (``_meta`` included).
+        subscription_id: (client, stateless era) the ``subscriptions/listen`` request (our
+            request id) whose stream carried it (``_meta``
+            ``io.modelcontextprotocol/subscriptionId``); ``None`` for any other notification.
+    """
 
     method: str
     params: dict[str, Any] | None = None
+    subscription_id: RequestId | None = None
+
+
+@attrs.frozen
+class InputRequired(Event):
+    """(Client, stateless era) The server answered ``tools/call``, ``prompts/get`` or
+    ``resources/read`` with an ``InputRequiredResult``. This finishes ``request_id``: the
+    engine keeps nothing of it. Fulfil ``input_requests`` and retry with
+    ``Connection.send_retry(event, input_responses)``: a new request (new id) with
+    ``params`` plus ``inputResponses`` and ``requestState``. The retry may be answered with
+    another ``input_required`` round, any number of times.
+
+    Attributes:
+        request_id: the id of our request (now finished).
+        method: its method.
+        params: the params we sent, without the ``_meta`` the engine stamped (the caller's own
+            ``_meta`` keys are kept), and without the previous round's ``inputResponses`` and
+            ``requestState``: what a retry starts from.
+        input_requests: the server's requests by key (``{}`` when it sent none): each an
+            object with ``method`` (``elicitation/create``, ``sampling/createMessage``,
+            ``roots/list``) and ``params``.
+        request_state: the opaque ``requestState`` to echo byte-exact, or ``None``.
+        result: the whole result as received.
+    """
+
+    request_id: RequestId
+    method: str
+    params: dict[str, Any]
+    input_requests: dict[str, Any]
+    request_state: str | None
+    result: dict[str, Any]
+
+
+@attrs.frozen
+class ListenAcknowledged(Event):
+    """(Client) ``notifications/subscriptions/acknowledged`` for one of our
+    ``subscriptions/listen`` requests: notifications of the honoured types may follow.
+
+    Attributes:
+        request_id: the listen request (its id is the subscription id).
+        requested: what we asked for.
+        honoured: what the server agreed to (never more than ``requested``).
+    """
+
+    request_id: RequestId
+    requested: SubscriptionFilter
+    honoured: SubscriptionFilter
+
+    @property
+    def declined(self) -> SubscriptionFilter:
+        """What we asked for and the server will not send (the spec: handle it gracefully)."""
+        return self.requested.difference(self.honoured)
+
+
+@attrs.frozen
+class ListenEnded(Event):
+    """(Client) The server sent ``notifications/cancelled`` for one of our
+    ``subscriptions/listen`` requests that it had not answered: the stream is over and the
+    request is finished (when it answers first, as the spec says, that answer is the
+    :class:`ResponseReceived` and the notification is dropped).
+
+    Attributes:
+        request_id: the listen request.
+        reason: the server's reason, when given.
+    """
+
+    request_id: RequestId
+    reason: str | None = None
 
 
 @attrs.frozen
@@ -175,8 +295,8 @@ class ResponseReceived(Event):
             Validating builds it anyway: this saves a caller structuring it twice. Not part
             of equality.
         result_type: (stateless era) the result's ``resultType``: ``"complete"`` (also when
-            absent) or ``"input_required"`` (then ``typed`` is ``None``: the result is an
-            ``InputRequiredResult``); ``None`` in the handshake era.
+            absent; an ``input_required`` result is an :class:`InputRequired` event instead);
+            ``None`` in the handshake era.
     """
 
     request_id: RequestId
@@ -255,6 +375,7 @@ class Closed(Event):
 
 AnyEvent: TypeAlias = (
     "InitializeRequested | Initialized | RequestReceived | NotificationReceived | "
+    "InputRequired | ListenAcknowledged | ListenEnded | "
     "ResponseReceived | ErrorReceived | RequestCancelled | ProgressReceived | "
     "PeerDisconnected | Closed"
 )

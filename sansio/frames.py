@@ -50,7 +50,10 @@ class Frame:
         related_request_id: the request of the peer this frame belongs to: for a response or
             error, the same as ``request_id``; for a notification (progress, a log message, a
             cancellation) or a server-to-client request, the peer's request being served that
-            it goes with, when the engine knows it; else ``None``.
+            it goes with, when the engine knows it; for a notification of a
+            ``subscriptions/listen`` stream (its acknowledgement, a list-changed or
+            resource-updated copy, the server's cancellation of it), the listen request: an
+            HTTP server writes it on that request's SSE stream; else ``None``.
         method: for a request or notification, its method; for a response or error, the
             method of the request it answers (``None`` when unknown).
         protocol_version: the revision the frame was written for, when the engine knows it

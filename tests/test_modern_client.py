@@ -15,6 +15,7 @@ from sansio import (
     ErrorObject,
     ErrorReceived,
     FrameKind,
+    InputRequired,
     LocalProtocolError,
     RemoteProtocolError,
     ResponseReceived,
@@ -140,13 +141,13 @@ def test_an_absent_result_type_means_complete() -> None:
     assert isinstance(event, ResponseReceived) and event.result_type == "complete"
 
 
-def test_input_required_is_handed_over_untyped() -> None:
+def test_input_required_is_an_input_required_event() -> None:
     conn = client()
     rid = conn.send_request("tools/call", {"name": "t"})
     result = {"resultType": "input_required", "requestState": "s"}
     conn.receive_data(frame({"jsonrpc": "2.0", "id": rid, "result": result}))
-    assert drain_events(conn) == [ResponseReceived(rid, "tools/call", result, None,
-                                                   "input_required")]
+    assert drain_events(conn) == [InputRequired(rid, "tools/call", {"name": "t"}, {}, "s",
+                                                result)]
 
 
 def test_an_unknown_result_type_finishes_the_request_with_an_error() -> None:

@@ -20,6 +20,7 @@ from ..events import (
 )
 from ..jsonrpc import RequestId
 from ..state import Role
+from ..subscriptions import DEFAULT_MAX_STREAMS
 from ..versions import HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS, Era
 
 __all__ = ["ConnectionPair", "drain_events"]
@@ -58,6 +59,7 @@ class ConnectionPair:
         validate: passed to both engines.
         server_info: passed to the server engine (stamped on its stateless-era results).
         server_capabilities: passed to the server engine (its stateless-era capabilities).
+        max_listen_streams: passed to both engines.
 
     For the stateless era (2026-07-28) build the pair with :meth:`stateless`: there is no
     handshake; the client stamps every request's ``_meta`` and the server judges each alone.
@@ -72,12 +74,14 @@ class ConnectionPair:
         validate: bool = True,
         server_info: Mapping[str, Any] | None = None,
         server_capabilities: Mapping[str, Any] | None = None,
+        max_listen_streams: int = DEFAULT_MAX_STREAMS,
     ) -> None:
         self.client = Connection(Role.CLIENT, supported_versions=client_versions,
-                                 validate=validate)
+                                 validate=validate, max_listen_streams=max_listen_streams)
         self.server = Connection(Role.SERVER, supported_versions=server_versions,
                                  validate=validate, server_info=server_info,
-                                 server_capabilities=server_capabilities)
+                                 server_capabilities=server_capabilities,
+                                 max_listen_streams=max_listen_streams)
         self.byte_by_byte = byte_by_byte
         self.wire: list[tuple[Role, Any]] = []
 
@@ -93,6 +97,7 @@ class ConnectionPair:
         log_level: str | None = None,
         byte_by_byte: bool = False,
         validate: bool = True,
+        max_listen_streams: int = DEFAULT_MAX_STREAMS,
     ) -> ConnectionPair:
         """A pair in the stateless era: two dual-era engines, the client already started with
         :meth:`Connection.start_stateless` (the server enters the era with the first request
@@ -107,9 +112,11 @@ class ConnectionPair:
             log_level: the client's default log level.
             byte_by_byte: as the constructor.
             validate: as the constructor.
+            max_listen_streams: both engines' bound on ``subscriptions/listen`` streams.
         """
         pair = cls(client_versions=SUPPORTED_VERSIONS, server_versions=SUPPORTED_VERSIONS,
                    byte_by_byte=byte_by_byte, validate=validate,
+                   max_listen_streams=max_listen_streams,
                    server_info=server_info or {"name": "test-server", "version": "1.0"},
                    server_capabilities=server_capabilities)
         pair.client.start_stateless(
