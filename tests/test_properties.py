@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import attrs
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -43,7 +44,7 @@ from sansio.capabilities import missing_capability
 from sansio.state import TRAFFIC, TRANSITIONS, LifecycleState, Trigger
 from sansio.testing import ConnectionPair
 from sansio.testing import strategies as mcps
-from sansio.testing.machine import MCPLifecycleMachine
+from sansio.testing.machine import MCPLifecycleMachine, MCPStatelessMachine
 from tests.conftest import load_schema, requires_schemas, schemas_available
 
 # ---------------------------------------------------------------------------- schema checks
@@ -448,3 +449,56 @@ def test_cancel_racing_initialize_refusal() -> None:
     server.send_error(init_id, -32602, "not now")
     events = pair.deliver(client)
     assert [type(e).__name__ for e in events] == ["RequestReceived", "RequestCancelled"]
+
+
+# ---------------------------------------------------------------------------- the stateless era
+
+
+class SchemaCheckedStatelessMachine(MCPStatelessMachine):
+    """The stateless machine, validating every frame the server writes (and every hint)
+    against the 2026-07-28 schema (its own invariants still run without the schemas)."""
+
+    def on_frame(self, message: Any) -> None:
+        if not schemas_available():
+            return
+        method = None
+        if "result" in message:
+            method = self._sent[self._key(message["id"])]["method"]
+        assert_frame_valid(self.version, Role.SERVER, message, method)
+
+
+SchemaCheckedStatelessMachine.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=30, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.filter_too_much])
+TestStatelessLifecycle = pytest.mark.slow(SchemaCheckedStatelessMachine.TestCase)
+
+
+def test_stateless_machine_catches_a_missing_result_type() -> None:
+    """The stateless machine's invariants have teeth: a server engine that drops resultType
+    from what it writes is caught."""
+    from hypothesis import Phase
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from sansio import Connection, _codec
+    from sansio.frames import Frame
+
+    class Careless(Connection):
+        def frames_to_send(self) -> list[Frame]:
+            out = []
+            for frame in super().frames_to_send():
+                message = _codec.loads(frame.data)
+                if isinstance(message.get("result"), dict):
+                    message["result"].pop("resultType", None)
+                out.append(attrs.evolve(frame, data=_codec.dumps(message) + b"\n"))
+            return out
+
+    class Lossy(MCPStatelessMachine):
+        def make_server(self, capabilities: dict[str, Any]) -> Connection:
+            return Careless(Role.SERVER, server_info=self.server_info,
+                            server_capabilities=capabilities)
+
+    with pytest.raises(AssertionError):
+        run_state_machine_as_test(Lossy, settings=settings(
+            max_examples=200, stateful_step_count=30, phases=[Phase.generate], deadline=None,
+            database=None, suppress_health_check=list(HealthCheck)))
