@@ -50,10 +50,10 @@ def test_modern_calls_round_trip_through_a_stateless_pair(data: st.DataObject,
                                     client_capabilities=FULL_MODERN_CLIENT_CAPS,
                                     byte_by_byte=byte_by_byte)
     methods = [m for m in mcps.mcp_methods(V) if m != "subscriptions/listen"]
-    for method, params in data.draw(st.lists(mcps.mcp_calls(V, methods=methods),
-                                             min_size=1, max_size=4)):
+    for method, drawn in data.draw(st.lists(mcps.mcp_calls(V, methods=methods),
+                                            min_size=1, max_size=4)):
         # the drawn _meta would win over the client's: leave it to the engine to stamp
-        params = {k: v for k, v in (params or {}).items() if k != "_meta"}
+        params = {k: v for k, v in (drawn or {}).items() if k != "_meta"}
         rid, event = pair.request(pair.client, method, params)
         assert event.request_meta is not None and event.request_meta.version == V
         if method == "server/discover":
@@ -115,7 +115,7 @@ class EchoServer(MCPStatelessMachine):
     """A user's subclass: a tools-only server whose handler echoes the tool's arguments."""
 
     methods = ("tools/list", "tools/call")
-    handled: list[str] = []  # noqa: RUF012  (shared across runs on purpose: the test reads it)
+    handled: list[str] = []  # shared across runs on purpose: the test reads it
 
     def server_capabilities(self) -> dict[str, Any]:
         return {"tools": {}}
