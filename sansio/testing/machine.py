@@ -680,8 +680,9 @@ class MCPStatelessMachine(RuleBasedStateMachine):
 
     def server_capabilities(self) -> dict[str, Any]:
         """The capabilities the server is built with (drawn: some may be missing, and the
-        requests needing them are then refused ``-32601``)."""
-        return self.draw(mcps.server_capabilities(self.version))
+        requests needing them are then refused ``-32601``; half the time, all of them)."""
+        return self.draw(st.one_of(mcps.server_capabilities(self.version, full=True),
+                                   mcps.server_capabilities(self.version)))
 
     def request_frames(self) -> SearchStrategy[dict[str, Any]]:
         """The well-behaved requests the client sends (ids are replaced by the machine's)."""
@@ -867,7 +868,8 @@ class MCPStatelessMachine(RuleBasedStateMachine):
         self._to_serve[self._key(event.request_id)] = event
 
     @precondition(lambda self: self.era is None)
-    @rule(data=st.data(), first=st.sampled_from(["initialize", "unsupported", "modern"]))
+    @rule(data=st.data(),
+          first=st.sampled_from(["modern", "modern", "modern", "unsupported", "initialize"]))
     def first_message(self, data: st.DataObject, first: str) -> None:
         """The first message decides the era."""
         self._data = data
