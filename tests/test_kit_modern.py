@@ -160,6 +160,27 @@ def test_a_stateless_machine_catches_an_engine_answering_twice() -> None:
         run_state_machine_as_test(Twice, settings=MACHINE_RUN)
 
 
+def test_a_stateless_machine_catches_an_engine_losing_an_answer() -> None:
+    """An engine that loses the error responses it queued is caught at the end: some request
+    was never answered."""
+    from sansio import Connection, Role
+    from sansio.frames import Frame, FrameKind
+
+    class Lossy(Connection):
+        def frames_to_send(self) -> list[Frame]:
+            return [f for f in super().frames_to_send() if f.kind is not FrameKind.ERROR]
+
+    class Losing(MCPStatelessMachine):
+        error_odds = 2
+
+        def make_server(self, capabilities: dict[str, Any]) -> Connection:
+            return Lossy(Role.SERVER, server_info=self.server_info,
+                         server_capabilities=capabilities)
+
+    with pytest.raises(AssertionError, match="never answered"):
+        run_state_machine_as_test(Losing, settings=MACHINE_RUN)
+
+
 def test_errors_from_the_machine_handler_reach_the_wire() -> None:
     """error_odds=1: every answer is an error, and each is one error response with its id."""
 

@@ -998,6 +998,7 @@ class MCPStatelessMachine(RuleBasedStateMachine):
         from ..errors import LocalProtocolError
 
         conn = self._conn()
+        self._to_serve.pop(self._key(event.request_id), None)  # whatever the engine writes
         answer = self.answer_request(event)
         if answer is None:
             conn.send_discover_result(event.request_id)
@@ -1025,7 +1026,7 @@ class MCPStatelessMachine(RuleBasedStateMachine):
             for event in list(self._to_serve.values()):
                 self._answer(event)
             self._collect()
-            for key in self._sent:
+            for key in self._sent:  # (a second answer already failed in _answered)
                 if key not in self._cancelled:
-                    assert self._answers.get(key) == 1, f"{key} answered {self._answers.get(key)}"
+                    assert self._answers.get(key, 0) >= 1, f"{key[1]!r} was never answered"
         super().teardown()
