@@ -4,10 +4,14 @@
   (handshake with a random version, requests both ways answered in random order, cancellations,
   progress, pings, close, disconnect), subclassed so that every frame either engine writes is
   validated against the JSON schema of the revision in use.
+* ``TestStatelessLifecycle``: the :class:`~sansio.testing.machine.MCPStatelessMachine` (the
+  first message decides the era; modern per-request traffic, refusals, answers, logs, progress,
+  cancellations), every frame the server writes validated against 2026-07-28.
 * Random call sequences between two engines never lose (or duplicate) a response.
 * The transition table, state by trigger, for both roles.
 * The strategies of :mod:`sansio.testing.strategies` produce what they promise (valid frames are
-  valid for the schema; every method of the method tables has a strategy).
+  valid for the schema, in every revision 2026-07-28 included; every method of the method
+  tables has a strategy; misbehaving modern requests get the code they name).
 
 Schema validation: the whole frame against ``JSONRPCMessage`` and, for requests and
 notifications, against the revision's ``ClientRequest``/``ServerRequest``/``ClientNotification``/
