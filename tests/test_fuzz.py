@@ -14,6 +14,14 @@ valid JSON-RPC error response (an array of them only for a batch in 2025-03-26).
 ``"id": null`` are checked by hand: no revision's schema can express them (see
 tests/test_properties.py).
 
+The stateless era (2026-07-28) is fuzzed the same way: a server (and a client) already in the
+stateless era is one more stage (``"stateless"``), a fresh server is dual-era (its first
+message decides the era), and the valid frames mixed in include modern requests with random
+per-request ``_meta``, misbehaving modern requests and the revision's notifications. Hints of a
+stateless-era engine omit the id of an unreadable frame and validate against the 2026-07-28
+schema; ``-32022`` hints carry ``{"supported", "requested"}``. ``tests/test_modern_frames.py``
+holds the hand-written modern fuzz cases.
+
 ``tests/fuzz_engine.py`` is the long-running harness (atheris when installed).
 """
 
@@ -37,17 +45,20 @@ from sansio import (
     State,
     _codec,
 )
+from sansio import events as events_module
 from sansio.jsonrpc import ErrorResponse, decode_message
 from sansio.testing import ConnectionPair
 from sansio.testing import strategies as mcps
-from sansio.versions import BATCH_VERSIONS
+from sansio.versions import BATCH_VERSIONS, STATELESS_VERSIONS, SUPPORTED_VERSIONS, Era
+from tests.conftest import schemas_available
 from tests.helpers import FULL_CLIENT_CAPS, FULL_SERVER_CAPS
-from tests.test_properties import assert_valid
+from tests.test_properties import assert_frame_valid, assert_valid
 
 pytestmark = pytest.mark.slow
 
-Stage = Literal["fresh", "handshake", "initialized", "operating"]
-STAGES: tuple[Stage, ...] = ("fresh", "handshake", "initialized", "operating")
+Stage = Literal["fresh", "handshake", "initialized", "operating", "stateless"]
+STAGES: tuple[Stage, ...] = ("fresh", "handshake", "initialized", "operating", "stateless")
+MODERN = STATELESS_VERSIONS[-1]
 MAX_STEPS = 10_000  # next_event calls allowed per input before we call it a hang
 
 FUZZ = settings(max_examples=80, deadline=None,
@@ -60,15 +71,28 @@ def engine(role: Role, stage: Stage, version: str, **kwargs: Any) -> Connection:
 
     ``handshake``: initialize sent (client) or received (server) but not answered;
     ``initialized``: initialize answered, ``notifications/initialized`` not yet sent/received;
-    ``operating``: handshake complete, with every capability advertised on both sides.
+    ``operating``: handshake complete, with every capability advertised on both sides;
+    ``stateless``: in the stateless era (the client started with ``start_stateless``, the server
+    after one modern request).
     """
-    pair = ConnectionPair()
+    pair = ConnectionPair() if stage != "stateless" else ConnectionPair(
+        client_versions=SUPPORTED_VERSIONS, server_versions=SUPPORTED_VERSIONS)
+    if role is Role.SERVER and stage == "stateless":
+        kwargs.setdefault("server_capabilities", FULL_SERVER_CAPS)
+        kwargs.setdefault("server_info", {"name": "s", "version": "1"})
     conn = Connection(role, **kwargs)
     if role is Role.CLIENT:
         pair.client = conn
     else:
         pair.server = conn
     if stage == "fresh":
+        return conn
+    if stage == "stateless":
+        pair.client.start_stateless(client_capabilities=FULL_CLIENT_CAPS, log_level="debug")
+        if role is Role.SERVER:
+            pair.client.send_request("tools/list", progress_token="p")
+            pair.deliver(pair.client)
+        assert conn.state is State.STATELESS
         return conn
     client, server = pair.client, pair.server
     rid = client.send_initialize({"name": "c", "version": "1"}, FULL_CLIENT_CAPS,
@@ -100,6 +124,7 @@ def check_hint(conn: Connection, exc: RemoteProtocolError) -> None:
         items = decoded
     else:
         items = [decoded]
+    modern = conn.era is Era.STATELESS
     for item in items:
         assert isinstance(item, dict) and set(item) <= {"jsonrpc", "id", "error"}, item
         assert item["jsonrpc"] == "2.0"
@@ -107,14 +132,23 @@ def check_hint(conn: Connection, exc: RemoteProtocolError) -> None:
         error = item["error"]
         assert isinstance(error["code"], int) and not isinstance(error["code"], bool)
         assert isinstance(error["message"], str)
-        version = conn.protocol_version
+        version = conn.protocol_version or (MODERN if modern else None)
+        if error["code"] == -32022 and conn.role is Role.SERVER:
+            assert set(error["data"]) == {"supported", "requested"}, error
+            assert error["data"]["supported"] == sorted(conn.supported_versions, reverse=True)
+        if item.get("id") is not None and schemas_available():
+            # an answer with an id: valid in the stateless revision too (a modern request
+            # refused by a fresh dual-era server is answered this way)
+            assert_valid(MODERN, "JSONRPCMessage", item)
         if "id" in item and item["id"] is None:
             # JSON-RPC's null id: only before 2025-11-25 (which omits the id instead). No
             # revision's schema can express it, so it is checked by hand only.
             assert version is None or version < "2025-11-25"
+            assert not modern
         elif "id" not in item:
             assert version is not None and version >= "2025-11-25"
-        if (version is not None and item.get("id") is not None) or "id" not in item:
+        if ((version is not None and item.get("id") is not None) or "id" not in item) \
+                and schemas_available():
             assert_valid(version or HANDSHAKE_VERSIONS[-1], "JSONRPCMessage", item)
 
 
@@ -172,6 +206,21 @@ versions = st.sampled_from(HANDSHAKE_VERSIONS)
 hows = st.sampled_from(["whole", "bytes", "chunks"])
 
 
+def modern_frames() -> st.SearchStrategy[bytes]:
+    """Stateless-era frames: well-behaved and misbehaving requests, notifications both ways,
+    and results (complete, input_required, with a bad resultType)."""
+    method = st.sampled_from(mcps.mcp_methods(MODERN, "client", "request"))
+    results = method.flatmap(lambda m: st.one_of(
+        mcps.mcp_results(m, MODERN, input_required=True), mcps.invalid_modern_results(m)))
+    return st.one_of(
+        mcps.ndjson(mcps.mcp_requests(MODERN, "client")),
+        mcps.ndjson(mcps.invalid_modern_requests().map(lambda case: case[0])),
+        mcps.ndjson(mcps.mcp_notifications(MODERN, "client")),
+        mcps.ndjson(mcps.mcp_notifications(MODERN, "server")),
+        mcps.ndjson(mcps.jsonrpc_responses(results=results)),
+    )
+
+
 def valid_frames(version: str) -> st.SearchStrategy[bytes]:
     direction: Any = "client"
     other: Any = "server"
@@ -181,6 +230,7 @@ def valid_frames(version: str) -> st.SearchStrategy[bytes]:
         mcps.ndjson(mcps.mcp_notifications(version, direction)),
         mcps.ndjson(mcps.mcp_notifications(version, other)),
         mcps.ndjson(mcps.jsonrpc_messages()),
+        modern_frames(),
     )
 
 
@@ -370,3 +420,108 @@ def test_lone_surrogate_id_is_answered(role: Role, line: bytes) -> None:
     with pytest.raises(RemoteProtocolError) as info:
         conn.next_event()
     check_hint(conn, info.value)
+
+
+# ---------------------------------------------------------------------------- the stateless era
+
+MODERN_TRAILER = mcps.encode_frame({
+    "jsonrpc": "2.0", "id": "trailer", "method": "tools/list",
+    "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
+                         "io.modelcontextprotocol/clientCapabilities": {}}}})
+DOCUMENTED_EVENTS = tuple(getattr(events_module, name) for name in events_module.__all__
+                          if isinstance(getattr(events_module, name), type)
+                          and issubclass(getattr(events_module, name), Event))
+
+
+def modern_streams() -> st.SearchStrategy[bytes]:
+    """Byte streams of stateless-era traffic mixed with junk."""
+    piece = st.one_of(modern_frames(), modern_frames(), st.binary(max_size=48),
+                      mcps.invalid_frames(include_batches=False),
+                      st.sampled_from([b"\n", b"\r\n", b"\xff\n"]))
+    return st.lists(piece, max_size=6).map(b"".join)
+
+
+@FUZZ
+@given(stage=st.sampled_from(["fresh", "stateless"]), how=hows, trailing=st.booleans(),
+       data=st.data())
+def test_modern_streams_to_a_server(stage: Stage, how: str, trailing: bool,
+                                    data: st.DataObject) -> None:
+    """Modern traffic (valid, misbehaving, junk between) fed to a dual-era server before its
+    first message, and to one in the stateless era, whole, byte by byte or chunked, with
+    trailing data: only documented events or RemoteProtocolError come out, every hint is a
+    valid error response of its revision (check_hint), and an engine in the stateless era
+    stays in it and still reads a valid request after the junk."""
+    conn = engine(Role.SERVER, stage, MODERN)
+    stream = data.draw(modern_streams())
+    if trailing:
+        stream += b"\n" + MODERN_TRAILER + b"trailing junk"
+    events = feed(conn, [c for c in split(stream, how, data) if c], eof=False)  # b"": the end
+    assert all(isinstance(e, DOCUMENTED_EVENTS) for e in events), events
+    if stage == "stateless":
+        assert conn.state is State.STATELESS
+        if trailing:
+            last = [e for e in events if getattr(e, "request_id", None) == "trailer"]
+            assert last and last[-1].method == "tools/list", events[-3:]
+    conn.receive_data(b"")
+    drain(conn)
+    assert conn.state in (State.CLOSED, State.ERROR)
+
+
+@FUZZ
+@given(stage=st.sampled_from(["fresh", "stateless"]), data=st.data())
+def test_modern_messages_to_a_server(stage: Stage, data: st.DataObject) -> None:
+    """receive_message with modern frames (and invalid values) in either form: only
+    RemoteProtocolError; a well-behaved modern request reaches the handler or is refused with
+    its id; a stateless-era server stays stateless."""
+    conn = engine(Role.SERVER, stage, MODERN)
+    values = st.one_of(modern_frames().map(_codec.loads), mcps.invalid_messages(),
+                       mcps.json_values(max_depth=4))
+    for value in data.draw(st.lists(values, min_size=1, max_size=4)):
+        form = data.draw(st.sampled_from(["value", "str", "bytes"]))
+        text = _codec.dumps(value)
+        conn.receive_message(value if form == "value" else
+                             text if form == "bytes" else text.decode("utf-8"))
+        events = drain(conn)
+        assert all(isinstance(e, DOCUMENTED_EVENTS) for e in events), events
+        if stage == "stateless":
+            assert conn.state is State.STATELESS
+
+
+@FUZZ
+@given(frame=mcps.mcp_requests(MODERN, "client"), how=hows, data=st.data())
+def test_every_modern_request_is_answered_once(frame: dict[str, Any], how: str,
+                                               data: st.DataObject) -> None:
+    """A well-behaved modern request, fed in pieces to a dual-era server, comes out as one
+    RequestReceived (then its answer is a schema-valid 2026-07-28 response) or one refusal
+    with its id (listen aside, which the server may also just accept)."""
+    conn = engine(Role.SERVER, "fresh", MODERN, server_capabilities=FULL_SERVER_CAPS,
+                  server_info={"name": "s", "version": "1"})
+    refusals: list[RemoteProtocolError] = []
+    received: list[Event] = []
+    for chunk in split(mcps.encode_frame(frame), how, data):
+        conn.receive_data(chunk)  # never b"": a frame is at least one byte
+        while True:
+            try:
+                event = conn.next_event()
+            except RemoteProtocolError as exc:
+                check_hint(conn, exc)
+                refusals.append(exc)
+                continue
+            if event is NEED_DATA:
+                break
+            received.append(event)
+    assert len(refusals) + len(received) == 1, (refusals, received)
+    assert conn.state is State.STATELESS
+    if refusals:
+        assert refusals[0].request_id == frame["id"]
+        return
+    [event] = received
+    assert getattr(event, "request_id", None) == frame["id"]
+    if frame["method"] in ("server/discover", "subscriptions/listen"):
+        return
+    result = data.draw(mcps.mcp_results(frame["method"], MODERN))
+    conn.send_response(frame["id"], result)
+    [answer] = [_codec.loads(f.data) for f in conn.frames_to_send()]
+    assert answer["id"] == frame["id"] and answer["result"]["resultType"] == "complete"
+    if schemas_available():
+        assert_frame_valid(MODERN, Role.SERVER, answer, frame["method"])

@@ -4,10 +4,14 @@
   (handshake with a random version, requests both ways answered in random order, cancellations,
   progress, pings, close, disconnect), subclassed so that every frame either engine writes is
   validated against the JSON schema of the revision in use.
+* ``TestStatelessLifecycle``: the :class:`~sansio.testing.machine.MCPStatelessMachine` (the
+  first message decides the era; modern per-request traffic, refusals, answers, logs, progress,
+  cancellations), every frame the server writes validated against 2026-07-28.
 * Random call sequences between two engines never lose (or duplicate) a response.
 * The transition table, state by trigger, for both roles.
 * The strategies of :mod:`sansio.testing.strategies` produce what they promise (valid frames are
-  valid for the schema; every method of the method tables has a strategy).
+  valid for the schema, in every revision 2026-07-28 included; every method of the method
+  tables has a strategy; misbehaving modern requests get the code they name).
 
 Schema validation: the whole frame against ``JSONRPCMessage`` and, for requests and
 notifications, against the revision's ``ClientRequest``/``ServerRequest``/``ClientNotification``/
@@ -23,6 +27,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import attrs
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,6 +35,8 @@ from hypothesis import strategies as st
 
 from sansio import (
     HANDSHAKE_VERSIONS,
+    STATELESS_VERSIONS,
+    SUPPORTED_VERSIONS,
     ErrorReceived,
     LocalProtocolError,
     RequestReceived,
@@ -41,7 +48,7 @@ from sansio.capabilities import missing_capability
 from sansio.state import TRAFFIC, TRANSITIONS, LifecycleState, Trigger
 from sansio.testing import ConnectionPair
 from sansio.testing import strategies as mcps
-from sansio.testing.machine import MCPLifecycleMachine
+from sansio.testing.machine import MCPLifecycleMachine, MCPStatelessMachine
 from tests.conftest import load_schema, requires_schemas, schemas_available
 
 # ---------------------------------------------------------------------------- schema checks
@@ -67,6 +74,8 @@ RESULT_TYPES = {
     "tasks/result": "GetTaskPayloadResult",
     "tasks/cancel": "CancelTaskResult",
     "tasks/list": "ListTasksResult",
+    "server/discover": "DiscoverResult",
+    "subscriptions/listen": "SubscriptionsListenResult",
 }
 
 _validators: dict[tuple[str, str], Any] = {}
@@ -100,7 +109,10 @@ def assert_frame_valid(revision: str, sender: Role, message: Any,
             kind = "Request" if "id" in item else "Notification"
             assert_valid(revision, side + kind, item)
         elif "result" in item and method_of_response in RESULT_TYPES:
-            assert_valid(revision, RESULT_TYPES[method_of_response], item["result"])
+            definition = RESULT_TYPES[method_of_response]
+            if item["result"].get("resultType") == "input_required":
+                definition = "InputRequiredResult"
+            assert_valid(revision, definition, item["result"])
 
 
 class SchemaCheckedMachine(MCPLifecycleMachine):
@@ -277,7 +289,7 @@ def test_state_tables_are_complete() -> None:
 # ---------------------------------------------------------------------------- the strategies
 
 
-@pytest.mark.parametrize("revision", HANDSHAKE_VERSIONS)
+@pytest.mark.parametrize("revision", SUPPORTED_VERSIONS)
 def test_every_table_method_has_a_strategy(revision: str) -> None:
     """Every request and notification of the method tables that exists in ``revision`` (and is
     in its schema) can be generated, so the strategies keep up with sansio.types."""
@@ -287,6 +299,11 @@ def test_every_table_method_has_a_strategy(revision: str) -> None:
     defs = root["$defs" if "$defs" in root else "definitions"]
 
     def schema_methods(union: str) -> set[str]:
+        # 2026-07-28 has no ServerRequest, and its ClientNotification is one definition
+        if union not in defs:
+            return set()
+        if "anyOf" not in defs[union]:
+            return {defs[union]["properties"]["method"]["const"]}
         return {defs[ref["$ref"].rsplit("/", 1)[1]]["properties"]["method"]["const"]
                 for ref in defs[union]["anyOf"]}
 
@@ -308,20 +325,81 @@ STRATEGY_SETTINGS = settings(max_examples=60, deadline=None,
 
 @requires_schemas
 @STRATEGY_SETTINGS
-@given(data=st.data(), revision=st.sampled_from(HANDSHAKE_VERSIONS),
+@given(data=st.data(), revision=st.sampled_from(SUPPORTED_VERSIONS),
        sender=st.sampled_from(list(Role)))
 def test_mcp_strategies_are_schema_valid(data: st.DataObject, revision: str,
                                          sender: Role) -> None:
-    """mcp_requests, mcp_notifications, mcp_results and batches produce schema-valid frames."""
+    """mcp_requests, mcp_notifications, mcp_results and batches produce schema-valid frames, in
+    every revision (2026-07-28: with per-request _meta, resultType, cache fields and
+    input_required results). The stateless era has no server-to-client requests: there the
+    server side draws only notifications and the requests are the client's."""
     direction: Any = sender.value
-    request = data.draw(mcps.mcp_requests(revision, direction, include_initialize=True))
-    assert_frame_valid(revision, sender, request)
+    modern = revision in STATELESS_VERSIONS
+    request = data.draw(mcps.mcp_requests(revision, "client" if modern else direction,
+                                          include_initialize=not modern))
+    assert_frame_valid(revision, Role.CLIENT if modern else sender, request)
     assert_frame_valid(revision, sender, data.draw(mcps.mcp_notifications(revision, direction)))
-    result = data.draw(mcps.mcp_results(request["method"], revision))
+    if modern:
+        sender = Role.CLIENT
+    result = data.draw(mcps.mcp_results(request["method"], revision, input_required=modern))
     response = {"jsonrpc": "2.0", "id": request["id"], "result": result}
     assert_frame_valid(revision, sender.peer, response, request["method"])
     if revision == "2025-03-26":
         assert_valid(revision, "JSONRPCMessage", data.draw(mcps.batches(revision, direction)))
+
+
+def test_no_request_strategy_for_stateless_server_requests() -> None:
+    """2026-07-28 has no server-to-client requests (input is asked for in results) and no
+    initialize: the strategies say so with a ValueError instead of drawing something invalid."""
+    assert mcps.mcp_methods("2026-07-28", "server", "request") == ()
+    for bad in (lambda: mcps.mcp_calls("2026-07-28", "server"),
+                lambda: mcps.initialize_params("2026-07-28"),
+                lambda: mcps.request_metas("2025-11-25"),
+                lambda: mcps.mcp_results("ping", "1999-01-01")):
+        with pytest.raises(ValueError):
+            bad()
+
+
+@requires_schemas
+@STRATEGY_SETTINGS
+@given(meta=mcps.request_metas(progress_tokens=True),
+       result=mcps.input_required_results(),
+       data=st.data())
+def test_modern_building_blocks_are_schema_valid(meta: dict[str, Any], result: dict[str, Any],
+                                                 data: st.DataObject) -> None:
+    """request_metas, input_required_results and the misbehaving modern results: the first
+    two validate against RequestMetaObject / InputRequiredResult; a bad resultType still is a
+    JSON object result (the schema leaves resultType a string: the engine judges it)."""
+    revision = STATELESS_VERSIONS[-1]
+    assert_valid(revision, "RequestMetaObject", meta)
+    assert_valid(revision, "InputRequiredResult", result)
+    assert "inputRequests" in result or "requestState" in result
+    bad = data.draw(mcps.invalid_modern_results("tools/list"))
+    assert bad["resultType"] not in ("complete", "input_required")
+
+
+@STRATEGY_SETTINGS
+@given(case=mcps.invalid_modern_requests())
+def test_invalid_modern_requests_get_their_code(case: tuple[dict[str, Any], int]) -> None:
+    """Each misbehaving modern request is refused, with its id and the code the strategy names,
+    by a server already in the stateless era (and the server stays in it)."""
+    from sansio import RemoteProtocolError
+
+    frame, code = case
+    pair = ConnectionPair.stateless(server_capabilities={"tools": {}, "prompts": {},
+                                                         "resources": {}, "completions": {}})
+    pair.client.send_request("tools/list")
+    [request] = pair.deliver(pair.client)
+    pair.server.send_response(request.request_id, {"tools": []})
+    pair.deliver(pair.server)
+    pair.server.receive_message(frame)
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.server.next_event()
+    assert info.value.code == code and info.value.request_id == frame["id"]
+    assert not info.value.fatal and pair.server.state is State.STATELESS
+    if code == -32022:
+        assert info.value.data["requested"] == frame["params"]["_meta"][
+            "io.modelcontextprotocol/protocolVersion"]
 
 
 @requires_schemas
@@ -375,3 +453,56 @@ def test_cancel_racing_initialize_refusal() -> None:
     server.send_error(init_id, -32602, "not now")
     events = pair.deliver(client)
     assert [type(e).__name__ for e in events] == ["RequestReceived", "RequestCancelled"]
+
+
+# ---------------------------------------------------------------------------- the stateless era
+
+
+class SchemaCheckedStatelessMachine(MCPStatelessMachine):
+    """The stateless machine, validating every frame the server writes (and every hint)
+    against the 2026-07-28 schema (its own invariants still run without the schemas)."""
+
+    def on_frame(self, message: Any) -> None:
+        if not schemas_available():
+            return
+        method = None
+        if "result" in message:
+            method = self._sent[self._key(message["id"])]["method"]
+        assert_frame_valid(self.version, Role.SERVER, message, method)
+
+
+SchemaCheckedStatelessMachine.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=30, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.filter_too_much])
+TestStatelessLifecycle = pytest.mark.slow(SchemaCheckedStatelessMachine.TestCase)
+
+
+def test_stateless_machine_catches_a_missing_result_type() -> None:
+    """The stateless machine's invariants have teeth: a server engine that drops resultType
+    from what it writes is caught."""
+    from hypothesis import Phase
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from sansio import Connection, _codec
+    from sansio.frames import Frame
+
+    class Careless(Connection):
+        def frames_to_send(self) -> list[Frame]:
+            out = []
+            for frame in super().frames_to_send():
+                message = _codec.loads(frame.data)
+                if isinstance(message.get("result"), dict):
+                    message["result"].pop("resultType", None)
+                out.append(attrs.evolve(frame, data=_codec.dumps(message) + b"\n"))
+            return out
+
+    class Lossy(MCPStatelessMachine):
+        def make_server(self, capabilities: dict[str, Any]) -> Connection:
+            return Careless(Role.SERVER, server_info=self.server_info,
+                            server_capabilities=capabilities)
+
+    with pytest.raises(AssertionError):
+        run_state_machine_as_test(Lossy, settings=settings(
+            max_examples=200, stateful_step_count=30, phases=[Phase.generate], deadline=None,
+            database=None, suppress_health_check=list(HealthCheck)))

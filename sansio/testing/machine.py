@@ -77,10 +77,10 @@ from ..events import (
 )
 from ..jsonrpc import ErrorObject, RequestId
 from ..state import TRAFFIC, TRANSITIONS, Role, State
-from ..versions import HANDSHAKE_VERSIONS, negotiate
+from ..versions import HANDSHAKE_VERSIONS, Era, negotiate
 from . import strategies as mcps
 
-__all__ = ["MCPLifecycleMachine"]
+__all__ = ["MCPLifecycleMachine", "MCPStatelessMachine"]
 
 T = TypeVar("T")
 
@@ -596,3 +596,437 @@ class MCPLifecycleMachine(RuleBasedStateMachine):
             assert not self._outstanding[role], (role, self._outstanding[role])
             for rid in self._sent[role]:
                 assert self._finished[role].get(rid) == 1, (role, rid, self._finished[role])
+
+
+# ====================================================================== the stateless era
+
+_ERA_CODES = frozenset({-32602, -32601, -32022, -32021, -32020})
+
+
+class MCPStatelessMachine(RuleBasedStateMachine):
+    """A dual-era server engine under random per-request traffic of the stateless era
+    (2026-07-28), the machine playing the client frame by frame.
+
+    The first message decides the era, as a rule: ``initialize`` starts the handshake era
+    (the machine then only checks that the server negotiates and stops sending modern
+    traffic); a modern request naming an unsupported revision is refused ``-32022`` and
+    leaves the server ``IDLE``; a supported one moves it to ``STATELESS``. After that the
+    machine sends ``server/discover``, every client request of the revision with random
+    per-request ``_meta`` (:func:`sansio.testing.strategies.mcp_requests`, ``logLevel`` and
+    ``progressToken`` included), misbehaving requests
+    (:func:`~sansio.testing.strategies.invalid_modern_requests`), removed notifications and
+    cancellations, in random chunks; the server answers in random order (results,
+    ``input_required`` results, errors, ``send_discover_result``), logs for requests and
+    reports progress.
+
+    Run it with pytest::
+
+        from sansio.testing.machine import MCPStatelessMachine
+
+        TestStateless = MCPStatelessMachine.TestCase
+
+    It checks:
+
+    * every request is answered exactly once, with its id: by the engine's ``response_hint``
+      (a refusal) or by one response/error frame the server wrote; cancelled ones at most
+      once; at the end nothing is left unanswered;
+    * refusals carry the documented codes (``-32602``, ``-32601``, ``-32022`` with ``data``
+      ``{"supported", "requested"}``), exactly the one a misbehaving request calls for;
+    * every result carries ``resultType``, cacheable ones ``ttlMs`` and ``cacheScope``, and the
+      ``_meta`` ``io.modelcontextprotocol/serverInfo`` of the configured ``server_info``;
+    * ``notifications/message`` is written only for a request that sent a ``logLevel``, at or
+      above it; progress only for a request that sent a ``progressToken``;
+    * ``RequestReceived.request_meta`` is what the request's ``_meta`` said;
+    * the server's state moves only along :data:`sansio.state.TRANSITIONS`, and never to
+      ``ERROR``.
+
+    Extension points: :meth:`make_server`, :meth:`server_capabilities`,
+    :meth:`answer_request` (your handlers), :meth:`request_frames` (what the client sends),
+    :meth:`on_frame` (every frame the server wrote) and :meth:`on_event`; :meth:`draw` draws
+    inside them.
+    """
+
+    #: The stateless revision the requests name.
+    version: str = "2026-07-28"
+    #: One answer in ``error_odds`` (about) is an error.
+    error_odds: int = 6
+    #: The methods the client sends (``None``: every client request of :attr:`version` the
+    #: strategies know).
+    methods: tuple[str, ...] | None = None
+    server_info: dict[str, Any] = {"name": "machine-server", "version": "1.0"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.server: Connection | None = None
+        self.era: str | None = None
+        self.wire: list[Any] = []
+        self.events: list[Event] = []
+        self._data: st.DataObject | None = None
+        self._state = State.IDLE
+        self._caps: dict[str, Any] = {}
+        self._sent: dict[Any, dict[str, Any]] = {}   # id key -> request frame
+        self._answers: dict[Any, int] = {}           # id key -> how often answered
+        self._cancelled: set[Any] = set()
+        self._to_serve: dict[Any, RequestReceived] = {}
+        self._next_id = 0
+        self._own_info: Any = None
+
+    # ------------------------------------------------------------------ extension points
+
+    def make_server(self, capabilities: dict[str, Any]) -> Connection:
+        """Build the server engine (dual-era by default)."""
+        return Connection(Role.SERVER, server_info=self.server_info,
+                          server_capabilities=capabilities)
+
+    def server_capabilities(self) -> dict[str, Any]:
+        """The capabilities the server is built with (drawn: some may be missing, and the
+        requests needing them are then refused ``-32601``; half the time, all of them)."""
+        return self.draw(st.one_of(mcps.server_capabilities(self.version, full=True),
+                                   mcps.server_capabilities(self.version)))
+
+    def request_frames(self) -> SearchStrategy[dict[str, Any]]:
+        """The well-behaved requests the client sends (ids are replaced by the machine's)."""
+        methods = self.methods if self.methods is not None else tuple(
+            m for m in mcps.mcp_methods(self.version, "client", "request")
+            if m != "subscriptions/listen")  # a stream: not a one-answer request
+        return mcps.mcp_requests(self.version, "client", methods=methods)
+
+    def answer_request(self, event: RequestReceived) -> dict[str, Any] | ErrorObject | None:
+        """The server's answer: a result, an error, or ``None`` for ``server/discover``
+        (answered with :meth:`Connection.send_discover_result`)."""
+        if self.draw(st.integers(0, self.error_odds - 1)) == 0:
+            return ErrorObject(self.draw(st.sampled_from([-32603, -32602, -32002, 7])),
+                               self.draw(st.text(max_size=8)))
+        if event.method == "server/discover":
+            return None
+        return self.draw(mcps.mcp_results(event.method, self.version, input_required=True))
+
+    def on_frame(self, message: Any) -> None:
+        """Called with every frame (decoded) the server wrote. Does nothing by default."""
+
+    def on_event(self, event: Event) -> None:
+        """Called with every event the server produced. Does nothing by default."""
+
+    def draw(self, strategy: SearchStrategy[T]) -> T:
+        """Draw a value from ``strategy`` (usable inside the extension points)."""
+        assert self._data is not None, "draw() is only usable while a rule runs"
+        return self._data.draw(strategy)
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _key(rid: Any) -> Any:
+        return (type(rid).__name__, rid)
+
+    def _conn(self) -> Connection:
+        assert self.server is not None
+        return self.server
+
+    def _new_id(self) -> RequestId:
+        self._next_id += 1
+        choices: list[RequestId] = [self._next_id, f"r{self._next_id}"]
+        return self.draw(st.sampled_from(choices))
+
+    def _check_state(self) -> None:
+        after = self._conn().state
+        if after is not self._state:
+            assert after in TRANSITIONS[(Role.SERVER, self._state)].values(), \
+                f"server: {self._state.name} -> {after.name} is not in TRANSITIONS"
+        assert after is not State.ERROR
+        self._state = after
+
+    def _answered(self, rid: Any, how: str) -> None:
+        key = self._key(rid)
+        assert key in self._sent, f"{how} answers {rid!r}, which was never sent"
+        self._answers[key] = self._answers.get(key, 0) + 1
+        assert self._answers[key] == 1, f"{rid!r} answered twice ({how})"
+        self._to_serve.pop(key, None)
+
+    def _send(self, frame: dict[str, Any], *, expect: int | None = None) -> list[Event]:
+        """Feed one frame in random chunks; return the events. A refusal must have code
+        ``expect`` (when given), the frame's id, and a hint answering it."""
+        if "id" in frame:
+            self._sent[self._key(frame["id"])] = frame
+        data = mcps.encode_frame(frame)
+        conn = self._conn()
+        events: list[Event] = []
+        refused: list[RemoteProtocolError] = []
+        for chunk in self.draw(mcps.ndjson_chunks(data)):
+            conn.receive_data(chunk)
+            while True:
+                try:
+                    event = conn.next_event()
+                except RemoteProtocolError as exc:
+                    assert not exc.fatal, f"fatal between a well-formed client and server: {exc}"
+                    refused.append(exc)
+                    self._check_state()
+                    continue
+                self._check_state()
+                if event is NEED_DATA:
+                    break
+                assert isinstance(event, Event)
+                events.append(event)
+                self.events.append(event)
+                self.on_event(event)
+        for refusal in refused:
+            self._check_refusal(frame, refusal, expect)
+        if expect is not None and "id" in frame:
+            assert refused, f"{frame!r} should be refused with {expect}, got {events!r}"
+        return events
+
+    def _check_refusal(self, frame: dict[str, Any], exc: RemoteProtocolError,
+                       expect: int | None) -> None:
+        if "id" not in frame:  # a removed notification: dropped, nothing to answer
+            assert exc.response_hint is None
+            return
+        assert exc.request_id == frame["id"], (exc, frame)
+        assert int(exc.code) in _ERA_CODES, f"undocumented code {exc.code}: {exc}"
+        if expect is not None:
+            assert int(exc.code) == expect, f"{frame!r}: {exc.code} instead of {expect}"
+        assert exc.response_hint is not None
+        hint = _codec.loads(exc.response_hint)
+        assert hint["id"] == frame["id"] and hint["error"]["code"] == int(exc.code)
+        if int(exc.code) == -32022:
+            data = hint["error"]["data"]
+            assert data["requested"] == frame["params"]["_meta"][
+                "io.modelcontextprotocol/protocolVersion"]
+            assert data["supported"] == sorted(self._conn().supported_versions, reverse=True)
+        self.wire.append(hint)
+        self._answered(frame["id"], "the response hint")
+
+    def _collect(self) -> None:
+        """Read what the server wrote and check every frame."""
+        for frame in self._conn().frames_to_send():
+            message = _codec.loads(frame.data)
+            self.wire.append(message)
+            self.on_frame(message)
+            if "method" in message:
+                self._check_notification(message, frame.related_request_id)
+                continue
+            rid = message["id"]
+            self._answered(rid, "a response")
+            if "result" in message:
+                self._check_result(self._sent[self._key(rid)]["method"], message["result"])
+            else:
+                assert isinstance(message["error"]["code"], int)
+
+    def _check_result(self, method: str, result: dict[str, Any]) -> None:
+        from .._stateless import CACHEABLE
+
+        assert result.get("resultType") in ("complete", "input_required"), result
+        if result["resultType"] == "complete" and method in CACHEABLE:
+            assert "ttlMs" in result and "cacheScope" in result, result
+        info = result.get("_meta", {}).get("io.modelcontextprotocol/serverInfo")
+        # the configured server_info, unless the handler's result named its own
+        assert info in (self.server_info, self._own_info), result
+
+    def _check_notification(self, message: dict[str, Any], related: Any) -> None:
+        assert related is not None, f"{message['method']} without a request it belongs to"
+        request = self._sent[self._key(related)]
+        meta = request["params"]["_meta"]
+        if message["method"] == "notifications/message":
+            level = meta.get("io.modelcontextprotocol/logLevel")
+            assert level is not None, "notifications/message for a request without a logLevel"
+            order = mcps._LOG_LEVELS
+            assert order.index(message["params"]["level"]) >= order.index(level)
+        elif message["method"] == "notifications/progress":
+            assert message["params"]["progressToken"] == meta.get("progressToken")
+
+    # ------------------------------------------------------------------ rules
+
+    @initialize(data=st.data())
+    def setup(self, data: st.DataObject) -> None:
+        """Build the dual-era server with drawn capabilities."""
+        self._data = data
+        self._caps = self.server_capabilities()
+        self.server = self.make_server(self._caps)
+        self._state = self.server.state
+
+    def _request(self) -> dict[str, Any]:
+        frame = self.draw(self.request_frames())
+        return {**frame, "id": self._new_id()}
+
+    def _expected_refusal(self, frame: dict[str, Any]) -> int | None:
+        if missing_capability(frame["method"], frame.get("params"), self._caps,
+                              self.version) is not None:
+            return -32601
+        return None
+
+    def _accept(self, frame: dict[str, Any], events: list[Event]) -> None:
+        if self._expected_refusal(frame) is not None:
+            assert not events, events
+            return
+        [event] = events
+        assert isinstance(event, RequestReceived) and event.request_id == frame["id"]
+        meta = frame["params"]["_meta"]
+        assert event.request_meta is not None
+        assert event.request_meta.version == meta["io.modelcontextprotocol/protocolVersion"]
+        assert event.request_meta.client_capabilities == \
+            meta["io.modelcontextprotocol/clientCapabilities"]
+        assert event.request_meta.log_level == meta.get("io.modelcontextprotocol/logLevel")
+        assert event.progress_token == meta.get("progressToken")
+        self._to_serve[self._key(event.request_id)] = event
+
+    @precondition(lambda self: self.era is None)
+    @rule(data=st.data(),
+          first=st.sampled_from(["modern", "modern", "modern", "unsupported", "initialize"]))
+    def first_message(self, data: st.DataObject, first: str) -> None:
+        """The first message decides the era."""
+        self._data = data
+        if first == "initialize":
+            params = self.draw(mcps.initialize_params(HANDSHAKE_VERSIONS[-1]))
+            events = self._send({"jsonrpc": "2.0", "id": self._new_id(),
+                                 "method": "initialize", "params": params})
+            [event] = events
+            assert isinstance(event, InitializeRequested)
+            assert event.protocol_version == params["protocolVersion"]
+            assert self._conn().state is State.INITIALIZING
+            self._answered(event.request_id, "initialize")  # the handshake path ends here
+            self.era = "handshake"
+        elif first == "unsupported":
+            frame = self._request()
+            old = self.draw(st.sampled_from([*HANDSHAKE_VERSIONS, "2099-01-01"]))
+            frame["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = old
+            assert self._send(frame, expect=-32022) == []
+            assert self._conn().state is State.IDLE
+        else:
+            frame = self._request()
+            events = self._send(frame, expect=self._expected_refusal(frame))
+            assert self._conn().state is State.STATELESS
+            self._accept(frame, events)
+            self.era = "stateless"
+
+    @precondition(lambda self: self.era == "handshake")
+    @rule()
+    def handshake_era_holds(self) -> None:
+        """After initialize, the server is in the handshake era (nothing modern is sent)."""
+        conn = self._conn()
+        assert conn.state is State.INITIALIZING and conn.era is Era.HANDSHAKE
+
+    @precondition(lambda self: self.era == "stateless")
+    @rule(data=st.data())
+    def send_request(self, data: st.DataObject) -> None:
+        """A well-behaved request with random per-request _meta."""
+        self._data = data
+        frame = self._request()
+        self._accept(frame, self._send(frame, expect=self._expected_refusal(frame)))
+
+    @precondition(lambda self: self.era == "stateless")
+    @rule(data=st.data())
+    def send_discover(self, data: st.DataObject) -> None:
+        """server/discover, which the server answers with send_discover_result."""
+        self._data = data
+        meta = self.draw(mcps.request_metas(self.version))
+        frame = {"jsonrpc": "2.0", "id": self._new_id(), "method": "server/discover",
+                 "params": {"_meta": meta}}
+        self._accept(frame, self._send(frame))
+
+    @precondition(lambda self: self.era == "stateless")
+    @rule(data=st.data())
+    def send_misbehaving(self, data: st.DataObject) -> None:
+        """A request with a missing or bad _meta, an unsupported version or a removed method:
+        refused with exactly its code, the server staying STATELESS."""
+        self._data = data
+        frame, code = self.draw(mcps.invalid_modern_requests(self.version))
+        frame = {**frame, "id": self._new_id()}
+        assert self._send(frame, expect=code) == []
+        assert self._conn().state is State.STATELESS
+
+    @precondition(lambda self: self.era == "stateless")
+    @rule(data=st.data(), method=st.sampled_from(["notifications/initialized",
+                                                  "notifications/roots/list_changed"]))
+    def send_removed_notification(self, data: st.DataObject, method: str) -> None:
+        """A notification the revision removed: dropped (a non-fatal refusal, no answer)."""
+        self._data = data
+        assert self._send({"jsonrpc": "2.0", "method": method}) == []
+
+    @precondition(lambda self: bool(self._to_serve))
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        """The client cancels a request being served: the server sees RequestCancelled and
+        writes no answer to it."""
+        self._data = data
+        key = self.draw(st.sampled_from(sorted(self._to_serve, key=repr)))
+        rid = self._to_serve[key].request_id
+        events = self._send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                             "params": {"requestId": rid, "reason": "changed my mind"}})
+        assert [type(e) for e in events] == [RequestCancelled], events
+        self._cancelled.add(key)
+        del self._to_serve[key]
+        self._conn().send_response(rid, {})  # an answer to a cancelled request is dropped
+        assert self._conn().data_to_send() == b""
+
+    @precondition(lambda self: bool(self._to_serve))
+    @rule(data=st.data(), level=st.sampled_from(mcps._LOG_LEVELS))
+    def log(self, data: st.DataObject, level: str) -> None:
+        """A log message for a request: refused without the request's logLevel, dropped
+        below it, written at or above it."""
+        from ..errors import LocalProtocolError
+
+        self._data = data
+        event = self._to_serve[self.draw(st.sampled_from(sorted(self._to_serve, key=repr)))]
+        try:
+            self._conn().send_notification("notifications/message",
+                                           {"level": level, "data": "working"},
+                                           related_request_id=event.request_id)
+        except LocalProtocolError:
+            assert event.request_meta is not None and event.request_meta.log_level is None
+        self._collect()
+
+    @precondition(lambda self: any(e.progress_token is not None
+                                   for e in self._to_serve.values()))
+    @rule(data=st.data())
+    def progress(self, data: st.DataObject) -> None:
+        """Progress for a request that asked for it."""
+        self._data = data
+        event = self.draw(st.sampled_from(
+            [e for e in self._to_serve.values() if e.progress_token is not None]))
+        self._conn().send_notification(
+            "notifications/progress", {"progressToken": event.progress_token, "progress": 1},
+            related_request_id=event.request_id)
+        self._collect()
+
+    @precondition(lambda self: bool(self._to_serve))
+    @rule(data=st.data())
+    def answer(self, data: st.DataObject) -> None:
+        """Answer one request being served, in random order."""
+        self._data = data
+        key = self.draw(st.sampled_from(sorted(self._to_serve, key=repr)))
+        self._answer(self._to_serve[key])
+
+    def _answer(self, event: RequestReceived) -> None:
+        from ..errors import LocalProtocolError
+
+        conn = self._conn()
+        self._to_serve.pop(self._key(event.request_id), None)  # whatever the engine writes
+        answer = self.answer_request(event)
+        if answer is None:
+            conn.send_discover_result(event.request_id)
+        elif isinstance(answer, ErrorObject):
+            conn.send_error(event.request_id, int(answer.code), answer.message, answer.data)
+        else:
+            self._own_info = (answer.get("_meta") or {}).get(
+                "io.modelcontextprotocol/serverInfo")
+            try:
+                conn.send_response(event.request_id, answer)
+            except LocalProtocolError as exc:
+                # input requests needing a capability the request did not declare
+                assert int(exc.code) == -32021 and answer.get("resultType") == "input_required"
+                assert "requiredCapabilities" in exc.data
+                conn.send_error(event.request_id, int(exc.code), exc.message, exc.data)
+        self._collect()
+
+    @invariant()
+    def never_answered_twice(self) -> None:
+        assert all(n == 1 for n in self._answers.values())
+
+    def teardown(self) -> None:
+        """Answer what is left; then every request not cancelled was answered exactly once."""
+        if self.server is not None and self.era == "stateless" and self._data is not None:
+            for event in list(self._to_serve.values()):
+                self._answer(event)
+            self._collect()
+            for key in self._sent:  # (a second answer already failed in _answered)
+                if key not in self._cancelled:
+                    assert self._answers.get(key, 0) >= 1, f"{key[1]!r} was never answered"
+        super().teardown()

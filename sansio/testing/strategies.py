@@ -26,8 +26,13 @@ Four families:
   :func:`deeply_nested`, :func:`oversized_frames`, :func:`batches`; and :func:`ndjson_chunks`,
   which cuts a byte stream into arbitrary chunks.
 
-Only the handshake-era revisions (:data:`sansio.versions.HANDSHAKE_VERSIONS`) are covered by the
-MCP strategies; they raise :class:`ValueError` for any other revision.
+The MCP strategies cover every revision of :data:`sansio.versions.SUPPORTED_VERSIONS`, the
+stateless 2026-07-28 included: there, requests carry the per-request ``_meta``
+(:func:`request_metas`), results carry ``resultType`` (and ``ttlMs``/``cacheScope`` where the
+revision requires them), and the MRTR methods may answer with :func:`input_required_results`.
+Misbehaving stateless-era traffic: :func:`invalid_modern_requests` (each with the error code a
+stateless server answers) and :func:`invalid_modern_results`. They raise :class:`ValueError`
+for any other revision.
 """
 
 from __future__ import annotations
@@ -42,7 +47,18 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from .. import _codec
-from ..versions import HANDSHAKE_VERSIONS
+from ..versions import (
+    HANDSHAKE_VERSIONS,
+    META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO,
+    META_LOG_LEVEL,
+    META_PROGRESS_TOKEN,
+    META_PROTOCOL_VERSION,
+    META_SERVER_INFO,
+    META_SUBSCRIPTION_ID,
+    STATELESS_VERSIONS,
+    SUPPORTED_VERSIONS,
+)
 
 __all__ = [
     "JSON",
@@ -54,8 +70,11 @@ __all__ = [
     "implementations",
     "initialize_params",
     "initialize_results",
+    "input_required_results",
     "invalid_frames",
     "invalid_messages",
+    "invalid_modern_requests",
+    "invalid_modern_results",
     "invalid_utf8",
     "json_objects",
     "json_scalars",
@@ -77,6 +96,7 @@ __all__ = [
     "not_json",
     "oversized_frames",
     "request_ids",
+    "request_metas",
     "server_capabilities",
 ]
 
@@ -289,10 +309,25 @@ _timestamps = st.sampled_from(["2025-01-01T00:00:00Z", "2025-11-25T12:34:56.789Z
 
 
 def _check_revision(revision: str) -> None:
-    if revision not in HANDSHAKE_VERSIONS:
+    if revision not in SUPPORTED_VERSIONS:
         raise ValueError(
-            f"MCP strategies cover the handshake-era revisions {HANDSHAKE_VERSIONS}, "
-            f"not {revision!r}")
+            f"MCP strategies cover the revisions {SUPPORTED_VERSIONS}, not {revision!r}")
+
+
+def _modern(revision: str) -> bool:
+    return revision in STATELESS_VERSIONS
+
+
+def _check_handshake(revision: str, what: str) -> None:
+    _check_revision(revision)
+    if _modern(revision):
+        raise ValueError(f"{what} does not exist in the stateless revision {revision!r}")
+
+
+def _check_modern(revision: str) -> None:
+    if revision not in STATELESS_VERSIONS:
+        raise ValueError(
+            f"stateless-era strategies cover {STATELESS_VERSIONS}, not {revision!r}")
 
 
 def _meta() -> SearchStrategy[Any]:
@@ -334,6 +369,9 @@ def client_capabilities(revision: str, *, full: bool = False) -> SearchStrategy[
         caps["elicitation"] = st.just({"form": {}, "url": {}})
         caps["sampling"] = st.just({"tools": {}})
         caps["tasks"] = st.just({"list": {}, "cancel": {}})
+    if _modern(revision):  # no tasks, no roots/list_changed
+        del caps["tasks"]
+        caps["roots"] = st.just({})
     if full:
         return st.fixed_dictionaries(caps)
     return _build(**{k: _maybe(v) for k, v in caps.items()})
@@ -353,7 +391,7 @@ def server_capabilities(revision: str, *, full: bool = False) -> SearchStrategy[
     }
     if revision >= "2025-03-26":
         caps["completions"] = st.just({})
-    if revision >= "2025-11-25":
+    if revision == "2025-11-25":
         caps["tasks"] = st.just({"list": {}, "cancel": {}})
     if full:
         return st.fixed_dictionaries(caps)
@@ -362,7 +400,12 @@ def server_capabilities(revision: str, *, full: bool = False) -> SearchStrategy[
 
 def initialize_params(revision: str, *, full_capabilities: bool = False
                       ) -> SearchStrategy[dict[str, JSON]]:
-    """``initialize`` params that ask for ``revision``."""
+    """``initialize`` params that ask for ``revision`` (a handshake-era one).
+
+    Raises:
+        ValueError: ``revision`` is unknown or stateless (it has no ``initialize``).
+    """
+    _check_handshake(revision, "initialize")
     return _build(protocolVersion=st.just(revision),
                   capabilities=client_capabilities(revision, full=full_capabilities),
                   clientInfo=implementations(revision), _meta=_meta())
@@ -370,7 +413,12 @@ def initialize_params(revision: str, *, full_capabilities: bool = False
 
 def initialize_results(revision: str, *, full_capabilities: bool = False
                        ) -> SearchStrategy[dict[str, JSON]]:
-    """``initialize`` results that settle on ``revision``."""
+    """``initialize`` results that settle on ``revision`` (a handshake-era one).
+
+    Raises:
+        ValueError: ``revision`` is unknown or stateless (it has no ``initialize``).
+    """
+    _check_handshake(revision, "initialize")
     return _build(protocolVersion=st.just(revision),
                   capabilities=server_capabilities(revision, full=full_capabilities),
                   serverInfo=implementations(revision), instructions=_maybe(_texts))
@@ -483,6 +531,20 @@ def _complete_params(revision: str) -> SearchStrategy[dict[str, Any]]:
                   context=context, _meta=_meta())
 
 
+def _subscription_filter() -> SearchStrategy[dict[str, Any]]:
+    flag = _maybe(st.booleans())
+    return _build(toolsListChanged=flag, promptsListChanged=flag, resourcesListChanged=flag,
+                  resourceSubscriptions=_maybe(st.lists(_uris, max_size=2)))
+
+
+def _mrtr_params(revision: str, **fields: SearchStrategy[Any]) -> SearchStrategy[dict[str, Any]]:
+    """Params of a request that may answer ``input_required``: in 2026-07-28 a retry may echo a
+    ``requestState`` (never ``inputResponses``: those answer a specific earlier result)."""
+    if _modern(revision):
+        fields["requestState"] = _maybe(_names)
+    return _build(**fields, _meta=_meta())
+
+
 _ParamsFactory = Callable[[str], SearchStrategy[Any]]
 
 _REQUEST_PARAMS: dict[str, _ParamsFactory] = {
@@ -493,13 +555,12 @@ _REQUEST_PARAMS: dict[str, _ParamsFactory] = {
     "prompts/list": lambda r: _paginated(),
     "tools/list": lambda r: _paginated(),
     "tasks/list": lambda r: _paginated(),
-    "resources/read": lambda r: _build(uri=_uris, _meta=_meta()),
+    "resources/read": lambda r: _mrtr_params(r, uri=_uris),
     "resources/subscribe": lambda r: _build(uri=_uris, _meta=_meta()),
     "resources/unsubscribe": lambda r: _build(uri=_uris, _meta=_meta()),
-    "prompts/get": lambda r: _build(
-        name=_names, arguments=_maybe(st.dictionaries(_names, _texts, max_size=3)),
-        _meta=_meta()),
-    "tools/call": lambda r: _build(name=_names, arguments=_maybe(json_objects()), _meta=_meta()),
+    "prompts/get": lambda r: _mrtr_params(
+        r, name=_names, arguments=_maybe(st.dictionaries(_names, _texts, max_size=3))),
+    "tools/call": lambda r: _mrtr_params(r, name=_names, arguments=_maybe(json_objects())),
     "tasks/get": lambda r: _build(taskId=_names),
     "tasks/result": lambda r: _build(taskId=_names),
     "tasks/cancel": lambda r: _build(taskId=_names),
@@ -508,6 +569,8 @@ _REQUEST_PARAMS: dict[str, _ParamsFactory] = {
     "sampling/createMessage": _sampling_params,
     "roots/list": lambda r: _empty_params(),
     "elicitation/create": _elicit_params,
+    "server/discover": lambda r: _empty_params(),
+    "subscriptions/listen": lambda r: _build(notifications=_subscription_filter()),
 }
 
 
@@ -531,6 +594,9 @@ _NOTIFICATION_PARAMS: dict[str, _ParamsFactory] = {
         logger=_maybe(_names), _meta=_meta()),
     "notifications/tasks/status": lambda r: _task(),
     "notifications/elicitation/complete": lambda r: _build(elicitationId=_names),
+    "notifications/subscriptions/acknowledged": lambda r: _build(
+        notifications=_subscription_filter(),
+        _meta=_maybe(st.builds(lambda i: {META_SUBSCRIPTION_ID: i}, request_ids()))),
 }
 
 
@@ -610,7 +676,193 @@ _RESULTS: dict[str, _ParamsFactory] = {
     "tasks/cancel": lambda r: _task(),
     "tasks/result": lambda r: json_objects(),
     "tasks/list": lambda r: _listing("tasks", _task()),
+    "server/discover": lambda r: _build(
+        supportedVersions=st.lists(st.sampled_from(SUPPORTED_VERSIONS), min_size=1,
+                                   unique=True).map(lambda v: sorted(v, reverse=True)),
+        capabilities=server_capabilities(r), instructions=_maybe(_texts)),
+    "subscriptions/listen": lambda r: st.just({}),
 }
+
+
+# ---------------------------------------------------------------------------- the stateless era
+
+_MRTR_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
+_TRACE_KEYS = ("traceparent", "tracestate", "baggage")
+
+
+def request_metas(
+    revision: str = STATELESS_VERSIONS[-1],
+    *,
+    client_capabilities: SearchStrategy[dict[str, JSON]] | None = None,
+    progress_tokens: bool = False,
+) -> SearchStrategy[dict[str, JSON]]:
+    """Valid per-request ``_meta`` objects of a stateless-era request.
+
+    ``io.modelcontextprotocol/protocolVersion`` (``revision``) and
+    ``io.modelcontextprotocol/clientCapabilities`` always; ``clientInfo``, ``logLevel`` and
+    W3C trace context keys (``traceparent``, ``tracestate``, ``baggage``) sometimes.
+
+    Args:
+        client_capabilities: the capabilities to declare (default
+            :func:`client_capabilities` of ``revision``).
+        progress_tokens: also draw a ``progressToken`` sometimes.
+
+    Raises:
+        ValueError: ``revision`` is not a stateless-era revision.
+    """
+    _check_modern(revision)
+    trace = st.text(string.hexdigits.lower()[:16], min_size=32, max_size=32).map(
+        lambda t: f"00-{t}-{t[:16]}-01")
+    fields: dict[str, SearchStrategy[Any]] = {
+        META_PROTOCOL_VERSION: st.just(revision),
+        META_CLIENT_CAPABILITIES: client_capabilities if client_capabilities is not None
+        else client_capabilities_of(revision),
+        META_CLIENT_INFO: _maybe(implementations(revision)),
+        META_LOG_LEVEL: _maybe(st.sampled_from(_LOG_LEVELS)),
+        _TRACE_KEYS[0]: _maybe(trace),
+        _TRACE_KEYS[1]: _maybe(st.just("vendor=value")),
+        _TRACE_KEYS[2]: _maybe(st.just("user=alice")),
+    }
+    if progress_tokens:
+        fields[META_PROGRESS_TOKEN] = _maybe(request_ids())
+    return _build(**fields)
+
+
+client_capabilities_of = client_capabilities  # the name request_metas' keyword shadows
+
+
+def _result_extras(method: str) -> SearchStrategy[dict[str, Any]]:
+    """What a stateless-era server adds to a complete result of ``method``."""
+    from .._stateless import CACHEABLE
+
+    info = _maybe(implementations(STATELESS_VERSIONS[-1]).map(
+        lambda i: {META_SERVER_INFO: i}))
+    if method == "subscriptions/listen":
+        meta: SearchStrategy[Any] = st.builds(
+            lambda i, extra: {META_SUBSCRIPTION_ID: i, **extra}, request_ids(),
+            _maybe(implementations(STATELESS_VERSIONS[-1])).map(
+                lambda i: {} if i is _ABSENT else {META_SERVER_INFO: i}))
+    else:
+        meta = info
+    cache: dict[str, SearchStrategy[Any]] = {}
+    if method in CACHEABLE:
+        cache = {"ttlMs": st.integers(0, 10**7),
+                 "cacheScope": st.sampled_from(["private", "public"])}
+    return _build(resultType=st.just("complete"), _meta=meta, **cache)
+
+
+def _input_requests(revision: str) -> SearchStrategy[dict[str, Any]]:
+    def strip(params: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in params.items() if k not in ("_meta", "elicitationId", "metadata")}
+
+    one = st.one_of(
+        _sampling_params(revision).map(
+            lambda p: {"method": "sampling/createMessage", "params": strip(p)}),
+        st.just({"method": "roots/list"}),
+        _elicit_params(revision).map(
+            lambda p: {"method": "elicitation/create", "params": strip(p)}),
+    )
+    return st.dictionaries(_names, one, min_size=1, max_size=3)
+
+
+def input_required_results(revision: str = STATELESS_VERSIONS[-1]
+                           ) -> SearchStrategy[dict[str, JSON]]:
+    """``InputRequiredResult`` objects (``resultType: "input_required"``), the answer a
+    stateless-era server may give to ``tools/call``, ``prompts/get`` and ``resources/read``.
+
+    They hold ``inputRequests`` (sampling, roots and elicitation requests, keyed by a
+    server-chosen name), a ``requestState``, or both. Sending one through a server engine
+    needs the request to declare the client capabilities its input requests use (sampling
+    with tools needs ``sampling.tools``, URL elicitation ``elicitation.url``).
+
+    Raises:
+        ValueError: ``revision`` is not a stateless-era revision.
+    """
+    _check_modern(revision)
+    return st.one_of(
+        _build(resultType=st.just("input_required"), inputRequests=_input_requests(revision),
+               requestState=_maybe(_names)),
+        _build(resultType=st.just("input_required"), requestState=_names),
+    )
+
+
+def invalid_modern_requests(revision: str = STATELESS_VERSIONS[-1]
+                            ) -> SearchStrategy[tuple[dict[str, JSON], int]]:
+    """Misbehaving stateless-era requests, each with the error code a server already in the
+    stateless era answers it with: ``(frame, code)``.
+
+    * ``-32602``: ``params`` or ``_meta`` missing or not an object, ``protocolVersion`` or
+      ``clientCapabilities`` missing or ill-typed, a ``clientInfo`` without name/version,
+      an unknown ``logLevel``;
+    * ``-32022``: a ``protocolVersion`` the server does not support (a handshake-era
+      revision or a made-up one);
+    * ``-32601``: a method the revision removed (``ping``, ``initialize``,
+      ``logging/setLevel``, ``resources/subscribe``/``unsubscribe``, ``tasks/*``). (A method
+      MCP does not know at all is an extension: the engine hands it over as a request.)
+
+    Raises:
+        ValueError: ``revision`` is not a stateless-era revision.
+    """
+    _check_modern(revision)
+    from .. import types
+
+    live = sorted(types.methods_for(types.CLIENT_REQUESTS, revision) & set(_REQUEST_PARAMS))
+    removed = sorted(set(types.CLIENT_REQUESTS) - set(live))
+
+    def frame(rid: Any, method: str, params: Any) -> dict[str, Any]:
+        return _obj(jsonrpc="2.0", id=rid, method=method, params=params)
+
+    good: SearchStrategy[tuple[str, Any]] = st.sampled_from(live).flatmap(
+        lambda m: st.tuples(st.just(m), mcp_params(m, revision)))
+    wrong = st.one_of(st.none(), st.booleans(), _ints, st.text(max_size=4),
+                      st.lists(_ints, max_size=2))
+
+    def bad_meta(call: tuple[str, dict[str, Any]], key: str, value: Any) -> dict[str, Any]:
+        meta = dict(call[1]["_meta"])
+        if value is _ABSENT:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+        return {**call[1], "_meta": meta}
+
+    flaws: list[SearchStrategy[tuple[str, Any, int]]] = [
+        # no params at all, or params without _meta, or a _meta that is not an object
+        good.map(lambda c: (c[0], _ABSENT, -32602)),
+        good.map(lambda c: (c[0], {k: v for k, v in c[1].items() if k != "_meta"}, -32602)),
+        st.tuples(good, wrong.filter(lambda v: v is not None)).map(
+            lambda cw: (cw[0][0], {**cw[0][1], "_meta": cw[1]}, -32602)),
+        st.tuples(good, st.one_of(st.just(_ABSENT), wrong.filter(lambda v: v is not None))).map(
+            lambda cv: (cv[0][0], bad_meta(cv[0], META_CLIENT_CAPABILITIES, cv[1]), -32602)),
+        st.tuples(good, st.one_of(wrong.filter(lambda v: v is not None),
+                                  st.just({"name": "x"}))).map(
+            lambda cv: (cv[0][0], bad_meta(cv[0], META_CLIENT_INFO, cv[1]), -32602)),
+        st.tuples(good, st.one_of(st.sampled_from(["verbose", "INFO", ""]), _ints)).map(
+            lambda cv: (cv[0][0], bad_meta(cv[0], META_LOG_LEVEL, cv[1]), -32602)),
+        st.tuples(good, st.one_of(st.sampled_from(HANDSHAKE_VERSIONS),
+                                  st.sampled_from(["2099-01-01", "", "latest"]))).map(
+            lambda cv: (cv[0][0], bad_meta(cv[0], META_PROTOCOL_VERSION, cv[1]), -32022)),
+        st.tuples(st.sampled_from(removed) if removed else st.nothing(),
+                  request_metas(revision)).map(
+            lambda mm: (mm[0], {"_meta": mm[1]}, -32601)),
+    ]
+    return st.tuples(request_ids(), st.one_of(flaws)).map(
+        lambda r: (frame(r[0], r[1][0], r[1][1]), r[1][2]))
+
+
+def invalid_modern_results(method: str, revision: str = STATELESS_VERSIONS[-1]
+                           ) -> SearchStrategy[dict[str, JSON]]:
+    """Results of ``method`` a stateless-era client must not accept as complete: an unknown
+    or ill-typed ``resultType`` (a client finishes the request with a non-fatal
+    :class:`~sansio.RemoteProtocolError`).
+
+    Raises:
+        ValueError: no strategy is known for ``method``, or ``revision`` is not stateless.
+    """
+    _check_modern(revision)
+    bad = st.one_of(st.sampled_from(["partial", "Complete", "", "input-required"]),
+                    _ints, st.booleans(), st.lists(_ints, max_size=1))
+    return st.tuples(mcp_results(method, revision), bad).map(
+        lambda rb: {**rb[0], "resultType": rb[1]})
 
 
 # ---------------------------------------------------------------------------- MCP messages
@@ -635,7 +887,7 @@ def mcp_methods(
     method's ``since``/``until``, and to the methods these strategies can build params for.
 
     Raises:
-        ValueError: ``revision`` is not a handshake-era revision, or ``direction`` is unknown.
+        ValueError: ``revision`` is not supported, or ``direction`` is unknown.
     """
     _check_revision(revision)
     if direction not in ("client", "server"):
@@ -658,27 +910,50 @@ def mcp_params(method: str, revision: str) -> SearchStrategy[dict[str, JSON] | N
     (2025-11-25), which needs the client's ``sampling.tools`` capability; ``elicitation/create``
     may use URL mode (2025-11-25), which needs ``elicitation.url``.
 
+    In 2026-07-28 every request's params are present and carry a valid per-request ``_meta``
+    (:func:`request_metas`, without a ``progressToken``), which replaces any other ``_meta``.
+
     Raises:
-        ValueError: no strategy is known for ``method``, or ``revision`` is not handshake-era.
+        ValueError: no strategy is known for ``method``, or ``revision`` is not supported.
     """
     _check_revision(revision)
     factory = _REQUEST_PARAMS.get(method) or _NOTIFICATION_PARAMS.get(method)
     if factory is None:
         raise ValueError(f"no params strategy for {method!r}")
+    if _modern(revision) and method in _REQUEST_PARAMS:
+        return st.tuples(factory(revision), request_metas(revision)).map(
+            lambda pm: {**(pm[0] or {}), "_meta": pm[1]})
     return factory(revision)
 
 
-def mcp_results(method: str, revision: str) -> SearchStrategy[dict[str, JSON]]:
+def mcp_results(method: str, revision: str, *, input_required: bool = False
+                ) -> SearchStrategy[dict[str, JSON]]:
     """Results valid for requests of ``method`` in ``revision``.
 
+    In 2026-07-28 they are complete results as a server writes them: ``resultType:
+    "complete"``, ``ttlMs`` and ``cacheScope`` for the cacheable methods (``server/discover``,
+    the listings, ``resources/read``), and sometimes ``_meta``
+    ``io.modelcontextprotocol/serverInfo``.
+
+    Args:
+        input_required: for a method that may ask for input in ``revision`` (``tools/call``,
+            ``prompts/get``, ``resources/read`` in 2026-07-28), also draw
+            :func:`input_required_results`.
+
     Raises:
-        ValueError: no strategy is known for ``method``, or ``revision`` is not handshake-era.
+        ValueError: no strategy is known for ``method``, or ``revision`` is not supported.
     """
     _check_revision(revision)
     factory = _RESULTS.get(method)
     if factory is None:
         raise ValueError(f"no result strategy for {method!r}")
-    return factory(revision)
+    if not _modern(revision):
+        return factory(revision)
+    complete = st.tuples(factory(revision), _result_extras(method)).map(
+        lambda re: {**{k: v for k, v in re[0].items() if k != "_meta"}, **re[1]})
+    if input_required and method in _MRTR_METHODS:
+        return st.one_of(complete, input_required_results(revision))
+    return complete
 
 
 def mcp_calls(
@@ -717,8 +992,17 @@ def mcp_requests(
 ) -> SearchStrategy[dict[str, JSON]]:
     """Valid MCP request frames (dicts) that ``direction`` may send in ``revision``.
 
-    See :func:`mcp_calls` for the arguments; ``ids`` defaults to :func:`request_ids`.
+    See :func:`mcp_calls` for the arguments; ``ids`` defaults to :func:`request_ids`. In
+    2026-07-28, their ``_meta`` is :func:`request_metas` (a ``progressToken`` sometimes).
     """
+    if _modern(revision):
+        return st.builds(
+            lambda call, i, meta: _obj(jsonrpc="2.0", id=i, method=call[0],
+                                       params={**(call[1] or {}), "_meta": meta}),
+            mcp_calls(revision, direction, methods=methods,
+                      include_initialize=include_initialize),
+            ids if ids is not None else request_ids(),
+            request_metas(revision, progress_tokens=True))
     return st.builds(
         lambda call, i: _obj(jsonrpc="2.0", id=i, method=call[0],
                              params=_ABSENT if call[1] is None else call[1]),
