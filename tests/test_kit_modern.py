@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
 from sansio import (
+    InputRequired,
     RemoteProtocolError,
     RequestReceived,
     ResponseReceived,
@@ -63,6 +64,15 @@ def test_modern_calls_round_trip_through_a_stateless_pair(data: st.DataObject,
             assert answer.result["supportedVersions"][0] == V
             continue
         result = data.draw(mcps.mcp_results(method, V, input_required=True))
+        if result["resultType"] == "input_required":  # an MRTR round: its own call and event
+            pair.server.send_input_required(rid, result.get("inputRequests"),
+                                            result.get("requestState"))
+            [asked] = pair.deliver(pair.server)
+            assert isinstance(asked, InputRequired)
+            assert (asked.request_id, asked.method) == (rid, method)
+            assert asked.input_requests == (result.get("inputRequests") or {})
+            assert asked.request_state == result.get("requestState")
+            continue
         answer = pair.respond(pair.server, rid, result)
         assert answer.result_type == result["resultType"]
     assert not pair.client.pending_requests and not pair.server.serving_requests
