@@ -26,6 +26,7 @@ import attrs
 
 from . import _codec, _stateless
 from ._fifo import Fifo
+from ._requests import Batch, Incoming, Outgoing, RequestTable, UnknownRequest, progress_token_of
 from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from .events import (
@@ -106,9 +107,6 @@ DEFAULT_MAX_FRAME_SIZE: Final = 16 * 1024 * 1024
 DEFAULT_MAX_DEPTH: Final = 64
 """Deepest accepted nesting of JSON arrays and objects in one frame."""
 
-_CANCEL_MEMORY: Final = 1024
-"""How many cancelled request ids are remembered (to drop late answers quietly)."""
-
 _INITIALIZE = "initialize"
 _INITIALIZED = "notifications/initialized"
 _CANCELLED = "notifications/cancelled"
@@ -127,45 +125,10 @@ _Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | No
 """A queued outbound frame: the fields of :class:`~sansio.frames.Frame`, in order."""
 
 
-@attrs.define(slots=True)
-class _Outgoing:
-    method: str
-    progress_token: RequestId | None
-    # (stateless era, a request that may be answered input_required) the caller's params,
-    # without the engine's stamp and the previous round's fields: InputRequired carries them.
-    params: dict[str, Any] | None = None
-
-
-@attrs.define(slots=True)
-class _Incoming:
-    method: str
-    progress_token: RequestId | None
-    batch: _Batch | None
-    meta: RequestMeta | None = None  # the request's own _meta (stateless era)
-
-
-@attrs.define(slots=True, eq=False)
-class _Batch:
-    """An incoming JSON-RPC batch whose responses must go out together as one array."""
-
-    waiting: set[RequestId] = attrs.Factory(set)
-    responses: list[dict[str, Any]] = attrs.Factory(list)
-
-
 class _Refusal(RemoteProtocolError):
     """A recoverable remote error that also remembers the error-response object it owes."""
 
     response_obj: dict[str, Any] | None = None
-
-
-def _progress_token_of(params: Mapping[str, Any] | None) -> RequestId | None:
-    if not params:
-        return None
-    meta = params.get("_meta")
-    if meta.__class__ is not dict:
-        return None
-    token = meta.get("progressToken")
-    return token if is_request_id(token) else None
 
 
 def _too_deep(value: Any, limit: int) -> bool:
@@ -221,8 +184,6 @@ class Connection:
     """
 
     __slots__ = (
-        "_cancelled_in",
-        "_cancelled_out",
         "_eof",
         "_eof_reason",
         "_era_version",
@@ -238,7 +199,6 @@ class Connection:
         "_max_depth",
         "_max_frame_size",
         "_max_listens",
-        "_next_id",
         "_offered_version",
         "_our_caps",
         "_our_notes",
@@ -248,15 +208,12 @@ class Connection:
         "_peer_info",
         "_peer_notes",
         "_peer_requests",
-        "_pending",
-        "_progress",
         "_recv_checked",
+        "_requests",
         "_role",
         "_send_checked",
         "_server_caps",
         "_server_info",
-        "_serving",
-        "_serving_tokens",
         "_stamp",
         "_stateless",
         "_stateless_checked",
@@ -332,15 +289,8 @@ class Connection:
         # Queued frames as plain tuples (Frame's fields, in order): a Frame is built only for
         # frames_to_send(), so data_to_send() users do not pay for the objects.
         self._outbound: list[_Queued] = []
-        self._next_id = 1
-        # Requests we sent and await answers to; progress tokens we gave out.
-        self._pending: dict[RequestId, _Outgoing] = {}
-        self._progress: dict[RequestId, RequestId] = {}
-        self._cancelled_out: dict[RequestId, None] = {}
-        # Requests we serve; their progress tokens.
-        self._serving: dict[RequestId, _Incoming] = {}
-        self._serving_tokens: dict[RequestId, RequestId] = {}
-        self._cancelled_in: dict[RequestId, None] = {}
+        # Both directions' requests: ids, progress tokens, cancel memories, batches.
+        self._requests = RequestTable()
         # Methods that passed the state, direction, revision and capability checks while
         # OPERATING (nothing those checks read can change after the handshake).
         self._send_checked: set[str] = set()
@@ -412,16 +362,16 @@ class Connection:
     @property
     def pending_requests(self) -> frozenset[RequestId]:
         """Ids of the requests we sent that are not answered yet."""
-        return frozenset(self._pending)
+        return frozenset(self._requests.pending)
 
     @property
     def serving_requests(self) -> frozenset[RequestId]:
         """Ids of the peer's requests we have not answered yet (and that were not cancelled)."""
-        return frozenset(self._serving)
+        return frozenset(self._requests.serving)
 
     def method_of(self, request_id: RequestId) -> str | None:
         """The method of a pending request of ours, or ``None`` if ``request_id`` is not one."""
-        out = self._pending.get(request_id)
+        out = self._requests.pending.get(request_id)
         return out.method if out is not None else None
 
     # ------------------------------------------------------------------ inbound
@@ -577,7 +527,7 @@ class Connection:
                 ErrorCode.INVALID_REQUEST, None, answer=True)
         if not items:
             raise self._refuse("empty batch", ErrorCode.INVALID_REQUEST, None, answer=True)
-        batch = _Batch()
+        batch = Batch()
         for item in items:
             try:
                 self._handle_obj(item, batch)
@@ -593,7 +543,7 @@ class Connection:
                 batch_ids=tuple(r["id"] for r in batch.responses if r.get("id") is not None))
             raise refusal
 
-    def _handle_obj(self, obj: Any, batch: _Batch | None) -> None:
+    def _handle_obj(self, obj: Any, batch: Batch | None) -> None:
         # The well-formed common cases, classified inline (no message object is built); all
         # else, including every malformed message, goes through decode_message, which is the
         # reference for what is valid and gives the error.
@@ -623,8 +573,8 @@ class Connection:
             # A malformed response. If it names a request of ours, that request is finished.
             rid = exc.request_id
             finished = None
-            if rid is not None and rid in self._pending:
-                self._finish_pending(rid)
+            if rid is not None and rid in self._requests.pending:
+                self._requests.finish_pending(rid)
                 finished = rid
             raise RemoteProtocolError(f"malformed response: {exc}", exc.code,
                                       finished_request=finished) from None
@@ -667,8 +617,9 @@ class Connection:
                 data={"errors": exc.errors}) from None
 
     def _on_request(self, rid: RequestId, method: str, params: dict[str, Any] | None,
-                    batch: _Batch | None) -> None:
-        if rid in self._serving:
+                    batch: Batch | None) -> None:
+        requests = self._requests
+        if rid in requests.serving:
             raise self._refuse(f"duplicate request id {rid!r}: a request with this id is "
                                "still being served", ErrorCode.INVALID_REQUEST, rid, answer=True)
         meta: RequestMeta | None = None
@@ -688,12 +639,8 @@ class Connection:
             spec = self._check_incoming_request(rid, method, params)
         if spec is not None and self._validate:
             self._check_params(spec, params, rid, answer=True)
-        token = _progress_token_of(params)
-        self._serving[rid] = _Incoming(method, token, batch, meta)
-        if token is not None:
-            self._serving_tokens[token] = rid
-        if batch is not None:
-            batch.waiting.add(rid)
+        token = progress_token_of(params)
+        requests.add_serving(rid, Incoming(method, token, batch, meta))
         self._events.append(RequestReceived(rid, method, params, token, meta))
 
     def _check_stateless_request(
@@ -773,7 +720,7 @@ class Connection:
         return spec
 
     def _on_initialize(self, rid: RequestId, params: dict[str, Any] | None,
-                       batch: _Batch | None) -> None:
+                       batch: Batch | None) -> None:
         if batch is not None or not self._lifecycle.can(Trigger.RECV_INITIALIZE):
             raise self._refuse("initialize may be sent only once, first, and not in a batch",
                                ErrorCode.INVALID_REQUEST, rid, answer=True)
@@ -795,8 +742,8 @@ class Connection:
         self._init_id = rid
         self._peer_info = client_info
         self._peer_caps = caps
-        token = _progress_token_of(params)
-        self._serving[rid] = _Incoming(_INITIALIZE, token, None)
+        token = progress_token_of(params)
+        self._requests.add_serving(rid, Incoming(_INITIALIZE, token, None))
         self._events.append(InitializeRequested(
             request_id=rid, params=params, requested_version=requested,
             protocol_version=offered, client_info=client_info, capabilities=caps))
@@ -850,13 +797,10 @@ class Connection:
             return
         if self._listens is not None:
             self._listens.cancel(rid)
-        incoming = self._serving.get(rid)
+        incoming = self._requests.serving.get(rid)
         if incoming is None or incoming.method == _INITIALIZE:
             return  # already answered (a race), unknown, or initialize (which can't be cancelled)
-        del self._serving[rid]
-        if incoming.progress_token is not None:
-            self._serving_tokens.pop(incoming.progress_token, None)
-        self._remember(self._cancelled_in, rid, None)
+        self._requests.cancel_serving(rid)
         if incoming.batch is not None:
             self._finish_batch_member(incoming.batch, rid, None)
         reason = params.get("reason") if params else None
@@ -871,8 +815,8 @@ class Connection:
             return False
         if isinstance(outcome, SubscriptionEnded):
             rid = outcome.subscription_id
-            if rid in self._pending:
-                self._finish_pending(rid)
+            if rid in self._requests.pending:
+                self._requests.finish_pending(rid)
             reason = params.get("reason") if params else None
             self._events.append(ListenEnded(rid, reason if reason.__class__ is str else None))
             return True
@@ -910,30 +854,27 @@ class Connection:
             raise self._refuse("invalid params for notifications/progress",
                                ErrorCode.INVALID_PARAMS, None, answer=False)
         assert token is not None
-        rid = self._progress.get(token)
+        rid = self._requests.progress.get(token)
         if rid is None:
             return  # progress for a finished or unknown request: dropped
         self._events.append(ProgressReceived(rid, token, progress, total, message))
 
     # -- incoming responses
 
-    def _take_pending(self, rid: RequestId) -> _Outgoing | None:
-        if rid not in self._pending:
-            if rid in self._cancelled_out:
-                del self._cancelled_out[rid]
-                return None  # a late answer to a request we cancelled: ignored
+    def _take_pending(self, rid: RequestId) -> Outgoing | None:
+        # None: a late answer to a request we cancelled, ignored.
+        try:
+            return self._requests.take_pending(rid)
+        except UnknownRequest:
             raise self._refuse(f"response to unknown request id {rid!r}",
-                               ErrorCode.INVALID_REQUEST, None, answer=False)
-        return self._finish_pending(rid)
-
-    def _finish_pending(self, rid: RequestId) -> _Outgoing:
-        out = self._pending.pop(rid)
-        if out.progress_token is not None:
-            self._progress.pop(out.progress_token, None)
-        return out
+                               ErrorCode.INVALID_REQUEST, None, answer=False) from None
 
     def _on_response(self, rid: RequestId, result: dict[str, Any]) -> None:
-        out = self._take_pending(rid)
+        try:  # (inlined _take_pending: the hot path)
+            out = self._requests.take_pending(rid)
+        except UnknownRequest:
+            raise self._refuse(f"response to unknown request id {rid!r}",
+                               ErrorCode.INVALID_REQUEST, None, answer=False) from None
         if out is None:
             return
         if self._listening is not None:
@@ -964,7 +905,7 @@ class Connection:
                         finished_request=rid) from None
         self._events.append(ResponseReceived(rid, out.method, result, typed, result_type))
 
-    def _on_input_required(self, rid: RequestId, out: _Outgoing, result: dict[str, Any]) -> None:
+    def _on_input_required(self, rid: RequestId, out: Outgoing, result: dict[str, Any]) -> None:
         if out.method not in MRTR_METHODS:
             raise RemoteProtocolError(
                 f"invalid result for {out.method}: only tools/call, prompts/get and "
@@ -1194,10 +1135,11 @@ class Connection:
             payload = _stateless.stamped(payload, self._stamp, log_level)
         elif log_level is not None:
             raise LocalProtocolError("log_level is for a client in the stateless era")
-        token = _progress_token_of(payload) if progress_token is None else progress_token
-        if token is not None and token in self._progress:
+        token = progress_token_of(payload) if progress_token is None else progress_token
+        requests = self._requests
+        if token is not None and token in requests.progress:
             raise LocalProtocolError(f"progress token {token!r} is already in use")
-        rid = self._next_id
+        rid = requests.next_id
         obj: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
         if payload is not None:
             obj["params"] = payload
@@ -1205,15 +1147,12 @@ class Connection:
                           self._version or self._era_version, ())
         if method == LISTEN_METHOD and self._stamp:
             self._register_listen(rid, payload)
-        self._next_id = rid + 1
         if trigger is not None:
             self._lifecycle.process(trigger)
             assert payload is not None
             self._init_id = rid
             self._our_caps = payload["capabilities"]
-        self._pending[rid] = _Outgoing(method, token, keep)
-        if token is not None:
-            self._progress[token] = rid
+        requests.add_pending(rid, Outgoing(method, token, keep))
         self._outbound.append(frame)
         return rid
 
@@ -1473,16 +1412,18 @@ class Connection:
         related = related_request_id
         if method == _PROGRESS:
             token = payload.get("progressToken") if payload else None
-            if token not in self._serving_tokens:
+            serving_tokens = self._requests.serving_tokens
+            if token not in serving_tokens:
                 return  # the request ended (or never asked for progress): nothing to say
-            related = self._serving_tokens[token]
+            related = serving_tokens[token]
         version = self._version or self._era_version
-        if related is not None and related in self._serving:
-            meta = self._serving[related].meta
+        serving = self._requests.serving
+        if related is not None and related in serving:
+            meta = serving[related].meta
             if meta is not None:
                 version = meta.version
         if method == _LOG and self._lifecycle.traffic.per_request:
-            incoming = self._serving.get(related) if related is not None else None
+            incoming = serving.get(related) if related is not None else None
             if incoming is None:
                 raise LocalProtocolError(
                     "notifications/message is request-scoped in the stateless era: pass the "
@@ -1513,21 +1454,21 @@ class Connection:
             sid = delivery.subscription_id
             if only is not None and sid != only:
                 continue
-            incoming = self._serving.get(sid)
+            incoming = self._requests.serving.get(sid)
             version = incoming.meta.version if incoming is not None and \
                 incoming.meta is not None else self._era_version
             frames.append((FrameKind.NOTIFICATION, self._encode(delivery.to_json()), None, sid,
                            method, version, ()))
         self._outbound.extend(frames)
 
-    def _take_serving(self, request_id: RequestId) -> _Incoming | None:
-        incoming = self._serving.pop(request_id, None)
+    def _take_serving(self, request_id: RequestId) -> Incoming | None:
+        # None: cancelled by the peer, answering is a no-op.
+        try:
+            incoming = self._requests.take_serving(request_id)
+        except UnknownRequest:
+            raise LocalProtocolError(f"there is no request {request_id!r} to answer") from None
         if incoming is None:
-            if request_id in self._cancelled_in:
-                return None  # cancelled by the peer: answering is a no-op
-            raise LocalProtocolError(f"there is no request {request_id!r} to answer")
-        if incoming.progress_token is not None:
-            self._serving_tokens.pop(incoming.progress_token, None)
+            return None
         if self._listens is not None:
             self._listens.cancel(request_id)  # answering a listen ends its stream
         return incoming
@@ -1560,7 +1501,7 @@ class Connection:
         payload = self._payload(result)
         if payload is None:
             raise LocalProtocolError("a result must be an object (use {} for an empty result)")
-        incoming = self._serving.get(request_id)
+        incoming = self._requests.serving.get(request_id)
         is_init = incoming is not None and incoming.method == _INITIALIZE
         version = self._version
         if is_init:
@@ -1572,9 +1513,14 @@ class Connection:
             version = incoming.meta.version
         obj = {"jsonrpc": "2.0", "id": request_id, "result": payload}
         data = self._encode(obj) if incoming is None or incoming.batch is None else b""
-        incoming = self._take_serving(request_id)
+        try:  # (inlined _take_serving: the hot path)
+            incoming = self._requests.take_serving(request_id)
+        except UnknownRequest:
+            raise LocalProtocolError(f"there is no request {request_id!r} to answer") from None
         if incoming is None:
             return
+        if self._listens is not None:
+            self._listens.cancel(request_id)  # answering a listen ends its stream
         if is_init:
             self._lifecycle.process(Trigger.SEND_INITIALIZE_RESULT)
             self._version = payload["protocolVersion"]
@@ -1621,9 +1567,9 @@ class Connection:
                 exc.code, exc.message, exc.data)``. Nothing is queued then and the request is
                 still served.
         """
-        incoming = self._serving.get(request_id)
+        incoming = self._requests.serving.get(request_id)
         if incoming is None:
-            if request_id in self._cancelled_in:
+            if request_id in self._requests.cancelled_in:
                 return
             raise LocalProtocolError(f"there is no request {request_id!r} to answer")
         if incoming.meta is None:
@@ -1646,8 +1592,8 @@ class Connection:
             result["_meta"] = dict(meta)
         self.send_response(request_id, result)
 
-    def _serving_listen(self, request_id: RequestId) -> _Incoming:
-        incoming = self._serving.get(request_id)
+    def _serving_listen(self, request_id: RequestId) -> Incoming:
+        incoming = self._requests.serving.get(request_id)
         if incoming is None:
             raise LocalProtocolError(f"there is no request {request_id!r} being served")
         if incoming.method != LISTEN_METHOD or incoming.meta is None:
@@ -1690,7 +1636,7 @@ class Connection:
                 ``max_listen_streams`` streams are open (``INVALID_REQUEST``): nothing is
                 queued; answer with ``send_error(request_id, exc.code, str(exc))``.
         """
-        if request_id in self._cancelled_in and request_id not in self._serving:
+        if self._requests.peer_cancelled(request_id):
             return None
         incoming = self._serving_listen(request_id)
         assert incoming.meta is not None
@@ -1725,7 +1671,7 @@ class Connection:
         Raises:
             LocalProtocolError: ``request_id`` is not an accepted listen being served.
         """
-        if request_id in self._cancelled_in and request_id not in self._serving:
+        if self._requests.peer_cancelled(request_id):
             return
         incoming = self._serving_listen(request_id)
         assert incoming.meta is not None
@@ -1778,7 +1724,7 @@ class Connection:
             LocalProtocolError: ``request_id`` is not a ``server/discover`` request being
                 served, or an argument is invalid.
         """
-        incoming = self._serving.get(request_id)
+        incoming = self._requests.serving.get(request_id)
         if incoming is not None and incoming.method != _DISCOVER:
             raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, "
                                      "not server/discover")
@@ -1818,7 +1764,7 @@ class Connection:
         if code.__class__ is not int and not isinstance(code, ErrorCode):
             raise LocalProtocolError("an error code must be an integer")
         obj = error_response_obj(request_id, code, message, data)
-        incoming = self._serving.get(request_id)
+        incoming = self._requests.serving.get(request_id)
         data_ = self._encode(obj) if incoming is None or incoming.batch is None else b""
         incoming = self._take_serving(request_id)
         if incoming is None:
@@ -1844,7 +1790,7 @@ class Connection:
                 spec forbids cancelling).
         """
         self._check_open()
-        out = self._pending.get(request_id)
+        out = self._requests.pending.get(request_id)
         if out is None:
             raise LocalProtocolError(f"there is no pending request {request_id!r} to cancel")
         if out.method == _INITIALIZE:
@@ -1856,12 +1802,9 @@ class Connection:
             FrameKind.NOTIFICATION,
             self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params}),
             None, None, _CANCELLED, self._version or self._era_version, ())
-        del self._pending[request_id]
-        if out.progress_token is not None:
-            self._progress.pop(out.progress_token, None)
+        self._requests.cancel_pending(request_id)
         if self._listening is not None and request_id in self._listening:
             self._listening.cancel(request_id)
-        self._remember(self._cancelled_out, request_id, None)
         self._outbound.append(frame)
 
     def send_failed(self) -> None:
@@ -1893,28 +1836,14 @@ class Connection:
             self._listens.connection_lost()
         if self._listening is not None:
             self._listening.connection_lost()
-        pending = tuple(self._pending)
-        self._pending.clear()
-        self._progress.clear()
-        self._serving.clear()
-        self._serving_tokens.clear()
-        return pending
+        return self._requests.drop_all()
 
     # -- helpers
 
-    @staticmethod
-    def _remember(memory: dict[RequestId, Any], key: RequestId, value: Any) -> None:
-        memory[key] = value
-        if len(memory) > _CANCEL_MEMORY:
-            del memory[next(iter(memory))]  # the oldest (dicts keep insertion order)
-
-    def _finish_batch_member(self, batch: _Batch, rid: RequestId,
+    def _finish_batch_member(self, batch: Batch, rid: RequestId,
                              response: dict[str, Any] | None) -> None:
-        batch.waiting.discard(rid)
-        if response is not None:
-            batch.responses.append(response)
-        if not batch.waiting and batch.responses:
-            ids = tuple(r["id"] for r in batch.responses if r.get("id") is not None)
-            self._outbound.append((FrameKind.BATCH, self._encode(batch.responses), None, None,
+        responses = RequestTable.finish_batch_member(batch, rid, response)
+        if responses is not None:
+            ids = tuple(r["id"] for r in responses if r.get("id") is not None)
+            self._outbound.append((FrameKind.BATCH, self._encode(responses), None, None,
                                    None, self._version, ids))
-            batch.responses = []
