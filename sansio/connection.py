@@ -56,9 +56,11 @@ from .jsonrpc import (
     Request,
     RequestId,
     Response,
+    batch_refusal,
     decode_message,
     error_response_obj,
     is_request_id,
+    too_deep,
 )
 from .mrtr import MRTR_METHODS
 from .state import LifecycleState, Role, State, Trigger
@@ -89,7 +91,6 @@ from .types import (
     unstructure,
 )
 from .versions import (
-    BATCH_VERSIONS,
     HANDSHAKE_VERSIONS,
     STATELESS_VERSIONS,
     SUPPORTED_VERSIONS,
@@ -129,21 +130,6 @@ class _Refusal(RemoteProtocolError):
     """A recoverable remote error that also remembers the error-response object it owes."""
 
     response_obj: dict[str, Any] | None = None
-
-
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests arrays/objects deeper than ``limit`` (iterative, no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        if node.__class__ is dict:
-            stack.extend((child, depth + 1) for child in node.values()
-                         if child.__class__ in (dict, list))
-        elif node.__class__ is list:
-            stack.extend((child, depth + 1) for child in node if child.__class__ in (dict, list))
-    return False
 
 
 class Connection:
@@ -504,13 +490,13 @@ class Connection:
                 raise self._refuse(f"parse error: {exc}", ErrorCode.PARSE_ERROR, None,
                                    answer=True) from None
             raw = frame.encode("utf-8", "replace") if isinstance(frame, str) else frame
-            if raw.count(b"{") + raw.count(b"[") > self._max_depth and _too_deep(
+            if raw.count(b"{") + raw.count(b"[") > self._max_depth and too_deep(
                     obj, self._max_depth):
                 raise self._refuse(f"frame nests deeper than max_depth ({self._max_depth})",
                                    ErrorCode.INVALID_REQUEST, None, answer=True)
         else:
             obj = frame
-            if _too_deep(obj, self._max_depth):
+            if too_deep(obj, self._max_depth):
                 raise self._refuse(f"message nests deeper than max_depth ({self._max_depth})",
                                    ErrorCode.INVALID_REQUEST, None, answer=True)
         if obj.__class__ is list:
@@ -519,12 +505,10 @@ class Connection:
             self._handle_obj(obj, None)
 
     def _handle_batch(self, items: list[Any]) -> None:
-        if self._version not in BATCH_VERSIONS:
-            version = self._version or self._era_version
-            raise self._refuse(
-                "JSON-RPC batches are not allowed "
-                + (f"in protocol version {version}" if version else "before initialization"),
-                ErrorCode.INVALID_REQUEST, None, answer=True)
+        # (The stateless era's revision never has batches: it is named in the refusal.)
+        why = batch_refusal(self._version or self._era_version)
+        if why is not None:
+            raise self._refuse(why, ErrorCode.INVALID_REQUEST, None, answer=True)
         if not items:
             raise self._refuse("empty batch", ErrorCode.INVALID_REQUEST, None, answer=True)
         batch = Batch()
