@@ -63,7 +63,17 @@ from .jsonrpc import (
     too_deep,
 )
 from .mrtr import MRTR_METHODS
-from .state import LifecycleState, Role, State, Trigger
+from .state import (
+    LIFECYCLE_NOTIFICATIONS,
+    LIFECYCLE_REQUESTS,
+    UNCANCELLABLE,
+    LifecycleState,
+    Role,
+    State,
+    Step,
+    Trigger,
+    message_triggers,
+)
 from .subscriptions import (
     ACKNOWLEDGED_METHOD,
     DEFAULT_MAX_STREAMS,
@@ -98,6 +108,7 @@ from .versions import (
     RequestMeta,
     modern_version_of,
     negotiate,
+    null_id,
     read_request_meta,
 )
 
@@ -118,7 +129,6 @@ _MRTR_FIELDS: Final = ("inputResponses", "requestState")
 _HONOUR_ALL: Final = {"tools": {"listChanged": True}, "prompts": {"listChanged": True},
                       "resources": {"listChanged": True, "subscribe": True}}
 """What a server without ``server_capabilities`` honours on a listen: everything asked."""
-_NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
 _NO_ID: Final = object()
 
 _Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | None",
@@ -205,6 +215,7 @@ class Connection:
         "_stateless_checked",
         "_supported",
         "_terminal",
+        "_triggers",
         "_validate",
         "_version",
     )
@@ -243,6 +254,7 @@ class Connection:
         self._listening: ClientSubscriptions | None = None
         self._role = role
         self._lifecycle = LifecycleState(role)
+        self._triggers = message_triggers(role)
         self._supported = versions
         self._handshake_versions = handshake
         self._stateless = tuple(v for v in versions if v in STATELESS_VERSIONS)
@@ -456,8 +468,7 @@ class Connection:
         raise RemoteProtocolError(msg, code, fatal=True, finished_request=finished_request)
 
     def _null_id(self) -> bool:
-        version = self._version or self._era_version
-        return version is None or version < _NULL_ID_UNTIL
+        return null_id(self._version or self._era_version)
 
     def _refuse(
         self,
@@ -617,7 +628,8 @@ class Connection:
             # revision: the request is judged by its own _meta.
             meta, spec = self._check_stateless_request(rid, method, params)
         else:
-            if method == _INITIALIZE and self._role is Role.SERVER:
+            if (method in LIFECYCLE_REQUESTS
+                    and self._triggers.get((method, Step.RECV_REQUEST)) is Trigger.RECV_INITIALIZE):
                 self._on_initialize(rid, params, batch)
                 return
             spec = self._check_incoming_request(rid, method, params)
@@ -757,9 +769,10 @@ class Connection:
                                answer=False)
         elif self._validate:
             self._check_params(spec, params, None, answer=False)
-        if method == _INITIALIZED:
-            if self._role is Role.SERVER and self._lifecycle.can(Trigger.RECV_INITIALIZED):
-                self._lifecycle.process(Trigger.RECV_INITIALIZED)
+        if method in LIFECYCLE_NOTIFICATIONS:
+            trigger = self._triggers.get((method, Step.RECV_NOTIFICATION))
+            if trigger is Trigger.RECV_INITIALIZED and self._lifecycle.can(trigger):
+                self._lifecycle.process(trigger)
                 assert self._version is not None and self._peer_info is not None
                 self._events.append(Initialized(
                     protocol_version=self._version, peer_info=self._peer_info,
@@ -782,7 +795,7 @@ class Connection:
         if self._listens is not None:
             self._listens.cancel(rid)
         incoming = self._requests.serving.get(rid)
-        if incoming is None or incoming.method == _INITIALIZE:
+        if incoming is None or incoming.method in UNCANCELLABLE:
             return  # already answered (a race), unknown, or initialize (which can't be cancelled)
         self._requests.cancel_serving(rid)
         if incoming.batch is not None:
@@ -863,7 +876,9 @@ class Connection:
             return
         if self._listening is not None:
             self._listening.receive_response(rid)
-        if out.method == _INITIALIZE and self._role is Role.CLIENT:
+        if out.method in LIFECYCLE_REQUESTS and (
+                self._triggers.get((out.method, Step.RECV_RESULT))
+                is Trigger.RECV_INITIALIZE_RESULT):
             self._on_initialize_result(rid, result)
             return
         typed: Any = None
@@ -949,8 +964,10 @@ class Connection:
             return
         if self._listening is not None:
             self._listening.receive_response(rid, error=True)
-        if out.method == _INITIALIZE and self._role is Role.CLIENT:
-            self._lifecycle.process(Trigger.RECV_INITIALIZE_ERROR)
+        trigger = self._triggers.get((out.method, Step.RECV_ERROR)) \
+            if out.method in LIFECYCLE_REQUESTS else None
+        if trigger is not None:
+            self._lifecycle.process(trigger)
         self._events.append(ErrorReceived(rid, out.method, resp.error))
 
     # ------------------------------------------------------------------ outbound
@@ -1089,10 +1106,10 @@ class Connection:
                 if payload else {}
         if input_responses is not None or request_state is not None:
             payload = self._retry_payload(method, payload, input_responses, request_state)
-        if method == _INITIALIZE:
+        if method in LIFECYCLE_REQUESTS:
             self._check_initialize_params(payload)
-            trigger: Trigger | None = Trigger.SEND_INITIALIZE
-            if not self._lifecycle.can(Trigger.SEND_INITIALIZE):
+            trigger = self._triggers.get((method, Step.SEND_REQUEST))
+            if trigger is None or not self._lifecycle.can(trigger):
                 raise LocalProtocolError(
                     "initialize may be sent only once, first, and only by a client")
         else:
@@ -1419,10 +1436,11 @@ class Connection:
             obj["params"] = payload
         frame: _Queued = (FrameKind.NOTIFICATION, self._encode(obj), None, related, method,
                           version, ())
-        if method == _INITIALIZED:
-            if self._role is not Role.CLIENT:
-                raise LocalProtocolError("only a client sends notifications/initialized")
-            self._lifecycle.process(Trigger.SEND_INITIALIZED)
+        if method in LIFECYCLE_NOTIFICATIONS:
+            trigger = self._triggers.get((method, Step.SEND_NOTIFICATION))
+            if trigger is None:
+                raise LocalProtocolError(f"only a {self._role.peer.value} sends {method}")
+            self._lifecycle.process(trigger)
         self._outbound.append(frame)
 
     def _route_to_listens(self, method: str, payload: dict[str, Any] | None,
@@ -1486,7 +1504,9 @@ class Connection:
         if payload is None:
             raise LocalProtocolError("a result must be an object (use {} for an empty result)")
         incoming = self._requests.serving.get(request_id)
-        is_init = incoming is not None and incoming.method == _INITIALIZE
+        trigger = self._triggers.get((incoming.method, Step.SEND_RESULT)) \
+            if incoming is not None and incoming.method in LIFECYCLE_REQUESTS else None
+        is_init = trigger is Trigger.SEND_INITIALIZE_RESULT
         version = self._version
         if is_init:
             payload = self._initialize_result(payload)
@@ -1505,8 +1525,8 @@ class Connection:
             return
         if self._listens is not None:
             self._listens.cancel(request_id)  # answering a listen ends its stream
-        if is_init:
-            self._lifecycle.process(Trigger.SEND_INITIALIZE_RESULT)
+        if trigger is not None:
+            self._lifecycle.process(trigger)
             self._version = payload["protocolVersion"]
             self._our_caps = payload["capabilities"]
         if incoming.batch is not None:
@@ -1753,8 +1773,10 @@ class Connection:
         incoming = self._take_serving(request_id)
         if incoming is None:
             return
-        if incoming.method == _INITIALIZE:
-            self._lifecycle.process(Trigger.SEND_INITIALIZE_ERROR)
+        trigger = self._triggers.get((incoming.method, Step.SEND_ERROR)) \
+            if incoming.method in LIFECYCLE_REQUESTS else None
+        if trigger is Trigger.SEND_INITIALIZE_ERROR:
+            self._lifecycle.process(trigger)
             self._init_id = None
             self._peer_info = self._peer_caps = None
         if incoming.batch is not None:
@@ -1777,8 +1799,8 @@ class Connection:
         out = self._requests.pending.get(request_id)
         if out is None:
             raise LocalProtocolError(f"there is no pending request {request_id!r} to cancel")
-        if out.method == _INITIALIZE:
-            raise LocalProtocolError("initialize cannot be cancelled")
+        if out.method in UNCANCELLABLE:
+            raise LocalProtocolError(f"{out.method} cannot be cancelled")
         params: dict[str, Any] = {"requestId": request_id}
         if reason is not None:
             params["reason"] = reason

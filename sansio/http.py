@@ -61,6 +61,7 @@ from .versions import (
     META_PROTOCOL_VERSION,
     STATELESS_VERSIONS,
     SUPPORTED_VERSIONS,
+    null_id,
 )
 
 __all__ = [
@@ -100,7 +101,6 @@ _SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cac
                 ("x-accel-buffering", "no")]
 _JSON = ("content-type", "application/json")
 _LEGACY_DEFAULT_VERSION = "2025-03-26"
-_ID_OMITTED_FROM = "2025-11-25"  # an error answering no readable id omits "id" from here on
 
 
 # ---------------------------------------------------------------- one HTTP connection
@@ -905,7 +905,7 @@ class StreamableHTTPServer:
         the revision has none): the -32600 it would write, id null up to 2025-06-18 and
         omitted from 2025-11-25 (whose schema forbids null), on the POST that carried it."""
         answer: dict[str, Any] = {"jsonrpc": "2.0"}
-        if version is None or version < _ID_OMITTED_FROM:
+        if null_id(version):
             answer["id"] = None
         answer["error"] = {"code": -32600, "message": message}
         return Reject(400, (_JSON,), self._dumps(answer))
