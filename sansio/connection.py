@@ -174,12 +174,16 @@ class Connection:
         max_listen_streams: (stateless era) how many ``subscriptions/listen`` streams may be
             open at once: a server refuses one more in :meth:`accept_listen`, a client in
             :meth:`send_listen`.
+        codec: the JSON codec this connection reads and writes frames with (default: the
+            process default, :data:`sansio._codec.DEFAULT`), as the HTTP objects take one.
 
     Raises:
         ValueError: an argument is out of range or names an unknown revision.
     """
 
     __slots__ = (
+        "_codec",
+        "_dumps_line",
         "_eof",
         "_eof_reason",
         "_era_version",
@@ -192,6 +196,7 @@ class Connection:
         "_lines",
         "_listening",
         "_listens",
+        "_loads",
         "_max_depth",
         "_max_frame_size",
         "_max_listens",
@@ -231,6 +236,7 @@ class Connection:
         server_info: Mapping[str, Any] | None = None,
         server_capabilities: Mapping[str, Any] | None = None,
         max_listen_streams: int = DEFAULT_MAX_STREAMS,
+        codec: _codec.Codec | None = None,
     ) -> None:
         versions = tuple(sorted(set(supported_versions)))
         unknown = [v for v in versions if v not in SUPPORTED_VERSIONS]
@@ -248,6 +254,9 @@ class Connection:
         if max_listen_streams.__class__ is not int or max_listen_streams < 1:
             raise ValueError("max_listen_streams must be a positive integer")
         self._max_listens = max_listen_streams
+        self._codec = codec if codec is not None else _codec.DEFAULT
+        self._loads = self._codec.loads
+        self._dumps_line = self._codec.dumps_line
         # subscriptions/listen streams: a server's open ones, a client's listens (made on first
         # use).
         self._listens: ServerSubscriptions | None = None
@@ -304,6 +313,11 @@ class Connection:
         self._instructions: str | None = None
 
     # ------------------------------------------------------------------ properties
+
+    @property
+    def codec(self) -> _codec.Codec:
+        """The JSON codec of this connection (``codec=``)."""
+        return self._codec
 
     @property
     def role(self) -> Role:
@@ -484,7 +498,7 @@ class Connection:
         if answer:
             obj = error_response_obj(request_id, code, msg, data, null_id=self._null_id())
             exc.response_obj = obj
-            exc.response_hint = _codec.dumps_line(obj)
+            exc.response_hint = self._dumps_line(obj)
             exc.response_frame = Frame(FrameKind.ERROR, exc.response_hint, request_id,
                                        request_id, None, self._version or self._era_version)
         return exc
@@ -496,7 +510,7 @@ class Connection:
                     f"message exceeds max_frame_size ({self._max_frame_size} bytes)",
                     ErrorCode.INVALID_REQUEST, None, answer=True)
             try:
-                obj = _codec.loads(frame)
+                obj = self._loads(frame)
             except _codec.DecodeError as exc:
                 raise self._refuse(f"parse error: {exc}", ErrorCode.PARSE_ERROR, None,
                                    answer=True) from None
@@ -530,7 +544,7 @@ class Connection:
                 if exc.response_obj is not None:
                     batch.responses.append(exc.response_obj)
         if not batch.waiting and batch.responses:
-            hint = _codec.dumps_line(batch.responses)
+            hint = self._dumps_line(batch.responses)
             refusal = RemoteProtocolError("batch had no valid requests",
                                           ErrorCode.INVALID_REQUEST, response_hint=hint)
             refusal.response_frame = Frame(
@@ -1006,7 +1020,7 @@ class Connection:
 
     def _encode(self, obj: Any) -> bytes:
         try:
-            return _codec.dumps_line(obj)
+            return self._dumps_line(obj)
         except _codec.EncodeError as exc:
             raise LocalProtocolError(f"can't encode message as JSON: {exc}",
                                      ErrorCode.INTERNAL_ERROR) from None
