@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sansio import RemoteProtocolError, RequestReceived
 from sansio.jsonrpc import (
     ErrorResponse,
     FrameError,
@@ -19,6 +20,7 @@ from sansio.jsonrpc import (
     decode_message,
     too_deep,
 )
+from tests.helpers import operating_pair
 
 _OF_CLASS = {Request: MessageKind.REQUEST, Notification: MessageKind.NOTIFICATION,
              Response: MessageKind.RESPONSE, ErrorResponse: MessageKind.ERROR}
@@ -72,3 +74,27 @@ def test_batches_are_allowed_only_in_2025_03_26() -> None:
         "JSON-RPC batches are not allowed in protocol version 2025-06-18"
     assert batch_refusal("2026-07-28") is not None
     assert batch_refusal(None) == "JSON-RPC batches are not allowed before initialization"
+
+
+@pytest.mark.parametrize("obj", [
+    {"jsonrpc": "2.0", "id": 7, "method": "ping"},
+    {"jsonrpc": "2.0", "id": "s", "method": "ping", "params": {}},
+    {"jsonrpc": "2.0", "method": "notifications/roots/list_changed"},
+    {"jsonrpc": "2.0", "method": "notifications/roots/list_changed", "params": {}},
+    {"jsonrpc": "2.0", "id": True, "method": "ping"},
+    {"jsonrpc": "2.0", "id": 1.5, "method": "ping"},
+    {"jsonrpc": "2.0", "id": 0},
+    {"jsonrpc": "2.0", "method": "ping", "id": 8, "params": None},
+])
+def test_the_engine_answers_exactly_the_request_shaped(obj: Any) -> None:
+    """The engine's inline fast path and decode_message agree with classify: a request-shaped
+    message gets an event or an answer, a notification-shaped one never an answer."""
+    pair = operating_pair()
+    pair.server.receive_message(obj)
+    try:
+        event = pair.server.next_event()
+    except RemoteProtocolError as exc:
+        answered = exc.response_hint is not None
+        assert answered == (classify(obj) is MessageKind.REQUEST)
+    else:
+        assert isinstance(event, RequestReceived) == (classify(obj) is MessageKind.REQUEST)
