@@ -26,6 +26,7 @@ import attrs
 
 from . import _codec, _stateless
 from ._fifo import Fifo
+from ._requests import Batch, Incoming, Outgoing, RequestTable, UnknownRequest, progress_token_of
 from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from .events import (
@@ -55,12 +56,24 @@ from .jsonrpc import (
     Request,
     RequestId,
     Response,
+    batch_refusal,
     decode_message,
     error_response_obj,
     is_request_id,
+    too_deep,
 )
 from .mrtr import MRTR_METHODS
-from .state import LifecycleState, Role, State, Trigger
+from .state import (
+    LIFECYCLE_NOTIFICATIONS,
+    LIFECYCLE_REQUESTS,
+    UNCANCELLABLE,
+    LifecycleState,
+    Role,
+    State,
+    Step,
+    Trigger,
+    message_triggers,
+)
 from .subscriptions import (
     ACKNOWLEDGED_METHOD,
     DEFAULT_MAX_STREAMS,
@@ -88,7 +101,6 @@ from .types import (
     unstructure,
 )
 from .versions import (
-    BATCH_VERSIONS,
     HANDSHAKE_VERSIONS,
     STATELESS_VERSIONS,
     SUPPORTED_VERSIONS,
@@ -96,6 +108,7 @@ from .versions import (
     RequestMeta,
     modern_version_of,
     negotiate,
+    null_id,
     read_request_meta,
 )
 
@@ -105,9 +118,6 @@ DEFAULT_MAX_FRAME_SIZE: Final = 16 * 1024 * 1024
 """Largest accepted frame, in bytes (16 MiB)."""
 DEFAULT_MAX_DEPTH: Final = 64
 """Deepest accepted nesting of JSON arrays and objects in one frame."""
-
-_CANCEL_MEMORY: Final = 1024
-"""How many cancelled request ids are remembered (to drop late answers quietly)."""
 
 _INITIALIZE = "initialize"
 _INITIALIZED = "notifications/initialized"
@@ -119,7 +129,6 @@ _MRTR_FIELDS: Final = ("inputResponses", "requestState")
 _HONOUR_ALL: Final = {"tools": {"listChanged": True}, "prompts": {"listChanged": True},
                       "resources": {"listChanged": True, "subscribe": True}}
 """What a server without ``server_capabilities`` honours on a listen: everything asked."""
-_NULL_ID_UNTIL = "2025-11-25"  # from this revision on, an unknown id is omitted, not null
 _NO_ID: Final = object()
 
 _Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | None",
@@ -127,60 +136,10 @@ _Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | No
 """A queued outbound frame: the fields of :class:`~sansio.frames.Frame`, in order."""
 
 
-@attrs.define(slots=True)
-class _Outgoing:
-    method: str
-    progress_token: RequestId | None
-    # (stateless era, a request that may be answered input_required) the caller's params,
-    # without the engine's stamp and the previous round's fields: InputRequired carries them.
-    params: dict[str, Any] | None = None
-
-
-@attrs.define(slots=True)
-class _Incoming:
-    method: str
-    progress_token: RequestId | None
-    batch: _Batch | None
-    meta: RequestMeta | None = None  # the request's own _meta (stateless era)
-
-
-@attrs.define(slots=True, eq=False)
-class _Batch:
-    """An incoming JSON-RPC batch whose responses must go out together as one array."""
-
-    waiting: set[RequestId] = attrs.Factory(set)
-    responses: list[dict[str, Any]] = attrs.Factory(list)
-
-
 class _Refusal(RemoteProtocolError):
     """A recoverable remote error that also remembers the error-response object it owes."""
 
     response_obj: dict[str, Any] | None = None
-
-
-def _progress_token_of(params: Mapping[str, Any] | None) -> RequestId | None:
-    if not params:
-        return None
-    meta = params.get("_meta")
-    if meta.__class__ is not dict:
-        return None
-    token = meta.get("progressToken")
-    return token if is_request_id(token) else None
-
-
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests arrays/objects deeper than ``limit`` (iterative, no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        if node.__class__ is dict:
-            stack.extend((child, depth + 1) for child in node.values()
-                         if child.__class__ in (dict, list))
-        elif node.__class__ is list:
-            stack.extend((child, depth + 1) for child in node if child.__class__ in (dict, list))
-    return False
 
 
 class Connection:
@@ -215,14 +174,16 @@ class Connection:
         max_listen_streams: (stateless era) how many ``subscriptions/listen`` streams may be
             open at once: a server refuses one more in :meth:`accept_listen`, a client in
             :meth:`send_listen`.
+        codec: the JSON codec this connection reads and writes frames with (default: the
+            process default, :data:`sansio._codec.DEFAULT`), as the HTTP objects take one.
 
     Raises:
         ValueError: an argument is out of range or names an unknown revision.
     """
 
     __slots__ = (
-        "_cancelled_in",
-        "_cancelled_out",
+        "_codec",
+        "_dumps_line",
         "_eof",
         "_eof_reason",
         "_era_version",
@@ -235,10 +196,10 @@ class Connection:
         "_lines",
         "_listening",
         "_listens",
+        "_loads",
         "_max_depth",
         "_max_frame_size",
         "_max_listens",
-        "_next_id",
         "_offered_version",
         "_our_caps",
         "_our_notes",
@@ -248,20 +209,18 @@ class Connection:
         "_peer_info",
         "_peer_notes",
         "_peer_requests",
-        "_pending",
-        "_progress",
         "_recv_checked",
+        "_requests",
         "_role",
         "_send_checked",
         "_server_caps",
         "_server_info",
-        "_serving",
-        "_serving_tokens",
         "_stamp",
         "_stateless",
         "_stateless_checked",
         "_supported",
         "_terminal",
+        "_triggers",
         "_validate",
         "_version",
     )
@@ -277,6 +236,7 @@ class Connection:
         server_info: Mapping[str, Any] | None = None,
         server_capabilities: Mapping[str, Any] | None = None,
         max_listen_streams: int = DEFAULT_MAX_STREAMS,
+        codec: _codec.Codec | None = None,
     ) -> None:
         versions = tuple(sorted(set(supported_versions)))
         unknown = [v for v in versions if v not in SUPPORTED_VERSIONS]
@@ -294,12 +254,16 @@ class Connection:
         if max_listen_streams.__class__ is not int or max_listen_streams < 1:
             raise ValueError("max_listen_streams must be a positive integer")
         self._max_listens = max_listen_streams
+        self._codec = codec if codec is not None else _codec.DEFAULT
+        self._loads = self._codec.loads
+        self._dumps_line = self._codec.dumps_line
         # subscriptions/listen streams: a server's open ones, a client's listens (made on first
         # use).
         self._listens: ServerSubscriptions | None = None
         self._listening: ClientSubscriptions | None = None
         self._role = role
         self._lifecycle = LifecycleState(role)
+        self._triggers = message_triggers(role)
         self._supported = versions
         self._handshake_versions = handshake
         self._stateless = tuple(v for v in versions if v in STATELESS_VERSIONS)
@@ -332,15 +296,8 @@ class Connection:
         # Queued frames as plain tuples (Frame's fields, in order): a Frame is built only for
         # frames_to_send(), so data_to_send() users do not pay for the objects.
         self._outbound: list[_Queued] = []
-        self._next_id = 1
-        # Requests we sent and await answers to; progress tokens we gave out.
-        self._pending: dict[RequestId, _Outgoing] = {}
-        self._progress: dict[RequestId, RequestId] = {}
-        self._cancelled_out: dict[RequestId, None] = {}
-        # Requests we serve; their progress tokens.
-        self._serving: dict[RequestId, _Incoming] = {}
-        self._serving_tokens: dict[RequestId, RequestId] = {}
-        self._cancelled_in: dict[RequestId, None] = {}
+        # Both directions' requests: ids, progress tokens, cancel memories, batches.
+        self._requests = RequestTable()
         # Methods that passed the state, direction, revision and capability checks while
         # OPERATING (nothing those checks read can change after the handshake).
         self._send_checked: set[str] = set()
@@ -356,6 +313,11 @@ class Connection:
         self._instructions: str | None = None
 
     # ------------------------------------------------------------------ properties
+
+    @property
+    def codec(self) -> _codec.Codec:
+        """The JSON codec of this connection (``codec=``)."""
+        return self._codec
 
     @property
     def role(self) -> Role:
@@ -412,16 +374,16 @@ class Connection:
     @property
     def pending_requests(self) -> frozenset[RequestId]:
         """Ids of the requests we sent that are not answered yet."""
-        return frozenset(self._pending)
+        return frozenset(self._requests.pending)
 
     @property
     def serving_requests(self) -> frozenset[RequestId]:
         """Ids of the peer's requests we have not answered yet (and that were not cancelled)."""
-        return frozenset(self._serving)
+        return frozenset(self._requests.serving)
 
     def method_of(self, request_id: RequestId) -> str | None:
         """The method of a pending request of ours, or ``None`` if ``request_id`` is not one."""
-        out = self._pending.get(request_id)
+        out = self._requests.pending.get(request_id)
         return out.method if out is not None else None
 
     # ------------------------------------------------------------------ inbound
@@ -520,8 +482,7 @@ class Connection:
         raise RemoteProtocolError(msg, code, fatal=True, finished_request=finished_request)
 
     def _null_id(self) -> bool:
-        version = self._version or self._era_version
-        return version is None or version < _NULL_ID_UNTIL
+        return null_id(self._version or self._era_version)
 
     def _refuse(
         self,
@@ -537,7 +498,7 @@ class Connection:
         if answer:
             obj = error_response_obj(request_id, code, msg, data, null_id=self._null_id())
             exc.response_obj = obj
-            exc.response_hint = _codec.dumps_line(obj)
+            exc.response_hint = self._dumps_line(obj)
             exc.response_frame = Frame(FrameKind.ERROR, exc.response_hint, request_id,
                                        request_id, None, self._version or self._era_version)
         return exc
@@ -549,18 +510,18 @@ class Connection:
                     f"message exceeds max_frame_size ({self._max_frame_size} bytes)",
                     ErrorCode.INVALID_REQUEST, None, answer=True)
             try:
-                obj = _codec.loads(frame)
+                obj = self._loads(frame)
             except _codec.DecodeError as exc:
                 raise self._refuse(f"parse error: {exc}", ErrorCode.PARSE_ERROR, None,
                                    answer=True) from None
             raw = frame.encode("utf-8", "replace") if isinstance(frame, str) else frame
-            if raw.count(b"{") + raw.count(b"[") > self._max_depth and _too_deep(
+            if raw.count(b"{") + raw.count(b"[") > self._max_depth and too_deep(
                     obj, self._max_depth):
                 raise self._refuse(f"frame nests deeper than max_depth ({self._max_depth})",
                                    ErrorCode.INVALID_REQUEST, None, answer=True)
         else:
             obj = frame
-            if _too_deep(obj, self._max_depth):
+            if too_deep(obj, self._max_depth):
                 raise self._refuse(f"message nests deeper than max_depth ({self._max_depth})",
                                    ErrorCode.INVALID_REQUEST, None, answer=True)
         if obj.__class__ is list:
@@ -569,15 +530,13 @@ class Connection:
             self._handle_obj(obj, None)
 
     def _handle_batch(self, items: list[Any]) -> None:
-        if self._version not in BATCH_VERSIONS:
-            version = self._version or self._era_version
-            raise self._refuse(
-                "JSON-RPC batches are not allowed "
-                + (f"in protocol version {version}" if version else "before initialization"),
-                ErrorCode.INVALID_REQUEST, None, answer=True)
+        # (The stateless era's revision never has batches: it is named in the refusal.)
+        why = batch_refusal(self._version or self._era_version)
+        if why is not None:
+            raise self._refuse(why, ErrorCode.INVALID_REQUEST, None, answer=True)
         if not items:
             raise self._refuse("empty batch", ErrorCode.INVALID_REQUEST, None, answer=True)
-        batch = _Batch()
+        batch = Batch()
         for item in items:
             try:
                 self._handle_obj(item, batch)
@@ -585,7 +544,7 @@ class Connection:
                 if exc.response_obj is not None:
                     batch.responses.append(exc.response_obj)
         if not batch.waiting and batch.responses:
-            hint = _codec.dumps_line(batch.responses)
+            hint = self._dumps_line(batch.responses)
             refusal = RemoteProtocolError("batch had no valid requests",
                                           ErrorCode.INVALID_REQUEST, response_hint=hint)
             refusal.response_frame = Frame(
@@ -593,7 +552,7 @@ class Connection:
                 batch_ids=tuple(r["id"] for r in batch.responses if r.get("id") is not None))
             raise refusal
 
-    def _handle_obj(self, obj: Any, batch: _Batch | None) -> None:
+    def _handle_obj(self, obj: Any, batch: Batch | None) -> None:
         # The well-formed common cases, classified inline (no message object is built); all
         # else, including every malformed message, goes through decode_message, which is the
         # reference for what is valid and gives the error.
@@ -623,8 +582,8 @@ class Connection:
             # A malformed response. If it names a request of ours, that request is finished.
             rid = exc.request_id
             finished = None
-            if rid is not None and rid in self._pending:
-                self._finish_pending(rid)
+            if rid is not None and rid in self._requests.pending:
+                self._requests.finish_pending(rid)
                 finished = rid
             raise RemoteProtocolError(f"malformed response: {exc}", exc.code,
                                       finished_request=finished) from None
@@ -667,8 +626,9 @@ class Connection:
                 data={"errors": exc.errors}) from None
 
     def _on_request(self, rid: RequestId, method: str, params: dict[str, Any] | None,
-                    batch: _Batch | None) -> None:
-        if rid in self._serving:
+                    batch: Batch | None) -> None:
+        requests = self._requests
+        if rid in requests.serving:
             raise self._refuse(f"duplicate request id {rid!r}: a request with this id is "
                                "still being served", ErrorCode.INVALID_REQUEST, rid, answer=True)
         meta: RequestMeta | None = None
@@ -682,18 +642,15 @@ class Connection:
             # revision: the request is judged by its own _meta.
             meta, spec = self._check_stateless_request(rid, method, params)
         else:
-            if method == _INITIALIZE and self._role is Role.SERVER:
+            if (method in LIFECYCLE_REQUESTS
+                    and self._triggers.get((method, Step.RECV_REQUEST)) is Trigger.RECV_INITIALIZE):
                 self._on_initialize(rid, params, batch)
                 return
             spec = self._check_incoming_request(rid, method, params)
         if spec is not None and self._validate:
             self._check_params(spec, params, rid, answer=True)
-        token = _progress_token_of(params)
-        self._serving[rid] = _Incoming(method, token, batch, meta)
-        if token is not None:
-            self._serving_tokens[token] = rid
-        if batch is not None:
-            batch.waiting.add(rid)
+        token = progress_token_of(params)
+        requests.add_serving(rid, Incoming(method, token, batch, meta))
         self._events.append(RequestReceived(rid, method, params, token, meta))
 
     def _check_stateless_request(
@@ -773,7 +730,7 @@ class Connection:
         return spec
 
     def _on_initialize(self, rid: RequestId, params: dict[str, Any] | None,
-                       batch: _Batch | None) -> None:
+                       batch: Batch | None) -> None:
         if batch is not None or not self._lifecycle.can(Trigger.RECV_INITIALIZE):
             raise self._refuse("initialize may be sent only once, first, and not in a batch",
                                ErrorCode.INVALID_REQUEST, rid, answer=True)
@@ -795,8 +752,8 @@ class Connection:
         self._init_id = rid
         self._peer_info = client_info
         self._peer_caps = caps
-        token = _progress_token_of(params)
-        self._serving[rid] = _Incoming(_INITIALIZE, token, None)
+        token = progress_token_of(params)
+        self._requests.add_serving(rid, Incoming(_INITIALIZE, token, None))
         self._events.append(InitializeRequested(
             request_id=rid, params=params, requested_version=requested,
             protocol_version=offered, client_info=client_info, capabilities=caps))
@@ -826,9 +783,10 @@ class Connection:
                                answer=False)
         elif self._validate:
             self._check_params(spec, params, None, answer=False)
-        if method == _INITIALIZED:
-            if self._role is Role.SERVER and self._lifecycle.can(Trigger.RECV_INITIALIZED):
-                self._lifecycle.process(Trigger.RECV_INITIALIZED)
+        if method in LIFECYCLE_NOTIFICATIONS:
+            trigger = self._triggers.get((method, Step.RECV_NOTIFICATION))
+            if trigger is Trigger.RECV_INITIALIZED and self._lifecycle.can(trigger):
+                self._lifecycle.process(trigger)
                 assert self._version is not None and self._peer_info is not None
                 self._events.append(Initialized(
                     protocol_version=self._version, peer_info=self._peer_info,
@@ -850,13 +808,10 @@ class Connection:
             return
         if self._listens is not None:
             self._listens.cancel(rid)
-        incoming = self._serving.get(rid)
-        if incoming is None or incoming.method == _INITIALIZE:
+        incoming = self._requests.serving.get(rid)
+        if incoming is None or incoming.method in UNCANCELLABLE:
             return  # already answered (a race), unknown, or initialize (which can't be cancelled)
-        del self._serving[rid]
-        if incoming.progress_token is not None:
-            self._serving_tokens.pop(incoming.progress_token, None)
-        self._remember(self._cancelled_in, rid, None)
+        self._requests.cancel_serving(rid)
         if incoming.batch is not None:
             self._finish_batch_member(incoming.batch, rid, None)
         reason = params.get("reason") if params else None
@@ -871,8 +826,8 @@ class Connection:
             return False
         if isinstance(outcome, SubscriptionEnded):
             rid = outcome.subscription_id
-            if rid in self._pending:
-                self._finish_pending(rid)
+            if rid in self._requests.pending:
+                self._requests.finish_pending(rid)
             reason = params.get("reason") if params else None
             self._events.append(ListenEnded(rid, reason if reason.__class__ is str else None))
             return True
@@ -910,35 +865,34 @@ class Connection:
             raise self._refuse("invalid params for notifications/progress",
                                ErrorCode.INVALID_PARAMS, None, answer=False)
         assert token is not None
-        rid = self._progress.get(token)
+        rid = self._requests.progress.get(token)
         if rid is None:
             return  # progress for a finished or unknown request: dropped
         self._events.append(ProgressReceived(rid, token, progress, total, message))
 
     # -- incoming responses
 
-    def _take_pending(self, rid: RequestId) -> _Outgoing | None:
-        if rid not in self._pending:
-            if rid in self._cancelled_out:
-                del self._cancelled_out[rid]
-                return None  # a late answer to a request we cancelled: ignored
+    def _take_pending(self, rid: RequestId) -> Outgoing | None:
+        # None: a late answer to a request we cancelled, ignored.
+        try:
+            return self._requests.take_pending(rid)
+        except UnknownRequest:
             raise self._refuse(f"response to unknown request id {rid!r}",
-                               ErrorCode.INVALID_REQUEST, None, answer=False)
-        return self._finish_pending(rid)
-
-    def _finish_pending(self, rid: RequestId) -> _Outgoing:
-        out = self._pending.pop(rid)
-        if out.progress_token is not None:
-            self._progress.pop(out.progress_token, None)
-        return out
+                               ErrorCode.INVALID_REQUEST, None, answer=False) from None
 
     def _on_response(self, rid: RequestId, result: dict[str, Any]) -> None:
-        out = self._take_pending(rid)
+        try:  # (inlined _take_pending: the hot path)
+            out = self._requests.take_pending(rid)
+        except UnknownRequest:
+            raise self._refuse(f"response to unknown request id {rid!r}",
+                               ErrorCode.INVALID_REQUEST, None, answer=False) from None
         if out is None:
             return
         if self._listening is not None:
             self._listening.receive_response(rid)
-        if out.method == _INITIALIZE and self._role is Role.CLIENT:
+        if out.method in LIFECYCLE_REQUESTS and (
+                self._triggers.get((out.method, Step.RECV_RESULT))
+                is Trigger.RECV_INITIALIZE_RESULT):
             self._on_initialize_result(rid, result)
             return
         typed: Any = None
@@ -964,7 +918,7 @@ class Connection:
                         finished_request=rid) from None
         self._events.append(ResponseReceived(rid, out.method, result, typed, result_type))
 
-    def _on_input_required(self, rid: RequestId, out: _Outgoing, result: dict[str, Any]) -> None:
+    def _on_input_required(self, rid: RequestId, out: Outgoing, result: dict[str, Any]) -> None:
         if out.method not in MRTR_METHODS:
             raise RemoteProtocolError(
                 f"invalid result for {out.method}: only tools/call, prompts/get and "
@@ -1024,8 +978,10 @@ class Connection:
             return
         if self._listening is not None:
             self._listening.receive_response(rid, error=True)
-        if out.method == _INITIALIZE and self._role is Role.CLIENT:
-            self._lifecycle.process(Trigger.RECV_INITIALIZE_ERROR)
+        trigger = self._triggers.get((out.method, Step.RECV_ERROR)) \
+            if out.method in LIFECYCLE_REQUESTS else None
+        if trigger is not None:
+            self._lifecycle.process(trigger)
         self._events.append(ErrorReceived(rid, out.method, resp.error))
 
     # ------------------------------------------------------------------ outbound
@@ -1064,7 +1020,7 @@ class Connection:
 
     def _encode(self, obj: Any) -> bytes:
         try:
-            return _codec.dumps_line(obj)
+            return self._dumps_line(obj)
         except _codec.EncodeError as exc:
             raise LocalProtocolError(f"can't encode message as JSON: {exc}",
                                      ErrorCode.INTERNAL_ERROR) from None
@@ -1164,10 +1120,10 @@ class Connection:
                 if payload else {}
         if input_responses is not None or request_state is not None:
             payload = self._retry_payload(method, payload, input_responses, request_state)
-        if method == _INITIALIZE:
+        if method in LIFECYCLE_REQUESTS:
             self._check_initialize_params(payload)
-            trigger: Trigger | None = Trigger.SEND_INITIALIZE
-            if not self._lifecycle.can(Trigger.SEND_INITIALIZE):
+            trigger = self._triggers.get((method, Step.SEND_REQUEST))
+            if trigger is None or not self._lifecycle.can(trigger):
                 raise LocalProtocolError(
                     "initialize may be sent only once, first, and only by a client")
         else:
@@ -1194,10 +1150,11 @@ class Connection:
             payload = _stateless.stamped(payload, self._stamp, log_level)
         elif log_level is not None:
             raise LocalProtocolError("log_level is for a client in the stateless era")
-        token = _progress_token_of(payload) if progress_token is None else progress_token
-        if token is not None and token in self._progress:
+        token = progress_token_of(payload) if progress_token is None else progress_token
+        requests = self._requests
+        if token is not None and token in requests.progress:
             raise LocalProtocolError(f"progress token {token!r} is already in use")
-        rid = self._next_id
+        rid = requests.next_id
         obj: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
         if payload is not None:
             obj["params"] = payload
@@ -1205,15 +1162,12 @@ class Connection:
                           self._version or self._era_version, ())
         if method == LISTEN_METHOD and self._stamp:
             self._register_listen(rid, payload)
-        self._next_id = rid + 1
         if trigger is not None:
             self._lifecycle.process(trigger)
             assert payload is not None
             self._init_id = rid
             self._our_caps = payload["capabilities"]
-        self._pending[rid] = _Outgoing(method, token, keep)
-        if token is not None:
-            self._progress[token] = rid
+        requests.add_pending(rid, Outgoing(method, token, keep))
         self._outbound.append(frame)
         return rid
 
@@ -1473,16 +1427,18 @@ class Connection:
         related = related_request_id
         if method == _PROGRESS:
             token = payload.get("progressToken") if payload else None
-            if token not in self._serving_tokens:
+            serving_tokens = self._requests.serving_tokens
+            if token not in serving_tokens:
                 return  # the request ended (or never asked for progress): nothing to say
-            related = self._serving_tokens[token]
+            related = serving_tokens[token]
         version = self._version or self._era_version
-        if related is not None and related in self._serving:
-            meta = self._serving[related].meta
+        serving = self._requests.serving
+        if related is not None and related in serving:
+            meta = serving[related].meta
             if meta is not None:
                 version = meta.version
         if method == _LOG and self._lifecycle.traffic.per_request:
-            incoming = self._serving.get(related) if related is not None else None
+            incoming = serving.get(related) if related is not None else None
             if incoming is None:
                 raise LocalProtocolError(
                     "notifications/message is request-scoped in the stateless era: pass the "
@@ -1494,10 +1450,11 @@ class Connection:
             obj["params"] = payload
         frame: _Queued = (FrameKind.NOTIFICATION, self._encode(obj), None, related, method,
                           version, ())
-        if method == _INITIALIZED:
-            if self._role is not Role.CLIENT:
-                raise LocalProtocolError("only a client sends notifications/initialized")
-            self._lifecycle.process(Trigger.SEND_INITIALIZED)
+        if method in LIFECYCLE_NOTIFICATIONS:
+            trigger = self._triggers.get((method, Step.SEND_NOTIFICATION))
+            if trigger is None:
+                raise LocalProtocolError(f"only a {self._role.peer.value} sends {method}")
+            self._lifecycle.process(trigger)
         self._outbound.append(frame)
 
     def _route_to_listens(self, method: str, payload: dict[str, Any] | None,
@@ -1513,21 +1470,21 @@ class Connection:
             sid = delivery.subscription_id
             if only is not None and sid != only:
                 continue
-            incoming = self._serving.get(sid)
+            incoming = self._requests.serving.get(sid)
             version = incoming.meta.version if incoming is not None and \
                 incoming.meta is not None else self._era_version
             frames.append((FrameKind.NOTIFICATION, self._encode(delivery.to_json()), None, sid,
                            method, version, ()))
         self._outbound.extend(frames)
 
-    def _take_serving(self, request_id: RequestId) -> _Incoming | None:
-        incoming = self._serving.pop(request_id, None)
+    def _take_serving(self, request_id: RequestId) -> Incoming | None:
+        # None: cancelled by the peer, answering is a no-op.
+        try:
+            incoming = self._requests.take_serving(request_id)
+        except UnknownRequest:
+            raise LocalProtocolError(f"there is no request {request_id!r} to answer") from None
         if incoming is None:
-            if request_id in self._cancelled_in:
-                return None  # cancelled by the peer: answering is a no-op
-            raise LocalProtocolError(f"there is no request {request_id!r} to answer")
-        if incoming.progress_token is not None:
-            self._serving_tokens.pop(incoming.progress_token, None)
+            return None
         if self._listens is not None:
             self._listens.cancel(request_id)  # answering a listen ends its stream
         return incoming
@@ -1560,8 +1517,10 @@ class Connection:
         payload = self._payload(result)
         if payload is None:
             raise LocalProtocolError("a result must be an object (use {} for an empty result)")
-        incoming = self._serving.get(request_id)
-        is_init = incoming is not None and incoming.method == _INITIALIZE
+        incoming = self._requests.serving.get(request_id)
+        trigger = self._triggers.get((incoming.method, Step.SEND_RESULT)) \
+            if incoming is not None and incoming.method in LIFECYCLE_REQUESTS else None
+        is_init = trigger is Trigger.SEND_INITIALIZE_RESULT
         version = self._version
         if is_init:
             payload = self._initialize_result(payload)
@@ -1572,11 +1531,16 @@ class Connection:
             version = incoming.meta.version
         obj = {"jsonrpc": "2.0", "id": request_id, "result": payload}
         data = self._encode(obj) if incoming is None or incoming.batch is None else b""
-        incoming = self._take_serving(request_id)
+        try:  # (inlined _take_serving: the hot path)
+            incoming = self._requests.take_serving(request_id)
+        except UnknownRequest:
+            raise LocalProtocolError(f"there is no request {request_id!r} to answer") from None
         if incoming is None:
             return
-        if is_init:
-            self._lifecycle.process(Trigger.SEND_INITIALIZE_RESULT)
+        if self._listens is not None:
+            self._listens.cancel(request_id)  # answering a listen ends its stream
+        if trigger is not None:
+            self._lifecycle.process(trigger)
             self._version = payload["protocolVersion"]
             self._our_caps = payload["capabilities"]
         if incoming.batch is not None:
@@ -1621,9 +1585,9 @@ class Connection:
                 exc.code, exc.message, exc.data)``. Nothing is queued then and the request is
                 still served.
         """
-        incoming = self._serving.get(request_id)
+        incoming = self._requests.serving.get(request_id)
         if incoming is None:
-            if request_id in self._cancelled_in:
+            if request_id in self._requests.cancelled_in:
                 return
             raise LocalProtocolError(f"there is no request {request_id!r} to answer")
         if incoming.meta is None:
@@ -1646,8 +1610,8 @@ class Connection:
             result["_meta"] = dict(meta)
         self.send_response(request_id, result)
 
-    def _serving_listen(self, request_id: RequestId) -> _Incoming:
-        incoming = self._serving.get(request_id)
+    def _serving_listen(self, request_id: RequestId) -> Incoming:
+        incoming = self._requests.serving.get(request_id)
         if incoming is None:
             raise LocalProtocolError(f"there is no request {request_id!r} being served")
         if incoming.method != LISTEN_METHOD or incoming.meta is None:
@@ -1690,7 +1654,7 @@ class Connection:
                 ``max_listen_streams`` streams are open (``INVALID_REQUEST``): nothing is
                 queued; answer with ``send_error(request_id, exc.code, str(exc))``.
         """
-        if request_id in self._cancelled_in and request_id not in self._serving:
+        if self._requests.peer_cancelled(request_id):
             return None
         incoming = self._serving_listen(request_id)
         assert incoming.meta is not None
@@ -1725,7 +1689,7 @@ class Connection:
         Raises:
             LocalProtocolError: ``request_id`` is not an accepted listen being served.
         """
-        if request_id in self._cancelled_in and request_id not in self._serving:
+        if self._requests.peer_cancelled(request_id):
             return
         incoming = self._serving_listen(request_id)
         assert incoming.meta is not None
@@ -1778,7 +1742,7 @@ class Connection:
             LocalProtocolError: ``request_id`` is not a ``server/discover`` request being
                 served, or an argument is invalid.
         """
-        incoming = self._serving.get(request_id)
+        incoming = self._requests.serving.get(request_id)
         if incoming is not None and incoming.method != _DISCOVER:
             raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, "
                                      "not server/discover")
@@ -1818,13 +1782,15 @@ class Connection:
         if code.__class__ is not int and not isinstance(code, ErrorCode):
             raise LocalProtocolError("an error code must be an integer")
         obj = error_response_obj(request_id, code, message, data)
-        incoming = self._serving.get(request_id)
+        incoming = self._requests.serving.get(request_id)
         data_ = self._encode(obj) if incoming is None or incoming.batch is None else b""
         incoming = self._take_serving(request_id)
         if incoming is None:
             return
-        if incoming.method == _INITIALIZE:
-            self._lifecycle.process(Trigger.SEND_INITIALIZE_ERROR)
+        trigger = self._triggers.get((incoming.method, Step.SEND_ERROR)) \
+            if incoming.method in LIFECYCLE_REQUESTS else None
+        if trigger is Trigger.SEND_INITIALIZE_ERROR:
+            self._lifecycle.process(trigger)
             self._init_id = None
             self._peer_info = self._peer_caps = None
         if incoming.batch is not None:
@@ -1844,11 +1810,11 @@ class Connection:
                 spec forbids cancelling).
         """
         self._check_open()
-        out = self._pending.get(request_id)
+        out = self._requests.pending.get(request_id)
         if out is None:
             raise LocalProtocolError(f"there is no pending request {request_id!r} to cancel")
-        if out.method == _INITIALIZE:
-            raise LocalProtocolError("initialize cannot be cancelled")
+        if out.method in UNCANCELLABLE:
+            raise LocalProtocolError(f"{out.method} cannot be cancelled")
         params: dict[str, Any] = {"requestId": request_id}
         if reason is not None:
             params["reason"] = reason
@@ -1856,12 +1822,9 @@ class Connection:
             FrameKind.NOTIFICATION,
             self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params}),
             None, None, _CANCELLED, self._version or self._era_version, ())
-        del self._pending[request_id]
-        if out.progress_token is not None:
-            self._progress.pop(out.progress_token, None)
+        self._requests.cancel_pending(request_id)
         if self._listening is not None and request_id in self._listening:
             self._listening.cancel(request_id)
-        self._remember(self._cancelled_out, request_id, None)
         self._outbound.append(frame)
 
     def send_failed(self) -> None:
@@ -1893,28 +1856,14 @@ class Connection:
             self._listens.connection_lost()
         if self._listening is not None:
             self._listening.connection_lost()
-        pending = tuple(self._pending)
-        self._pending.clear()
-        self._progress.clear()
-        self._serving.clear()
-        self._serving_tokens.clear()
-        return pending
+        return self._requests.drop_all()
 
     # -- helpers
 
-    @staticmethod
-    def _remember(memory: dict[RequestId, Any], key: RequestId, value: Any) -> None:
-        memory[key] = value
-        if len(memory) > _CANCEL_MEMORY:
-            del memory[next(iter(memory))]  # the oldest (dicts keep insertion order)
-
-    def _finish_batch_member(self, batch: _Batch, rid: RequestId,
+    def _finish_batch_member(self, batch: Batch, rid: RequestId,
                              response: dict[str, Any] | None) -> None:
-        batch.waiting.discard(rid)
-        if response is not None:
-            batch.responses.append(response)
-        if not batch.waiting and batch.responses:
-            ids = tuple(r["id"] for r in batch.responses if r.get("id") is not None)
-            self._outbound.append((FrameKind.BATCH, self._encode(batch.responses), None, None,
+        responses = RequestTable.finish_batch_member(batch, rid, response)
+        if responses is not None:
+            ids = tuple(r["id"] for r in responses if r.get("id") is not None)
+            self._outbound.append((FrameKind.BATCH, self._encode(responses), None, None,
                                    None, self._version, ids))
-            batch.responses = []

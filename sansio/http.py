@@ -53,14 +53,15 @@ from .http_client import (
     media_type,
     summarize_error_body,
 )
+from .jsonrpc import MessageKind, batch_refusal, classify, is_request_id, too_deep
 from .sse import encode_event
 from .types import CLIENT_REQUESTS
 from .versions import (
-    BATCH_VERSIONS,
     HANDSHAKE_VERSIONS,
     META_PROTOCOL_VERSION,
     STATELESS_VERSIONS,
     SUPPORTED_VERSIONS,
+    null_id,
 )
 
 __all__ = [
@@ -100,7 +101,6 @@ _SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cac
                 ("x-accel-buffering", "no")]
 _JSON = ("content-type", "application/json")
 _LEGACY_DEFAULT_VERSION = "2025-03-26"
-_ID_OMITTED_FROM = "2025-11-25"  # an error answering no readable id omits "id" from here on
 
 
 # ---------------------------------------------------------------- one HTTP connection
@@ -703,20 +703,6 @@ def _key(request_id: Any) -> tuple[type, Any]:
     return (request_id.__class__, request_id)
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests arrays and objects deeper than ``limit`` (as the engine counts:
-    the outermost container is depth 1); iterative."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = node.values() if node.__class__ is dict else node
-        stack.extend((child, depth + 1) for child in children
-                     if child.__class__ is dict or child.__class__ is list)
-    return False
-
-
 def _describe_id(request_id: Any) -> str:
     if isinstance(request_id, bool) or request_id is None:
         return _codec.STDLIB.dumps(request_id).decode()
@@ -727,6 +713,7 @@ def _describe_id(request_id: Any) -> str:
     return "a number with a fraction or out of the 64-bit range"
 
 
+_ANSWERS = frozenset({MessageKind.RESPONSE, MessageKind.ERROR})
 _NOT_MODERN = frozenset({None, *HANDSHAKE_VERSIONS})
 
 
@@ -918,7 +905,7 @@ class StreamableHTTPServer:
         the revision has none): the -32600 it would write, id null up to 2025-06-18 and
         omitted from 2025-11-25 (whose schema forbids null), on the POST that carried it."""
         answer: dict[str, Any] = {"jsonrpc": "2.0"}
-        if version is None or version < _ID_OMITTED_FROM:
+        if null_id(version):
             answer["id"] = None
         answer["error"] = {"code": -32600, "message": message}
         return Reject(400, (_JSON,), self._dumps(answer))
@@ -991,15 +978,17 @@ class StreamableHTTPServer:
                                 for m in items):
             return self._reject(400, -32600, "the body must be a JSON-RPC message")
         body = request.body
-        if body.count(b"{") + body.count(b"[") > self.max_depth and _too_deep(
+        if body.count(b"{") + body.count(b"[") > self.max_depth and too_deep(
                 obj, self.max_depth):
             return self._refuse_message(self._message_version(request), "the message nests "
                                         f"deeper than max_depth ({self.max_depth})")
+        # A request whose id is not valid is refused here (the engine's answer would carry a
+        # null id and the POST would wait for it forever).
         requests = [m for m in items if "method" in m and "id" in m]
         for m in requests:
             # As the engine accepts: an integer (the codec turns one outside 64 bits into a
             # float) or a string; never a boolean, a float, null, an object or an array.
-            if not (m["id"].__class__ is int or m["id"].__class__ is str):
+            if not is_request_id(m["id"]):
                 return self._refuse_message(self._message_version(request),
                                             '"id" must be an integer or a string, not '
                                             f"{_describe_id(m['id'])}")
@@ -1105,7 +1094,7 @@ class StreamableHTTPServer:
         message = request.body
         if b"\n" in message:  # JSON whitespace, but the engine reads one message per line
             message = self._dumps(obj)
-        if "id" not in m:  # no notification is defined; nothing to route it to
+        if classify(m) is MessageKind.NOTIFICATION:  # none is defined; nothing to route it to
             return Accept(None, message)
         refused = self._check_headers(request, m, method, params, header)
         if refused is not None:
@@ -1184,10 +1173,8 @@ class StreamableHTTPServer:
         return None
 
     def _check_batch(self, version: str | None) -> Reject | None:
-        if version in BATCH_VERSIONS:
-            return None
-        return self._refuse_message(version, "JSON-RPC batches are not allowed " + (
-            f"in protocol version {version}" if version else "before initialization"))
+        refusal = batch_refusal(version)  # the engine's rule
+        return None if refusal is None else self._refuse_message(version, refusal)
 
     def _anonymous(self) -> _Session:
         self._anon += 1
@@ -1331,9 +1318,8 @@ class StreamableHTTPServer:
                 return []
             data = frame.rstrip(b"\n")
             items = obj if isinstance(obj, list) else [obj]
-            response_ids = [(rid.__class__, rid) for m in items if isinstance(m, dict) and (
-                "result" in m or "error" in m) and "method" not in m
-                for rid in (m.get("id"),)]
+            response_ids = [(rid.__class__, rid) for m in items
+                            if classify(m) in _ANSWERS for rid in (m.get("id"),)]
             if session.init_request is not None and session.init_request in response_ids:
                 for m in items:
                     if (isinstance(m, dict) and _key(m.get("id")) == session.init_request

@@ -25,6 +25,7 @@ import attrs
 
 from . import _codec
 from .frames import Frame, FrameKind
+from .jsonrpc import MessageKind, classify
 from .sse import SSEDecoder, SSEError
 
 __all__ = [
@@ -185,8 +186,7 @@ def is_response(message: Any) -> bool:
     ``result`` or an ``error``, no ``method``): an answer's SSE stream that carried one has
     done its job and is not resumed."""
     items = message if isinstance(message, list) else [message]
-    return any(isinstance(m, dict) and "id" in m and "method" not in m
-               and ("result" in m or "error" in m) for m in items)
+    return any(classify(m) in _ANSWERS and "id" in m for m in items)
 
 
 def answer_messages(content_type: str | None, body: bytes, *,
@@ -212,6 +212,7 @@ def answer_messages(content_type: str | None, body: bytes, *,
 # ---------------------------------------------------------------- the client's protocol state
 
 _POST_ACCEPT = "application/json, text/event-stream"
+_ANSWERS = frozenset({MessageKind.RESPONSE, MessageKind.ERROR})
 _SSE_ACCEPT = "text/event-stream"
 _DEFAULT_RETRY_MS = 1000
 _MAX_RESUME_DELAY = 30.0

@@ -10,15 +10,24 @@ https://www.jsonrpc.org/specification, as MCP restricts it
 
 Decoding dispatches on the keys (``method`` and ``id``: request; ``method`` alone: notification;
 ``result`` or ``error``: response). It never goes through a cattrs union; see style.md section 3.
+
+This module is the one classifier of JSON-RPC frames: :func:`classify` (what a decoded value is
+shaped as), :func:`decode_message` (whether it is valid, and the error when not),
+:func:`too_deep` (the nesting limit) and :func:`batch_refusal` (the batch rule per revision).
+The engine (:class:`~sansio.connection.Connection`) and the HTTP objects (``sansio.http``,
+``sansio.http_client``) both use them, so what an HTTP POST waits for is by construction what
+the engine answers.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Any, Final, TypeAlias
 
 import attrs
 
 from .errors import ErrorCode
+from .versions import BATCH_VERSIONS
 
 __all__ = [
     "JSONRPC_VERSION",
@@ -26,13 +35,17 @@ __all__ = [
     "ErrorResponse",
     "FrameError",
     "Message",
+    "MessageKind",
     "Notification",
     "Request",
     "RequestId",
     "Response",
+    "batch_refusal",
+    "classify",
     "decode_message",
     "error_response_obj",
     "is_request_id",
+    "too_deep",
 ]
 
 JSONRPC_VERSION: Final = "2.0"
@@ -122,6 +135,61 @@ class FrameError(Exception):
         self.is_request = is_request
 
 
+class MessageKind(enum.Enum):
+    """What a decoded JSON value is shaped as (:func:`classify`)."""
+
+    REQUEST = "request"
+    NOTIFICATION = "notification"
+    RESPONSE = "response"
+    ERROR = "error"
+    INVALID = "invalid"  # not an object: no JSON-RPC message at all
+
+
+def classify(obj: object) -> MessageKind:
+    """Classify one decoded JSON value by its keys, as :func:`decode_message` dispatches.
+
+    A ``method`` (of any value but null), or neither ``result`` nor ``error``: a request when it
+    has an ``id`` (valid or not), else a notification; otherwise an error response when it has
+    ``error``, else a response. Only the shape is looked at: whether the message is *valid*
+    (the ``jsonrpc`` member, the id rules, ``params`` an object, ...) is :func:`decode_message`'s
+    answer. A request-shaped value is always answered by the engine (an invalid one with an
+    error response whose id is null when its id is not an int or a str), so it is what an HTTP
+    POST waits for; a response-shaped one never is.
+    """
+    if obj.__class__ is not dict:
+        return MessageKind.INVALID
+    assert isinstance(obj, dict)
+    if obj.get("method") is not None or ("result" not in obj and "error" not in obj):
+        return MessageKind.REQUEST if "id" in obj else MessageKind.NOTIFICATION
+    return MessageKind.ERROR if "error" in obj else MessageKind.RESPONSE
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects deeper than ``limit`` (the outermost container
+    is depth 1); iterative, no recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if node.__class__ is dict:
+            stack.extend((child, depth + 1) for child in node.values()
+                         if child.__class__ is dict or child.__class__ is list)
+        elif node.__class__ is list:
+            stack.extend((child, depth + 1) for child in node
+                         if child.__class__ is dict or child.__class__ is list)
+    return False
+
+
+def batch_refusal(version: str | None) -> str | None:
+    """Why a JSON-RPC batch is refused under ``version`` (``None``: not negotiated yet), or
+    ``None`` when that revision allows batches (2025-03-26 only)."""
+    if version in BATCH_VERSIONS:
+        return None
+    return "JSON-RPC batches are not allowed " + (
+        f"in protocol version {version}" if version else "before initialization")
+
+
 def _describe(value: object) -> str:
     if value is None:
         return "null"
@@ -144,7 +212,8 @@ def decode_message(obj: object) -> Message:
     Raises:
         FrameError: ``obj`` is not a valid JSON-RPC 2.0 message as MCP restricts it.
     """
-    if obj.__class__ is not dict:
+    kind = classify(obj)
+    if kind is MessageKind.INVALID:
         raise FrameError(f"a JSON-RPC message must be an object, not {_describe(obj)}")
     assert isinstance(obj, dict)
     has_id = "id" in obj
@@ -152,7 +221,7 @@ def decode_message(obj: object) -> Message:
     id_ok = has_id and is_request_id(raw_id)
     method = obj.get("method")
 
-    if method is not None or ("result" not in obj and "error" not in obj):
+    if kind is MessageKind.REQUEST or kind is MessageKind.NOTIFICATION:
         # A request or a notification (or garbage, which is answered as an invalid request).
         request_id: RequestId | None = raw_id if id_ok else None
         if obj.get("jsonrpc") != JSONRPC_VERSION:

@@ -51,7 +51,9 @@ from .errors import LocalProtocolError
 from .versions import Era
 
 __all__ = [
-    "ERAS", "TRAFFIC", "TRANSITIONS", "LifecycleState", "Role", "State", "Traffic", "Trigger",
+    "ERAS", "LIFECYCLE_NOTIFICATIONS", "LIFECYCLE_REQUESTS", "MESSAGE_TRIGGERS", "TRAFFIC",
+    "TRANSITIONS", "UNCANCELLABLE", "LifecycleState", "Role", "State", "Step", "Traffic",
+    "Trigger", "message_triggers",
 ]
 
 
@@ -209,6 +211,51 @@ TRAFFIC: Mapping[tuple[Role, State], Traffic] = {
     (_C, State.ERROR): Traffic(send=_NOTHING, receive=_NOTHING),
     (_S, State.ERROR): Traffic(send=_NOTHING, receive=_NOTHING),
 }
+
+
+class Step(enum.Enum):
+    """What happens to a message, as :data:`MESSAGE_TRIGGERS` keys it."""
+
+    SEND_REQUEST = "send request"
+    RECV_REQUEST = "recv request"
+    SEND_RESULT = "send result"
+    RECV_RESULT = "recv result"
+    SEND_ERROR = "send error"
+    RECV_ERROR = "recv error"
+    SEND_NOTIFICATION = "send notification"
+    RECV_NOTIFICATION = "recv notification"
+
+
+MESSAGE_TRIGGERS: Mapping[tuple[Role, str, Step], Trigger] = {
+    (_C, _INIT, Step.SEND_REQUEST): Trigger.SEND_INITIALIZE,
+    (_C, _INIT, Step.RECV_RESULT): Trigger.RECV_INITIALIZE_RESULT,
+    (_C, _INIT, Step.RECV_ERROR): Trigger.RECV_INITIALIZE_ERROR,
+    (_C, _INITIALIZED, Step.SEND_NOTIFICATION): Trigger.SEND_INITIALIZED,
+    (_S, _INIT, Step.RECV_REQUEST): Trigger.RECV_INITIALIZE,
+    (_S, _INIT, Step.SEND_RESULT): Trigger.SEND_INITIALIZE_RESULT,
+    (_S, _INIT, Step.SEND_ERROR): Trigger.SEND_INITIALIZE_ERROR,
+    (_S, _INITIALIZED, Step.RECV_NOTIFICATION): Trigger.RECV_INITIALIZED,
+}
+"""Which messages move the lifecycle: ``(role, method, step) -> trigger``. A message of a
+method named here with no row for this role and step is refused (a server never sends
+``initialize``; a client never receives ``notifications/initialized``)."""
+
+_NOTIFICATION_STEPS = frozenset({Step.SEND_NOTIFICATION, Step.RECV_NOTIFICATION})
+LIFECYCLE_REQUESTS: frozenset[str] = frozenset(
+    method for _, method, step in MESSAGE_TRIGGERS if step not in _NOTIFICATION_STEPS)
+"""The request methods with rows in :data:`MESSAGE_TRIGGERS` (``initialize``)."""
+LIFECYCLE_NOTIFICATIONS: frozenset[str] = frozenset(
+    method for _, method, step in MESSAGE_TRIGGERS if step in _NOTIFICATION_STEPS)
+"""The notification methods with rows in :data:`MESSAGE_TRIGGERS`."""
+UNCANCELLABLE: frozenset[str] = frozenset({_INIT})
+"""Requests that may not be cancelled (basic/utilities/cancellation: ``initialize``): the
+engine refuses to cancel one and ignores the peer's cancellation of one."""
+
+
+def message_triggers(role: Role) -> Mapping[tuple[str, Step], Trigger]:
+    """:data:`MESSAGE_TRIGGERS`'s rows for ``role``, keyed ``(method, step)``."""
+    return {(method, step): trigger for (r, method, step), trigger in MESSAGE_TRIGGERS.items()
+            if r is role}
 
 
 class LifecycleState:

@@ -21,6 +21,7 @@ import attrs
 __all__ = [
     "BATCH_VERSIONS",
     "HANDSHAKE_VERSIONS",
+    "ID_OMITTED_FROM",
     "LATEST_HANDSHAKE_VERSION",
     "LATEST_VERSION",
     "LOG_LEVELS",
@@ -39,6 +40,7 @@ __all__ = [
     "era_of",
     "modern_version_of",
     "negotiate",
+    "null_id",
     "read_request_meta",
 ]
 
@@ -60,6 +62,15 @@ LATEST_HANDSHAKE_VERSION = HANDSHAKE_VERSIONS[-1]
 LATEST_VERSION = SUPPORTED_VERSIONS[-1]
 BATCH_VERSIONS: frozenset[str] = frozenset({"2025-03-26"})
 """Revisions in which JSON-RPC batches are allowed."""
+ID_OMITTED_FROM = "2025-11-25"
+"""From this revision on, an error answering no readable id omits ``id`` (its schema forbids
+null); before it, the id is ``null`` (JSON-RPC 2.0)."""
+
+
+def null_id(version: str | None) -> bool:
+    """Whether an error answering no readable id writes ``"id": null`` under ``version``
+    (``None``: not negotiated yet, JSON-RPC 2.0's rule), rather than omitting ``id``."""
+    return version is None or version < ID_OMITTED_FROM
 
 
 def era_of(version: str) -> Era:

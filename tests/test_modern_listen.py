@@ -247,7 +247,7 @@ def test_streams_are_bounded_on_both_sides() -> None:
     # A client that ignores its bound: the server refuses the second stream.
     other = Connection(Role.CLIENT)
     other.start_stateless(None, {}, {"name": "c", "version": "1"})
-    other._next_id = 50  # distinct ids from the first client
+    other._requests.next_id = 50  # distinct ids from the first client
     other.send_listen({"toolsListChanged": True})
     w.server.receive_data(other.data_to_send())
     [req] = drain_events(w.server)
