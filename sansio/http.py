@@ -984,7 +984,8 @@ class StreamableHTTPServer:
                                         f"deeper than max_depth ({self.max_depth})")
         # A request whose id is not valid is refused here (the engine's answer would carry a
         # null id and the POST would wait for it forever).
-        requests = [m for m in items if "method" in m and "id" in m]
+        # What the engine answers by id (the one classifier's rule): what the POST waits for.
+        requests = [m for m in items if classify(m) is MessageKind.REQUEST]
         for m in requests:
             # As the engine accepts: an integer (the codec turns one outside 64 bits into a
             # float) or a string; never a boolean, a float, null, an object or an array.

@@ -22,6 +22,7 @@ from sansio.http import (
     StreamableHTTPServer,
     Terminate,
 )
+from sansio.jsonrpc import MessageKind, classify
 from sansio.sse import SSEDecoder
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -488,7 +489,7 @@ def engine_answers(version: str | None, obj: Any) -> list[bytes]:
     answered with a null id), batched as it came; a batch where the revision has none is one
     error."""
     def answer(m: dict[str, Any]) -> dict[str, Any] | None:
-        if "method" not in m or "id" not in m:
+        if classify(m) is not MessageKind.REQUEST:
             return None
         rid = m["id"]
         if rid.__class__ is int or rid.__class__ is str:
@@ -531,11 +532,11 @@ def test_any_json_rpc_posts_get_exactly_one_final_answer(version: str | None, bo
         # as the core reads it: an integer outside 64 bits is a float (the codec's rule)
         body = _codec.loads(json.dumps(sent))
         items = body if isinstance(body, list) else [body]
-        requests = [m for m in items if "method" in m and "id" in m]
+        requests = [m for m in items if classify(m) is MessageKind.REQUEST]
         has_request = bool(requests)
         bad_id = any(not (m["id"].__class__ is int or m["id"].__class__ is str)
                      for m in requests)
-        is_init = any(m["method"] == "initialize" for m in requests)
+        is_init = any(m.get("method") == "initialize" for m in requests)
         no_batch = isinstance(body, list) and negotiated != "2025-03-26" and not is_init
         if bad_id or (no_batch and items):
             # The engine could not answer it by id: the POST carries the -32600.

@@ -685,6 +685,8 @@ class EngineSession:
                             b'{"jsonrpc":"2.0","id":6,"method":"nope"}]',
                             b'{"jsonrpc":"2.0","id":7,"method":"ping","params":5}',
                             b'{"jsonrpc":"2.0","id":8,"method":9}',
+                            b'{"jsonrpc":"2.0","id":11}',
+                            b'{"jsonrpc":"2.0","id":12,"method":null,"result":{}}',
                             b'{\n "jsonrpc": "2.0",\n "id": 9,\n "method": "ping"\n}',
                             json.dumps({"jsonrpc": "2.0", "id": 10, "method": "ping",
                                         "params": {"a": nested(70)}}).encode()])),
@@ -715,6 +717,33 @@ def test_with_the_real_engine_every_post_of_a_request_is_answered_once(
             assert [e.final for e in events if e.stream_id == outcome.stream_id][-1:] == [True]
             assert sum(e.final for e in events) == 1
     assert body.endswith(b'"last","method":"ping"}') and events[-1].final
+
+
+@pytest.mark.parametrize(("body", "waits"), [
+    (b'{"jsonrpc":"2.0","id":11}', True),  # request-shaped: the engine answers -32600 to it
+    (b'{"jsonrpc":"2.0","id":12,"method":null,"result":{}}', False),  # response-shaped
+])
+def test_the_core_waits_for_exactly_what_the_engine_answers(body: bytes, waits: bool) -> None:
+    """The core and the engine classify a message by one rule (sansio.jsonrpc.classify): a POST
+    waits for an answer exactly when the engine writes one, so none hangs and no answer is
+    lost."""
+    core = StreamableHTTPServer(lambda: "s1")
+    engine = EngineSession()
+    opened = post(core, json.dumps(init_message("2025-11-25")).encode())
+    assert isinstance(opened, OpenStream)
+    for data in engine.feed(opened.message):
+        core.route("s1", data)
+    engine.feed(b'{"jsonrpc":"2.0","method":"notifications/initialized"}')
+    outcome = post(core, body, {"mcp-session-id": "s1", "mcp-protocol-version": "2025-11-25"})
+    answers = engine.feed(outcome.message)
+    events = [e for data in answers for e in core.route("s1", data)]
+    if waits:
+        assert isinstance(outcome, OpenStream)
+        [answer] = answers
+        assert json.loads(answer)["error"]["code"] == -32600
+        assert [e.final for e in events] == [True] and events[0].stream_id == outcome.stream_id
+    else:
+        assert isinstance(outcome, Accept) and answers == [] and events == []
 
 
 def test_a_chunked_body_over_the_limit_is_413_and_its_rest_is_read() -> None:
