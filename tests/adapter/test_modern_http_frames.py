@@ -12,7 +12,7 @@ import trio
 from test_http_adapter import build_server, sampler, serving
 
 import sansio.http
-import trio_adapter.http
+import sansio.http_client
 from sansio import Connection, Role, _codec
 from trio_adapter import Client
 from trio_adapter.http import StreamableHTTPTransport
@@ -46,7 +46,7 @@ async def test_http_layers_never_decode_their_own_engines_frames(
 
     monkeypatch.setattr(Connection, "frames_to_send", recording_drain)
     monkeypatch.setattr(sansio.http, "_codec", recording_codec("server core"))
-    monkeypatch.setattr(trio_adapter.http, "_codec", recording_codec("client transport"))
+    monkeypatch.setattr(sansio.http_client, "_codec", recording_codec("client transport"))
 
     server = build_server()
     progress: list[float] = []

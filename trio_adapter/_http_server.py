@@ -1,0 +1,627 @@
+"""Streamable HTTP server for trio: :func:`serve_http` (every decision is :mod:`sansio.http`'s;
+this module owns sockets, tasks and timeouts)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import secrets
+import ssl
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import h11
+import trio
+
+from sansio import DEFAULT_MAX_FRAME_SIZE, _codec
+from sansio.frames import Frame
+from sansio.http import (
+    DEFAULT_ALLOWED_HOSTS,
+    Accept,
+    CompleteRequest,
+    EventStore,
+    Listen,
+    OpenStream,
+    Reject,
+    StreamableHTTPServer,
+    StreamEvent,
+    Terminate,
+    header_annotations,
+)
+
+from ._netfail import _check_resolvable, describe_failure
+from ._session import current_request
+from ._transport import Transport
+from .server import Server, ServerSession
+
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
+    pass  # type: ignore[import-not-found,unused-ignore]
+
+logger = logging.getLogger("trio_mcp.http")
+
+
+
+
+_CHUNK = 65536
+_JSON_TYPE = ("content-type", "application/json")
+COALESCE_WINDOW = 0.002
+"""Seconds an SSE response head (and priming event) waits for the first event, so that a
+quick answer leaves in the same write."""
+
+
+@attrs.frozen
+class HTTPServerInfo:
+    """What :func:`serve_http` reports through ``nursery.start``."""
+
+    host: str
+    port: int
+    path: str
+    tls: bool = False
+
+    @property
+    def url(self) -> str:
+        """The MCP endpoint's URL."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{self.path}"
+
+
+# ---------------------------------------------------------------- server
+
+
+class _SessionTransport(Transport):
+    """The transport of one HTTP session: POST bodies in, routed stream events out."""
+
+    def __init__(self, endpoint: _Endpoint, key: str) -> None:
+        self.endpoint = endpoint
+        self.key = key
+        self._in_send, self._in_recv = trio.open_memory_channel[bytes](math.inf)
+        self.closed = False
+        self.last_active = trio.current_time()
+
+    def deliver(self, message: bytes) -> None:
+        self.last_active = trio.current_time()
+        if not self.closed:
+            self._in_send.send_nowait(message.rstrip(b"\n") + b"\n")
+
+    async def receive(self) -> bytes:
+        try:
+            return await self._in_recv.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            return b""
+
+    async def send(self, data: bytes) -> None:
+        if self.closed:
+            raise trio.ClosedResourceError("the HTTP session is closed")
+        related = current_request.get()
+        for frame in data.splitlines():
+            self.endpoint.dispatch(self.key, frame, related)
+        await trio.lowlevel.checkpoint()
+
+    async def send_frames(self, frames: list[Frame]) -> None:
+        """Route the engine's frames by their fields (nothing is decoded): a frame that names
+        the request it belongs to goes with it, else with the request being served."""
+        if self.closed:
+            raise trio.ClosedResourceError("the HTTP session is closed")
+        current = current_request.get()
+        for frame in frames:
+            related = frame.related_request_id
+            self.endpoint.dispatch(self.key, frame, current if related is None else related)
+        await trio.lowlevel.checkpoint()
+
+    def end_input(self) -> None:
+        """The session was terminated (DELETE, expiry): the engine sees end of input."""
+        self._in_send.close()
+
+    async def aclose(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._in_send.close()
+            self.endpoint.session_gone(self.key)
+        await trio.lowlevel.checkpoint()
+
+
+class _Endpoint:
+    def __init__(self, server: Server, core: StreamableHTTPServer, nursery: trio.Nursery,
+                 stateless: bool) -> None:
+        self.server = server
+        self.core = core
+        self.nursery = nursery
+        self.stateless = stateless
+        self.transports: dict[str, _SessionTransport] = {}
+        self.streams: dict[tuple[str, str], trio.MemorySendChannel[StreamEvent]] = {}
+        self.sessions: dict[str, ServerSession] = {}
+        self.conns: set[_Conn] = set()
+        self.draining = False
+        self._drained = trio.Event()
+
+    def dispatch(self, key: str, frame: bytes | Frame, related: Any) -> None:
+        for event in self.core.route(key, frame, related):
+            channel = self.streams.get((key, event.stream_id))
+            if channel is not None:
+                try:
+                    channel.send_nowait(event)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    self.core.detach(key, event.stream_id)
+
+    def session_gone(self, key: str) -> None:
+        self.transports.pop(key, None)
+        self.sessions.pop(key, None)
+        self.core.terminate(key)
+        for (skey, sid), channel in list(self.streams.items()):
+            if skey == key:
+                channel.close()
+                del self.streams[(skey, sid)]
+
+    async def _session_task(self, transport: _SessionTransport,
+                            task_status: trio.TaskStatus[ServerSession]) -> None:
+        await self.server.serve(transport, task_status=task_status)
+
+    async def new_session(self, key: str) -> _SessionTransport:
+        transport = _SessionTransport(self, key)
+        self.transports[key] = transport
+        session = await self.nursery.start(self._session_task, transport)
+        if key in self.transports:
+            self.sessions[key] = session
+        return transport
+
+    def conn_opened(self, conn: _Conn) -> None:
+        self.conns.add(conn)
+
+    def conn_closed(self, conn: _Conn) -> None:
+        self.conns.discard(conn)
+        if self.draining and not self.conns:
+            self._drained.set()
+
+    async def drain(self) -> None:
+        """Stop taking requests and end what runs, in order: idle connections are closed,
+        requests arriving meanwhile get 503, every session is closed (its handlers get their
+        grace; its SSE streams end), and the connections answering end as their responses
+        do. Returns when no connection is left (the caller bounds the wait)."""
+        self.draining = True
+        for conn in list(self.conns):
+            conn.stop_if_idle()
+        async with trio.open_nursery() as nursery:
+            for session in list(self.sessions.values()):
+                nursery.start_soon(session.aclose)
+        for conn in list(self.conns):
+            conn.stop_if_idle()
+        if self.conns:
+            await self._drained.wait()
+
+    def open_channel(self, key: str, stream_id: str
+                     ) -> trio.MemoryReceiveChannel[StreamEvent]:
+        send, recv = trio.open_memory_channel[StreamEvent](math.inf)
+        self.streams[(key, stream_id)] = send
+        return recv
+
+    def close_channel(self, key: str, stream_id: str) -> None:
+        channel = self.streams.pop((key, stream_id), None)
+        if channel is not None:
+            channel.close()
+        closed = self.core.detach(key, stream_id)
+        transport = self.transports.get(key)
+        if closed is not None and transport is not None:
+            # 2026-07-28: the client closed the answer's stream, which cancels the request.
+            for request_id in closed.request_ids:
+                with contextlib.suppress(trio.ClosedResourceError):
+                    transport.deliver(_codec.dumps({
+                        "jsonrpc": "2.0", "method": "notifications/cancelled", "params": {
+                            "requestId": request_id,
+                            "reason": "the client closed the response stream"}}))
+
+    async def expire_idle(self, idle: float) -> None:
+        while True:
+            await trio.sleep(idle / 4)
+            now = trio.current_time()
+            for key, transport in list(self.transports.items()):
+                if now - transport.last_active > idle:
+                    transport.end_input()
+                    self.core.terminate(key)
+
+
+class _Conn:
+    """One TCP connection of :func:`serve_http`."""
+
+    def __init__(self, endpoint: _Endpoint, stream: trio.abc.Stream, *, max_body: int,
+                 max_header: int, request_timeout: float, keepalive_timeout: float) -> None:
+        self.endpoint = endpoint
+        self.stream = stream
+        self.http = endpoint.core.connection(max_body=max_body, max_header=max_header)
+        self.max_body, self.max_header = max_body, max_header
+        self.request_timeout = request_timeout
+        self.keepalive_timeout = keepalive_timeout
+        self._idle_scope: trio.CancelScope | None = None  # set while waiting for a request
+
+    def stop_if_idle(self) -> None:
+        """Close the connection if it waits for a request that has not begun (draining)."""
+        if self._idle_scope is not None:
+            self._idle_scope.cancel()
+
+    async def _read_request(self, first: bool) -> CompleteRequest | bytes | None:
+        http = self.http
+        idle = True
+        with trio.move_on_after(self.keepalive_timeout if not first else
+                                self.request_timeout) as idle_scope:
+            self._idle_scope = idle_scope
+            if self.endpoint.draining:
+                return None
+            while True:
+                got = http.next_request()
+                if got is not None or http.closed:
+                    self._idle_scope = None
+                    return got
+                data = await self.stream.receive_some(_CHUNK)
+                if idle and data:  # a request has begun: it gets request_timeout in all
+                    idle = False
+                    self._idle_scope = None
+                    idle_scope.deadline = trio.current_time() + self.request_timeout
+                http.receive_data(bytes(data))
+        self._idle_scope = None
+        if idle:
+            return None
+        return http._error(408, "request timed out")
+
+    async def run(self) -> None:
+        first = True
+        self.endpoint.conn_opened(self)
+        try:
+            while True:
+                request = await self._read_request(first)
+                first = False
+                if request is None:
+                    return
+                if isinstance(request, bytes):
+                    await self.stream.send_all(request)
+                    await self._discard_rest()
+                    return
+                if self.endpoint.draining:
+                    await self.stream.send_all(self.http.response(
+                        503, [_JSON_TYPE, ("connection", "close")],
+                        _codec.dumps({"jsonrpc": "2.0", "id": None, "error": {
+                            "code": -32000, "message": "the server is shutting down"}})))
+                    return
+                await self._answer(request)
+                if self.endpoint.draining or not self.http.next_cycle():
+                    return
+        except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
+            return
+        except Exception:  # a bug: it ends this connection, never the server
+            logger.exception("trio-mcp: HTTP connection failed")
+            return
+        finally:
+            self.endpoint.conn_closed(self)
+            await trio.aclose_forcefully(self.stream)
+
+    async def _discard_rest(self) -> None:
+        """After a 413 or 431: read (and throw away) what the client is still sending, as the
+        core bounds it, so that it reads the answer rather than a reset."""
+        with trio.move_on_after(self.request_timeout):
+            while self.http.discarding:
+                self.http.receive_data(bytes(await self.stream.receive_some(_CHUNK)))
+                self.http.next_request()
+
+    async def _answer(self, request: CompleteRequest) -> None:
+        endpoint, http, send = self.endpoint, self.http, self.stream.send_all
+        outcome = endpoint.core.handle(request)
+        if isinstance(outcome, Reject):
+            await send(http.response(outcome.status, outcome.headers, outcome.body))
+        elif isinstance(outcome, Accept):
+            transport = endpoint.transports.get(outcome.session_id or "")
+            if transport is not None:
+                transport.deliver(outcome.message)
+            await send(http.response(202, outcome.headers))
+        elif isinstance(outcome, Terminate):
+            transport = endpoint.transports.get(outcome.session_id)
+            if transport is not None:
+                transport.end_input()
+            await send(http.response(outcome.status, outcome.headers))
+        elif isinstance(outcome, OpenStream):
+            await self._post_stream(outcome, request)
+        elif isinstance(outcome, Listen):
+            await self._listen(outcome)
+
+    async def _post_stream(self, outcome: OpenStream, request: CompleteRequest) -> None:
+        endpoint, http, send = self.endpoint, self.http, self.stream.send_all
+        key = outcome.session_id
+        channel = endpoint.open_channel(key, outcome.stream_id)
+        try:
+            transport = endpoint.transports.get(key)
+            if transport is None:
+                if not outcome.new_session:  # pragma: no cover - core and table disagree
+                    await send(http.response(404, [("content-type", "application/json")]))
+                    return
+                transport = await endpoint.new_session(key)
+                if endpoint.stateless and not outcome.initialize and not outcome.modern:
+                    transport.deliver(_stateless_handshake(request))
+            transport.deliver(outcome.message)
+            if outcome.modern:
+                # 2026-07-28: the client closing the connection before the answer cancels
+                # the request (the finally below: close_channel), so watch for its EOF.
+                async with trio.open_nursery() as watching:
+                    watching.start_soon(self._watch_eof, watching.cancel_scope)
+                    await self._answer_stream(outcome, channel)
+                    watching.cancel_scope.cancel()
+            else:
+                await self._answer_stream(outcome, channel)
+        finally:
+            endpoint.close_channel(key, outcome.stream_id)
+            if endpoint.stateless or outcome.modern:  # a one-request session
+                transport_ = endpoint.transports.get(key)
+                if transport_ is not None:
+                    transport_.end_input()
+
+    async def _watch_eof(self, scope: trio.CancelScope) -> None:
+        """While an answer is sent: cancel ``scope`` when the client closes the connection.
+        What it sends meanwhile (a pipelined request) is kept for later, bounded."""
+        kept = 0
+        while kept <= self.max_body + self.max_header:
+            data = await self.stream.receive_some(_CHUNK)
+            if not data:
+                scope.cancel()
+                return
+            kept += len(data)
+            self.http.receive_data(bytes(data))
+
+    async def _answer_stream(self, outcome: OpenStream,
+                             channel: trio.MemoryReceiveChannel[StreamEvent]) -> None:
+        """Send the answer of a POST carrying requests: one JSON body, or an SSE stream."""
+        endpoint, http, send = self.endpoint, self.http, self.stream.send_all
+        if outcome.json:
+            async for event in channel:
+                if event.final:
+                    await send(http.response(200, outcome.headers, event.data))
+                    return
+            # The session ended first: shutting down (draining), or the handler failed.
+            await send(http.response(503 if endpoint.draining else 500,
+                                     [("content-type", "application/json")]))
+            return
+        await self._stream(200, outcome.headers, (outcome.first,), channel)
+
+    async def _stream(self, status: int, headers: Sequence[tuple[str, str]],
+                      first: Sequence[bytes],
+                      channel: trio.MemoryReceiveChannel[StreamEvent] | None) -> None:
+        """Send an SSE response: the head, ``first``, then the channel's events until the
+        final one (or until the channel closes)."""
+        http, send = self.http, self.stream.send_all
+        out = [http.start_stream(status, headers)]
+        out.extend(http.stream_data(data) for data in first if data)
+        if channel is None:
+            out.append(http.end_stream())
+            await send(b"".join(out))
+            return
+        # What is ready goes out in one write: the head and the priming event wait up to
+        # COALESCE_WINDOW for the first event (a quick answer then costs one packet instead
+        # of three); after that, every write takes all the events already queued.
+        first_event: StreamEvent | None = None
+        with trio.move_on_after(COALESCE_WINDOW):  # only the wait: never a write
+            try:
+                first_event = await channel.receive()
+            except trio.EndOfChannel:
+                out.append(http.end_stream())
+                await send(b"".join(out))
+                return
+        if first_event is not None:
+            out.append(http.stream_data(first_event.data))
+            if first_event.final:
+                out.append(http.end_stream())
+                await send(b"".join(out))
+                return
+        while True:
+            try:
+                while True:
+                    event = channel.receive_nowait()
+                    out.append(http.stream_data(event.data))
+                    if event.final:
+                        out.append(http.end_stream())
+                        await send(b"".join(out))
+                        return
+            except trio.WouldBlock:
+                pass
+            except trio.EndOfChannel:  # the stream ended (its session closed)
+                out.append(http.end_stream())
+                await send(b"".join(out))
+                return
+            await send(b"".join(out))
+            out.clear()
+            try:
+                event = await channel.receive()
+            except trio.EndOfChannel:
+                await send(http.end_stream())
+                return
+            out.append(http.stream_data(event.data))
+            if event.final:
+                out.append(http.end_stream())
+                await send(b"".join(out))
+                return
+
+    async def _listen(self, outcome: Listen) -> None:
+        endpoint = self.endpoint
+        channel = None if outcome.done else endpoint.open_channel(outcome.session_id,
+                                                                  outcome.stream_id)
+        try:
+            await self._stream(outcome.status, outcome.headers, outcome.replay, channel)
+        finally:
+            if channel is not None:
+                endpoint.close_channel(outcome.session_id, outcome.stream_id)
+
+
+def _stateless_handshake(request: CompleteRequest) -> bytes:
+    """Stateless mode: each request runs in a fresh session that skips the handshake."""
+    version = request.header("mcp-protocol-version") or "2025-03-26"
+    init = {"jsonrpc": "2.0", "id": "stateless-init", "method": "initialize", "params": {
+        "protocolVersion": version, "capabilities": {},
+        "clientInfo": {"name": "stateless", "version": "0"}}}
+    return (_codec.dumps(init) + b"\n" +
+            _codec.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+
+
+async def serve_http(
+    server: Server,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    path: str = "/mcp",
+    json_response: bool = False,
+    stateless: bool = False,
+    allowed_hosts: tuple[str, ...] | None = DEFAULT_ALLOWED_HOSTS,
+    allowed_origins: tuple[str, ...] | None = None,
+    max_body: int = 4 * 1024 * 1024,
+    max_header: int = 64 * 1024,
+    request_timeout: float = 30.0,
+    keepalive_timeout: float = 60.0,
+    idle_session_timeout: float | None = 3600.0,
+    event_store: EventStore | None = None,
+    retry_ms: int | None = 1000,
+    ssl_context: ssl.SSLContext | None = None,
+    stop: trio.Event | None = None,
+    drain_timeout: float = 5.0,
+    task_status: trio.TaskStatus[HTTPServerInfo] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``server`` over Streamable HTTP until cancelled, or until ``stop`` is set.
+
+    Works with ``nursery.start``: ``info = await nursery.start(serve_http, server)`` returns
+    once listening, with the bound port (``port=0`` picks a free one) and ``info.url``.
+
+    Args:
+        server: the :class:`~trio_adapter.Server`; each MCP session is one of its sessions.
+        host, port, path: where to listen and the MCP endpoint's path.
+        json_response: answer requests with ``application/json`` rather than SSE.
+        stateless: no sessions (no ``Mcp-Session-Id``; GET and DELETE are 405); each request
+            is served by a fresh session, so server-to-client requests are refused.
+        allowed_hosts, allowed_origins: ``Host`` / ``Origin`` allow-lists (403 otherwise);
+            loopback by default. ``None`` allows any.
+        max_body: the largest request body (413 beyond; what the client is still sending is
+            read and thrown away, up to twice ``max_body`` more bytes, so that it reads the
+            413).
+        max_header: the largest request head (431 beyond; likewise).
+        request_timeout: how long a client may take to send one request (head and body).
+        keepalive_timeout: how long an idle keep-alive connection is kept.
+        idle_session_timeout: sessions with no request for this long are terminated.
+        event_store: where SSE events are kept for resumption (in memory by default).
+        retry_ms: the ``retry`` advertised in priming events.
+        ssl_context: serve HTTPS with this server-side context (``info.url`` is then
+            ``https://``).
+        stop: set it to shut down gracefully: the listeners close, idle connections are
+            closed, requests arriving meanwhile get 503, every session is closed (handlers get
+            the session's grace, SSE streams end cleanly) and the responses in flight finish;
+            after at most ``drain_timeout`` seconds what is left is cancelled, and
+            ``serve_http`` returns. Cancelling it instead stops at once.
+        drain_timeout: the bound on that drain.
+
+    Raises:
+        ListenError: it cannot listen (address in use, unknown host, permission denied...),
+            before reporting to ``nursery.start``.
+        ValueError: ``max_body`` is larger than the engine's frame limit
+            (:data:`sansio.DEFAULT_MAX_FRAME_SIZE`, 16 MiB): a body that large would end its
+            session, where a 413 only refuses the request.
+    """
+    if max_body > DEFAULT_MAX_FRAME_SIZE:
+        raise ValueError(f"max_body {max_body} is larger than the engine's frame limit "
+                         f"({DEFAULT_MAX_FRAME_SIZE} bytes)")
+    core = StreamableHTTPServer(lambda: secrets.token_hex(16), path=path,
+                                supported_versions=server.supported_versions,
+                                allowed_hosts=allowed_hosts, allowed_origins=allowed_origins,
+                                json_response=json_response, stateless=stateless,
+                                event_store=event_store, retry_ms=retry_ms,
+                                tool_headers=_ToolHeaders(server))
+    try:
+        _check_resolvable(host)
+        listeners = await trio.open_tcp_listeners(port, host=host)
+    except OSError as exc:
+        raise ListenError(host, port, exc) from exc
+    # one lifespan for all sessions; the listeners are closed whatever happens
+    async with _closing(listeners), server.running(), trio.open_nursery() as nursery:
+        endpoint = _Endpoint(server, core, nursery, stateless)
+        if idle_session_timeout is not None:
+            nursery.start_soon(endpoint.expire_idle, idle_session_timeout)
+
+        async def handle(stream: trio.abc.Stream) -> None:
+            if ssl_context is not None:
+                stream = trio.SSLStream(stream, ssl_context, server_side=True)
+            conn = _Conn(endpoint, stream, max_body=max_body, max_header=max_header,
+                         request_timeout=request_timeout, keepalive_timeout=keepalive_timeout)
+            await conn.run()
+
+        bound = listeners[0].socket.getsockname()
+        accepting = trio.CancelScope()
+
+        async def accept(task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+            with accepting:  # connections run in the outer nursery, not in this scope
+                await trio.serve_listeners(handle, listeners, handler_nursery=nursery,
+                                           task_status=task_status)
+
+        await nursery.start(accept)
+        task_status.started(HTTPServerInfo(host, bound[1], path, ssl_context is not None))
+        if stop is None:
+            await trio.sleep_forever()
+        else:
+            await stop.wait()
+        accepting.cancel()  # closes the listeners
+        with trio.move_on_after(drain_timeout):
+            await endpoint.drain()
+        nursery.cancel_scope.cancel()
+
+
+class _ToolHeaders:
+    """The ``x-mcp-header`` annotations of ``server``'s tools, as they are now (2026-07-28
+    ``tools/call`` requests are checked against them); a tool's are read again when it is
+    replaced. Invalid annotations check nothing (a client drops such a tool)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self._cache: dict[str, tuple[Any, dict[str, tuple[str, ...]] | None]] = {}
+
+    def __call__(self, name: str) -> dict[str, tuple[str, ...]] | None:
+        tool = next((tool for tool in self.server.tools if tool.name == name), None)
+        if tool is None:
+            self._cache.pop(name, None)
+            return None
+        cached = self._cache.get(name)
+        if cached is not None and cached[0] is tool:
+            return cached[1]
+        try:
+            found: dict[str, tuple[str, ...]] | None = header_annotations(tool.input_schema)
+        except ValueError:
+            found = None
+        if len(self._cache) >= 4096:
+            self._cache.clear()
+        self._cache[name] = (tool, found)
+        return found
+
+
+@asynccontextmanager
+async def _closing(listeners: Sequence[trio.SocketListener]) -> AsyncIterator[None]:
+    """Close ``listeners`` on the way out (serve_listeners closes them too, when it ran)."""
+    try:
+        yield
+    finally:
+        for listener in listeners:
+            listener.socket.close()
+
+
+
+class ListenError(OSError):
+    """:func:`serve_http` cannot listen. ``str()`` is one line,
+    ``cannot listen on 127.0.0.1:8765: address already in use``; the :class:`OSError` is
+    ``__cause__`` and its ``errno`` is this one's.
+
+    Attributes:
+        host, port: where it tried.
+        reason: the short reason (``address already in use``, ``unknown host``, ...).
+    """
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        super().__init__(cause.errno, describe_failure(cause))
+        self.host = host
+        self.port = port
+        self.reason = describe_failure(cause)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"cannot listen on {host}:{self.port}: {self.reason}"
+
+
