@@ -230,6 +230,28 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def meta_cost_lines(records: list[dict[str, Any]]) -> list[str]:
+    """What the per-request ``_meta`` of the 2026-07-28 era costs per call, per codec: the
+    ``engine.stateless`` round trip minus the ``engine`` one (the client stamping version,
+    capabilities and client info, the server validating and judging them, the result's
+    ``resultType`` and ``serverInfo``), with validation on and off."""
+    by = {(r["measurement"], r["codec"], r["validate"]): r["median_us"] for r in records}
+    lines = []
+    for codec in dict.fromkeys(r["codec"] for r in records
+                               if r["measurement"] == "roundtrip.engine.stateless"):
+        parts = []
+        for validate in (True, False):
+            new = by.get(("roundtrip.engine.stateless", codec, validate))
+            old = by.get(("roundtrip.engine", codec, validate))
+            if new is not None and old is not None:
+                parts.append(f"+{new - old:.2f} µs with validation {'on' if validate else 'off'}"
+                             f" ({(new - old) / old * 100:+.0f}%)")
+        if parts:
+            lines.append(f"per-request _meta (2026-07-28), {codec}: " + ", ".join(parts)
+                         + " per round trip (engine.stateless minus engine)")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer iterations: a few seconds")
@@ -260,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tools/call round trip, µs (median of {runs} runs x {iterations}); "
           f"Python {info['python']} ({info['implementation']})")
     print(table(records))
+    for line in meta_cost_lines(records):
+        print(line)
     return 0
 
 

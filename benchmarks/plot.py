@@ -32,6 +32,8 @@ def _pick(records: list[dict[str, Any]], workload: str, impl: str) -> float | No
     for record in records:
         if record.get("workload") != workload or record.get("impl") != impl:
             continue
+        if record.get("era", "handshake") != "handshake" or record.get("skipped"):
+            continue  # the chart shows the handshake era (2026-07-28: run.py's second table)
         if workload == "engine" and not record.get("validate"):
             continue  # the engine as the adapters run it: validation on
         value = record.get("calls_per_s")

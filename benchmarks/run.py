@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import gc
 import importlib.util
+import inspect
 import json
 import os
 import platform
@@ -82,6 +83,15 @@ ARGS: dict[str, Any] = {"text": "hello"}
 WORKLOADS = ("in-memory", "concurrent", "stdio", "cold-start", "http", "churn", "memory",
              "engine")
 RATIO_KEYS = ("in-memory", "concurrent", "stdio", "http", "churn", "memory")
+# The two eras: the initialize handshake (2024-11-05 ... 2025-11-25) and the stateless
+# 2026-07-28 era ("modern": server/discover, per-request _meta). Ours picks it with
+# Client.connect(transport, mode=...); the SDK with mcp.Client(..., mode=...), its default
+# "auto" being modern against a modern server.
+ERAS = ("handshake", "modern")
+ERA_WORKLOADS = ("in-memory", "concurrent", "stdio", "cold-start", "http", "churn")
+MODERN_RATIO_KEYS = ("in-memory", "concurrent", "stdio", "http", "churn")
+SDK_MODE = {"handshake": "legacy", "modern": "auto"}
+OURS_MODE = {"handshake": "legacy", "modern": "modern"}
 CONCURRENT_TASKS = 32
 HTTP_SESSIONS = 8
 # For every child process (the SDK warns about deprecations in its own code).
@@ -108,8 +118,11 @@ class Config:
     engine_runs: int
     engine_iterations: int
     budget: float  # seconds a workload may take before it is abandoned
+    era: str = "handshake"  # which era the session workloads run in (ERAS)
 
 
+# QUICK is the default (CI-friendly: both eras in a couple of minutes on 2 cores); --full is the
+# documented run of docs/performance.md.
 FULL = Config(runs=7, warmup=200, calls=2000, concurrent_calls=4000, stdio_spawns=7,
               stdio_calls=1000, http_calls=500, http_multi_calls=150, churn=300,
               sessions=1000, memory_runs=3, memory_http_runs=1, engine_runs=7,
@@ -179,6 +192,37 @@ def check(result: Any) -> None:
         raise RuntimeError(f"unexpected echo result: {result!r}")
 
 
+def ours_modern_unavailable() -> str | None:
+    """Why our client cannot be asked for the 2026-07-28 era here (None: it can)."""
+    try:
+        parameters = inspect.signature(Client.connect).parameters
+    except (TypeError, ValueError):  # pragma: no cover - not introspectable
+        return "trio_adapter.Client.connect cannot be inspected"
+    if "mode" not in parameters:
+        return ("trio_adapter.Client.connect() takes no mode= on this checkout "
+                "(the 2026-07-28 client is not here yet)")
+    return None
+
+
+def ours_connect(transport: Any, era: str) -> Any:
+    """``Client("bench", "1.0").connect(transport, mode=...)`` in ``era``: ``mode="legacy"`` or
+    ``"modern"`` when connect takes ``mode``; the plain handshake when it does not."""
+    client = Client("bench", "1.0")
+    if ours_modern_unavailable() is None:
+        return client.connect(transport, mode=OURS_MODE[era])  # type: ignore[call-arg]
+    if era != "handshake":
+        raise RuntimeError(ours_modern_unavailable())
+    return client.connect(transport)
+
+
+def sdk_client(target: Any, era: str) -> Any:
+    """``mcp.Client(target, mode=...)``: ``"legacy"`` (initialize) or the SDK's default
+    ``"auto"`` (server/discover; modern against a modern server)."""
+    import mcp
+
+    return mcp.Client(target, mode=SDK_MODE[era])
+
+
 # ---------------------------------------------------------------- runs and summaries
 
 
@@ -202,6 +246,25 @@ def summarize(workload: str, impl: str, runs: list[Run], **extra: Any) -> Record
             "p50_us": round(p50 * 1e6, 1), "p99_us": round(p99 * 1e6, 1), "runs": len(runs),
             "calls": runs[0].calls, "calls_per_s_min": round(min(rates)),
             "calls_per_s_max": round(max(rates)), **extra}
+
+
+def pair_runs(cfg: Config, n: int, ours: Callable[[], T], theirs: Callable[[], T],
+              ) -> tuple[list[T] | None, list[T]]:
+    """``interleave``, or only the SDK's runs (ours None) when our client cannot run the era."""
+    if cfg.era == "modern" and ours_modern_unavailable() is not None:
+        return None, [theirs() for _ in range(n)]
+    return interleave(n, ours, theirs)
+
+
+def skipped(workload: str, impl: str = OURS, **extra: Any) -> Record:
+    """The record of a measurement that could not be made, and why."""
+    return {"workload": workload, "impl": impl, "skipped": ours_modern_unavailable(), **extra}
+
+
+def summarize_pair(workload: str, ours: list[Run] | None, sdk: list[Run], **extra: Any,
+                   ) -> list[Record]:
+    first = skipped(workload, **extra) if ours is None else summarize(workload, OURS, ours, **extra)
+    return [first, summarize(workload, SDK, sdk, **extra)]
 
 
 def interleave(n: int, ours: Callable[[], T], theirs: Callable[[], T]) -> tuple[list[T], list[T]]:
@@ -471,37 +534,33 @@ class Watchdog:
 
 
 @contextlib.asynccontextmanager
-async def ours_memory_session(server: Server) -> AsyncIterator[Any]:
+async def ours_memory_session(server: Server, era: str = "handshake") -> AsyncIterator[Any]:
     client_end, server_end = memory_transport_pair()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(server.serve, server_end)
-        async with Client("bench", "1.0").connect(client_end) as session:
+        async with ours_connect(client_end, era) as session:
             yield session
 
 
 async def ours_in_memory(cfg: Config) -> Run:
-    async with ours_memory_session(ours_server()) as session:
+    async with ours_memory_session(ours_server(), cfg.era) as session:
         return await sequential(_echo_call(session), cfg.warmup, cfg.calls)
 
 
 async def sdk_in_memory(cfg: Config) -> Run:
-    import mcp
-
-    async with mcp.Client(sdk_server(), mode="legacy") as client:
+    async with sdk_client(sdk_server(), cfg.era) as client:
         return await sequential(_echo_call(client), cfg.warmup, cfg.calls)
 
 
 async def ours_concurrent(cfg: Config) -> Run:
-    async with ours_memory_session(ours_server()) as session:
+    async with ours_memory_session(ours_server(), cfg.era) as session:
         return await trio_parallel([_echo_call(session)] * CONCURRENT_TASKS,
                                    max(1, cfg.warmup // 10),
                                    cfg.concurrent_calls // CONCURRENT_TASKS)
 
 
 async def sdk_concurrent(cfg: Config) -> Run:
-    import mcp
-
-    async with mcp.Client(sdk_server(), mode="legacy") as client:
+    async with sdk_client(sdk_server(), cfg.era) as client:
         return await asyncio_parallel([_echo_call(client)] * CONCURRENT_TASKS,
                                       max(1, cfg.warmup // 10),
                                       cfg.concurrent_calls // CONCURRENT_TASKS)
@@ -509,25 +568,23 @@ async def sdk_concurrent(cfg: Config) -> Run:
 
 async def ours_churn(cfg: Config) -> Run:
     server = ours_server()  # one Server, a new session each time
-    async with ours_memory_session(server) as session:
+    async with ours_memory_session(server, cfg.era) as session:
         check(await session.call_tool("echo", ARGS))
 
     async def open_close() -> None:
-        async with ours_memory_session(server):  # exits once the server's side is done too
+        async with ours_memory_session(server, cfg.era):  # exits once the server's side is done too
             pass
 
     return await _churn(cfg, open_close)
 
 
 async def sdk_churn(cfg: Config) -> Run:
-    import mcp
-
     server = sdk_server()  # one MCPServer, a new Client each time
-    async with mcp.Client(server, mode="legacy") as client:
+    async with sdk_client(server, cfg.era) as client:
         check(await client.call_tool("echo", ARGS))
 
     async def open_close() -> None:
-        async with mcp.Client(server, mode="legacy"):
+        async with sdk_client(server, cfg.era):
             pass
 
     return await _churn(cfg, open_close)
@@ -547,26 +604,24 @@ async def _churn(cfg: Config, open_close: Callable[[], Awaitable[None]]) -> Run:
 
 
 def w_in_memory(cfg: Config, deadline: Deadline) -> list[Record]:
-    ours, sdk = interleave(cfg.runs, lambda: run_trio(deadline, ours_in_memory, cfg),
-                           lambda: run_asyncio(deadline, sdk_in_memory, cfg))
-    return [summarize("in-memory", OURS, ours), summarize("in-memory", SDK, sdk)]
+    ours, sdk = pair_runs(cfg, cfg.runs, lambda: run_trio(deadline, ours_in_memory, cfg),
+                          lambda: run_asyncio(deadline, sdk_in_memory, cfg))
+    return summarize_pair("in-memory", ours, sdk)
 
 
 def w_concurrent(cfg: Config, deadline: Deadline) -> list[Record]:
-    ours, sdk = interleave(cfg.runs, lambda: run_trio(deadline, ours_concurrent, cfg),
-                           lambda: run_asyncio(deadline, sdk_concurrent, cfg))
-    return [summarize("concurrent", OURS, ours, tasks=CONCURRENT_TASKS),
-            summarize("concurrent", SDK, sdk, tasks=CONCURRENT_TASKS)]
+    ours, sdk = pair_runs(cfg, cfg.runs, lambda: run_trio(deadline, ours_concurrent, cfg),
+                          lambda: run_asyncio(deadline, sdk_concurrent, cfg))
+    return summarize_pair("concurrent", ours, sdk, tasks=CONCURRENT_TASKS)
 
 
 def w_churn(cfg: Config, deadline: Deadline) -> list[Record]:
-    ours, sdk = interleave(cfg.runs, lambda: run_trio(deadline, ours_churn, cfg),
-                           lambda: run_asyncio(deadline, sdk_churn, cfg))
-    out = []
-    for impl, runs in ((OURS, ours), (SDK, sdk)):
-        record = summarize("churn", impl, runs)
-        record["sessions_per_s"] = record["calls_per_s"]
-        out.append(record)
+    ours, sdk = pair_runs(cfg, cfg.runs, lambda: run_trio(deadline, ours_churn, cfg),
+                          lambda: run_asyncio(deadline, sdk_churn, cfg))
+    out = summarize_pair("churn", ours, sdk)
+    for record in out:
+        if "calls_per_s" in record:
+            record["sessions_per_s"] = record["calls_per_s"]
     return out
 
 
@@ -578,7 +633,7 @@ async def ours_stdio(cfg: Config) -> tuple[float, Run]:
                                  stderr="capture")
     start = time.perf_counter()
     try:
-        async with Client("bench", "1.0").connect(transport) as session:
+        async with ours_connect(transport, cfg.era) as session:
             cold = time.perf_counter() - start
             pin_children()
             run = await sequential(_echo_call(session), cfg.warmup, cfg.stdio_calls)
@@ -594,7 +649,7 @@ async def sdk_stdio(cfg: Config) -> tuple[float, Run]:
     params = mcp.StdioServerParameters(command=sys.executable, args=[str(SDK_SCRIPT)],
                                        env=CHILD_ENV, cwd=str(ROOT))
     start = time.perf_counter()
-    async with mcp.Client(params, mode="legacy") as client:
+    async with sdk_client(params, cfg.era) as client:
         cold = time.perf_counter() - start
         pin_children()
         run = await sequential(_echo_call(client), cfg.warmup, cfg.stdio_calls)
@@ -611,14 +666,15 @@ def w_stdio(cfg: Config, deadline: Deadline, *, calls: bool = True,
             cold_start: bool = True) -> list[Record]:
     if not calls:  # cold start only: no timed calls after each spawn
         cfg = replace(cfg, stdio_calls=1, warmup=0)
-    ours, sdk = interleave(cfg.stdio_spawns, lambda: run_trio(deadline, ours_stdio, cfg),
-                           lambda: run_asyncio(deadline, sdk_stdio, cfg))
+    ours, sdk = pair_runs(cfg, cfg.stdio_spawns, lambda: run_trio(deadline, ours_stdio, cfg),
+                          lambda: run_asyncio(deadline, sdk_stdio, cfg))
     out: list[Record] = []
     if calls:
-        out += [summarize("stdio", OURS, [r for _, r in ours]),
-                summarize("stdio", SDK, [r for _, r in sdk])]
+        out += summarize_pair("stdio", None if ours is None else [r for _, r in ours],
+                              [r for _, r in sdk])
     if cold_start:
-        out += [_cold_record(OURS, [c for c, _ in ours]), _cold_record(SDK, [c for c, _ in sdk])]
+        out += [skipped("cold-start") if ours is None else _cold_record(OURS, [c for c, _ in ours]),
+                _cold_record(SDK, [c for c, _ in sdk])]
     return out
 
 
@@ -626,31 +682,27 @@ def w_stdio(cfg: Config, deadline: Deadline, *, calls: bool = True,
 
 
 async def ours_http(url: str, cfg: Config) -> Run:
-    async with Client("bench", "1.0").connect(StreamableHTTPTransport(url)) as session:
+    async with ours_connect(StreamableHTTPTransport(url), cfg.era) as session:
         return await sequential(_echo_call(session), cfg.warmup, cfg.http_calls)
 
 
 async def sdk_http(url: str, cfg: Config) -> Run:
-    import mcp
-
-    async with mcp.Client(url, mode="legacy") as client:
+    async with sdk_client(url, cfg.era) as client:
         return await sequential(_echo_call(client), cfg.warmup, cfg.http_calls)
 
 
 async def ours_http_multi(url: str, cfg: Config) -> Run:
     async with contextlib.AsyncExitStack() as stack:
         sessions = [await stack.enter_async_context(
-            Client("bench", "1.0").connect(StreamableHTTPTransport(url)))
+            ours_connect(StreamableHTTPTransport(url), cfg.era))
             for _ in range(HTTP_SESSIONS)]
         return await trio_parallel([_echo_call(s) for s in sessions],
                                    max(1, cfg.warmup // 10), cfg.http_multi_calls)
 
 
 async def sdk_http_multi(url: str, cfg: Config) -> Run:
-    import mcp
-
     async with contextlib.AsyncExitStack() as stack:
-        clients = [await stack.enter_async_context(mcp.Client(url, mode="legacy"))
+        clients = [await stack.enter_async_context(sdk_client(url, cfg.era))
                    for _ in range(HTTP_SESSIONS)]
         return await asyncio_parallel([_echo_call(c) for c in clients],
                                       max(1, cfg.warmup // 10), cfg.http_multi_calls)
@@ -658,14 +710,14 @@ async def sdk_http_multi(url: str, cfg: Config) -> Run:
 
 def w_http(cfg: Config, deadline: Deadline) -> list[Record]:
     with http_server(OURS, deadline) as (ours_url, _), http_server(SDK, deadline) as (sdk_url, _):
-        ours, sdk = interleave(cfg.runs, lambda: run_trio(deadline, ours_http, ours_url, cfg),
-                               lambda: run_asyncio(deadline, sdk_http, sdk_url, cfg))
-        ours_m, sdk_m = interleave(
-            cfg.runs, lambda: run_trio(deadline, ours_http_multi, ours_url, cfg),
+        ours, sdk = pair_runs(cfg, cfg.runs,
+                              lambda: run_trio(deadline, ours_http, ours_url, cfg),
+                              lambda: run_asyncio(deadline, sdk_http, sdk_url, cfg))
+        ours_m, sdk_m = pair_runs(
+            cfg, cfg.runs, lambda: run_trio(deadline, ours_http_multi, ours_url, cfg),
             lambda: run_asyncio(deadline, sdk_http_multi, sdk_url, cfg))
-    return [summarize("http", OURS, ours, sessions=1), summarize("http", SDK, sdk, sessions=1),
-            summarize("http-8", OURS, ours_m, sessions=HTTP_SESSIONS),
-            summarize("http-8", SDK, sdk_m, sessions=HTTP_SESSIONS)]
+    return (summarize_pair("http", ours, sdk, sessions=1)
+            + summarize_pair("http-8", ours_m, sdk_m, sessions=HTTP_SESSIONS))
 
 
 # ---------------------------------------------------------------- memory per session
@@ -684,7 +736,7 @@ async def ours_hold_memory(n: int) -> tuple[int, int]:
         async def open_one() -> Any:
             client_end, server_end = memory_transport_pair()
             nursery.start_soon(server.serve, server_end)
-            return await stack.enter_async_context(Client("bench", "1.0").connect(client_end))
+            return await stack.enter_async_context(ours_connect(client_end, "handshake"))
 
         check(await (await open_one()).call_tool("echo", ARGS))  # warm: not counted
         before = _snapshot()
@@ -712,12 +764,12 @@ async def ours_hold_http(url: str, pid: int, n: int) -> tuple[int, int]:
     """Open n idle sessions to the server at ``url``; the server's RSS before and after."""
     async with contextlib.AsyncExitStack() as stack:
         warm = await stack.enter_async_context(
-            Client("bench", "1.0").connect(StreamableHTTPTransport(url)))
+            ours_connect(StreamableHTTPTransport(url), "handshake"))
         check(await warm.call_tool("echo", ARGS))
         before = _snapshot(pid)
         for _ in range(n):
             await stack.enter_async_context(
-                Client("bench", "1.0").connect(StreamableHTTPTransport(url)))
+                ours_connect(StreamableHTTPTransport(url), "handshake"))
         after = _snapshot(pid)
     return before, after
 
@@ -799,17 +851,21 @@ def w_engine(cfg: Config, deadline: Deadline) -> list[Record]:
     engine = _load("_bench_engine", HERE / "engine.py")
     runs, iterations = cfg.engine_runs, cfg.engine_iterations
     out: list[Record] = []
-    for validate in (True, False):
-        deadline.remaining()
-        m = engine.measure(engine.bench_engine(validate), runs=runs, iterations=iterations)
-        out.append({"workload": "engine", "impl": OURS, "validate": validate,
-                    "codec": sansio.JSON_BACKEND, "us_per_call": m["median_us"],
-                    "calls_per_s": round(1e6 / m["median_us"]), "runs": runs,
-                    "calls": iterations})
+    # The 2026-07-28 round trip ("stateless" in engine.py) stamps and checks _meta on every
+    # request: the difference to the handshake round trip is what the per-request _meta costs.
+    for era, engine_era in (("handshake", "handshake"), ("modern", "stateless")):
+        for validate in (True, False):
+            deadline.remaining()
+            m = engine.measure(engine.bench_engine(validate, engine_era), runs=runs,
+                               iterations=iterations)
+            out.append({"workload": "engine", "impl": OURS, "era": era, "validate": validate,
+                        "codec": sansio.JSON_BACKEND, "us_per_call": m["median_us"],
+                        "calls_per_s": round(1e6 / m["median_us"]), "runs": runs,
+                        "calls": iterations})
     deadline.remaining()
     for floor in engine.floor_measurements(runs, iterations):
-        out.append({"workload": "engine", "impl": f"{floor['codec']}-floor", "validate": None,
-                    "codec": floor["codec"], "us_per_call": floor["median_us"],
+        out.append({"workload": "engine", "impl": f"{floor['codec']}-floor", "era": "handshake",
+                    "validate": None, "codec": floor["codec"], "us_per_call": floor["median_us"],
                     "calls_per_s": round(1e6 / floor["median_us"]), "runs": runs,
                     "calls": iterations})
     return out
@@ -845,22 +901,53 @@ def machine_info() -> Record:
             "git_commit": commit}
 
 
-def _find(records: list[Record], workload: str, impl: str) -> Record | None:
+def era_of(record: Record) -> str:
+    """A record's era (documents from before the eras were measured: the handshake)."""
+    return str(record.get("era", "handshake"))
+
+
+def _find(records: list[Record], workload: str, impl: str, era: str = "handshake",
+          ) -> Record | None:
+    """The measurement of ``workload`` by ``impl`` in ``era`` (None if absent or skipped)."""
     for record in records:
-        if record.get("workload") == workload and record.get("impl") == impl:
+        if (record.get("workload") == workload and record.get("impl") == impl
+                and era_of(record) == era and not record.get("skipped")):
             return record
     return None
 
 
+def _skip_reason(records: list[Record], workload: str, era: str) -> str | None:
+    for record in records:
+        if (record.get("workload") == workload and record.get("impl") == OURS
+                and era_of(record) == era and record.get("skipped")):
+            return str(record["skipped"])
+    return None
+
+
 def _ratio(records: list[Record], workload: str, key: str, inverse: bool = False,
-           ) -> float | None:
-    ours, sdk = _find(records, workload, OURS), _find(records, workload, SDK)
+           era: str = "handshake") -> float | None:
+    ours, sdk = _find(records, workload, OURS, era), _find(records, workload, SDK, era)
     if ours is None or sdk is None:
         return None
     num, den = (sdk[key], ours[key]) if inverse else (ours[key], sdk[key])
     if not den or den <= 0 or num <= 0:
         return None
     return float(num / den)
+
+
+def modern_ratios(records: list[Record]) -> dict[str, float | None]:
+    """Ours in the 2026-07-28 era over the SDK's default (modern) mode, in calls/s."""
+    return {key: _ratio(records, key, "calls_per_s", era="modern") for key in MODERN_RATIO_KEYS}
+
+
+def meta_cost(records: list[Record]) -> dict[bool, float] | None:
+    """What the per-request _meta costs per call in the engine (µs, by validate): the
+    2026-07-28 round trip minus the handshake one."""
+    engine = {(era_of(r), r["validate"]): r["us_per_call"] for r in records
+              if r.get("workload") == "engine" and r.get("impl") == OURS}
+    cost = {v: engine[("modern", v)] - engine[("handshake", v)] for v in (True, False)
+            if ("modern", v) in engine and ("handshake", v) in engine}
+    return cost or None
 
 
 def ratios(records: list[Record]) -> dict[str, float | None]:
@@ -902,7 +989,8 @@ def table(records: list[Record]) -> str:
                      _fmt(_ratio(records, workload, "kib_per_session", inverse=True)),
                      "SDK/ours, higher better", "", ""))
     engine = {r["validate"]: r["us_per_call"] for r in records
-              if r.get("workload") == "engine" and r.get("impl") == OURS}
+              if r.get("workload") == "engine" and r.get("impl") == OURS
+              and era_of(r) == "handshake"}
     floors = {r["codec"]: r["us_per_call"] for r in records
               if r.get("workload") == "engine" and r.get("impl") != OURS}
     engine_line = None
@@ -924,8 +1012,67 @@ def table(records: list[Record]) -> str:
     return "\n".join(lines)
 
 
+def era_table(records: list[Record]) -> str:
+    """The 2026-07-28 era: ours (Client.connect(..., mode="modern")) next to the SDK's default
+    mode, with what each side's move from the handshake era changed."""
+    rows: list[tuple[str, ...]] = [
+        ("workload", "unit", "trio-mcp modern", "SDK auto (modern)", "ratio", "reads",
+         "trio-mcp modern/handshake", "SDK modern/legacy")]
+    notes: list[str] = []
+
+    def change(workload: str, impl: str, key: str) -> str:
+        new, old = _find(records, workload, impl, "modern"), _find(records, workload, impl)
+        return "n/a" if new is None or old is None or not old[key] else f"{new[key] / old[key]:.2f}"
+
+    for workload in ("in-memory", "concurrent", "stdio", "http", "http-8", "churn", "cold-start"):
+        sdk = _find(records, workload, SDK, "modern")
+        if sdk is None:
+            continue
+        ours = _find(records, workload, OURS, "modern")
+        why = _skip_reason(records, workload, "modern")
+        if why and why not in notes:
+            notes.append(why)
+        key = "seconds" if workload == "cold-start" else "calls_per_s"
+        if workload == "cold-start":
+            unit, reads = "seconds", "ours/SDK, lower better"
+            mine = "skipped" if ours is None else f"{ours['seconds']:.3f}"
+            theirs = f"{sdk['seconds']:.3f}"
+            ratio = "n/a" if ours is None else _fmt(ours["seconds"] / sdk["seconds"])
+        else:
+            unit = "sessions/s" if workload == "churn" else "calls/s"
+            reads = "ours/SDK, higher better"
+            mine = "skipped" if ours is None else f"{ours['calls_per_s']:,}"
+            theirs = f"{sdk['calls_per_s']:,}"
+            ratio = _fmt(_ratio(records, workload, "calls_per_s", era="modern"))
+        rows.append((workload, unit, mine, theirs, ratio, reads, change(workload, OURS, key),
+                     change(workload, SDK, key)))
+    lines: list[str] = []
+    if len(rows) > 1:
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                 for row in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines += [f"trio-mcp modern: skipped: {why}" for why in notes]
+        if _find(records, "in-memory", SDK, "modern") is not None:
+            lines.append("(the SDK's auto mode in memory dispatches to the in-process server "
+                         "directly, without JSON-RPC framing; ours frames every message)")
+    cost = meta_cost(records)
+    if cost is not None:
+        lines.append(
+            "per-request _meta (2026-07-28), engine alone: "
+            + ", ".join(f"+{cost[v]:.2f} µs per round trip with validation {'on' if v else 'off'}"
+                        for v in (True, False) if v in cost)
+            + " (stamping + validation; engine.stateless minus engine)")
+    return "\n".join(lines)
+
+
 def ratios_line(values: dict[str, float | None]) -> str:
     return "ratios: " + " ".join(f"{key}={_fmt(values[key])}" for key in RATIO_KEYS)
+
+
+def modern_ratios_line(values: dict[str, float | None]) -> str:
+    return "ratios (2026-07-28, ours modern / SDK auto): " + " ".join(
+        f"{key}={_fmt(values.get(key))}" for key in MODERN_RATIO_KEYS)
 
 
 # ---------------------------------------------------------------- main
@@ -960,8 +1107,20 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer runs and calls, 200 sessions for memory: under a minute")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true",
+                      help="the default preset: 3 runs per figure, fewer calls, 200 sessions "
+                           "for memory (CI-friendly: a couple of minutes for both eras)")
+    size.add_argument("--full", action="store_true",
+                      help="7 runs per figure, more calls, 1,000 sessions for memory "
+                           "(docs/performance.md's run: several minutes)")
+    parser.add_argument("--era", choices=("handshake", "modern", "both"), default="both",
+                        help="the handshake era (initialize), the 2026-07-28 era (ours "
+                             "mode='modern' next to the SDK's default auto mode), or both "
+                             "(default)")
+    parser.add_argument("--calls", type=int,
+                        help="sequential calls per run in memory, over stdio and over HTTP "
+                             "(overrides the preset)")
     parser.add_argument("--only", metavar="WORKLOAD[,..]",
                         help=f"run only these workloads, out of: {', '.join(WORKLOADS)}")
     parser.add_argument("--json-out", metavar="FILE", type=Path,
@@ -986,7 +1145,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.only = chosen
     else:
         args.only = list(WORKLOADS)
-    for name in ("runs", "sessions"):
+    for name in ("runs", "sessions", "calls"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name} must be at least 1")
@@ -996,12 +1155,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     silence_sdk_warnings()
-    cfg = QUICK if args.quick else FULL
+    cfg = FULL if args.full else QUICK
     if args.runs is not None:
         cfg = replace(cfg, runs=args.runs, stdio_spawns=args.runs, memory_runs=args.runs,
                       memory_http_runs=args.runs, engine_runs=args.runs)
     if args.sessions is not None:
         cfg = replace(cfg, sessions=args.sessions)
+    if args.calls is not None:
+        cfg = replace(cfg, calls=args.calls, stdio_calls=args.calls, http_calls=args.calls)
     if args.timeout is not None:
         cfg = replace(cfg, budget=args.timeout)
     if args.memory_child:
@@ -1015,37 +1176,56 @@ def main(argv: list[str] | None = None) -> int:
         plan[plan.index("stdio")] = "stdio+cold-start"
         plan.remove("cold-start")
 
+    eras = list(ERAS) if args.era == "both" else [args.era]
+    # Each session workload in each era asked for, the two eras back to back; memory is
+    # measured in the handshake era only, the engine measures both eras in one go.
+    steps: list[tuple[str, str]] = []
+    for name in plan:
+        if name == "engine":
+            steps.append((name, eras[0]))
+            continue
+        for era in eras:
+            if era == "handshake" or name.split("+")[0] in ERA_WORKLOADS:
+                steps.append((name, era))
+    if "modern" in eras and (why := ours_modern_unavailable()):
+        log(f"2026-07-28 era: trio-mcp's rows are skipped: {why}")
+
     started = time.perf_counter()
     records: list[Record] = []
     failures: list[Record] = []
     timings: dict[str, float] = {}
     try:
-        for name in plan:
-            log(f"{name} ...")
+        for name, era in steps:
+            label = name if era == "handshake" or name == "engine" else f"{name}@{era}"
+            log(f"{label} ...")
             t0 = time.perf_counter()
             deadline = Deadline(cfg.budget)
             try:
-                with Watchdog(cfg.budget + 30, name):
-                    produced = run_workload(name, cfg, deadline)
+                with Watchdog(cfg.budget + 30, label):
+                    produced = run_workload(name, replace(cfg, era=era), deadline)
             except Exception as exc:
-                failure = {"workload": name, "error": f"{type(exc).__name__}: {exc}"}
+                failure = {"workload": label, "error": f"{type(exc).__name__}: {exc}"}
                 failures.append(failure)
-                log(f"{name} FAILED: {failure['error']}")
+                log(f"{label} FAILED: {failure['error']}")
                 continue
             finally:
-                timings[name] = round(time.perf_counter() - t0, 2)
-            log(f"{name} done in {timings[name]:.1f} s")
+                timings[label] = round(time.perf_counter() - t0, 2)
+            log(f"{label} done in {timings[label]:.1f} s")
             for record in produced:
+                record.setdefault("era", era)
                 print(json.dumps(record), flush=True)
             records += produced
     finally:
         kill_all_children()
     elapsed = time.perf_counter() - started
     values = ratios(records)
-    config = {**cfg.__dict__, "quick": args.quick, "pinning": pinning}
+    modern = modern_ratios(records)
+    config = {**cfg.__dict__, "quick": not args.full, "eras": eras, "pinning": pinning}
+    del config["era"]
     doc: Record = {"machine": machine_info(), "config": config,
                    "measurements": records, "failures": failures, "ratios": values,
-                   "workload_seconds": timings, "elapsed_s": round(elapsed, 2)}
+                   "ratios_modern": modern, "workload_seconds": timings,
+                   "elapsed_s": round(elapsed, 2)}
     if args.json_out:
         args.json_out.write_text(json.dumps(doc, indent=2) + "\n")
         log(f"wrote {args.json_out}")
@@ -1060,12 +1240,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"trio-mcp {doc['machine']['versions']['trio-mcp']} vs mcp "
           f"{doc['machine']['versions']['mcp']}; Python {platform.python_version()}, "
           f"{doc['machine']['nproc']} CPUs; {elapsed:.0f} s"
-          f"{'; --quick' if args.quick else ''}")
+          f"{'' if args.full else '; quick preset'}")
     for failure in failures:
         lines = [line for line in failure["error"].splitlines() if line.strip()]
         gist = lines[0] if len(lines) < 2 else f"{lines[0]} ... {lines[-1].strip()}"
         print(f"FAILED {failure['workload']}: {gist}")
     print(table(records))
+    if "modern" in eras:
+        print()
+        print("2026-07-28 era (trio-mcp mode='modern', the SDK's default mode='auto'):")
+        print(era_table(records) or "(no 2026-07-28 measurements)")
+        print(modern_ratios_line(modern))
     print(ratios_line(values))
     return 1 if failures else 0
 

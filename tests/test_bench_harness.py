@@ -75,3 +75,64 @@ def test_performance_page_shows_the_run_beside_it(tmp_path: Path) -> None:
                     str(ROOT / "docs" / "performance.json"), str(copy)], check=True, timeout=60)
     assert copy.read_text() == page.read_text(), \
         "stale: run python scripts/perf_doc.py docs/performance.json docs/performance.md"
+
+
+def test_the_modern_era_is_a_table_of_its_own_and_skips_ours_without_mode() -> None:
+    modern = [{**r, "era": "modern"} for r in (
+        _calls("in-memory", bench.SDK, 5000), _calls("http", bench.OURS, 2000),
+        _calls("http", bench.SDK, 500))]
+    records = [
+        _calls("in-memory", bench.OURS, 30000), _calls("in-memory", bench.SDK, 3000),
+        _calls("http", bench.OURS, 1000), _calls("http", bench.SDK, 400),
+        {"workload": "in-memory", "impl": bench.OURS, "era": "modern",
+         "skipped": "no mode= here"},
+        *modern,
+        {"workload": "engine", "impl": bench.OURS, "era": "handshake", "validate": True,
+         "us_per_call": 14.0},
+        {"workload": "engine", "impl": bench.OURS, "era": "modern", "validate": True,
+         "us_per_call": 20.5},
+    ]
+    # the handshake figures are not mixed up with the modern ones
+    assert bench.ratios(records)["in-memory"] == 10.0
+    assert bench.ratios(records)["http"] == 2.5
+    values = bench.modern_ratios(records)
+    assert values["http"] == 4.0 and values["in-memory"] is None
+    assert bench.modern_ratios_line(values).endswith("in-memory=n/a concurrent=n/a stdio=n/a "
+                                                     "http=4.0 churn=n/a")
+    assert bench.meta_cost(records) == {True: 6.5}
+    text = bench.era_table(records)
+    rows = {line.split()[0]: line.split() for line in text.splitlines()[2:4]}
+    assert rows["in-memory"][2:4] == ["skipped", "5,000"]
+    assert rows["http"][2:5] == ["2,000", "500", "4.0"]
+    assert "trio-mcp modern: skipped: no mode= here" in text
+    assert "+6.50 µs per round trip with validation on" in text
+
+
+def test_ours_connect_asks_for_the_era_when_connect_takes_a_mode(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[object] = []
+
+    class WithMode:
+        def __init__(self, name: str, version: str) -> None:
+            pass
+
+        def connect(self, transport: object, mode: str = "auto") -> str:
+            asked.append(mode)
+            return "session"
+
+    class WithoutMode(WithMode):
+        def connect(self, transport: object) -> str:  # type: ignore[override]
+            asked.append(None)
+            return "session"
+
+    monkeypatch.setattr(bench, "Client", WithMode)
+    assert bench.ours_modern_unavailable() is None
+    bench.ours_connect(object(), "modern")
+    bench.ours_connect(object(), "handshake")
+    assert asked == ["modern", "legacy"]
+    monkeypatch.setattr(bench, "Client", WithoutMode)
+    assert "mode=" in (bench.ours_modern_unavailable() or "")
+    bench.ours_connect(object(), "handshake")
+    assert asked[-1] is None
+    with pytest.raises(RuntimeError, match="mode="):
+        bench.ours_connect(object(), "modern")

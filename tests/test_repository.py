@@ -54,3 +54,47 @@ def test_ci_refuses_to_run_without_the_schemas(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert done.stderr.startswith("ci: error: the official MCP schemas are missing")
     assert done.stderr.count("\n") == 1
+
+
+def _expected_failures() -> dict[str, list[str]]:
+    """scripts/conformance-expected-failures.yml, read as the harness reads it: top-level
+    ``server:`` / ``client:`` keys, each a list of ``- <scenario>`` entries."""
+    lists: dict[str, list[str]] = {}
+    key = None
+    path = ROOT / "scripts" / "conformance-expected-failures.yml"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if re.fullmatch(r"[a-z]+:", line):
+            key = line[:-1]
+            lists[key] = []
+            continue
+        entry = re.fullmatch(r"  - (\S+)", line)
+        assert entry is not None and key is not None, f"unexpected line: {line!r}"
+        lists[key].append(entry.group(1))
+    return lists
+
+
+def test_expected_conformance_failures_are_only_tasks_and_auth() -> None:
+    # Only the tasks extension (server) and OAuth (client) may fail; nothing else is excused.
+    lists = _expected_failures()
+    assert set(lists) <= {"server", "client"}
+    assert lists.get("server") and lists.get("client")
+    assert all(name.startswith("tasks-") for name in lists["server"]), lists["server"]
+    assert all(name.startswith("auth/") for name in lists["client"]), lists["client"]
+    # whole scenarios only: a '<scenario>:<check>' entry would excuse part of another one
+    assert not any(":" in name for names in lists.values() for name in names)
+    assert all(len(names) == len(set(names)) for names in lists.values())
+
+
+def test_ci_fails_when_the_conformance_script_fails() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "set -euo pipefail" in ci.splitlines()[:8]
+    # the whole script (no subset), its status not swallowed
+    calls = [line for line in ci.splitlines() if "scripts/conformance.sh" in line
+             and not line.lstrip().startswith("#")]
+    assert calls == ["bash scripts/conformance.sh"], calls
+    script = (ROOT / "scripts" / "conformance.sh").read_text(encoding="utf-8")
+    assert "scripts/conformance-expected-failures.yml" in script
+    assert script.count('--expected-failures "$BASELINE"') == 2  # server runs and client runs
+    assert "unshare -n" in script  # client scenarios run on loopback only
