@@ -27,7 +27,10 @@ Usage::
     python benchmarks/engine.py --quick    # a few seconds
     python benchmarks/engine.py --runs 3 --iterations 50
 
-Output: one JSON object per line and measurement, then a table.
+Output: one JSON object per line and measurement, then a table, then one line with what the
+per-request ``_meta`` of 2026-07-28 costs per call (``engine.stateless`` minus ``engine``, the two
+timed in alternation: the stamping on the client plus the validation and judging on the server),
+with validation on and off.
 """
 
 from __future__ import annotations
@@ -230,26 +233,36 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def meta_cost_lines(records: list[dict[str, Any]]) -> list[str]:
-    """What the per-request ``_meta`` of the 2026-07-28 era costs per call, per codec: the
-    ``engine.stateless`` round trip minus the ``engine`` one (the client stamping version,
-    capabilities and client info, the server validating and judging them, the result's
-    ``resultType`` and ``serverInfo``), with validation on and off."""
-    by = {(r["measurement"], r["codec"], r["validate"]): r["median_us"] for r in records}
-    lines = []
-    for codec in dict.fromkeys(r["codec"] for r in records
-                               if r["measurement"] == "roundtrip.engine.stateless"):
-        parts = []
-        for validate in (True, False):
-            new = by.get(("roundtrip.engine.stateless", codec, validate))
-            old = by.get(("roundtrip.engine", codec, validate))
-            if new is not None and old is not None:
-                parts.append(f"+{new - old:.2f} µs with validation {'on' if validate else 'off'}"
-                             f" ({(new - old) / old * 100:+.0f}%)")
-        if parts:
-            lines.append(f"per-request _meta (2026-07-28), {codec}: " + ", ".join(parts)
-                         + " per round trip (engine.stateless minus engine)")
-    return lines
+def measure_meta_cost(validate: bool, *, runs: int, iterations: int) -> dict[str, Any]:
+    """What the per-request ``_meta`` of the 2026-07-28 era costs per call: the ``engine`` round
+    trip (handshake era) and the ``engine.stateless`` one timed in alternation, the order flipped
+    every run, so that drift hits both; the median of the per-run differences, in µs. The
+    difference is the client stamping version, capabilities and client info on each request,
+    the server validating and judging them, and the result's ``resultType`` and ``serverInfo``."""
+    benches = {"handshake": bench_engine(validate),
+               "stateless": bench_engine(validate, "stateless")}
+    for bench in benches.values():
+        bench(max(1, iterations // 10))  # warm up
+    diffs: list[float] = []
+    for i in range(runs):
+        order = ("handshake", "stateless") if i % 2 == 0 else ("stateless", "handshake")
+        us: dict[str, float] = {}
+        for name in order:
+            start = time.perf_counter_ns()
+            benches[name](iterations)
+            us[name] = (time.perf_counter_ns() - start) / iterations / 1000
+        diffs.append(us["stateless"] - us["handshake"])
+    return {"measurement": "meta.cost", "codec": sansio.JSON_BACKEND, "validate": validate,
+            "median_us": round(statistics.median(diffs), 3), "min_us": round(min(diffs), 3),
+            "max_us": round(max(diffs), 3), "runs": runs, "iterations": iterations}
+
+
+def meta_cost_line(costs: list[dict[str, Any]]) -> str:
+    parts = [f"{c['median_us']:+.2f} µs with validation {'on' if c['validate'] else 'off'}"
+             for c in costs]
+    codec = costs[0]["codec"] if costs else sansio.JSON_BACKEND
+    return (f"per-request _meta (2026-07-28), {codec}: " + ", ".join(parts)
+            + " per round trip (engine.stateless minus engine, timed in alternation)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,16 +287,16 @@ def main(argv: list[str] | None = None) -> int:
     if sansio.JSON_BACKEND != "stdlib" and not args.no_stdlib:
         records += child_measurements(runs, iterations)
     records += floor_measurements(runs, iterations)
+    costs = [measure_meta_cost(v, runs=runs, iterations=iterations) for v in (True, False)]
     info = {"python": platform.python_version(), "implementation": platform.python_implementation(),
             "machine": platform.machine()}
-    for record in records:
+    for record in records:  # (the _meta cost is a difference, printed as a line below)
         print(json.dumps({**record, **info}))
     print()
     print(f"tools/call round trip, µs (median of {runs} runs x {iterations}); "
           f"Python {info['python']} ({info['implementation']})")
     print(table(records))
-    for line in meta_cost_lines(records):
-        print(line)
+    print(meta_cost_line(costs))
     return 0
 
 

@@ -13,20 +13,31 @@ sides, returning its input), called with ``{"text": "hello"}``. Workloads (see
 * ``memory``      RSS per idle initialized session, in memory and (server side) over HTTP;
 * ``engine``      the sans-IO engine alone next to the JSON codec floors (no SDK counterpart).
 
+Both eras, side by side: the handshake era (ours ``Client.connect(t, mode="legacy")``, or the
+plain ``connect`` where it takes no ``mode``; the SDK ``mcp.Client(..., mode="legacy")``) and the
+2026-07-28 era (ours ``Client.connect(t, mode="modern")``; the SDK's default ``mode="auto"``,
+modern against a modern server). The session workloads (in-memory, concurrent, stdio,
+cold-start, http, churn) run in both eras, the eras back to back; ``memory`` runs in the
+handshake era; ``engine`` also reports what the per-request ``_meta`` costs. Where our client has
+no ``mode`` (``inspect.signature``), its 2026-07-28 rows are reported as skipped, with why.
+
 Each figure is the median of several runs; trio-mcp's and the SDK's runs alternate (the order
 flips every run) so that drift hits both alike.
 
 Usage::
 
-    python benchmarks/run.py                    # the full run: a few minutes
-    python benchmarks/run.py --quick            # under a minute
+    python benchmarks/run.py                    # both eras, the quick preset: about 2 minutes
+    python benchmarks/run.py --full             # 7 runs per figure: several minutes
+    python benchmarks/run.py --era modern       # one era (handshake, modern, both)
     python benchmarks/run.py --only http,churn  # a subset
+    python benchmarks/run.py --runs 1 --calls 100 --only in-memory   # a few seconds
     python benchmarks/run.py --json-out bench.json --plot bench.png
 
-Output (stdout): one JSON object per measurement, then a table of ratios, then a last line
-``ratios: in-memory=N.N concurrent=N.N stdio=N.N http=N.N churn=N.N memory=N.N`` (trio-mcp over
-the SDK in calls/s; for memory the SDK's KiB per session over ours: higher is better
-throughout). Progress goes to stderr.
+Output (stdout): one JSON object per measurement (with its ``era``), then the handshake era's
+table, then the 2026-07-28 era's (with ``ratios (2026-07-28, ...)``), then a last line
+``ratios: in-memory=N.N concurrent=N.N stdio=N.N http=N.N churn=N.N memory=N.N`` (the handshake
+era: trio-mcp over the SDK in calls/s; for memory the SDK's KiB per session over ours: higher is
+better throughout). Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -862,6 +873,13 @@ def w_engine(cfg: Config, deadline: Deadline) -> list[Record]:
                         "codec": sansio.JSON_BACKEND, "us_per_call": m["median_us"],
                         "calls_per_s": round(1e6 / m["median_us"]), "runs": runs,
                         "calls": iterations})
+    for validate in (True, False):
+        deadline.remaining()
+        cost = engine.measure_meta_cost(validate, runs=runs, iterations=iterations)
+        out.append({"workload": "engine-meta", "impl": OURS, "era": "modern",
+                    "validate": validate, "codec": sansio.JSON_BACKEND,
+                    "us_per_call": cost["median_us"], "us_per_call_min": cost["min_us"],
+                    "us_per_call_max": cost["max_us"], "runs": runs, "calls": iterations})
     deadline.remaining()
     for floor in engine.floor_measurements(runs, iterations):
         out.append({"workload": "engine", "impl": f"{floor['codec']}-floor", "era": "handshake",
@@ -942,11 +960,9 @@ def modern_ratios(records: list[Record]) -> dict[str, float | None]:
 
 def meta_cost(records: list[Record]) -> dict[bool, float] | None:
     """What the per-request _meta costs per call in the engine (µs, by validate): the
-    2026-07-28 round trip minus the handshake one."""
-    engine = {(era_of(r), r["validate"]): r["us_per_call"] for r in records
-              if r.get("workload") == "engine" and r.get("impl") == OURS}
-    cost = {v: engine[("modern", v)] - engine[("handshake", v)] for v in (True, False)
-            if ("modern", v) in engine and ("handshake", v) in engine}
+    2026-07-28 round trip minus the handshake one, timed in alternation (engine.py)."""
+    cost = {bool(r["validate"]): float(r["us_per_call"]) for r in records
+            if r.get("workload") == "engine-meta" and r.get("impl") == OURS}
     return cost or None
 
 
@@ -1060,9 +1076,10 @@ def era_table(records: list[Record]) -> str:
     if cost is not None:
         lines.append(
             "per-request _meta (2026-07-28), engine alone: "
-            + ", ".join(f"+{cost[v]:.2f} µs per round trip with validation {'on' if v else 'off'}"
+            + ", ".join(f"{cost[v]:+.2f} µs per round trip with validation {'on' if v else 'off'}"
                         for v in (True, False) if v in cost)
-            + " (stamping + validation; engine.stateless minus engine)")
+            + " (stamping + validation: the stateless round trip minus the handshake one, "
+            "timed in alternation)")
     return "\n".join(lines)
 
 

@@ -5,8 +5,9 @@ Usage::
     python scripts/perf_doc.py docs/performance.json docs/performance.md
 
 Replaces the lines between the ``<!-- results -->`` / ``<!-- /results -->`` (the full table),
-``<!-- ratios -->`` and ``<!-- targets -->`` markers, so the page always shows the run whose
-records sit beside it.
+``<!-- ratios -->`` and ``<!-- targets -->`` markers, and ``<!-- eras -->`` (the 2026-07-28
+era's table, when the page has that block), so the page always shows the run whose records sit
+beside it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def targets(records: list[dict]) -> str:
     if ours and sdk:
         values["cold-start"] = ours["seconds"] / sdk["seconds"]
     engine = {r["validate"]: r["us_per_call"] for r in records
-              if r.get("workload") == "engine" and r.get("impl") == bench.OURS}
+              if r.get("workload") == "engine" and r.get("impl") == bench.OURS
+              and bench.era_of(r) == "handshake"}
     floor = next((r["us_per_call"] for r in records
                   if r.get("workload") == "engine" and r.get("codec") == "orjson"
                   and r.get("impl") != bench.OURS), None)
@@ -73,6 +75,22 @@ def targets(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def eras(records: list[dict]) -> str:
+    """The 2026-07-28 era's table and notes, or a sentence saying the run has none."""
+    text = bench.era_table(records)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("workload"):
+        return ("No 2026-07-28 measurements in this run (`benchmarks/run.py --era both`, the "
+                "default, makes them)." + "".join(f"\n\n{line}" for line in lines))
+    width = len(re.split(r"\s{2,}", lines[0].strip()))
+    rows = [line for line in lines if len(re.split(r"\s{2,}", line.strip())) == width
+            or set(line.replace(" ", "")) == {"-"}]
+    notes = [line for line in lines if line not in rows]
+    ratio_line = bench.modern_ratios_line(bench.modern_ratios(records))
+    return (_markdown_table("\n".join(rows)) + "".join(f"\n\n{note}" for note in notes)
+            + "\n\n```\n" + ratio_line + "\n```")
+
+
 def main(argv: list[str]) -> int:
     data = json.loads(Path(argv[0]).read_text())
     records = data["measurements"]
@@ -83,6 +101,8 @@ def main(argv: list[str]) -> int:
         "ratios": "```\n" + bench.ratios_line(bench.ratios(records)) + "\n```",
         "targets": targets(records),
     }
+    if "<!-- eras -->" in text:
+        blocks["eras"] = eras(records)
     for name, body in blocks.items():
         pattern = re.compile(rf"(<!-- {name} -->\n).*?(\n<!-- /{name} -->)", re.S)
         if not pattern.search(text):
