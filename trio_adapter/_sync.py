@@ -267,7 +267,15 @@ class PipeEnd:
         await trio.lowlevel.checkpoint()
 
     async def aclose(self) -> None:
-        """Close this end (idempotent); wakes every task waiting on either direction."""
+        """Close this end (idempotent); wakes every task waiting on either direction.
+
+        Closes even when cancelled, and then does not raise (a schedule point only).
+        """
+        self.close_now()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    def close_now(self) -> None:
+        """What :meth:`aclose` does, without the schedule point."""
         if not self._closed:
             self._closed = True
             self._eof_sent = True
@@ -275,7 +283,6 @@ class PipeEnd:
             self._in.reader_closed = True  # the peer's writes now fail
             self._out.wake_all()  # the peer's reader; our own writers waiting for room
             self._in.wake_all()  # our own waiting reader sees the close, blocked writers too
-        await trio.lowlevel.cancel_shielded_checkpoint()
 
 
 class PipeStream(trio.abc.HalfCloseableStream):
@@ -348,8 +355,10 @@ class PipeStream(trio.abc.HalfCloseableStream):
         await self._end.send_eof()
 
     async def aclose(self) -> None:
+        """Close this end; a checkpoint (closed first, even when cancelled)."""
         self._rest = b""
-        await self._end.aclose()
+        self._end.close_now()
+        await trio.lowlevel.checkpoint()
 
 
 def pipe_stream_pair(buffer: float = 256) -> tuple[PipeStream, PipeStream]:
