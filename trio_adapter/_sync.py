@@ -91,8 +91,8 @@ class Flag:
     :meth:`set`. A cancelled waiter leaves no trace. Sessions keep a few of these and make
     one per outgoing request, so an idle session holds a bool and an empty list each.
 
-    Why not :class:`trio.Event`: with it, run.py's in-memory workloads run 15-20% slower
-    (benchmarks/variants.py, ``flag`` row).
+    Why not :class:`trio.Event`: with it, run.py's ``in-memory`` and ``concurrent``
+    workloads run 15-30% slower (benchmarks/variants.py, ``flag`` row).
     """
 
     __slots__ = ("_set", "_waiters")
@@ -132,6 +132,10 @@ class Pipe:
     ``limit`` is how many unread chunks it holds before writers wait (back-pressure); with 0 a
     write waits for a reader (a rendezvous). Lighter than a trio memory channel pair: an idle
     session pair keeps two of these.
+
+    Why not two trio memory channels: with them, run.py's ``concurrent`` workload runs at
+    about half the rate, ``churn`` a third slower, and an idle session costs about 25% more
+    memory (benchmarks/variants.py, ``pipe`` row).
     """
 
     __slots__ = ("_chunks", "eof", "limit", "reader_closed", "readers", "writers")
