@@ -17,9 +17,10 @@ import trio
 import trio.testing
 from adapter_support import assert_no_leaks
 
-from sansio import Era
+from sansio import Connection, Era, Role
 from trio_adapter import (
     Client,
+    ClientSession,
     Context,
     PeerDisconnected,
     Server,
@@ -215,15 +216,21 @@ async def test_cancelled_owner_ends_closed_once() -> None:
 
 
 async def test_closed_before_it_ran_still_closes_once() -> None:
-    """aclose() from another task while connect_in is still starting the session."""
+    """aclose() waits in another task before the session task has started: the session
+    task, once it runs, does the shutdown."""
     states = States()
     async with assert_no_leaks():
         client_end, server_end = memory_transport_pair()
+        client = Client("c", "1", trace=states)
+        session = ClientSession(client, Connection(Role.CLIENT), client_end, trace=states)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(make_server().serve, server_end)
-            session = await Client("c", "1", trace=states).connect_in(nursery, client_end)
-            await session.aclose()
+            nursery.start_soon(session.aclose)
+            await trio.testing.wait_all_tasks_blocked()
+            assert session.state is SessionState.CLOSING  # nothing runs it yet
+            await nursery.start(session._run)
+            await session.wait_closed()
             assert_closed_once(session, states, "session closed")
+        await server_end.aclose()
 
 
 # ---------------------------------------------------------------- concurrent closes
