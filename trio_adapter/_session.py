@@ -5,37 +5,53 @@ Theory of operation
 A session owns one :class:`sansio.Connection` and one :class:`~trio_adapter.Transport`. It runs
 in a single task (:meth:`BaseSession._run`, started with ``nursery.start``) that opens a private
 nursery and is, inside it, the **reader**: the only task that calls ``transport.receive()``,
-``engine.receive_data()`` and ``engine.next_event()``. It answers ``ping`` and protocol errors
-itself, resolves response slots, runs notification handlers in arrival order, and starts one
-task per incoming request. The private nursery also holds:
+``engine.receive_data()`` and ``engine.next_event()``, and hands each event to
+:meth:`BaseSession._dispatch` (the one place events are acted on). It answers ``ping`` and
+protocol errors itself, resolves response slots, runs notification handlers in arrival order,
+and starts one task per incoming request. The private nursery also holds:
 
 - one **handler task per incoming request**, each under its own cancel scope, which
   ``RequestCancelled`` (or the end of the session's grace period) cancels;
 - the transport's own tasks (an HTTP client's stream readers), the optional **keepalive**
-  task, and a server's notifier while it has notifications to send.
+  task, and a server's notifier while it has notifications to send;
+- while the session closes, the **shutdown** task.
 
 An idle session is one task: nothing else runs until there is something to do.
 
 Every write goes through :meth:`BaseSession._flush`: the engine call that produces the frames and
-the write happen under one FIFO lock (:class:`_WriteLock`: taken without a schedule point when
-free), so frames leave in the order the engine made them; a transport that can take the bytes at
-once (:meth:`Transport.send_nowait`) is written to without a trip through the scheduler. Each
-outgoing request waits on its own one-shot :class:`_Slot`.
+the write happen under one FIFO lock (:class:`~trio_adapter._sync.WriteLock`: taken without a
+schedule point when free), so frames leave in the order the engine made them; a transport that
+can take the bytes at once (:meth:`Transport.send_nowait`) is written to without a trip through
+the scheduler. Each outgoing request waits on its own one-shot :class:`_Slot`.
 
-Closing (:meth:`BaseSession.aclose`, idempotent): pending calls fail with
-:class:`~trio_adapter.SessionClosed` at once; the shutdown sequence (:meth:`BaseSession._shutdown`)
-gives handlers ``handler_grace`` seconds to finish while the reader still reads, then cancels
-them, closes the transport (for a child process: stdin closed, then SIGTERM, then SIGKILL) and
-cancels the private nursery; :meth:`BaseSession.wait_closed` returns. ``aclose`` runs that
-sequence in the caller's task; when the peer leaves, the reader runs it with
-:class:`~trio_adapter.PeerDisconnected`; any other cause (a failed write, a keepalive timeout)
-starts it in a task of its own.
+Closing
+-------
+The session's life is one explicit state, :class:`SessionState`, that only moves forward::
+
+    OPEN --_close()--> CLOSING --end of _run()--> CLOSED
+
+Every route into a close calls :meth:`BaseSession._close` with the reason: a local
+:meth:`~BaseSession.aclose`, the peer's end of input or a failed read (the engine reports
+``PeerDisconnected``), a failed write (:meth:`~BaseSession._flush`), a fatal protocol error, a
+keepalive timeout, an internal error in the reader, and the cancellation of the nursery that
+owns the session (``_run``'s ``finally``). The first call wins: it records the reason
+(:attr:`~BaseSession.close_reason`), fails every pending call with it at once, and starts
+:meth:`~BaseSession._shutdown` in the private nursery (or, closed before it ran, ``_run``
+starts it); every later call does nothing. The shutdown sequence gives handlers
+``handler_grace`` seconds (none when the route is a failure) while the reader still reads,
+closes the engine, cancels the handlers, closes the transport (bounded by ``close_timeout``;
+for a child process: stdin closed, then SIGTERM, then SIGKILL) and cancels the private
+nursery. When the nursery has ended, ``_run`` (shielded) finishes whatever a cancelled owner
+cut short, and is the only place the state becomes CLOSED; :meth:`~BaseSession.wait_closed`
+returns from then on. :meth:`~BaseSession.aclose` is :meth:`~BaseSession._close` and then
+``wait_closed``, so any number of tasks may call it at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import enum
 import itertools
 import logging
 import sys
@@ -49,6 +65,7 @@ from sansio import (
     NEED_DATA,
     Closed,
     Connection,
+    Era,
     ErrorCode,
     ErrorReceived,
     Event,
@@ -69,13 +86,13 @@ from sansio.frames import Frame, FrameKind
 from sansio.jsonrpc import ErrorObject
 
 from . import errors
+from ._sync import Flag, WriteLock
 from ._transport import Transport
-from ._util import park
 
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["BaseSession", "ProgressCallback", "RequestContext", "TraceHook"]
+__all__ = ["BaseSession", "ProgressCallback", "RequestContext", "SessionState", "TraceHook"]
 
 logger = logging.getLogger("trio_mcp")
 
@@ -105,77 +122,21 @@ current_request: contextvars.ContextVar[RequestId | None] = contextvars.ContextV
     "trio_mcp_current_request", default=None)
 
 
-class _WriteLock:
-    """The session's FIFO write lock; taking it uncontended is not a schedule point.
+class SessionState(enum.Enum):
+    """Where a session is in its life (:attr:`BaseSession.state`); it only moves forward."""
 
-    Every write happens under it, so frames leave in the order the engine made them. The
-    public operations that write keep trio's rule (each is a checkpoint) by other means: a
-    request waits for its answer; :meth:`BaseSession.send_notification` checkpoints itself.
-    Released, it goes straight to the longest waiter (strict FIFO, like
-    :class:`trio.StrictFIFOLock`), which a cancelled waiter leaves without trace. Lighter than
-    trio's lock: an idle session keeps a flag and an empty list.
-    """
-
-    __slots__ = ("_held", "_waiters")
-
-    def __init__(self) -> None:
-        self._held = False
-        self._waiters: list[trio.lowlevel.Task] = []
-
-    async def __aenter__(self) -> None:
-        if not self._held:
-            self._held = True
-            return
-        await park(self._waiters)  # woken owning the lock
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._waiters:
-            trio.lowlevel.reschedule(self._waiters.pop(0))  # handed over: still held
-        else:
-            self._held = False
-
-    def locked(self) -> bool:
-        """Whether a task holds the lock."""
-        return self._held
+    OPEN = "open"
+    """Running (or about to run): calls are accepted."""
+    CLOSING = "closing"
+    """The close has begun (:attr:`BaseSession.close_reason` is set): no new calls, pending
+    ones failed; the shutdown sequence runs."""
+    CLOSED = "closed"
+    """The transport is closed and every task of the session has ended."""
 
 
-class _Flag:
-    """A one-way flag tasks can wait for: :class:`trio.Event`'s behaviour, lighter.
-
-    ``wait()`` returns at once (a checkpoint) once set; otherwise it parks the task until
-    :meth:`set`. A cancelled waiter leaves no trace. Sessions keep a few of these and make
-    one per outgoing request, so an idle session holds a bool and an empty list each.
-    """
-
-    __slots__ = ("_set", "_waiters")
-
-    def __init__(self) -> None:
-        self._set = False
-        self._waiters: list[trio.lowlevel.Task] = []
-
-    def is_set(self) -> bool:
-        """Whether :meth:`set` was called."""
-        return self._set
-
-    def set(self) -> None:
-        """Set the flag and wake every waiter. Idempotent."""
-        if self._set:
-            return
-        self._set = True
-        waiters, self._waiters = self._waiters, []
-        for task in waiters:
-            trio.lowlevel.reschedule(task)
-
-    async def wait(self) -> None:
-        """Wait until the flag is set.
-
-        Raises:
-            trio.Cancelled: while waiting.
-        """
-        if self._set:
-            await trio.lowlevel.checkpoint()
-            return
-        await park(self._waiters)
+#: The write lock and one-way flag live in :mod:`trio_adapter._sync` (kept importable here).
+_WriteLock = WriteLock
+_Flag = Flag
 
 
 class _Slot:
@@ -281,18 +242,26 @@ class BaseSession:
         self._handlers_idle: _Flag | None = None
         self._tokens = itertools.count(1)
         self._ready = _Flag()
-        self._closed_event = _Flag()
-        self._shutdown_started = False
-        self._closing = False
+        # The close (see the module docstring): the state, the reason it moved on, and the
+        # flag waiters of CLOSED wait on (set exactly when the state becomes CLOSED).
+        self._state = SessionState.OPEN
         self._close_error: errors.SessionClosed | None = None
-        self._nursery: trio.Nursery | None = None
-        self._transport_closed = False
+        self._closed_event = _Flag()
+        self._nursery: trio.Nursery | None = None  # the private nursery, while it takes tasks
+        self._transport_closed = False  # the shutdown's last step ran (done once)
 
     # ------------------------------------------------------------------ public state
 
     @property
     def engine(self) -> Connection:
-        """The sans-IO engine (read its properties; don't call its send methods)."""
+        """The sans-IO engine. Deprecated: use the properties below instead.
+
+        Kept working for existing callers; reading its properties is harmless, calling its
+        send methods bypasses the session's write lock and breaks the session. What callers
+        need is on the session itself: :attr:`protocol_version`, :attr:`era`,
+        :attr:`peer_info`, :attr:`peer_capabilities`, :attr:`pending_requests`,
+        :attr:`serving_requests`.
+        """
         return self._engine
 
     @property
@@ -306,9 +275,45 @@ class BaseSession:
         return self._engine.protocol_version
 
     @property
+    def era(self) -> Era | None:
+        """The protocol era the session runs in (``None`` until the first message decided it,
+        and again once it is closed)."""
+        return self._engine.era
+
+    @property
+    def peer_info(self) -> dict[str, Any] | None:
+        """The peer's ``clientInfo``/``serverInfo`` as received (``None`` until known)."""
+        return self._engine.peer_info
+
+    @property
+    def peer_capabilities(self) -> dict[str, Any] | None:
+        """The peer's capabilities as received (``None`` until known)."""
+        return self._engine.peer_capabilities
+
+    @property
+    def pending_requests(self) -> int:
+        """How many requests this side sent that wait for their answer."""
+        return len(self._pending)
+
+    @property
+    def serving_requests(self) -> int:
+        """How many of the peer's requests this side's handlers are serving now."""
+        return len(self._handlers)
+
+    @property
+    def state(self) -> SessionState:
+        """Where the session is in its life: OPEN, CLOSING or CLOSED (see the module)."""
+        return self._state
+
+    @property
     def closed(self) -> bool:
         """Whether the session is closing or closed (no new calls are accepted)."""
-        return self._closing
+        return self._state is not SessionState.OPEN
+
+    @property
+    def _closing(self) -> bool:
+        """Whether the close has begun (for subclasses: the state is not OPEN)."""
+        return self._state is not SessionState.OPEN
 
     @property
     def close_reason(self) -> str | None:
@@ -318,7 +323,7 @@ class BaseSession:
     @property
     def initialized(self) -> bool:
         """Whether the handshake is complete (and the session not closed)."""
-        return self._ready.is_set() and not self._closing
+        return self._ready.is_set() and self._state is SessionState.OPEN
 
     async def wait_initialized(self) -> None:
         """Wait until the handshake is complete.
@@ -342,15 +347,11 @@ class BaseSession:
         """Run the session until it closes; started with ``nursery.start``.
 
         This task is the reader (:meth:`_reader` runs inside the session's private nursery,
-        where the handlers, the transport's tasks and the keepalive run too). Once closing
-        starts (:meth:`aclose`, the peer leaving, a failed write), :meth:`_shutdown` runs in a
-        task of its own: handlers get their grace period (the reader still reads meanwhile),
-        are cancelled, the transport is closed, the private nursery is cancelled, and
-        :meth:`wait_closed` returns.
+        where the handlers, the transport's tasks, the keepalive and the shutdown run too).
+        Its ``finally`` is the end of every close: the one place the state becomes CLOSED.
         """
         try:
             async with trio.open_nursery() as nursery:
-                self._nursery = nursery
                 try:
                     await self._transport.start(nursery)
                 except BaseException as exc:
@@ -360,24 +361,23 @@ class BaseSession:
                     start_error = None
                 if start_error is not None:
                     raise _StartFailed(start_error)
+                self._nursery = nursery
+                if self._state is SessionState.CLOSING:  # closed before it ran
+                    nursery.start_soon(self._shutdown)
                 for task in self._background_tasks():
                     nursery.start_soon(task)
                 if self._keepalive_interval is not None:
                     nursery.start_soon(self._keepalive, self._keepalive_interval)
                 task_status.started(self)
                 try:
-                    if self._closing:  # closed before it ran
-                        self._start_shutdown()
                     await self._reader()
-                    # The reader ends only once the session is closing (the peer left): the
-                    # shutdown runs here unless another task already runs it.
-                    self._mark_closing(errors.SessionClosed("session ended"), grace=False,
-                                       shutdown=False)
-                    if not self._shutdown_started:
-                        self._shutdown_started = True
-                        await self._shutdown()
+                    # The reader ends only once the session is closing; the shutdown that
+                    # started ends the nursery.
+                    self._close(errors.SessionClosed("session ended"), grace=False)
                 finally:
-                    self._nursery = None  # from here the nursery takes no new tasks
+                    # From here the nursery may close at any moment (once its last task
+                    # ends): it takes no new tasks. A cancelled owner closes in the finally.
+                    self._nursery = None
         except BaseExceptionGroup as group:
             failed = [e for e in group.exceptions if isinstance(e, _StartFailed)]
             if len(failed) == 1 and len(group.exceptions) == 1:
@@ -386,21 +386,47 @@ class BaseSession:
         finally:
             self._nursery = None
             with trio.CancelScope(shield=True):
-                self._mark_closing(errors.SessionClosed("session cancelled"))
+                # The owner cancelled us while open (or the shutdown was cut short): close
+                # here. Each step is idempotent, so a finished shutdown leaves nothing to do.
+                self._close(errors.SessionClosed("session cancelled"))
                 self._engine.close()
                 self._cancel_handlers()
                 await self._close_transport()
+                self._state = SessionState.CLOSED
+                if self._trace is not None:
+                    self._trace("state", "closed")
                 self._closed_event.set()
 
-    def _start_shutdown(self) -> None:
-        """Start :meth:`_shutdown` once (closing has begun and the session is running)."""
-        if self._shutdown_started or self._nursery is None:
+    def _close(self, error: errors.SessionClosed, *, grace: bool = True) -> None:
+        """The one way into CLOSING: record ``error`` as the reason, fail pending calls with
+        it and start the shutdown (every close route calls this; see the module docstring).
+
+        Only the first call counts; later ones do nothing. ``grace=False`` (a failure) gives
+        in-flight handlers no grace period. Never raises, never waits.
+        """
+        if self._state is not SessionState.OPEN:
             return
-        self._shutdown_started = True
-        self._nursery.start_soon(self._shutdown)
+        self._state = SessionState.CLOSING
+        self._close_error = error
+        if not grace:
+            self._grace = 0.0
+        if self._trace is not None:
+            self._trace("state", f"closing: {error.reason}")
+        pending = dict(self._pending)
+        self._pending.clear()  # in place: the reader holds this dict
+        for rid, slot in pending.items():
+            slot.set_error(error.for_request(rid, slot.method))
+        self._ready.set()  # wake calls waiting for the handshake: they now see the close
+        if self._nursery is not None:  # running; otherwise _run starts it (or never ran)
+            self._nursery.start_soon(self._shutdown)
+
+    def _mark_closing(self, error: errors.SessionClosed, *, grace: bool = True) -> None:
+        """Old name of :meth:`_close` (kept for subclasses)."""
+        self._close(error, grace=grace)
 
     async def _shutdown(self) -> None:
-        """The one shutdown sequence: grace, cancel handlers, close the transport, end."""
+        """The shutdown sequence: grace, close the engine, cancel handlers, close the
+        transport, end the private nursery. Started once, by :meth:`_close` (or ``_run``)."""
         nursery = self._nursery
         try:
             if self._handlers and self._grace > 0:
@@ -416,18 +442,15 @@ class BaseSession:
                 nursery.cancel_scope.cancel()
 
     async def aclose(self) -> None:
-        """Close the session; idempotent and bounded.
+        """Close the session; idempotent, bounded, and safe from several tasks at once.
 
         Pending calls fail with :class:`~trio_adapter.SessionClosed` at once; in-flight
         handlers get ``handler_grace`` seconds to finish, then are cancelled; the transport is
         closed (bounded by ``close_timeout``). Returns when the session is closed. If the caller
         is cancelled meanwhile, the handlers' grace is cut short but the rest still happens.
         """
-        self._mark_closing(errors.SessionClosed("session closed"), shutdown=False)
+        self._close(errors.SessionClosed("session closed"))
         try:
-            if not self._shutdown_started and self._nursery is not None:
-                self._shutdown_started = True
-                await self._shutdown()  # in this task: no task of its own for the common case
             await self._closed_event.wait()
         finally:
             if not self._closed_event.is_set():
@@ -435,29 +458,6 @@ class BaseSession:
                 self._cancel_handlers()
                 with trio.CancelScope(shield=True), trio.move_on_after(self._close_timeout):
                     await self._closed_event.wait()
-
-    def _mark_closing(self, error: errors.SessionClosed, *, grace: bool = True,
-                      shutdown: bool = True) -> None:
-        """Stop accepting calls, fail every pending one with ``error`` and start shutdown.
-
-        Idempotent: only the first reason counts. ``grace=False`` cancels handlers at once;
-        ``shutdown=False`` leaves running :meth:`_shutdown` to the caller.
-        """
-        if self._closing:
-            return
-        self._closing = True
-        self._close_error = error
-        if not grace:
-            self._grace = 0.0
-        if self._trace is not None:
-            self._trace("state", f"closing: {error.reason}")
-        pending = dict(self._pending)
-        self._pending.clear()  # in place: the reader holds this dict
-        for rid, slot in pending.items():
-            slot.set_error(error.for_request(rid, slot.method))
-        self._ready.set()  # wake calls waiting for the handshake: they now see the close
-        if shutdown:
-            self._start_shutdown()
 
     def _cancel_handlers(self) -> None:
         for scope in self._handlers.values():
@@ -479,7 +479,7 @@ class BaseSession:
         return self._engine.state in (State.CLOSED, State.ERROR) or self._transport_closed
 
     def _check_open(self) -> None:
-        if self._closing:
+        if self._state is not SessionState.OPEN:
             assert self._close_error is not None
             raise type(self._close_error)(self._close_error.reason)
 
@@ -517,7 +517,7 @@ class BaseSession:
             error = errors.PeerDisconnected(
                 str(exc) if isinstance(exc, errors.TransportError)
                 else f"transport write failed: {' '.join(str(exc).split()) or type(exc).__name__}")
-            self._mark_closing(error, grace=False)
+            self._close(error, grace=False)
             raise error from exc
 
     @staticmethod
@@ -635,7 +635,8 @@ class BaseSession:
         """Send ``notifications/cancelled`` for one of our requests (shielded, bounded)."""
         with trio.CancelScope(shield=True), trio.move_on_after(self._close_timeout):
             async with self._send_lock:
-                if self._closing or rid not in self._engine.pending_requests:
+                if self._state is not SessionState.OPEN \
+                        or rid not in self._engine.pending_requests:
                     return
                 try:
                     self._engine.cancel(rid, reason)
@@ -685,7 +686,6 @@ class BaseSession:
         engine = self._engine
         transport = self._transport
         trace = self._trace
-        pending = self._pending
         try:
             while True:
                 try:
@@ -709,22 +709,12 @@ class BaseSession:
                         break
                     if trace is not None:
                         trace("event", event)
-                    # The two events of every call, handled here without a coroutine.
-                    cls = event.__class__
-                    if cls is ResponseReceived:
-                        response = cast(ResponseReceived, event)
-                        slot = pending.pop(response.request_id, None)
-                        if slot is not None:
-                            slot.set_result(response.result, response.typed)
-                    elif (cls is RequestReceived and not self._closing
-                          and cast(RequestReceived, event).method != "ping"):
-                        self._start_handler(cast(RequestReceived, event))
-                    elif await self._dispatch(event):
+                    if await self._dispatch(event):
                         return
         except Exception as exc:  # pragma: no cover - a bug; never let it escape the nursery
             logger.exception("trio-mcp session reader failed")
-            self._mark_closing(errors.PeerDisconnected(f"internal error in reader: {exc!r}"),
-                              grace=False)
+            self._close(errors.PeerDisconnected(f"internal error in reader: {exc!r}"),
+                        grace=False)
 
     async def _on_protocol_error(self, exc: RemoteProtocolError) -> bool:
         """Handle a protocol error from the engine; return True when the session is over."""
@@ -739,24 +729,24 @@ class BaseSession:
             if slot is not None:
                 slot.set_error(exc)
         if exc.fatal:
-            self._mark_closing(errors.PeerDisconnected(f"protocol error: {exc}"), grace=False,
-                               shutdown=False)  # the reader ends now and runs it
-            return True
+            self._close(errors.PeerDisconnected(f"protocol error: {exc}"), grace=False)
+            return True  # the reader ends
         return False
 
     async def _dispatch(self, event: Event) -> bool:
-        """Act on one engine event; return True when the session is over."""
+        """Act on one engine event (the reader's only dispatch); return True when the session
+        is over. The two events of every call come first, and act without a schedule point."""
         cls = event.__class__
         if cls is ResponseReceived:
-            assert isinstance(event, ResponseReceived)
-            slot = self._pending.pop(event.request_id, None)
+            response = cast(ResponseReceived, event)
+            slot = self._pending.pop(response.request_id, None)
             if slot is not None:
-                slot.set_result(event.result, event.typed)
+                slot.set_result(response.result, response.typed)
         elif cls is RequestReceived:
             assert isinstance(event, RequestReceived)
             if event.method == "ping":
                 await self._respond(event.request_id, {})
-            elif self._closing:
+            elif self._state is not SessionState.OPEN:
                 await self._respond_error(event.request_id, ErrorCode.INVALID_REQUEST,
                                           "the session is closing")
             else:
@@ -786,9 +776,8 @@ class BaseSession:
         elif cls is PeerDisconnected:
             assert isinstance(event, PeerDisconnected)
             reason = event.reason or "peer closed the connection"
-            self._mark_closing(errors.PeerDisconnected(reason), grace=False,
-                               shutdown=False)  # the reader ends now and runs it
-            return True
+            self._close(errors.PeerDisconnected(reason), grace=False)
+            return True  # the reader ends
         elif cls is Closed:
             return True
         elif cls is Initialized:
@@ -871,7 +860,7 @@ class BaseSession:
     async def _keepalive(self, interval: float) -> None:
         """Ping every ``interval`` seconds; close the session if a ping is not answered in time."""
         await self._ready.wait()
-        while not self._closing:
+        while self._state is SessionState.OPEN:
             await trio.sleep(interval)
             with trio.move_on_after(interval) as scope:
                 try:
@@ -881,7 +870,7 @@ class BaseSession:
                 except errors.MCPError:
                     pass  # an answer, even an error, shows the peer is alive
             if scope.cancelled_caught:
-                self._mark_closing(errors.PeerDisconnected(
+                self._close(errors.PeerDisconnected(
                     f"keepalive: no answer to ping within {interval:g} s"), grace=False)
                 return
 

@@ -10,14 +10,12 @@ the path failed, :class:`trio.ClosedResourceError` when this side closed it firs
 from __future__ import annotations
 
 import abc
-import math
 
 import trio
 
-from sansio._fifo import Fifo
 from sansio.frames import Frame
 
-from ._util import park
+from ._sync import Pipe, PipeEnd
 
 __all__ = ["MemoryTransport", "StreamTransport", "Transport", "memory_transport_pair"]
 
@@ -118,151 +116,43 @@ class StreamTransport(Transport):
         await self.stream.aclose()
 
 
-_YIELD_EVERY = 16
-"""How many receives in a row may return at once, without a schedule point."""
+#: How many unread writes each direction of :func:`memory_transport_pair` holds by default.
+DEFAULT_BUFFER = 256
 
 
-class _Pipe:
-    """One direction of an in-memory transport: a FIFO of chunks, its reader and writers.
-
-    Lighter than a trio memory channel pair (no deques or ordered dicts per direction, no
-    exception raised to find the FIFO empty): an idle session pair keeps two of these.
-    """
-
-    __slots__ = ("_chunks", "eof", "limit", "reader_closed", "readers", "writers")
-
-    def __init__(self, limit: float) -> None:
-        self.limit = limit
-        self._chunks: Fifo[bytes] = Fifo()
-        self.eof = False  # the writing end is closed
-        self.reader_closed = False
-        self.readers: list[trio.lowlevel.Task] = []  # the one task waiting to read, if any
-        self.writers: list[trio.lowlevel.Task] = []  # tasks waiting for room, oldest first
-
-    def __len__(self) -> int:
-        return self._chunks.pending()
-
-    def has_room(self) -> bool:
-        """Whether a write fits: under the limit, or (limit 0) a reader waits for it."""
-        n = self._chunks.pending()
-        return n < self.limit or (n == 0 and bool(self.readers))
-
-    def put(self, data: bytes) -> None:
-        self._chunks.append(data)
-        self.wake_reader()
-
-    def take(self) -> bytes:
-        data = self._chunks.popleft()
-        if self.writers:
-            trio.lowlevel.reschedule(self.writers.pop(0))
-        return data
-
-    def wake_reader(self) -> None:
-        if self.readers:
-            trio.lowlevel.reschedule(self.readers.pop())
-
-    def wake_all(self) -> None:
-        self.wake_reader()
-        writers, self.writers = self.writers, []
-        for task in writers:
-            trio.lowlevel.reschedule(task)
-
-
-class MemoryTransport(Transport):
+class MemoryTransport(PipeEnd, Transport):
     """One end of an in-process transport; make pairs with :func:`memory_transport_pair`.
 
     Each :meth:`send` is delivered whole to the other end's :meth:`receive`, with no copy.
     :meth:`receive` returns at once when data is waiting (a schedule point at least every
-    16 calls in a row, so a peer that never stops writing cannot starve other tasks).
+    16 calls in a row, so a peer that never stops writing cannot starve other tasks). The
+    machinery is :class:`trio_adapter._sync.PipeEnd`, checked by trio's generic stream tests.
     """
 
-    def __init__(self, outgoing: _Pipe, incoming: _Pipe) -> None:
-        self._out = outgoing
-        self._in = incoming
-        self._eof_sent = False
-        self._closed = False
-        self._immediate = 0
 
-    def _check_send(self) -> _Pipe:
-        if self._eof_sent or self._closed:
-            raise trio.ClosedResourceError("send after send_eof or aclose")
-        pipe = self._out
-        if pipe.reader_closed:
-            raise trio.BrokenResourceError("the other end is closed")
-        return pipe
-
-    def send_nowait(self, data: bytes) -> int:
-        pipe = self._check_send()
-        if not pipe.has_room():
-            return 0
-        pipe.put(data)
-        return len(data)
-
-    async def send(self, data: bytes) -> None:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            pipe = self._check_send()
-            if pipe.has_room():
-                pipe.put(data)
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                return
-            await park(pipe.writers)
-
-    async def receive(self) -> bytes:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        pipe = self._in
-        while True:
-            if self._closed:
-                raise trio.ClosedResourceError("this end is closed")
-            if len(pipe):
-                data = pipe.take()
-                self._immediate += 1
-                if self._immediate >= _YIELD_EVERY:
-                    self._immediate = 0
-                    await trio.lowlevel.cancel_shielded_checkpoint()
-                return data
-            if pipe.eof:
-                return b""
-            if pipe.readers:
-                raise trio.BusyResourceError("another task is receiving on this transport")
-            self._immediate = 0
-            if pipe.writers:  # with no buffer, a writer waits for a reader: here is one
-                trio.lowlevel.reschedule(pipe.writers.pop(0))
-            await park(pipe.readers)
-
-    async def start(self, nursery: trio.Nursery | None = None) -> None:
-        """Nothing to do: the pipes are ready."""
-
-    async def send_eof(self) -> None:
-        self._eof_sent = True
-        self._out.eof = True
-        self._out.wake_reader()
-        await trio.lowlevel.checkpoint()
-
-    async def aclose(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._eof_sent = True
-            self._out.eof = True  # the peer reads what is left, then b""
-            self._in.reader_closed = True  # the peer's writes now fail
-            self._out.wake_reader()
-            self._in.wake_all()  # our own waiting reader sees the close, blocked writers too
-        await trio.lowlevel.cancel_shielded_checkpoint()
-
-
-def memory_transport_pair(buffer: float = math.inf) -> tuple[MemoryTransport, MemoryTransport]:
+def memory_transport_pair(
+    buffer: float = DEFAULT_BUFFER,
+) -> tuple[MemoryTransport, MemoryTransport]:
     """Return two connected in-memory transports ``(a, b)``: what ``a`` sends, ``b`` receives.
 
     Closing one end makes the other's :meth:`~Transport.receive` return ``b""`` (after what
     was already sent) and its :meth:`~Transport.send` raise :class:`trio.BrokenResourceError`.
 
+    Each direction is bounded: once ``buffer`` writes are unread, :meth:`~Transport.send`
+    waits for the reader (back-pressure) and :meth:`~Transport.send_nowait` returns 0. A
+    session writes one chunk per engine flush, and its reader drains its side all the time,
+    so the bound is reached only when the reading side stalls; as with any bounded pair, two
+    peers that each stop reading until their own write fits wait for each other.
+
     Args:
-        buffer: how many unread writes each direction holds before ``send`` blocks.
+        buffer: how many unread writes each direction holds before ``send`` waits (default
+            256; 0 makes every write wait for a reader; ``math.inf`` removes the bound and is
+            meant for tests only).
 
     Raises:
         ValueError: ``buffer`` is below 0.
     """
     if buffer < 0:
         raise ValueError("buffer must be >= 0")
-    a_to_b, b_to_a = _Pipe(buffer), _Pipe(buffer)
+    a_to_b, b_to_a = Pipe(buffer), Pipe(buffer)
     return MemoryTransport(a_to_b, b_to_a), MemoryTransport(b_to_a, a_to_b)
