@@ -61,6 +61,7 @@ from .versions import (
     META_PROTOCOL_VERSION,
     STATELESS_VERSIONS,
     SUPPORTED_VERSIONS,
+    negotiate,
     null_id,
 )
 
@@ -100,6 +101,9 @@ DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 _SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache"),
                 ("x-accel-buffering", "no")]
 _JSON = ("content-type", "application/json")
+#: 2026-07-28 requests whose answer stream stays open (until the client closes it).
+_LONG_LIVED = frozenset({"subscriptions/listen"})
+_KEEPALIVE = b": keepalive\n\n"
 _LEGACY_DEFAULT_VERSION = "2025-03-26"
 
 
@@ -408,11 +412,20 @@ class OpenStream:
     client (there is no ``Mcp-Session-Id`` header).
 
     ``first`` is the bytes to send right after the response head (the priming event).
-    ``initialize`` says the message is ``initialize`` (a stateless session needs no synthetic
-    handshake then). ``modern`` says the message is a 2026-07-28 request (see
-    :meth:`StreamableHTTPServer.handle`): ``session_id`` names a one-request session, never
-    told to the client, that gets no synthetic handshake (a dual-era engine enters the
-    stateless era on the request itself) and is closed once the answer is sent.
+    ``initialize`` says the message is ``initialize``. ``modern`` says the message is a
+    2026-07-28 request (see :meth:`StreamableHTTPServer.handle`): ``session_id`` names a
+    one-request session, never told to the client (a dual-era engine enters the stateless era
+    on the request itself), closed once the answer is sent.
+
+    ``start_version`` is set for a stateless server's handshake-era POST other than
+    ``initialize``: the revision its new one-request session serves at with no handshake
+    (``Connection.start_stateless(start_version, ...)`` on a server engine, before the
+    message is given to it): the ``MCP-Protocol-Version`` header's, 2025-03-26 when absent
+    (as negotiated: the server's latest when it does not support that one).
+
+    ``keepalive`` marks a long-lived stream (a 2026-07-28 ``subscriptions/listen``): while it
+    is idle, send :meth:`StreamableHTTPServer.keepalive_comment` every so often; a graceful
+    shutdown ends it at once rather than waiting for it.
     """
 
     session_id: str
@@ -425,6 +438,8 @@ class OpenStream:
     status: int = 200
     initialize: bool = False
     modern: bool = False
+    start_version: str | None = None
+    keepalive: bool = False
 
 
 @attrs.frozen
@@ -432,6 +447,9 @@ class Listen:
     """A GET: open (or resume) ``stream_id``; send ``replay`` first, then what is routed to it.
 
     ``done`` means the stream already ended: send the replay and end the response.
+    ``keepalive``: a long-lived stream (every open GET stream is): while it is idle, send
+    :meth:`StreamableHTTPServer.keepalive_comment` every so often; a graceful shutdown ends
+    it at once.
     """
 
     session_id: str
@@ -440,6 +458,7 @@ class Listen:
     replay: tuple[bytes, ...] = ()
     done: bool = False
     status: int = 200
+    keepalive: bool = True
 
 
 @attrs.frozen
@@ -834,6 +853,12 @@ class StreamableHTTPServer:
                                     max_discard=max_discard, heads=self.heads,
                                     codec=self.codec)
 
+    def keepalive_comment(self) -> bytes:
+        """The SSE comment that keeps an idle long-lived stream (:attr:`Listen.keepalive`,
+        :attr:`OpenStream.keepalive`) alive through proxies and idle timers; clients ignore
+        it. Pure: no event id is used and nothing is stored for replay."""
+        return _KEEPALIVE
+
     # -- sessions
 
     @property
@@ -997,6 +1022,7 @@ class StreamableHTTPServer:
         if header in STATELESS_VERSIONS or _meta_version(items) not in _NOT_MODERN:
             return self._modern_post(request, obj, items, batch)
         is_init = any(m.get("method") == "initialize" for m in requests)
+        start: str | None = None
         refused = self._check_version(request)
         if refused is not None and not is_init:
             return refused
@@ -1022,6 +1048,7 @@ class StreamableHTTPServer:
                     return refused
             session = self._anonymous()
             new = True
+            start = self._start_version(request)
         else:
             found = self._session_of(request)
             if isinstance(found, Reject):
@@ -1050,7 +1077,15 @@ class StreamableHTTPServer:
             headers = (*_SSE_HEADERS, *sid_headers)
             first = self._priming(session, stream)
         return OpenStream(session.id, stream.id, message, new, stream.json, headers,
-                          first, initialize=is_init)
+                          first, initialize=is_init, start_version=start)
+
+    def _start_version(self, request: CompleteRequest) -> str:
+        """The revision a stateless server's one-request session serves a handshake-era POST
+        at: the header's (already checked), else 2025-03-26 ("the server SHOULD assume
+        protocol version 2025-03-26"), as ``initialize`` would negotiate it."""
+        asked = request.header("mcp-protocol-version") or _LEGACY_DEFAULT_VERSION
+        handshake = [v for v in self.supported_versions if v in HANDSHAKE_VERSIONS]
+        return negotiate(asked, handshake) if handshake else asked
 
     def _modern_error(self, status: int, code: int, message: str, message_obj: dict[str, Any],
                       data: Any = None) -> Reject:
@@ -1111,7 +1146,7 @@ class StreamableHTTPServer:
             headers = tuple(_SSE_HEADERS)
             first = self._priming(session, stream)
         return OpenStream(session.id, stream.id, message, True, stream.json, headers, first,
-                          modern=True)
+                          modern=True, keepalive=method in _LONG_LIVED and not stream.json)
 
     def _check_headers(self, request: CompleteRequest, m: dict[str, Any], method: str,
                        params: dict[str, Any], version: str) -> Reject | None:
@@ -1242,6 +1277,17 @@ class StreamableHTTPServer:
         return Terminate(found.id)
 
     # -- outgoing messages
+
+    def abandon(self, session_id: str, stream_id: str) -> None:
+        """The adapter refused the POST of ``stream_id`` after :meth:`handle` (its session had
+        no room for the message): forget the stream, and the session too if it was made for
+        that one request (stateless, 2026-07-28). Nothing was given to the session."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        session.streams.pop(stream_id, None)
+        if session.oneshot or self.stateless:
+            self._sessions.pop(session_id, None)
 
     def detach(self, session_id: str, stream_id: str) -> StreamClosed | None:
         """The connection carrying ``stream_id`` went away (the stream may be resumed).
