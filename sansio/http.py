@@ -63,6 +63,7 @@ from .versions import (
     SUPPORTED_VERSIONS,
     negotiate,
     null_id,
+    read_request_meta,
 )
 
 __all__ = [
@@ -104,6 +105,10 @@ _JSON = ("content-type", "application/json")
 #: 2026-07-28 requests whose answer stream stays open (until the client closes it).
 _LONG_LIVED = frozenset({"subscriptions/listen"})
 _KEEPALIVE = b": keepalive\n\n"
+#: 2026-07-28: the HTTP status of an error answer ("If the server does not implement the
+#: requested RPC method, it MUST respond with 404 Not Found"; header mismatch, an unsupported
+#: version and a missing client capability are 400 Bad Request).
+_ERROR_STATUS = {-32601: 404, -32020: 400, -32021: 400, -32022: 400}
 _LEGACY_DEFAULT_VERSION = "2025-03-26"
 
 
@@ -481,11 +486,19 @@ class StreamEvent:
         stream_id: the stream.
         data: an SSE event (or, for a JSON-response stream, the whole JSON body).
         final: the stream is complete after this: end the HTTP response.
+        status: for the answer to a 2026-07-28 request that is an error the transport gives
+            an HTTP status of its own (-32601: 404; -32020, -32021, -32022: 400), that status;
+            else ``None``. While the response head has not gone out, answer with it and
+            ``body`` as one ``application/json`` body instead (a JSON-response stream: send
+            ``data`` with it).
+        body: the JSON text of that answer (when ``status`` is set).
     """
 
     stream_id: str
     data: bytes
     final: bool = False
+    status: int | None = None
+    body: bytes = b""
 
 
 # ---------------------------------------------------------------- 2026-07-28: request metadata
@@ -1119,6 +1132,12 @@ class StreamableHTTPServer:
         header = request.header("mcp-protocol-version")
         if header is None:
             return self._mismatch("missing MCP-Protocol-Version header", m)
+        is_request = "id" in m
+        judged = read_request_meta(params, self.supported_versions) if is_request else None
+        if body_version is None and isinstance(judged, tuple):
+            # No version in the body at all: the request's _meta is invalid (-32602), as the
+            # engine would answer, on this POST.
+            return self._modern_error(400, judged[0], judged[1], m, judged[2])
         if header != body_version:
             return self._mismatch(f"MCP-Protocol-Version header value {header!r} does not match "
                                   f"body value {body_version!r} (_meta {META_PROTOCOL_VERSION})",
@@ -1127,6 +1146,8 @@ class StreamableHTTPServer:
             return self._modern_error(
                 400, -32022, "Unsupported protocol version", m,
                 {"supported": self._supported_list, "requested": header})
+        if isinstance(judged, tuple):  # the rest of _meta (client capabilities, ...): -32602
+            return self._modern_error(400, judged[0], judged[1], m, judged[2])
         message = request.body
         if b"\n" in message:  # JSON whitespace, but the engine reads one message per line
             message = self._dumps(obj)
@@ -1384,12 +1405,16 @@ class StreamableHTTPServer:
                 final = not stream.waiting
                 stream.done = final
                 out = data if stream.json else self._event(session, stream, data)
+                status = None
                 if final:
                     self._prune(session)
+                    if session.oneshot:
+                        status = self._error_status(frame, data)
                 if final and (self.stateless or session.oneshot):
                     self._sessions.pop(session.id, None)
-                return [StreamEvent(stream.id, out, final)] if stream.attached or not \
-                    stream.json else []
+                answer = StreamEvent(stream.id, out, final) if status is None else \
+                    StreamEvent(stream.id, out, final, status, data)
+                return [answer] if stream.attached or not stream.json else []
             return []
         if related is not None:
             related = _key(related)
@@ -1407,6 +1432,18 @@ class StreamableHTTPServer:
             session.backlog.append(data)
             del session.backlog[:-1000]
         return []
+
+    def _error_status(self, frame: bytes | Frame, data: bytes) -> int | None:
+        """The HTTP status of a 2026-07-28 answer that is an error with one of its own."""
+        if isinstance(frame, Frame) and frame.kind is not FrameKind.ERROR:
+            return None
+        try:
+            obj = self._loads(data)
+        except _codec.DecodeError:  # pragma: no cover - the engine writes valid JSON
+            return None
+        error = obj.get("error") if isinstance(obj, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        return _ERROR_STATUS.get(code) if code.__class__ is int else None
 
     def version_of(self, session_id: str) -> str:
         """The revision a session negotiated (2025-03-26 when unknown, as the spec says)."""

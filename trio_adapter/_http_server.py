@@ -51,6 +51,9 @@ _JSON_TYPE = ("content-type", "application/json")
 COALESCE_WINDOW = 0.002
 """Seconds an SSE response head (and priming event) waits for the first event, so that a
 quick answer leaves in the same write."""
+MODERN_HEAD_WINDOW = 0.25
+"""Seconds the SSE head of a 2026-07-28 request's answer waits for the first event: an error
+answer that comes by then gets its own HTTP status (404, 400) instead of a 200 stream."""
 
 
 @attrs.frozen
@@ -496,7 +499,8 @@ class _Conn:
             with trio.move_on_after(self.response_timeout):
                 async for event in channel:
                     if event.final:
-                        await send(http.response(200, outcome.headers, event.data))
+                        await send(http.response(event.status or 200, outcome.headers,
+                                                 event.data))
                         return
                 # The session ended first: shutting down (draining), or the handler failed.
                 await send(http.response(503 if endpoint.draining else 500, [_JSON_TYPE]))
@@ -505,8 +509,12 @@ class _Conn:
                 "jsonrpc": "2.0", "id": None, "error": {
                     "code": -32001, "message": f"no answer within {self.response_timeout:g} s"}})))
             return
+        # A 2026-07-28 answer may carry an HTTP status of its own (an error): its head waits
+        # a little longer for it.
+        window = MODERN_HEAD_WINDOW if outcome.modern and not outcome.keepalive else \
+            COALESCE_WINDOW
         await self._stream(200, outcome.headers, (outcome.first,), channel,
-                           keepalive=outcome.keepalive)
+                           keepalive=outcome.keepalive, window=window)
 
     async def _receive(self, channel: trio.MemoryReceiveChannel[StreamEvent], keepalive: bool
                        ) -> StreamEvent:
@@ -523,27 +531,36 @@ class _Conn:
     async def _stream(self, status: int, headers: Sequence[tuple[str, str]],
                       first: Sequence[bytes],
                       channel: trio.MemoryReceiveChannel[StreamEvent] | None,
-                      *, keepalive: bool = False) -> None:
+                      *, keepalive: bool = False, window: float = COALESCE_WINDOW) -> None:
         """Send an SSE response: the head, ``first``, then the channel's events until the
-        final one (or until the channel closes)."""
+        final one (or until the channel closes). An answer with a status of its own that
+        arrives within ``window`` goes out alone, as one JSON body with that status."""
         http, send = self.http, self._send
-        out = [http.start_stream(status, headers)]
-        out.extend(http.stream_data(data) for data in first if data)
         if channel is None:
+            out = [http.start_stream(status, headers)]
+            out.extend(http.stream_data(data) for data in first if data)
             out.append(http.end_stream())
             await send(b"".join(out))
             return
         # What is ready goes out in one write: the head and the priming event wait up to
-        # COALESCE_WINDOW for the first event (a quick answer then costs one packet instead
-        # of three); after that, every write takes all the events already queued.
+        # ``window`` for the first event (a quick answer then costs one packet instead of
+        # three); after that, every write takes all the events already queued.
         first_event: StreamEvent | None = None
-        with trio.move_on_after(COALESCE_WINDOW):  # only the wait: never a write
+        ended = False
+        with trio.move_on_after(window):  # only the wait: never a write
             try:
                 first_event = await channel.receive()
             except trio.EndOfChannel:
-                out.append(http.end_stream())
-                await send(b"".join(out))
-                return
+                ended = True
+        if first_event is not None and first_event.status is not None:
+            await send(http.response(first_event.status, [_JSON_TYPE], first_event.body))
+            return
+        out = [http.start_stream(status, headers)]
+        out.extend(http.stream_data(data) for data in first if data)
+        if ended:  # the stream ended (its session closed)
+            out.append(http.end_stream())
+            await send(b"".join(out))
+            return
         if first_event is not None:
             out.append(http.stream_data(first_event.data))
             if first_event.final:
