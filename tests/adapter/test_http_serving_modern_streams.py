@@ -17,7 +17,7 @@ import trio.testing
 from sansio.events import Initialized
 from sansio.sse import SSEDecoder
 from sansio.versions import META_PROTOCOL_VERSION, SUPPORTED_VERSIONS
-from trio_adapter import Server
+from trio_adapter import MCPError, Server
 from trio_adapter import server as server_module
 from trio_adapter.http import HTTPServerInfo, serve_http
 
@@ -341,3 +341,62 @@ async def test_a_json_answer_waits_at_most_response_timeout(
                                                      call("hang", {}))).whole()
         assert status == 504 and 7 <= trio.current_time() - start < 8
         assert json.loads(body)["error"]["code"] == -32001
+
+
+# ---------------------------------------------------------------- 2026-07-28 answers
+
+
+def erring_server() -> Server:
+    server = Server("errors", "1", supported_versions=SUPPORTED_VERSIONS)
+
+    @server.tool()
+    async def needs_roots(delay: float = 0) -> str:
+        await trio.sleep(delay)
+        raise MCPError(-32021, "the client did not declare roots",
+                       {"requiredCapabilities": {"roots": {}}})
+
+    @server.tool()
+    async def echo(text: str) -> str:
+        return text
+
+    return server
+
+
+async def test_a_modern_error_answer_gets_its_http_status() -> None:
+    async with serving(erring_server()) as info:
+        message, headers = modern("tools/call", {"name": "needs_roots", "arguments": {}}, 3)
+        status, got, body = await (await Exchange.open(info.port, "POST", message,
+                                                       headers)).whole()
+        assert status == 400 and got["content-type"] == "application/json"
+        answer = json.loads(body)
+        assert answer["id"] == 3 and answer["error"]["code"] == -32021
+        # An unknown method never reaches a session: 404 with -32601.
+        message, headers = modern("foo/bar", {}, "u")
+        status, _, body = await (await Exchange.open(info.port, "POST", message,
+                                                     headers)).whole()
+        assert status == 404 and json.loads(body) == {"jsonrpc": "2.0", "id": "u", "error": {
+            "code": -32601, "message": json.loads(body)["error"]["message"]}}
+        # A result is a 200 stream as before.
+        message, headers = modern("tools/call", {"name": "echo", "arguments": {"text": "a"}})
+        status, got, body = await (await Exchange.open(info.port, "POST", message,
+                                                       headers)).whole()
+        assert status == 200 and got["content-type"] == "text/event-stream"
+        assert sse_messages(body)[-1]["result"]["content"][0]["text"] == "a"
+
+
+async def test_a_late_modern_error_stays_on_its_stream(clock: trio.testing.MockClock) -> None:
+    async with serving(erring_server()) as info:
+        message, headers = modern("tools/call", {"name": "needs_roots",
+                                                 "arguments": {"delay": 5}}, 3)
+        status, _, body = await (await Exchange.open(info.port, "POST", message,
+                                                     headers)).whole()
+        assert status == 200  # the head went out before the answer: the error is an event
+        assert sse_messages(body)[-1]["error"]["code"] == -32021
+
+
+async def test_a_json_response_server_gives_modern_errors_their_status() -> None:
+    async with serving(erring_server(), json_response=True) as info:
+        message, headers = modern("tools/call", {"name": "needs_roots", "arguments": {}}, 8)
+        status, _, body = await (await Exchange.open(info.port, "POST", message,
+                                                     headers)).whole()
+        assert status == 400 and json.loads(body)["error"]["code"] == -32021
