@@ -15,10 +15,12 @@ import trio
 import trio.testing
 
 from sansio.events import Initialized
+from sansio.http import StreamEvent
 from sansio.sse import SSEDecoder
 from sansio.versions import META_PROTOCOL_VERSION, SUPPORTED_VERSIONS
 from trio_adapter import MCPError, Server
 from trio_adapter import server as server_module
+from trio_adapter._http_server import _Endpoint, _Inbox
 from trio_adapter.http import HTTPServerInfo, serve_http
 
 V = "2026-07-28"
@@ -400,3 +402,54 @@ async def test_a_json_response_server_gives_modern_errors_their_status() -> None
         status, _, body = await (await Exchange.open(info.port, "POST", message,
                                                      headers)).whole()
         assert status == 400 and json.loads(body)["error"]["code"] == -32021
+
+
+# ---------------------------------------------------------------- the buffers themselves
+
+
+class _StubCore:
+    """Routes every frame to stream "1" (the endpoint's buffering is under test)."""
+
+    def __init__(self) -> None:
+        self.detached: list[str] = []
+
+    def route(self, key: str, frame: Any, related: Any) -> list[StreamEvent]:
+        return [StreamEvent("1", bytes(frame))]
+
+    def detach(self, key: str, stream_id: str) -> None:
+        self.detached.append(stream_id)
+
+
+async def test_a_stream_whose_client_does_not_read_is_ended(
+        clock: trio.testing.MockClock) -> None:
+    core = _StubCore()
+    async with trio.open_nursery() as nursery:
+        endpoint = _Endpoint(Server("s", "1"), core, nursery,  # type: ignore[arg-type]
+                             False, stream_buffer=2, send_timeout=5)
+        events = endpoint.open_channel("k", "1")
+        await endpoint.dispatch("k", b"a", None)
+        await endpoint.dispatch("k", b"b", None)
+        start = trio.current_time()
+        await endpoint.dispatch("k", b"c", None)  # no room for 5 s: the stream is ended
+        assert trio.current_time() - start == pytest.approx(5)
+        assert core.detached == ["1"] and ("k", "1") not in endpoint.streams
+        assert [event.data async for event in events] == [b"a", b"b"]
+        await endpoint.dispatch("k", b"d", None)  # nothing is kept for an ended stream
+
+
+async def test_a_sessions_inbox_is_bounded_but_takes_cancellations() -> None:
+    inbox = _Inbox(2)
+    await inbox.put(b"1\n")
+    await inbox.put(b"2\n")
+    with trio.move_on_after(0.01) as waited:
+        await inbox.put(b"3\n")
+    assert waited.cancelled_caught and len(inbox) == 2  # a cancelled put appends nothing
+    inbox.put_nowait(b"cancel\n")  # the adapter's own messages always fit
+    assert await inbox.get() == b"1\n2\ncancel\n" and len(inbox) == 0
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(inbox.put, b"4\n")
+        await trio.testing.wait_all_tasks_blocked()
+        assert await inbox.get() == b"4\n"
+    inbox.close()
+    await inbox.put(b"late\n")  # dropped once closed
+    assert await inbox.get() == b""
