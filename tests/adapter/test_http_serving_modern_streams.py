@@ -274,14 +274,14 @@ async def test_a_listen_gets_keepalives_and_a_shutdown_never_waits_on_it(
         listen = await Exchange.open(info.port, "POST", message, headers)
         head = await listen.head()
         assert head.status_code == 200 and listen.headers["x-accel-buffering"] == "no"
-        await started.wait()
         await listen.until(lambda body: KEEPALIVE in body)
         await get.until(lambda body: KEEPALIVE in body)
         stopped_at = trio.current_time()
         stop.set()
         await listen.whole()  # both responses end cleanly
         await get.whole()
-        await cancelled.wait()  # the listen's end is its cancellation
+        if started.is_set():  # (the server's own listen support may serve it instead)
+            await cancelled.wait()  # the listen's end is its cancellation
     assert trio.current_time() - stopped_at < 1  # nothing waited for the drain timeout
 
 
