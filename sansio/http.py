@@ -452,7 +452,8 @@ class Listen:
     """A GET: open (or resume) ``stream_id``; send ``replay`` first, then what is routed to it.
 
     ``done`` means the stream already ended: send the replay and end the response.
-    ``keepalive``: a long-lived stream (every open GET stream is): while it is idle, send
+    ``keepalive``: a long-lived stream (the standalone GET stream, not a resumed POST stream,
+    which ends with its answers): while it is idle, send
     :meth:`StreamableHTTPServer.keepalive_comment` every so often; a graceful shutdown ends
     it at once.
     """
@@ -1276,7 +1277,8 @@ class StreamableHTTPServer:
             stream.attached = not stream.done
             if stream.standalone:
                 session.standalone = stream.id
-            return Listen(session.id, stream.id, headers, tuple(replay), stream.done)
+            return Listen(session.id, stream.id, headers, tuple(replay), stream.done,
+                          keepalive=stream.standalone)
         if session.standalone is not None:
             return self._reject(409, -32600, "a standalone SSE stream is already open for "
                                 "this session")

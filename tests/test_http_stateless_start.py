@@ -224,3 +224,18 @@ def test_abandon_forgets_a_refused_posts_one_request_session() -> None:
     core.abandon(outcome.session_id, outcome.stream_id)
     assert core.session_ids == []
     core.abandon(outcome.session_id, outcome.stream_id)  # again: nothing to do
+
+
+def test_a_resumed_post_stream_is_not_long_lived() -> None:
+    core = StreamableHTTPServer(lambda: "s1")
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "c", "version": "1"}}}
+    post(core, init)
+    answer = post(core, call(rid=5), mcp_session_id="s1", mcp_protocol_version="2025-11-25")
+    assert isinstance(answer, OpenStream)
+    core.detach("s1", answer.stream_id)  # the client dropped it before the answer
+    resumed = core.handle(CompleteRequest("GET", "/mcp", (
+        ("host", "127.0.0.1"), ("accept", "text/event-stream"), ("mcp-session-id", "s1"),
+        ("last-event-id", f"{answer.stream_id}/0")), b""))
+    assert isinstance(resumed, Listen) and not resumed.keepalive and not resumed.done
