@@ -495,19 +495,22 @@ class _Conn:
         """Send the answer of a POST carrying requests: one JSON body, or an SSE stream."""
         endpoint, http, send = self.endpoint, self.http, self._send
         if outcome.json:
-            # The head waits for the answer: at most response_timeout.
-            with trio.move_on_after(self.response_timeout):
+            # The head waits for the answer: at most response_timeout (only the wait).
+            final: StreamEvent | None = None
+            with trio.move_on_after(self.response_timeout) as waited:
                 async for event in channel:
                     if event.final:
-                        await send(http.response(event.status or 200, outcome.headers,
-                                                 event.data))
-                        return
-                # The session ended first: shutting down (draining), or the handler failed.
+                        final = event
+                        break
+            if final is not None:
+                await send(http.response(final.status or 200, outcome.headers, final.data))
+            elif waited.cancelled_caught:
+                await send(http.response(504, [_JSON_TYPE], _codec.dumps({
+                    "jsonrpc": "2.0", "id": None, "error": {
+                        "code": -32001,
+                        "message": f"no answer within {self.response_timeout:g} s"}})))
+            else:  # the session ended first: shutting down (draining), or the handler failed
                 await send(http.response(503 if endpoint.draining else 500, [_JSON_TYPE]))
-                return
-            await send(http.response(504, [_JSON_TYPE], _codec.dumps({
-                "jsonrpc": "2.0", "id": None, "error": {
-                    "code": -32001, "message": f"no answer within {self.response_timeout:g} s"}})))
             return
         # A 2026-07-28 answer may carry an HTTP status of its own (an error): its head waits
         # a little longer for it.
@@ -642,7 +645,9 @@ async def serve_http(
         host, port, path: where to listen and the MCP endpoint's path.
         json_response: answer requests with ``application/json`` rather than SSE.
         stateless: no sessions (no ``Mcp-Session-Id``; GET and DELETE are 405); each request
-            is served by a fresh session, so server-to-client requests are refused.
+            is served by a fresh session that starts without a handshake at the revision of
+            its ``MCP-Protocol-Version`` (2025-03-26 when absent) and with no client
+            capabilities, so server-to-client requests are refused.
         allowed_hosts, allowed_origins: ``Host`` / ``Origin`` allow-lists (403 otherwise);
             loopback by default. ``None`` allows any.
         max_body: the largest request body (413 beyond; what the client is still sending is
