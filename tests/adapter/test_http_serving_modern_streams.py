@@ -453,3 +453,22 @@ async def test_a_sessions_inbox_is_bounded_but_takes_cancellations() -> None:
     inbox.close()
     await inbox.put(b"late\n")  # dropped once closed
     assert await inbox.get() == b""
+
+
+async def test_closing_a_listen_stream_cancels_the_listen(
+        hanging_listen: tuple[trio.Event, trio.Event]) -> None:
+    started, cancelled = hanging_listen
+    server = Server("listen", "1", supported_versions=SUPPORTED_VERSIONS)
+    async with serving(server) as info:
+        message, headers = modern("subscriptions/listen", {"notifications": {
+            "toolsListChanged": True}}, "L")
+        listen = await Exchange.open(info.port, "POST", message, headers)
+        assert (await listen.head()).status_code == 200
+        with trio.move_on_after(5):
+            await started.wait()
+        if not started.is_set():  # (the server's own listen support may serve it instead)
+            pytest.skip("subscriptions/listen is not served by the test's handler")
+        await listen.stream.aclose()
+        await cancelled.wait()
+        await trio.testing.wait_all_tasks_blocked()
+        assert server.sessions == []  # the listen's one-request session ended
