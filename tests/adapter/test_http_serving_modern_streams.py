@@ -470,4 +470,5 @@ async def test_closing_a_listen_stream_cancels_the_listen(
         if started.is_set():  # (the server's own listen support may serve it instead)
             await cancelled.wait()
         await session.wait_closed()  # it ends (bounded by the test's guard)
+        await trio.testing.wait_all_tasks_blocked()
         assert server.sessions == []
