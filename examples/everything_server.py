@@ -199,6 +199,15 @@ async def json_schema_2020_12_tool(**arguments: Any) -> str:
     return f"Received: {json.dumps(arguments, sort_keys=True)}"
 
 
+@server.tool(description="Echo a parameter that 2026-07-28 clients mirror in the "
+             "Mcp-Param-Region header", structured_output=False,
+             input_schema={"type": "object", "properties": {
+                 "region": {"type": "string", "x-mcp-header": "Region"},
+                 "query": {"type": "string"}}, "required": ["region"]})
+async def test_header_mirroring(region: str, query: str = "") -> str:
+    return f"{region}: {query}"
+
+
 @server.tool(structured_output=False)
 async def test_reconnection() -> str:
     """A call that takes a moment (the harness may resume its stream)."""

@@ -1276,30 +1276,65 @@ class Connection:
         client_info: Mapping[str, Any] | Any = None,
         *,
         log_level: str | None = None,
+        server_capabilities: Mapping[str, Any] | Any = None,
     ) -> None:
-        """(Client) Enter the stateless era (2026-07-28): IDLE -> STATELESS. Nothing is sent.
+        """Start without a handshake. Nothing is sent.
 
-        From now on every request is stamped with ``_meta``
-        ``io.modelcontextprotocol/protocolVersion``, ``.../clientCapabilities``,
-        ``.../clientInfo`` (when given) and ``.../logLevel`` (when given here or per request);
-        results carry ``resultType`` and errors -32022/-32021/-32020 arrive as
-        :class:`ErrorReceived` with their ``data``. Methods the revision removed (``ping``,
-        ``logging/setLevel``, ...) are refused locally.
+        (Client) Enter the stateless era (2026-07-28): IDLE -> STATELESS. From now on every
+        request is stamped with ``_meta`` ``io.modelcontextprotocol/protocolVersion``,
+        ``.../clientCapabilities``, ``.../clientInfo`` (when given) and ``.../logLevel`` (when
+        given here or per request); results carry ``resultType`` and errors
+        -32022/-32021/-32020 arrive as :class:`ErrorReceived` with their ``data``. Methods the
+        revision removed (``ping``, ``logging/setLevel``, ...) are refused locally.
+
+        (Server) Serve handshake-era requests that come without a handshake, as stateless
+        Streamable HTTP does (one request per engine; its transport, not the protocol, knows
+        the version: the ``MCP-Protocol-Version`` header, 2025-03-26 when absent): IDLE ->
+        OPERATING at ``protocol_version``, as if ``initialize`` had settled it with
+        ``client_capabilities`` (``{}``: none, so requests to the client are refused) and
+        ``server_capabilities`` (what incoming requests are judged by). An
+        :class:`Initialized` event is queued (``peer_info`` is ``client_info``, or ``{}``).
+        A server enters the stateless era on its own (a request whose ``_meta`` names a
+        modern revision), so a stateless revision is refused here.
 
         Args:
-            protocol_version: a stateless revision this connection supports; default: the
-                latest.
-            client_capabilities: the capabilities to declare on every request (default ``{}``).
-            client_info: the client's ``Implementation`` (recommended).
-            log_level: the default log level to ask for on every request.
+            protocol_version: a client: a stateless revision this connection supports
+                (default: the latest). A server: the handshake-era revision to serve at
+                (required).
+            client_capabilities: a client: the capabilities to declare on every request. A
+                server: the client's, when known. Default ``{}``.
+            client_info: the client's ``Implementation`` (recommended for a client).
+            log_level: (client) the default log level to ask for on every request.
+            server_capabilities: (server) this server's capabilities; default: the
+                ``server_capabilities`` given to the constructor, else ``{}``.
 
         Raises:
-            LocalProtocolError: not a client, not IDLE (``initialize`` was sent), the revision
-                is not a supported stateless one, or an argument cannot be encoded.
+            LocalProtocolError: not IDLE (``initialize`` was sent or received), the revision is
+                not one this role may start at (see above) or not supported here, an argument
+                does not fit the role, or an argument cannot be encoded.
         """
-        if self._role is not Role.CLIENT:
-            raise LocalProtocolError("only a client starts the stateless era; a server enters "
-                                     "it when a modern request arrives")
+        if self._role is Role.SERVER:
+            if protocol_version not in self._handshake_versions:
+                raise LocalProtocolError(
+                    f"a server starts without a handshake only at a handshake-era revision it "
+                    f"supports ({', '.join(self._handshake_versions)}), not "
+                    f"{protocol_version!r}; it enters the stateless era on a modern request")
+            if log_level is not None:
+                raise LocalProtocolError("log_level is for a client")
+            assert protocol_version is not None
+            peer_caps = self._payload(client_capabilities) or {}
+            peer_info = self._payload(client_info) or {}
+            ours = self._payload(server_capabilities)
+            if ours is None:
+                ours = dict(self._server_caps or {})
+            self._lifecycle.process(Trigger.START_WITHOUT_HANDSHAKE)
+            self._version = self._offered_version = protocol_version
+            self._peer_caps, self._peer_info, self._our_caps = peer_caps, peer_info, ours
+            self._events.append(Initialized(protocol_version=protocol_version,
+                                            peer_info=peer_info, peer_capabilities=peer_caps))
+            return
+        if server_capabilities is not None:
+            raise LocalProtocolError("server_capabilities is for a server")
         version = protocol_version or (self._stateless[-1] if self._stateless else None)
         if version not in self._stateless:
             raise LocalProtocolError(

@@ -61,7 +61,9 @@ from .versions import (
     META_PROTOCOL_VERSION,
     STATELESS_VERSIONS,
     SUPPORTED_VERSIONS,
+    negotiate,
     null_id,
+    read_request_meta,
 )
 
 __all__ = [
@@ -100,6 +102,13 @@ DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 _SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache"),
                 ("x-accel-buffering", "no")]
 _JSON = ("content-type", "application/json")
+#: 2026-07-28 requests whose answer stream stays open (until the client closes it).
+_LONG_LIVED = frozenset({"subscriptions/listen"})
+_KEEPALIVE = b": keepalive\n\n"
+#: 2026-07-28: the HTTP status of an error answer ("If the server does not implement the
+#: requested RPC method, it MUST respond with 404 Not Found"; header mismatch, an unsupported
+#: version and a missing client capability are 400 Bad Request).
+_ERROR_STATUS = {-32601: 404, -32020: 400, -32021: 400, -32022: 400}
 _LEGACY_DEFAULT_VERSION = "2025-03-26"
 
 
@@ -408,11 +417,20 @@ class OpenStream:
     client (there is no ``Mcp-Session-Id`` header).
 
     ``first`` is the bytes to send right after the response head (the priming event).
-    ``initialize`` says the message is ``initialize`` (a stateless session needs no synthetic
-    handshake then). ``modern`` says the message is a 2026-07-28 request (see
-    :meth:`StreamableHTTPServer.handle`): ``session_id`` names a one-request session, never
-    told to the client, that gets no synthetic handshake (a dual-era engine enters the
-    stateless era on the request itself) and is closed once the answer is sent.
+    ``initialize`` says the message is ``initialize``. ``modern`` says the message is a
+    2026-07-28 request (see :meth:`StreamableHTTPServer.handle`): ``session_id`` names a
+    one-request session, never told to the client (a dual-era engine enters the stateless era
+    on the request itself), closed once the answer is sent.
+
+    ``start_version`` is set for a stateless server's handshake-era POST other than
+    ``initialize``: the revision its new one-request session serves at with no handshake
+    (``Connection.start_stateless(start_version, ...)`` on a server engine, before the
+    message is given to it): the ``MCP-Protocol-Version`` header's, 2025-03-26 when absent
+    (as negotiated: the server's latest when it does not support that one).
+
+    ``keepalive`` marks a long-lived stream (a 2026-07-28 ``subscriptions/listen``): while it
+    is idle, send :meth:`StreamableHTTPServer.keepalive_comment` every so often; a graceful
+    shutdown ends it at once rather than waiting for it.
     """
 
     session_id: str
@@ -425,6 +443,8 @@ class OpenStream:
     status: int = 200
     initialize: bool = False
     modern: bool = False
+    start_version: str | None = None
+    keepalive: bool = False
 
 
 @attrs.frozen
@@ -432,6 +452,10 @@ class Listen:
     """A GET: open (or resume) ``stream_id``; send ``replay`` first, then what is routed to it.
 
     ``done`` means the stream already ended: send the replay and end the response.
+    ``keepalive``: a long-lived stream (the standalone GET stream, not a resumed POST stream,
+    which ends with its answers): while it is idle, send
+    :meth:`StreamableHTTPServer.keepalive_comment` every so often; a graceful shutdown ends
+    it at once.
     """
 
     session_id: str
@@ -440,6 +464,7 @@ class Listen:
     replay: tuple[bytes, ...] = ()
     done: bool = False
     status: int = 200
+    keepalive: bool = True
 
 
 @attrs.frozen
@@ -462,11 +487,19 @@ class StreamEvent:
         stream_id: the stream.
         data: an SSE event (or, for a JSON-response stream, the whole JSON body).
         final: the stream is complete after this: end the HTTP response.
+        status: for the answer to a 2026-07-28 request that is an error the transport gives
+            an HTTP status of its own (-32601: 404; -32020, -32021, -32022: 400), that status;
+            else ``None``. While the response head has not gone out, answer with it and
+            ``body`` as one ``application/json`` body instead (a JSON-response stream: send
+            ``data`` with it).
+        body: the JSON text of that answer (when ``status`` is set).
     """
 
     stream_id: str
     data: bytes
     final: bool = False
+    status: int | None = None
+    body: bytes = b""
 
 
 # ---------------------------------------------------------------- 2026-07-28: request metadata
@@ -834,6 +867,12 @@ class StreamableHTTPServer:
                                     max_discard=max_discard, heads=self.heads,
                                     codec=self.codec)
 
+    def keepalive_comment(self) -> bytes:
+        """The SSE comment that keeps an idle long-lived stream (:attr:`Listen.keepalive`,
+        :attr:`OpenStream.keepalive`) alive through proxies and idle timers; clients ignore
+        it. Pure: no event id is used and nothing is stored for replay."""
+        return _KEEPALIVE
+
     # -- sessions
 
     @property
@@ -997,6 +1036,7 @@ class StreamableHTTPServer:
         if header in STATELESS_VERSIONS or _meta_version(items) not in _NOT_MODERN:
             return self._modern_post(request, obj, items, batch)
         is_init = any(m.get("method") == "initialize" for m in requests)
+        start: str | None = None
         refused = self._check_version(request)
         if refused is not None and not is_init:
             return refused
@@ -1022,6 +1062,7 @@ class StreamableHTTPServer:
                     return refused
             session = self._anonymous()
             new = True
+            start = self._start_version(request)
         else:
             found = self._session_of(request)
             if isinstance(found, Reject):
@@ -1050,7 +1091,15 @@ class StreamableHTTPServer:
             headers = (*_SSE_HEADERS, *sid_headers)
             first = self._priming(session, stream)
         return OpenStream(session.id, stream.id, message, new, stream.json, headers,
-                          first, initialize=is_init)
+                          first, initialize=is_init, start_version=start)
+
+    def _start_version(self, request: CompleteRequest) -> str:
+        """The revision a stateless server's one-request session serves a handshake-era POST
+        at: the header's (already checked), else 2025-03-26 ("the server SHOULD assume
+        protocol version 2025-03-26"), as ``initialize`` would negotiate it."""
+        asked = request.header("mcp-protocol-version") or _LEGACY_DEFAULT_VERSION
+        handshake = [v for v in self.supported_versions if v in HANDSHAKE_VERSIONS]
+        return negotiate(asked, handshake) if handshake else asked
 
     def _modern_error(self, status: int, code: int, message: str, message_obj: dict[str, Any],
                       data: Any = None) -> Reject:
@@ -1084,6 +1133,12 @@ class StreamableHTTPServer:
         header = request.header("mcp-protocol-version")
         if header is None:
             return self._mismatch("missing MCP-Protocol-Version header", m)
+        is_request = "id" in m
+        judged = read_request_meta(params, self.supported_versions) if is_request else None
+        if body_version is None and isinstance(judged, tuple):
+            # No version in the body at all: the request's _meta is invalid (-32602), as the
+            # engine would answer, on this POST.
+            return self._modern_error(400, judged[0], judged[1], m, judged[2])
         if header != body_version:
             return self._mismatch(f"MCP-Protocol-Version header value {header!r} does not match "
                                   f"body value {body_version!r} (_meta {META_PROTOCOL_VERSION})",
@@ -1092,6 +1147,8 @@ class StreamableHTTPServer:
             return self._modern_error(
                 400, -32022, "Unsupported protocol version", m,
                 {"supported": self._supported_list, "requested": header})
+        if isinstance(judged, tuple):  # the rest of _meta (client capabilities, ...): -32602
+            return self._modern_error(400, judged[0], judged[1], m, judged[2])
         message = request.body
         if b"\n" in message:  # JSON whitespace, but the engine reads one message per line
             message = self._dumps(obj)
@@ -1111,7 +1168,7 @@ class StreamableHTTPServer:
             headers = tuple(_SSE_HEADERS)
             first = self._priming(session, stream)
         return OpenStream(session.id, stream.id, message, True, stream.json, headers, first,
-                          modern=True)
+                          modern=True, keepalive=method in _LONG_LIVED and not stream.json)
 
     def _check_headers(self, request: CompleteRequest, m: dict[str, Any], method: str,
                        params: dict[str, Any], version: str) -> Reject | None:
@@ -1220,7 +1277,8 @@ class StreamableHTTPServer:
             stream.attached = not stream.done
             if stream.standalone:
                 session.standalone = stream.id
-            return Listen(session.id, stream.id, headers, tuple(replay), stream.done)
+            return Listen(session.id, stream.id, headers, tuple(replay), stream.done,
+                          keepalive=stream.standalone)
         if session.standalone is not None:
             return self._reject(409, -32600, "a standalone SSE stream is already open for "
                                 "this session")
@@ -1242,6 +1300,17 @@ class StreamableHTTPServer:
         return Terminate(found.id)
 
     # -- outgoing messages
+
+    def abandon(self, session_id: str, stream_id: str) -> None:
+        """The adapter refused the POST of ``stream_id`` after :meth:`handle` (its session had
+        no room for the message): forget the stream, and the session too if it was made for
+        that one request (stateless, 2026-07-28). Nothing was given to the session."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        session.streams.pop(stream_id, None)
+        if session.oneshot or self.stateless:
+            self._sessions.pop(session_id, None)
 
     def detach(self, session_id: str, stream_id: str) -> StreamClosed | None:
         """The connection carrying ``stream_id`` went away (the stream may be resumed).
@@ -1338,12 +1407,16 @@ class StreamableHTTPServer:
                 final = not stream.waiting
                 stream.done = final
                 out = data if stream.json else self._event(session, stream, data)
+                status = None
                 if final:
                     self._prune(session)
+                    if session.oneshot:
+                        status = self._error_status(frame, data)
                 if final and (self.stateless or session.oneshot):
                     self._sessions.pop(session.id, None)
-                return [StreamEvent(stream.id, out, final)] if stream.attached or not \
-                    stream.json else []
+                answer = StreamEvent(stream.id, out, final) if status is None else \
+                    StreamEvent(stream.id, out, final, status, data)
+                return [answer] if stream.attached or not stream.json else []
             return []
         if related is not None:
             related = _key(related)
@@ -1361,6 +1434,18 @@ class StreamableHTTPServer:
             session.backlog.append(data)
             del session.backlog[:-1000]
         return []
+
+    def _error_status(self, frame: bytes | Frame, data: bytes) -> int | None:
+        """The HTTP status of a 2026-07-28 answer that is an error with one of its own."""
+        if isinstance(frame, Frame) and frame.kind is not FrameKind.ERROR:
+            return None
+        try:
+            obj = self._loads(data)
+        except _codec.DecodeError:  # pragma: no cover - the engine writes valid JSON
+            return None
+        error = obj.get("error") if isinstance(obj, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        return _ERROR_STATUS.get(code) if code.__class__ is int else None
 
     def version_of(self, session_id: str) -> str:
         """The revision a session negotiated (2025-03-26 when unknown, as the spec says)."""

@@ -34,6 +34,11 @@ Stateless era (https://modelcontextprotocol.io/specification/2026-07-28/basic/ve
     client: IDLE --start_stateless()--> STATELESS
     server: IDLE --recv a request whose _meta names a modern revision--> STATELESS
 
+A server serving one handshake-era request without a handshake (stateless Streamable HTTP, as
+the 2025-03-26 .. 2025-11-25 transports allow) starts in the handshake era's last state::
+
+    server: IDLE --start_stateless(a handshake-era version)--> OPERATING
+
 The era is a dimension of the tables, not a flag: :data:`ERAS` says which era each state
 belongs to (``None`` while undecided or over), and the ``per_request`` column of
 :data:`TRAFFIC` says that in STATELESS every request is judged alone, by the version, client
@@ -94,6 +99,9 @@ class Trigger(enum.Enum):
     SEND_INITIALIZED = "send notifications/initialized"
     RECV_INITIALIZED = "recv notifications/initialized"
     START_STATELESS = "start stateless"
+    START_WITHOUT_HANDSHAKE = "start without handshake"
+    """(Server) Serve one handshake-era request with no handshake (stateless Streamable HTTP:
+    ``Connection.start_stateless`` with a handshake-era version)."""
     CLOSE = "close"
     PEER_DISCONNECT = "peer disconnect"
     PROTOCOL_ERROR = "protocol error"
@@ -123,6 +131,7 @@ TRANSITIONS: Mapping[tuple[Role, State], Mapping[Trigger, State]] = {
     (_S, State.IDLE): {
         Trigger.RECV_INITIALIZE: State.INITIALIZING,
         Trigger.START_STATELESS: State.STATELESS,
+        Trigger.START_WITHOUT_HANDSHAKE: State.OPERATING,
         **_ENDINGS,
     },
     (_S, State.INITIALIZING): {

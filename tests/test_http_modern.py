@@ -212,7 +212,10 @@ def test_a_dual_era_endpoint_still_serves_legacy_sessions() -> None:
 
 def test_version_header_must_equal_the_body_meta() -> None:
     ep = Endpoint()
-    body = assert_error(ep.post(rpc("tools/list", version=None)), 400, -32020)
+    # a body with no _meta version under a modern header: its _meta is invalid (-32602)
+    body = assert_error(ep.post(rpc("tools/list", version=None)), 400, -32602)
+    assert "_meta" in body["error"]["message"]
+    body = assert_error(ep.post(rpc("tools/list", version="2025-13-01")), 400, -32020)
     assert "MCP-Protocol-Version" in body["error"]["message"]
     # a body stamped modern under a legacy header is modern, and the header mismatches
     assert_error(ep.post(rpc("tools/list", rid="a"), mcp_protocol_version="2025-11-25"),
@@ -448,7 +451,10 @@ def test_every_modern_post_gets_one_documented_outcome(
     body = error_of(outcome)
     assert body["id"] == rid
     code = body["error"]["code"]
-    assert (outcome.status, code) in {(400, -32020), (400, -32022), (404, -32601)}
+    assert (outcome.status, code) in {(400, -32020), (400, -32022), (404, -32601),
+                                      (400, -32602)}
+    if code == -32602:
+        assert body_version is None and header_version == V
     if code == -32022:
         assert body["error"]["data"] == {"supported": sorted(SUPPORTED_VERSIONS, reverse=True),
                                          "requested": header_version}

@@ -3,9 +3,9 @@ this module owns sockets, tasks and timeouts)."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
-import math
 import secrets
 import ssl
 import sys
@@ -51,6 +51,9 @@ _JSON_TYPE = ("content-type", "application/json")
 COALESCE_WINDOW = 0.002
 """Seconds an SSE response head (and priming event) waits for the first event, so that a
 quick answer leaves in the same write."""
+MODERN_HEAD_WINDOW = 0.25
+"""Seconds the SSE head of a 2026-07-28 request's answer waits for the first event: an error
+answer that comes by then gets its own HTTP status (404, 400) instead of a 200 stream."""
 
 
 @attrs.frozen
@@ -72,33 +75,85 @@ class HTTPServerInfo:
 # ---------------------------------------------------------------- server
 
 
+class _Inbox:
+    """A session's input: whole messages in arrival order, at most ``capacity`` of them from
+    POSTs (:meth:`put` waits for room); the adapter's own cancellations (:meth:`put_nowait`,
+    one per open 2026-07-28 stream at most) always fit, so the bound is capacity plus the
+    open connections."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: collections.deque[bytes] = collections.deque()
+        self._closed = False
+        self._readers = trio.lowlevel.ParkingLot()
+        self._writers = trio.lowlevel.ParkingLot()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def put(self, item: bytes) -> None:
+        """Append ``item`` once there is room (at once, dropping it, once closed). The
+        caller bounds the wait; nothing is appended when it is cancelled."""
+        while len(self._items) >= self.capacity and not self._closed:
+            await self._writers.park()
+        self.put_nowait(item)
+
+    def put_nowait(self, item: bytes) -> None:
+        """Append ``item`` whatever the bound (dropped once closed)."""
+        if not self._closed:
+            self._items.append(item)
+            self._readers.unpark()
+
+    async def get(self) -> bytes:
+        """What is queued, joined (``b""`` once closed and empty)."""
+        while not self._items:
+            if self._closed:
+                return b""
+            await self._readers.park()
+        items = self._items
+        out = b"".join(items) if len(items) > 1 else items[0]
+        items.clear()
+        self._writers.unpark_all()
+        return out
+
+    def close(self) -> None:
+        self._closed = True
+        self._readers.unpark_all()
+        self._writers.unpark_all()
+
+
 class _SessionTransport(Transport):
-    """The transport of one HTTP session: POST bodies in, routed stream events out."""
+    """The transport of one HTTP session: POST bodies in (bounded: see :class:`_Inbox`),
+    routed stream events out."""
 
     def __init__(self, endpoint: _Endpoint, key: str) -> None:
         self.endpoint = endpoint
         self.key = key
-        self._in_send, self._in_recv = trio.open_memory_channel[bytes](math.inf)
+        self._inbox = _Inbox(endpoint.max_pending)
         self.closed = False
         self.last_active = trio.current_time()
 
-    def deliver(self, message: bytes) -> None:
+    async def deliver(self, message: bytes) -> None:
+        """Queue one POST's message for the engine once there is room (the caller bounds the
+        wait, and refuses the request when there was none)."""
         self.last_active = trio.current_time()
         if not self.closed:
-            self._in_send.send_nowait(message.rstrip(b"\n") + b"\n")
+            await self._inbox.put(message.rstrip(b"\n") + b"\n")
+
+    def deliver_nowait(self, message: bytes) -> None:
+        """Queue one message of the adapter's own (a cancellation) whatever the bound."""
+        if not self.closed:
+            self._inbox.put_nowait(message.rstrip(b"\n") + b"\n")
 
     async def receive(self) -> bytes:
-        try:
-            return await self._in_recv.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            return b""
+        return await self._inbox.get()
 
     async def send(self, data: bytes) -> None:
         if self.closed:
             raise trio.ClosedResourceError("the HTTP session is closed")
         related = current_request.get()
         for frame in data.splitlines():
-            self.endpoint.dispatch(self.key, frame, related)
+            await self.endpoint.dispatch(self.key, frame, related)
         await trio.lowlevel.checkpoint()
 
     async def send_frames(self, frames: list[Frame]) -> None:
@@ -109,43 +164,61 @@ class _SessionTransport(Transport):
         current = current_request.get()
         for frame in frames:
             related = frame.related_request_id
-            self.endpoint.dispatch(self.key, frame, current if related is None else related)
+            await self.endpoint.dispatch(self.key, frame,
+                                         current if related is None else related)
         await trio.lowlevel.checkpoint()
 
     def end_input(self) -> None:
         """The session was terminated (DELETE, expiry): the engine sees end of input."""
-        self._in_send.close()
+        self._inbox.close()
 
     async def aclose(self) -> None:
         if not self.closed:
             self.closed = True
-            self._in_send.close()
+            self._inbox.close()
             self.endpoint.session_gone(self.key)
         await trio.lowlevel.checkpoint()
 
 
 class _Endpoint:
     def __init__(self, server: Server, core: StreamableHTTPServer, nursery: trio.Nursery,
-                 stateless: bool) -> None:
+                 stateless: bool, *, max_pending: int = 64, stream_buffer: int = 256,
+                 send_timeout: float = 30.0) -> None:
         self.server = server
         self.core = core
         self.nursery = nursery
         self.stateless = stateless
+        self.max_pending = max_pending
+        self.stream_buffer = stream_buffer
+        self.send_timeout = send_timeout
         self.transports: dict[str, _SessionTransport] = {}
         self.streams: dict[tuple[str, str], trio.MemorySendChannel[StreamEvent]] = {}
+        self.long_lived: set[tuple[str, str]] = set()
         self.sessions: dict[str, ServerSession] = {}
         self.conns: set[_Conn] = set()
         self.draining = False
         self._drained = trio.Event()
 
-    def dispatch(self, key: str, frame: bytes | Frame, related: Any) -> None:
+    async def dispatch(self, key: str, frame: bytes | Frame, related: Any) -> None:
+        """Route one frame of session ``key`` to the streams the core names. A stream whose
+        client reads too slowly (its buffer stays full for ``send_timeout``) is ended."""
         for event in self.core.route(key, frame, related):
             channel = self.streams.get((key, event.stream_id))
-            if channel is not None:
-                try:
-                    channel.send_nowait(event)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    self.core.detach(key, event.stream_id)
+            if channel is None:
+                continue
+            try:
+                channel.send_nowait(event)
+            except trio.WouldBlock:
+                with trio.move_on_after(self.send_timeout):
+                    with contextlib.suppress(trio.BrokenResourceError,
+                                             trio.ClosedResourceError):
+                        await channel.send(event)
+                    continue
+                logger.warning("trio-mcp: ending SSE stream %s of a client that reads too "
+                               "slowly", event.stream_id)
+                self.close_channel(key, event.stream_id, channel)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self.core.detach(key, event.stream_id)
 
     def session_gone(self, key: str) -> None:
         self.transports.pop(key, None)
@@ -155,6 +228,7 @@ class _Endpoint:
             if skey == key:
                 channel.close()
                 del self.streams[(skey, sid)]
+                self.long_lived.discard((skey, sid))
 
     async def _session_task(self, transport: _SessionTransport,
                             task_status: trio.TaskStatus[ServerSession]) -> None:
@@ -184,6 +258,11 @@ class _Endpoint:
         self.draining = True
         for conn in list(self.conns):
             conn.stop_if_idle()
+        # Long-lived streams (GET streams, 2026-07-28 listens) never finish by themselves:
+        # end them first (a listen's end is its request's cancellation), so that nothing
+        # waits on them.
+        for key, stream_id in list(self.long_lived):
+            self.close_channel(key, stream_id)
         async with trio.open_nursery() as nursery:
             for session in list(self.sessions.values()):
                 nursery.start_soon(session.aclose)
@@ -192,26 +271,36 @@ class _Endpoint:
         if self.conns:
             await self._drained.wait()
 
-    def open_channel(self, key: str, stream_id: str
+    def open_channel(self, key: str, stream_id: str, *, long_lived: bool = False
                      ) -> trio.MemoryReceiveChannel[StreamEvent]:
-        send, recv = trio.open_memory_channel[StreamEvent](math.inf)
+        send, recv = trio.open_memory_channel[StreamEvent](self.stream_buffer)
         self.streams[(key, stream_id)] = send
+        if long_lived:
+            self.long_lived.add((key, stream_id))
         return recv
 
-    def close_channel(self, key: str, stream_id: str) -> None:
-        channel = self.streams.pop((key, stream_id), None)
-        if channel is not None:
-            channel.close()
+    def close_channel(self, key: str, stream_id: str,
+                      channel: trio.MemorySendChannel[StreamEvent] | None = None) -> None:
+        """End stream ``stream_id`` of session ``key`` (only ``channel``, when given: a stream
+        resumed since then is another one). Its response ends once what is buffered is sent;
+        for a 2026-07-28 request that is its cancellation."""
+        current = self.streams.get((key, stream_id))
+        if current is None or (channel is not None and current is not channel):
+            if channel is not None:
+                channel.close()
+            return
+        del self.streams[(key, stream_id)]
+        self.long_lived.discard((key, stream_id))
+        current.close()
         closed = self.core.detach(key, stream_id)
         transport = self.transports.get(key)
         if closed is not None and transport is not None:
             # 2026-07-28: the client closed the answer's stream, which cancels the request.
             for request_id in closed.request_ids:
-                with contextlib.suppress(trio.ClosedResourceError):
-                    transport.deliver(_codec.dumps({
-                        "jsonrpc": "2.0", "method": "notifications/cancelled", "params": {
-                            "requestId": request_id,
-                            "reason": "the client closed the response stream"}}))
+                transport.deliver_nowait(_codec.dumps({
+                    "jsonrpc": "2.0", "method": "notifications/cancelled", "params": {
+                        "requestId": request_id,
+                        "reason": "the client closed the response stream"}}))
 
     async def expire_idle(self, idle: float) -> None:
         while True:
@@ -227,13 +316,16 @@ class _Conn:
     """One TCP connection of :func:`serve_http`."""
 
     def __init__(self, endpoint: _Endpoint, stream: trio.abc.Stream, *, max_body: int,
-                 max_header: int, request_timeout: float, keepalive_timeout: float) -> None:
+                 max_header: int, request_timeout: float, keepalive_timeout: float,
+                 sse_keepalive: float | None = None, response_timeout: float = 300.0) -> None:
         self.endpoint = endpoint
         self.stream = stream
         self.http = endpoint.core.connection(max_body=max_body, max_header=max_header)
         self.max_body, self.max_header = max_body, max_header
         self.request_timeout = request_timeout
         self.keepalive_timeout = keepalive_timeout
+        self.sse_keepalive = sse_keepalive
+        self.response_timeout = response_timeout
         self._idle_scope: trio.CancelScope | None = None  # set while waiting for a request
 
     def stop_if_idle(self) -> None:
@@ -304,15 +396,39 @@ class _Conn:
                 self.http.receive_data(bytes(await self.stream.receive_some(_CHUNK)))
                 self.http.next_request()
 
+    async def _send(self, data: bytes) -> None:
+        """Write ``data``; a client that takes more than ``request_timeout`` to read it loses
+        the connection (:class:`trio.BrokenResourceError`)."""
+        with trio.move_on_after(self.request_timeout):
+            await self.stream.send_all(data)
+            return
+        raise trio.BrokenResourceError("the client did not read the response in time")
+
+    async def _deliver(self, transport: _SessionTransport, message: bytes) -> bool:
+        """Give ``message`` to the session; False if its input had no room for
+        ``request_timeout`` (nothing was given)."""
+        with trio.move_on_after(self.request_timeout):
+            await transport.deliver(message)
+            return True
+        return False
+
+    async def _busy(self) -> None:
+        """503 for a request its session has no room for (its input is full)."""
+        await self._send(self.http.response(
+            503, [_JSON_TYPE, ("retry-after", "1")],
+            _codec.dumps({"jsonrpc": "2.0", "id": None, "error": {
+                "code": -32000, "message": "the session is busy: too many messages waiting"}})))
+
     async def _answer(self, request: CompleteRequest) -> None:
-        endpoint, http, send = self.endpoint, self.http, self.stream.send_all
+        endpoint, http, send = self.endpoint, self.http, self._send
         outcome = endpoint.core.handle(request)
         if isinstance(outcome, Reject):
             await send(http.response(outcome.status, outcome.headers, outcome.body))
         elif isinstance(outcome, Accept):
             transport = endpoint.transports.get(outcome.session_id or "")
-            if transport is not None:
-                transport.deliver(outcome.message)
+            if transport is not None and not await self._deliver(transport, outcome.message):
+                await self._busy()
+                return
             await send(http.response(202, outcome.headers))
         elif isinstance(outcome, Terminate):
             transport = endpoint.transports.get(outcome.session_id)
@@ -320,24 +436,32 @@ class _Conn:
                 transport.end_input()
             await send(http.response(outcome.status, outcome.headers))
         elif isinstance(outcome, OpenStream):
-            await self._post_stream(outcome, request)
+            await self._post_stream(outcome)
         elif isinstance(outcome, Listen):
             await self._listen(outcome)
 
-    async def _post_stream(self, outcome: OpenStream, request: CompleteRequest) -> None:
-        endpoint, http, send = self.endpoint, self.http, self.stream.send_all
+    async def _post_stream(self, outcome: OpenStream) -> None:
+        endpoint, http = self.endpoint, self.http
         key = outcome.session_id
-        channel = endpoint.open_channel(key, outcome.stream_id)
+        channel = endpoint.open_channel(key, outcome.stream_id, long_lived=outcome.keepalive)
         try:
             transport = endpoint.transports.get(key)
             if transport is None:
                 if not outcome.new_session:  # pragma: no cover - core and table disagree
-                    await send(http.response(404, [("content-type", "application/json")]))
+                    await self._send(http.response(404, [_JSON_TYPE]))
                     return
                 transport = await endpoint.new_session(key)
-                if endpoint.stateless and not outcome.initialize and not outcome.modern:
-                    transport.deliver(_stateless_handshake(request))
-            transport.deliver(outcome.message)
+                if outcome.start_version is not None:
+                    # Stateless HTTP: one handshake-era request, served with no handshake.
+                    session = endpoint.sessions.get(key)
+                    if session is not None:
+                        session.engine.start_stateless(
+                            outcome.start_version,
+                            server_capabilities=endpoint.server.capabilities())
+            if not await self._deliver(transport, outcome.message):
+                endpoint.core.abandon(key, outcome.stream_id)
+                await self._busy()
+                return
             if outcome.modern:
                 # 2026-07-28: the client closing the connection before the answer cancels
                 # the request (the finally below: close_channel), so watch for its EOF.
@@ -369,41 +493,77 @@ class _Conn:
     async def _answer_stream(self, outcome: OpenStream,
                              channel: trio.MemoryReceiveChannel[StreamEvent]) -> None:
         """Send the answer of a POST carrying requests: one JSON body, or an SSE stream."""
-        endpoint, http, send = self.endpoint, self.http, self.stream.send_all
+        endpoint, http, send = self.endpoint, self.http, self._send
         if outcome.json:
-            async for event in channel:
-                if event.final:
-                    await send(http.response(200, outcome.headers, event.data))
-                    return
-            # The session ended first: shutting down (draining), or the handler failed.
-            await send(http.response(503 if endpoint.draining else 500,
-                                     [("content-type", "application/json")]))
+            # The head waits for the answer: at most response_timeout (only the wait).
+            final: StreamEvent | None = None
+            with trio.move_on_after(self.response_timeout) as waited:
+                async for event in channel:
+                    if event.final:
+                        final = event
+                        break
+            if final is not None:
+                await send(http.response(final.status or 200, outcome.headers, final.data))
+            elif waited.cancelled_caught:
+                await send(http.response(504, [_JSON_TYPE], _codec.dumps({
+                    "jsonrpc": "2.0", "id": None, "error": {
+                        "code": -32001,
+                        "message": f"no answer within {self.response_timeout:g} s"}})))
+            else:  # the session ended first: shutting down (draining), or the handler failed
+                await send(http.response(503 if endpoint.draining else 500, [_JSON_TYPE]))
             return
-        await self._stream(200, outcome.headers, (outcome.first,), channel)
+        # A 2026-07-28 answer may carry an HTTP status of its own (an error): its head waits
+        # a little longer for it.
+        window = MODERN_HEAD_WINDOW if outcome.modern and not outcome.keepalive else \
+            COALESCE_WINDOW
+        await self._stream(200, outcome.headers, (outcome.first,), channel,
+                           keepalive=outcome.keepalive, window=window)
+
+    async def _receive(self, channel: trio.MemoryReceiveChannel[StreamEvent], keepalive: bool
+                       ) -> StreamEvent:
+        """The next event of a stream; on a long-lived one, an SSE comment is written each
+        ``sse_keepalive`` seconds it stays idle. Raises :class:`trio.EndOfChannel`."""
+        interval = self.sse_keepalive
+        if not keepalive or interval is None:
+            return await channel.receive()
+        while True:
+            with trio.move_on_after(interval):
+                return await channel.receive()
+            await self._send(self.http.stream_data(self.endpoint.core.keepalive_comment()))
 
     async def _stream(self, status: int, headers: Sequence[tuple[str, str]],
                       first: Sequence[bytes],
-                      channel: trio.MemoryReceiveChannel[StreamEvent] | None) -> None:
+                      channel: trio.MemoryReceiveChannel[StreamEvent] | None,
+                      *, keepalive: bool = False, window: float = COALESCE_WINDOW) -> None:
         """Send an SSE response: the head, ``first``, then the channel's events until the
-        final one (or until the channel closes)."""
-        http, send = self.http, self.stream.send_all
-        out = [http.start_stream(status, headers)]
-        out.extend(http.stream_data(data) for data in first if data)
+        final one (or until the channel closes). An answer with a status of its own that
+        arrives within ``window`` goes out alone, as one JSON body with that status."""
+        http, send = self.http, self._send
         if channel is None:
+            out = [http.start_stream(status, headers)]
+            out.extend(http.stream_data(data) for data in first if data)
             out.append(http.end_stream())
             await send(b"".join(out))
             return
         # What is ready goes out in one write: the head and the priming event wait up to
-        # COALESCE_WINDOW for the first event (a quick answer then costs one packet instead
-        # of three); after that, every write takes all the events already queued.
+        # ``window`` for the first event (a quick answer then costs one packet instead of
+        # three); after that, every write takes all the events already queued.
         first_event: StreamEvent | None = None
-        with trio.move_on_after(COALESCE_WINDOW):  # only the wait: never a write
+        ended = False
+        with trio.move_on_after(window):  # only the wait: never a write
             try:
                 first_event = await channel.receive()
             except trio.EndOfChannel:
-                out.append(http.end_stream())
-                await send(b"".join(out))
-                return
+                ended = True
+        if first_event is not None and first_event.status is not None:
+            await send(http.response(first_event.status, [_JSON_TYPE], first_event.body))
+            return
+        out = [http.start_stream(status, headers)]
+        out.extend(http.stream_data(data) for data in first if data)
+        if ended:  # the stream ended (its session closed)
+            out.append(http.end_stream())
+            await send(b"".join(out))
+            return
         if first_event is not None:
             out.append(http.stream_data(first_event.data))
             if first_event.final:
@@ -428,7 +588,7 @@ class _Conn:
             await send(b"".join(out))
             out.clear()
             try:
-                event = await channel.receive()
+                event = await self._receive(channel, keepalive)
             except trio.EndOfChannel:
                 await send(http.end_stream())
                 return
@@ -440,23 +600,14 @@ class _Conn:
 
     async def _listen(self, outcome: Listen) -> None:
         endpoint = self.endpoint
-        channel = None if outcome.done else endpoint.open_channel(outcome.session_id,
-                                                                  outcome.stream_id)
+        channel = None if outcome.done else endpoint.open_channel(
+            outcome.session_id, outcome.stream_id, long_lived=outcome.keepalive)
         try:
-            await self._stream(outcome.status, outcome.headers, outcome.replay, channel)
+            await self._stream(outcome.status, outcome.headers, outcome.replay, channel,
+                               keepalive=outcome.keepalive)
         finally:
             if channel is not None:
                 endpoint.close_channel(outcome.session_id, outcome.stream_id)
-
-
-def _stateless_handshake(request: CompleteRequest) -> bytes:
-    """Stateless mode: each request runs in a fresh session that skips the handshake."""
-    version = request.header("mcp-protocol-version") or "2025-03-26"
-    init = {"jsonrpc": "2.0", "id": "stateless-init", "method": "initialize", "params": {
-        "protocolVersion": version, "capabilities": {},
-        "clientInfo": {"name": "stateless", "version": "0"}}}
-    return (_codec.dumps(init) + b"\n" +
-            _codec.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
 
 
 async def serve_http(
@@ -479,6 +630,9 @@ async def serve_http(
     ssl_context: ssl.SSLContext | None = None,
     stop: trio.Event | None = None,
     drain_timeout: float = 5.0,
+    keepalive_interval: float | None = 15.0,
+    response_timeout: float = 300.0,
+    max_pending: int = 64,
     task_status: trio.TaskStatus[HTTPServerInfo] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``server`` over Streamable HTTP until cancelled, or until ``stop`` is set.
@@ -491,7 +645,9 @@ async def serve_http(
         host, port, path: where to listen and the MCP endpoint's path.
         json_response: answer requests with ``application/json`` rather than SSE.
         stateless: no sessions (no ``Mcp-Session-Id``; GET and DELETE are 405); each request
-            is served by a fresh session, so server-to-client requests are refused.
+            is served by a fresh session that starts without a handshake at the revision of
+            its ``MCP-Protocol-Version`` (2025-03-26 when absent) and with no client
+            capabilities, so server-to-client requests are refused.
         allowed_hosts, allowed_origins: ``Host`` / ``Origin`` allow-lists (403 otherwise);
             loopback by default. ``None`` allows any.
         max_body: the largest request body (413 beyond; what the client is still sending is
@@ -510,15 +666,30 @@ async def serve_http(
             the session's grace, SSE streams end cleanly) and the responses in flight finish;
             after at most ``drain_timeout`` seconds what is left is cancelled, and
             ``serve_http`` returns. Cancelling it instead stops at once.
-        drain_timeout: the bound on that drain.
+        drain_timeout: the bound on that drain. Long-lived streams (GET streams, 2026-07-28
+            ``subscriptions/listen``) are ended first (a listen's end cancels its request):
+            the drain never waits on them.
+        keepalive_interval: a long-lived SSE stream idle for this many seconds gets an SSE
+            comment (``: keepalive``), so that proxies and idle timers keep it open; ``None``
+            sends none. (Every SSE response carries ``X-Accel-Buffering: no``.)
+        response_timeout: how long a JSON-response answer (``json_response``) may take: after
+            that the POST gets 504 (an SSE answer's head goes out at once instead).
+        max_pending: how many POSTed messages may wait for one session's engine to read them;
+            a POST that finds no room within ``request_timeout`` gets 503 with
+            ``Retry-After`` (and is not given to the session).
 
     Raises:
         ListenError: it cannot listen (address in use, unknown host, permission denied...),
             before reporting to ``nursery.start``.
         ValueError: ``max_body`` is larger than the engine's frame limit
             (:data:`sansio.DEFAULT_MAX_FRAME_SIZE`, 16 MiB): a body that large would end its
-            session, where a 413 only refuses the request.
+            session, where a 413 only refuses the request; ``keepalive_interval`` is not
+            positive, or ``max_pending`` is below 1.
     """
+    if keepalive_interval is not None and not keepalive_interval > 0:
+        raise ValueError("keepalive_interval must be positive (or None)")
+    if max_pending < 1:
+        raise ValueError("max_pending must be at least 1")
     if max_body > DEFAULT_MAX_FRAME_SIZE:
         raise ValueError(f"max_body {max_body} is larger than the engine's frame limit "
                          f"({DEFAULT_MAX_FRAME_SIZE} bytes)")
@@ -535,7 +706,8 @@ async def serve_http(
         raise ListenError(host, port, exc) from exc
     # one lifespan for all sessions; the listeners are closed whatever happens
     async with _closing(listeners), server.running(), trio.open_nursery() as nursery:
-        endpoint = _Endpoint(server, core, nursery, stateless)
+        endpoint = _Endpoint(server, core, nursery, stateless, max_pending=max_pending,
+                             send_timeout=request_timeout)
         if idle_session_timeout is not None:
             nursery.start_soon(endpoint.expire_idle, idle_session_timeout)
 
@@ -543,7 +715,8 @@ async def serve_http(
             if ssl_context is not None:
                 stream = trio.SSLStream(stream, ssl_context, server_side=True)
             conn = _Conn(endpoint, stream, max_body=max_body, max_header=max_header,
-                         request_timeout=request_timeout, keepalive_timeout=keepalive_timeout)
+                         request_timeout=request_timeout, keepalive_timeout=keepalive_timeout,
+                         sse_keepalive=keepalive_interval, response_timeout=response_timeout)
             await conn.run()
 
         bound = listeners[0].socket.getsockname()
