@@ -8,9 +8,13 @@ capabilities and log level, progress, multi round-trip requests (``input_require
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -449,3 +453,50 @@ async def test_handshake_era_keeps_session_capabilities_and_ask() -> None:
         async with connected(server, client) as session:
             result = await session.call_tool("survey", {})
     assert result.content[0].text == "N likes red in file:///x"
+
+
+# ---------------------------------------------------------------- trio-mcp serve --state-key-file
+
+
+def _serve_once(key_file: Path, message: dict[str, Any]) -> tuple[int, str, str]:
+    """Run ``trio-mcp serve`` over stdio for one request: write it, read the answer line (stdin
+    stays open until then), close stdin; return the exit code, the answer and stderr."""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trio_adapter", "serve", str(root / "examples" /
+                                                            "everything_server.py"),
+         "--stdio", "--state-key-file", str(key_file)],
+        cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(json.dumps(message) + "\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline() if message else ""
+    except BrokenPipeError:  # it refused to start
+        line = ""
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, line + out, err
+
+
+def test_state_key_file_lets_another_process_open_the_state(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("# shared by every process\nprod-1:" + "p" * 40 + "\n")
+    call = {"name": "test_input_required_result_elicitation", "arguments": {},
+            "_meta": meta({"elicitation": {}})}
+    code, out, err = _serve_once(keys, {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                        "params": call})
+    assert code == 0, err
+    asked = json.loads(out)["result"]
+    assert asked["resultType"] == "input_required" and "random key" not in err
+    _, out, _ = _serve_once(keys, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        **call, "requestState": asked["requestState"],
+        "inputResponses": {"user_name": {"action": "accept", "content": {"name": "Ada"}}}}})
+    done = json.loads(out)["result"]
+    assert done["content"][0]["text"] == "Hello, Ada!"
+
+    keys.write_text("short\n")
+    code, _, err = _serve_once(keys, {})
+    assert code == 2
+    assert err.strip().startswith("trio-mcp: error: --state-key-file")
+    assert "32 bytes" in err and "Traceback" not in err
