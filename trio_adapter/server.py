@@ -1567,7 +1567,7 @@ class ServerSession(BaseSession):
             raise errors.MCPError(ErrorCode.INTERNAL_ERROR,
                                   str(exc) or f"{_subject(ctx.method, params)} failed") from None
         except errors.ResourceNotFound as exc:
-            raise self._not_found(params.get("uri") or exc.uri) from None
+            raise self._not_found(params.get("uri") or exc.uri, ctx.protocol_version) from None
         except Exception as exc:
             message = self.server._unexpected(ctx, _subject(ctx.method, params), exc)
             raise errors.MCPError(ErrorCode.INTERNAL_ERROR, message) from None
@@ -1582,9 +1582,9 @@ class ServerSession(BaseSession):
         payload.setdefault("cacheScope", server.cache_scope)
         return payload
 
-    def _not_found(self, uri: Any) -> errors.MCPError:
+    def _not_found(self, uri: Any, version: str | None = None) -> errors.MCPError:
         """The resource-not-found error of the negotiated revision, for ``uri``."""
-        code = resource_not_found_code(self.protocol_version)
+        code = resource_not_found_code(version or self.protocol_version)
         if not isinstance(uri, str):  # raised outside resources/read, naming no URI
             return errors.MCPError(code, "resource not found")
         return errors.MCPError(code, f"resource not found: {uri}", {"uri": uri})
@@ -1638,7 +1638,7 @@ class ServerSession(BaseSession):
         if cls is entry.plain_output:
             result: dict[str, Any] = {"content": [{"type": "text", "text": value if cls is str
                                                    else _codec.dumps(value).decode()}]}
-            version = self.protocol_version
+            version = ctx.protocol_version
             if version is not None and version >= _STRUCTURED_SINCE:
                 result["structuredContent"] = {"result": value}
             return result
@@ -1689,7 +1689,7 @@ class ServerSession(BaseSession):
                 kwargs[tentry.context_param] = ctx
             value = await server._run_handler(tentry.fn, kwargs, tentry.threaded)
             return _read_result(uri, value, tentry.template.mime_type)
-        raise self._not_found(uri)
+        raise self._not_found(uri, ctx.protocol_version)
 
     async def _subscribe(self, ctx: Context, params: Mapping[str, Any]) -> Any:
         uri = params.get("uri")

@@ -87,6 +87,10 @@ def make_server(**options: Any) -> Server:
         server.add_tool(lambda: "new", "fresh", blocking=False)
         return "added"
 
+    @server.tool()
+    async def add(a: int, b: int) -> int:
+        return a + b
+
     @server.resource("test://watched", mime_type="text/plain")
     async def watched() -> str:
         return "watched"
@@ -169,6 +173,9 @@ async def test_discover_and_cached_lists() -> None:
             found = await client.request("server/discover")
             listed = await client.request("tools/list")
             read = await client.request("resources/read", {"uri": "test://watched"})
+            missing = await client.request("resources/read", {"uri": "test://nothing"})
+            summed = await client.request("tools/call", {"name": "add",
+                                                         "arguments": {"a": 1, "b": 2}})
             assert session.engine.era.name == "STATELESS"
     result = found.result
     assert result["resultType"] == "complete"
@@ -183,6 +190,9 @@ async def test_discover_and_cached_lists() -> None:
     assert "greet" in [tool["name"] for tool in listed.result["tools"]]
     assert read.result["contents"][0]["text"] == "watched"
     assert (read.result["ttlMs"], read.result["cacheScope"]) == (0, "private")
+    assert isinstance(missing, ErrorReceived) and missing.error.code == -32602  # this revision's
+    assert summed.result["structuredContent"] == {"result": 3}
+    assert summed.result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "modern"
 
 
 async def test_default_server_is_dual_era_and_handshake_only_refuses_discover() -> None:
