@@ -59,7 +59,7 @@ from ._schema import (
     output_structurer,
     unstructure,
 )
-from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
+from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook, current_request
 from ._transport import Transport
 from ._uritemplate import UriTemplate
 from ._util import session_scope
@@ -1216,6 +1216,9 @@ class ServerSession(BaseSession):
     async def log(self, level: t.LoggingLevel, data: Any, logger: str | None = None) -> None:
         """Send ``notifications/message`` when ``level`` is at or above the client's level.
 
+        2026-07-28: for the request the calling task serves, at or above that request's
+        ``logLevel``; nothing for a request without one, or outside a request.
+
         Raises:
             SessionClosed: the session is closed.
         """
@@ -1226,6 +1229,15 @@ class ServerSession(BaseSession):
         params: dict[str, Any] = {"level": level, "data": data}
         if logger is not None:
             params["logger"] = logger
+        if self._engine.era is Era.STATELESS:
+            # 2026-07-28: log messages belong to a request (the one this task serves) and
+            # follow its logLevel; outside a request, or for one without, nothing is sent.
+            rid = current_request.get()
+            if rid is None:
+                await trio.lowlevel.checkpoint()
+                return
+            await self._send_for_request("notifications/message", params, rid)
+            return
         await self.send_notification("notifications/message", params)
 
     async def create_message(
@@ -1356,7 +1368,8 @@ class ServerSession(BaseSession):
     async def _send_for_request(self, method: str, params: dict[str, Any],
                                 rid: RequestId) -> None:
         """Send a notification that belongs to request ``rid`` (2026-07-28 log messages);
-        dropped when the request has ended.
+        dropped when the request has ended or the engine refuses it (a request that asked
+        for no log messages).
 
         Raises:
             SessionClosed: the session is closed.
@@ -1369,9 +1382,8 @@ class ServerSession(BaseSession):
             try:
                 self._engine.send_notification(method, params, related_request_id=rid)
             except LocalProtocolError:
-                if rid in self._engine.serving_requests:
-                    raise
-                return  # the request ended meanwhile: nothing to say
+                # The request ended meanwhile, or (a log message) asked for no logs.
+                return
             await self._flush()
         await trio.lowlevel.cancel_shielded_checkpoint()
 

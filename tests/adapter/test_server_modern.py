@@ -79,6 +79,7 @@ def make_server(**options: Any) -> Server:
     async def chatty(ctx: Context) -> str:
         await ctx.log("debug", "too low")
         await ctx.log("warning", "careful")
+        await ctx.server_session.log("error", "from the session")
         await ctx.report_progress(1, 2, "half")
         return "done"
 
@@ -244,7 +245,8 @@ async def test_log_level_is_per_request_and_progress_goes_to_the_request() -> No
     assert quiet_events[0].request_id == quiet.request_id and quiet_events[0].message == "half"
     assert isinstance(loud, ResponseReceived)
     logs = [e for e in client.events if isinstance(e, NotificationReceived)]
-    assert [e.params["data"] for e in logs] == ["careful"]  # debug is below info
+    # debug is below info; the session's log() finds the request it serves
+    assert [e.params["data"] for e in logs] == ["careful", "from the session"]
 
 
 # ---------------------------------------------------------------- multi round-trip requests
