@@ -18,6 +18,7 @@ import inspect
 import logging
 import os
 import secrets
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
@@ -25,6 +26,9 @@ from typing import Any, TypeVar, get_type_hints
 
 import attrs
 import trio
+
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 from sansio import (
     SUPPORTED_VERSIONS,
@@ -1513,10 +1517,9 @@ class ServerSession(BaseSession):
             if scope is not None:
                 scope.cancel()
 
-    def _mark_closing(self, error: errors.SessionClosed, *, grace: bool = True,
-                      shutdown: bool = True) -> None:
+    def _mark_closing(self, error: errors.SessionClosed, **options: Any) -> None:
         # A close never waits for a listen: its handler only ends by being cancelled.
-        super()._mark_closing(error, grace=grace, shutdown=shutdown)
+        super()._mark_closing(error, **options)
         self._cancel_listens()
 
     async def _on_initialize_requested(self, event: InitializeRequested) -> None:
@@ -1573,6 +1576,11 @@ class ServerSession(BaseSession):
             return result
         except _InputNeeded as need:
             return self._input_required(ctx, need)
+        except BaseExceptionGroup as group:  # asked from tasks of the handler's own nursery
+            merged = _merged_needs(group)
+            if merged is None:
+                raise
+            return self._input_required(ctx, merged)
         except (errors.MCPError, errors.SessionClosed):
             raise
         except errors.ToolError as exc:  # the handler chose this text for the client
@@ -1778,6 +1786,22 @@ class _EngineAnswer:
     ``send(engine, request_id)``, called under the send lock."""
 
     send: Callable[[Connection, RequestId], None]
+
+
+def _merged_needs(group: BaseExceptionGroup[Any]) -> _InputNeeded | None:
+    """One :class:`_InputNeeded` for a group made only of them (``None`` otherwise)."""
+    needs, rest = group.split(_InputNeeded)
+    if needs is None or rest is not None:
+        return None
+    requests: dict[str, dict[str, Any]] = {}
+    stack: list[BaseException] = [needs]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(exc.exceptions)
+        elif isinstance(exc, _InputNeeded):
+            requests.update(exc.requests)
+    return _InputNeeded(requests)
 
 
 def _answered(engine: Connection, rid: RequestId) -> None:

@@ -88,6 +88,19 @@ def make_server(**options: Any) -> Server:
         server.add_tool(lambda: "new", "fresh", blocking=False)
         return "added"
 
+    @server.tool(structured_output=False)
+    async def parallel(ctx: Context) -> str:
+        """Asks from two tasks of its own nursery."""
+        found: dict[str, Any] = {}
+
+        async def one(key: str) -> None:
+            found[key] = await ctx.elicit(key, NAME_SCHEMA, key=key)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(one, "a")
+            nursery.start_soon(one, "b")
+        return " ".join(found[k].content["name"] for k in sorted(found))
+
     @server.tool()
     async def add(a: int, b: int) -> int:
         return a + b
@@ -306,6 +319,22 @@ async def test_prompt_asks_too_and_missing_answers_are_asked_again() -> None:
     assert isinstance(wrong, InputRequired) and list(wrong.input_requests) == ["user_context"]
     assert isinstance(done, ResponseReceived)
     assert done.result["messages"][0]["content"]["text"] == "Use tests"
+
+
+async def test_asking_from_the_handlers_own_tasks_works() -> None:
+    """A handler asking from tasks of its own nursery: the input requests come out of the
+    exception group; the first one to ask stops the others, so it may take a round each."""
+    with trio.fail_after(5):
+        async with modern(make_server(), ALL_CAPS) as (client, _):
+            answer = await client.request("tools/call", {"name": "parallel", "arguments": {}})
+            rounds = 0
+            while isinstance(answer, InputRequired):
+                rounds += 1
+                answer = await client.retry(answer, {
+                    k: {"action": "accept", "content": {"name": k.upper()}}
+                    for k in answer.input_requests})
+    assert isinstance(answer, ResponseReceived) and 1 <= rounds <= 2
+    assert answer.result["content"][0]["text"] == "A B"
 
 
 async def test_tampered_foreign_and_expired_state_are_32602(
