@@ -69,7 +69,8 @@ from ._uritemplate import UriTemplate
 from ._util import session_scope
 from .content import Audio, Image
 
-__all__ = ["Context", "InputRequest", "Lifespan", "Server", "ServerSession"]
+__all__ = ["STATE_KEYS_ENV", "Context", "InputRequest", "Lifespan", "Server", "ServerSession",
+           "parse_state_keys"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -165,7 +166,8 @@ class Context(RequestContext):
     handshake era (2024-11-05 ... 2025-11-25) asking sends a request to the client and waits;
     in 2026-07-28 (no server-to-client requests) it answers the handler's request with an
     ``InputRequiredResult`` and the handler runs again, from the start, on the client's retry,
-    where the same question gets its answer (see docs/adapter.md, "Asking the client").
+    where the same question gets its answer (docs/adapter.md, "Both eras": the rule a handler
+    author must know).
 
     Attributes:
         request_meta: (2026-07-28) what the request said about itself (version, client
