@@ -179,6 +179,9 @@ class Context(RequestContext):
     _answers: dict[str, Any] = attrs.field(factory=dict, init=False)
     #: The answers this run used (what the next round's requestState carries).
     _used: dict[str, Any] = attrs.field(factory=dict, init=False)
+    #: Whether the answers came through a requestState: all of them answer what this server
+    #: asked, so the next round carries them all (else only the ones used).
+    _sealed: bool = attrs.field(default=False, init=False)
     _unnamed: int = attrs.field(default=0, init=False)
 
     @property
@@ -1446,10 +1449,13 @@ class ServerSession(BaseSession):
             if isinstance(key, str) and key in responses:
                 answers[key] = responses[key]
         ctx._answers = answers
+        ctx._sealed = True
 
     def _input_required(self, ctx: Context, need: _InputNeeded) -> _EngineAnswer:
         """The ``input_required`` answer for what ``ctx``'s handler asked and lacks."""
-        payload = {"a": ctx._used, "k": sorted(need.requests)}
+        # Answers only accumulate from round to round (so a handler whose tasks race to ask
+        # still converges); a retry without requestState carries only what was used.
+        payload = {"a": ctx._answers if ctx._sealed else ctx._used, "k": sorted(need.requests)}
         try:
             token = self.server._state().seal(
                 payload, method=ctx.method, params=ctx.params, principal=None,
