@@ -1402,6 +1402,45 @@ class ServerSession(BaseSession):
 
     # ------------------------------------------------------------------ 2026-07-28
 
+    async def send_request(self, method: str, params: Mapping[str, Any] | Any = None, *,
+                           on_progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """As :meth:`BaseSession.send_request`; in a 2026-07-28 session (which has no
+        server-to-client requests) it raises at once instead of waiting for a handshake.
+
+        Raises:
+            LocalProtocolError: (2026-07-28) always, -32601: ask through the handler's
+                :class:`Context` (``ctx.elicit``, ``ctx.sample``, ``ctx.list_roots``).
+            as :meth:`BaseSession.send_request` otherwise.
+        """
+        if self._engine.era is Era.STATELESS:
+            await trio.lowlevel.checkpoint()
+            raise LocalProtocolError(
+                f"{method}: a 2026-07-28 server sends no requests to the client; ask through "
+                "the handler's Context (ctx.elicit, ctx.sample, ctx.list_roots), which answers "
+                "the request input_required", ErrorCode.METHOD_NOT_FOUND)
+        return await super().send_request(method, params, on_progress=on_progress)
+
+    async def send_notification(self, method: str, params: Mapping[str, Any] | Any = None
+                                ) -> None:
+        """As :meth:`BaseSession.send_notification`; in a 2026-07-28 session a list-changed
+        or resource-updated notification goes at once to the listen streams that asked for
+        it (none: nothing is sent), with no handshake to wait for.
+
+        Raises:
+            SessionClosed: the session is closed.
+            LocalProtocolError: the protocol forbids this notification (a log message
+                outside a request: use :meth:`Context.log`).
+        """
+        if self._engine.era is not Era.STATELESS or method in _REQUEST_NOTES:
+            await super().send_notification(method, params)
+            return
+        await trio.lowlevel.checkpoint_if_cancelled()
+        async with self._send_lock:
+            self._check_open()
+            self._engine.send_notification(method, params)
+            await self._flush()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
     async def _respond(self, rid: RequestId, result: Any) -> None:
         if result.__class__ is not _EngineAnswer:
             await super()._respond(rid, result)
@@ -1783,6 +1822,8 @@ class ServerSession(BaseSession):
 
 
 _Handler = Callable[[ServerSession, Context, Mapping[str, Any]], Awaitable[Any]]
+
+_REQUEST_NOTES = frozenset({"notifications/message", "notifications/progress"})
 
 _CACHED_LISTS = frozenset({"tools/list", "prompts/list", "resources/list",
                            "resources/templates/list"})

@@ -101,6 +101,17 @@ def make_server(**options: Any) -> Server:
             nursery.start_soon(one, "b")
         return " ".join(found[k].content["name"] for k in sorted(found))
 
+    @server.tool(structured_output=False)
+    async def old_style(ctx: Context) -> str:
+        """Asks with the session's request method: refused at once in 2026-07-28."""
+        await ctx.server_session.elicit("Name?", NAME_SCHEMA)
+        return "unreachable"
+
+    @server.tool(structured_output=False)
+    async def touch(ctx: Context) -> str:
+        await ctx.server_session.send_resource_updated("test://watched")
+        return "touched"
+
     @server.tool()
     async def add(a: int, b: int) -> int:
         return a + b
@@ -365,6 +376,20 @@ async def test_tampered_foreign_and_expired_state_are_32602(
         assert (refused.error.code, refused.error.message) == (-32602, "Invalid requestState")
     reasons = " ".join(r.getMessage() for r in caplog.records)
     assert "expired" in reasons and "key ring" in reasons and "other params" in reasons
+
+
+async def test_session_requests_fail_fast_and_session_notifications_reach_listens() -> None:
+    with trio.fail_after(5):
+        async with modern(make_server(), ALL_CAPS) as (client, _):
+            refused = await client.request("tools/call", {"name": "old_style", "arguments": {}})
+            listen = client.engine.send_listen({"resourceSubscriptions": ["test://watched"]})
+            await client.flush()
+            assert isinstance(await client.next_event(), ListenAcknowledged)
+            touched = await client.request("tools/call", {"name": "touch", "arguments": {}})
+    assert refused.result["isError"] and "ctx.elicit" in refused.result["content"][0]["text"]
+    assert isinstance(touched, ResponseReceived)
+    [note] = [e for e in client.events if isinstance(e, NotificationReceived)]
+    assert note.method == "notifications/resources/updated" and note.subscription_id == listen
 
 
 async def test_only_three_methods_may_ask() -> None:
