@@ -16,6 +16,7 @@ import trio
 
 from sansio import types as t
 from trio_adapter import Context, Server, ToolError
+from trio_adapter.server import InputRequest
 
 # A 1x1 red pixel PNG, and a minimal (silent, 1-sample) 8-bit mono WAV.
 RED_PIXEL_PNG = (
@@ -119,7 +120,7 @@ async def test_error_handling() -> str:
 @server.tool(structured_output=False)
 async def test_sampling(prompt: str, ctx: Context) -> str:
     """Ask the client's LLM."""
-    if "sampling" not in ctx.server_session.client_capabilities:
+    if "sampling" not in ctx.client_capabilities:
         raise ToolError("the client does not support sampling")
     result = await ctx.sample(
         [t.SamplingMessage(role="user", content=t.TextContent(text=prompt))], max_tokens=100)
@@ -132,7 +133,7 @@ async def test_sampling(prompt: str, ctx: Context) -> str:
 @server.tool(structured_output=False)
 async def test_elicitation(message: str, ctx: Context) -> str:
     """Ask the user for a username and an email."""
-    if "elicitation" not in ctx.server_session.client_capabilities:
+    if "elicitation" not in ctx.client_capabilities:
         raise ToolError("the client does not support elicitation")
     result = await ctx.elicit(message, {
         "type": "object",
@@ -215,6 +216,150 @@ async def test_reconnection() -> str:
     return "Reconnection test completed successfully"
 
 
+# ---------------------------------------------------------------- 2026-07-28 fixtures
+# Multi round-trip requests: in 2026-07-28 each ctx.elicit / ctx.sample / ctx.list_roots /
+# ctx.ask answers the call with an InputRequiredResult; the client's retry runs the tool again
+# with the answers (the same code asks a handshake-era client with real requests).
+
+NAME_SCHEMA = {"type": "object", "properties": {"name": {"type": "string"}},
+               "required": ["name"]}
+
+
+def _text(result: t.CreateMessageResult) -> str:
+    content = result.content
+    return content.text if isinstance(content, t.TextContent) else json.dumps(
+        t.unstructure(content))
+
+
+def _accepted(result: t.ElicitResult, field: str) -> Any:
+    return (result.content or {}).get(field) if result.action == "accept" else None
+
+
+@server.tool(structured_output=False)
+async def test_input_required_result_elicitation(ctx: Context) -> str:
+    """Ask the user's name (one elicitation), then greet them."""
+    answer = await ctx.elicit("What is your name?", NAME_SCHEMA, key="user_name")
+    return f"Hello, {_accepted(answer, 'name') or 'stranger'}!"
+
+
+@server.tool(structured_output=False)
+async def test_input_required_result_sampling(ctx: Context) -> str:
+    """Ask the client's LLM one question."""
+    result = await ctx.sample([{"role": "user", "content": {
+        "type": "text", "text": "What is the capital of France?"}}], 100,
+        key="capital_question")
+    return f"LLM response: {_text(result)}"
+
+
+@server.tool(structured_output=False)
+async def test_input_required_result_list_roots(ctx: Context) -> str:
+    """Ask the client for its roots."""
+    roots = await ctx.list_roots(key="client_roots")
+    return "Roots: " + ", ".join(str(root.uri) for root in roots)
+
+
+@server.tool(structured_output=False)
+async def test_input_required_result_request_state(ctx: Context) -> str:
+    """One confirmation; the answer arrives with the sealed requestState, checked."""
+    answer = await ctx.elicit("Please confirm", {
+        "type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]},
+        key="confirm")
+    return f"state-ok: confirmed={_accepted(answer, 'ok')}"
+
+
+@server.tool(structured_output=False)
+async def test_input_required_result_multiple_inputs(ctx: Context) -> str:
+    """Three input requests in one round: a name, a greeting from the LLM, the roots."""
+    name, greeting, roots = await ctx.ask(
+        InputRequest.elicitation("What is your name?", NAME_SCHEMA, key="user_name"),
+        InputRequest.sampling([{"role": "user", "content": {
+            "type": "text", "text": "Generate a greeting"}}], 50, key="greeting"),
+        InputRequest.roots(key="client_roots"))
+    return (f"{_text(greeting)} {_accepted(name, 'name')} "
+            f"({len(roots)} root{'s' if len(roots) != 1 else ''})")
+
+
+@server.tool(structured_output=False)
+async def test_input_required_result_multi_round(ctx: Context) -> str:
+    """Two rounds: the name, then the favourite colour."""
+    name = await ctx.elicit("Step 1: What is your name?", NAME_SCHEMA, key="step1")
+    color = await ctx.elicit("Step 2: What is your favorite color?", {
+        "type": "object", "properties": {"color": {"type": "string"}}, "required": ["color"]},
+        key="step2")
+    return f"{_accepted(name, 'name')} likes {_accepted(color, 'color')}"
+
+
+@server.tool(structured_output=False)
+async def test_input_required_result_tampered_state(ctx: Context) -> str:
+    """A confirmation whose requestState is HMAC-sealed (a tampered one is -32602)."""
+    answer = await ctx.elicit("Please confirm", {
+        "type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]},
+        key="confirm")
+    return f"confirmed={_accepted(answer, 'ok')}"
+
+
+@server.tool(structured_output=False)
+async def test_input_required_result_capabilities(ctx: Context) -> str:
+    """Ask only for what this request's client declared."""
+    caps = ctx.client_capabilities
+    asks = []
+    if "sampling" in caps:
+        asks.append(InputRequest.sampling([{"role": "user", "content": {
+            "type": "text", "text": "Say hello"}}], 20, key="sample"))
+    if "elicitation" in caps:
+        asks.append(InputRequest.elicitation("What is your name?", NAME_SCHEMA, key="name"))
+    if "roots" in caps:
+        asks.append(InputRequest.roots(key="roots"))
+    answers = await ctx.ask(*asks)
+    return f"{len(answers)} answers"
+
+
+@server.tool(structured_output=False)
+async def test_missing_capability(ctx: Context) -> str:
+    """Needs sampling whatever the client declared (undeclared: -32021)."""
+    result = await ctx.sample([{"role": "user", "content": {"type": "text", "text": "hi"}}],
+                              10)
+    return _text(result)
+
+
+@server.tool(structured_output=False)
+async def test_streaming_elicitation(ctx: Context) -> str:
+    """Report progress, then ask for input: the answer's stream carries no request."""
+    await ctx.report_progress(0, 1)
+    answer = await ctx.elicit("What is your name?", NAME_SCHEMA, key="user_name")
+    return f"Hello, {_accepted(answer, 'name')}!"
+
+
+@server.tool(structured_output=False)
+async def test_logging_tool(ctx: Context) -> str:
+    """Log (only a request that asked for a log level gets the messages)."""
+    await ctx.log("info", "logging tool running")
+    return "logged"
+
+
+def _dynamic() -> str:
+    """Registered for a moment by the test_trigger_* tools."""
+    return "dynamic"
+
+
+@server.tool(structured_output=False)
+async def test_trigger_tool_change() -> str:
+    """Add a tool and take it away again: listen streams that asked get
+    notifications/tools/list_changed (the list ends as it was)."""
+    server.add_tool(_dynamic, "test_dynamic_tool", blocking=False)
+    server.remove_tool("test_dynamic_tool")
+    return "tool list changed"
+
+
+@server.tool(structured_output=False)
+async def test_trigger_prompt_change() -> str:
+    """Add a prompt and take it away again: listen streams that asked get
+    notifications/prompts/list_changed."""
+    server.add_prompt(_dynamic, "test_dynamic_prompt", blocking=False)
+    server.remove_prompt("test_dynamic_prompt")
+    return "prompt list changed"
+
+
 # ---------------------------------------------------------------- resources
 
 
@@ -281,6 +426,15 @@ async def test_prompt_with_image() -> list[Any]:
 
 
 # ---------------------------------------------------------------- completion
+
+@server.prompt()
+async def test_input_required_result_prompt(ctx: Context) -> str:
+    """A prompt that asks the user for its context first."""
+    answer = await ctx.elicit("What context should the prompt use?", {
+        "type": "object", "properties": {"context": {"type": "string"}},
+        "required": ["context"]}, key="user_context")
+    return f"Use this context: {_accepted(answer, 'context')}"
+
 
 _CITIES = ["paris", "park", "party", "pasta", "berlin", "tokyo"]
 

@@ -47,7 +47,7 @@ from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._trace import make_trace_printer
 from .client import Client, ClientSession
 from .errors import ConnectError, LifespanError, MCPError, SessionClosed
-from .server import Server, ServerSession
+from .server import Server, ServerSession, parse_state_keys
 
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
@@ -198,6 +198,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--drain-timeout", type=float, default=DRAIN_TIMEOUT, metavar="SECONDS",
                        help="after SIGINT/SIGTERM, how long the sessions get to close "
                        f"(default {DRAIN_TIMEOUT:g})")
+    serve.add_argument("--state-key-file", metavar="PATH",
+                       help="2026-07-28: the keys that seal requestState, one a line (the "
+                       "first seals, all open; SECRET or KEY_ID:SECRET, 32 bytes or more); "
+                       "every process serving the same clients needs the same file")
     common(serve)
 
     def client_options(p: argparse.ArgumentParser) -> None:
@@ -301,6 +305,14 @@ def _serve(args: argparse.Namespace) -> int:
     elif args.stateless or args.json_response:
         raise CLIError("--stateless and --json-response apply to --http", EXIT_USAGE)
     server = load_server(args.target)
+    if args.state_key_file is not None:
+        try:
+            with open(args.state_key_file, encoding="utf-8") as keys:
+                server.use_state_keys(parse_state_keys(keys.read()))
+        except (OSError, ValueError) as exc:
+            raise CLIError(f"--state-key-file {args.state_key_file}: "
+                           f"{exc.strerror if isinstance(exc, OSError) else exc}",
+                           EXIT_USAGE) from None
     if args.trace:
         server.trace = make_trace_printer(sys.stderr, label="server ")
     if args.http:

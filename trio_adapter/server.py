@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import inspect
 import logging
+import os
+import secrets
+import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, TypeVar, get_type_hints
@@ -22,19 +27,29 @@ from typing import Any, TypeVar, get_type_hints
 import attrs
 import trio
 
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
+
 from sansio import (
-    HANDSHAKE_VERSIONS,
+    SUPPORTED_VERSIONS,
     Connection,
+    Era,
     ErrorCode,
+    HmacRequestStateCodec,
     InitializeRequested,
+    ListenRefused,
     LocalProtocolError,
     NotificationReceived,
+    RequestId,
     RequestReceived,
+    RequestStateError,
     Role,
     _codec,
     resource_not_found_code,
 )
 from sansio import types as t
+from sansio.mrtr import MRTR_METHODS, RejectReason
+from sansio.versions import RequestMeta
 
 from . import errors
 from ._pagination import paginate
@@ -48,13 +63,14 @@ from ._schema import (
     output_structurer,
     unstructure,
 )
-from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
+from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook, current_request
 from ._transport import Transport
 from ._uritemplate import UriTemplate
 from ._util import session_scope
 from .content import Audio, Image
 
-__all__ = ["Context", "Lifespan", "Server", "ServerSession"]
+__all__ = ["STATE_KEYS_ENV", "Context", "InputRequest", "Lifespan", "Server", "ServerSession",
+           "parse_state_keys"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,6 +83,9 @@ Lifespan = Callable[["Server"], AbstractAsyncContextManager[Any]]
 
 #: The default number of worker threads per server for blocking sync handlers.
 DEFAULT_MAX_THREADS = 16
+
+# The largest requestState a server seals or opens (the answers of earlier rounds ride in it).
+_STATE_MAX_SIZE = 64 * 1024
 
 LOG_LEVELS: tuple[str, ...] = (
     "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
@@ -83,13 +102,87 @@ CompletionHandler = Callable[
     Awaitable["Sequence[str] | t.Completion"]]
 
 
+#: The environment variable :class:`Server` reads its ``requestState`` keys from when it is
+#: given none (comma-separated; see :meth:`Server.use_state_keys`).
+STATE_KEYS_ENV = "TRIO_MCP_STATE_KEYS"
+
+
+@attrs.frozen
+class InputRequest:
+    """One thing a handler asks the client for: an elicitation, a sampling or the roots.
+
+    Build them with :meth:`elicitation`, :meth:`sampling` and :meth:`roots` and pass several
+    to :meth:`Context.ask` to ask for them together (2026-07-28: in one ``input_required``
+    round).
+
+    Attributes:
+        method: ``elicitation/create``, ``sampling/createMessage`` or ``roots/list``.
+        params: the request's params.
+        key: the ``inputRequests`` key (2026-07-28); ``None``: ``input-N``, N counting the
+            handler's unnamed input requests in the order it asks for them.
+    """
+
+    method: str
+    params: dict[str, Any]
+    key: str | None = None
+
+    @classmethod
+    def elicitation(cls, message: str, requested_schema: Mapping[str, Any], *,
+                    key: str | None = None) -> InputRequest:
+        """Ask the user for structured input (form mode); answered by a ``t.ElicitResult``."""
+        return cls("elicitation/create",
+                   {"message": message, "requestedSchema": dict(requested_schema)}, key)
+
+    @classmethod
+    def sampling(cls, messages: Sequence[t.SamplingMessage | Mapping[str, Any]],
+                 max_tokens: int, *, key: str | None = None, **options: Any) -> InputRequest:
+        """Ask the client to sample an LLM; answered by a ``t.CreateMessageResult``.
+        ``options`` are those of :meth:`ServerSession.create_message`."""
+        return cls("sampling/createMessage", _sampling_params(messages, max_tokens, **options),
+                   key)
+
+    @classmethod
+    def roots(cls, *, key: str | None = None) -> InputRequest:
+        """Ask the client for its roots; answered by a list of ``t.Root``."""
+        return cls("roots/list", {}, key)
+
+
+class _InputNeeded(BaseException):
+    """Raised out of a 2026-07-28 handler that asked for input it does not have yet: the
+    request is answered ``input_required``. A BaseException, so that a handler's ``except
+    Exception`` does not swallow it."""
+
+    def __init__(self, requests: dict[str, dict[str, Any]]) -> None:
+        super().__init__(sorted(requests))
+        self.requests = requests
+
+
 @attrs.define(eq=False)
 class Context(RequestContext):
     """What a server handler gets when it asks for one (a parameter annotated ``Context``).
 
     It reports progress, logs to the client and asks the client for sampling, elicitation and
-    roots, all within the request being served.
+    roots, all within the request being served. The same handler serves both eras: in the
+    handshake era (2024-11-05 ... 2025-11-25) asking sends a request to the client and waits;
+    in 2026-07-28 (no server-to-client requests) it answers the handler's request with an
+    ``InputRequiredResult`` and the handler runs again, from the start, on the client's retry,
+    where the same question gets its answer (docs/adapter.md, "Both eras": the rule a handler
+    author must know).
+
+    Attributes:
+        request_meta: (2026-07-28) what the request said about itself (version, client
+            capabilities, log level); ``None`` in the handshake era.
     """
+
+    request_meta: RequestMeta | None = None
+    #: (2026-07-28) the answers this run may use, by key: earlier rounds' and this retry's.
+    _answers: dict[str, Any] = attrs.field(factory=dict, init=False)
+    #: The answers this run used (what the next round's requestState carries).
+    _used: dict[str, Any] = attrs.field(factory=dict, init=False)
+    #: Whether the answers came through a requestState: all of them answer what this server
+    #: asked, so the next round carries them all (else only the ones used).
+    _sealed: bool = attrs.field(default=False, init=False)
+    _unnamed: int = attrs.field(default=0, init=False)
 
     @property
     def server_session(self) -> ServerSession:
@@ -97,22 +190,141 @@ class Context(RequestContext):
         assert isinstance(self.session, ServerSession)
         return self.session
 
+    @property
+    def modern(self) -> bool:
+        """Whether this request is a 2026-07-28 (stateless era) one."""
+        return self.request_meta is not None
+
+    @property
+    def protocol_version(self) -> str | None:
+        """The revision this request is served under (the request's own in 2026-07-28)."""
+        meta = self.request_meta
+        return meta.version if meta is not None else self.session.protocol_version
+
+    @property
+    def client_capabilities(self) -> dict[str, Any]:
+        """The client capabilities that hold for this request: the ones the request declared
+        (2026-07-28), else the session's (from ``initialize``)."""
+        meta = self.request_meta
+        if meta is not None:
+            return meta.client_capabilities
+        return self.server_session.client_capabilities
+
     async def log(self, level: t.LoggingLevel, data: Any, logger: str | None = None) -> None:
-        """Send ``notifications/message`` if ``level`` passes the client's threshold."""
-        await self.server_session.log(level, data, logger)
+        """Send ``notifications/message`` if ``level`` passes the client's threshold.
+
+        In 2026-07-28 the threshold is the request's own ``logLevel``: a request that sent none
+        gets no log messages (the call does nothing).
+
+        Raises:
+            SessionClosed: the session is closed.
+        """
+        if self.request_meta is None:
+            await self.server_session.log(level, data, logger)
+            return
+        if self.request_meta.log_level is None:
+            await trio.lowlevel.checkpoint()
+            return
+        params: dict[str, Any] = {"level": level, "data": data}
+        if logger is not None:
+            params["logger"] = logger
+        await self.server_session._send_for_request("notifications/message", params,
+                                                    self.request_id)
 
     async def sample(self, messages: Sequence[t.SamplingMessage | Mapping[str, Any]],
-                     max_tokens: int, **kwargs: Any) -> t.CreateMessageResult:
-        """Ask the client to sample an LLM (see :meth:`ServerSession.create_message`)."""
-        return await self.server_session.create_message(messages, max_tokens, **kwargs)
+                     max_tokens: int, *, key: str | None = None,
+                     **kwargs: Any) -> t.CreateMessageResult:
+        """Ask the client to sample an LLM (see :meth:`ServerSession.create_message`).
 
-    async def elicit(self, message: str, requested_schema: Mapping[str, Any]) -> t.ElicitResult:
-        """Ask the user for input through the client (form mode)."""
-        return await self.server_session.elicit(message, requested_schema)
+        ``key`` names the input request in 2026-07-28 (see :meth:`ask`).
 
-    async def list_roots(self) -> list[t.Root]:
-        """Ask the client for its roots."""
-        return await self.server_session.list_roots()
+        Raises:
+            as :meth:`ask`.
+        """
+        if self.request_meta is None:
+            return await self.server_session.create_message(messages, max_tokens, **kwargs)
+        [result] = await self.ask(InputRequest.sampling(messages, max_tokens, key=key,
+                                                        **kwargs))
+        assert isinstance(result, t.CreateMessageResult)
+        return result
+
+    async def elicit(self, message: str, requested_schema: Mapping[str, Any], *,
+                     key: str | None = None) -> t.ElicitResult:
+        """Ask the user for input through the client (form mode).
+
+        Raises:
+            as :meth:`ask`.
+        """
+        if self.request_meta is None:
+            return await self.server_session.elicit(message, requested_schema)
+        [result] = await self.ask(InputRequest.elicitation(message, requested_schema, key=key))
+        assert isinstance(result, t.ElicitResult)
+        return result
+
+    async def list_roots(self, *, key: str | None = None) -> list[t.Root]:
+        """Ask the client for its roots.
+
+        Raises:
+            as :meth:`ask`.
+        """
+        if self.request_meta is None:
+            return await self.server_session.list_roots()
+        [result] = await self.ask(InputRequest.roots(key=key))
+        assert isinstance(result, list)
+        return result
+
+    async def ask(self, *requests: InputRequest) -> list[Any]:
+        """Ask the client for several things at once; return the answers in order
+        (``t.ElicitResult``, ``t.CreateMessageResult``, ``list[t.Root]``).
+
+        Handshake era: one request to the client after the other. 2026-07-28: the answers
+        the client already gave (this retry's ``inputResponses``, and earlier rounds' carried
+        in the sealed ``requestState``) are looked up by key; if any is missing, the handler
+        stops here and its request is answered ``input_required`` with every missing request
+        of this call. The client retries, and the handler runs again from the start. Only
+        ``tools/call``, ``prompts/get`` and ``resources/read`` can be answered that way.
+
+        Raises:
+            MCPError: (2026-07-28) an answer is not of the expected type (-32602), or this is
+                not one of the three methods (-32600). A request whose client did not declare
+                what is asked is answered -32021 (the handler does not see it: read
+                :attr:`client_capabilities` first to choose what to ask).
+            LocalProtocolError: (handshake era) the client did not advertise the capability.
+            MCPError, SessionClosed, RequestTimeout: (handshake era) as for any request.
+        """
+        if self.request_meta is None:
+            session = self.server_session
+            answers: list[Any] = []
+            for request in requests:
+                if request.method == "elicitation/create":  # the session adds the mode
+                    answers.append(await session.elicit(request.params["message"],
+                                                        request.params["requestedSchema"]))
+                    continue
+                raw = await session.send_request(request.method, request.params)
+                answers.append(_input_answer(request.method, raw, None))
+            return answers
+        if self.method not in MRTR_METHODS:
+            raise errors.MCPError(
+                ErrorCode.INVALID_REQUEST,
+                f"a {self.method} handler cannot ask the client for input in 2026-07-28 (only "
+                "tools/call, prompts/get and resources/read can be answered input_required)")
+        await trio.lowlevel.checkpoint()
+        found: list[Any] = []
+        missing: dict[str, dict[str, Any]] = {}
+        for request in requests:
+            key = request.key
+            if key is None:
+                self._unnamed += 1
+                key = f"input-{self._unnamed}"
+            if key in self._answers:
+                raw = self._answers[key]
+                found.append(_input_answer(request.method, raw, key))
+                self._used[key] = raw
+            else:
+                missing[key] = {"method": request.method, "params": dict(request.params)}
+        if missing:
+            raise _InputNeeded(missing)
+        return found
 
     @property
     def lifespan_context(self) -> Any:
@@ -123,6 +335,89 @@ class Context(RequestContext):
                 :meth:`Server.running`).
         """
         return self.server_session.server.lifespan_context
+
+
+_ANSWER_TYPES: dict[str, Any] = {"elicitation/create": t.ElicitResult,
+                                 "sampling/createMessage": t.CreateMessageResult,
+                                 "roots/list": t.ListRootsResult}
+
+
+def _input_answer(method: str, raw: Any, key: str | None) -> Any:
+    """The typed answer to an input request (``key``: a 2026-07-28 inputResponses entry)."""
+    cls = _ANSWER_TYPES.get(method)
+    if cls is None:
+        raise errors.MCPError(ErrorCode.INVALID_PARAMS, f"cannot ask the client for {method}")
+    try:
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"expected an object, got {type(raw).__name__}")
+        value = t.structure(dict(raw), cls)
+    except Exception as exc:
+        if key is None:
+            raise
+        raise errors.MCPError(ErrorCode.INVALID_PARAMS,
+                              f"inputResponses[{key!r}] is not a valid answer to {method}: "
+                              f"{' '.join(str(exc).split())[:200]}") from None
+    return value.roots if cls is t.ListRootsResult else value
+
+
+def _sampling_params(
+    messages: Sequence[t.SamplingMessage | Mapping[str, Any]],
+    max_tokens: int,
+    *,
+    system_prompt: str | None = None,
+    temperature: float | None = None,
+    stop_sequences: Sequence[str] | None = None,
+    model_preferences: t.ModelPreferences | Mapping[str, Any] | None = None,
+    include_context: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The params of ``sampling/createMessage``."""
+    params: dict[str, Any] = {
+        "messages": [m if isinstance(m, Mapping) else t.unstructure(m) for m in messages],
+        "maxTokens": max_tokens,
+    }
+    for key, value in (("systemPrompt", system_prompt), ("temperature", temperature),
+                       ("includeContext", include_context)):
+        if value is not None:
+            params[key] = value
+    if stop_sequences is not None:
+        params["stopSequences"] = list(stop_sequences)
+    if model_preferences is not None:
+        params["modelPreferences"] = (dict(model_preferences)
+                                      if isinstance(model_preferences, Mapping)
+                                      else t.unstructure(model_preferences))
+    if metadata is not None:
+        params["metadata"] = dict(metadata)
+    return params
+
+
+def parse_state_keys(text: str) -> list[tuple[str, bytes]]:
+    """Parse ``requestState`` keys: entries separated by commas or newlines (``#`` starts a
+    comment line), each ``SECRET`` or ``KEY_ID:SECRET``; the secret's UTF-8 bytes are the
+    key (at least 32). An entry without an id gets one derived from its secret, so every
+    process given the same keys names them alike.
+
+    Raises:
+        ValueError: no key, or a secret shorter than 32 bytes.
+    """
+    keys: list[tuple[str, bytes]] = []
+    for line in text.splitlines():
+        if line.strip().startswith("#"):
+            continue
+        for part in line.split(","):
+            entry = part.strip()
+            if not entry:
+                continue
+            key_id, sep, secret = entry.partition(":")
+            if not sep:
+                key_id, secret = "", entry
+            raw = secret.encode()
+            if len(raw) < 32:
+                raise ValueError("a requestState key must be at least 32 bytes long")
+            keys.append((key_id or "k" + hashlib.sha256(raw).hexdigest()[:8], raw))
+    if not keys:
+        raise ValueError("no requestState key given")
+    return keys
 
 
 _PLAIN_OUTPUTS = (str, int, bool)
@@ -279,6 +574,24 @@ class Server:
         lifespan: ``lifespan(server)`` gives an async context manager entered once while the
             server serves (see :meth:`running`); its value is
             :attr:`Context.lifespan_context`.
+        state_keys: (2026-07-28) the keys that seal and open ``requestState`` (see
+            :meth:`use_state_keys`); ``None``: the keys of the ``TRIO_MCP_STATE_KEYS``
+            environment variable, else a random key of this process (logged once, on first
+            use: several processes, or a restart between two rounds, need a shared key).
+        state_ttl: (2026-07-28) seconds a sealed ``requestState`` stays valid.
+        max_listen_streams: (2026-07-28) how many ``subscriptions/listen`` streams one
+            session holds open at once (one more is refused with -32600).
+        cache_ttl_ms, cache_scope: (2026-07-28) the caching hints of ``server/discover`` and
+            of the list results (``tools/list``, ``prompts/list``, ``resources/list``,
+            ``resources/templates/list``): milliseconds a client may cache them, and
+            ``"private"`` or ``"public"``. ``resources/read`` keeps the engine's (0,
+            private) unless the reader returns a ``ReadResourceResult`` with its own.
+
+    The default ``supported_versions`` serve both eras: ``initialize`` starts a handshake-era
+    session; a request carrying ``io.modelcontextprotocol/protocolVersion`` 2026-07-28 makes
+    the session a stateless-era one (``server/discover``, per-request capabilities and log
+    level, ``input_required`` answers, ``subscriptions/listen``). Pass
+    ``supported_versions=HANDSHAKE_VERSIONS`` for a handshake-only server.
     """
 
     def __init__(
@@ -290,7 +603,7 @@ class Server:
         instructions: str | None = None,
         page_size: int | None = None,
         advertise: Iterable[str] = (),
-        supported_versions: Iterable[str] = HANDSHAKE_VERSIONS,
+        supported_versions: Iterable[str] = SUPPORTED_VERSIONS,
         validate: bool = True,
         strict: bool = False,
         request_timeout: float | None = None,
@@ -302,9 +615,35 @@ class Server:
         mask_error_details: bool = True,
         max_threads: int = DEFAULT_MAX_THREADS,
         lifespan: Lifespan | None = None,
+        state_keys: Iterable[tuple[str, bytes] | bytes | str] | None = None,
+        state_ttl: float = 300.0,
+        max_listen_streams: int = 16,
+        cache_ttl_ms: int = 0,
+        cache_scope: str = "private",
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be at least 1")
+        if cache_ttl_ms.__class__ is not int or cache_ttl_ms < 0:
+            raise ValueError("cache_ttl_ms must be an integer >= 0")
+        if cache_scope not in ("public", "private"):
+            raise ValueError("cache_scope must be 'public' or 'private'")
+        if not state_ttl > 0:
+            raise ValueError("state_ttl must be positive")
+        self.state_ttl = float(state_ttl)
+        self.max_listen_streams = max_listen_streams
+        self.cache_ttl_ms = cache_ttl_ms
+        self.cache_scope = cache_scope
+        self._state_codec: HmacRequestStateCodec | None = None
+        self._ephemeral_key = False
+        if state_keys is not None:
+            self.use_state_keys(state_keys)
+        else:
+            env = os.environ.get(STATE_KEYS_ENV)
+            if env:
+                try:
+                    self.use_state_keys(parse_state_keys(env))
+                except ValueError as exc:
+                    raise ValueError(f"{STATE_KEYS_ENV}: {exc}") from None
         self.info = t.Implementation(name=name, version=version, title=title)
         self.instructions = instructions
         self.page_size = page_size
@@ -377,6 +716,42 @@ class Server:
     def _changed(self, method: str) -> None:
         for session in self.sessions:
             session._queue_notification(method, None)
+
+    def use_state_keys(self, keys: Iterable[tuple[str, bytes] | bytes | str]) -> None:
+        """Seal and open 2026-07-28 ``requestState`` with ``keys`` from now on.
+
+        Each key is ``(key_id, secret)`` or a bare secret (``str`` as UTF-8; its id derived
+        from it), at least 32 bytes. The first seals, every one opens: to rotate, put the new
+        key first and keep the old one for ``state_ttl`` seconds. Every process serving the
+        same clients needs the same keys.
+
+        Raises:
+            ValueError: no key, a secret under 32 bytes, or a repeated key id.
+        """
+        ring: list[tuple[str, bytes]] = []
+        for key in keys:
+            if isinstance(key, tuple):
+                key_id, secret = key
+                ring.append((key_id, secret))
+            else:
+                raw = key.encode() if isinstance(key, str) else bytes(key)
+                ring.append(("k" + hashlib.sha256(raw).hexdigest()[:8], raw))
+        self._state_codec = HmacRequestStateCodec(ring, default_ttl=self.state_ttl,
+                                                  max_size=_STATE_MAX_SIZE)
+        self._ephemeral_key = False
+
+    def _state(self) -> HmacRequestStateCodec:
+        """The requestState codec (a random key of this process when none was given)."""
+        if self._state_codec is None:
+            self.use_state_keys([("ephemeral", secrets.token_bytes(32))])
+            self._ephemeral_key = True
+            logger.warning(
+                "trio-mcp: server %r seals requestState with a random key of this process; "
+                "serving from several processes (or across a restart) needs a shared key: "
+                "Server(state_keys=...), %s or trio-mcp serve --state-key-file",
+                self.info.name, STATE_KEYS_ENV)
+        assert self._state_codec is not None
+        return self._state_codec
 
     def tool(self, name: str | None = None, **options: Any) -> Callable[[F], F]:
         """Register a tool (decorator); ``options`` are those of :meth:`add_tool`.
@@ -636,7 +1011,8 @@ class Server:
     def resource_updated(self, uri: str) -> None:
         """Send ``notifications/resources/updated`` to every session subscribed to ``uri``."""
         for session in self.sessions:
-            if uri in session.subscriptions:
+            # 2026-07-28: the engine sends it on the listen streams that asked for ``uri``.
+            if uri in session.subscriptions or session._engine.era is Era.STATELESS:
                 session._queue_notification("notifications/resources/updated", {"uri": uri})
 
     # ------------------------------------------------------------------ lifespan
@@ -746,7 +1122,9 @@ class Server:
 
     def _new_session(self, transport: Transport) -> ServerSession:
         engine = Connection(Role.SERVER, supported_versions=self.supported_versions,
-                            validate=self.validate)
+                            validate=self.validate, server_info=t.unstructure(self.info),
+                            server_capabilities=self.capabilities(),
+                            max_listen_streams=self.max_listen_streams)
         return ServerSession(
             self, engine, transport, handler_grace=self.handler_grace,
             close_timeout=self.close_timeout, request_timeout=self.request_timeout,
@@ -824,6 +1202,10 @@ class ServerSession(BaseSession):
         # sending them (one is started on demand: an idle session runs no task for this).
         self._notes: list[tuple[str, dict[str, Any] | None]] = []
         self._notifying = False
+        # 2026-07-28: the open subscriptions/listen requests (their handlers wait), and
+        # whether a task is writing what the engine queued for them.
+        self._listens: set[RequestId] = set()
+        self._flushing = False
 
     # ------------------------------------------------------------------ facts
 
@@ -843,6 +1225,9 @@ class ServerSession(BaseSession):
     async def log(self, level: t.LoggingLevel, data: Any, logger: str | None = None) -> None:
         """Send ``notifications/message`` when ``level`` is at or above the client's level.
 
+        2026-07-28: for the request the calling task serves, at or above that request's
+        ``logLevel``; nothing for a request without one, or outside a request.
+
         Raises:
             SessionClosed: the session is closed.
         """
@@ -853,6 +1238,15 @@ class ServerSession(BaseSession):
         params: dict[str, Any] = {"level": level, "data": data}
         if logger is not None:
             params["logger"] = logger
+        if self._engine.era is Era.STATELESS:
+            # 2026-07-28: log messages belong to a request (the one this task serves) and
+            # follow its logLevel; outside a request, or for one without, nothing is sent.
+            rid = current_request.get()
+            if rid is None:
+                await trio.lowlevel.checkpoint()
+                return
+            await self._send_for_request("notifications/message", params, rid)
+            return
         await self.send_notification("notifications/message", params)
 
     async def create_message(
@@ -874,22 +1268,10 @@ class ServerSession(BaseSession):
             LocalProtocolError: the client did not advertise ``sampling``.
             MCPError, SessionClosed: as for any request.
         """
-        params: dict[str, Any] = {
-            "messages": [m if isinstance(m, Mapping) else t.unstructure(m) for m in messages],
-            "maxTokens": max_tokens,
-        }
-        for key, value in (("systemPrompt", system_prompt), ("temperature", temperature),
-                           ("includeContext", include_context)):
-            if value is not None:
-                params[key] = value
-        if stop_sequences is not None:
-            params["stopSequences"] = list(stop_sequences)
-        if model_preferences is not None:
-            params["modelPreferences"] = (dict(model_preferences)
-                                          if isinstance(model_preferences, Mapping)
-                                          else t.unstructure(model_preferences))
-        if metadata is not None:
-            params["metadata"] = dict(metadata)
+        params = _sampling_params(
+            messages, max_tokens, system_prompt=system_prompt, temperature=temperature,
+            stop_sequences=stop_sequences, model_preferences=model_preferences,
+            include_context=include_context, metadata=metadata)
         result = await self.send_request("sampling/createMessage", params,
                                          on_progress=on_progress)
         return t.structure(result, t.CreateMessageResult)
@@ -936,6 +1318,17 @@ class ServerSession(BaseSession):
     def _queue_notification(self, method: str, params: dict[str, Any] | None) -> None:
         if self._closing:
             return
+        if self._engine.era is Era.STATELESS:
+            # 2026-07-28: only listen streams carry these; the engine copies the notification
+            # to each stream that asked for it (and filters by URI for resource updates).
+            if not self._listens:
+                return
+            try:
+                self._engine.send_notification(method, params)
+            except LocalProtocolError:
+                return
+            self._flush_soon()
+            return
         self._notes.append((method, params))
         if not self._notifying and self._nursery is not None:
             self._notifying = True
@@ -964,9 +1357,217 @@ class ServerSession(BaseSession):
         finally:
             self._notifying = False
 
+    def _flush_soon(self) -> None:
+        """Write what the engine queued outside any task (listen notifications), in a task
+        started on demand."""
+        if not self._flushing and self._nursery is not None:
+            self._flushing = True
+            self._nursery.start_soon(self._flush_task)
+
+    async def _flush_task(self) -> None:
+        try:
+            async with self._send_lock:
+                self._flushing = False
+                if not self._engine_closed():
+                    with suppress(errors.SessionClosed):
+                        await self._flush()
+        finally:
+            self._flushing = False
+
+    async def _send_for_request(self, method: str, params: dict[str, Any],
+                                rid: RequestId) -> None:
+        """Send a notification that belongs to request ``rid`` (2026-07-28 log messages);
+        dropped when the request has ended or the engine refuses it (a request that asked
+        for no log messages).
+
+        Raises:
+            SessionClosed: the session is closed.
+        """
+        await trio.lowlevel.checkpoint_if_cancelled()
+        async with self._send_lock:
+            if self._engine_closed():
+                self._check_open()
+                raise errors.SessionClosed("session closed")
+            try:
+                self._engine.send_notification(method, params, related_request_id=rid)
+            except LocalProtocolError:
+                # The request ended meanwhile, or (a log message) asked for no logs.
+                return
+            await self._flush()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
     def _make_context(self, event: RequestReceived) -> Context:
         return Context(self, event.request_id, event.method, event.params,
-                       event.progress_token)
+                       event.progress_token, event.request_meta)
+
+    # ------------------------------------------------------------------ 2026-07-28
+
+    async def send_request(self, method: str, params: Mapping[str, Any] | Any = None, *,
+                           on_progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """As :meth:`BaseSession.send_request`; in a 2026-07-28 session (which has no
+        server-to-client requests) it raises at once instead of waiting for a handshake.
+
+        Raises:
+            LocalProtocolError: (2026-07-28) always, -32601: ask through the handler's
+                :class:`Context` (``ctx.elicit``, ``ctx.sample``, ``ctx.list_roots``).
+            as :meth:`BaseSession.send_request` otherwise.
+        """
+        if self._engine.era is Era.STATELESS:
+            await trio.lowlevel.checkpoint()
+            raise LocalProtocolError(
+                f"{method}: a 2026-07-28 server sends no requests to the client; ask through "
+                "the handler's Context (ctx.elicit, ctx.sample, ctx.list_roots), which answers "
+                "the request input_required", ErrorCode.METHOD_NOT_FOUND)
+        return await super().send_request(method, params, on_progress=on_progress)
+
+    async def send_notification(self, method: str, params: Mapping[str, Any] | Any = None
+                                ) -> None:
+        """As :meth:`BaseSession.send_notification`; in a 2026-07-28 session a list-changed
+        or resource-updated notification goes at once to the listen streams that asked for
+        it (none: nothing is sent), with no handshake to wait for.
+
+        Raises:
+            SessionClosed: the session is closed.
+            LocalProtocolError: the protocol forbids this notification (a log message
+                outside a request: use :meth:`Context.log`).
+        """
+        if self._engine.era is not Era.STATELESS or method in _REQUEST_NOTES:
+            await super().send_notification(method, params)
+            return
+        await trio.lowlevel.checkpoint_if_cancelled()
+        async with self._send_lock:
+            self._check_open()
+            self._engine.send_notification(method, params)
+            await self._flush()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def _respond(self, rid: RequestId, result: Any) -> None:
+        if result.__class__ is not _EngineAnswer:
+            await super()._respond(rid, result)
+            return
+        async with self._send_lock:
+            if self._engine_closed():
+                return
+            try:
+                result.send(self._engine, rid)
+            except LocalProtocolError as exc:
+                # -32021: the input requests need what the request did not declare.
+                if rid not in self._engine.serving_requests:
+                    raise
+                self._engine.send_error(rid, int(exc.code), exc.message, exc.data)
+            with suppress(errors.SessionClosed):
+                await self._flush()
+
+    def _open_state(self, ctx: Context) -> None:
+        """Fill ``ctx``'s answers from a retry's ``requestState`` and ``inputResponses``.
+
+        Raises:
+            MCPError: -32602, the state is not ours, tampered with, expired or for another
+                request (the reason is logged, never sent).
+        """
+        params = ctx.params or {}
+        responses = params.get("inputResponses")
+        responses = responses if isinstance(responses, dict) else {}
+        token = params.get("requestState")
+        if token is None:
+            ctx._answers = dict(responses)  # a client answering without a round: take them
+            return
+        try:
+            payload = self.server._state().open(token, method=ctx.method, params=params,
+                                                principal=None, now=time.time())
+            if not isinstance(payload, dict) or not isinstance(payload.get("a"), dict) \
+                    or not isinstance(payload.get("k"), list):
+                raise RequestStateError(RejectReason.MALFORMED, "unexpected payload")
+        except RequestStateError as exc:
+            logger.info("refused the requestState of request %r (%s): %s", ctx.request_id,
+                        ctx.method, exc)
+            error = exc.error_object()
+            raise errors.MCPError(error.code, error.message) from None
+        answers = dict(payload["a"])
+        for key in payload["k"]:
+            if isinstance(key, str) and key in responses:
+                answers[key] = responses[key]
+        ctx._answers = answers
+        ctx._sealed = True
+
+    def _input_required(self, ctx: Context, need: _InputNeeded) -> _EngineAnswer:
+        """The ``input_required`` answer for what ``ctx``'s handler asked and lacks."""
+        # Answers only accumulate from round to round (so a handler whose tasks race to ask
+        # still converges); a retry without requestState carries only what was used.
+        payload = {"a": ctx._answers if ctx._sealed else ctx._used, "k": sorted(need.requests)}
+        try:
+            token = self.server._state().seal(
+                payload, method=ctx.method, params=ctx.params, principal=None,
+                now=time.time(), random=secrets.token_bytes)
+        except ValueError as exc:
+            raise errors.MCPError(ErrorCode.INTERNAL_ERROR,
+                                  f"cannot carry the answers so far in requestState: {exc}"
+                                  ) from None
+        requests = need.requests
+
+        def send(engine: Connection, rid: RequestId) -> None:
+            engine.send_input_required(rid, requests, token)
+        return _EngineAnswer(send)
+
+    def _discover(self) -> _EngineAnswer:
+        server = self.server
+
+        def send(engine: Connection, rid: RequestId) -> None:
+            engine.send_discover_result(rid, instructions=server.instructions,
+                                        ttl_ms=server.cache_ttl_ms,
+                                        cache_scope=server.cache_scope)
+        return _EngineAnswer(send)
+
+    async def _listen(self, ctx: Context) -> Any:
+        """Serve ``subscriptions/listen``: open the stream (its acknowledgement goes first),
+        then wait; the client's cancel or the session's close ends it."""
+        rid = ctx.request_id
+        async with self._send_lock:
+            if self._engine_closed() or self._closing:
+                raise errors.SessionClosed("session closed")
+            try:
+                stream = self._engine.accept_listen(rid, ctx.params)
+            except ListenRefused as exc:
+                raise errors.MCPError(exc.code, str(exc)) from None
+            if stream is None:  # the client cancelled it already: nothing to answer
+                return _EngineAnswer(_answered)
+            self._listens.add(rid)
+            try:
+                await self._flush()
+            except BaseException:
+                self._listens.discard(rid)
+                raise
+        try:
+            await trio.sleep_forever()
+        finally:
+            self._listens.discard(rid)
+
+    async def _end_listens(self, reason: str) -> None:
+        """End every open listen stream: its result (and on stdio ``notifications/cancelled``)
+        goes out, then its handler is cancelled. Bounded by ``close_timeout``."""
+        routes = type(self._transport).send_frames is not Transport.send_frames
+        with trio.CancelScope(shield=True), trio.move_on_after(self._close_timeout):
+            async with self._send_lock:
+                if not self._engine_closed():
+                    for rid in list(self._listens):
+                        if rid in self._engine.listen_streams:
+                            with suppress(LocalProtocolError):
+                                self._engine.end_listen(rid, reason,
+                                                        notify_cancelled=not routes)
+                    with suppress(errors.SessionClosed):
+                        await self._flush()
+        self._cancel_listens()
+
+    def _cancel_listens(self) -> None:
+        for rid in list(self._listens):
+            scope = self._handlers.get(rid)
+            if scope is not None:
+                scope.cancel()
+
+    def _mark_closing(self, error: errors.SessionClosed, **options: Any) -> None:
+        # A close never waits for a listen: its handler only ends by being cancelled.
+        super()._mark_closing(error, **options)
+        self._cancel_listens()
 
     async def _on_initialize_requested(self, event: InitializeRequested) -> None:
         server = self.server
@@ -988,34 +1589,69 @@ class ServerSession(BaseSession):
             await trio.lowlevel.checkpoint()
 
     async def aclose(self) -> None:
-        """Close the session (see :meth:`BaseSession.aclose`)."""
+        """Close the session (see :meth:`BaseSession.aclose`).
+
+        2026-07-28: open ``subscriptions/listen`` streams are ended first (their result goes
+        out; the close does not wait for them).
+        """
         try:
+            if self._listens and not self._closing:
+                await self._end_listens("the server is closing the session")
             await super().aclose()
         finally:
             self.server._sessions.discard(self)
 
     async def _handle_request(self, ctx: RequestContext) -> Any:
         assert isinstance(ctx, Context)
-        handler = _HANDLERS.get(ctx.method)
+        method = ctx.method
+        if ctx.request_meta is not None:
+            if method == "server/discover":
+                await trio.lowlevel.checkpoint()
+                return self._discover()
+            if method == "subscriptions/listen":
+                return await self._listen(ctx)
+            if method in MRTR_METHODS:
+                self._open_state(ctx)
+        handler = _HANDLERS.get(method)
         if handler is None:
             raise errors.MCPError(ErrorCode.METHOD_NOT_FOUND, f"method not found: {ctx.method}")
         params = ctx.params or {}
         try:
-            return await handler(self, ctx, params)
+            result = await handler(self, ctx, params)
+            if ctx.request_meta is not None and method in _CACHED_LISTS:
+                result = self._cache_hints(result)
+            return result
+        except _InputNeeded as need:
+            return self._input_required(ctx, need)
+        except BaseExceptionGroup as group:  # asked from tasks of the handler's own nursery
+            merged = _merged_needs(group)
+            if merged is None:
+                raise
+            return self._input_required(ctx, merged)
         except (errors.MCPError, errors.SessionClosed):
             raise
         except errors.ToolError as exc:  # the handler chose this text for the client
             raise errors.MCPError(ErrorCode.INTERNAL_ERROR,
                                   str(exc) or f"{_subject(ctx.method, params)} failed") from None
         except errors.ResourceNotFound as exc:
-            raise self._not_found(params.get("uri") or exc.uri) from None
+            raise self._not_found(params.get("uri") or exc.uri, ctx.protocol_version) from None
         except Exception as exc:
             message = self.server._unexpected(ctx, _subject(ctx.method, params), exc)
             raise errors.MCPError(ErrorCode.INTERNAL_ERROR, message) from None
 
-    def _not_found(self, uri: Any) -> errors.MCPError:
+    def _cache_hints(self, result: Any) -> Any:
+        """A list result with the server's caching hints (2026-07-28)."""
+        server = self.server
+        if server.cache_ttl_ms == 0 and server.cache_scope == "private":
+            return result  # the engine's defaults
+        payload = dict(result) if isinstance(result, Mapping) else t.unstructure(result)
+        payload.setdefault("ttlMs", server.cache_ttl_ms)
+        payload.setdefault("cacheScope", server.cache_scope)
+        return payload
+
+    def _not_found(self, uri: Any, version: str | None = None) -> errors.MCPError:
         """The resource-not-found error of the negotiated revision, for ``uri``."""
-        code = resource_not_found_code(self.protocol_version)
+        code = resource_not_found_code(version or self.protocol_version)
         if not isinstance(uri, str):  # raised outside resources/read, naming no URI
             return errors.MCPError(code, "resource not found")
         return errors.MCPError(code, f"resource not found: {uri}", {"uri": uri})
@@ -1069,7 +1705,7 @@ class ServerSession(BaseSession):
         if cls is entry.plain_output:
             result: dict[str, Any] = {"content": [{"type": "text", "text": value if cls is str
                                                    else _codec.dumps(value).decode()}]}
-            version = self.protocol_version
+            version = ctx.protocol_version
             if version is not None and version >= _STRUCTURED_SINCE:
                 result["structuredContent"] = {"result": value}
             return result
@@ -1120,7 +1756,7 @@ class ServerSession(BaseSession):
                 kwargs[tentry.context_param] = ctx
             value = await server._run_handler(tentry.fn, kwargs, tentry.threaded)
             return _read_result(uri, value, tentry.template.mime_type)
-        raise self._not_found(uri)
+        raise self._not_found(uri, ctx.protocol_version)
 
     async def _subscribe(self, ctx: Context, params: Mapping[str, Any]) -> Any:
         uri = params.get("uri")
@@ -1186,6 +1822,39 @@ class ServerSession(BaseSession):
 
 
 _Handler = Callable[[ServerSession, Context, Mapping[str, Any]], Awaitable[Any]]
+
+_REQUEST_NOTES = frozenset({"notifications/message", "notifications/progress"})
+
+_CACHED_LISTS = frozenset({"tools/list", "prompts/list", "resources/list",
+                           "resources/templates/list"})
+
+
+@attrs.define(eq=False)
+class _EngineAnswer:
+    """A handler's answer the engine writes itself (``server/discover``, ``input_required``):
+    ``send(engine, request_id)``, called under the send lock."""
+
+    send: Callable[[Connection, RequestId], None]
+
+
+def _merged_needs(group: BaseExceptionGroup[Any]) -> _InputNeeded | None:
+    """One :class:`_InputNeeded` for a group made only of them (``None`` otherwise)."""
+    needs, rest = group.split(_InputNeeded)
+    if needs is None or rest is not None:
+        return None
+    requests: dict[str, dict[str, Any]] = {}
+    stack: list[BaseException] = [needs]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(exc.exceptions)
+        elif isinstance(exc, _InputNeeded):
+            requests.update(exc.requests)
+    return _InputNeeded(requests)
+
+
+def _answered(engine: Connection, rid: RequestId) -> None:
+    """The :class:`_EngineAnswer` of a request already answered (or cancelled)."""
 
 _HANDLERS: dict[str, _Handler] = {
     "tools/list": ServerSession._tools_list,
