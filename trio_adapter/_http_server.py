@@ -258,14 +258,14 @@ class _Endpoint:
         self.draining = True
         for conn in list(self.conns):
             conn.stop_if_idle()
-        # Long-lived streams (GET streams, 2026-07-28 listens) never finish by themselves:
-        # end them first (a listen's end is its request's cancellation), so that nothing
-        # waits on them.
-        for key, stream_id in list(self.long_lived):
-            self.close_channel(key, stream_id)
+        # Closing a session cancels its 2026-07-28 listens at once (their streams end with
+        # the listen's result) and ends its GET stream; long-lived streams left after that
+        # are ended here, so that nothing waits on them.
         async with trio.open_nursery() as nursery:
             for session in list(self.sessions.values()):
                 nursery.start_soon(session.aclose)
+        for key, stream_id in list(self.long_lived):
+            self.close_channel(key, stream_id)
         for conn in list(self.conns):
             conn.stop_if_idle()
         if self.conns:

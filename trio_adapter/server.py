@@ -1564,9 +1564,10 @@ class ServerSession(BaseSession):
             if scope is not None:
                 scope.cancel()
 
-    def _mark_closing(self, error: errors.SessionClosed, **options: Any) -> None:
-        # A close never waits for a listen: its handler only ends by being cancelled.
-        super()._mark_closing(error, **options)
+    def _close(self, error: errors.SessionClosed, *, grace: bool = True) -> None:
+        # Every close route comes here: a close never waits for a listen, whose handler
+        # only ends by being cancelled.
+        super()._close(error, grace=grace)
         self._cancel_listens()
 
     async def _on_initialize_requested(self, event: InitializeRequested) -> None:
