@@ -50,12 +50,12 @@ __all__ = [
     "answer_messages",
     "classify_post_answer",
     "encode_header_value",
-    "param_header_value",
-    "refresh_tools_on",
-    "split_tools",
     "frame_of",
     "is_response",
     "media_type",
+    "param_header_value",
+    "refresh_tools_on",
+    "split_tools",
     "summarize_error_body",
 ]
 

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 import trio
 
 from sansio import (
+    HANDSHAKE_VERSIONS,
     NEED_DATA,
     SUPPORTED_VERSIONS,
     Connection,
@@ -35,7 +36,7 @@ from sansio import (
 from sansio import era_probe as _probe
 from sansio import types as t
 from sansio.http_client import StreamableHTTPClient, refresh_tools_on, split_tools
-from sansio.versions import Era, era_of
+from sansio.versions import STATELESS_VERSIONS, Era, era_of
 
 from . import errors
 from ._process import CommandTransport
@@ -125,11 +126,14 @@ class Client:
         logging_handler: receives ``notifications/message``.
         notification_handler: receives every notification (after the specific handlers).
         protocol_version: pin one revision (its era too); default: the newest common one.
-        supported_versions: the revisions this client accepts from a server (both eras by
-            default).
-        mode: ``"auto"`` (probe with ``server/discover``, fall back to ``initialize``),
-            ``"modern"`` (2026-07-28 only) or ``"legacy"`` (``initialize`` only); also per
-            :meth:`connect`.
+        supported_versions: the revisions this client accepts from a server. Default: the
+            handshake revisions (so a default client behaves exactly as before: ``initialize``
+            first, no probe), plus the stateless ones when ``mode="modern"`` or
+            ``protocol_version`` names one. Pass :data:`sansio.SUPPORTED_VERSIONS` for both
+            eras (what ``trio-mcp`` does).
+        mode: ``"auto"`` (probe with ``server/discover`` when a stateless revision is
+            supported, fall back to ``initialize``), ``"modern"`` (2026-07-28 only) or
+            ``"legacy"`` (``initialize`` only); also per :meth:`connect`.
         probe_timeout: bound, in seconds, on the ``server/discover`` probe of ``"auto"``;
             no answer within it falls back to ``initialize``.
         max_input_rounds: at most this many ``input_required`` rounds per request
@@ -160,7 +164,7 @@ class Client:
         logging_handler: LoggingHandler | None = None,
         notification_handler: NotificationHandler | None = None,
         protocol_version: str | None = None,
-        supported_versions: Iterable[str] = SUPPORTED_VERSIONS,
+        supported_versions: Iterable[str] | None = None,
         mode: ConnectMode = "auto",
         probe_timeout: float = 5.0,
         max_input_rounds: int = 10,
@@ -180,6 +184,11 @@ class Client:
         self.logging_handler = logging_handler
         self.notification_handler = notification_handler
         self.protocol_version = protocol_version
+        self._versions_given = supported_versions is not None
+        if supported_versions is None:
+            wants_modern = mode == "modern" or (protocol_version is not None and
+                                                protocol_version in STATELESS_VERSIONS)
+            supported_versions = SUPPORTED_VERSIONS if wants_modern else HANDSHAKE_VERSIONS
         self.supported_versions = tuple(supported_versions)
         self.validate = validate
         self.request_timeout = request_timeout
@@ -198,6 +207,14 @@ class Client:
             raise ValueError(f"mode must be one of {', '.join(_MODES)}, not {mode!r}")
         if max_input_rounds < 1:
             raise ValueError("max_input_rounds must be at least 1")
+
+    def _versions_for(self, mode: str, pinned: str | None) -> tuple[str, ...]:
+        """The revisions a connection may speak: the configured ones, plus the stateless
+        ones for a modern connection when none were configured."""
+        if not self._versions_given and (
+                mode == "modern" or (pinned is not None and pinned in STATELESS_VERSIONS)):
+            return tuple(dict.fromkeys((*self.supported_versions, *STATELESS_VERSIONS)))
+        return self.supported_versions
 
     @property
     def sessions(self) -> list[ClientSession]:
@@ -279,14 +296,16 @@ class Client:
         pinned = self.protocol_version if protocol_version is None else protocol_version
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {', '.join(_MODES)}, not {mode!r}")
-        if pinned is not None and pinned not in self.supported_versions:
+        supported = self._versions_for(mode, pinned)
+        if pinned is not None and pinned not in supported:
             raise ValueError(f"protocol_version {pinned!r} is not supported")
-        engine = Connection(Role.CLIENT, supported_versions=self.supported_versions,
+        engine = Connection(Role.CLIENT, supported_versions=supported,
                             validate=self.validate)
         session = ClientSession(
             self, engine, transport, handler_grace=self.handler_grace,
             close_timeout=self.close_timeout, request_timeout=self.request_timeout,
             keepalive_interval=self.keepalive_interval, trace=self.trace)
+        session._supported = supported
         await nursery.start(session._run)
         try:
             await session._connect(mode, pinned)
@@ -374,6 +393,7 @@ class ClientSession(BaseSession):
         self._legacy_listeners: set[Listener] = set()
         # The reader starts once the era is settled (the probe reads the transport itself).
         self._era_settled = trio.Event()
+        self._supported: tuple[str, ...] = client.supported_versions
 
     # ------------------------------------------------------------------ era
 
@@ -383,8 +403,7 @@ class ClientSession(BaseSession):
 
     async def _connect(self, mode: ConnectMode, pinned: str | None) -> None:
         """Settle the era (probe, retry, fall back) and complete the connection."""
-        client = self.client
-        supported = client.supported_versions
+        supported = self._supported
         key = _cache_key(self._transport)
         cached = _ERA_CACHE.get(key) if key is not None else None
         first: str | None = None
@@ -440,7 +459,7 @@ class ClientSession(BaseSession):
 
     def _modern_engine(self, version: str) -> Connection:
         client = self.client
-        engine = Connection(Role.CLIENT, supported_versions=client.supported_versions,
+        engine = Connection(Role.CLIENT, supported_versions=self._supported,
                             validate=client.validate)
         engine.start_stateless(version, client.capabilities(modern=True), client.info)
         return engine
@@ -453,7 +472,7 @@ class ClientSession(BaseSession):
         """Send ``server/discover`` stamped with ``version`` on a probe engine and read the
         transport (the session's reader has not started) until its answer, bounded by the
         client's ``probe_timeout``. Only this task uses the transport meanwhile."""
-        supported = self.client.supported_versions
+        supported = self._supported
         engine = self._modern_engine(version)
         self._probe_engine = engine
         self._probe_closed = False
