@@ -394,6 +394,7 @@ class ClientSession(BaseSession):
         # The reader starts once the era is settled (the probe reads the transport itself).
         self._era_settled = trio.Event()
         self._supported: tuple[str, ...] = client.supported_versions
+        self._pinned: str | None = client.protocol_version
 
     # ------------------------------------------------------------------ era
 
@@ -404,6 +405,7 @@ class ClientSession(BaseSession):
     async def _connect(self, mode: ConnectMode, pinned: str | None) -> None:
         """Settle the era (probe, retry, fall back) and complete the connection."""
         supported = self._supported
+        self._pinned = pinned
         key = _cache_key(self._transport)
         cached = _ERA_CACHE.get(key) if key is not None else None
         first: str | None = None
@@ -577,7 +579,7 @@ class ClientSession(BaseSession):
             self._check_open()
             rid = self._engine.send_initialize(
                 self.client.info, self.client.capabilities(),
-                protocol_version=self.client.protocol_version)
+                protocol_version=self._pinned)
             self._pending[rid] = slot
             try:
                 await self._flush()
@@ -682,7 +684,7 @@ class ClientSession(BaseSession):
             if not event.input_requests:
                 await trio.sleep(self.client.input_backoff)  # a state-only round: back off
             responses = await self._fulfil(method, event.input_requests)
-            slot = await self._send_round(event, responses, on_progress)
+            slot = await self._send_round(event, responses or None, on_progress)
         return slot
 
     async def _fulfil(self, method: str, requests: Mapping[str, Any]) -> dict[str, Any]:
@@ -705,7 +707,7 @@ class ClientSession(BaseSession):
             out[str(key)] = result
         return out
 
-    async def _send_round(self, event: InputRequired, responses: Mapping[str, Any],
+    async def _send_round(self, event: InputRequired, responses: Mapping[str, Any] | None,
                           on_progress: ProgressCallback | None) -> _Slot:
         """One retry of an ``input_required`` round (core's ``send_retry``: new id, state
         echoed); waits for its answer as :meth:`BaseSession._request` does."""
