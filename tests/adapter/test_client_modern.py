@@ -17,7 +17,6 @@ import trio.testing
 
 from sansio import (
     NEED_DATA,
-    STATELESS_VERSIONS,
     SUPPORTED_VERSIONS,
     Connection,
     InitializeRequested,
@@ -176,7 +175,7 @@ async def test_pinned_legacy_and_pinned_version() -> None:
     async with server.connect(server_end), \
             both().connect(client_end, protocol_version="2025-06-18") as session:
         assert session.era == "legacy" and session.protocol_version == "2025-06-18"
-    with pytest.raises(BaseExceptionGroup) as info:
+    with pytest.raises(Exception) as info:
         async with modern(both(), mode="legacy"):
             pytest.fail("a modern-only server does not answer initialize")  # pragma: no cover
     assert info.group_contains(ConnectError, match="refused initialize")
