@@ -36,7 +36,7 @@ import sys
 import types
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import trio
 
@@ -384,7 +384,7 @@ async def _with_session(
             client = Client("trio-mcp", sansio.__version__, trace=trace,
                             supported_versions=sansio.SUPPORTED_VERSIONS,
                             **(setup(deadline) if setup is not None else {}))
-            era = getattr(args, "era", "auto")
+            era: Literal["auto", "modern", "legacy"] = getattr(args, "era", "auto")
             protocol = getattr(args, "protocol", None)
             if protocol is not None and era != "auto" and \
                     (era == "modern") != (protocol in sansio.STATELESS_VERSIONS):

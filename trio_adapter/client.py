@@ -877,6 +877,10 @@ class ClientSession(BaseSession):
                         waiters.start_soon(answered)
             if slot.error is not None and listener.honoured is None:
                 raise slot.error
+            if self._nursery is not None:
+                # The listen's answer (the server ended the stream) or the session's end
+                # ends the iteration.
+                self._nursery.start_soon(_end_when_answered, slot, listener)
             yield listener
         finally:
             listener._end()
@@ -1068,6 +1072,13 @@ class ClientSession(BaseSession):
             await super().aclose()
         finally:
             self.client._sessions.discard(self)
+
+
+async def _end_when_answered(slot: _Slot, listener: Listener) -> None:
+    try:
+        await slot.event.wait()
+    finally:
+        listener._end()
 
 
 def _cursor(cursor: str | None) -> dict[str, Any] | None:

@@ -93,7 +93,11 @@ class ModernServer:
         else:
             conn.send_error(rid, -32601, f"no method {event.method}")
 
+    async def flush(self) -> None:
+        await self.transport.send(self.conn.data_to_send())
+
     async def run(self, transport: Any) -> None:
+        self.transport = transport
         conn = self.conn
         while True:
             data = await transport.receive()
@@ -296,6 +300,17 @@ async def test_listen_yields_the_notifications_asked_for() -> None:
         assert note.method == "notifications/tools/list_changed"
         await session.call_tool("echo", {"text": "still fine"})
     assert "subscriptions/listen" in [e.method for e in server.seen]
+
+
+async def test_a_listen_the_server_ends_ends_the_iteration() -> None:
+    async with modern(both()) as (session, server):
+        async with session.listen(tools=True) as listener:
+            first = await listener.receive()
+            [rid] = list(server.conn.listen_streams)
+            server.conn.end_listen(rid, "done")
+            await server.flush()
+            rest = [note async for note in listener]
+        assert first.method == "notifications/tools/list_changed" and rest == []
 
 
 async def test_listen_in_the_handshake_era_passes_on_the_server_notifications() -> None:
