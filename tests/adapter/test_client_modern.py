@@ -4,6 +4,7 @@ the facts a session reports, against a tiny modern-only engine server in this fi
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator
@@ -375,3 +376,55 @@ async def test_a_dual_era_stdio_server_ends_modern_and_is_cached() -> None:
             await session.set_logging_level("info")  # removed in 2026-07-28
     assert client_module._ERA_CACHE[("stdio", tuple(argv), "")] == "2026-07-28"
     forget_eras()
+
+
+# ---------------------------------------------------------------- the CLI
+
+MODERN_ONLY = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from sansio import NEED_DATA, Connection, InitializeRequested, RequestReceived, Role
+    conn = Connection(Role.SERVER, server_info={{"name": "modern-only", "version": "3"}},
+                      server_capabilities={{"tools": {{}}}})
+    out = sys.stdout.buffer
+    for line in sys.stdin.buffer:
+        conn.receive_data(line)
+        while (event := conn.next_event()) is not NEED_DATA:
+            if isinstance(event, InitializeRequested):
+                sys.exit(7)  # speaks 2026-07-28 only
+            if isinstance(event, RequestReceived):
+                if event.method == "server/discover":
+                    conn.send_discover_result(event.request_id)
+                elif event.method == "tools/list":
+                    conn.send_response(event.request_id, {{"tools": [{{"name": "echo",
+                        "inputSchema": {{"type": "object", "properties": {{
+                            "text": {{"type": "string"}}}}}}}}]}})
+                else:
+                    text = event.params["arguments"]["text"]
+                    conn.send_response(event.request_id, {{"content": [
+                        {{"type": "text", "text": text}}]}})
+        out.write(conn.data_to_send())
+        out.flush()
+""")
+
+
+def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    server = tmp_path / "modern_only.py"
+    server.write_text(MODERN_ONLY.format(root=str(ROOT)))
+    return subprocess.run([sys.executable, "-m", "trio_adapter", *args, "--", sys.executable,
+                           str(server)], check=False, cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_cli_inspect_and_call_a_modern_only_server(tmp_path: Path) -> None:
+    proc = cli(tmp_path, "inspect")
+    assert proc.returncode == 0, proc.stderr
+    assert "protocol: 2026-07-28 (modern" in proc.stdout and "modern-only 3" in proc.stdout
+    proc = cli(tmp_path, "inspect", "--json", "--protocol", "2026-07-28")
+    report = json.loads(proc.stdout)
+    assert report["era"] == "modern" and report["protocolVersion"] == "2026-07-28"
+    proc = cli(tmp_path, "call", "echo", "text=hello")
+    assert proc.returncode == 0, proc.stderr
+    assert "hello" in proc.stdout
+    proc = cli(tmp_path, "inspect", "--era", "legacy")
+    assert proc.returncode != 0  # it exits on initialize
