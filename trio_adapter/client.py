@@ -36,7 +36,7 @@ from sansio import (
 from sansio import era_probe as _probe
 from sansio import types as t
 from sansio.http_client import StreamableHTTPClient, refresh_tools_on, split_tools
-from sansio.versions import STATELESS_VERSIONS, Era, era_of
+from sansio.versions import META_LOG_LEVEL, STATELESS_VERSIONS, Era, era_of
 
 from . import errors
 from ._process import CommandTransport
@@ -395,6 +395,7 @@ class ClientSession(BaseSession):
         self._era_settled = trio.Event()
         self._supported: tuple[str, ...] = client.supported_versions
         self._pinned: str | None = client.protocol_version
+        self._log_level: str | None = None
 
     # ------------------------------------------------------------------ era
 
@@ -658,6 +659,12 @@ class ClientSession(BaseSession):
         ``tools/call`` list the tools again and retry it once."""
         if self._era != "modern":
             return await super()._request(method, params, on_progress)
+        if self._log_level is not None and (params is None or isinstance(params, Mapping)):
+            # 2026-07-28 asks for log messages per request (_meta logLevel).
+            params = dict(params or {})
+            meta = params.get("_meta")
+            params["_meta"] = {META_LOG_LEVEL: self._log_level,
+                               **(meta if isinstance(meta, Mapping) else {})}
         try:
             slot = await self._mrtr(method, params, on_progress)
         except errors.MCPError as exc:
@@ -1021,7 +1028,13 @@ class ClientSession(BaseSession):
         return result.completion
 
     async def set_logging_level(self, level: t.LoggingLevel) -> None:
-        """Ask the server to send log messages at ``level`` and above (``logging/setLevel``)."""
+        """Ask the server to send log messages at ``level`` and above (``logging/setLevel``;
+        2026-07-28, which has no such method: every later request of this session asks for
+        them in its ``_meta``)."""
+        if self._era == "modern":
+            self._log_level = level
+            await trio.lowlevel.checkpoint()
+            return
         await self.send_request("logging/setLevel", {"level": level})
 
     async def send_roots_list_changed(self) -> None:

@@ -373,7 +373,9 @@ async def test_a_dual_era_stdio_server_ends_modern_and_is_cached() -> None:
         assert session.era == "modern" and session.protocol_version == "2026-07-28"
         assert session.server_info.name == "engine-stdio-server"
         with pytest.raises(LocalProtocolError):
-            await session.set_logging_level("info")  # removed in 2026-07-28
+            await session.send_request("logging/setLevel", {"level": "info"})  # removed
+        await session.set_logging_level("info")  # per request instead
+        assert (await session.call_tool("echo", {"text": "x"})).content[0].text == "x"
     assert client_module._ERA_CACHE[("stdio", tuple(argv), "")] == "2026-07-28"
     forget_eras()
 
