@@ -26,6 +26,7 @@ from sansio import (
     InputRequired,
     ListenAcknowledged,
     ListenEnded,
+    LocalProtocolError,
     NotificationReceived,
     PeerDisconnected,
     RemoteProtocolError,
@@ -534,6 +535,16 @@ class ClientSession(BaseSession):
                     self._probe_closed = True
                     return _probe.decide_no_answer("the server closed the connection",
                                                    supported, pinned)
+        # No answer in time. A late one must not reach the initialize that follows (the
+        # same id): a command is started again for the fallback, an HTTP request's stream
+        # is closed (its cancellation).
+        if isinstance(transport, CommandTransport):
+            self._probe_closed = True
+        elif type(transport).send_frames is not Transport.send_frames:
+            with suppress(LocalProtocolError, trio.BrokenResourceError,
+                          trio.ClosedResourceError, errors.TransportError):
+                engine.cancel(rid, "no answer to the era probe")
+                await self._write_probe(engine)
         return _probe.decide_no_answer(f"timed out after {self.client.probe_timeout:g} s",
                                        supported, pinned)
 

@@ -339,6 +339,9 @@ DIES_ON_PROBE = textwrap.dedent("""
         open(marker, "w").close()
         line = sys.stdin.readline()
         assert json.loads(line)["method"] == "server/discover"
+        if sys.argv[2] == "hang":  # an old server that goes silent on it
+            import time
+            time.sleep(60)
         sys.exit(3)  # an old server that dies on a request it does not know
     sys.argv[1:] = []
     exec(compile(open(sys.argv[0].rsplit("|", 1)[-1]).read(), "srv", "exec"))
@@ -351,7 +354,7 @@ async def test_a_stdio_server_that_dies_on_the_probe_is_started_again(tmp_path: 
     script.write_text(DIES_ON_PROBE.replace(
         'sys.argv[0].rsplit("|", 1)[-1]', repr(str(ROOT / "examples/engine_stdio_server.py"))))
     marker = tmp_path / "started-once"
-    argv = [sys.executable, str(script), str(marker)]
+    argv = [sys.executable, str(script), str(marker), "die"]
     async with both().connect(CommandTransport(argv, stderr="capture")) as session:
         assert session.era == "legacy"
         assert (await session.call_tool("echo", {"text": "back"})).content[0].text == "back"
@@ -363,6 +366,21 @@ async def test_a_stdio_server_that_dies_on_the_probe_is_started_again(tmp_path: 
     marker.touch()
     async with both().connect(CommandTransport(argv, stderr="capture")) as session:
         assert session.era == "legacy"
+    forget_eras()
+
+
+async def test_a_stdio_server_silent_on_the_probe_is_started_again(tmp_path: Path) -> None:
+    forget_eras()
+    script = tmp_path / "hangs.py"
+    script.write_text(DIES_ON_PROBE.replace(
+        'sys.argv[0].rsplit("|", 1)[-1]', repr(str(ROOT / "examples/engine_stdio_server.py"))))
+    argv = [sys.executable, str(script), str(tmp_path / "started-once"), "hang"]
+    transport = CommandTransport(argv, stderr="capture", close_timeout=0.2)
+    async with both(probe_timeout=1.0).connect(transport) as session:
+        assert session.era == "legacy"
+        assert session.transport is not transport  # a fresh process got initialize
+        assert transport.returncode is not None  # the silent one is gone
+        assert (await session.call_tool("echo", {"text": "ok"})).content[0].text == "ok"
     forget_eras()
 
 
