@@ -581,7 +581,7 @@ class ClientSession(BaseSession):
     @property
     def discover_result(self) -> dict[str, Any]:
         """The ``server/discover`` result (2026-07-28; ``{}`` in the handshake era)."""
-        return self._discover or {} if self._era == "modern" else {}
+        return (self._discover or {}) if self._era == "modern" else {}
 
     # ------------------------------------------------------------------ handshake
 

@@ -1,6 +1,7 @@
 """Our client against the official Python SDK's server (``mcp`` 2.x): over stdio and over
-Streamable HTTP it negotiates 2026-07-28 and runs tools and an MRTR elicitation; pinned to
-the handshake revisions, the same server is reached with ``initialize``."""
+Streamable HTTP it negotiates 2026-07-28 and runs tools, an MRTR elicitation and a
+``subscriptions/listen`` stream; pinned to the handshake era, the same server is reached with
+``initialize``."""
 
 from __future__ import annotations
 
@@ -46,6 +47,12 @@ SERVER = textwrap.dedent('''
         answer = ctx.input_responses["c"]
         return f"{ctx.request_state}:{answer.action}:{answer.content}"
 
+    @server.tool()
+    async def touch(ctx: Context) -> str:
+        """Say the tool list changed (to subscriptions/listen streams)."""
+        await ctx.notify_tools_changed()
+        return "touched"
+
     if sys.argv[1:2] == ["--http"]:
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
     else:
@@ -78,6 +85,13 @@ async def exercise(session: Any) -> None:
     text = result.content[0].text
     if session.era == "modern":
         assert text.startswith("sdk-state:accept:") and "True" in text
+        async with session.listen(tools=True) as listener:
+            assert listener.honoured is not None and listener.honoured.tools_list_changed
+            await session.call_tool("touch")
+            with trio.fail_after(10):
+                note = await listener.receive()
+        assert note.method == "notifications/tools/list_changed"
+        assert (await session.call_tool("echo", {"text": "after"})).content[0].text == "after"
 
 
 async def test_sdk_stdio_server_speaks_2026_07_28(script: Path) -> None:
