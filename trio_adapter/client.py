@@ -413,9 +413,11 @@ class ClientSession(BaseSession):
         first: str | None = None
         if mode != "legacy" and (pinned is None or era_of(pinned) is Era.STATELESS):
             first = _probe.plan(supported, pinned)
-            if (mode == "auto" and pinned is None and cached is not None
-                    and era_of(cached) is Era.HANDSHAKE):
-                first = None  # known to speak only the handshake era
+            if mode == "auto" and pinned is None and cached is not None:
+                if era_of(cached) is Era.HANDSHAKE:
+                    first = None  # known to speak only the handshake era
+                elif cached in supported:
+                    first = cached  # the revision it spoke last time
         if first is None:
             if mode == "modern" or (pinned is not None and era_of(pinned) is Era.STATELESS):
                 raise errors.ConnectError("no 2026-07-28 revision to speak: this client "
