@@ -20,6 +20,7 @@ from sansio import (
     NEED_DATA,
     SUPPORTED_VERSIONS,
     Connection,
+    ErrorCode,
     ErrorReceived,
     Event,
     Initialized,
@@ -435,9 +436,10 @@ class ClientSession(BaseSession):
                 await self._use_modern(decision.version, key)
                 return
             if isinstance(decision, _probe.ProbeFailed) or strict:
-                raise errors.ConnectError(f"the server does not speak 2026-07-28: "
-                                          f"{decision.reason}",
-                                          getattr(decision, "code", None))
+                code = getattr(decision, "code", None)
+                raise errors.ConnectError(  # no code of its own: unsupported revision
+                    f"the server does not speak 2026-07-28: {decision.reason}",
+                    code if code is not None else int(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION))
             logger.debug("falling back to initialize: %s", decision.reason)
             if self._probe_closed and not restarted:
                 restarted = True
