@@ -16,17 +16,20 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports
 
 from __future__ import annotations
 
+import base64
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
 from . import _codec
+from .errors import ErrorCode
 from .frames import Frame, FrameKind
 from .jsonrpc import MessageKind, classify
 from .sse import SSEDecoder, SSEError
+from .versions import STATELESS_VERSIONS
 
 __all__ = [
     "ERROR_BODY_LIMIT",
@@ -43,11 +46,16 @@ __all__ = [
     "SSEData",
     "SessionExpired",
     "StreamableHTTPClient",
+    "ToolSplit",
     "answer_messages",
     "classify_post_answer",
+    "encode_header_value",
     "frame_of",
     "is_response",
     "media_type",
+    "param_header_value",
+    "refresh_tools_on",
+    "split_tools",
     "summarize_error_body",
 ]
 
@@ -207,6 +215,92 @@ def answer_messages(content_type: str | None, body: bytes, *,
         except _codec.DecodeError:
             continue
     return out
+
+
+# ---------------------------------------------------------------- 2026-07-28: request headers
+
+_NAME_SOURCE = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_SAFE_INTEGER = 2 ** 53 - 1
+
+
+def encode_header_value(value: str) -> str:
+    """The header form of a ``Mcp-Name`` / ``Mcp-Param-*`` value: the value itself when it is
+    visible ASCII and spaces with no leading or trailing whitespace, else the Base64 sentinel
+    form ``=?base64?...?=`` of its UTF-8 (2026-07-28, Streamable HTTP, "Value Encoding")."""
+    if all(0x20 <= ord(ch) <= 0x7E for ch in value) and value == value.strip(" \t"):
+        return value
+    return "=?base64?" + base64.b64encode(value.encode("utf-8")).decode("ascii") + "?="
+
+
+def param_header_value(value: Any) -> str | None:
+    """The ``Mcp-Param-*`` value mirroring an argument: booleans ``true``/``false``, integers
+    (and integral floats) in decimal, strings encoded (:func:`encode_header_value`); ``None``
+    (no header) for a null or absent value, another type, or an integer outside the safe
+    range (2**53 - 1)."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return str(value) if abs(value) <= _SAFE_INTEGER else None
+    if isinstance(value, str):
+        return encode_header_value(value)
+    return None
+
+
+@attrs.frozen
+class ToolSplit:
+    """A ``tools/list`` page sorted by the validity of its ``x-mcp-header`` annotations.
+
+    Attributes:
+        kept: the tools to show (valid annotations, or none), as received.
+        rejected: ``(name, problems)`` of each tool dropped (the client MUST NOT call it).
+        annotations: each kept tool's annotations (header name part -> property path);
+            tools without any are left out.
+    """
+
+    kept: tuple[Any, ...]
+    rejected: tuple[tuple[str, tuple[str, ...]], ...]
+    annotations: Mapping[str, Mapping[str, tuple[str, ...]]]
+
+
+def split_tools(tools: Iterable[Any]) -> ToolSplit:
+    """Drop the tools whose ``x-mcp-header`` annotations are invalid (2026-07-28: a client
+    excludes them from the tools it offers and never calls them) and collect the others'
+    annotations. Entries that are not objects are kept as they are (the engine's result
+    validation judges them)."""
+    from .http import header_annotations, validate_header_annotations  # http imports us
+
+    kept: list[Any] = []
+    rejected: list[tuple[str, tuple[str, ...]]] = []
+    annotations: dict[str, Mapping[str, tuple[str, ...]]] = {}
+    for tool in tools:
+        if not isinstance(tool, Mapping):
+            kept.append(tool)
+            continue
+        name = tool.get("name")
+        schema = tool.get("inputSchema")
+        problems = validate_header_annotations(schema) if isinstance(schema, Mapping) else []
+        if problems:
+            rejected.append((str(name), tuple(problems)))
+            continue
+        kept.append(tool)
+        if isinstance(name, str) and isinstance(schema, Mapping):
+            found = header_annotations(schema)
+            if found:
+                annotations[name] = found
+    return ToolSplit(tuple(kept), tuple(rejected), annotations)
+
+
+def refresh_tools_on(code: int) -> bool:
+    """Whether an error answering ``tools/call`` means the client's idea of the tool's
+    ``x-mcp-header`` annotations is stale: -32020 (HeaderMismatch). The client then lists
+    the tools again and retries the call once."""
+    return code == ErrorCode.HEADER_MISMATCH
+
+
+def _is_modern(frame: Frame) -> bool:
+    return frame.protocol_version in STATELESS_VERSIONS
 
 
 # ---------------------------------------------------------------- the client's protocol state
@@ -430,18 +524,30 @@ class StreamableHTTPClient:
         self._initialized: bytes | None = None
         self._streams: dict[int, _Stream] = {}
         self._next_stream = 0
+        #: (2026-07-28) each tool's ``x-mcp-header`` annotations, learnt from ``tools/list``
+        #: (:meth:`declare_tools`): the ``Mcp-Param-*`` headers of its ``tools/call``.
+        self.tool_headers: dict[str, Mapping[str, tuple[str, ...]]] = {}
 
     # -- requests
 
-    def headers(self, accept: str, extra: Mapping[str, str] | None = None
-                ) -> tuple[tuple[str, str], ...]:
+    def declare_tools(self, annotations: Mapping[str, Mapping[str, tuple[str, ...]]], *,
+                      replace: bool = False) -> None:
+        """Remember tools' ``x-mcp-header`` annotations (:attr:`ToolSplit.annotations` of a
+        ``tools/list`` page); ``replace`` forgets the ones known before (a fresh listing)."""
+        if replace:
+            self.tool_headers.clear()
+        self.tool_headers.update(annotations)
+
+    def headers(self, accept: str, extra: Mapping[str, str] | None = None, *,
+                modern: bool = False) -> tuple[tuple[str, str], ...]:
         """The header fields of a request now: ``Host``, ``Accept``, ``User-Agent``, the
-        session and revision headers when known, the extra headers, then ``extra``."""
+        session and revision headers when known (``modern``: none, the 2026-07-28 request
+        carries its own), the extra headers, then ``extra``."""
         headers = [("host", self.host_header), ("accept", accept),
                    ("user-agent", self.user_agent)]
-        if self.session_id is not None:
+        if self.session_id is not None and not modern:
             headers.append(("mcp-session-id", self.session_id))
-        if self.protocol_version is not None:
+        if self.protocol_version is not None and not modern:
             headers.append(("mcp-protocol-version", self.protocol_version))
         headers.extend(self.extra_headers)
         headers.extend((extra or {}).items())
@@ -462,8 +568,67 @@ class StreamableHTTPClient:
         elif frame.method == "notifications/initialized" and \
                 frame.kind is FrameKind.NOTIFICATION:
             self._initialized = body
+        if _is_modern(frame):
+            return HTTPRequest("POST", self.target, self.headers(
+                _POST_ACCEPT, self.modern_headers(frame), modern=True), body,
+                in_order=frame.kind is not FrameKind.REQUEST)
         return self._post(body, frame.kind is not FrameKind.REQUEST
                           or frame.method == "initialize")
+
+    def modern_headers(self, frame: Frame) -> dict[str, str]:
+        """(2026-07-28) The headers a POST of ``frame`` carries besides the usual ones:
+        ``Content-Type``, ``MCP-Protocol-Version`` (the frame's revision), ``Mcp-Method``,
+        ``Mcp-Name`` (``params.name`` of ``tools/call`` and ``prompts/get``, ``params.uri``
+        of ``resources/read``) and, for ``tools/call``, one ``Mcp-Param-{Name}`` per
+        annotated argument present and not null (:attr:`tool_headers`)."""
+        out = {"content-type": "application/json"}
+        if frame.protocol_version is not None:
+            out["mcp-protocol-version"] = frame.protocol_version
+        if frame.method is None or frame.kind is not FrameKind.REQUEST:
+            if frame.method is not None:
+                out["mcp-method"] = frame.method
+            return out
+        out["mcp-method"] = frame.method
+        source = _NAME_SOURCE.get(frame.method)
+        if source is None:
+            return out
+        try:
+            message = self.codec.loads(frame.data)
+        except _codec.DecodeError:
+            return out
+        params = message.get("params") if isinstance(message, dict) else None
+        if not isinstance(params, dict):
+            return out
+        name = params.get(source)
+        if isinstance(name, str):
+            out["mcp-name"] = encode_header_value(name)
+        annotations = self.tool_headers.get(name) if frame.method == "tools/call" and \
+            isinstance(name, str) else None
+        if annotations:
+            arguments = params.get("arguments")
+            for part, path in annotations.items():
+                value: Any = arguments
+                for key in path:
+                    value = value.get(key) if isinstance(value, dict) else None
+                header = param_header_value(value)
+                if header is not None:
+                    out[f"mcp-param-{part.lower()}"] = header
+        return out
+
+    def cancelled_request(self, frame: Frame) -> Any:
+        """(2026-07-28) For a ``notifications/cancelled`` frame of the stateless era, the id of
+        the request it cancels: over Streamable HTTP that cancellation is closing the
+        request's response stream, and nothing is POSTed. ``None`` for any other frame (send
+        it as usual)."""
+        if frame.kind is not FrameKind.NOTIFICATION or \
+                frame.method != "notifications/cancelled" or not _is_modern(frame):
+            return None
+        try:
+            message = self.codec.loads(frame.data)
+        except _codec.DecodeError:
+            return None
+        params = message.get("params") if isinstance(message, dict) else None
+        return params.get("requestId") if isinstance(params, dict) else None
 
     def terminate(self) -> HTTPRequest | None:
         """The connection ends: the DELETE that ends the session (``None`` without one).
@@ -486,7 +651,7 @@ class StreamableHTTPClient:
                 one (a second 404 is not retried).
         """
         sid = headers.get("mcp-session-id")
-        if sid:
+        if sid and not _is_modern(frame):  # 2026-07-28 has no sessions
             self.session_id = sid
         if frame.method == "initialize" and frame.kind is FrameKind.REQUEST:
             self._init_id = (type(frame.request_id), frame.request_id)
@@ -534,6 +699,17 @@ class StreamableHTTPClient:
         """
         if frame.kind is not FrameKind.REQUEST:
             return None
+        if message is None and _is_modern(frame) and body:
+            # 2026-07-28 answers its errors (-32022, -32020, -32601...) with an HTTP error
+            # status and the JSON-RPC error as the body: that error is the answer, data and all.
+            try:
+                answer = self.codec.loads(body)
+            except _codec.DecodeError:
+                answer = None
+            if isinstance(answer, dict) and isinstance(answer.get("error"), dict) and \
+                    isinstance(answer["error"].get("code"), int) and \
+                    answer.get("id") == frame.request_id:
+                return self.codec.dumps(answer)
         code = -32603
         if message is None:
             message = f"HTTP {status}" if status else "HTTP request failed"

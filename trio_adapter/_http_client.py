@@ -251,6 +251,9 @@ class StreamableHTTPTransport(Transport):
         self._failure: BaseException | None = None
         self._reinit_lock = trio.Lock()
         self._pool = _Pool(max_idle_connections)
+        # The requests whose answers are read in the background, by id: cancelling one (a
+        # 2026-07-28 cancellation) closes its response stream.
+        self._request_scopes: dict[tuple[type, Any], trio.CancelScope] = {}
 
     @property
     def session_id(self) -> str | None:
@@ -376,6 +379,14 @@ class StreamableHTTPTransport(Transport):
         if self._closed:
             raise trio.ClosedResourceError("the transport is closed")
         for frame in frames:
+            cancelled = self.client.cancelled_request(frame)
+            if cancelled is not None:
+                # 2026-07-28: cancelling a request is closing its response stream.
+                scope = self._request_scopes.get((type(cancelled), cancelled))
+                if scope is not None:
+                    scope.cancel()
+                await trio.lowlevel.checkpoint()
+                continue
             try:
                 await self._post(frame)
             except TransportError:
@@ -412,6 +423,19 @@ class StreamableHTTPTransport(Transport):
             self._nursery.start_soon(self._answer_later, exchange, msg)
 
     async def _answer_later(self, exchange: _Exchange, msg: Frame) -> None:
+        key = (type(msg.request_id), msg.request_id)
+        scope = trio.CancelScope()
+        self._request_scopes[key] = scope
+        try:
+            with scope:
+                await self._answer_in_background(exchange, msg)
+            if scope.cancelled_caught:  # the request was cancelled: its stream is closed
+                await trio.aclose_forcefully(exchange.stream)
+        finally:
+            if self._request_scopes.get(key) is scope:
+                del self._request_scopes[key]
+
+    async def _answer_in_background(self, exchange: _Exchange, msg: Frame) -> None:
         try:
             with trio.fail_after(self._connect_timeout):
                 response = await self._read_head(exchange)

@@ -89,6 +89,15 @@ class CommandTransport(Transport):
         self._in_fd = -1  # the child's stdin, written directly (see _fdio)
         self._reader: FdReader | None = None
 
+    def reopened(self) -> CommandTransport:
+        """A new, unstarted transport for the same command and settings (a server that
+        exited is started again: ``Client.connect`` does so once when a server dies on its
+        ``server/discover`` probe)."""
+        return CommandTransport(self.argv, env=self.env, cwd=self.cwd, stderr=self._stderr_mode,
+                                close_timeout=self.close_timeout,
+                                terminate_timeout=self.terminate_timeout,
+                                max_stderr=self.max_stderr)
+
     @property
     def pid(self) -> int | None:
         """The child's process id (also its process group id), once started."""

@@ -36,7 +36,7 @@ import sys
 import types
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import trio
 
@@ -211,6 +211,13 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--url", help="a Streamable HTTP server's MCP endpoint")
         p.add_argument("--show-stderr", action="store_true",
                        help="pass the server's stderr through (default: shown on failure)")
+        p.add_argument("--protocol", metavar="VERSION",
+                       choices=sansio.SUPPORTED_VERSIONS,
+                       help="speak exactly this protocol revision (and its era): "
+                       + ", ".join(sansio.SUPPORTED_VERSIONS))
+        p.add_argument("--era", choices=("auto", "modern", "legacy"), default="auto",
+                       help="auto (default): try 2026-07-28 with server/discover, fall back "
+                       "to initialize; modern: 2026-07-28 only; legacy: initialize only")
         common(p)
 
     inspect = sub.add_parser("inspect", help="connect and print what a server offers",
@@ -387,8 +394,15 @@ async def _with_session(
     try:
         with trio.fail_after(args.timeout) as deadline:
             client = Client("trio-mcp", sansio.__version__, trace=trace,
+                            supported_versions=sansio.SUPPORTED_VERSIONS,
                             **(setup(deadline) if setup is not None else {}))
-            async with client.connect(transport) as session:
+            era: Literal["auto", "modern", "legacy"] = getattr(args, "era", "auto")
+            protocol = getattr(args, "protocol", None)
+            if protocol is not None and era != "auto" and \
+                    (era == "modern") != (protocol in sansio.STATELESS_VERSIONS):
+                raise CLIError(f"--protocol {protocol} is not of the {era} era", EXIT_USAGE)
+            async with client.connect(transport, mode=era,
+                                      protocol_version=protocol) as session:
                 status: int = await body(session)
                 sys.stdout.flush()  # a closed stdout shows here, while main() can tell
                 return status
@@ -448,6 +462,7 @@ async def _inspect(session: ClientSession, as_json: bool) -> int:
     report: dict[str, Any] = {
         "serverInfo": t.unstructure(session.server_info),
         "protocolVersion": session.protocol_version,
+        "era": session.era,
         "capabilities": caps,
     }
     if session.instructions:
@@ -464,7 +479,8 @@ async def _inspect(session: ClientSession, as_json: bool) -> int:
         return EXIT_OK
     info = session.server_info
     print(f"server: {info.name} {info.version}" + (f" ({info.title})" if info.title else ""))
-    print(f"protocol: {session.protocol_version}")
+    era = "2026-07-28, no handshake" if session.era == "modern" else "initialize handshake"
+    print(f"protocol: {session.protocol_version} ({session.era}: {era})")
     if session.instructions:
         print(f"instructions: {session.instructions}")
     print(f"capabilities: {', '.join(sorted(caps)) or '(none)'}")

@@ -7,16 +7,41 @@
 
 from __future__ import annotations
 
+import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager, suppress
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import trio
 
-from sansio import HANDSHAKE_VERSIONS, Connection, Initialized, NotificationReceived, Role
+from sansio import (
+    HANDSHAKE_VERSIONS,
+    NEED_DATA,
+    SUPPORTED_VERSIONS,
+    Connection,
+    ErrorCode,
+    ErrorReceived,
+    Event,
+    Initialized,
+    InputRequired,
+    ListenAcknowledged,
+    ListenEnded,
+    LocalProtocolError,
+    NotificationReceived,
+    PeerDisconnected,
+    RemoteProtocolError,
+    ResponseReceived,
+    Role,
+    SubscriptionFilter,
+)
+from sansio import era_probe as _probe
 from sansio import types as t
+from sansio.http_client import StreamableHTTPClient, refresh_tools_on, split_tools
+from sansio.versions import META_LOG_LEVEL, STATELESS_VERSIONS, Era, era_of
 
 from . import errors
+from ._process import CommandTransport
 from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook, _Slot
 from ._transport import Transport
 from ._util import session_scope
@@ -24,13 +49,52 @@ from ._util import session_scope
 __all__ = [
     "Client",
     "ClientSession",
+    "ConnectMode",
     "ElicitationHandler",
+    "Listener",
     "LoggingHandler",
     "NotificationHandler",
     "SamplingHandler",
 ]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("trio_mcp.client")
+
+#: ``"auto"``: probe with ``server/discover`` and fall back to ``initialize``; ``"modern"``:
+#: the 2026-07-28 era only; ``"legacy"``: the handshake era only (``initialize``).
+ConnectMode = Literal["auto", "modern", "legacy"]
+_MODES = ("auto", "modern", "legacy")
+
+#: The era each server spoke, by server command (stdio) or endpoint URL (HTTP): process-local,
+#: in this module, at most ``_ERA_CACHE_SIZE`` entries (least recently used dropped). A
+#: server known to speak only the handshake era is not probed again; one known to speak a
+#: stateless revision is probed with it first.
+_ERA_CACHE: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+_ERA_CACHE_SIZE = 256
+
+
+def _cache_key(transport: Transport) -> tuple[Any, ...] | None:
+    if isinstance(transport, CommandTransport):
+        return ("stdio", tuple(transport.argv), str(transport.cwd or ""))
+    client = getattr(transport, "client", None)
+    if isinstance(client, StreamableHTTPClient):
+        return ("http", client.url)
+    return None
+
+
+def _remember(key: tuple[Any, ...] | None, version: str | None) -> None:
+    if key is None or version is None:
+        return
+    _ERA_CACHE[key] = version
+    _ERA_CACHE.move_to_end(key)
+    while len(_ERA_CACHE) > _ERA_CACHE_SIZE:
+        _ERA_CACHE.popitem(last=False)
+
+
+def forget_eras() -> None:
+    """Empty the process-local cache of the era each server spoke."""
+    _ERA_CACHE.clear()
 
 #: ``sampling(ctx, params) -> CreateMessageResult`` (or its JSON dict).
 SamplingHandler = Callable[[RequestContext, t.CreateMessageRequestParams],
@@ -63,8 +127,21 @@ class Client:
         elicitation_url: advertise URL-mode elicitation too (2025-11-25).
         logging_handler: receives ``notifications/message``.
         notification_handler: receives every notification (after the specific handlers).
-        protocol_version: the revision to ask for; default the latest supported.
-        supported_versions: the revisions this client accepts from a server.
+        protocol_version: pin one revision (its era too); default: the newest common one.
+        supported_versions: the revisions this client accepts from a server. Default: the
+            handshake revisions (so a default client behaves exactly as before: ``initialize``
+            first, no probe), plus the stateless ones when ``mode="modern"`` or
+            ``protocol_version`` names one. Pass :data:`sansio.SUPPORTED_VERSIONS` for both
+            eras (what ``trio-mcp`` does).
+        mode: ``"auto"`` (probe with ``server/discover`` when a stateless revision is
+            supported, fall back to ``initialize``), ``"modern"`` (2026-07-28 only) or
+            ``"legacy"`` (``initialize`` only); also per :meth:`connect`.
+        probe_timeout: bound, in seconds, on the ``server/discover`` probe of ``"auto"``;
+            no answer within it falls back to ``initialize``.
+        max_input_rounds: at most this many ``input_required`` rounds per request
+            (2026-07-28 multi round-trip requests).
+        input_backoff: seconds to wait before retrying a round that asked for no input
+            (state only).
         validate: check incoming params and results against the MCP types.
         request_timeout: a default timeout for every request, in seconds
             (:class:`~trio_adapter.RequestTimeout`); ``None`` for none (use ``trio.fail_after``).
@@ -89,7 +166,11 @@ class Client:
         logging_handler: LoggingHandler | None = None,
         notification_handler: NotificationHandler | None = None,
         protocol_version: str | None = None,
-        supported_versions: Iterable[str] = HANDSHAKE_VERSIONS,
+        supported_versions: Iterable[str] | None = None,
+        mode: ConnectMode = "auto",
+        probe_timeout: float = 5.0,
+        max_input_rounds: int = 10,
+        input_backoff: float = 0.05,
         validate: bool = True,
         request_timeout: float | None = None,
         keepalive_interval: float | None = None,
@@ -105,6 +186,11 @@ class Client:
         self.logging_handler = logging_handler
         self.notification_handler = notification_handler
         self.protocol_version = protocol_version
+        self._versions_given = supported_versions is not None
+        if supported_versions is None:
+            wants_modern = mode == "modern" or (protocol_version is not None and
+                                                protocol_version in STATELESS_VERSIONS)
+            supported_versions = SUPPORTED_VERSIONS if wants_modern else HANDSHAKE_VERSIONS
         self.supported_versions = tuple(supported_versions)
         self.validate = validate
         self.request_timeout = request_timeout
@@ -112,9 +198,25 @@ class Client:
         self.handler_grace = handler_grace
         self.close_timeout = close_timeout
         self.trace = trace
+        self.mode: ConnectMode = mode
+        self.probe_timeout = probe_timeout
+        self.max_input_rounds = max_input_rounds
+        self.input_backoff = input_backoff
         self._sessions: set[ClientSession] = set()
         if protocol_version is not None and protocol_version not in self.supported_versions:
             raise ValueError(f"protocol_version {protocol_version!r} is not supported")
+        if mode not in _MODES:
+            raise ValueError(f"mode must be one of {', '.join(_MODES)}, not {mode!r}")
+        if max_input_rounds < 1:
+            raise ValueError("max_input_rounds must be at least 1")
+
+    def _versions_for(self, mode: str, pinned: str | None) -> tuple[str, ...]:
+        """The revisions a connection may speak: the configured ones, plus the stateless
+        ones for a modern connection when none were configured."""
+        if not self._versions_given and (
+                mode == "modern" or (pinned is not None and pinned in STATELESS_VERSIONS)):
+            return tuple(dict.fromkeys((*self.supported_versions, *STATELESS_VERSIONS)))
+        return self.supported_versions
 
     @property
     def sessions(self) -> list[ClientSession]:
@@ -126,11 +228,12 @@ class Client:
         """The roots offered to servers, or ``None`` when roots are not supported."""
         return None if self._roots is None else list(self._roots)
 
-    def capabilities(self) -> dict[str, Any]:
-        """The ``capabilities`` object this client sends in ``initialize``."""
+    def capabilities(self, *, modern: bool = False) -> dict[str, Any]:
+        """The ``capabilities`` object this client sends in ``initialize`` (``modern``: the
+        one stamped on every 2026-07-28 request, where roots have no ``listChanged``)."""
         caps: dict[str, Any] = {}
         if self._roots is not None:
-            caps["roots"] = {"listChanged": True}
+            caps["roots"] = {} if modern else {"listChanged": True}
         if self.sampling_handler is not None:
             caps["sampling"] = {}
         if self.elicitation_handler is not None:
@@ -147,26 +250,41 @@ class Client:
             raise ValueError("this client was made without roots (pass roots=[] to enable them)")
         self._roots = _roots(roots)
         for session in self.sessions:
+            if session.era == "modern":  # each request carries what it needs: no notification
+                continue
             with suppress(errors.SessionClosed):
                 await session.send_notification("notifications/roots/list_changed")
 
     @asynccontextmanager
-    async def connect(self, transport: Transport) -> AsyncIterator[ClientSession]:
-        """Connect over ``transport``, run the handshake and yield the initialized session.
+    async def connect(self, transport: Transport, *, mode: ConnectMode | None = None,
+                      protocol_version: str | None = None) -> AsyncIterator[ClientSession]:
+        """Connect over ``transport``, settle the era and yield the ready session.
+
+        ``"auto"`` (the default :attr:`mode`) sends ``server/discover`` first and speaks
+        the newest stateless revision the server supports (2026-07-28); on any other answer
+        (an error that is not a -32022 naming a common revision, no answer within
+        ``probe_timeout``, the server closing the connection) it falls back to ``initialize``.
+        A stdio server that dies on the probe is started again, once, for the fallback. The
+        era each server spoke is cached per command or URL (process-local). ``"modern"`` and
+        ``"legacy"`` pin an era; ``protocol_version`` pins a revision (and its era).
 
         The session (and the transport) is closed when the block exits, whatever the outcome.
         Exceptions from the block propagate as themselves.
 
         Raises:
-            ConnectError: the handshake failed.
+            ConnectError: the handshake (or the pinned modern era's probe) failed.
+            ValueError: an unknown mode, or a revision this client does not support.
         """
         async def open_(nursery: trio.Nursery) -> ClientSession:
-            return await self.connect_in(nursery, transport)
+            return await self.connect_in(nursery, transport, mode=mode,
+                                         protocol_version=protocol_version)
 
         async with session_scope(open_, ClientSession.aclose) as session:
             yield session
 
-    async def connect_in(self, nursery: trio.Nursery, transport: Transport) -> ClientSession:
+    async def connect_in(self, nursery: trio.Nursery, transport: Transport, *,
+                         mode: ConnectMode | None = None,
+                         protocol_version: str | None = None) -> ClientSession:
         """Low-level :meth:`connect`: the session's tasks run in the caller's ``nursery``.
 
         The caller must ``await session.aclose()`` (the nursery does not end before the session
@@ -174,21 +292,83 @@ class Client:
 
         Raises:
             ConnectError: the handshake failed (the session is closed).
+            ValueError: as :meth:`connect`.
         """
-        engine = Connection(Role.CLIENT, supported_versions=self.supported_versions,
+        mode = self.mode if mode is None else mode
+        pinned = self.protocol_version if protocol_version is None else protocol_version
+        if mode not in _MODES:
+            raise ValueError(f"mode must be one of {', '.join(_MODES)}, not {mode!r}")
+        supported = self._versions_for(mode, pinned)
+        if pinned is not None and pinned not in supported:
+            raise ValueError(f"protocol_version {pinned!r} is not supported")
+        engine = Connection(Role.CLIENT, supported_versions=supported,
                             validate=self.validate)
         session = ClientSession(
             self, engine, transport, handler_grace=self.handler_grace,
             close_timeout=self.close_timeout, request_timeout=self.request_timeout,
             keepalive_interval=self.keepalive_interval, trace=self.trace)
+        session._supported = supported
         await nursery.start(session._run)
         try:
-            await session._handshake()
+            await session._connect(mode, pinned)
         except BaseException:
             await session.aclose()
             raise
         self._sessions.add(session)
         return session
+
+
+class Listener:
+    """The notifications one :meth:`ClientSession.listen` asked for: iterate it
+    (``async for note in listener``) to get each :class:`sansio.NotificationReceived`.
+
+    The buffer is bounded (``buffer`` notifications): when the consumer lags, newer ones are
+    dropped (counted in :attr:`dropped`, logged). Iteration ends when the stream ends (the
+    server ended it, or the session closed).
+
+    Attributes:
+        requested: the filter asked for.
+        honoured: what the server agreed to send (2026-07-28: its acknowledgement; the
+            handshake era: what was asked).
+        dropped: notifications lost to a full buffer.
+    """
+
+    def __init__(self, requested: SubscriptionFilter, buffer: int) -> None:
+        self.requested = requested
+        self.honoured: SubscriptionFilter | None = None
+        self.dropped = 0
+        self._send, self._receive = trio.open_memory_channel[NotificationReceived](buffer)
+        self._acked = trio.Event()
+
+    def _push(self, note: NotificationReceived) -> None:
+        try:
+            self._send.send_nowait(note)
+        except trio.WouldBlock:
+            self.dropped += 1
+            logger.warning("listen buffer full: dropped %s", note.method)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    def _end(self) -> None:
+        self._send.close()
+        self._acked.set()
+
+    def __aiter__(self) -> Listener:
+        return self
+
+    async def __anext__(self) -> NotificationReceived:
+        try:
+            return await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    async def receive(self) -> NotificationReceived:
+        """The next notification.
+
+        Raises:
+            trio.EndOfChannel: the stream ended.
+        """
+        return await self._receive.receive()
 
 
 class ClientSession(BaseSession):
@@ -208,6 +388,204 @@ class ClientSession(BaseSession):
         super().__init__(engine, transport, **kwargs)
         self.client = client
         self._init_result: dict[str, Any] | None = None
+        self._era: Literal["modern", "legacy"] | None = None
+        self._discover: dict[str, Any] | None = None
+        self._facts: _probe.DiscoverFacts | None = None
+        self._listeners: dict[Any, Listener] = {}
+        self._legacy_listeners: set[Listener] = set()
+        # The reader starts once the era is settled (the probe reads the transport itself).
+        self._era_settled = trio.Event()
+        self._supported: tuple[str, ...] = client.supported_versions
+        self._pinned: str | None = client.protocol_version
+        self._log_level: str | None = None
+
+    # ------------------------------------------------------------------ era
+
+    async def _reader(self) -> None:
+        await self._era_settled.wait()
+        await super()._reader()
+
+    async def _connect(self, mode: ConnectMode, pinned: str | None) -> None:
+        """Settle the era (probe, retry, fall back) and complete the connection."""
+        supported = self._supported
+        self._pinned = pinned
+        key = _cache_key(self._transport)
+        cached = _ERA_CACHE.get(key) if key is not None else None
+        first: str | None = None
+        if mode != "legacy" and (pinned is None or era_of(pinned) is Era.STATELESS):
+            first = _probe.plan(supported, pinned)
+            if mode == "auto" and pinned is None and cached is not None:
+                if era_of(cached) is Era.HANDSHAKE:
+                    first = None  # known to speak only the handshake era
+                elif cached in supported:
+                    first = cached  # the revision it spoke last time
+        if first is None:
+            if mode == "modern" or (pinned is not None and era_of(pinned) is Era.STATELESS):
+                raise errors.ConnectError("no 2026-07-28 revision to speak: this client "
+                                          f"supports {', '.join(supported)}")
+            await self._legacy(key)
+            return
+        strict = mode == "modern" or pinned is not None
+        version, retried, restarted = first, False, False
+        while True:
+            decision = await self._probe_once(version, retried, pinned if strict else None)
+            if isinstance(decision, _probe.RetryWith):
+                version, retried = decision.version, True
+                continue
+            if isinstance(decision, _probe.UseModern):
+                await self._use_modern(decision.version, key)
+                return
+            if isinstance(decision, _probe.ProbeFailed) or strict:
+                code = getattr(decision, "code", None)
+                raise errors.ConnectError(  # no code of its own: unsupported revision
+                    f"the server does not speak 2026-07-28: {decision.reason}",
+                    code if code is not None else int(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION))
+            logger.debug("falling back to initialize: %s", decision.reason)
+            if self._probe_closed and not restarted:
+                restarted = True
+                await self._restart_transport()
+            await self._legacy(key)
+            return
+
+    async def _legacy(self, key: tuple[Any, ...] | None) -> None:
+        self._era = "legacy"
+        self._era_settled.set()
+        await self._handshake()
+        _remember(key, self._engine.protocol_version)
+
+    async def _use_modern(self, version: str, key: tuple[Any, ...] | None) -> None:
+        engine = self._probe_engine
+        if engine is None or engine.protocol_version != version:
+            engine = self._modern_engine(version)
+        self._engine = engine
+        self._era = "modern"
+        assert self._discover is not None
+        self._facts = _probe.discover_facts(self._discover)
+        _remember(key, version)
+        self._era_settled.set()
+        self._ready.set()
+
+    def _modern_engine(self, version: str) -> Connection:
+        client = self.client
+        engine = Connection(Role.CLIENT, supported_versions=self._supported,
+                            validate=client.validate)
+        engine.start_stateless(version, client.capabilities(modern=True), client.info)
+        return engine
+
+    _probe_engine: Connection | None = None
+    _probe_closed = False
+
+    async def _probe_once(self, version: str, retried: bool, pinned: str | None
+                          ) -> _probe.Decision:
+        """Send ``server/discover`` stamped with ``version`` on a probe engine and read the
+        transport (the session's reader has not started) until its answer, bounded by the
+        client's ``probe_timeout``. Only this task uses the transport meanwhile."""
+        supported = self._supported
+        engine = self._modern_engine(version)
+        self._probe_engine = engine
+        self._probe_closed = False
+        rid = engine.send_request("server/discover")
+        transport = self._transport
+        try:
+            await self._write_probe(engine)
+        except errors.TransportError as exc:
+            if isinstance(transport, CommandTransport):
+                self._probe_closed = True
+                return _probe.decide_no_answer(str(exc), supported, pinned)
+            raise errors.ConnectError(str(exc)) from exc
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            self._probe_closed = True
+            return _probe.decide_no_answer(f"the server closed the connection ({exc})",
+                                           supported, pinned)
+        with trio.move_on_after(self.client.probe_timeout):
+            while True:
+                try:
+                    data = await transport.receive()
+                except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                    if isinstance(exc.__cause__, errors.TransportError) and \
+                            not isinstance(transport, CommandTransport):
+                        raise errors.ConnectError(str(exc.__cause__)) from exc.__cause__
+                    self._probe_closed = True
+                    return _probe.decide_no_answer(f"the connection failed ({exc})",
+                                                   supported, pinned)
+                if self._trace is not None and data:
+                    for line in data.splitlines():
+                        self._trace("recv", line)
+                engine.receive_data(data)
+                while True:
+                    try:
+                        event = engine.next_event()
+                    except RemoteProtocolError as exc:
+                        if exc.finished_request == rid or exc.fatal:
+                            return _probe.decide_no_answer(f"a malformed answer ({exc})",
+                                                           supported, pinned)
+                        continue
+                    if event is NEED_DATA:
+                        break
+                    if self._trace is not None:
+                        self._trace("event", event)
+                    if isinstance(event, ResponseReceived) and event.request_id == rid:
+                        self._discover = event.result
+                        return _probe.decide_result(event.result, supported, pinned)
+                    if isinstance(event, ErrorReceived) and event.request_id == rid:
+                        return _probe.decide_error(event.error.code, event.error.data,
+                                                   supported, retried=retried, pinned=pinned)
+                    if isinstance(event, PeerDisconnected):
+                        self._probe_closed = True
+                        return _probe.decide_no_answer(
+                            event.reason or "the server closed the connection", supported,
+                            pinned)
+                if not data:
+                    self._probe_closed = True
+                    return _probe.decide_no_answer("the server closed the connection",
+                                                   supported, pinned)
+        # No answer in time. A late one must not reach the initialize that follows (the
+        # same id): a command is started again for the fallback, an HTTP request's stream
+        # is closed (its cancellation).
+        if isinstance(transport, CommandTransport):
+            self._probe_closed = True
+        elif type(transport).send_frames is not Transport.send_frames:
+            with suppress(LocalProtocolError, trio.BrokenResourceError,
+                          trio.ClosedResourceError, errors.TransportError):
+                engine.cancel(rid, "no answer to the era probe")
+                await self._write_probe(engine)
+        return _probe.decide_no_answer(f"timed out after {self.client.probe_timeout:g} s",
+                                       supported, pinned)
+
+    async def _write_probe(self, engine: Connection) -> None:
+        transport = self._transport
+        frames = engine.frames_to_send()
+        if self._trace is not None:
+            for frame in frames:
+                self._trace("send", frame.data.rstrip(b"\n"))
+        if type(transport).send_frames is not Transport.send_frames:
+            await transport.send_frames(frames)
+        else:
+            await transport.send(b"".join(frame.data for frame in frames))
+
+    async def _restart_transport(self) -> None:
+        """The stdio server died on the probe: start its command again for ``initialize``."""
+        old = self._transport
+        if not isinstance(old, CommandTransport) or self._nursery is None:
+            return
+        new = old.reopened()
+        with trio.CancelScope(shield=True):
+            await old.aclose()
+        logger.info("%s exited on server/discover: starting it again for initialize",
+                    old.argv[0])
+        await new.start(self._nursery)
+        self._transport = new
+
+    @property
+    def era(self) -> Literal["modern", "legacy"] | None:
+        """``"modern"`` (2026-07-28, no handshake) or ``"legacy"`` (``initialize``), once
+        the era is settled."""
+        return self._era
+
+    @property
+    def discover_result(self) -> dict[str, Any]:
+        """The ``server/discover`` result (2026-07-28; ``{}`` in the handshake era)."""
+        return (self._discover or {}) if self._era == "modern" else {}
 
     # ------------------------------------------------------------------ handshake
 
@@ -217,7 +595,7 @@ class ClientSession(BaseSession):
             self._check_open()
             rid = self._engine.send_initialize(
                 self.client.info, self.client.capabilities(),
-                protocol_version=self.client.protocol_version)
+                protocol_version=self._pinned)
             self._pending[rid] = slot
             try:
                 await self._flush()
@@ -257,17 +635,26 @@ class ClientSession(BaseSession):
 
     @property
     def server_info(self) -> t.Implementation:
-        """The server's ``serverInfo``."""
+        """The server's ``serverInfo`` (2026-07-28: from ``server/discover``)."""
+        if self._facts is not None:
+            info = self._facts.server_info
+            if not isinstance(info.get("name"), str) or not isinstance(info.get("version"), str):
+                info = {"name": str(info.get("name", "")), "version": str(info.get("version", ""))}
+            return t.structure(info, t.Implementation)
         return t.structure(self._engine.peer_info or {}, t.Implementation)
 
     @property
     def server_capabilities(self) -> dict[str, Any]:
-        """The server's capabilities, as received."""
+        """The server's capabilities, as received (2026-07-28: from ``server/discover``)."""
+        if self._facts is not None:
+            return self._facts.capabilities
         return self._engine.peer_capabilities or {}
 
     @property
     def instructions(self) -> str | None:
         """The server's ``instructions``, if it gave any."""
+        if self._facts is not None:
+            return self._facts.instructions
         return self._engine.instructions
 
     @property
@@ -276,6 +663,253 @@ class ClientSession(BaseSession):
         return self._init_result or {}
 
     # ------------------------------------------------------------------ requests
+
+    async def _request(
+        self, method: str, params: Mapping[str, Any] | Any, on_progress: ProgressCallback | None
+    ) -> _Slot:
+        """Send a request and wait for its final answer. In the 2026-07-28 era: drive its
+        ``input_required`` rounds (the client's handlers answer the input requests; each
+        retry is a new request carrying the state byte-exact), drop ``tools/list`` entries
+        with invalid ``x-mcp-header`` annotations, and after a -32020 answering a
+        ``tools/call`` list the tools again and retry it once."""
+        if self._era != "modern":
+            return await super()._request(method, params, on_progress)
+        if self._log_level is not None and (params is None or isinstance(params, Mapping)):
+            # 2026-07-28 asks for log messages per request (_meta logLevel).
+            params = dict(params or {})
+            meta = params.get("_meta")
+            params["_meta"] = {META_LOG_LEVEL: self._log_level,
+                               **(meta if isinstance(meta, Mapping) else {})}
+        try:
+            slot = await self._mrtr(method, params, on_progress)
+        except errors.MCPError as exc:
+            if method != "tools/call" or not refresh_tools_on(int(exc.code)):
+                raise
+            logger.info("tools/call answered -32020: listing the tools again, then retrying")
+            await self.list_all_tools()
+            slot = await self._mrtr(method, params, on_progress)
+        if method == "tools/list" and isinstance(slot.result, dict):
+            self._filter_tools(slot)
+        return slot
+
+    async def _mrtr(self, method: str, params: Mapping[str, Any] | Any,
+                    on_progress: ProgressCallback | None) -> _Slot:
+        slot = await super()._request(method, params, on_progress)
+        rounds = 0
+        while isinstance(slot.typed, InputRequired):
+            event = slot.typed
+            rounds += 1
+            if rounds > self.client.max_input_rounds:
+                raise errors.MCPError(
+                    -32603, f"{method}: the server still asks for input after "
+                    f"{self.client.max_input_rounds} rounds (max_input_rounds)", method=method)
+            if not event.input_requests:
+                await trio.sleep(self.client.input_backoff)  # a state-only round: back off
+            responses = await self._fulfil(method, event.input_requests)
+            slot = await self._send_round(event, responses or None, on_progress)
+        return slot
+
+    async def _fulfil(self, method: str, requests: Mapping[str, Any]) -> dict[str, Any]:
+        """Answer a round's input requests with the client's handlers, in order."""
+        out: dict[str, Any] = {}
+        for key, request in requests.items():
+            if not isinstance(request, Mapping) or not isinstance(request.get("method"), str):
+                raise errors.MCPError(-32602, f"{method}: input request {key!r} is malformed",
+                                      method=method)
+            wanted = request["method"]
+            params = request.get("params")
+            ctx = RequestContext(self, str(key), wanted,
+                                 dict(params) if isinstance(params, Mapping) else None)
+            try:
+                result = await self._handle_request(ctx)
+            except errors.MCPError as exc:
+                raise errors.MCPError(
+                    exc.code, f"{method}: the server asks for {wanted} input ({key!r}), which "
+                    f"this client cannot give: {exc.message}", method=method) from exc
+            out[str(key)] = result
+        return out
+
+    async def _send_round(self, event: InputRequired, responses: Mapping[str, Any] | None,
+                          on_progress: ProgressCallback | None) -> _Slot:
+        """One retry of an ``input_required`` round (core's ``send_retry``: new id, state
+        echoed); waits for its answer as :meth:`BaseSession._request` does."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        slot = _Slot(event.method, on_progress)
+        async with self._send_lock:
+            self._check_open()
+            token = next(self._tokens) if on_progress is not None else None
+            rid = self._engine.send_retry(event, responses, progress_token=token)
+            self._pending[rid] = slot
+            try:
+                await self._flush()
+            except BaseException:
+                self._pending.pop(rid, None)
+                raise
+        timeout = self._request_timeout
+        try:
+            if timeout is None:
+                await slot.event.wait()
+            else:
+                with trio.move_on_after(timeout) as scope:
+                    await slot.event.wait()
+                if scope.cancelled_caught and not slot.event.is_set():
+                    await self._cancel_request(rid, f"timed out after {timeout:g} s")
+                    raise errors.RequestTimeout(rid, event.method, timeout)
+        except trio.Cancelled:
+            if not slot.event.is_set():
+                await self._cancel_request(rid, "cancelled by the caller")
+            raise
+        finally:
+            self._pending.pop(rid, None)
+        if slot.error is not None:
+            raise slot.error
+        return slot
+
+    def _filter_tools(self, slot: _Slot) -> None:
+        assert slot.result is not None
+        tools = slot.result.get("tools")
+        if not isinstance(tools, list):
+            return
+        split = split_tools(tools)
+        for name, problems in split.rejected:
+            logger.warning("dropping tool %r from tools/list: %s", name, "; ".join(problems))
+        if split.rejected:
+            slot.result = {**slot.result, "tools": list(split.kept)}
+            slot.typed = None
+        http = getattr(self._transport, "client", None)
+        if isinstance(http, StreamableHTTPClient):
+            http.declare_tools(split.annotations)
+
+    async def ping(self) -> None:
+        """Send ``ping`` and wait for the answer (2026-07-28, which has no ``ping``:
+        ``server/discover``).
+
+        Raises:
+            as :meth:`send_request`.
+        """
+        await self.send_request("server/discover" if self._era == "modern" else "ping")
+
+    async def _dispatch(self, event: Event) -> bool:
+        cls = event.__class__
+        if cls is InputRequired:
+            assert isinstance(event, InputRequired)
+            slot = self._pending.pop(event.request_id, None)
+            if slot is not None:
+                slot.set_result(event.result, event)
+            return False
+        if cls is ListenAcknowledged:
+            assert isinstance(event, ListenAcknowledged)
+            listener = self._listeners.get(event.request_id)
+            if listener is not None:
+                listener.honoured = event.honoured
+                listener._acked.set()
+            return False
+        if cls is ListenEnded:
+            assert isinstance(event, ListenEnded)
+            slot = self._pending.pop(event.request_id, None)
+            if slot is not None:
+                slot.set_result({})
+            listener = self._listeners.pop(event.request_id, None)
+            if listener is not None:
+                listener._end()
+            return False
+        if cls is ResponseReceived or cls is ErrorReceived:
+            rid = getattr(event, "request_id", None)
+            listener = self._listeners.pop(rid, None) if rid is not None else None
+            if listener is not None:
+                listener._end()
+        return await super()._dispatch(event)
+
+    @asynccontextmanager
+    async def listen(
+        self,
+        *,
+        tools: bool = False,
+        prompts: bool = False,
+        resources: bool = False,
+        resource_uris: Iterable[str] = (),
+        buffer: int = 64,
+        ack_timeout: float = 10.0,
+    ) -> AsyncIterator[Listener]:
+        """Receive the list-changed and resource-updated notifications asked for.
+
+        2026-07-28: opens a ``subscriptions/listen`` stream and waits (at most
+        ``ack_timeout`` seconds) for its acknowledgement; leaving the block cancels it (over
+        Streamable HTTP, by closing its stream). The handshake era: the server's own
+        notifications of those kinds are passed on, after ``resources/subscribe`` for each
+        URI (undone on leaving). On stdio nothing reconnects a replaced transport: a listen
+        ends with its session.
+
+        Args:
+            tools, prompts, resources: the ``list_changed`` notifications wanted.
+            resource_uris: the resources whose ``notifications/resources/updated`` are wanted.
+            buffer: how many notifications wait for the consumer (then newer are dropped).
+            ack_timeout: bound on the acknowledgement.
+
+        Raises:
+            MCPError: the server refused the listen (or a subscription).
+            TimeoutError: no acknowledgement within ``ack_timeout`` (``trio.TooSlowError``).
+            SessionClosed: the session closed.
+        """
+        wanted = SubscriptionFilter(tools_list_changed=tools, prompts_list_changed=prompts,
+                                    resources_list_changed=resources,
+                                    resource_subscriptions=tuple(dict.fromkeys(resource_uris)))
+        listener = Listener(wanted, buffer)
+        if self._era != "modern":
+            uris = list(wanted.resource_subscriptions)
+            for uri in uris:
+                await self.subscribe_resource(uri)
+            listener.honoured = wanted
+            self._legacy_listeners.add(listener)
+            try:
+                yield listener
+            finally:
+                self._legacy_listeners.discard(listener)
+                listener._end()
+                with trio.CancelScope(shield=True), trio.move_on_after(self._close_timeout):
+                    for uri in uris:
+                        with suppress(errors.MCPError, errors.SessionClosed):
+                            await self.unsubscribe_resource(uri)
+            return
+        slot = _Slot("subscriptions/listen", None)
+        async with self._send_lock:
+            self._check_open()
+            rid = self._engine.send_listen(wanted)
+            self._pending[rid] = slot
+            self._listeners[rid] = listener
+            try:
+                await self._flush()
+            except BaseException:
+                self._pending.pop(rid, None)
+                self._listeners.pop(rid, None)
+                raise
+        try:
+            with trio.fail_after(ack_timeout):
+                while not listener._acked.is_set() and not slot.event.is_set():
+                    async with trio.open_nursery() as waiters:
+                        async def ack() -> None:
+                            await listener._acked.wait()
+                            waiters.cancel_scope.cancel()
+
+                        async def answered() -> None:
+                            await slot.event.wait()
+                            waiters.cancel_scope.cancel()
+
+                        waiters.start_soon(ack)
+                        waiters.start_soon(answered)
+            if slot.error is not None and listener.honoured is None:
+                raise slot.error
+            if self._nursery is not None:
+                # The listen's answer (the server ended the stream) or the session's end
+                # ends the iteration.
+                self._nursery.start_soon(_end_when_answered, slot, listener)
+            yield listener
+        finally:
+            listener._end()
+            self._listeners.pop(rid, None)
+            if not slot.event.is_set():
+                await self._cancel_request(rid, "listen ended by the client")
+            self._pending.pop(rid, None)
 
     async def _typed(self, method: str, params: Any, cls: type[T],
                      on_progress: ProgressCallback | None = None) -> T:
@@ -409,7 +1043,13 @@ class ClientSession(BaseSession):
         return result.completion
 
     async def set_logging_level(self, level: t.LoggingLevel) -> None:
-        """Ask the server to send log messages at ``level`` and above (``logging/setLevel``)."""
+        """Ask the server to send log messages at ``level`` and above (``logging/setLevel``;
+        2026-07-28, which has no such method: every later request of this session asks for
+        them in its ``_meta``)."""
+        if self._era == "modern":
+            self._log_level = level
+            await trio.lowlevel.checkpoint()
+            return
         await self.send_request("logging/setLevel", {"level": level})
 
     async def send_roots_list_changed(self) -> None:
@@ -440,6 +1080,14 @@ class ClientSession(BaseSession):
 
     async def _on_notification(self, event: NotificationReceived) -> None:
         client = self.client
+        if event.subscription_id is not None:
+            listener = self._listeners.get(event.subscription_id)
+            if listener is not None:
+                listener._push(event)
+        elif self._legacy_listeners:
+            for legacy in self._legacy_listeners:
+                if legacy.requested.carries(event.method, event.params):
+                    legacy._push(event)
         if event.method == "notifications/message" and client.logging_handler is not None:
             await client.logging_handler(
                 t.structure(event.params or {}, t.LoggingMessageNotificationParams))
@@ -452,6 +1100,13 @@ class ClientSession(BaseSession):
             await super().aclose()
         finally:
             self.client._sessions.discard(self)
+
+
+async def _end_when_answered(slot: _Slot, listener: Listener) -> None:
+    try:
+        await slot.event.wait()
+    finally:
+        listener._end()
 
 
 def _cursor(cursor: str | None) -> dict[str, Any] | None:
