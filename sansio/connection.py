@@ -20,13 +20,23 @@ to something the peer sent (an error response to a bad request), the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, NoReturn, TypeAlias
-
-import attrs
+from typing import Any, Final
 
 from . import _codec, _stateless
-from ._fifo import Fifo
-from ._requests import Batch, Incoming, Outgoing, RequestTable, UnknownRequest, progress_token_of
+from ._core import (
+    CANCELLED,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_FRAME_SIZE,
+    DISCOVER,
+    INITIALIZE,
+    INITIALIZED,
+    LOG,
+    PROGRESS,
+    EngineCore,
+    Queued,
+    Refusal,
+)
+from ._requests import Batch, Incoming, Outgoing, UnknownRequest, progress_token_of
 from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from .events import (
@@ -40,7 +50,6 @@ from .events import (
     ListenEnded,
     NeedData,
     NotificationReceived,
-    PeerDisconnected,
     ProgressReceived,
     RequestCancelled,
     RequestReceived,
@@ -48,7 +57,7 @@ from .events import (
 )
 from .events import InputRequired as InputRequiredEvent
 from .frames import Frame, FrameKind
-from .framing import FrameTooLarge, LineBuffer
+from .framing import FrameTooLarge
 from .jsonrpc import (
     ErrorResponse,
     FrameError,
@@ -67,12 +76,10 @@ from .state import (
     LIFECYCLE_NOTIFICATIONS,
     LIFECYCLE_REQUESTS,
     UNCANCELLABLE,
-    LifecycleState,
     Role,
     State,
     Step,
     Trigger,
-    message_triggers,
 )
 from .subscriptions import (
     ACKNOWLEDGED_METHOD,
@@ -90,59 +97,31 @@ from .subscriptions import (
     SubscriptionViolation,
 )
 from .types import (
-    CLIENT_NOTIFICATIONS,
-    CLIENT_REQUESTS,
-    SERVER_NOTIFICATIONS,
-    SERVER_REQUESTS,
     InputRequiredResult,
     MethodSpec,
     TypeValidationError,
     structure,
-    unstructure,
 )
 from .versions import (
-    HANDSHAKE_VERSIONS,
-    STATELESS_VERSIONS,
     SUPPORTED_VERSIONS,
     Era,
     RequestMeta,
     modern_version_of,
     negotiate,
-    null_id,
     read_request_meta,
 )
 
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "Connection"]
 
-DEFAULT_MAX_FRAME_SIZE: Final = 16 * 1024 * 1024
-"""Largest accepted frame, in bytes (16 MiB)."""
-DEFAULT_MAX_DEPTH: Final = 64
-"""Deepest accepted nesting of JSON arrays and objects in one frame."""
 
-_INITIALIZE = "initialize"
-_INITIALIZED = "notifications/initialized"
-_CANCELLED = "notifications/cancelled"
-_PROGRESS = "notifications/progress"
-_LOG = "notifications/message"
-_DISCOVER = "server/discover"
 _MRTR_FIELDS: Final = ("inputResponses", "requestState")
 _HONOUR_ALL: Final = {"tools": {"listChanged": True}, "prompts": {"listChanged": True},
                       "resources": {"listChanged": True, "subscribe": True}}
 """What a server without ``server_capabilities`` honours on a listen: everything asked."""
 _NO_ID: Final = object()
 
-_Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | None",
-                           "str | None", "str | None", "tuple[RequestId, ...]"]
-"""A queued outbound frame: the fields of :class:`~sansio.frames.Frame`, in order."""
 
-
-class _Refusal(RemoteProtocolError):
-    """A recoverable remote error that also remembers the error-response object it owes."""
-
-    response_obj: dict[str, Any] | None = None
-
-
-class Connection:
+class Connection(EngineCore):
     """One MCP session, from one side, with no I/O.
 
     A default connection is dual-era (see :mod:`sansio.state`): a server answers an
@@ -181,49 +160,7 @@ class Connection:
         ValueError: an argument is out of range or names an unknown revision.
     """
 
-    __slots__ = (
-        "_codec",
-        "_dumps_line",
-        "_eof",
-        "_eof_reason",
-        "_era_version",
-        "_events",
-        "_handshake_versions",
-        "_inbox",
-        "_init_id",
-        "_instructions",
-        "_lifecycle",
-        "_lines",
-        "_listening",
-        "_listens",
-        "_loads",
-        "_max_depth",
-        "_max_frame_size",
-        "_max_listens",
-        "_offered_version",
-        "_our_caps",
-        "_our_notes",
-        "_our_requests",
-        "_outbound",
-        "_peer_caps",
-        "_peer_info",
-        "_peer_notes",
-        "_peer_requests",
-        "_recv_checked",
-        "_requests",
-        "_role",
-        "_send_checked",
-        "_server_caps",
-        "_server_info",
-        "_stamp",
-        "_stateless",
-        "_stateless_checked",
-        "_supported",
-        "_terminal",
-        "_triggers",
-        "_validate",
-        "_version",
-    )
+    __slots__ = ()
 
     def __init__(
         self,
@@ -238,79 +175,11 @@ class Connection:
         max_listen_streams: int = DEFAULT_MAX_STREAMS,
         codec: _codec.Codec | None = None,
     ) -> None:
-        versions = tuple(sorted(set(supported_versions)))
-        unknown = [v for v in versions if v not in SUPPORTED_VERSIONS]
-        if unknown:
-            raise ValueError(f"unsupported protocol versions: {', '.join(unknown)}")
-        handshake = tuple(v for v in versions if v in HANDSHAKE_VERSIONS)
-        if not handshake:
-            raise ValueError("supported_versions must include a handshake-era revision")
-        if max_frame_size < 64:
-            raise ValueError("max_frame_size must be at least 64 bytes")
-        if max_depth < 4:
-            raise ValueError("max_depth must be at least 4")
-        if role is Role.CLIENT and (server_info is not None or server_capabilities is not None):
-            raise ValueError("server_info and server_capabilities are for a server")
-        if max_listen_streams.__class__ is not int or max_listen_streams < 1:
-            raise ValueError("max_listen_streams must be a positive integer")
-        self._max_listens = max_listen_streams
-        self._codec = codec if codec is not None else _codec.DEFAULT
-        self._loads = self._codec.loads
-        self._dumps_line = self._codec.dumps_line
-        # subscriptions/listen streams: a server's open ones, a client's listens (made on first
-        # use).
-        self._listens: ServerSubscriptions | None = None
-        self._listening: ClientSubscriptions | None = None
-        self._role = role
-        self._lifecycle = LifecycleState(role)
-        self._triggers = message_triggers(role)
-        self._supported = versions
-        self._handshake_versions = handshake
-        self._stateless = tuple(v for v in versions if v in STATELESS_VERSIONS)
-        self._server_info = dict(server_info) if server_info is not None else None
-        self._server_caps = dict(server_capabilities) if server_capabilities is not None \
-            else None
-        # Stateless era: the revision this side speaks (a client's own; a server's latest,
-        # for what it sends outside any request) and the _meta a client stamps on requests.
-        self._era_version: str | None = None
-        self._stamp: dict[str, Any] = {}
-        self._max_frame_size = max_frame_size
-        self._max_depth = max_depth
-        self._validate = validate
-
-        if role is Role.CLIENT:
-            self._our_requests, self._peer_requests = CLIENT_REQUESTS, SERVER_REQUESTS
-            self._our_notes, self._peer_notes = CLIENT_NOTIFICATIONS, SERVER_NOTIFICATIONS
-        else:
-            self._our_requests, self._peer_requests = SERVER_REQUESTS, CLIENT_REQUESTS
-            self._our_notes, self._peer_notes = SERVER_NOTIFICATIONS, CLIENT_NOTIFICATIONS
-
-        # Inbound.
-        self._lines = LineBuffer(max_frame_size)
-        self._inbox: Fifo[Any] = Fifo()
-        self._events: Fifo[Event] = Fifo()
-        self._eof = False
-        self._eof_reason: str | None = None
-        self._terminal: Event | None = None
-        # Outbound.
-        # Queued frames as plain tuples (Frame's fields, in order): a Frame is built only for
-        # frames_to_send(), so data_to_send() users do not pay for the objects.
-        self._outbound: list[_Queued] = []
-        # Both directions' requests: ids, progress tokens, cancel memories, batches.
-        self._requests = RequestTable()
-        # Methods that passed the state, direction, revision and capability checks while
-        # OPERATING (nothing those checks read can change after the handshake).
-        self._send_checked: set[str] = set()
-        self._recv_checked: dict[str, MethodSpec | None] = {}
-        self._stateless_checked: dict[tuple[str, str], MethodSpec | None] = {}
-        # Handshake facts.
-        self._version: str | None = None
-        self._offered_version: str | None = None
-        self._init_id: RequestId | None = None
-        self._our_caps: dict[str, Any] = {}
-        self._peer_caps: dict[str, Any] | None = None
-        self._peer_info: dict[str, Any] | None = None
-        self._instructions: str | None = None
+        super().__init__(
+            role, supported_versions=supported_versions, max_frame_size=max_frame_size,
+            max_depth=max_depth, validate=validate, server_info=server_info,
+            server_capabilities=server_capabilities, max_listen_streams=max_listen_streams,
+            codec=codec)
 
     # ------------------------------------------------------------------ properties
 
@@ -466,43 +335,6 @@ class Connection:
         except FrameTooLarge as exc:
             self._fail(str(exc))
 
-    def _disconnect(self) -> Event:
-        reason = self._eof_reason
-        if reason is None and self._lines.leftover().strip():
-            reason = f"peer closed mid-frame ({len(self._lines)} bytes of an unterminated frame)"
-        self._lines.clear()
-        event = PeerDisconnected(pending=self._drop_all(), reason=reason)
-        self._lifecycle.process(Trigger.PEER_DISCONNECT)
-        self._terminal = PeerDisconnected(pending=(), reason=reason)
-        return event
-
-    def _fail(self, msg: str, code: ErrorCode = ErrorCode.INVALID_REQUEST,
-              finished_request: RequestId | None = None) -> NoReturn:
-        self._lifecycle.process(Trigger.PROTOCOL_ERROR)
-        raise RemoteProtocolError(msg, code, fatal=True, finished_request=finished_request)
-
-    def _null_id(self) -> bool:
-        return null_id(self._version or self._era_version)
-
-    def _refuse(
-        self,
-        msg: str,
-        code: ErrorCode,
-        request_id: RequestId | None,
-        *,
-        answer: bool,
-        data: Any = None,
-    ) -> _Refusal:
-        """Build the recoverable error for a dropped frame (and its owed error response)."""
-        exc = _Refusal(msg, code, data, request_id=request_id)
-        if answer:
-            obj = error_response_obj(request_id, code, msg, data, null_id=self._null_id())
-            exc.response_obj = obj
-            exc.response_hint = self._dumps_line(obj)
-            exc.response_frame = Frame(FrameKind.ERROR, exc.response_hint, request_id,
-                                       request_id, None, self._version or self._era_version)
-        return exc
-
     def _handle_frame(self, frame: Any) -> None:
         if isinstance(frame, (bytes, str, bytearray)):
             if len(frame) > self._max_frame_size:
@@ -540,7 +372,7 @@ class Connection:
         for item in items:
             try:
                 self._handle_obj(item, batch)
-            except _Refusal as exc:
+            except Refusal as exc:
                 if exc.response_obj is not None:
                     batch.responses.append(exc.response_obj)
         if not batch.waiting and batch.responses:
@@ -602,28 +434,6 @@ class Connection:
             self._on_error_response(msg)
 
     # -- incoming requests
-
-    def _spec_live(self, spec: MethodSpec) -> bool:
-        # Before negotiation every known method is possible (the traffic rules gate them).
-        version = self._version or self._era_version
-        return version is None or spec.live(version)
-
-    def _check_params(self, spec: MethodSpec, params: dict[str, Any] | None,
-                      request_id: RequestId | None, answer: bool) -> None:
-        if spec.params is None:
-            return
-        if params is None:
-            if spec.params_required:
-                raise self._refuse(f"{spec.method} requires params", ErrorCode.INVALID_PARAMS,
-                                   request_id, answer=answer)
-            return
-        try:
-            structure(params, spec.params)
-        except TypeValidationError as exc:
-            raise self._refuse(
-                f"invalid params for {spec.method}: {'; '.join(exc.errors)}",
-                ErrorCode.INVALID_PARAMS, request_id, answer=answer,
-                data={"errors": exc.errors}) from None
 
     def _on_request(self, rid: RequestId, method: str, params: dict[str, Any] | None,
                     batch: Batch | None) -> None:
@@ -734,7 +544,7 @@ class Connection:
         if batch is not None or not self._lifecycle.can(Trigger.RECV_INITIALIZE):
             raise self._refuse("initialize may be sent only once, first, and not in a batch",
                                ErrorCode.INVALID_REQUEST, rid, answer=True)
-        spec = self._peer_requests[_INITIALIZE]
+        spec = self._peer_requests[INITIALIZE]
         self._check_params(spec, params, rid, answer=True)
         assert params is not None
         requested = params.get("protocolVersion")
@@ -753,7 +563,7 @@ class Connection:
         self._peer_info = client_info
         self._peer_caps = caps
         token = progress_token_of(params)
-        self._requests.add_serving(rid, Incoming(_INITIALIZE, token, None))
+        self._requests.add_serving(rid, Incoming(INITIALIZE, token, None))
         self._events.append(InitializeRequested(
             request_id=rid, params=params, requested_version=requested,
             protocol_version=offered, client_info=client_info, capabilities=caps))
@@ -766,10 +576,10 @@ class Connection:
             raise self._refuse(f"notification {method!r} is not allowed in state "
                                f"{self._lifecycle.state.name}", ErrorCode.INVALID_REQUEST, None,
                                answer=False)
-        if method == _CANCELLED:
+        if method == CANCELLED:
             self._on_cancelled(params)
             return
-        if method == _PROGRESS:
+        if method == PROGRESS:
             self._on_progress(params)
             return
         spec = self._peer_notes.get(method)
@@ -821,7 +631,7 @@ class Connection:
         """(Client) A ``notifications/cancelled`` of one of our listens: True when it was."""
         assert self._listening is not None
         try:
-            outcome = self._listening.receive_notification(_CANCELLED, params)
+            outcome = self._listening.receive_notification(CANCELLED, params)
         except SubscriptionViolation:
             return False
         if isinstance(outcome, SubscriptionEnded):
@@ -871,14 +681,6 @@ class Connection:
         self._events.append(ProgressReceived(rid, token, progress, total, message))
 
     # -- incoming responses
-
-    def _take_pending(self, rid: RequestId) -> Outgoing | None:
-        # None: a late answer to a request we cancelled, ignored.
-        try:
-            return self._requests.take_pending(rid)
-        except UnknownRequest:
-            raise self._refuse(f"response to unknown request id {rid!r}",
-                               ErrorCode.INVALID_REQUEST, None, answer=False) from None
 
     def _on_response(self, rid: RequestId, result: dict[str, Any]) -> None:
         try:  # (inlined _take_pending: the hot path)
@@ -943,7 +745,7 @@ class Connection:
             rid, out.method, dict(out.params or {}), requests or {}, state, result))
 
     def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
-        spec = self._our_requests[_INITIALIZE]
+        spec = self._our_requests[INITIALIZE]
         assert spec.result is not None
         try:
             structure(result, spec.result)
@@ -1012,55 +814,6 @@ class Connection:
         data = out[0][1] if len(out) == 1 else b"".join([entry[1] for entry in out])
         out.clear()
         return data
-
-    def _check_open(self) -> None:
-        state = self._lifecycle.state
-        if state is State.CLOSED or state is State.ERROR:
-            raise LocalProtocolError(f"can't send: the connection is {state.name}")
-
-    def _encode(self, obj: Any) -> bytes:
-        try:
-            return self._dumps_line(obj)
-        except _codec.EncodeError as exc:
-            raise LocalProtocolError(f"can't encode message as JSON: {exc}",
-                                     ErrorCode.INTERNAL_ERROR) from None
-
-    def _payload(self, value: Any) -> dict[str, Any] | None:
-        if value is None or value.__class__ is dict:
-            return value
-        if isinstance(value, Mapping):
-            return dict(value)
-        if attrs.has(value.__class__):
-            # Written for the negotiated revision (for the server's initialize result: the one
-            # it is about to answer with); before negotiation, every field is kept.
-            out = unstructure(value, self._version or self._offered_version
-                              or self._era_version)
-            if out.__class__ is not dict:  # pragma: no cover - every MCP type is an object
-                raise LocalProtocolError("params and results must be JSON objects")
-            return out
-        raise LocalProtocolError(
-            f"params and results must be a mapping or an MCP type, not {type(value).__name__}")
-
-    def _check_send_method(self, method: str, kind: str) -> None:
-        allowed = self._lifecycle.traffic.send
-        if allowed is not None and method not in allowed:
-            state = self._lifecycle.state
-            if state is State.IDLE or state is State.INITIALIZING or state is State.INITIALIZED:
-                raise LocalProtocolError(
-                    f"can't send {kind} {method!r} before initialization is complete "
-                    f"(state {state.name})")
-            raise LocalProtocolError(f"can't send {method!r} in state {state.name}")
-        table = self._our_requests if kind == "request" else self._our_notes
-        other = self._peer_requests if kind == "request" else self._peer_notes
-        spec = table.get(method)
-        if spec is None:
-            if method in other:
-                raise LocalProtocolError(
-                    f"a {self._role.value} does not send {method!r}", ErrorCode.METHOD_NOT_FOUND)
-        elif not self._spec_live(spec):
-            raise LocalProtocolError(
-                f"{method!r} is not part of protocol version {self._version}",
-                ErrorCode.METHOD_NOT_FOUND)
 
     def send_request(
         self,
@@ -1158,7 +911,7 @@ class Connection:
         obj: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
         if payload is not None:
             obj["params"] = payload
-        frame: _Queued = (FrameKind.REQUEST, self._encode(obj), rid, related_request_id, method,
+        frame: Queued = (FrameKind.REQUEST, self._encode(obj), rid, related_request_id, method,
                           self._version or self._era_version, ())
         if method == LISTEN_METHOD and self._stamp:
             self._register_listen(rid, payload)
@@ -1353,7 +1106,7 @@ class Connection:
         }
         if meta is not None:
             params["_meta"] = dict(meta)
-        return self.send_request(_INITIALIZE, params)
+        return self.send_request(INITIALIZE, params)
 
     def send_initialized(self) -> None:
         """(Client) Queue ``notifications/initialized``: INITIALIZED -> OPERATING.
@@ -1361,7 +1114,7 @@ class Connection:
         Raises:
             LocalProtocolError: not a client, or the initialize result has not arrived.
         """
-        self.send_notification(_INITIALIZED)
+        self.send_notification(INITIALIZED)
 
     def send_initialize_result(
         self,
@@ -1412,7 +1165,7 @@ class Connection:
         """
         self._check_open()
         payload = self._payload(params)
-        if method == _CANCELLED:
+        if method == CANCELLED:
             rid = payload.get("requestId") if payload else None
             if not is_request_id(rid):
                 raise LocalProtocolError("notifications/cancelled needs a requestId")
@@ -1425,7 +1178,7 @@ class Connection:
             self._route_to_listens(method, payload, related_request_id)
             return
         related = related_request_id
-        if method == _PROGRESS:
+        if method == PROGRESS:
             token = payload.get("progressToken") if payload else None
             serving_tokens = self._requests.serving_tokens
             if token not in serving_tokens:
@@ -1437,7 +1190,7 @@ class Connection:
             meta = serving[related].meta
             if meta is not None:
                 version = meta.version
-        if method == _LOG and self._lifecycle.traffic.per_request:
+        if method == LOG and self._lifecycle.traffic.per_request:
             incoming = serving.get(related) if related is not None else None
             if incoming is None:
                 raise LocalProtocolError(
@@ -1448,7 +1201,7 @@ class Connection:
         obj: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
         if payload is not None:
             obj["params"] = payload
-        frame: _Queued = (FrameKind.NOTIFICATION, self._encode(obj), None, related, method,
+        frame: Queued = (FrameKind.NOTIFICATION, self._encode(obj), None, related, method,
                           version, ())
         if method in LIFECYCLE_NOTIFICATIONS:
             trigger = self._triggers.get((method, Step.SEND_NOTIFICATION))
@@ -1465,7 +1218,7 @@ class Connection:
             deliveries = self._listens.route(method, payload)
         except ValueError as exc:
             raise LocalProtocolError(str(exc)) from None
-        frames: list[_Queued] = []
+        frames: list[Queued] = []
         for delivery in deliveries:
             sid = delivery.subscription_id
             if only is not None and sid != only:
@@ -1476,18 +1229,6 @@ class Connection:
             frames.append((FrameKind.NOTIFICATION, self._encode(delivery.to_json()), None, sid,
                            method, version, ()))
         self._outbound.extend(frames)
-
-    def _take_serving(self, request_id: RequestId) -> Incoming | None:
-        # None: cancelled by the peer, answering is a no-op.
-        try:
-            incoming = self._requests.take_serving(request_id)
-        except UnknownRequest:
-            raise LocalProtocolError(f"there is no request {request_id!r} to answer") from None
-        if incoming is None:
-            return None
-        if self._listens is not None:
-            self._listens.cancel(request_id)  # answering a listen ends its stream
-        return incoming
 
     def send_response(self, request_id: RequestId, result: Mapping[str, Any] | Any) -> None:
         """Queue the successful response to a request we are serving.
@@ -1701,8 +1442,8 @@ class Connection:
         if notify_cancelled:
             self._outbound.append((
                 FrameKind.NOTIFICATION,
-                self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": end.cancelled}),
-                None, request_id, _CANCELLED, incoming.meta.version, ()))
+                self._encode({"jsonrpc": "2.0", "method": CANCELLED, "params": end.cancelled}),
+                None, request_id, CANCELLED, incoming.meta.version, ()))
 
     @property
     def listen_streams(self) -> Mapping[RequestId, ListenStream]:
@@ -1743,7 +1484,7 @@ class Connection:
                 served, or an argument is invalid.
         """
         incoming = self._requests.serving.get(request_id)
-        if incoming is not None and incoming.method != _DISCOVER:
+        if incoming is not None and incoming.method != DISCOVER:
             raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, "
                                      "not server/discover")
         caps = self._payload(capabilities) if capabilities is not None else (
@@ -1818,10 +1559,10 @@ class Connection:
         params: dict[str, Any] = {"requestId": request_id}
         if reason is not None:
             params["reason"] = reason
-        frame: _Queued = (
+        frame: Queued = (
             FrameKind.NOTIFICATION,
-            self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params}),
-            None, None, _CANCELLED, self._version or self._era_version, ())
+            self._encode({"jsonrpc": "2.0", "method": CANCELLED, "params": params}),
+            None, None, CANCELLED, self._version or self._era_version, ())
         self._requests.cancel_pending(request_id)
         if self._listening is not None and request_id in self._listening:
             self._listening.cancel(request_id)
@@ -1851,19 +1592,5 @@ class Connection:
         self._events.append(Closed(pending=self._drop_all()))
         self._terminal = Closed(pending=())
 
-    def _drop_all(self) -> tuple[RequestId, ...]:
-        if self._listens is not None:
-            self._listens.connection_lost()
-        if self._listening is not None:
-            self._listening.connection_lost()
-        return self._requests.drop_all()
-
     # -- helpers
 
-    def _finish_batch_member(self, batch: Batch, rid: RequestId,
-                             response: dict[str, Any] | None) -> None:
-        responses = RequestTable.finish_batch_member(batch, rid, response)
-        if responses is not None:
-            ids = tuple(r["id"] for r in responses if r.get("id") is not None)
-            self._outbound.append((FrameKind.BATCH, self._encode(responses), None, None,
-                                   None, self._version, ids))
