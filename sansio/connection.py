@@ -32,10 +32,10 @@ from ._core import (
     INITIALIZED,
     LOG,
     PROGRESS,
-    EngineCore,
     Queued,
     Refusal,
 )
+from ._handshake import HandshakeMixin
 from ._requests import Batch, Incoming, Outgoing, UnknownRequest, progress_token_of
 from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
@@ -45,7 +45,6 @@ from .events import (
     ErrorReceived,
     Event,
     Initialized,
-    InitializeRequested,
     ListenAcknowledged,
     ListenEnded,
     NeedData,
@@ -107,7 +106,6 @@ from .versions import (
     Era,
     RequestMeta,
     modern_version_of,
-    negotiate,
     read_request_meta,
 )
 
@@ -121,7 +119,7 @@ _HONOUR_ALL: Final = {"tools": {"listChanged": True}, "prompts": {"listChanged":
 _NO_ID: Final = object()
 
 
-class Connection(EngineCore):
+class Connection(HandshakeMixin):
     """One MCP session, from one side, with no I/O.
 
     A default connection is dual-era (see :mod:`sansio.state`): a server answers an
@@ -539,35 +537,6 @@ class Connection(EngineCore):
             self._recv_checked[method] = spec
         return spec
 
-    def _on_initialize(self, rid: RequestId, params: dict[str, Any] | None,
-                       batch: Batch | None) -> None:
-        if batch is not None or not self._lifecycle.can(Trigger.RECV_INITIALIZE):
-            raise self._refuse("initialize may be sent only once, first, and not in a batch",
-                               ErrorCode.INVALID_REQUEST, rid, answer=True)
-        spec = self._peer_requests[INITIALIZE]
-        self._check_params(spec, params, rid, answer=True)
-        assert params is not None
-        requested = params.get("protocolVersion")
-        if requested.__class__ is not str:
-            raise self._refuse("initialize: protocolVersion must be a string",
-                               ErrorCode.INVALID_PARAMS, rid, answer=True)
-        client_info = params.get("clientInfo")
-        caps = params.get("capabilities")
-        if client_info.__class__ is not dict or caps.__class__ is not dict:
-            raise self._refuse("initialize: clientInfo and capabilities must be objects",
-                               ErrorCode.INVALID_PARAMS, rid, answer=True)
-        offered = negotiate(requested, self._handshake_versions)
-        self._lifecycle.process(Trigger.RECV_INITIALIZE)
-        self._offered_version = offered
-        self._init_id = rid
-        self._peer_info = client_info
-        self._peer_caps = caps
-        token = progress_token_of(params)
-        self._requests.add_serving(rid, Incoming(INITIALIZE, token, None))
-        self._events.append(InitializeRequested(
-            request_id=rid, params=params, requested_version=requested,
-            protocol_version=offered, client_info=client_info, capabilities=caps))
-
     # -- incoming notifications
 
     def _on_notification(self, method: str, params: dict[str, Any] | None) -> None:
@@ -744,32 +713,6 @@ class Connection(EngineCore):
         self._events.append(InputRequiredEvent(
             rid, out.method, dict(out.params or {}), requests or {}, state, result))
 
-    def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
-        spec = self._our_requests[INITIALIZE]
-        assert spec.result is not None
-        try:
-            structure(result, spec.result)
-        except TypeValidationError as exc:
-            self._fail(f"invalid initialize result: {'; '.join(exc.errors)}",
-                       ErrorCode.INVALID_PARAMS, rid)
-        version = result["protocolVersion"]
-        if version not in self._handshake_versions:
-            self._fail(
-                f"the server chose protocol version {version!r}, which this client does not "
-                f"support (supported: {', '.join(self._handshake_versions)})",
-                ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, rid)
-        self._lifecycle.process(Trigger.RECV_INITIALIZE_RESULT)
-        self._version = version
-        self._peer_info = result["serverInfo"]
-        self._peer_caps = result["capabilities"]
-        instructions = result.get("instructions")
-        self._instructions = instructions if instructions.__class__ is str else None
-        assert self._peer_info is not None and self._peer_caps is not None
-        self._events.append(Initialized(
-            protocol_version=version, peer_info=self._peer_info,
-            peer_capabilities=self._peer_caps, instructions=self._instructions,
-            request_id=rid, result=result))
-
     def _on_error_response(self, resp: ErrorResponse) -> None:
         rid = resp.id
         if rid is None:
@@ -874,9 +817,12 @@ class Connection(EngineCore):
         if input_responses is not None or request_state is not None:
             payload = self._retry_payload(method, payload, input_responses, request_state)
         if method in LIFECYCLE_REQUESTS:
-            self._check_initialize_params(payload)
+            # Who may send it is MESSAGE_TRIGGERS's row, not a role test.
             trigger = self._triggers.get((method, Step.SEND_REQUEST))
-            if trigger is None or not self._lifecycle.can(trigger):
+            if trigger is None:
+                raise LocalProtocolError(f"only a {self._role.peer.value} sends {method}")
+            self._check_initialize_params(payload)
+            if not self._lifecycle.can(trigger):
                 raise LocalProtocolError(
                     "initialize may be sent only once, first, and only by a client")
         else:
@@ -1064,20 +1010,6 @@ class Connection(EngineCore):
         self._era_version = version
         self._stamp = stamp
         self._our_caps = caps
-
-    def _check_initialize_params(self, payload: dict[str, Any] | None) -> None:
-        if self._role is not Role.CLIENT:
-            raise LocalProtocolError("only a client sends initialize")
-        if payload is None:
-            raise LocalProtocolError("initialize needs params")
-        version = payload.get("protocolVersion")
-        if version not in self._handshake_versions:
-            raise LocalProtocolError(
-                f"initialize: protocolVersion {version!r} is not one this connection supports "
-                f"({', '.join(self._handshake_versions)})")
-        if not isinstance(payload.get("capabilities"), dict) or not isinstance(
-                payload.get("clientInfo"), dict):
-            raise LocalProtocolError("initialize: capabilities and clientInfo must be objects")
 
     def send_initialize(
         self,
@@ -1493,19 +1425,6 @@ class Connection(EngineCore):
         self.send_response(request_id, _stateless.discover_result(
             self._supported, caps or {}, info, instructions=instructions, ttl_ms=ttl_ms,
             cache_scope=cache_scope, meta=meta))
-
-    def _initialize_result(self, payload: dict[str, Any]) -> dict[str, Any]:
-        payload = dict(payload)
-        version = payload.setdefault("protocolVersion", self._offered_version)
-        if version not in self._handshake_versions:
-            raise LocalProtocolError(
-                f"initialize result: protocolVersion {version!r} is not supported here")
-        payload.setdefault("capabilities", {})
-        if not isinstance(payload["capabilities"], dict):
-            raise LocalProtocolError("initialize result: capabilities must be an object")
-        if not isinstance(payload.get("serverInfo"), dict):
-            raise LocalProtocolError("initialize result: serverInfo (an object) is required")
-        return payload
 
     def send_error(
         self, request_id: RequestId, code: int, message: str, data: Any = None
