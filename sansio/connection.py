@@ -37,6 +37,7 @@ from ._core import (
 )
 from ._handshake import HandshakeMixin
 from ._requests import Batch, Incoming, Outgoing, UnknownRequest, progress_token_of
+from ._stateless import StatelessMixin
 from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from .events import (
@@ -106,7 +107,6 @@ from .versions import (
     Era,
     RequestMeta,
     modern_version_of,
-    read_request_meta,
 )
 
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "Connection"]
@@ -119,7 +119,7 @@ _HONOUR_ALL: Final = {"tools": {"listChanged": True}, "prompts": {"listChanged":
 _NO_ID: Final = object()
 
 
-class Connection(HandshakeMixin):
+class Connection(HandshakeMixin, StatelessMixin):
     """One MCP session, from one side, with no I/O.
 
     A default connection is dual-era (see :mod:`sansio.state`): a server answers an
@@ -460,47 +460,6 @@ class Connection(HandshakeMixin):
         token = progress_token_of(params)
         requests.add_serving(rid, Incoming(method, token, batch, meta))
         self._events.append(RequestReceived(rid, method, params, token, meta))
-
-    def _check_stateless_request(
-        self, rid: RequestId, method: str, params: dict[str, Any] | None
-    ) -> tuple[RequestMeta, MethodSpec | None]:
-        """Judge a stateless-era request alone: a method its revision does not have (-32601),
-        its ``_meta`` (-32602, -32022), the capability it needs from us (-32601). A valid
-        first request of a dual-era server starts the stateless era."""
-        judged = read_request_meta(params, self._supported)
-        if isinstance(judged, RequestMeta):
-            key = (method, judged.version)
-            if key in self._stateless_checked:
-                return judged, self._stateless_checked[key]
-            version = judged.version
-        else:
-            version = self._era_version or self._stateless[-1]
-        spec = self._peer_requests.get(method)
-        if spec is None:
-            if method in self._our_requests:
-                raise self._refuse(f"method not found: a {self._role.peer.value} does not "
-                                   f"send {method!r}", ErrorCode.METHOD_NOT_FOUND, rid,
-                                   answer=True)
-        elif not spec.live(version):
-            raise self._refuse(f"method not found: {method!r} is not part of protocol "
-                               f"version {version}", ErrorCode.METHOD_NOT_FOUND, rid,
-                               answer=True)
-        if not isinstance(judged, RequestMeta):
-            code, msg, data = judged
-            raise self._refuse(msg, ErrorCode(code), rid, answer=True, data=data)
-        if self._lifecycle.can(Trigger.START_STATELESS):
-            self._lifecycle.process(Trigger.START_STATELESS)
-            self._era_version = self._stateless[-1]
-        if self._server_caps is not None:
-            missing = missing_capability(method, params, self._server_caps, version)
-            if missing is not None:
-                raise self._refuse(f"method not found: {method!r} needs the {missing!r} "
-                                   "capability, which this server does not have",
-                                   ErrorCode.METHOD_NOT_FOUND, rid, answer=True)
-        if method not in PARAMS_DEPENDENT:
-            # Liveness and our capabilities depend on (method, revision) only: judge once.
-            self._stateless_checked[(method, version)] = spec
-        return judged, spec
 
     def _check_incoming_request(self, rid: RequestId, method: str,
                                 params: dict[str, Any] | None) -> MethodSpec | None:
