@@ -36,6 +36,7 @@ from ._core import (
     Refusal,
 )
 from ._handshake import HandshakeMixin
+from ._mrtr import MRTR_FIELDS, MrtrMixin
 from ._requests import Batch, Incoming, Outgoing, UnknownRequest, progress_token_of
 from ._stateless import StatelessMixin
 from .capabilities import PARAMS_DEPENDENT, missing_capability
@@ -97,7 +98,6 @@ from .subscriptions import (
     SubscriptionViolation,
 )
 from .types import (
-    InputRequiredResult,
     MethodSpec,
     TypeValidationError,
     structure,
@@ -112,14 +112,13 @@ from .versions import (
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "Connection"]
 
 
-_MRTR_FIELDS: Final = ("inputResponses", "requestState")
 _HONOUR_ALL: Final = {"tools": {"listChanged": True}, "prompts": {"listChanged": True},
                       "resources": {"listChanged": True, "subscribe": True}}
 """What a server without ``server_capabilities`` honours on a listen: everything asked."""
 _NO_ID: Final = object()
 
 
-class Connection(HandshakeMixin, StatelessMixin):
+class Connection(HandshakeMixin, StatelessMixin, MrtrMixin):
     """One MCP session, from one side, with no I/O.
 
     A default connection is dual-era (see :mod:`sansio.state`): a server answers an
@@ -648,30 +647,6 @@ class Connection(HandshakeMixin, StatelessMixin):
                         finished_request=rid) from None
         self._events.append(ResponseReceived(rid, out.method, result, typed, result_type))
 
-    def _on_input_required(self, rid: RequestId, out: Outgoing, result: dict[str, Any]) -> None:
-        if out.method not in MRTR_METHODS:
-            raise RemoteProtocolError(
-                f"invalid result for {out.method}: only tools/call, prompts/get and "
-                "resources/read may be answered input_required", ErrorCode.INVALID_PARAMS,
-                finished_request=rid)
-        if self._validate:
-            try:
-                structure(result, InputRequiredResult)
-            except TypeValidationError as exc:
-                raise RemoteProtocolError(
-                    f"invalid result for {out.method}: {'; '.join(exc.errors)}",
-                    ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
-                    finished_request=rid) from None
-        requests = result.get("inputRequests")
-        state = result.get("requestState")
-        if (requests is not None and requests.__class__ is not dict) or (
-                state is not None and state.__class__ is not str):
-            raise RemoteProtocolError(
-                f"invalid result for {out.method}: inputRequests must be an object and "
-                "requestState a string", ErrorCode.INVALID_PARAMS, finished_request=rid)
-        self._events.append(InputRequiredEvent(
-            rid, out.method, dict(out.params or {}), requests or {}, state, result))
-
     def _on_error_response(self, resp: ErrorResponse) -> None:
         rid = resp.id
         if rid is None:
@@ -771,7 +746,7 @@ class Connection(HandshakeMixin, StatelessMixin):
         payload = self._payload(params)
         keep: dict[str, Any] | None = None
         if self._stamp and method in MRTR_METHODS:
-            keep = {k: v for k, v in payload.items() if k not in _MRTR_FIELDS} \
+            keep = {k: v for k, v in payload.items() if k not in MRTR_FIELDS} \
                 if payload else {}
         if input_responses is not None or request_state is not None:
             payload = self._retry_payload(method, payload, input_responses, request_state)
@@ -875,25 +850,6 @@ class Connection(HandshakeMixin, StatelessMixin):
             else dict(notifications)
         return self.send_request(LISTEN_METHOD, {"notifications": wanted},
                                  log_level=log_level)
-
-    def _retry_payload(self, method: str, payload: dict[str, Any] | None,
-                       input_responses: Mapping[str, Any] | None,
-                       request_state: str | None) -> dict[str, Any]:
-        if not self._stamp or method not in MRTR_METHODS:
-            raise LocalProtocolError(
-                "input_responses and request_state are for a stateless-era client's retry of "
-                "tools/call, prompts/get or resources/read")
-        if request_state is not None and request_state.__class__ is not str:
-            raise LocalProtocolError("request_state must be the string the server sent")
-        out = dict(payload) if payload else {}
-        if input_responses is not None:
-            if not isinstance(input_responses, Mapping):
-                raise LocalProtocolError("input_responses must be a mapping of results by key")
-            out["inputResponses"] = {
-                key: self._payload(value) for key, value in input_responses.items()}
-        if request_state is not None:
-            out["requestState"] = request_state
-        return out
 
     def send_retry(
         self,
@@ -1217,30 +1173,9 @@ class Connection(HandshakeMixin, StatelessMixin):
                 exc.code, exc.message, exc.data)``. Nothing is queued then and the request is
                 still served.
         """
-        incoming = self._requests.serving.get(request_id)
-        if incoming is None:
-            if request_id in self._requests.cancelled_in:
-                return
-            raise LocalProtocolError(f"there is no request {request_id!r} to answer")
-        if incoming.meta is None:
-            raise LocalProtocolError("input_required is a stateless-era (2026-07-28) answer")
-        if incoming.method not in MRTR_METHODS:
-            raise LocalProtocolError(
-                f"request {request_id!r} is {incoming.method!r}: only tools/call, prompts/get "
-                "and resources/read may be answered input_required")
-        if not input_requests and request_state is None:
-            raise LocalProtocolError("input_required needs input_requests or a request_state")
-        if request_state is not None and request_state.__class__ is not str:
-            raise LocalProtocolError("request_state must be a string")
-        result: dict[str, Any] = {"resultType": "input_required"}
-        if input_requests:
-            result["inputRequests"] = {key: self._payload(value)
-                                       for key, value in input_requests.items()}
-        if request_state is not None:
-            result["requestState"] = request_state
-        if meta is not None:
-            result["_meta"] = dict(meta)
-        self.send_response(request_id, result)
+        result = self._input_required_result(request_id, input_requests, request_state, meta)
+        if result is not None:
+            self.send_response(request_id, result)
 
     def _serving_listen(self, request_id: RequestId) -> Incoming:
         incoming = self._requests.serving.get(request_id)
