@@ -36,6 +36,7 @@ from ._core import (
     Refusal,
 )
 from ._handshake import HandshakeMixin
+from ._listen import ListenMixin
 from ._mrtr import MRTR_FIELDS, MrtrMixin
 from ._requests import Batch, Incoming, Outgoing, UnknownRequest, progress_token_of
 from ._stateless import StatelessMixin
@@ -47,8 +48,6 @@ from .events import (
     ErrorReceived,
     Event,
     Initialized,
-    ListenAcknowledged,
-    ListenEnded,
     NeedData,
     NotificationReceived,
     ProgressReceived,
@@ -83,19 +82,11 @@ from .state import (
     Trigger,
 )
 from .subscriptions import (
-    ACKNOWLEDGED_METHOD,
     DEFAULT_MAX_STREAMS,
     LISTEN_METHOD,
     NOTIFICATION_FILTER_FIELDS,
-    Acknowledged,
-    ClientSubscriptions,
-    ListenRefused,
     ListenStream,
-    ServerSubscriptions,
-    SubscriptionEnded,
     SubscriptionFilter,
-    SubscriptionNotification,
-    SubscriptionViolation,
 )
 from .types import (
     MethodSpec,
@@ -112,13 +103,10 @@ from .versions import (
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "Connection"]
 
 
-_HONOUR_ALL: Final = {"tools": {"listChanged": True}, "prompts": {"listChanged": True},
-                      "resources": {"listChanged": True, "subscribe": True}}
-"""What a server without ``server_capabilities`` honours on a listen: everything asked."""
 _NO_ID: Final = object()
 
 
-class Connection(HandshakeMixin, StatelessMixin, MrtrMixin):
+class Connection(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
     """One MCP session, from one side, with no I/O.
 
     A default connection is dual-era (see :mod:`sansio.state`): a server answers an
@@ -554,40 +542,6 @@ class Connection(HandshakeMixin, StatelessMixin, MrtrMixin):
         reason = params.get("reason") if params else None
         self._events.append(RequestCancelled(rid, reason if reason.__class__ is str else None))
 
-    def _on_listen_cancelled(self, params: dict[str, Any] | None) -> bool:
-        """(Client) A ``notifications/cancelled`` of one of our listens: True when it was."""
-        assert self._listening is not None
-        try:
-            outcome = self._listening.receive_notification(CANCELLED, params)
-        except SubscriptionViolation:
-            return False
-        if isinstance(outcome, SubscriptionEnded):
-            rid = outcome.subscription_id
-            if rid in self._requests.pending:
-                self._requests.finish_pending(rid)
-            reason = params.get("reason") if params else None
-            self._events.append(ListenEnded(rid, reason if reason.__class__ is str else None))
-            return True
-        return outcome is not None  # a stale one (the answer came first): dropped
-
-    def _on_subscription_note(self, method: str, params: dict[str, Any] | None) -> bool:
-        """(Client) A notification of one of our listen streams: True when it was handled."""
-        assert self._listening is not None
-        try:
-            outcome = self._listening.receive_notification(method, params)
-        except SubscriptionViolation as exc:
-            raise self._refuse(f"dropped {method}: {exc}", ErrorCode.INVALID_REQUEST, None,
-                               answer=False) from None
-        if outcome is None:
-            return False
-        if isinstance(outcome, Acknowledged):
-            self._events.append(ListenAcknowledged(outcome.subscription_id, outcome.requested,
-                                                   outcome.honoured))
-        elif isinstance(outcome, SubscriptionNotification):
-            self._events.append(NotificationReceived(method, params, outcome.subscription_id))
-        # A stale notification (its stream already ended) is dropped, as the spec says.
-        return True
-
     def _on_progress(self, params: dict[str, Any] | None) -> None:
         if not params:
             raise self._refuse("notifications/progress requires params",
@@ -803,19 +757,6 @@ class Connection(HandshakeMixin, StatelessMixin, MrtrMixin):
         requests.add_pending(rid, Outgoing(method, token, keep))
         self._outbound.append(frame)
         return rid
-
-    def _register_listen(self, rid: RequestId, payload: dict[str, Any] | None) -> None:
-        try:
-            wanted = SubscriptionFilter.from_json((payload or {}).get("notifications"))
-        except ValueError as exc:
-            raise LocalProtocolError(f"subscriptions/listen: {exc}",
-                                     ErrorCode.INVALID_PARAMS) from None
-        if self._listening is None:
-            self._listening = ClientSubscriptions(max_streams=self._max_listens)
-        try:
-            self._listening.listen(rid, wanted)
-        except ListenRefused as exc:
-            raise LocalProtocolError(str(exc), exc.code) from None
 
     def send_listen(
         self,
@@ -1057,26 +998,6 @@ class Connection(HandshakeMixin, StatelessMixin, MrtrMixin):
             self._lifecycle.process(trigger)
         self._outbound.append(frame)
 
-    def _route_to_listens(self, method: str, payload: dict[str, Any] | None,
-                          only: RequestId | None) -> None:
-        if self._listens is None:
-            return
-        try:
-            deliveries = self._listens.route(method, payload)
-        except ValueError as exc:
-            raise LocalProtocolError(str(exc)) from None
-        frames: list[Queued] = []
-        for delivery in deliveries:
-            sid = delivery.subscription_id
-            if only is not None and sid != only:
-                continue
-            incoming = self._requests.serving.get(sid)
-            version = incoming.meta.version if incoming is not None and \
-                incoming.meta is not None else self._era_version
-            frames.append((FrameKind.NOTIFICATION, self._encode(delivery.to_json()), None, sid,
-                           method, version, ()))
-        self._outbound.extend(frames)
-
     def send_response(self, request_id: RequestId, result: Mapping[str, Any] | Any) -> None:
         """Queue the successful response to a request we are serving.
 
@@ -1177,15 +1098,6 @@ class Connection(HandshakeMixin, StatelessMixin, MrtrMixin):
         if result is not None:
             self.send_response(request_id, result)
 
-    def _serving_listen(self, request_id: RequestId) -> Incoming:
-        incoming = self._requests.serving.get(request_id)
-        if incoming is None:
-            raise LocalProtocolError(f"there is no request {request_id!r} being served")
-        if incoming.method != LISTEN_METHOD or incoming.meta is None:
-            raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, not a "
-                                     "stateless-era subscriptions/listen")
-        return incoming
-
     def accept_listen(
         self,
         request_id: RequestId,
@@ -1221,26 +1133,7 @@ class Connection(HandshakeMixin, StatelessMixin, MrtrMixin):
                 ``max_listen_streams`` streams are open (``INVALID_REQUEST``): nothing is
                 queued; answer with ``send_error(request_id, exc.code, str(exc))``.
         """
-        if self._requests.peer_cancelled(request_id):
-            return None
-        incoming = self._serving_listen(request_id)
-        assert incoming.meta is not None
-        if self._listens is None:
-            self._listens = ServerSubscriptions(
-                self._server_caps if self._server_caps is not None else _HONOUR_ALL,
-                max_streams=self._max_listens)
-        if request_id in self._listens:
-            raise LocalProtocolError(f"the stream of {request_id!r} is already open")
-        stream = self._listens.open(request_id, params, accept_uri=accept_uri)
-        ack = stream.acknowledgement
-        try:
-            data = self._encode(ack.to_json())
-        except LocalProtocolError:  # pragma: no cover - the filter is JSON by construction
-            self._listens.cancel(request_id)
-            raise
-        self._outbound.append((FrameKind.NOTIFICATION, data, None, request_id,
-                               ACKNOWLEDGED_METHOD, incoming.meta.version, ()))
-        return stream
+        return self._open_listen(request_id, params, accept_uri)
 
     def end_listen(self, request_id: RequestId, reason: str | None = None, *,
                    notify_cancelled: bool = True) -> None:
