@@ -12,6 +12,7 @@ handshake facts (versions, peer info, capabilities).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ._core import INITIALIZE, EngineCore
@@ -110,3 +111,31 @@ class HandshakeMixin(EngineCore):
         if not isinstance(payload.get("serverInfo"), dict):
             raise LocalProtocolError("initialize result: serverInfo (an object) is required")
         return payload
+
+    def _initialize_params(self, client_info: Any, capabilities: Any,
+                           protocol_version: str | None,
+                           meta: Mapping[str, Any] | None) -> dict[str, Any]:
+        """(Client) The params of ``initialize`` (see :meth:`sansio.Connection.send_initialize`)."""
+        params: dict[str, Any] = {
+            "protocolVersion": protocol_version or self._handshake_versions[-1],
+            "capabilities": self._payload(capabilities) or {},
+            "clientInfo": self._payload(client_info),
+        }
+        if meta is not None:
+            params["_meta"] = dict(meta)
+        return params
+
+    def _initialize_answer(self, server_info: Any, capabilities: Any,
+                           instructions: str | None,
+                           meta: Mapping[str, Any] | None) -> dict[str, Any]:
+        """(Server) The result of ``initialize``, with the negotiated version."""
+        result: dict[str, Any] = {
+            "protocolVersion": self._offered_version,
+            "capabilities": self._payload(capabilities) or {},
+            "serverInfo": self._payload(server_info),
+        }
+        if instructions is not None:
+            result["instructions"] = instructions
+        if meta is not None:
+            result["_meta"] = dict(meta)
+        return result

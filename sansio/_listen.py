@@ -28,6 +28,7 @@ from .subscriptions import (
     ListenRefused,
     ListenStream,
     ServerSubscriptions,
+    StreamEnd,
     SubscriptionEnded,
     SubscriptionFilter,
     SubscriptionNotification,
@@ -147,3 +148,25 @@ class ListenMixin(EngineCore):
         self._outbound.append((FrameKind.NOTIFICATION, data, None, request_id,
                                ACKNOWLEDGED_METHOD, incoming.meta.version, ()))
         return stream
+
+    def _end_listen_stream(self, request_id: RequestId,
+                           reason: str | None) -> tuple[StreamEnd, str] | None:
+        """(Server) Close an accepted listen's stream: what to write and the request's
+        revision; ``None`` when the client already cancelled it. Raises as
+        :meth:`sansio.Connection.end_listen`."""
+        if self._requests.peer_cancelled(request_id):
+            return None
+        incoming = self._serving_listen(request_id)
+        assert incoming.meta is not None
+        if self._listens is None or request_id not in self._listens:
+            raise LocalProtocolError(f"the stream of {request_id!r} was not accepted: answer "
+                                     "the request with send_response or send_error")
+        return self._listens.end(request_id, reason), incoming.meta.version
+
+    def _queue_listen_cancelled(self, request_id: RequestId, params: dict[str, Any],
+                                version: str) -> None:
+        """(Server) Queue the ``notifications/cancelled`` that ends a listen on stdio."""
+        self._outbound.append((
+            FrameKind.NOTIFICATION,
+            self._encode({"jsonrpc": "2.0", "method": CANCELLED, "params": params}),
+            None, request_id, CANCELLED, version, ()))

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from ._core import EngineCore
+from ._core import DISCOVER, EngineCore
 from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError
 from .jsonrpc import RequestId
@@ -263,3 +263,19 @@ class StatelessMixin(EngineCore):
             # Liveness and our capabilities depend on (method, revision) only: judge once.
             self._stateless_checked[(method, version)] = spec
         return judged, spec
+
+    def _discover_answer(self, request_id: RequestId, server_info: Any, capabilities: Any, *,
+                         instructions: str | None, ttl_ms: int, cache_scope: str,
+                         meta: Mapping[str, Any] | None) -> dict[str, Any]:
+        """(Server) The ``DiscoverResult`` for ``request_id`` (see
+        :meth:`sansio.Connection.send_discover_result`)."""
+        incoming = self._requests.serving.get(request_id)
+        if incoming is not None and incoming.method != DISCOVER:
+            raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, "
+                                     "not server/discover")
+        caps = self._payload(capabilities) if capabilities is not None else (
+            self._server_caps or {})
+        info = self._payload(server_info) if server_info is not None else self._server_info
+        return discover_result(
+            self._supported, caps or {}, info, instructions=instructions, ttl_ms=ttl_ms,
+            cache_scope=cache_scope, meta=meta)

@@ -12,6 +12,12 @@ A connection is dual-era (:mod:`sansio.state`): the handshake era (``initialize`
 stateless era (2026-07-28: every request carries its version and client capabilities in
 ``_meta``; the per-request rules are in :mod:`sansio._stateless`).
 
+This module is the public facade: every public method, with its contract. The work is done by
+private mixins, one job each (see :mod:`sansio._core`): frames in (``_frames``), received
+messages (``_inbound``), what is sent (``_outbound``), the handshake (``_handshake``), the
+stateless era's per-request judgement (``_stateless``), input_required rounds (``_mrtr``) and
+listen streams (``_listen``); requests are tracked by ``_requests.RequestTable``.
+
 The engine never writes on its own and never reads a clock. When the protocol requires an answer
 to something the peer sent (an error response to a bad request), the
 :class:`~sansio.errors.RemoteProtocolError` carries it in ``response_hint``.
@@ -23,47 +29,19 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import _codec, _stateless
-from ._core import (
-    CANCELLED,
-    DEFAULT_MAX_DEPTH,
-    DEFAULT_MAX_FRAME_SIZE,
-    DISCOVER,
-    INITIALIZE,
-    INITIALIZED,
-)
+from ._core import DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_SIZE, INITIALIZE, INITIALIZED
 from ._frames import FramesMixin
 from ._outbound import OutboundMixin
 from .errors import LocalProtocolError, RemoteProtocolError
-from .events import (
-    NEED_DATA,
-    Closed,
-    Event,
-    NeedData,
-)
+from .events import NEED_DATA, Closed, Event, NeedData
 from .events import InputRequired as InputRequiredEvent
-from .frames import Frame, FrameKind
-from .jsonrpc import (
-    RequestId,
-)
-from .state import (
-    Role,
-    State,
-    Trigger,
-)
-from .subscriptions import (
-    DEFAULT_MAX_STREAMS,
-    LISTEN_METHOD,
-    ListenStream,
-    SubscriptionFilter,
-)
-from .versions import (
-    SUPPORTED_VERSIONS,
-    Era,
-)
+from .frames import Frame
+from .jsonrpc import RequestId
+from .state import Role, State, Trigger
+from .subscriptions import DEFAULT_MAX_STREAMS, LISTEN_METHOD, ListenStream, SubscriptionFilter
+from .versions import SUPPORTED_VERSIONS, Era
 
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "Connection"]
-
-
 
 
 class Connection(FramesMixin, OutboundMixin):
@@ -491,14 +469,8 @@ class Connection(FramesMixin, OutboundMixin):
         Raises:
             LocalProtocolError: as :meth:`send_request`.
         """
-        params: dict[str, Any] = {
-            "protocolVersion": protocol_version or self._handshake_versions[-1],
-            "capabilities": self._payload(capabilities) or {},
-            "clientInfo": self._payload(client_info),
-        }
-        if meta is not None:
-            params["_meta"] = dict(meta)
-        return self.send_request(INITIALIZE, params)
+        return self.send_request(INITIALIZE, self._initialize_params(
+            client_info, capabilities, protocol_version, meta))
 
     def send_initialized(self) -> None:
         """(Client) Queue ``notifications/initialized``: INITIALIZED -> OPERATING.
@@ -522,16 +494,8 @@ class Connection(FramesMixin, OutboundMixin):
         Raises:
             LocalProtocolError: as :meth:`send_response`.
         """
-        result: dict[str, Any] = {
-            "protocolVersion": self._offered_version,
-            "capabilities": self._payload(capabilities) or {},
-            "serverInfo": self._payload(server_info),
-        }
-        if instructions is not None:
-            result["instructions"] = instructions
-        if meta is not None:
-            result["_meta"] = dict(meta)
-        self.send_response(request_id, result)
+        self.send_response(request_id, self._initialize_answer(
+            server_info, capabilities, instructions, meta))
 
     def send_notification(self, method: str, params: Mapping[str, Any] | Any = None, *,
                           related_request_id: RequestId | None = None) -> None:
@@ -674,20 +638,12 @@ class Connection(FramesMixin, OutboundMixin):
         Raises:
             LocalProtocolError: ``request_id`` is not an accepted listen being served.
         """
-        if self._requests.peer_cancelled(request_id):
-            return
-        incoming = self._serving_listen(request_id)
-        assert incoming.meta is not None
-        if self._listens is None or request_id not in self._listens:
-            raise LocalProtocolError(f"the stream of {request_id!r} was not accepted: answer "
-                                     "the request with send_response or send_error")
-        end = self._listens.end(request_id, reason)
-        self.send_response(request_id, end.result)
-        if notify_cancelled:
-            self._outbound.append((
-                FrameKind.NOTIFICATION,
-                self._encode({"jsonrpc": "2.0", "method": CANCELLED, "params": end.cancelled}),
-                None, request_id, CANCELLED, incoming.meta.version, ()))
+        ending = self._end_listen_stream(request_id, reason)
+        if ending is not None:
+            end, version = ending
+            self.send_response(request_id, end.result)
+            if notify_cancelled:
+                self._queue_listen_cancelled(request_id, end.cancelled, version)
 
     @property
     def listen_streams(self) -> Mapping[RequestId, ListenStream]:
@@ -727,15 +683,8 @@ class Connection(FramesMixin, OutboundMixin):
             LocalProtocolError: ``request_id`` is not a ``server/discover`` request being
                 served, or an argument is invalid.
         """
-        incoming = self._requests.serving.get(request_id)
-        if incoming is not None and incoming.method != DISCOVER:
-            raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, "
-                                     "not server/discover")
-        caps = self._payload(capabilities) if capabilities is not None else (
-            self._server_caps or {})
-        info = self._payload(server_info) if server_info is not None else self._server_info
-        self.send_response(request_id, _stateless.discover_result(
-            self._supported, caps or {}, info, instructions=instructions, ttl_ms=ttl_ms,
+        self.send_response(request_id, self._discover_answer(
+            request_id, server_info, capabilities, instructions=instructions, ttl_ms=ttl_ms,
             cache_scope=cache_scope, meta=meta))
 
     def send_error(
