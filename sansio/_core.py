@@ -67,6 +67,13 @@ Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | Non
 """A queued outbound frame: the fields of :class:`~sansio.frames.Frame`, in order."""
 
 
+_METHODS: Final[Mapping[Role, tuple[Mapping[str, MethodSpec], Mapping[str, MethodSpec]]]] = {
+    Role.CLIENT: (CLIENT_REQUESTS, CLIENT_NOTIFICATIONS),
+    Role.SERVER: (SERVER_REQUESTS, SERVER_NOTIFICATIONS),
+}
+"""What each role sends: its request methods and its notification methods."""
+
+
 class Refusal(RemoteProtocolError):
     """A recoverable remote error that also remembers the error-response object it owes."""
 
@@ -173,12 +180,8 @@ class EngineCore:
         self._max_depth = max_depth
         self._validate = validate
 
-        if role is Role.CLIENT:
-            self._our_requests, self._peer_requests = CLIENT_REQUESTS, SERVER_REQUESTS
-            self._our_notes, self._peer_notes = CLIENT_NOTIFICATIONS, SERVER_NOTIFICATIONS
-        else:
-            self._our_requests, self._peer_requests = SERVER_REQUESTS, CLIENT_REQUESTS
-            self._our_notes, self._peer_notes = SERVER_NOTIFICATIONS, CLIENT_NOTIFICATIONS
+        self._our_requests, self._our_notes = _METHODS[role]
+        self._peer_requests, self._peer_notes = _METHODS[role.peer]
 
         # Inbound.
         self._lines = LineBuffer(max_frame_size)

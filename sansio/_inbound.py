@@ -35,7 +35,6 @@ from .state import (
     LIFECYCLE_NOTIFICATIONS,
     LIFECYCLE_REQUESTS,
     UNCANCELLABLE,
-    Role,
     State,
     Step,
     Trigger,
@@ -60,10 +59,9 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
         meta: RequestMeta | None = None
         if method in self._recv_checked:
             spec = self._recv_checked[method]
-        elif self._role is Role.SERVER and (
-                self._lifecycle.traffic.per_request
-                or (self._stateless and self._lifecycle.can(Trigger.START_STATELESS)
-                    and modern_version_of(params) is not None)):
+        elif self._lifecycle.traffic.judge_by_meta or (
+                self._lifecycle.traffic.enter_by_meta and self._stateless
+                and modern_version_of(params) is not None):
             # Stateless era, or the first message of a dual-era server naming a modern
             # revision: the request is judged by its own _meta.
             meta, spec = self._check_stateless_request(rid, method, params)
