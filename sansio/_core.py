@@ -140,6 +140,8 @@ class EngineCore:
         max_listen_streams: int = DEFAULT_MAX_STREAMS,
         codec: _codec.Codec | None = None,
     ) -> None:
+        """Check the arguments and set up every field (the arguments and the ``ValueError``
+        raised are :class:`sansio.Connection`'s)."""
         versions = tuple(sorted(set(supported_versions)))
         unknown = [v for v in versions if v not in SUPPORTED_VERSIONS]
         if unknown:
@@ -211,6 +213,7 @@ class EngineCore:
         self._instructions: str | None = None
 
     def _disconnect(self) -> Event:
+        """The peer went away: PeerDisconnected naming our unanswered requests; -> CLOSED."""
         reason = self._eof_reason
         if reason is None and self._lines.leftover().strip():
             reason = f"peer closed mid-frame ({len(self._lines)} bytes of an unterminated frame)"
@@ -222,10 +225,12 @@ class EngineCore:
 
     def _fail(self, msg: str, code: ErrorCode = ErrorCode.INVALID_REQUEST,
               finished_request: RequestId | None = None) -> NoReturn:
+        """A fatal remote error: -> ERROR, and raise it."""
         self._lifecycle.process(Trigger.PROTOCOL_ERROR)
         raise RemoteProtocolError(msg, code, fatal=True, finished_request=finished_request)
 
     def _null_id(self) -> bool:
+        """Whether an error answer to a message without a usable id writes ``"id": null``."""
         return null_id(self._version or self._era_version)
 
     def _refuse(
@@ -249,11 +254,13 @@ class EngineCore:
 
     def _spec_live(self, spec: MethodSpec) -> bool:
         # Before negotiation every known method is possible (the traffic rules gate them).
+        """Whether a method exists in the negotiated revision (every one does before)."""
         version = self._version or self._era_version
         return version is None or spec.live(version)
 
     def _check_params(self, spec: MethodSpec, params: dict[str, Any] | None,
                       request_id: RequestId | None, answer: bool) -> None:
+        """Refuse params that do not structure as ``spec.params`` (-32602)."""
         if spec.params is None:
             return
         if params is None:
@@ -271,6 +278,7 @@ class EngineCore:
 
     def _take_pending(self, rid: RequestId) -> Outgoing | None:
         # None: a late answer to a request we cancelled, ignored.
+        """Finish one of our requests by id; ``None``: one we cancelled (a late answer)."""
         try:
             return self._requests.take_pending(rid)
         except UnknownRequest:
@@ -278,11 +286,13 @@ class EngineCore:
                                ErrorCode.INVALID_REQUEST, None, answer=False) from None
 
     def _check_open(self) -> None:
+        """Refuse to send on a CLOSED or ERROR connection."""
         state = self._lifecycle.state
         if state is State.CLOSED or state is State.ERROR:
             raise LocalProtocolError(f"can't send: the connection is {state.name}")
 
     def _encode(self, obj: Any) -> bytes:
+        """One frame (JSON text and ``b"\\n"``) in this connection's codec."""
         try:
             return self._dumps_line(obj)
         except _codec.EncodeError as exc:
@@ -290,6 +300,8 @@ class EngineCore:
                                      ErrorCode.INTERNAL_ERROR) from None
 
     def _payload(self, value: Any) -> dict[str, Any] | None:
+        """Params or a result as a JSON object: a mapping, or an MCP type written for the revision.
+        """
         if value is None or value.__class__ is dict:
             return value
         if isinstance(value, Mapping):
@@ -306,6 +318,7 @@ class EngineCore:
             f"params and results must be a mapping or an MCP type, not {type(value).__name__}")
 
     def _check_send_method(self, method: str, kind: str) -> None:
+        """Refuse a method the state, direction or revision does not let this side send."""
         allowed = self._lifecycle.traffic.send
         if allowed is not None and method not in allowed:
             state = self._lifecycle.state
@@ -328,6 +341,7 @@ class EngineCore:
 
     def _take_serving(self, request_id: RequestId) -> Incoming | None:
         # None: cancelled by the peer, answering is a no-op.
+        """Finish one of the peer's requests by id; ``None``: the peer cancelled it."""
         try:
             incoming = self._requests.take_serving(request_id)
         except UnknownRequest:
@@ -339,6 +353,7 @@ class EngineCore:
         return incoming
 
     def _drop_all(self) -> tuple[RequestId, ...]:
+        """Forget every request and listen stream; return our unanswered request ids."""
         if self._listens is not None:
             self._listens.connection_lost()
         if self._listening is not None:
@@ -347,6 +362,7 @@ class EngineCore:
 
     def _finish_batch_member(self, batch: Batch, rid: RequestId,
                              response: dict[str, Any] | None) -> None:
+        """Record a batch member's answer; queue the batch response once all are in."""
         responses = RequestTable.finish_batch_member(batch, rid, response)
         if responses is not None:
             ids = tuple(r["id"] for r in responses if r.get("id") is not None)

@@ -43,6 +43,7 @@ class FramesMixin(InboundMixin):
     __slots__ = ()
 
     def _next_frame(self) -> Any:
+        """The next buffered message or NDJSON line, or ``None``."""
         if self._inbox:
             return self._inbox.popleft()
         try:
@@ -51,6 +52,7 @@ class FramesMixin(InboundMixin):
             self._fail(str(exc))
 
     def _handle_frame(self, frame: Any) -> None:
+        """Apply the size and depth limits to one frame, decode it, and dispatch it."""
         if isinstance(frame, (bytes, str, bytearray)):
             if len(frame) > self._max_frame_size:
                 raise self._refuse(
@@ -78,6 +80,7 @@ class FramesMixin(InboundMixin):
 
     def _handle_batch(self, items: list[Any]) -> None:
         # (The stateless era's revision never has batches: it is named in the refusal.)
+        """A JSON-RPC batch: refused but in 2025-03-26; each member dispatched alone."""
         why = batch_refusal(self._version or self._era_version)
         if why is not None:
             raise self._refuse(why, ErrorCode.INVALID_REQUEST, None, answer=True)
@@ -104,6 +107,7 @@ class FramesMixin(InboundMixin):
         # cases are then dispatched without building a message object. All else, including
         # every malformed message, goes through decode_message, which is the reference for
         # what is valid and gives the error.
+        """Dispatch one decoded message by its kind (:func:`~sansio.jsonrpc.classify`)."""
         kind = classify(obj)
         if kind is _RESPONSE:
             result = obj.get("result")

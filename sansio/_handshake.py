@@ -34,6 +34,7 @@ class HandshakeMixin(EngineCore):
 
     def _on_initialize(self, rid: RequestId, params: dict[str, Any] | None,
                        batch: Batch | None) -> None:
+        """(Server) The client's ``initialize``: negotiate the version; -> INITIALIZING."""
         if batch is not None or not self._lifecycle.can(Trigger.RECV_INITIALIZE):
             raise self._refuse("initialize may be sent only once, first, and not in a batch",
                                ErrorCode.INVALID_REQUEST, rid, answer=True)
@@ -62,6 +63,7 @@ class HandshakeMixin(EngineCore):
             protocol_version=offered, client_info=client_info, capabilities=caps))
 
     def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
+        """(Client) The server's ``initialize`` result: check the version; -> INITIALIZED."""
         spec = self._our_requests[INITIALIZE]
         assert spec.result is not None
         try:
@@ -88,6 +90,7 @@ class HandshakeMixin(EngineCore):
             request_id=rid, result=result))
 
     def _check_initialize_params(self, payload: dict[str, Any] | None) -> None:
+        """(Client) Refuse ``initialize`` params this connection cannot send."""
         if payload is None:
             raise LocalProtocolError("initialize needs params")
         version = payload.get("protocolVersion")
@@ -100,6 +103,7 @@ class HandshakeMixin(EngineCore):
             raise LocalProtocolError("initialize: capabilities and clientInfo must be objects")
 
     def _initialize_result(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """(Server) Complete and check the ``initialize`` result about to be sent."""
         payload = dict(payload)
         version = payload.setdefault("protocolVersion", self._offered_version)
         if version not in self._handshake_versions:

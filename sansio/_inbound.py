@@ -52,6 +52,7 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
 
     def _on_request(self, rid: RequestId, method: str, params: dict[str, Any] | None,
                     batch: Batch | None) -> None:
+        """A request: judged by the era's rules, then served (RequestReceived)."""
         requests = self._requests
         if rid in requests.serving:
             raise self._refuse(f"duplicate request id {rid!r}: a request with this id is "
@@ -113,6 +114,7 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
         return spec
 
     def _on_notification(self, method: str, params: dict[str, Any] | None) -> None:
+        """A notification: the state, direction and revision rules, then its event."""
         allowed = self._lifecycle.traffic.receive
         if allowed is not None and method not in allowed:
             raise self._refuse(f"notification {method!r} is not allowed in state "
@@ -151,6 +153,7 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
         self._events.append(NotificationReceived(method, params))
 
     def _on_cancelled(self, params: dict[str, Any] | None) -> None:
+        """``notifications/cancelled``: stop serving the request (RequestCancelled)."""
         rid = params.get("requestId") if params else None
         if not is_request_id(rid):
             # 2025-11-25 tasks are cancelled with tasks/cancel, not this; nothing to do.
@@ -170,6 +173,7 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
         self._events.append(RequestCancelled(rid, reason if reason.__class__ is str else None))
 
     def _on_progress(self, params: dict[str, Any] | None) -> None:
+        """``notifications/progress`` for one of our requests (ProgressReceived)."""
         if not params:
             raise self._refuse("notifications/progress requires params",
                                ErrorCode.INVALID_PARAMS, None, answer=False)
@@ -189,6 +193,7 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
         self._events.append(ProgressReceived(rid, token, progress, total, message))
 
     def _on_response(self, rid: RequestId, result: dict[str, Any]) -> None:
+        """A result for one of our requests: checked, then ResponseReceived."""
         try:  # (inlined _take_pending: the hot path)
             out = self._requests.take_pending(rid)
         except UnknownRequest:
@@ -227,6 +232,7 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
         self._events.append(ResponseReceived(rid, out.method, result, typed, result_type))
 
     def _on_error_response(self, resp: ErrorResponse) -> None:
+        """An error answer to one of our requests (ErrorReceived)."""
         rid = resp.id
         if rid is None:
             self._events.append(ErrorReceived(None, "", resp.error))

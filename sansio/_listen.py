@@ -82,6 +82,7 @@ class ListenMixin(EngineCore):
         return True
 
     def _register_listen(self, rid: RequestId, payload: dict[str, Any] | None) -> None:
+        """(Client) Remember a listen we send, with its filter."""
         try:
             wanted = SubscriptionFilter.from_json((payload or {}).get("notifications"))
         except ValueError as exc:
@@ -96,6 +97,7 @@ class ListenMixin(EngineCore):
 
     def _route_to_listens(self, method: str, payload: dict[str, Any] | None,
                           only: RequestId | None) -> None:
+        """(Server) Queue one copy of a notification per open stream that asked for it."""
         if self._listens is None:
             return
         try:
@@ -115,6 +117,7 @@ class ListenMixin(EngineCore):
         self._outbound.extend(frames)
 
     def _serving_listen(self, request_id: RequestId) -> Incoming:
+        """(Server) The stateless-era listen request ``request_id`` being served."""
         incoming = self._requests.serving.get(request_id)
         if incoming is None:
             raise LocalProtocolError(f"there is no request {request_id!r} being served")

@@ -35,6 +35,7 @@ class MrtrMixin(EngineCore):
     __slots__ = ()
 
     def _on_input_required(self, rid: RequestId, out: Outgoing, result: dict[str, Any]) -> None:
+        """(Client) An ``input_required`` result: checked, then an InputRequired event."""
         if out.method not in MRTR_METHODS:
             raise RemoteProtocolError(
                 f"invalid result for {out.method}: only tools/call, prompts/get and "
@@ -61,6 +62,7 @@ class MrtrMixin(EngineCore):
     def _retry_payload(self, method: str, payload: dict[str, Any] | None,
                        input_responses: Mapping[str, Any] | None,
                        request_state: str | None) -> dict[str, Any]:
+        """(Client) A retry's params: the original ones plus this round's fields."""
         if not self._stamp or method not in MRTR_METHODS:
             raise LocalProtocolError(
                 "input_responses and request_state are for a stateless-era client's retry of "

@@ -45,6 +45,7 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
         input_responses: Mapping[str, Any] | None = None,
         request_state: str | None = None,
     ) -> RequestId:
+        """The body of :meth:`sansio.Connection.send_request`."""
         self._check_open()
         payload = self._payload(params)
         keep: dict[str, Any] | None = None
@@ -109,6 +110,7 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
 
     def _queue_notification(self, method: str, params: Mapping[str, Any] | Any = None, *,
                           related_request_id: RequestId | None = None) -> None:
+        """The body of :meth:`sansio.Connection.send_notification`."""
         self._check_open()
         payload = self._payload(params)
         if method == CANCELLED:
@@ -157,6 +159,7 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
         self._outbound.append(frame)
 
     def _queue_response(self, request_id: RequestId, result: Mapping[str, Any] | Any) -> None:
+        """The body of :meth:`sansio.Connection.send_response`."""
         self._check_open()
         payload = self._payload(result)
         if payload is None:
@@ -196,6 +199,7 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
     def _queue_error(
         self, request_id: RequestId, code: int, message: str, data: Any = None
     ) -> None:
+        """The body of :meth:`sansio.Connection.send_error`."""
         self._check_open()
         if code.__class__ is not int and not isinstance(code, ErrorCode):
             raise LocalProtocolError("an error code must be an integer")
@@ -219,6 +223,7 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
                 incoming.meta.version if incoming.meta is not None else self._version, ()))
 
     def _queue_cancel(self, request_id: RequestId, reason: str | None = None) -> None:
+        """The body of :meth:`sansio.Connection.cancel`."""
         self._check_open()
         out = self._requests.pending.get(request_id)
         if out is None:
