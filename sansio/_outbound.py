@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import _stateless
+from . import _codec, _stateless
 from ._core import CANCELLED, LOG, PROGRESS, Queued
 from ._handshake import HandshakeMixin
 from ._listen import ListenMixin
@@ -27,6 +27,8 @@ from .state import LIFECYCLE_NOTIFICATIONS, LIFECYCLE_REQUESTS, UNCANCELLABLE, S
 from .subscriptions import LISTEN_METHOD, NOTIFICATION_FILTER_FIELDS
 
 __all__ = ["OutboundMixin"]
+
+_CLOSED, _ERROR = State.CLOSED, State.ERROR
 
 
 class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
@@ -46,8 +48,13 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
         request_state: str | None = None,
     ) -> RequestId:
         """The body of :meth:`sansio.Connection.send_request`."""
-        self._check_open()
-        payload = self._payload(params)
+        # (The hot path: _check_open, _payload and _encode are called only when their fast
+        # case does not hold, so the facade's call costs nothing overall.)
+        state = self._lifecycle.state
+        if state is _CLOSED or state is _ERROR:
+            self._check_open()
+        payload: dict[str, Any] | None = params if params is None or params.__class__ is dict \
+            else self._payload(params)
         keep: dict[str, Any] | None = None
         if self._stamp and method in MRTR_METHODS:
             keep = {k: v for k, v in payload.items() if k not in MRTR_FIELDS} \
@@ -95,7 +102,11 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
         obj: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
         if payload is not None:
             obj["params"] = payload
-        frame: Queued = (FrameKind.REQUEST, self._encode(obj), rid, related_request_id, method,
+        try:
+            data = self._dumps_line(obj)
+        except _codec.EncodeError:
+            data = self._encode(obj)  # raises the LocalProtocolError
+        frame: Queued = (FrameKind.REQUEST, data, rid, related_request_id, method,
                           self._version or self._era_version, ())
         if method == LISTEN_METHOD and self._stamp:
             self._register_listen(rid, payload)
@@ -160,8 +171,11 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
 
     def _queue_response(self, request_id: RequestId, result: Mapping[str, Any] | Any) -> None:
         """The body of :meth:`sansio.Connection.send_response`."""
-        self._check_open()
-        payload = self._payload(result)
+        state = self._lifecycle.state
+        if state is _CLOSED or state is _ERROR:
+            self._check_open()
+        payload: dict[str, Any] | None = result if result.__class__ is dict \
+            else self._payload(result)
         if payload is None:
             raise LocalProtocolError("a result must be an object (use {} for an empty result)")
         incoming = self._requests.serving.get(request_id)
@@ -177,7 +191,12 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
                                                  self._server_info)
             version = incoming.meta.version
         obj = {"jsonrpc": "2.0", "id": request_id, "result": payload}
-        data = self._encode(obj) if incoming is None or incoming.batch is None else b""
+        data = b""
+        if incoming is None or incoming.batch is None:
+            try:
+                data = self._dumps_line(obj)
+            except _codec.EncodeError:
+                data = self._encode(obj)  # raises the LocalProtocolError
         try:  # (inlined _take_serving: the hot path)
             incoming = self._requests.take_serving(request_id)
         except UnknownRequest:
