@@ -1,7 +1,11 @@
-"""The stateless era's per-request rules (MCP 2026-07-28), as pure functions.
+"""The stateless era's per-request rules (MCP 2026-07-28).
 
-:class:`sansio.Connection` calls these; they hold no state: what a request says about itself is
-a :class:`~sansio.versions.RequestMeta`, and everything else comes in as arguments.
+Mostly pure functions, which :class:`sansio.Connection` calls; they hold no state: what a
+request says about itself is a :class:`~sansio.versions.RequestMeta` (read and validated by
+:func:`sansio.versions.read_request_meta`), and everything else comes in as arguments.
+
+* a server judges each received request by its own ``_meta``
+  (:meth:`StatelessMixin._check_stateless_request`, the engine's part of this module);
 
 * a client stamps every request's ``params._meta`` (:func:`stamp`, :func:`stamped`);
 * a server completes every result (:func:`complete_result`): ``resultType``, the ``serverInfo``
@@ -18,9 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .capabilities import missing_capability
+from ._core import DISCOVER, EngineCore
+from .capabilities import PARAMS_DEPENDENT, missing_capability
 from .errors import ErrorCode, LocalProtocolError
+from .jsonrpc import RequestId
 from .mrtr import MRTR_METHODS
+from .state import Trigger
+from .types import MethodSpec
 from .versions import (
     LOG_LEVELS,
     META_CLIENT_CAPABILITIES,
@@ -29,9 +37,11 @@ from .versions import (
     META_PROTOCOL_VERSION,
     META_SERVER_INFO,
     RequestMeta,
+    read_request_meta,
 )
 
-__all__ = ["CACHEABLE", "complete_result", "discover_result", "log_allowed", "stamp", "stamped"]
+__all__ = ["CACHEABLE", "StatelessMixin", "complete_result", "discover_result", "log_allowed",
+           "stamp", "stamped"]
 
 CACHEABLE: Final = frozenset({"server/discover", "tools/list", "prompts/list", "resources/list",
                               "resources/templates/list", "resources/read"})
@@ -206,3 +216,66 @@ def log_allowed(request_id: Any, meta: RequestMeta | None, payload: dict[str, An
         raise LocalProtocolError(
             f"notifications/message needs a level, one of {', '.join(LOG_LEVELS)}")
     return LOG_LEVELS.index(level) >= LOG_LEVELS.index(meta.log_level)
+
+
+class StatelessMixin(EngineCore):
+    """A server's judgement of stateless-era requests."""
+
+    __slots__ = ()
+
+    def _check_stateless_request(
+        self, rid: RequestId, method: str, params: dict[str, Any] | None
+    ) -> tuple[RequestMeta, MethodSpec | None]:
+        """Judge a stateless-era request alone: a method its revision does not have (-32601),
+        its ``_meta`` (-32602, -32022), the capability it needs from us (-32601). A valid
+        first request of a dual-era server starts the stateless era."""
+        judged = read_request_meta(params, self._supported)
+        if isinstance(judged, RequestMeta):
+            key = (method, judged.version)
+            if key in self._stateless_checked:
+                return judged, self._stateless_checked[key]
+            version = judged.version
+        else:
+            version = self._era_version or self._stateless[-1]
+        spec = self._peer_requests.get(method)
+        if spec is None:
+            if method in self._our_requests:
+                raise self._refuse(f"method not found: a {self._role.peer.value} does not "
+                                   f"send {method!r}", ErrorCode.METHOD_NOT_FOUND, rid,
+                                   answer=True)
+        elif not spec.live(version):
+            raise self._refuse(f"method not found: {method!r} is not part of protocol "
+                               f"version {version}", ErrorCode.METHOD_NOT_FOUND, rid,
+                               answer=True)
+        if not isinstance(judged, RequestMeta):
+            code, msg, data = judged
+            raise self._refuse(msg, ErrorCode(code), rid, answer=True, data=data)
+        if self._lifecycle.can(Trigger.START_STATELESS):
+            self._lifecycle.process(Trigger.START_STATELESS)
+            self._era_version = self._stateless[-1]
+        if self._server_caps is not None:
+            missing = missing_capability(method, params, self._server_caps, version)
+            if missing is not None:
+                raise self._refuse(f"method not found: {method!r} needs the {missing!r} "
+                                   "capability, which this server does not have",
+                                   ErrorCode.METHOD_NOT_FOUND, rid, answer=True)
+        if method not in PARAMS_DEPENDENT:
+            # Liveness and our capabilities depend on (method, revision) only: judge once.
+            self._stateless_checked[(method, version)] = spec
+        return judged, spec
+
+    def _discover_answer(self, request_id: RequestId, server_info: Any, capabilities: Any, *,
+                         instructions: str | None, ttl_ms: int, cache_scope: str,
+                         meta: Mapping[str, Any] | None) -> dict[str, Any]:
+        """(Server) The ``DiscoverResult`` for ``request_id`` (see
+        :meth:`sansio.Connection.send_discover_result`)."""
+        incoming = self._requests.serving.get(request_id)
+        if incoming is not None and incoming.method != DISCOVER:
+            raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, "
+                                     "not server/discover")
+        caps = self._payload(capabilities) if capabilities is not None else (
+            self._server_caps or {})
+        info = self._payload(server_info) if server_info is not None else self._server_info
+        return discover_result(
+            self._supported, caps or {}, info, instructions=instructions, ttl_ms=ttl_ms,
+            cache_scope=cache_scope, meta=meta)

@@ -12,6 +12,12 @@ A connection is dual-era (:mod:`sansio.state`): the handshake era (``initialize`
 stateless era (2026-07-28: every request carries its version and client capabilities in
 ``_meta``; the per-request rules are in :mod:`sansio._stateless`).
 
+This module is the public facade: every public method, with its contract. The work is done by
+private mixins, one job each (see :mod:`sansio._core`): frames in (``_frames``), received
+messages (``_inbound``), what is sent (``_outbound``), the handshake (``_handshake``), the
+stateless era's per-request judgement (``_stateless``), input_required rounds (``_mrtr``) and
+listen streams (``_listen``); requests are tracked by ``_requests.RequestTable``.
+
 The engine never writes on its own and never reads a clock. When the protocol requires an answer
 to something the peer sent (an error response to a bad request), the
 :class:`~sansio.errors.RemoteProtocolError` carries it in ``response_hint``.
@@ -20,129 +26,25 @@ to something the peer sent (an error response to a bad request), the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, NoReturn, TypeAlias
-
-import attrs
+from typing import Any
 
 from . import _codec, _stateless
-from ._fifo import Fifo
-from ._requests import Batch, Incoming, Outgoing, RequestTable, UnknownRequest, progress_token_of
-from .capabilities import PARAMS_DEPENDENT, missing_capability
-from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
-from .events import (
-    NEED_DATA,
-    Closed,
-    ErrorReceived,
-    Event,
-    Initialized,
-    InitializeRequested,
-    ListenAcknowledged,
-    ListenEnded,
-    NeedData,
-    NotificationReceived,
-    PeerDisconnected,
-    ProgressReceived,
-    RequestCancelled,
-    RequestReceived,
-    ResponseReceived,
-)
+from ._core import DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_SIZE, INITIALIZE, INITIALIZED
+from ._frames import FramesMixin
+from ._outbound import OutboundMixin
+from .errors import LocalProtocolError, RemoteProtocolError
+from .events import NEED_DATA, Closed, Event, NeedData
 from .events import InputRequired as InputRequiredEvent
-from .frames import Frame, FrameKind
-from .framing import FrameTooLarge, LineBuffer
-from .jsonrpc import (
-    ErrorResponse,
-    FrameError,
-    Notification,
-    Request,
-    RequestId,
-    Response,
-    batch_refusal,
-    decode_message,
-    error_response_obj,
-    is_request_id,
-    too_deep,
-)
-from .mrtr import MRTR_METHODS
-from .state import (
-    LIFECYCLE_NOTIFICATIONS,
-    LIFECYCLE_REQUESTS,
-    UNCANCELLABLE,
-    LifecycleState,
-    Role,
-    State,
-    Step,
-    Trigger,
-    message_triggers,
-)
-from .subscriptions import (
-    ACKNOWLEDGED_METHOD,
-    DEFAULT_MAX_STREAMS,
-    LISTEN_METHOD,
-    NOTIFICATION_FILTER_FIELDS,
-    Acknowledged,
-    ClientSubscriptions,
-    ListenRefused,
-    ListenStream,
-    ServerSubscriptions,
-    SubscriptionEnded,
-    SubscriptionFilter,
-    SubscriptionNotification,
-    SubscriptionViolation,
-)
-from .types import (
-    CLIENT_NOTIFICATIONS,
-    CLIENT_REQUESTS,
-    SERVER_NOTIFICATIONS,
-    SERVER_REQUESTS,
-    InputRequiredResult,
-    MethodSpec,
-    TypeValidationError,
-    structure,
-    unstructure,
-)
-from .versions import (
-    HANDSHAKE_VERSIONS,
-    STATELESS_VERSIONS,
-    SUPPORTED_VERSIONS,
-    Era,
-    RequestMeta,
-    modern_version_of,
-    negotiate,
-    null_id,
-    read_request_meta,
-)
+from .frames import Frame
+from .jsonrpc import RequestId
+from .state import Role, State, Trigger
+from .subscriptions import DEFAULT_MAX_STREAMS, LISTEN_METHOD, ListenStream, SubscriptionFilter
+from .versions import SUPPORTED_VERSIONS, Era
 
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "Connection"]
 
-DEFAULT_MAX_FRAME_SIZE: Final = 16 * 1024 * 1024
-"""Largest accepted frame, in bytes (16 MiB)."""
-DEFAULT_MAX_DEPTH: Final = 64
-"""Deepest accepted nesting of JSON arrays and objects in one frame."""
 
-_INITIALIZE = "initialize"
-_INITIALIZED = "notifications/initialized"
-_CANCELLED = "notifications/cancelled"
-_PROGRESS = "notifications/progress"
-_LOG = "notifications/message"
-_DISCOVER = "server/discover"
-_MRTR_FIELDS: Final = ("inputResponses", "requestState")
-_HONOUR_ALL: Final = {"tools": {"listChanged": True}, "prompts": {"listChanged": True},
-                      "resources": {"listChanged": True, "subscribe": True}}
-"""What a server without ``server_capabilities`` honours on a listen: everything asked."""
-_NO_ID: Final = object()
-
-_Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | None",
-                           "str | None", "str | None", "tuple[RequestId, ...]"]
-"""A queued outbound frame: the fields of :class:`~sansio.frames.Frame`, in order."""
-
-
-class _Refusal(RemoteProtocolError):
-    """A recoverable remote error that also remembers the error-response object it owes."""
-
-    response_obj: dict[str, Any] | None = None
-
-
-class Connection:
+class Connection(FramesMixin, OutboundMixin):
     """One MCP session, from one side, with no I/O.
 
     A default connection is dual-era (see :mod:`sansio.state`): a server answers an
@@ -181,49 +83,7 @@ class Connection:
         ValueError: an argument is out of range or names an unknown revision.
     """
 
-    __slots__ = (
-        "_codec",
-        "_dumps_line",
-        "_eof",
-        "_eof_reason",
-        "_era_version",
-        "_events",
-        "_handshake_versions",
-        "_inbox",
-        "_init_id",
-        "_instructions",
-        "_lifecycle",
-        "_lines",
-        "_listening",
-        "_listens",
-        "_loads",
-        "_max_depth",
-        "_max_frame_size",
-        "_max_listens",
-        "_offered_version",
-        "_our_caps",
-        "_our_notes",
-        "_our_requests",
-        "_outbound",
-        "_peer_caps",
-        "_peer_info",
-        "_peer_notes",
-        "_peer_requests",
-        "_recv_checked",
-        "_requests",
-        "_role",
-        "_send_checked",
-        "_server_caps",
-        "_server_info",
-        "_stamp",
-        "_stateless",
-        "_stateless_checked",
-        "_supported",
-        "_terminal",
-        "_triggers",
-        "_validate",
-        "_version",
-    )
+    __slots__ = ()
 
     def __init__(
         self,
@@ -238,79 +98,11 @@ class Connection:
         max_listen_streams: int = DEFAULT_MAX_STREAMS,
         codec: _codec.Codec | None = None,
     ) -> None:
-        versions = tuple(sorted(set(supported_versions)))
-        unknown = [v for v in versions if v not in SUPPORTED_VERSIONS]
-        if unknown:
-            raise ValueError(f"unsupported protocol versions: {', '.join(unknown)}")
-        handshake = tuple(v for v in versions if v in HANDSHAKE_VERSIONS)
-        if not handshake:
-            raise ValueError("supported_versions must include a handshake-era revision")
-        if max_frame_size < 64:
-            raise ValueError("max_frame_size must be at least 64 bytes")
-        if max_depth < 4:
-            raise ValueError("max_depth must be at least 4")
-        if role is Role.CLIENT and (server_info is not None or server_capabilities is not None):
-            raise ValueError("server_info and server_capabilities are for a server")
-        if max_listen_streams.__class__ is not int or max_listen_streams < 1:
-            raise ValueError("max_listen_streams must be a positive integer")
-        self._max_listens = max_listen_streams
-        self._codec = codec if codec is not None else _codec.DEFAULT
-        self._loads = self._codec.loads
-        self._dumps_line = self._codec.dumps_line
-        # subscriptions/listen streams: a server's open ones, a client's listens (made on first
-        # use).
-        self._listens: ServerSubscriptions | None = None
-        self._listening: ClientSubscriptions | None = None
-        self._role = role
-        self._lifecycle = LifecycleState(role)
-        self._triggers = message_triggers(role)
-        self._supported = versions
-        self._handshake_versions = handshake
-        self._stateless = tuple(v for v in versions if v in STATELESS_VERSIONS)
-        self._server_info = dict(server_info) if server_info is not None else None
-        self._server_caps = dict(server_capabilities) if server_capabilities is not None \
-            else None
-        # Stateless era: the revision this side speaks (a client's own; a server's latest,
-        # for what it sends outside any request) and the _meta a client stamps on requests.
-        self._era_version: str | None = None
-        self._stamp: dict[str, Any] = {}
-        self._max_frame_size = max_frame_size
-        self._max_depth = max_depth
-        self._validate = validate
-
-        if role is Role.CLIENT:
-            self._our_requests, self._peer_requests = CLIENT_REQUESTS, SERVER_REQUESTS
-            self._our_notes, self._peer_notes = CLIENT_NOTIFICATIONS, SERVER_NOTIFICATIONS
-        else:
-            self._our_requests, self._peer_requests = SERVER_REQUESTS, CLIENT_REQUESTS
-            self._our_notes, self._peer_notes = SERVER_NOTIFICATIONS, CLIENT_NOTIFICATIONS
-
-        # Inbound.
-        self._lines = LineBuffer(max_frame_size)
-        self._inbox: Fifo[Any] = Fifo()
-        self._events: Fifo[Event] = Fifo()
-        self._eof = False
-        self._eof_reason: str | None = None
-        self._terminal: Event | None = None
-        # Outbound.
-        # Queued frames as plain tuples (Frame's fields, in order): a Frame is built only for
-        # frames_to_send(), so data_to_send() users do not pay for the objects.
-        self._outbound: list[_Queued] = []
-        # Both directions' requests: ids, progress tokens, cancel memories, batches.
-        self._requests = RequestTable()
-        # Methods that passed the state, direction, revision and capability checks while
-        # OPERATING (nothing those checks read can change after the handshake).
-        self._send_checked: set[str] = set()
-        self._recv_checked: dict[str, MethodSpec | None] = {}
-        self._stateless_checked: dict[tuple[str, str], MethodSpec | None] = {}
-        # Handshake facts.
-        self._version: str | None = None
-        self._offered_version: str | None = None
-        self._init_id: RequestId | None = None
-        self._our_caps: dict[str, Any] = {}
-        self._peer_caps: dict[str, Any] | None = None
-        self._peer_info: dict[str, Any] | None = None
-        self._instructions: str | None = None
+        super().__init__(
+            role, supported_versions=supported_versions, max_frame_size=max_frame_size,
+            max_depth=max_depth, validate=validate, server_info=server_info,
+            server_capabilities=server_capabilities, max_listen_streams=max_listen_streams,
+            codec=codec)
 
     # ------------------------------------------------------------------ properties
 
@@ -458,531 +250,11 @@ class Connection:
             if events:
                 return events.popleft()
 
-    def _next_frame(self) -> Any:
-        if self._inbox:
-            return self._inbox.popleft()
-        try:
-            return self._lines.next_line()
-        except FrameTooLarge as exc:
-            self._fail(str(exc))
-
-    def _disconnect(self) -> Event:
-        reason = self._eof_reason
-        if reason is None and self._lines.leftover().strip():
-            reason = f"peer closed mid-frame ({len(self._lines)} bytes of an unterminated frame)"
-        self._lines.clear()
-        event = PeerDisconnected(pending=self._drop_all(), reason=reason)
-        self._lifecycle.process(Trigger.PEER_DISCONNECT)
-        self._terminal = PeerDisconnected(pending=(), reason=reason)
-        return event
-
-    def _fail(self, msg: str, code: ErrorCode = ErrorCode.INVALID_REQUEST,
-              finished_request: RequestId | None = None) -> NoReturn:
-        self._lifecycle.process(Trigger.PROTOCOL_ERROR)
-        raise RemoteProtocolError(msg, code, fatal=True, finished_request=finished_request)
-
-    def _null_id(self) -> bool:
-        return null_id(self._version or self._era_version)
-
-    def _refuse(
-        self,
-        msg: str,
-        code: ErrorCode,
-        request_id: RequestId | None,
-        *,
-        answer: bool,
-        data: Any = None,
-    ) -> _Refusal:
-        """Build the recoverable error for a dropped frame (and its owed error response)."""
-        exc = _Refusal(msg, code, data, request_id=request_id)
-        if answer:
-            obj = error_response_obj(request_id, code, msg, data, null_id=self._null_id())
-            exc.response_obj = obj
-            exc.response_hint = self._dumps_line(obj)
-            exc.response_frame = Frame(FrameKind.ERROR, exc.response_hint, request_id,
-                                       request_id, None, self._version or self._era_version)
-        return exc
-
-    def _handle_frame(self, frame: Any) -> None:
-        if isinstance(frame, (bytes, str, bytearray)):
-            if len(frame) > self._max_frame_size:
-                raise self._refuse(
-                    f"message exceeds max_frame_size ({self._max_frame_size} bytes)",
-                    ErrorCode.INVALID_REQUEST, None, answer=True)
-            try:
-                obj = self._loads(frame)
-            except _codec.DecodeError as exc:
-                raise self._refuse(f"parse error: {exc}", ErrorCode.PARSE_ERROR, None,
-                                   answer=True) from None
-            raw = frame.encode("utf-8", "replace") if isinstance(frame, str) else frame
-            if raw.count(b"{") + raw.count(b"[") > self._max_depth and too_deep(
-                    obj, self._max_depth):
-                raise self._refuse(f"frame nests deeper than max_depth ({self._max_depth})",
-                                   ErrorCode.INVALID_REQUEST, None, answer=True)
-        else:
-            obj = frame
-            if too_deep(obj, self._max_depth):
-                raise self._refuse(f"message nests deeper than max_depth ({self._max_depth})",
-                                   ErrorCode.INVALID_REQUEST, None, answer=True)
-        if obj.__class__ is list:
-            self._handle_batch(obj)
-        else:
-            self._handle_obj(obj, None)
-
-    def _handle_batch(self, items: list[Any]) -> None:
-        # (The stateless era's revision never has batches: it is named in the refusal.)
-        why = batch_refusal(self._version or self._era_version)
-        if why is not None:
-            raise self._refuse(why, ErrorCode.INVALID_REQUEST, None, answer=True)
-        if not items:
-            raise self._refuse("empty batch", ErrorCode.INVALID_REQUEST, None, answer=True)
-        batch = Batch()
-        for item in items:
-            try:
-                self._handle_obj(item, batch)
-            except _Refusal as exc:
-                if exc.response_obj is not None:
-                    batch.responses.append(exc.response_obj)
-        if not batch.waiting and batch.responses:
-            hint = self._dumps_line(batch.responses)
-            refusal = RemoteProtocolError("batch had no valid requests",
-                                          ErrorCode.INVALID_REQUEST, response_hint=hint)
-            refusal.response_frame = Frame(
-                FrameKind.BATCH, hint, protocol_version=self._version,
-                batch_ids=tuple(r["id"] for r in batch.responses if r.get("id") is not None))
-            raise refusal
-
-    def _handle_obj(self, obj: Any, batch: Batch | None) -> None:
-        # The well-formed common cases, classified inline (no message object is built); all
-        # else, including every malformed message, goes through decode_message, which is the
-        # reference for what is valid and gives the error.
-        if obj.__class__ is dict and obj.get("jsonrpc") == "2.0":
-            method = obj.get("method")
-            if method.__class__ is str:
-                params = obj.get("params")
-                if params.__class__ is dict or (params is None and "params" not in obj):
-                    rid = obj.get("id", _NO_ID)
-                    if rid is _NO_ID:
-                        self._on_notification(method, params)
-                        return
-                    if rid.__class__ is int or rid.__class__ is str:
-                        self._on_request(rid, method, params, batch)
-                        return
-            elif method is None and "error" not in obj:
-                result = obj.get("result")
-                rid = obj.get("id")
-                if result.__class__ is dict and (rid.__class__ is int or rid.__class__ is str):
-                    self._on_response(rid, result)
-                    return
-        try:
-            msg = decode_message(obj)
-        except FrameError as exc:
-            if exc.is_request:
-                raise self._refuse(str(exc), exc.code, exc.request_id, answer=True) from None
-            # A malformed response. If it names a request of ours, that request is finished.
-            rid = exc.request_id
-            finished = None
-            if rid is not None and rid in self._requests.pending:
-                self._requests.finish_pending(rid)
-                finished = rid
-            raise RemoteProtocolError(f"malformed response: {exc}", exc.code,
-                                      finished_request=finished) from None
-        cls = msg.__class__
-        if cls is Request:
-            assert isinstance(msg, Request)
-            self._on_request(msg.id, msg.method, msg.params, batch)
-        elif cls is Notification:
-            assert isinstance(msg, Notification)
-            self._on_notification(msg.method, msg.params)
-        elif cls is Response:
-            assert isinstance(msg, Response)
-            self._on_response(msg.id, msg.result)
-        else:
-            assert isinstance(msg, ErrorResponse)
-            self._on_error_response(msg)
-
     # -- incoming requests
-
-    def _spec_live(self, spec: MethodSpec) -> bool:
-        # Before negotiation every known method is possible (the traffic rules gate them).
-        version = self._version or self._era_version
-        return version is None or spec.live(version)
-
-    def _check_params(self, spec: MethodSpec, params: dict[str, Any] | None,
-                      request_id: RequestId | None, answer: bool) -> None:
-        if spec.params is None:
-            return
-        if params is None:
-            if spec.params_required:
-                raise self._refuse(f"{spec.method} requires params", ErrorCode.INVALID_PARAMS,
-                                   request_id, answer=answer)
-            return
-        try:
-            structure(params, spec.params)
-        except TypeValidationError as exc:
-            raise self._refuse(
-                f"invalid params for {spec.method}: {'; '.join(exc.errors)}",
-                ErrorCode.INVALID_PARAMS, request_id, answer=answer,
-                data={"errors": exc.errors}) from None
-
-    def _on_request(self, rid: RequestId, method: str, params: dict[str, Any] | None,
-                    batch: Batch | None) -> None:
-        requests = self._requests
-        if rid in requests.serving:
-            raise self._refuse(f"duplicate request id {rid!r}: a request with this id is "
-                               "still being served", ErrorCode.INVALID_REQUEST, rid, answer=True)
-        meta: RequestMeta | None = None
-        if method in self._recv_checked:
-            spec = self._recv_checked[method]
-        elif self._role is Role.SERVER and (
-                self._lifecycle.traffic.per_request
-                or (self._stateless and self._lifecycle.can(Trigger.START_STATELESS)
-                    and modern_version_of(params) is not None)):
-            # Stateless era, or the first message of a dual-era server naming a modern
-            # revision: the request is judged by its own _meta.
-            meta, spec = self._check_stateless_request(rid, method, params)
-        else:
-            if (method in LIFECYCLE_REQUESTS
-                    and self._triggers.get((method, Step.RECV_REQUEST)) is Trigger.RECV_INITIALIZE):
-                self._on_initialize(rid, params, batch)
-                return
-            spec = self._check_incoming_request(rid, method, params)
-        if spec is not None and self._validate:
-            self._check_params(spec, params, rid, answer=True)
-        token = progress_token_of(params)
-        requests.add_serving(rid, Incoming(method, token, batch, meta))
-        self._events.append(RequestReceived(rid, method, params, token, meta))
-
-    def _check_stateless_request(
-        self, rid: RequestId, method: str, params: dict[str, Any] | None
-    ) -> tuple[RequestMeta, MethodSpec | None]:
-        """Judge a stateless-era request alone: a method its revision does not have (-32601),
-        its ``_meta`` (-32602, -32022), the capability it needs from us (-32601). A valid
-        first request of a dual-era server starts the stateless era."""
-        judged = read_request_meta(params, self._supported)
-        if isinstance(judged, RequestMeta):
-            key = (method, judged.version)
-            if key in self._stateless_checked:
-                return judged, self._stateless_checked[key]
-            version = judged.version
-        else:
-            version = self._era_version or self._stateless[-1]
-        spec = self._peer_requests.get(method)
-        if spec is None:
-            if method in self._our_requests:
-                raise self._refuse(f"method not found: a {self._role.peer.value} does not "
-                                   f"send {method!r}", ErrorCode.METHOD_NOT_FOUND, rid,
-                                   answer=True)
-        elif not spec.live(version):
-            raise self._refuse(f"method not found: {method!r} is not part of protocol "
-                               f"version {version}", ErrorCode.METHOD_NOT_FOUND, rid,
-                               answer=True)
-        if not isinstance(judged, RequestMeta):
-            code, msg, data = judged
-            raise self._refuse(msg, ErrorCode(code), rid, answer=True, data=data)
-        if self._lifecycle.can(Trigger.START_STATELESS):
-            self._lifecycle.process(Trigger.START_STATELESS)
-            self._era_version = self._stateless[-1]
-        if self._server_caps is not None:
-            missing = missing_capability(method, params, self._server_caps, version)
-            if missing is not None:
-                raise self._refuse(f"method not found: {method!r} needs the {missing!r} "
-                                   "capability, which this server does not have",
-                                   ErrorCode.METHOD_NOT_FOUND, rid, answer=True)
-        if method not in PARAMS_DEPENDENT:
-            # Liveness and our capabilities depend on (method, revision) only: judge once.
-            self._stateless_checked[(method, version)] = spec
-        return judged, spec
-
-    def _check_incoming_request(self, rid: RequestId, method: str,
-                                params: dict[str, Any] | None) -> MethodSpec | None:
-        """Refuse a request the state, direction, revision or our capabilities do not allow.
-
-        Returns the method's spec (``None`` for methods the engine does not know).
-        """
-        lifecycle = self._lifecycle
-        allowed = lifecycle.traffic.receive
-        if allowed is not None and method not in allowed:
-            if lifecycle.state in (State.CLOSED, State.ERROR):  # pragma: no cover - guarded
-                raise self._refuse("connection is closed", ErrorCode.INVALID_REQUEST, rid,
-                                   answer=False)
-            raise self._refuse(
-                f"{method!r} is not allowed before initialization is complete "
-                f"(state {lifecycle.state.name})", ErrorCode.INVALID_REQUEST, rid, answer=True)
-        spec = self._peer_requests.get(method)
-        if spec is None:
-            if method in self._our_requests:
-                raise self._refuse(f"method not found: a {self._role.peer.value} does not "
-                                   f"send {method!r}", ErrorCode.METHOD_NOT_FOUND, rid,
-                                   answer=True)
-        else:
-            if not self._spec_live(spec):
-                raise self._refuse(f"method not found: {method!r} is not part of protocol "
-                                   f"version {self._version}", ErrorCode.METHOD_NOT_FOUND, rid,
-                                   answer=True)
-            missing = missing_capability(method, params, self._our_caps, self._version)
-            if missing is not None:
-                raise self._refuse(f"method not found: {method!r} needs the {missing!r} "
-                                   f"capability, which this {self._role.value} did not "
-                                   "advertise", ErrorCode.METHOD_NOT_FOUND, rid, answer=True)
-        if lifecycle.state is State.OPERATING and method not in PARAMS_DEPENDENT:
-            self._recv_checked[method] = spec
-        return spec
-
-    def _on_initialize(self, rid: RequestId, params: dict[str, Any] | None,
-                       batch: Batch | None) -> None:
-        if batch is not None or not self._lifecycle.can(Trigger.RECV_INITIALIZE):
-            raise self._refuse("initialize may be sent only once, first, and not in a batch",
-                               ErrorCode.INVALID_REQUEST, rid, answer=True)
-        spec = self._peer_requests[_INITIALIZE]
-        self._check_params(spec, params, rid, answer=True)
-        assert params is not None
-        requested = params.get("protocolVersion")
-        if requested.__class__ is not str:
-            raise self._refuse("initialize: protocolVersion must be a string",
-                               ErrorCode.INVALID_PARAMS, rid, answer=True)
-        client_info = params.get("clientInfo")
-        caps = params.get("capabilities")
-        if client_info.__class__ is not dict or caps.__class__ is not dict:
-            raise self._refuse("initialize: clientInfo and capabilities must be objects",
-                               ErrorCode.INVALID_PARAMS, rid, answer=True)
-        offered = negotiate(requested, self._handshake_versions)
-        self._lifecycle.process(Trigger.RECV_INITIALIZE)
-        self._offered_version = offered
-        self._init_id = rid
-        self._peer_info = client_info
-        self._peer_caps = caps
-        token = progress_token_of(params)
-        self._requests.add_serving(rid, Incoming(_INITIALIZE, token, None))
-        self._events.append(InitializeRequested(
-            request_id=rid, params=params, requested_version=requested,
-            protocol_version=offered, client_info=client_info, capabilities=caps))
 
     # -- incoming notifications
 
-    def _on_notification(self, method: str, params: dict[str, Any] | None) -> None:
-        allowed = self._lifecycle.traffic.receive
-        if allowed is not None and method not in allowed:
-            raise self._refuse(f"notification {method!r} is not allowed in state "
-                               f"{self._lifecycle.state.name}", ErrorCode.INVALID_REQUEST, None,
-                               answer=False)
-        if method == _CANCELLED:
-            self._on_cancelled(params)
-            return
-        if method == _PROGRESS:
-            self._on_progress(params)
-            return
-        spec = self._peer_notes.get(method)
-        if spec is None:
-            if method in self._our_notes:
-                raise self._refuse(f"a {self._role.peer.value} does not send {method!r}",
-                                   ErrorCode.INVALID_REQUEST, None, answer=False)
-        elif self._lifecycle.traffic.per_request and not self._spec_live(spec):
-            raise self._refuse(f"notification {method!r} is not part of protocol version "
-                               f"{self._era_version}", ErrorCode.INVALID_REQUEST, None,
-                               answer=False)
-        elif self._validate:
-            self._check_params(spec, params, None, answer=False)
-        if method in LIFECYCLE_NOTIFICATIONS:
-            trigger = self._triggers.get((method, Step.RECV_NOTIFICATION))
-            if trigger is Trigger.RECV_INITIALIZED and self._lifecycle.can(trigger):
-                self._lifecycle.process(trigger)
-                assert self._version is not None and self._peer_info is not None
-                self._events.append(Initialized(
-                    protocol_version=self._version, peer_info=self._peer_info,
-                    peer_capabilities=self._peer_caps or {}))
-                return
-            raise self._refuse("unexpected notifications/initialized", ErrorCode.INVALID_REQUEST,
-                               None, answer=False)
-        if self._listening is not None and self._on_subscription_note(method, params):
-            return
-        self._events.append(NotificationReceived(method, params))
-
-    def _on_cancelled(self, params: dict[str, Any] | None) -> None:
-        rid = params.get("requestId") if params else None
-        if not is_request_id(rid):
-            # 2025-11-25 tasks are cancelled with tasks/cancel, not this; nothing to do.
-            return
-        assert rid is not None
-        if self._listening is not None and self._on_listen_cancelled(params):
-            return
-        if self._listens is not None:
-            self._listens.cancel(rid)
-        incoming = self._requests.serving.get(rid)
-        if incoming is None or incoming.method in UNCANCELLABLE:
-            return  # already answered (a race), unknown, or initialize (which can't be cancelled)
-        self._requests.cancel_serving(rid)
-        if incoming.batch is not None:
-            self._finish_batch_member(incoming.batch, rid, None)
-        reason = params.get("reason") if params else None
-        self._events.append(RequestCancelled(rid, reason if reason.__class__ is str else None))
-
-    def _on_listen_cancelled(self, params: dict[str, Any] | None) -> bool:
-        """(Client) A ``notifications/cancelled`` of one of our listens: True when it was."""
-        assert self._listening is not None
-        try:
-            outcome = self._listening.receive_notification(_CANCELLED, params)
-        except SubscriptionViolation:
-            return False
-        if isinstance(outcome, SubscriptionEnded):
-            rid = outcome.subscription_id
-            if rid in self._requests.pending:
-                self._requests.finish_pending(rid)
-            reason = params.get("reason") if params else None
-            self._events.append(ListenEnded(rid, reason if reason.__class__ is str else None))
-            return True
-        return outcome is not None  # a stale one (the answer came first): dropped
-
-    def _on_subscription_note(self, method: str, params: dict[str, Any] | None) -> bool:
-        """(Client) A notification of one of our listen streams: True when it was handled."""
-        assert self._listening is not None
-        try:
-            outcome = self._listening.receive_notification(method, params)
-        except SubscriptionViolation as exc:
-            raise self._refuse(f"dropped {method}: {exc}", ErrorCode.INVALID_REQUEST, None,
-                               answer=False) from None
-        if outcome is None:
-            return False
-        if isinstance(outcome, Acknowledged):
-            self._events.append(ListenAcknowledged(outcome.subscription_id, outcome.requested,
-                                                   outcome.honoured))
-        elif isinstance(outcome, SubscriptionNotification):
-            self._events.append(NotificationReceived(method, params, outcome.subscription_id))
-        # A stale notification (its stream already ended) is dropped, as the spec says.
-        return True
-
-    def _on_progress(self, params: dict[str, Any] | None) -> None:
-        if not params:
-            raise self._refuse("notifications/progress requires params",
-                               ErrorCode.INVALID_PARAMS, None, answer=False)
-        token = params.get("progressToken")
-        progress = params.get("progress")
-        total = params.get("total")
-        message = params.get("message")
-        if (not is_request_id(token) or progress.__class__ not in (int, float)
-                or (total is not None and total.__class__ not in (int, float))
-                or (message is not None and message.__class__ is not str)):
-            raise self._refuse("invalid params for notifications/progress",
-                               ErrorCode.INVALID_PARAMS, None, answer=False)
-        assert token is not None
-        rid = self._requests.progress.get(token)
-        if rid is None:
-            return  # progress for a finished or unknown request: dropped
-        self._events.append(ProgressReceived(rid, token, progress, total, message))
-
     # -- incoming responses
-
-    def _take_pending(self, rid: RequestId) -> Outgoing | None:
-        # None: a late answer to a request we cancelled, ignored.
-        try:
-            return self._requests.take_pending(rid)
-        except UnknownRequest:
-            raise self._refuse(f"response to unknown request id {rid!r}",
-                               ErrorCode.INVALID_REQUEST, None, answer=False) from None
-
-    def _on_response(self, rid: RequestId, result: dict[str, Any]) -> None:
-        try:  # (inlined _take_pending: the hot path)
-            out = self._requests.take_pending(rid)
-        except UnknownRequest:
-            raise self._refuse(f"response to unknown request id {rid!r}",
-                               ErrorCode.INVALID_REQUEST, None, answer=False) from None
-        if out is None:
-            return
-        if self._listening is not None:
-            self._listening.receive_response(rid)
-        if out.method in LIFECYCLE_REQUESTS and (
-                self._triggers.get((out.method, Step.RECV_RESULT))
-                is Trigger.RECV_INITIALIZE_RESULT):
-            self._on_initialize_result(rid, result)
-            return
-        typed: Any = None
-        result_type: str | None = None
-        if self._lifecycle.traffic.per_request:
-            result_type = result.get("resultType", "complete")
-            if result_type == "input_required":
-                self._on_input_required(rid, out, result)
-                return
-            if result_type != "complete":
-                raise RemoteProtocolError(
-                    f"invalid result for {out.method}: unknown resultType {result_type!r}",
-                    ErrorCode.INVALID_PARAMS, finished_request=rid)
-        if self._validate:
-            spec = self._our_requests.get(out.method)
-            if spec is not None and spec.result is not None:
-                try:
-                    typed = structure(result, spec.result)
-                except TypeValidationError as exc:
-                    raise RemoteProtocolError(
-                        f"invalid result for {out.method}: {'; '.join(exc.errors)}",
-                        ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
-                        finished_request=rid) from None
-        self._events.append(ResponseReceived(rid, out.method, result, typed, result_type))
-
-    def _on_input_required(self, rid: RequestId, out: Outgoing, result: dict[str, Any]) -> None:
-        if out.method not in MRTR_METHODS:
-            raise RemoteProtocolError(
-                f"invalid result for {out.method}: only tools/call, prompts/get and "
-                "resources/read may be answered input_required", ErrorCode.INVALID_PARAMS,
-                finished_request=rid)
-        if self._validate:
-            try:
-                structure(result, InputRequiredResult)
-            except TypeValidationError as exc:
-                raise RemoteProtocolError(
-                    f"invalid result for {out.method}: {'; '.join(exc.errors)}",
-                    ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
-                    finished_request=rid) from None
-        requests = result.get("inputRequests")
-        state = result.get("requestState")
-        if (requests is not None and requests.__class__ is not dict) or (
-                state is not None and state.__class__ is not str):
-            raise RemoteProtocolError(
-                f"invalid result for {out.method}: inputRequests must be an object and "
-                "requestState a string", ErrorCode.INVALID_PARAMS, finished_request=rid)
-        self._events.append(InputRequiredEvent(
-            rid, out.method, dict(out.params or {}), requests or {}, state, result))
-
-    def _on_initialize_result(self, rid: RequestId, result: dict[str, Any]) -> None:
-        spec = self._our_requests[_INITIALIZE]
-        assert spec.result is not None
-        try:
-            structure(result, spec.result)
-        except TypeValidationError as exc:
-            self._fail(f"invalid initialize result: {'; '.join(exc.errors)}",
-                       ErrorCode.INVALID_PARAMS, rid)
-        version = result["protocolVersion"]
-        if version not in self._handshake_versions:
-            self._fail(
-                f"the server chose protocol version {version!r}, which this client does not "
-                f"support (supported: {', '.join(self._handshake_versions)})",
-                ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, rid)
-        self._lifecycle.process(Trigger.RECV_INITIALIZE_RESULT)
-        self._version = version
-        self._peer_info = result["serverInfo"]
-        self._peer_caps = result["capabilities"]
-        instructions = result.get("instructions")
-        self._instructions = instructions if instructions.__class__ is str else None
-        assert self._peer_info is not None and self._peer_caps is not None
-        self._events.append(Initialized(
-            protocol_version=version, peer_info=self._peer_info,
-            peer_capabilities=self._peer_caps, instructions=self._instructions,
-            request_id=rid, result=result))
-
-    def _on_error_response(self, resp: ErrorResponse) -> None:
-        rid = resp.id
-        if rid is None:
-            self._events.append(ErrorReceived(None, "", resp.error))
-            return
-        out = self._take_pending(rid)
-        if out is None:
-            return
-        if self._listening is not None:
-            self._listening.receive_response(rid, error=True)
-        trigger = self._triggers.get((out.method, Step.RECV_ERROR)) \
-            if out.method in LIFECYCLE_REQUESTS else None
-        if trigger is not None:
-            self._lifecycle.process(trigger)
-        self._events.append(ErrorReceived(rid, out.method, resp.error))
 
     # ------------------------------------------------------------------ outbound
 
@@ -1012,55 +284,6 @@ class Connection:
         data = out[0][1] if len(out) == 1 else b"".join([entry[1] for entry in out])
         out.clear()
         return data
-
-    def _check_open(self) -> None:
-        state = self._lifecycle.state
-        if state is State.CLOSED or state is State.ERROR:
-            raise LocalProtocolError(f"can't send: the connection is {state.name}")
-
-    def _encode(self, obj: Any) -> bytes:
-        try:
-            return self._dumps_line(obj)
-        except _codec.EncodeError as exc:
-            raise LocalProtocolError(f"can't encode message as JSON: {exc}",
-                                     ErrorCode.INTERNAL_ERROR) from None
-
-    def _payload(self, value: Any) -> dict[str, Any] | None:
-        if value is None or value.__class__ is dict:
-            return value
-        if isinstance(value, Mapping):
-            return dict(value)
-        if attrs.has(value.__class__):
-            # Written for the negotiated revision (for the server's initialize result: the one
-            # it is about to answer with); before negotiation, every field is kept.
-            out = unstructure(value, self._version or self._offered_version
-                              or self._era_version)
-            if out.__class__ is not dict:  # pragma: no cover - every MCP type is an object
-                raise LocalProtocolError("params and results must be JSON objects")
-            return out
-        raise LocalProtocolError(
-            f"params and results must be a mapping or an MCP type, not {type(value).__name__}")
-
-    def _check_send_method(self, method: str, kind: str) -> None:
-        allowed = self._lifecycle.traffic.send
-        if allowed is not None and method not in allowed:
-            state = self._lifecycle.state
-            if state is State.IDLE or state is State.INITIALIZING or state is State.INITIALIZED:
-                raise LocalProtocolError(
-                    f"can't send {kind} {method!r} before initialization is complete "
-                    f"(state {state.name})")
-            raise LocalProtocolError(f"can't send {method!r} in state {state.name}")
-        table = self._our_requests if kind == "request" else self._our_notes
-        other = self._peer_requests if kind == "request" else self._peer_notes
-        spec = table.get(method)
-        if spec is None:
-            if method in other:
-                raise LocalProtocolError(
-                    f"a {self._role.value} does not send {method!r}", ErrorCode.METHOD_NOT_FOUND)
-        elif not self._spec_live(spec):
-            raise LocalProtocolError(
-                f"{method!r} is not part of protocol version {self._version}",
-                ErrorCode.METHOD_NOT_FOUND)
 
     def send_request(
         self,
@@ -1112,77 +335,10 @@ class Connection:
                 ``request_state`` is given for another method or era, or the params cannot be
                 encoded. Nothing is queued then.
         """
-        self._check_open()
-        payload = self._payload(params)
-        keep: dict[str, Any] | None = None
-        if self._stamp and method in MRTR_METHODS:
-            keep = {k: v for k, v in payload.items() if k not in _MRTR_FIELDS} \
-                if payload else {}
-        if input_responses is not None or request_state is not None:
-            payload = self._retry_payload(method, payload, input_responses, request_state)
-        if method in LIFECYCLE_REQUESTS:
-            self._check_initialize_params(payload)
-            trigger = self._triggers.get((method, Step.SEND_REQUEST))
-            if trigger is None or not self._lifecycle.can(trigger):
-                raise LocalProtocolError(
-                    "initialize may be sent only once, first, and only by a client")
-        else:
-            trigger = None
-            if method not in self._send_checked:
-                self._check_send_method(method, "request")
-                missing = None if self._peer_caps is None else missing_capability(
-                    method, payload, self._peer_caps, self._version)
-                if missing is not None:
-                    raise LocalProtocolError(
-                        f"the {self._role.peer.value} did not advertise the {missing!r} "
-                        f"capability that {method!r} needs", ErrorCode.METHOD_NOT_FOUND)
-                if (self._lifecycle.state is State.OPERATING
-                        and method not in PARAMS_DEPENDENT):
-                    self._send_checked.add(method)
-        if progress_token is not None:
-            if not is_request_id(progress_token):
-                raise LocalProtocolError("progress_token must be an int or a str")
-            payload = dict(payload) if payload else {}
-            meta = payload.get("_meta")
-            payload["_meta"] = {**meta, "progressToken": progress_token} \
-                if isinstance(meta, Mapping) else {"progressToken": progress_token}
-        if self._stamp:
-            payload = _stateless.stamped(payload, self._stamp, log_level)
-        elif log_level is not None:
-            raise LocalProtocolError("log_level is for a client in the stateless era")
-        token = progress_token_of(payload) if progress_token is None else progress_token
-        requests = self._requests
-        if token is not None and token in requests.progress:
-            raise LocalProtocolError(f"progress token {token!r} is already in use")
-        rid = requests.next_id
-        obj: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
-        if payload is not None:
-            obj["params"] = payload
-        frame: _Queued = (FrameKind.REQUEST, self._encode(obj), rid, related_request_id, method,
-                          self._version or self._era_version, ())
-        if method == LISTEN_METHOD and self._stamp:
-            self._register_listen(rid, payload)
-        if trigger is not None:
-            self._lifecycle.process(trigger)
-            assert payload is not None
-            self._init_id = rid
-            self._our_caps = payload["capabilities"]
-        requests.add_pending(rid, Outgoing(method, token, keep))
-        self._outbound.append(frame)
-        return rid
-
-    def _register_listen(self, rid: RequestId, payload: dict[str, Any] | None) -> None:
-        try:
-            wanted = SubscriptionFilter.from_json((payload or {}).get("notifications"))
-        except ValueError as exc:
-            raise LocalProtocolError(f"subscriptions/listen: {exc}",
-                                     ErrorCode.INVALID_PARAMS) from None
-        if self._listening is None:
-            self._listening = ClientSubscriptions(max_streams=self._max_listens)
-        try:
-            self._listening.listen(rid, wanted)
-        except ListenRefused as exc:
-            raise LocalProtocolError(str(exc), exc.code) from None
+        return self._queue_request(
+            method, params, progress_token=progress_token, log_level=log_level,
+            related_request_id=related_request_id, input_responses=input_responses,
+            request_state=request_state)
 
     def send_listen(
         self,
@@ -1217,25 +373,6 @@ class Connection:
             else dict(notifications)
         return self.send_request(LISTEN_METHOD, {"notifications": wanted},
                                  log_level=log_level)
-
-    def _retry_payload(self, method: str, payload: dict[str, Any] | None,
-                       input_responses: Mapping[str, Any] | None,
-                       request_state: str | None) -> dict[str, Any]:
-        if not self._stamp or method not in MRTR_METHODS:
-            raise LocalProtocolError(
-                "input_responses and request_state are for a stateless-era client's retry of "
-                "tools/call, prompts/get or resources/read")
-        if request_state is not None and request_state.__class__ is not str:
-            raise LocalProtocolError("request_state must be the string the server sent")
-        out = dict(payload) if payload else {}
-        if input_responses is not None:
-            if not isinstance(input_responses, Mapping):
-                raise LocalProtocolError("input_responses must be a mapping of results by key")
-            out["inputResponses"] = {
-                key: self._payload(value) for key, value in input_responses.items()}
-        if request_state is not None:
-            out["requestState"] = request_state
-        return out
 
     def send_retry(
         self,
@@ -1347,20 +484,6 @@ class Connection:
         self._stamp = stamp
         self._our_caps = caps
 
-    def _check_initialize_params(self, payload: dict[str, Any] | None) -> None:
-        if self._role is not Role.CLIENT:
-            raise LocalProtocolError("only a client sends initialize")
-        if payload is None:
-            raise LocalProtocolError("initialize needs params")
-        version = payload.get("protocolVersion")
-        if version not in self._handshake_versions:
-            raise LocalProtocolError(
-                f"initialize: protocolVersion {version!r} is not one this connection supports "
-                f"({', '.join(self._handshake_versions)})")
-        if not isinstance(payload.get("capabilities"), dict) or not isinstance(
-                payload.get("clientInfo"), dict):
-            raise LocalProtocolError("initialize: capabilities and clientInfo must be objects")
-
     def send_initialize(
         self,
         client_info: Mapping[str, Any] | Any,
@@ -1381,14 +504,8 @@ class Connection:
         Raises:
             LocalProtocolError: as :meth:`send_request`.
         """
-        params: dict[str, Any] = {
-            "protocolVersion": protocol_version or self._handshake_versions[-1],
-            "capabilities": self._payload(capabilities) or {},
-            "clientInfo": self._payload(client_info),
-        }
-        if meta is not None:
-            params["_meta"] = dict(meta)
-        return self.send_request(_INITIALIZE, params)
+        return self.send_request(INITIALIZE, self._initialize_params(
+            client_info, capabilities, protocol_version, meta))
 
     def send_initialized(self) -> None:
         """(Client) Queue ``notifications/initialized``: INITIALIZED -> OPERATING.
@@ -1396,7 +513,7 @@ class Connection:
         Raises:
             LocalProtocolError: not a client, or the initialize result has not arrived.
         """
-        self.send_notification(_INITIALIZED)
+        self.send_notification(INITIALIZED)
 
     def send_initialize_result(
         self,
@@ -1412,16 +529,8 @@ class Connection:
         Raises:
             LocalProtocolError: as :meth:`send_response`.
         """
-        result: dict[str, Any] = {
-            "protocolVersion": self._offered_version,
-            "capabilities": self._payload(capabilities) or {},
-            "serverInfo": self._payload(server_info),
-        }
-        if instructions is not None:
-            result["instructions"] = instructions
-        if meta is not None:
-            result["_meta"] = dict(meta)
-        self.send_response(request_id, result)
+        self.send_response(request_id, self._initialize_answer(
+            server_info, capabilities, instructions, meta))
 
     def send_notification(self, method: str, params: Mapping[str, Any] | Any = None, *,
                           related_request_id: RequestId | None = None) -> None:
@@ -1445,84 +554,7 @@ class Connection:
                 a stateless-era log message has no request that asked for logs, or the params
                 cannot be encoded.
         """
-        self._check_open()
-        payload = self._payload(params)
-        if method == _CANCELLED:
-            rid = payload.get("requestId") if payload else None
-            if not is_request_id(rid):
-                raise LocalProtocolError("notifications/cancelled needs a requestId")
-            reason = payload.get("reason") if payload else None
-            self.cancel(rid, reason)  # type: ignore[arg-type]
-            return
-        self._check_send_method(method, "notification")
-        if (method in NOTIFICATION_FILTER_FIELDS and self._role is Role.SERVER
-                and self._lifecycle.traffic.per_request):
-            self._route_to_listens(method, payload, related_request_id)
-            return
-        related = related_request_id
-        if method == _PROGRESS:
-            token = payload.get("progressToken") if payload else None
-            serving_tokens = self._requests.serving_tokens
-            if token not in serving_tokens:
-                return  # the request ended (or never asked for progress): nothing to say
-            related = serving_tokens[token]
-        version = self._version or self._era_version
-        serving = self._requests.serving
-        if related is not None and related in serving:
-            meta = serving[related].meta
-            if meta is not None:
-                version = meta.version
-        if method == _LOG and self._lifecycle.traffic.per_request:
-            incoming = serving.get(related) if related is not None else None
-            if incoming is None:
-                raise LocalProtocolError(
-                    "notifications/message is request-scoped in the stateless era: pass the "
-                    "related_request_id of a request being served")
-            if not _stateless.log_allowed(related, incoming.meta, payload):
-                return  # below the level the request asked for
-        obj: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
-        if payload is not None:
-            obj["params"] = payload
-        frame: _Queued = (FrameKind.NOTIFICATION, self._encode(obj), None, related, method,
-                          version, ())
-        if method in LIFECYCLE_NOTIFICATIONS:
-            trigger = self._triggers.get((method, Step.SEND_NOTIFICATION))
-            if trigger is None:
-                raise LocalProtocolError(f"only a {self._role.peer.value} sends {method}")
-            self._lifecycle.process(trigger)
-        self._outbound.append(frame)
-
-    def _route_to_listens(self, method: str, payload: dict[str, Any] | None,
-                          only: RequestId | None) -> None:
-        if self._listens is None:
-            return
-        try:
-            deliveries = self._listens.route(method, payload)
-        except ValueError as exc:
-            raise LocalProtocolError(str(exc)) from None
-        frames: list[_Queued] = []
-        for delivery in deliveries:
-            sid = delivery.subscription_id
-            if only is not None and sid != only:
-                continue
-            incoming = self._requests.serving.get(sid)
-            version = incoming.meta.version if incoming is not None and \
-                incoming.meta is not None else self._era_version
-            frames.append((FrameKind.NOTIFICATION, self._encode(delivery.to_json()), None, sid,
-                           method, version, ()))
-        self._outbound.extend(frames)
-
-    def _take_serving(self, request_id: RequestId) -> Incoming | None:
-        # None: cancelled by the peer, answering is a no-op.
-        try:
-            incoming = self._requests.take_serving(request_id)
-        except UnknownRequest:
-            raise LocalProtocolError(f"there is no request {request_id!r} to answer") from None
-        if incoming is None:
-            return None
-        if self._listens is not None:
-            self._listens.cancel(request_id)  # answering a listen ends its stream
-        return incoming
+        self._queue_notification(method, params, related_request_id=related_request_id)
 
     def send_response(self, request_id: RequestId, result: Mapping[str, Any] | Any) -> None:
         """Queue the successful response to a request we are serving.
@@ -1548,41 +580,7 @@ class Connection:
                 exc.code, exc.message, exc.data)``. Nothing is queued and the request is still
                 served then.
         """
-        self._check_open()
-        payload = self._payload(result)
-        if payload is None:
-            raise LocalProtocolError("a result must be an object (use {} for an empty result)")
-        incoming = self._requests.serving.get(request_id)
-        trigger = self._triggers.get((incoming.method, Step.SEND_RESULT)) \
-            if incoming is not None and incoming.method in LIFECYCLE_REQUESTS else None
-        is_init = trigger is Trigger.SEND_INITIALIZE_RESULT
-        version = self._version
-        if is_init:
-            payload = self._initialize_result(payload)
-            version = payload["protocolVersion"]
-        elif incoming is not None and incoming.meta is not None:
-            payload = _stateless.complete_result(incoming.meta, incoming.method, payload,
-                                                 self._server_info)
-            version = incoming.meta.version
-        obj = {"jsonrpc": "2.0", "id": request_id, "result": payload}
-        data = self._encode(obj) if incoming is None or incoming.batch is None else b""
-        try:  # (inlined _take_serving: the hot path)
-            incoming = self._requests.take_serving(request_id)
-        except UnknownRequest:
-            raise LocalProtocolError(f"there is no request {request_id!r} to answer") from None
-        if incoming is None:
-            return
-        if self._listens is not None:
-            self._listens.cancel(request_id)  # answering a listen ends its stream
-        if trigger is not None:
-            self._lifecycle.process(trigger)
-            self._version = payload["protocolVersion"]
-            self._our_caps = payload["capabilities"]
-        if incoming.batch is not None:
-            self._finish_batch_member(incoming.batch, request_id, obj)
-        else:
-            self._outbound.append((FrameKind.RESPONSE, data, request_id, request_id,
-                                   incoming.method, version, ()))
+        self._queue_response(request_id, result)
 
     def send_input_required(
         self,
@@ -1620,39 +618,9 @@ class Connection:
                 exc.code, exc.message, exc.data)``. Nothing is queued then and the request is
                 still served.
         """
-        incoming = self._requests.serving.get(request_id)
-        if incoming is None:
-            if request_id in self._requests.cancelled_in:
-                return
-            raise LocalProtocolError(f"there is no request {request_id!r} to answer")
-        if incoming.meta is None:
-            raise LocalProtocolError("input_required is a stateless-era (2026-07-28) answer")
-        if incoming.method not in MRTR_METHODS:
-            raise LocalProtocolError(
-                f"request {request_id!r} is {incoming.method!r}: only tools/call, prompts/get "
-                "and resources/read may be answered input_required")
-        if not input_requests and request_state is None:
-            raise LocalProtocolError("input_required needs input_requests or a request_state")
-        if request_state is not None and request_state.__class__ is not str:
-            raise LocalProtocolError("request_state must be a string")
-        result: dict[str, Any] = {"resultType": "input_required"}
-        if input_requests:
-            result["inputRequests"] = {key: self._payload(value)
-                                       for key, value in input_requests.items()}
-        if request_state is not None:
-            result["requestState"] = request_state
-        if meta is not None:
-            result["_meta"] = dict(meta)
-        self.send_response(request_id, result)
-
-    def _serving_listen(self, request_id: RequestId) -> Incoming:
-        incoming = self._requests.serving.get(request_id)
-        if incoming is None:
-            raise LocalProtocolError(f"there is no request {request_id!r} being served")
-        if incoming.method != LISTEN_METHOD or incoming.meta is None:
-            raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, not a "
-                                     "stateless-era subscriptions/listen")
-        return incoming
+        result = self._input_required_result(request_id, input_requests, request_state, meta)
+        if result is not None:
+            self.send_response(request_id, result)
 
     def accept_listen(
         self,
@@ -1689,26 +657,7 @@ class Connection:
                 ``max_listen_streams`` streams are open (``INVALID_REQUEST``): nothing is
                 queued; answer with ``send_error(request_id, exc.code, str(exc))``.
         """
-        if self._requests.peer_cancelled(request_id):
-            return None
-        incoming = self._serving_listen(request_id)
-        assert incoming.meta is not None
-        if self._listens is None:
-            self._listens = ServerSubscriptions(
-                self._server_caps if self._server_caps is not None else _HONOUR_ALL,
-                max_streams=self._max_listens)
-        if request_id in self._listens:
-            raise LocalProtocolError(f"the stream of {request_id!r} is already open")
-        stream = self._listens.open(request_id, params, accept_uri=accept_uri)
-        ack = stream.acknowledgement
-        try:
-            data = self._encode(ack.to_json())
-        except LocalProtocolError:  # pragma: no cover - the filter is JSON by construction
-            self._listens.cancel(request_id)
-            raise
-        self._outbound.append((FrameKind.NOTIFICATION, data, None, request_id,
-                               ACKNOWLEDGED_METHOD, incoming.meta.version, ()))
-        return stream
+        return self._open_listen(request_id, params, accept_uri)
 
     def end_listen(self, request_id: RequestId, reason: str | None = None, *,
                    notify_cancelled: bool = True) -> None:
@@ -1724,20 +673,12 @@ class Connection:
         Raises:
             LocalProtocolError: ``request_id`` is not an accepted listen being served.
         """
-        if self._requests.peer_cancelled(request_id):
-            return
-        incoming = self._serving_listen(request_id)
-        assert incoming.meta is not None
-        if self._listens is None or request_id not in self._listens:
-            raise LocalProtocolError(f"the stream of {request_id!r} was not accepted: answer "
-                                     "the request with send_response or send_error")
-        end = self._listens.end(request_id, reason)
-        self.send_response(request_id, end.result)
-        if notify_cancelled:
-            self._outbound.append((
-                FrameKind.NOTIFICATION,
-                self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": end.cancelled}),
-                None, request_id, _CANCELLED, incoming.meta.version, ()))
+        ending = self._end_listen_stream(request_id, reason)
+        if ending is not None:
+            end, version = ending
+            self.send_response(request_id, end.result)
+            if notify_cancelled:
+                self._queue_listen_cancelled(request_id, end.cancelled, version)
 
     @property
     def listen_streams(self) -> Mapping[RequestId, ListenStream]:
@@ -1777,29 +718,9 @@ class Connection:
             LocalProtocolError: ``request_id`` is not a ``server/discover`` request being
                 served, or an argument is invalid.
         """
-        incoming = self._requests.serving.get(request_id)
-        if incoming is not None and incoming.method != _DISCOVER:
-            raise LocalProtocolError(f"request {request_id!r} is {incoming.method!r}, "
-                                     "not server/discover")
-        caps = self._payload(capabilities) if capabilities is not None else (
-            self._server_caps or {})
-        info = self._payload(server_info) if server_info is not None else self._server_info
-        self.send_response(request_id, _stateless.discover_result(
-            self._supported, caps or {}, info, instructions=instructions, ttl_ms=ttl_ms,
+        self.send_response(request_id, self._discover_answer(
+            request_id, server_info, capabilities, instructions=instructions, ttl_ms=ttl_ms,
             cache_scope=cache_scope, meta=meta))
-
-    def _initialize_result(self, payload: dict[str, Any]) -> dict[str, Any]:
-        payload = dict(payload)
-        version = payload.setdefault("protocolVersion", self._offered_version)
-        if version not in self._handshake_versions:
-            raise LocalProtocolError(
-                f"initialize result: protocolVersion {version!r} is not supported here")
-        payload.setdefault("capabilities", {})
-        if not isinstance(payload["capabilities"], dict):
-            raise LocalProtocolError("initialize result: capabilities must be an object")
-        if not isinstance(payload.get("serverInfo"), dict):
-            raise LocalProtocolError("initialize result: serverInfo (an object) is required")
-        return payload
 
     def send_error(
         self, request_id: RequestId, code: int, message: str, data: Any = None
@@ -1813,27 +734,7 @@ class Connection:
             LocalProtocolError: ``request_id`` is not a request we are serving, ``code`` is not
                 an integer, or ``data`` cannot be encoded.
         """
-        self._check_open()
-        if code.__class__ is not int and not isinstance(code, ErrorCode):
-            raise LocalProtocolError("an error code must be an integer")
-        obj = error_response_obj(request_id, code, message, data)
-        incoming = self._requests.serving.get(request_id)
-        data_ = self._encode(obj) if incoming is None or incoming.batch is None else b""
-        incoming = self._take_serving(request_id)
-        if incoming is None:
-            return
-        trigger = self._triggers.get((incoming.method, Step.SEND_ERROR)) \
-            if incoming.method in LIFECYCLE_REQUESTS else None
-        if trigger is Trigger.SEND_INITIALIZE_ERROR:
-            self._lifecycle.process(trigger)
-            self._init_id = None
-            self._peer_info = self._peer_caps = None
-        if incoming.batch is not None:
-            self._finish_batch_member(incoming.batch, request_id, obj)
-        else:
-            self._outbound.append((
-                FrameKind.ERROR, data_, request_id, request_id, incoming.method,
-                incoming.meta.version if incoming.meta is not None else self._version, ()))
+        self._queue_error(request_id, code, message, data)
 
     def cancel(self, request_id: RequestId, reason: str | None = None) -> None:
         """Cancel a request we sent: queue ``notifications/cancelled`` and stop waiting for it.
@@ -1844,23 +745,7 @@ class Connection:
             LocalProtocolError: ``request_id`` is not pending, or it is ``initialize`` (which the
                 spec forbids cancelling).
         """
-        self._check_open()
-        out = self._requests.pending.get(request_id)
-        if out is None:
-            raise LocalProtocolError(f"there is no pending request {request_id!r} to cancel")
-        if out.method in UNCANCELLABLE:
-            raise LocalProtocolError(f"{out.method} cannot be cancelled")
-        params: dict[str, Any] = {"requestId": request_id}
-        if reason is not None:
-            params["reason"] = reason
-        frame: _Queued = (
-            FrameKind.NOTIFICATION,
-            self._encode({"jsonrpc": "2.0", "method": _CANCELLED, "params": params}),
-            None, None, _CANCELLED, self._version or self._era_version, ())
-        self._requests.cancel_pending(request_id)
-        if self._listening is not None and request_id in self._listening:
-            self._listening.cancel(request_id)
-        self._outbound.append(frame)
+        self._queue_cancel(request_id, reason)
 
     def send_failed(self) -> None:
         """Tell the engine that writing its frames failed (the transport is broken).
@@ -1886,19 +771,5 @@ class Connection:
         self._events.append(Closed(pending=self._drop_all()))
         self._terminal = Closed(pending=())
 
-    def _drop_all(self) -> tuple[RequestId, ...]:
-        if self._listens is not None:
-            self._listens.connection_lost()
-        if self._listening is not None:
-            self._listening.connection_lost()
-        return self._requests.drop_all()
-
     # -- helpers
 
-    def _finish_batch_member(self, batch: Batch, rid: RequestId,
-                             response: dict[str, Any] | None) -> None:
-        responses = RequestTable.finish_batch_member(batch, rid, response)
-        if responses is not None:
-            ids = tuple(r["id"] for r in responses if r.get("id") is not None)
-            self._outbound.append((FrameKind.BATCH, self._encode(responses), None, None,
-                                   None, self._version, ids))

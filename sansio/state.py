@@ -44,7 +44,8 @@ belongs to (``None`` while undecided or over), and the ``per_request`` column of
 :data:`TRAFFIC` says that in STATELESS every request is judged alone, by the version, client
 capabilities and log level of its own ``params._meta`` (nothing is inferred from earlier
 requests). A dual-era server's first message decides: ``initialize`` enters the handshake era,
-a modern request the stateless one.
+a modern request the stateless one (the ``enter_by_meta`` and ``judge_by_meta`` columns of
+:data:`TRAFFIC` say where a received request is judged by its own ``_meta``).
 """
 
 from __future__ import annotations
@@ -168,19 +169,28 @@ class Traffic:
     ``per_request`` is true where every request carries its own protocol version and client
     capabilities in ``params._meta`` (the stateless era): the engine stamps them on what it
     sends and judges what it receives by them, method liveness included.
+
+    ``judge_by_meta`` is true where a received request is judged alone, by its own ``_meta``
+    (a stateless server; a stateless client's requests come from the server and carry none).
+    ``enter_by_meta`` is true where a received request whose ``_meta`` names a modern revision
+    starts the stateless era (a dual-era server's first message) and is judged by it.
     """
 
-    __slots__ = ("per_request", "receive", "send")
+    __slots__ = ("enter_by_meta", "judge_by_meta", "per_request", "receive", "send")
 
     def __init__(self, send: frozenset[str] | None, receive: frozenset[str] | None,
-                 per_request: bool = False) -> None:
+                 per_request: bool = False, *, judge_by_meta: bool = False,
+                 enter_by_meta: bool = False) -> None:
         self.send = send
         self.receive = receive
         self.per_request = per_request
+        self.judge_by_meta = judge_by_meta
+        self.enter_by_meta = enter_by_meta
 
     def __repr__(self) -> str:
         return (f"Traffic(send={self.send!r}, receive={self.receive!r}, "
-                f"per_request={self.per_request!r})")
+                f"per_request={self.per_request!r}, judge_by_meta={self.judge_by_meta!r}, "
+                f"enter_by_meta={self.enter_by_meta!r})")
 
 
 _PING = "ping"
@@ -208,13 +218,16 @@ TRAFFIC: Mapping[tuple[Role, State], Traffic] = {
     (_C, State.STATELESS): Traffic(send=None, receive=None, per_request=True),
     # Likewise a server that refused initialize is IDLE again, and may still get the client's
     # cancellation of a ping it sent meanwhile.
-    (_S, State.IDLE): Traffic(send=_NOTHING, receive=frozenset({_INIT, _PING, _CANCEL})),
+    # A dual-era server's first request decides the era: initialize, or a modern _meta.
+    (_S, State.IDLE): Traffic(send=_NOTHING, receive=frozenset({_INIT, _PING, _CANCEL}),
+                              enter_by_meta=True),
     (_S, State.INITIALIZING): Traffic(send=_SERVER_EARLY, receive=frozenset({_PING, _CANCEL})),
     (_S, State.INITIALIZED): Traffic(
         send=_SERVER_EARLY, receive=frozenset({_INITIALIZED, _PING, _CANCEL, _PROGRESS})
     ),
     (_S, State.OPERATING): Traffic(send=None, receive=None),
-    (_S, State.STATELESS): Traffic(send=None, receive=None, per_request=True),
+    (_S, State.STATELESS): Traffic(send=None, receive=None, per_request=True,
+                                   judge_by_meta=True),
     (_C, State.CLOSED): Traffic(send=_NOTHING, receive=_NOTHING),
     (_S, State.CLOSED): Traffic(send=_NOTHING, receive=_NOTHING),
     (_C, State.ERROR): Traffic(send=_NOTHING, receive=_NOTHING),

@@ -31,6 +31,7 @@ from sansio.state import (  # noqa: E402
     UNCANCELLABLE,
     Role,
     State,
+    Traffic,
     Trigger,
 )
 
@@ -82,15 +83,24 @@ def _transition_table(role: Role) -> Iterable[str]:
 
 def _traffic_table(role: Role) -> Iterable[str]:
     yield (f"| state | era | the {role.value} may send | the {role.value} may receive "
-           "| per request |")
-    yield "|---|---|---|---|---|"
+           "| per request | received requests |")
+    yield "|---|---|---|---|---|---|"
     for state in State:
         traffic = TRAFFIC.get((role, state))
         if traffic is None:
             continue
         era = ERAS[state]
         yield (f"| {state.name} | {era.value if era else '-'} | {_methods(traffic.send)} "
-               f"| {_methods(traffic.receive)} | {'yes' if traffic.per_request else 'no'} |")
+               f"| {_methods(traffic.receive)} | {'yes' if traffic.per_request else 'no'} "
+               f"| {_by_meta(traffic)} |")
+
+
+def _by_meta(traffic: Traffic) -> str:
+    if traffic.judge_by_meta:
+        return "each judged by its own `_meta`"
+    if traffic.enter_by_meta:
+        return "one whose `_meta` names a modern revision enters STATELESS"
+    return "-"
 
 
 def _message_table(role: Role) -> Iterable[str]:

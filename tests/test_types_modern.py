@@ -252,6 +252,62 @@ def test_cacheable_results_are_those_of_the_schema() -> None:
     assert "ttlMs" not in unstructure(T.InputRequiredResult(request_state="s"), MODERN)
 
 
+def test_every_cacheable_result_shares_the_cacheable_fields() -> None:
+    """The cacheable results of every revision share one base (CacheableFields): the same
+    three fields with the same revision rules, written after the result's own fields and
+    before _meta; the interim result of a multi round-trip request has none of them."""
+    from sansio.types._server import CacheableFields
+
+    base = {a.name: a for a in attrs.fields(CacheableFields) if a.name != "extra"}
+    assert set(base) == {"result_type", "ttl_ms", "cache_scope"}
+    for cls in (*T.CACHEABLE_RESULTS, T.CacheableResult):
+        fields = {a.name: a for a in attrs.fields(cls)}
+        wires = {T.wire_name(fields[n]) for n in base}
+        assert wires == {"resultType", "ttlMs", "cacheScope"}, cls
+        if cls.since < MODERN:  # older than the fields: they are marked 2026-07-28
+            assert issubclass(cls, CacheableFields), cls
+            for name, a in base.items():
+                assert fields[name].metadata == a.metadata, (cls, name)
+        names = [a.name for a in attrs.fields(cls) if a.name != "extra"]
+        assert names[-4:] == ["result_type", "ttl_ms", "cache_scope", "meta"], cls
+    wire = unstructure(T.ListToolsResult(tools=[], next_cursor="c", ttl_ms=5,
+                                         cache_scope="public", meta={"k": 1}), MODERN)
+    # (an unset resultType is written last, with its default)
+    assert list(wire) == ["tools", "nextCursor", "ttlMs", "cacheScope", "_meta", "resultType"]
+    legacy = unstructure(T.ListToolsResult(tools=[], ttl_ms=5, cache_scope="public"),
+                         "2025-11-25")
+    assert legacy == {"tools": []}
+    assert not {"ttl_ms", "cache_scope"} & {a.name for a in attrs.fields(T.InputRequiredResult)}
+    assert not issubclass(T.InputRequiredResult, CacheableFields)
+    out = unstructure(T.InputRequiredResult(
+        input_requests={"a": {"method": "roots/list"}}, request_state="s"), MODERN)
+    assert "ttlMs" not in out and "cacheScope" not in out
+
+
+def test_an_input_required_answer_to_a_cacheable_method_carries_no_caching_hints() -> None:
+    """resources/read is cacheable and may be answered input_required: the complete answer
+    gets ttlMs/cacheScope, the input_required one never does (caching.mdx, mrtr.mdx)."""
+    from sansio import InputRequired, RequestReceived, ResponseReceived
+    from sansio.testing import ConnectionPair
+
+    pair = ConnectionPair.stateless(
+        server_capabilities={"resources": {}}, client_capabilities={"roots": {}})
+    rid, _ = pair.request(pair.client, "resources/read", {"uri": "a://b"})
+    pair.server.send_input_required(rid, {"r": {"method": "roots/list", "params": {}}}, "s1")
+    (event,) = pair.deliver(pair.server)
+    assert isinstance(event, InputRequired)
+    _, message = pair.wire[-1]
+    result = message["result"]
+    assert result["resultType"] == "input_required"
+    assert "ttlMs" not in result and "cacheScope" not in result
+    pair.client.send_retry(event, {"r": {"roots": []}})
+    (retry,) = pair.deliver(pair.client)
+    assert isinstance(retry, RequestReceived) and retry.request_state == "s1"
+    complete = pair.respond(pair.server, retry.request_id, {"contents": []})
+    assert isinstance(complete, ResponseReceived)
+    assert complete.result["ttlMs"] == 0 and complete.result["cacheScope"] == "private"
+
+
 def test_every_result_of_2026_has_a_result_type() -> None:
     for ref in defs()["ServerResult"]["anyOf"]:
         cls = getattr(T, ref["$ref"].split("/")[-1])

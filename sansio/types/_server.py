@@ -34,6 +34,38 @@ CacheScope: TypeAlias = Literal["private", "public"]
 """Who may cache a cacheable result (2026-07-28): ``"public"`` anyone, ``"private"`` only
 within the same authorization context."""
 
+_CACHE_FIELDS = ("result_type", "ttl_ms", "cache_scope")
+
+
+def cacheable_last(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """attrs ``field_transformer`` of the cacheable results: the class's own fields, then the
+    :class:`CacheableFields` ones, then ``meta`` and ``extra`` (as :func:`extra_last`), so the
+    wire keys keep the schema's order (``resultType``, ``ttlMs``, ``cacheScope`` after the
+    result's own)."""
+    ordered = extra_last(cls, [f for f in fields if f.name not in _CACHE_FIELDS])
+    cache = [f for f in fields if f.name in _CACHE_FIELDS]
+    cut = next((i for i, f in enumerate(ordered) if f.name in ("meta", "extra")), len(ordered))
+    return ordered[:cut] + cache + ordered[cut:]
+
+
+@attrs.frozen(kw_only=True, field_transformer=cacheable_last)
+class CacheableFields(MCPType):
+    """The fields every cacheable result shares (2026-07-28, basic/utilities/caching): the
+    common base of :data:`~sansio.types.CACHEABLE_RESULTS` and
+    :class:`~sansio.types.CacheableResult`. Not a wire type of its own.
+
+    Attributes:
+        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
+            (2026-07-28; ``"complete"`` is written when ``None``).
+        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
+            stale at once (2026-07-28, where it is required: the server sets it).
+        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    """
+
+    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
+    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
+    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
+
 _TASKS_ERA = revisions(since="2025-11-25", until="2025-11-25")
 
 __all__ = [
@@ -115,43 +147,27 @@ class ResourceTemplate(MCPType):
     meta: Meta = attrs.field(default=None, metadata=V2025_06_18)
 
 
-@attrs.frozen(kw_only=True, field_transformer=extra_last)
-class ListResourcesResult(MCPType):
+@attrs.frozen(kw_only=True, field_transformer=cacheable_last)
+class ListResourcesResult(CacheableFields):
     """Result of ``resources/list``: a cacheable result.
 
-    Attributes:
-        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
-            (2026-07-28).
-        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
-            stale at once (2026-07-28, where it is required: the server sets it).
-        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    ``result_type``, ``ttl_ms`` and ``cache_scope`` (2026-07-28): see :class:`CacheableFields`.
     """
 
     resources: list[Resource]
     next_cursor: Cursor | None = None
-    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True, field_transformer=extra_last)
-class ListResourceTemplatesResult(MCPType):
+@attrs.frozen(kw_only=True, field_transformer=cacheable_last)
+class ListResourceTemplatesResult(CacheableFields):
     """Result of ``resources/templates/list``: a cacheable result.
 
-    Attributes:
-        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
-            (2026-07-28).
-        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
-            stale at once (2026-07-28, where it is required: the server sets it).
-        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    ``result_type``, ``ttl_ms`` and ``cache_scope`` (2026-07-28): see :class:`CacheableFields`.
     """
 
     resource_templates: list[ResourceTemplate]
     next_cursor: Cursor | None = None
-    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -184,22 +200,14 @@ class ReadResourceRequestParams(MCPType):
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True, field_transformer=extra_last)
-class ReadResourceResult(MCPType):
+@attrs.frozen(kw_only=True, field_transformer=cacheable_last)
+class ReadResourceResult(CacheableFields):
     """Result of ``resources/read``: a cacheable result.
 
-    Attributes:
-        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
-            (2026-07-28).
-        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
-            stale at once (2026-07-28, where it is required: the server sets it).
-        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    ``result_type``, ``ttl_ms`` and ``cache_scope`` (2026-07-28): see :class:`CacheableFields`.
     """
 
     contents: list[ResourceContentsUnion]
-    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -264,23 +272,15 @@ class PromptMessage(MCPType):
     content: ContentBlock
 
 
-@attrs.frozen(kw_only=True, field_transformer=extra_last)
-class ListPromptsResult(MCPType):
+@attrs.frozen(kw_only=True, field_transformer=cacheable_last)
+class ListPromptsResult(CacheableFields):
     """Result of ``prompts/list``: a cacheable result.
 
-    Attributes:
-        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
-            (2026-07-28).
-        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
-            stale at once (2026-07-28, where it is required: the server sets it).
-        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    ``result_type``, ``ttl_ms`` and ``cache_scope`` (2026-07-28): see :class:`CacheableFields`.
     """
 
     prompts: list[Prompt]
     next_cursor: Cursor | None = None
-    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
@@ -374,23 +374,15 @@ class Tool(MCPType):
     meta: Meta = attrs.field(default=None, metadata=V2025_06_18)
 
 
-@attrs.frozen(kw_only=True, field_transformer=extra_last)
-class ListToolsResult(MCPType):
+@attrs.frozen(kw_only=True, field_transformer=cacheable_last)
+class ListToolsResult(CacheableFields):
     """Result of ``tools/list``: a cacheable result.
 
-    Attributes:
-        result_type: see :attr:`Result.result_type <sansio.types.Result.result_type>`
-            (2026-07-28).
-        ttl_ms: how long, in milliseconds, the client may cache this result; ``0`` means
-            stale at once (2026-07-28, where it is required: the server sets it).
-        cache_scope: who may cache it (2026-07-28, required like :attr:`ttl_ms`).
+    ``result_type``, ``ttl_ms`` and ``cache_scope`` (2026-07-28): see :class:`CacheableFields`.
     """
 
     tools: list[Tool]
     next_cursor: Cursor | None = None
-    result_type: str | None = attrs.field(default=None, metadata=RESULT_TYPE)
-    ttl_ms: int | None = attrs.field(default=None, metadata=V2026_07_28)
-    cache_scope: CacheScope | None = attrs.field(default=None, metadata=V2026_07_28)
     meta: Meta = None
 
 
