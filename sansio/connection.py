@@ -33,7 +33,7 @@ from ._core import DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_SIZE, INITIALIZE, INITIA
 from ._frames import FramesMixin
 from ._outbound import OutboundMixin
 from .errors import LocalProtocolError, RemoteProtocolError
-from .events import NEED_DATA, Closed, Event, NeedData
+from .events import NEED_DATA, Closed, Event, Initialized, NeedData
 from .events import InputRequired as InputRequiredEvent
 from .frames import Frame
 from .jsonrpc import RequestId

@@ -42,6 +42,7 @@ import trio
 
 import sansio
 from sansio import types as t
+from sansio.versions import Era
 
 from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._trace import make_trace_printer
@@ -462,7 +463,7 @@ async def _inspect(session: ClientSession, as_json: bool) -> int:
     report: dict[str, Any] = {
         "serverInfo": t.unstructure(session.server_info),
         "protocolVersion": session.protocol_version,
-        "era": session.era,
+        "era": "modern" if session.era is Era.STATELESS else "legacy",
         "capabilities": caps,
     }
     if session.instructions:
@@ -479,8 +480,9 @@ async def _inspect(session: ClientSession, as_json: bool) -> int:
         return EXIT_OK
     info = session.server_info
     print(f"server: {info.name} {info.version}" + (f" ({info.title})" if info.title else ""))
-    era = "2026-07-28, no handshake" if session.era == "modern" else "initialize handshake"
-    print(f"protocol: {session.protocol_version} ({session.era}: {era})")
+    modern = session.era is Era.STATELESS
+    era = "modern: 2026-07-28, no handshake" if modern else "legacy: initialize handshake"
+    print(f"protocol: {session.protocol_version} ({era})")
     if session.instructions:
         print(f"instructions: {session.instructions}")
     print(f"capabilities: {', '.join(sorted(caps)) or '(none)'}")

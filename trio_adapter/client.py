@@ -250,7 +250,7 @@ class Client:
             raise ValueError("this client was made without roots (pass roots=[] to enable them)")
         self._roots = _roots(roots)
         for session in self.sessions:
-            if session.era == "modern":  # each request carries what it needs: no notification
+            if session.era is Era.STATELESS:  # each request carries what it needs: no notification
                 continue
             with suppress(errors.SessionClosed):
                 await session.send_notification("notifications/roots/list_changed")
@@ -423,7 +423,8 @@ class ClientSession(BaseSession):
             if mode == "modern" or (pinned is not None and era_of(pinned) is Era.STATELESS):
                 raise errors.ConnectError("no 2026-07-28 revision to speak: this client "
                                           f"supports {', '.join(supported)}")
-            await self._legacy(key)
+            # pinned to the handshake era, or known to speak only it: nothing new learnt
+            await self._legacy(None)
             return
         strict = mode == "modern" or pinned is not None
         version, retried, restarted = first, False, False
@@ -577,10 +578,13 @@ class ClientSession(BaseSession):
         self._transport = new
 
     @property
-    def era(self) -> Literal["modern", "legacy"] | None:
-        """``"modern"`` (2026-07-28, no handshake) or ``"legacy"`` (``initialize``), once
-        the era is settled."""
-        return self._era
+    def era(self) -> Era | None:
+        """:attr:`~sansio.Era.STATELESS` (2026-07-28, no handshake: ``mode="modern"``) or
+        :attr:`~sansio.Era.HANDSHAKE` (``initialize``: ``mode="legacy"``), once the era is
+        settled; ``None`` before."""
+        if self._era is None:
+            return None
+        return Era.STATELESS if self._era == "modern" else Era.HANDSHAKE
 
     @property
     def discover_result(self) -> dict[str, Any]:

@@ -33,3 +33,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if (isinstance(item, pytest.Function) and "adapter" in item.path.parts
                 and inspect.iscoroutinefunction(item.obj)):
             item.obj = _guarded(item.obj)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_era_cache() -> None:
+    """Each test starts with the client's process-wide era cache empty, so what one test's
+    server spoke never decides how the next test's client connects."""
+    from trio_adapter.client import forget_eras
+
+    forget_eras()

@@ -44,12 +44,19 @@ def test_demo_prints_the_lifecycle() -> None:
     assert proc.stderr == ""
 
 
+def test_inspect_pinned_to_the_handshake_era() -> None:
+    proc = cli("inspect", "--era", "legacy", *SERVE_DEMO)
+    assert proc.returncode == 0, proc.stderr
+    assert "protocol: 2025-11-25 (legacy: initialize handshake)" in proc.stdout
+
+
 def test_inspect_lists_what_the_server_offers() -> None:
     proc = cli("inspect", *SERVE_DEMO)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "server: trio-mcp-demo 1.0" in out
-    assert "protocol: 2025-11-25" in out
+    # both ends speak both eras: the probe lands on the newest revision
+    assert "protocol: 2026-07-28 (modern: 2026-07-28, no handshake)" in out
     assert "add(numbers: array)" in out
     assert "demo://readme" in out
     assert "demo://greeting/{name}" in out
@@ -129,7 +136,7 @@ def test_timeout_is_one_line() -> None:
 
 
 def test_trace_prints_frames_and_events_to_stderr() -> None:
-    proc = cli("call", "echo", '{"text": "traced"}', "--trace", *SERVE_DEMO)
+    proc = cli("call", "echo", '{"text": "traced"}', "--trace", "--era", "legacy", *SERVE_DEMO)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "traced\n"
     assert "client -> " in proc.stderr

@@ -159,7 +159,8 @@ def test_log_level_shows_the_server_log_lines(capsys: pytest.CaptureFixture[str]
 
 
 def test_log_level_is_sent_to_the_server(capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = run(capsys, "call", "steps", "count=2", "--log-level", "info", "--trace")
+    status, _, err = run(capsys, "call", "steps", "count=2", "--log-level", "info", "--trace",
+                         "--era", "legacy")
     assert status == 0
     frames = sent_frames(err)
     assert {"method": "logging/setLevel", "params": {"level": "info"}} in [
@@ -168,6 +169,18 @@ def test_log_level_is_sent_to_the_server(capsys: pytest.CaptureFixture[str]) -> 
     assert logs == ['[info] steps: {"done":2}', "[warning] no logger here"]
     call = next(f for f in frames if f.get("method") == "tools/call")
     assert "progressToken" in call["params"]["_meta"]
+
+
+def test_log_level_rides_on_each_request_in_the_modern_era(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "call", "steps", "count=2", "--log-level", "info", "--trace")
+    assert status == 0
+    frames = sent_frames(err)
+    assert not [f for f in frames if f.get("method") == "logging/setLevel"]  # removed there
+    call = next(f for f in frames if f.get("method") == "tools/call")
+    assert call["params"]["_meta"]["io.modelcontextprotocol/logLevel"] == "info"
+    logs = [line for line in err.splitlines() if line.startswith("[")]
+    assert logs == ['[info] steps: {"done":2}', "[warning] no logger here"]
 
 
 def test_without_log_level_no_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
@@ -465,7 +478,7 @@ def test_form_legacy_enum_names_and_defaults() -> None:
 
 def test_no_elicitation_capability_when_stdin_is_not_a_terminal(
         capsys: pytest.CaptureFixture[str], terminal: set[str]) -> None:
-    status, _, err = run(capsys, "call", "ask", "--trace")
+    status, _, err = run(capsys, "call", "ask", "--trace", "--era", "legacy")
     assert status == 1
     init = next(f for f in sent_frames(err) if f.get("method") == "initialize")
     assert init["params"]["capabilities"] == {}

@@ -27,6 +27,7 @@ from sansio import (
     RequestReceived,
     Role,
 )
+from sansio.versions import HANDSHAKE_VERSIONS, Era
 from trio_adapter import (
     Client,
     CommandTransport,
@@ -147,7 +148,7 @@ async def accept(ctx: RequestContext, params: Any) -> dict[str, Any]:
 
 async def test_auto_speaks_2026_07_28_with_a_modern_only_server() -> None:
     async with modern(both()) as (session, server):
-        assert session.era == "modern" and session.protocol_version == "2026-07-28"
+        assert session.era is Era.STATELESS and session.protocol_version == "2026-07-28"
         assert session.server_info.name == "modern" and session.server_info.version == "9"
         assert session.server_capabilities == {"tools": {"listChanged": True}}
         assert session.instructions == "be modern"
@@ -159,27 +160,27 @@ async def test_auto_speaks_2026_07_28_with_a_modern_only_server() -> None:
 
 async def test_a_default_client_still_starts_with_initialize() -> None:
     # No stateless revision configured: no probe, the handshake era exactly as before.
-    server = Server("legacy", "1")
+    server = Server("legacy", "1", supported_versions=HANDSHAKE_VERSIONS)
     client_end, server_end = memory_transport_pair()
     async with server.connect(server_end), Client("c", "1").connect(client_end) as session:
-        assert session.era == "legacy" and session.protocol_version == "2025-11-25"
+        assert session.era is Era.HANDSHAKE and session.protocol_version == "2025-11-25"
 
 
 async def test_auto_falls_back_to_initialize_with_a_legacy_server() -> None:
-    server = Server("legacy", "1")
+    server = Server("legacy", "1", supported_versions=HANDSHAKE_VERSIONS)
     client_end, server_end = memory_transport_pair()
     async with server.connect(server_end), both().connect(client_end) as session:
-        assert session.era == "legacy" and session.protocol_version == "2025-11-25"
+        assert session.era is Era.HANDSHAKE and session.protocol_version == "2025-11-25"
         assert session.server_info.name == "legacy"
         await session.ping()
 
 
 async def test_pinned_legacy_and_pinned_version() -> None:
-    server = Server("legacy", "1")
+    server = Server("legacy", "1", supported_versions=HANDSHAKE_VERSIONS)
     client_end, server_end = memory_transport_pair()
     async with server.connect(server_end), \
             both().connect(client_end, protocol_version="2025-06-18") as session:
-        assert session.era == "legacy" and session.protocol_version == "2025-06-18"
+        assert session.era is Era.HANDSHAKE and session.protocol_version == "2025-06-18"
     with pytest.raises(Exception) as info:
         async with modern(both(), mode="legacy"):
             pytest.fail("a modern-only server does not answer initialize")  # pragma: no cover
@@ -187,7 +188,7 @@ async def test_pinned_legacy_and_pinned_version() -> None:
 
 
 async def test_pinned_modern_against_a_legacy_server_is_a_connect_error() -> None:
-    server = Server("legacy", "1")
+    server = Server("legacy", "1", supported_versions=HANDSHAKE_VERSIONS)
     client_end, server_end = memory_transport_pair()
     async with server.connect(server_end):
         with pytest.raises(ConnectError, match="does not speak 2026-07-28"):
@@ -221,7 +222,7 @@ async def test_a_silent_probe_times_out_and_falls_back(autojump_clock: Any) -> N
     async with server.connect(server_end):
         start = trio.current_time()
         async with both(probe_timeout=2.0).connect(DropFirst(client_end)) as session:
-            assert session.era == "legacy"
+            assert session.era is Era.HANDSHAKE
             assert trio.current_time() - start >= 2.0
             await session.ping()
 
@@ -315,7 +316,7 @@ async def test_a_listen_the_server_ends_ends_the_iteration() -> None:
 
 
 async def test_listen_in_the_handshake_era_passes_on_the_server_notifications() -> None:
-    server = Server("legacy", "1")
+    server = Server("legacy", "1", supported_versions=HANDSHAKE_VERSIONS)
 
     @server.tool()
     async def noop() -> str:
@@ -356,7 +357,7 @@ async def test_a_stdio_server_that_dies_on_the_probe_is_started_again(tmp_path: 
     marker = tmp_path / "started-once"
     argv = [sys.executable, str(script), str(marker), "die"]
     async with both().connect(CommandTransport(argv, stderr="capture")) as session:
-        assert session.era == "legacy"
+        assert session.era is Era.HANDSHAKE
         assert (await session.call_tool("echo", {"text": "back"})).content[0].text == "back"
     key = ("stdio", tuple(argv), "")
     assert client_module._ERA_CACHE[key] == "2025-11-25"
@@ -365,7 +366,7 @@ async def test_a_stdio_server_that_dies_on_the_probe_is_started_again(tmp_path: 
     marker.unlink()
     marker.touch()
     async with both().connect(CommandTransport(argv, stderr="capture")) as session:
-        assert session.era == "legacy"
+        assert session.era is Era.HANDSHAKE
     forget_eras()
 
 
@@ -377,7 +378,7 @@ async def test_a_stdio_server_silent_on_the_probe_is_started_again(tmp_path: Pat
     argv = [sys.executable, str(script), str(tmp_path / "started-once"), "hang"]
     transport = CommandTransport(argv, stderr="capture", close_timeout=0.2)
     async with both(probe_timeout=1.0).connect(transport) as session:
-        assert session.era == "legacy"
+        assert session.era is Era.HANDSHAKE
         assert session.transport is not transport  # a fresh process got initialize
         assert transport.returncode is not None  # the silent one is gone
         assert (await session.call_tool("echo", {"text": "ok"})).content[0].text == "ok"
@@ -388,7 +389,7 @@ async def test_a_dual_era_stdio_server_ends_modern_and_is_cached() -> None:
     forget_eras()
     argv = [sys.executable, str(ROOT / "examples/engine_stdio_server.py"), "--dual-era"]
     async with both().connect(CommandTransport(argv, stderr="capture")) as session:
-        assert session.era == "modern" and session.protocol_version == "2026-07-28"
+        assert session.era is Era.STATELESS and session.protocol_version == "2026-07-28"
         assert session.server_info.name == "engine-stdio-server"
         with pytest.raises(LocalProtocolError):
             await session.send_request("logging/setLevel", {"level": "info"})  # removed

@@ -12,7 +12,7 @@ import pytest
 import trio
 import trio.testing
 
-from sansio.versions import HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
+from sansio.versions import HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS, Era
 from trio_adapter import Client, Server
 from trio_adapter.http import HTTPServerInfo, StreamableHTTPTransport, serve_http
 
@@ -64,7 +64,7 @@ async def test_modern_over_http_sends_the_headers_the_server_checks() -> None:
     async with serving(server) as info:
         transport = StreamableHTTPTransport(info.url)
         async with client().connect(transport) as session:
-            assert session.era == "modern"
+            assert session.era is Era.STATELESS
             [_tool] = await session.list_all_tools()
             assert transport.client.tool_headers == {"where": {"Region": ("region",),
                                                                "N": ("n",)}}
@@ -122,8 +122,9 @@ async def test_cancelling_a_modern_call_closes_its_stream() -> None:
 
 
 async def test_auto_over_http_falls_back_for_a_legacy_server() -> None:
-    server = Server("old", "1")  # handshake revisions only: server/discover is refused
+    # handshake revisions only: server/discover is refused
+    server = Server("old", "1", supported_versions=HANDSHAKE_VERSIONS)
     async with serving(server) as info:
         async with client().connect(StreamableHTTPTransport(info.url)) as session:
-            assert session.era == "legacy" and session.protocol_version == "2025-11-25"
+            assert session.era is Era.HANDSHAKE and session.protocol_version == "2025-11-25"
             assert session.server_info.name == "old"

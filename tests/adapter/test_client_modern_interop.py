@@ -16,6 +16,7 @@ import pytest
 import trio
 
 from sansio import SUPPORTED_VERSIONS
+from sansio.versions import Era
 from trio_adapter import Client, CommandTransport, RequestContext
 from trio_adapter.http import StreamableHTTPTransport
 
@@ -83,7 +84,7 @@ async def exercise(session: Any) -> None:
     result = await session.call_tool("confirm")
     assert not result.is_error, result
     text = result.content[0].text
-    if session.era == "modern":
+    if session.era is Era.STATELESS:
         assert text.startswith("sdk-state:accept:") and "True" in text
         async with session.listen(tools=True) as listener:
             assert listener.honoured is not None and listener.honoured.tools_list_changed
@@ -97,7 +98,7 @@ async def exercise(session: Any) -> None:
 async def test_sdk_stdio_server_speaks_2026_07_28(script: Path) -> None:
     transport = CommandTransport([sys.executable, str(script)], stderr="capture")
     async with both().connect(transport) as session:
-        assert session.era == "modern" and session.protocol_version == "2026-07-28"
+        assert session.era is Era.STATELESS and session.protocol_version == "2026-07-28"
         assert session.server_info.name == "sdk-modern"
         await exercise(session)
 
@@ -106,7 +107,7 @@ async def test_sdk_stdio_server_pinned_to_the_handshake_era(script: Path) -> Non
     transport = CommandTransport([sys.executable, str(script)], stderr="capture")
     client = Client("c", "1", mode="legacy", supported_versions=SUPPORTED_VERSIONS)
     async with client.connect(transport) as session:
-        assert session.era == "legacy" and session.protocol_version == "2025-11-25"
+        assert session.era is Era.HANDSHAKE and session.protocol_version == "2025-11-25"
         assert (await session.call_tool("echo", {"text": "old"})).content[0].text == "old"
 
 
@@ -133,7 +134,7 @@ async def test_sdk_http_server_speaks_2026_07_28(script: Path) -> None:
                 await stream.aclose()
                 break
         async with both().connect(StreamableHTTPTransport(url)) as session:
-            assert session.era == "modern" and session.protocol_version == "2026-07-28"
+            assert session.era is Era.STATELESS and session.protocol_version == "2026-07-28"
             await exercise(session)
     finally:
         process.terminate()
