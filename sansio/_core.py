@@ -63,7 +63,8 @@ LOG: Final = "notifications/message"
 DISCOVER: Final = "server/discover"
 
 Queued: TypeAlias = tuple[FrameKind, bytes, "RequestId | None", "RequestId | None",
-                          "str | None", "str | None", "tuple[RequestId, ...]"]
+                          "str | None", "str | None", "tuple[RequestId, ...]",
+                          "Mapping[str, Any] | None"]
 """A queued outbound frame: the fields of :class:`~sansio.frames.Frame`, in order."""
 
 
@@ -367,4 +368,4 @@ class EngineCore:
         if responses is not None:
             ids = tuple(r["id"] for r in responses if r.get("id") is not None)
             self._outbound.append((FrameKind.BATCH, self._encode(responses), None, None,
-                                   None, self._version, ids))
+                                   None, self._version, ids, None))

@@ -112,8 +112,9 @@ class ListenMixin(EngineCore):
             incoming = self._requests.serving.get(sid)
             version = incoming.meta.version if incoming is not None and \
                 incoming.meta is not None else self._era_version
-            frames.append((FrameKind.NOTIFICATION, self._encode(delivery.to_json()), None, sid,
-                           method, version, ()))
+            message = delivery.to_json()
+            frames.append((FrameKind.NOTIFICATION, self._encode(message), None, sid,
+                           method, version, (), message.get("params")))
         self._outbound.extend(frames)
 
     def _serving_listen(self, request_id: RequestId) -> Incoming:
@@ -149,7 +150,7 @@ class ListenMixin(EngineCore):
             self._listens.cancel(request_id)
             raise
         self._outbound.append((FrameKind.NOTIFICATION, data, None, request_id,
-                               ACKNOWLEDGED_METHOD, incoming.meta.version, ()))
+                               ACKNOWLEDGED_METHOD, incoming.meta.version, (), None))
         return stream
 
     def _end_listen_stream(self, request_id: RequestId,
@@ -172,4 +173,4 @@ class ListenMixin(EngineCore):
         self._outbound.append((
             FrameKind.NOTIFICATION,
             self._encode({"jsonrpc": "2.0", "method": CANCELLED, "params": params}),
-            None, request_id, CANCELLED, version, ()))
+            None, request_id, CANCELLED, version, (), params))

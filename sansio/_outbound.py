@@ -107,7 +107,7 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
         except _codec.EncodeError:
             data = self._encode(obj)  # raises the LocalProtocolError
         frame: Queued = (FrameKind.REQUEST, data, rid, related_request_id, method,
-                          self._version or self._era_version, ())
+                          self._version or self._era_version, (), payload)
         if method == LISTEN_METHOD and self._stamp:
             self._register_listen(rid, payload)
         if trigger is not None:
@@ -161,7 +161,7 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
         if payload is not None:
             obj["params"] = payload
         frame: Queued = (FrameKind.NOTIFICATION, self._encode(obj), None, related, method,
-                          version, ())
+                          version, (), payload)
         if method in LIFECYCLE_NOTIFICATIONS:
             trigger = self._triggers.get((method, Step.SEND_NOTIFICATION))
             if trigger is None:
@@ -213,7 +213,7 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
             self._finish_batch_member(incoming.batch, request_id, obj)
         else:
             self._outbound.append((FrameKind.RESPONSE, data, request_id, request_id,
-                                   incoming.method, version, ()))
+                                   incoming.method, version, (), None))
 
     def _queue_error(
         self, request_id: RequestId, code: int, message: str, data: Any = None
@@ -239,7 +239,8 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
         else:
             self._outbound.append((
                 FrameKind.ERROR, data_, request_id, request_id, incoming.method,
-                incoming.meta.version if incoming.meta is not None else self._version, ()))
+                incoming.meta.version if incoming.meta is not None else self._version, (),
+                None))
 
     def _queue_cancel(self, request_id: RequestId, reason: str | None = None) -> None:
         """The body of :meth:`sansio.Connection.cancel`."""
@@ -255,7 +256,7 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
         frame: Queued = (
             FrameKind.NOTIFICATION,
             self._encode({"jsonrpc": "2.0", "method": CANCELLED, "params": params}),
-            None, None, CANCELLED, self._version or self._era_version, ())
+            None, None, CANCELLED, self._version or self._era_version, (), params)
         self._requests.cancel_pending(request_id)
         if self._listening is not None and request_id in self._listening:
             self._listening.cancel(request_id)

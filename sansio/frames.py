@@ -12,6 +12,8 @@ engine encoded: the fields say what each frame is.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -59,6 +61,11 @@ class Frame:
         protocol_version: the revision the frame was written for, when the engine knows it
             (the negotiated one in the handshake era, the request's own in the stateless era).
         batch_ids: for a ``BATCH``, the ids of the requests it answers; else ``()``.
+        params: for a request or notification, the ``params`` object the engine encoded in
+            ``data`` (the very object, not a copy: read it, never change it), so a message
+            transport that needs a field of it (an HTTP client's ``Mcp-Name`` and
+            ``Mcp-Param-*`` headers, the request a cancellation names) reads it here instead
+            of decoding ``data``; ``None`` without params and for responses, errors, batches.
     """
 
     kind: FrameKind
@@ -68,6 +75,7 @@ class Frame:
     method: str | None = None
     protocol_version: str | None = None
     batch_ids: tuple[RequestId, ...] = ()
+    params: Mapping[str, Any] | None = None
 
     @property
     def answers(self) -> tuple[RequestId, ...]:

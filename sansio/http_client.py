@@ -592,12 +592,8 @@ class StreamableHTTPClient:
         source = _NAME_SOURCE.get(frame.method)
         if source is None:
             return out
-        try:
-            message = self.codec.loads(frame.data)
-        except _codec.DecodeError:
-            return out
-        params = message.get("params") if isinstance(message, dict) else None
-        if not isinstance(params, dict):
+        params = frame.params  # what the engine encoded, as it said it: never decoded here
+        if not isinstance(params, Mapping):
             return out
         name = params.get(source)
         if isinstance(name, str):
@@ -609,7 +605,7 @@ class StreamableHTTPClient:
             for part, path in annotations.items():
                 value: Any = arguments
                 for key in path:
-                    value = value.get(key) if isinstance(value, dict) else None
+                    value = value.get(key) if isinstance(value, Mapping) else None
                 header = param_header_value(value)
                 if header is not None:
                     out[f"mcp-param-{part.lower()}"] = header
@@ -623,12 +619,8 @@ class StreamableHTTPClient:
         if frame.kind is not FrameKind.NOTIFICATION or \
                 frame.method != "notifications/cancelled" or not _is_modern(frame):
             return None
-        try:
-            message = self.codec.loads(frame.data)
-        except _codec.DecodeError:
-            return None
-        params = message.get("params") if isinstance(message, dict) else None
-        return params.get("requestId") if isinstance(params, dict) else None
+        params = frame.params
+        return params.get("requestId") if isinstance(params, Mapping) else None
 
     def terminate(self) -> HTTPRequest | None:
         """The connection ends: the DELETE that ends the session (``None`` without one).

@@ -4,6 +4,7 @@ out, never a hang) for a server and a client engine that went modern."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -42,7 +43,9 @@ def test_handshake_era_frames_carry_their_fields() -> None:
     c, s = pair.client, pair.server
     rid = c.send_request("tools/call", {"name": "t"}, progress_token="p")
     [req] = c.frames_to_send()
-    assert req == Frame(FrameKind.REQUEST, req.data, rid, None, "tools/call", "2025-11-25")
+    assert req == Frame(FrameKind.REQUEST, req.data, rid, None, "tools/call", "2025-11-25",
+                        params={"name": "t", "_meta": {"progressToken": "p"}})
+    assert json.loads(req.data)["params"] == req.params  # the very params it encoded
     s.receive_data(req.data)
     drain_events(s)
     s.send_notification("notifications/progress", {"progressToken": "p", "progress": 1})
@@ -51,6 +54,8 @@ def test_handshake_era_frames_carry_their_fields() -> None:
     s.send_error(rid, -32000, "nope")
     progress, log, error = s.frames_to_send()
     assert (progress.kind, progress.related_request_id) == (FrameKind.NOTIFICATION, rid)
+    assert progress.params == {"progressToken": "p", "progress": 1}
+    assert error.params is None  # responses and errors carry none
     assert (log.kind, log.related_request_id, log.method) == (
         FrameKind.NOTIFICATION, rid, "notifications/message")
     assert (error.kind, error.request_id, error.method, error.answers) == (

@@ -322,11 +322,14 @@ class BaseSession:
 
     @property
     def initialized(self) -> bool:
-        """Whether the handshake is complete (and the session not closed)."""
+        """Whether the handshake is complete (and the session not closed); in the 2026-07-28
+        era, which has no handshake, once the era is settled (a client: the probe answered;
+        a server: the first request arrived)."""
         return self._ready.is_set() and self._state is SessionState.OPEN
 
     async def wait_initialized(self) -> None:
-        """Wait until the handshake is complete.
+        """Wait until the handshake is complete (2026-07-28: until the era is settled, as
+        :attr:`initialized` says).
 
         Raises:
             SessionClosed: the session closed first.

@@ -557,8 +557,8 @@ def _demo(trace: bool) -> int:
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(server.serve, server_end)
-            say("== connect: initialize, then notifications/initialized")
-            async with Client("demo-client", "1.0", trace=client_trace).connect(
+            say("== connect (the handshake era): initialize, then notifications/initialized")
+            async with Client("demo-client", "1.0", trace=client_trace, mode="legacy").connect(
                     client_end) as session:
                 say(f"   connected to {session.server_info.name}, protocol "
                     f"{session.protocol_version}\n")

@@ -128,11 +128,11 @@ class Client:
         logging_handler: receives ``notifications/message``.
         notification_handler: receives every notification (after the specific handlers).
         protocol_version: pin one revision (its era too); default: the newest common one.
-        supported_versions: the revisions this client accepts from a server. Default: the
-            handshake revisions (so a default client behaves exactly as before: ``initialize``
-            first, no probe), plus the stateless ones when ``mode="modern"`` or
-            ``protocol_version`` names one. Pass :data:`sansio.SUPPORTED_VERSIONS` for both
-            eras (what ``trio-mcp`` does).
+        supported_versions: the revisions this client accepts from a server. Default: both
+            eras (:data:`sansio.SUPPORTED_VERSIONS`), so ``"auto"`` probes with
+            ``server/discover`` first; only the handshake revisions when ``mode="legacy"`` or
+            ``protocol_version`` names a handshake revision (then ``initialize`` is the first
+            message, exactly as before the 2026-07-28 era).
         mode: ``"auto"`` (probe with ``server/discover`` when a stateless revision is
             supported, fall back to ``initialize``), ``"modern"`` (2026-07-28 only) or
             ``"legacy"`` (``initialize`` only); also per :meth:`connect`.
@@ -188,9 +188,9 @@ class Client:
         self.protocol_version = protocol_version
         self._versions_given = supported_versions is not None
         if supported_versions is None:
-            wants_modern = mode == "modern" or (protocol_version is not None and
-                                                protocol_version in STATELESS_VERSIONS)
-            supported_versions = SUPPORTED_VERSIONS if wants_modern else HANDSHAKE_VERSIONS
+            legacy_only = mode == "legacy" or (protocol_version is not None and
+                                               protocol_version in HANDSHAKE_VERSIONS)
+            supported_versions = HANDSHAKE_VERSIONS if legacy_only else SUPPORTED_VERSIONS
         self.supported_versions = tuple(supported_versions)
         self.validate = validate
         self.request_timeout = request_timeout

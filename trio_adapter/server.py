@@ -1570,6 +1570,13 @@ class ServerSession(BaseSession):
         super()._close(error, grace=grace)
         self._cancel_listens()
 
+    def _start_handler(self, event: RequestReceived) -> None:
+        if not self._ready.is_set() and self._engine.era is Era.STATELESS:
+            # 2026-07-28 has no handshake: the first request settles the era, and from then
+            # on the session counts as initialized (wait_initialized returns).
+            self._ready.set()
+        super()._start_handler(event)
+
     async def _on_initialize_requested(self, event: InitializeRequested) -> None:
         server = self.server
         async with self._send_lock:

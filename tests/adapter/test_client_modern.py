@@ -449,3 +449,21 @@ def test_cli_inspect_and_call_a_modern_only_server(tmp_path: Path) -> None:
     assert "hello" in proc.stdout
     proc = cli(tmp_path, "inspect", "--era", "legacy")
     assert proc.returncode != 0  # it exits on initialize
+
+
+async def test_a_default_client_and_a_default_server_end_on_2026_07_28() -> None:
+    """Nothing configured on either side: the client probes, the dual-era server answers
+    server/discover, and the session speaks the newest revision with no handshake; a tool
+    call works the same as in the handshake era."""
+    server = Server("s", "1")
+
+    @server.tool()
+    async def echo(text: str) -> str:
+        return text
+
+    client_end, server_end = memory_transport_pair()
+    async with server.connect(server_end), Client("c", "1").connect(client_end) as session:
+        assert session.era is Era.STATELESS and session.protocol_version == "2026-07-28"
+        assert session.server_info.name == "s"
+        result = await session.call_tool("echo", {"text": "hi"})
+        assert result.content[0].text == "hi"  # type: ignore[union-attr]

@@ -107,7 +107,7 @@ async def test_plain_return_values_on_every_revision(revision: str) -> None:
     rec = Recorder()
     server = _plain_server()
     server.trace = rec
-    client = Client("c", "1.0", protocol_version=revision)
+    client = Client("c", "1.0", mode="legacy", protocol_version=revision)
     async with connected(server, client) as (session, _):
         cases: list[tuple[str, Any, str]] = [
             ("text", "hi", "hi"), ("number", 7, "7"), ("flag", True, "true")]
@@ -177,7 +177,7 @@ async def test_public_sends_are_checkpoints_and_cancelled_calls_write_nothing() 
         return text
 
     rec = Recorder()
-    client = Client("c", "1.0", trace=rec)
+    client = Client("c", "1.0", mode="legacy", trace=rec)
     async with connected(server, client) as (session, _):
         with trio.testing.assert_checkpoints():
             await session.send_notification("notifications/roots/list_changed")

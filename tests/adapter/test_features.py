@@ -171,6 +171,7 @@ async def checked(server: Server | None = None, revision: str | None = None,
     rec = Checked()
     server = server or build_server()
     server.trace = rec.server
+    client_kwargs.setdefault("mode", "legacy")  # these are the handshake era's features
     client = Client("test-client", "1.0", trace=rec.client, protocol_version=revision,
                     **client_kwargs)
     async with connected(server, client) as (cs, ss):
@@ -300,9 +301,9 @@ async def test_subscriptions_and_updates() -> None:
             notes[name].append((method, params))
         return on_note
 
-    async with connected(server, Client("a", "1", notification_handler=handler("a"))) as (
-            a, _), connected(server, Client("b", "1", notification_handler=handler("b"))) as (
-            b, _):
+    first = Client("a", "1", mode="legacy", notification_handler=handler("a"))
+    second = Client("b", "1", mode="legacy", notification_handler=handler("b"))
+    async with connected(server, first) as (a, _), connected(server, second) as (b, _):
         assert a.server_capabilities["resources"]["subscribe"] is True
         await a.subscribe_resource("mem://text")
         server.resource_updated("mem://text")
@@ -499,7 +500,7 @@ async def test_server_request_before_initialized_waits_for_it() -> None:
             nursery.start_soon(ask_early)
             await trio.testing.wait_all_tasks_blocked()
             assert not server_session.initialized
-            async with Client("c", "1", roots=["file:///r"]).connect(client_end):
+            async with Client("c", "1", mode="legacy", roots=["file:///r"]).connect(client_end):
                 await server_session.wait_initialized()
                 with trio.fail_after(1):
                     while not roots:
@@ -545,7 +546,7 @@ async def test_keepalive_pings_and_closes_a_silent_peer(
     client_end, server_end = memory_transport_pair()
     deaf = Deafening(client_end)
     async with server.connect(server_end):
-        client = Client("c", "1", keepalive_interval=2.0, trace=rec)
+        client = Client("c", "1", mode="legacy", keepalive_interval=2.0, trace=rec)
         async with client.connect(deaf) as session:
             await trio.sleep(7)
             assert rec.sent_methods().count("ping") == 3

@@ -106,7 +106,7 @@ async def test_our_client_and_server_over_http(json_response: bool) -> None:
 
     async with serving(server, json_response=json_response) as info:
         transport = StreamableHTTPTransport(info.url)
-        client = Client("c", "1", sampling_handler=sampler, logging_handler=on_log,
+        client = Client("c", "1", mode="legacy", sampling_handler=sampler, logging_handler=on_log,
                         notification_handler=on_note)
         async with client.connect(transport) as session:
             assert transport.session_id and transport.protocol_version == "2025-11-25"
@@ -136,7 +136,7 @@ async def test_stateless_server() -> None:
     server = build_server()
     async with serving(server, stateless=True) as info:
         transport = StreamableHTTPTransport(info.url)
-        async with Client("c", "1").connect(transport) as session:
+        async with Client("c", "1", mode="legacy").connect(transport) as session:
             assert transport.session_id is None
             tools = await session.list_all_tools()
             assert {x.name for x in tools} == {"echo", "steps", "ask"}
@@ -150,7 +150,7 @@ async def test_terminated_session_is_a_clear_error() -> None:
     server = build_server()
     async with serving(server) as info:
         transport = StreamableHTTPTransport(info.url)
-        async with Client("c", "1").connect(transport) as session:
+        async with Client("c", "1", mode="legacy").connect(transport) as session:
             await server.sessions[0].aclose()
             with pytest.raises(PeerDisconnected, match="404"):
                 await session.call_tool("echo", {"text": "x"})
@@ -160,7 +160,7 @@ async def test_opt_in_transparent_reinitialize_after_404() -> None:
     server = build_server()
     async with serving(server) as info:
         transport = StreamableHTTPTransport(info.url, reinitialize=True)
-        async with Client("c", "1").connect(transport) as session:
+        async with Client("c", "1", mode="legacy").connect(transport) as session:
             first_id = transport.session_id
             [old] = server.sessions
             await old.aclose()
@@ -175,7 +175,7 @@ async def test_idle_sessions_expire() -> None:
     server = build_server()
     async with serving(server, idle_session_timeout=0.2) as info:
         transport = StreamableHTTPTransport(info.url)
-        async with Client("c", "1").connect(transport) as session:
+        async with Client("c", "1", mode="legacy").connect(transport) as session:
             [server_session] = server.sessions
             with trio.fail_after(5):
                 await server_session.wait_closed()
@@ -199,7 +199,8 @@ async def test_many_concurrent_sessions() -> None:
     server = build_server()
     async with serving(server) as info:
         async def one(i: int) -> None:
-            async with Client(f"c{i}", "1").connect(StreamableHTTPTransport(info.url)) as s:
+            client = Client(f"c{i}", "1", mode="legacy")
+            async with client.connect(StreamableHTTPTransport(info.url)) as s:
                 for _ in range(5):
                     assert (await s.call_tool("echo", {"text": str(i)})).content[0].text \
                         == str(i)  # type: ignore[union-attr]
@@ -261,7 +262,7 @@ async def test_our_client_against_an_sdk_http_server() -> None:
                     break
                 except OSError:  # the child is still starting: nothing to wait on but time
                     await trio.sleep(0.05)
-        async with Client("c", "1").connect(StreamableHTTPTransport(url)) as session:
+        async with Client("c", "1", mode="legacy").connect(StreamableHTTPTransport(url)) as session:
             assert session.server_info.name == "sdk-interop-server"
             tools = {x.name for x in await session.list_all_tools()}
             assert {"echo", "add"} <= tools
@@ -295,12 +296,12 @@ async def test_tls_both_ways() -> None:
     async with serving(server, ssl_context=server_ctx) as info:
         assert info.url.startswith("https://127.0.0.1:")
         transport = StreamableHTTPTransport(info.url, ssl_context=client_ctx)
-        async with Client("c", "1").connect(transport) as session:
+        async with Client("c", "1", mode="legacy").connect(transport) as session:
             result = await session.call_tool("echo", {"text": "over tls"})
             assert result.content[0].text == "over tls"  # type: ignore[union-attr]
         # A client that does not trust the certificate cannot connect.
         with pytest.raises(ConnectError) as failed:
-            async with Client("c", "1").connect(StreamableHTTPTransport(info.url)):
+            async with Client("c", "1", mode="legacy").connect(StreamableHTTPTransport(info.url)):
                 pass  # pragma: no cover
         assert str(failed.value).startswith(
             f"cannot connect to {info.url}: TLS certificate verification failed: ")
@@ -377,7 +378,7 @@ async def test_client_resumes_a_dropped_stream_after_retry() -> None:
                                                           host="127.0.0.1"))
         port = listeners[0].socket.getsockname()[1]
         url = f"http://127.0.0.1:{port}/mcp"
-        async with Client("c", "1").connect(StreamableHTTPTransport(url)) as session:
+        async with Client("c", "1", mode="legacy").connect(StreamableHTTPTransport(url)) as session:
             result = await session.call_tool("anything")
             assert result.content[0].text == "resumed"  # type: ignore[union-attr]
         resumed = [(at, last) for at, last in fake.gets if last == "call/0"]
@@ -397,7 +398,7 @@ async def test_a_resumed_stream_that_carried_its_answer_is_not_resumed_again() -
         port = listeners[0].socket.getsockname()[1]
         transport = StreamableHTTPTransport(f"http://127.0.0.1:{port}/mcp")
         with trio.fail_after(10):
-            async with Client("c", "1").connect(transport) as session:
+            async with Client("c", "1", mode="legacy").connect(transport) as session:
                 result = await session.call_tool("anything")
                 assert result.content[0].text == "resumed"  # type: ignore[union-attr]
                 await trio.testing.wait_all_tasks_blocked()
@@ -413,7 +414,8 @@ async def test_serve_http_leaves_nothing_behind_when_cancelled() -> None:
     server = build_server()
     async with assert_no_leaks():
         async with serving(server) as info:
-            async with Client("c", "1").connect(StreamableHTTPTransport(info.url)) as session:
+            async with Client("c", "1", mode="legacy").connect(
+                    StreamableHTTPTransport(info.url)) as session:
                 await session.call_tool("echo", {"text": "x"})
             # One session left open by a client that vanished without DELETE:
             body = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":'
@@ -439,8 +441,10 @@ async def test_a_client_vanishing_mid_stream_does_not_hurt_the_server() -> None:
         return "late"
 
     async with serving(server) as info:
-        async with Client("c", "1").connect(StreamableHTTPTransport(info.url)) as good:
-            async with Client("v", "1").connect(StreamableHTTPTransport(info.url)) as bad:
+        async with Client("c", "1", mode="legacy").connect(
+                StreamableHTTPTransport(info.url)) as good:
+            async with Client("v", "1", mode="legacy").connect(
+                    StreamableHTTPTransport(info.url)) as bad:
                 with trio.move_on_after(0.2):  # the caller gives up; its stream is dropped
                     await bad.call_tool("slow")
             release.set()

@@ -181,7 +181,7 @@ async def test_a_legacy_client_still_works_on_the_dual_era_server() -> None:
     server = build_server(trio.Event(), trio.Event())
     async with serving(server) as info:
         transport = StreamableHTTPTransport(info.url)
-        async with Client("c", "1").connect(transport) as session:
+        async with Client("c", "1", mode="legacy").connect(transport) as session:
             assert transport.session_id is not None
             result = await session.call_tool("echo", {"text": "old"})
             assert result.content[0].text == "old"  # type: ignore[union-attr]

@@ -139,7 +139,8 @@ async def test_a_whole_session_uses_few_connections() -> None:
             functools.partial(trio.serve_tcp, proxy, 0, host="127.0.0.1"))
         port = listeners[0].socket.getsockname()[1]
         url = f"http://127.0.0.1:{port}/mcp"
-        async with Client("c", "1.0").connect(StreamableHTTPTransport(url)) as session:
+        async with Client("c", "1.0", mode="legacy").connect(
+                StreamableHTTPTransport(url)) as session:
             for i in range(20):
                 result = await session.call_tool("echo", {"text": str(i)})
                 assert result.content[0].text == str(i)  # type: ignore[union-attr]
@@ -254,7 +255,7 @@ async def test_streams_ending_with_their_session_never_take_the_server_down(
             server, "127.0.0.1", 0, task_status=task_status))
         for _ in range(5):
             transport = StreamableHTTPTransport(info.url)
-            async with Client("c", "1.0").connect(transport) as session:
+            async with Client("c", "1.0", mode="legacy").connect(transport) as session:
                 await session.call_tool("churn", {"n": 20})
             # leaving the block sent DELETE while the GET stream may still be writing
 
@@ -272,7 +273,8 @@ async def test_streams_ending_with_their_session_never_take_the_server_down(
         port = int(info.url.rsplit(":", 1)[1].split("/")[0])
         with pytest.raises((trio.BrokenResourceError, h11.RemoteProtocolError, AssertionError)):
             await _raw_post(port, {"jsonrpc": "2.0", "method": "notifications/initialized"}, None)
-        async with Client("c", "1.0").connect(StreamableHTTPTransport(info.url)) as session:
+        async with Client("c", "1.0", mode="legacy").connect(
+                StreamableHTTPTransport(info.url)) as session:
             assert (await session.call_tool("churn", {"n": 1})).content[0].text == "ok"  # type: ignore[union-attr]
         nursery.cancel_scope.cancel()
 
@@ -328,7 +330,7 @@ async def test_the_standalone_stream_is_open_before_the_first_request() -> None:
             functools.partial(trio.serve_tcp, handle, 0, host="127.0.0.1"))
         port = listeners[0].socket.getsockname()[1]
         transport = StreamableHTTPTransport(f"http://127.0.0.1:{port}/mcp")
-        async with Client("c", "1.0").connect(transport) as session:
+        async with Client("c", "1.0", mode="legacy").connect(transport) as session:
             await session.list_tools()
         nursery.cancel_scope.cancel()
     assert seen[:4] == ["initialize", "notifications/initialized", "GET answered", "tools/list"]

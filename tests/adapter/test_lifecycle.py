@@ -86,7 +86,7 @@ async def test_connect_call_and_close_leave_nothing_behind() -> None:
         client_end, server_end = memory_transport_pair()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(server.serve, server_end)
-            async with Client("c", "1").connect(client_end) as session:
+            async with Client("c", "1", mode="legacy").connect(client_end) as session:
                 assert session.initialized
                 assert session.server_info.name == "lifecycle"
                 result = await session.call_tool("echo", {"text": "hi"})
@@ -102,7 +102,7 @@ async def test_body_exception_propagates_as_itself() -> None:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(server.serve, server_end)
         with pytest.raises(KeyError, match="boom"):
-            async with Client("c", "1").connect(client_end):
+            async with Client("c", "1", mode="legacy").connect(client_end):
                 raise KeyError("boom")
 
 
@@ -111,7 +111,7 @@ async def test_close_is_idempotent_and_calls_after_close_fail() -> None:
     client_end, server_end = memory_transport_pair()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(server.serve, server_end)
-        async with Client("c", "1").connect(client_end) as session:
+        async with Client("c", "1", mode="legacy").connect(client_end) as session:
             await session.aclose()
             await session.aclose()
             with pytest.raises(SessionClosed):
@@ -132,7 +132,7 @@ async def test_local_close_with_calls_in_flight(autojump_clock: trio.testing.Moc
         client_end, server_end = memory_transport_pair()
         async with trio.open_nursery() as nursery:
             async with server.connect(server_end) as server_session:
-                async with Client("c", "1").connect(client_end) as session:
+                async with Client("c", "1", mode="legacy").connect(client_end) as session:
 
                     async def call() -> None:
                         try:
@@ -165,7 +165,7 @@ async def test_server_close_gives_handlers_their_grace(
     client_end, server_end = memory_transport_pair()
     async with trio.open_nursery() as nursery:
         async with server.connect(server_end) as server_session:
-            async with Client("c", "1").connect(client_end) as session:
+            async with Client("c", "1", mode="legacy").connect(client_end) as session:
                 results: list[Any] = []
 
                 async def call() -> None:
@@ -201,7 +201,7 @@ async def test_server_close_cancels_handlers_after_grace(
     client_end, server_end = memory_transport_pair()
     async with trio.open_nursery() as nursery:
         async with server.connect(server_end) as server_session:
-            async with Client("c", "1").connect(client_end) as session:
+            async with Client("c", "1", mode="legacy").connect(client_end) as session:
                 failures: list[BaseException] = []
 
                 async def call() -> None:
@@ -231,7 +231,7 @@ async def test_peer_disconnect_fails_pending_calls_within_100ms() -> None:
     async with assert_no_leaks():
         async with trio.open_nursery() as nursery:
             async with server.connect(server_end):
-                async with Client("c", "1").connect(client_end) as session:
+                async with Client("c", "1", mode="legacy").connect(client_end) as session:
                     done = trio.Event()
 
                     async def call(n: int) -> None:
@@ -290,7 +290,7 @@ async def test_broken_transport_fails_pending_calls() -> None:
     broken = BrokenAfter(client_end)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(server.serve, server_end)
-        async with Client("c", "1").connect(broken) as session:
+        async with Client("c", "1", mode="legacy").connect(broken) as session:
             failures: list[BaseException] = []
 
             async def call() -> None:
@@ -317,7 +317,7 @@ async def test_write_to_broken_transport_fails_the_call() -> None:
     broken = BrokenAfter(client_end)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(server.serve, server_end)
-        async with Client("c", "1").connect(broken) as session:
+        async with Client("c", "1", mode="legacy").connect(broken) as session:
             broken.broken.set()
             with pytest.raises(PeerDisconnected, match="write failed"):
                 await session.call_tool("echo", {"text": "x"})
@@ -330,7 +330,7 @@ async def test_server_sees_client_leave() -> None:
     client_end, server_end = memory_transport_pair()
     async with trio.open_nursery() as nursery:
         async with server.connect(server_end) as server_session:
-            async with Client("c", "1").connect(client_end):
+            async with Client("c", "1", mode="legacy").connect(client_end):
                 await server_session.wait_initialized()
             with trio.fail_after(1):
                 await server_session.wait_closed()
@@ -349,7 +349,8 @@ async def test_cancelled_caller_cancels_the_peer_handler() -> None:
     client_end, server_end = memory_transport_pair()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(server.serve, server_end)
-        async with Client("c", "1", trace=client_trace).connect(client_end) as session:
+        async with Client("c", "1", mode="legacy", trace=client_trace).connect(
+                client_end) as session:
             with trio.move_on_after(5) as scope:
 
                 async def cancel_when_started() -> None:
@@ -382,7 +383,8 @@ async def test_fail_after_on_a_call_sends_cancel(autojump_clock: trio.testing.Mo
     client_end, server_end = memory_transport_pair()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(server.serve, server_end)
-        async with Client("c", "1", trace=client_trace).connect(client_end) as session:
+        async with Client("c", "1", mode="legacy", trace=client_trace).connect(
+                client_end) as session:
             with pytest.raises(trio.TooSlowError):
                 with trio.fail_after(3):
                     await session.call_tool("slow")
@@ -396,7 +398,7 @@ async def test_default_request_timeout(autojump_clock: trio.testing.MockClock) -
     client_end, server_end = memory_transport_pair()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(server.serve, server_end)
-        client = Client("c", "1", request_timeout=2.0)
+        client = Client("c", "1", mode="legacy", request_timeout=2.0)
         async with client.connect(client_end) as session:
             with pytest.raises(RequestTimeout) as info:
                 await session.call_tool("slow")
@@ -437,7 +439,7 @@ INIT_RESULT = (b'{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25
 
 async def test_eof_mid_frame_is_a_clear_error() -> None:
     transport = Scripted([INIT_RESULT, b'{"jsonrpc":"2.0","id":2,"res', b""])
-    async with Client("c", "1").connect(transport) as session:
+    async with Client("c", "1", mode="legacy").connect(transport) as session:
         with pytest.raises(PeerDisconnected, match="mid-frame"):
             await session.list_tools()
 
@@ -445,14 +447,14 @@ async def test_eof_mid_frame_is_a_clear_error() -> None:
 async def test_eof_during_handshake_is_a_connect_error() -> None:
     transport = Scripted([b'{"jsonrpc":"2.0","id":1,"res', b""])
     with pytest.raises(ConnectError, match="mid-frame"):
-        async with Client("c", "1").connect(transport):
+        async with Client("c", "1", mode="legacy").connect(transport):
             raise AssertionError("not reached")  # pragma: no cover
 
 
 async def test_unsupported_version_is_a_connect_error() -> None:
     reply = INIT_RESULT.replace(b"2025-11-25", b"2099-01-01")
     with pytest.raises(ConnectError) as info:
-        async with Client("c", "1").connect(Scripted([reply])):
+        async with Client("c", "1", mode="legacy").connect(Scripted([reply])):
             raise AssertionError("not reached")  # pragma: no cover
     assert info.value.code == -32022
 
@@ -460,14 +462,14 @@ async def test_unsupported_version_is_a_connect_error() -> None:
 async def test_initialize_refused_is_a_connect_error() -> None:
     reply = b'{"jsonrpc":"2.0","id":1,"error":{"code":-32600,"message":"go away"}}\n'
     with pytest.raises(ConnectError, match="go away"):
-        async with Client("c", "1").connect(Scripted([reply])):
+        async with Client("c", "1", mode="legacy").connect(Scripted([reply])):
             raise AssertionError("not reached")  # pragma: no cover
 
 
 async def test_garbage_from_peer_gets_an_error_answer_and_the_session_survives() -> None:
     garbage = b"this is not json\n"
     transport = Scripted([INIT_RESULT, garbage])
-    async with Client("c", "1").connect(transport) as session:
+    async with Client("c", "1", mode="legacy").connect(transport) as session:
         await trio.testing.wait_all_tasks_blocked()
         assert any(b"-32700" in w for w in transport.written)
         assert session.initialized
@@ -483,7 +485,7 @@ async def test_error_from_handler_is_answered() -> None:
     client_end, server_end = memory_transport_pair()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(server.serve, server_end)
-        async with Client("c", "1").connect(client_end) as session:
+        async with Client("c", "1", mode="legacy").connect(client_end) as session:
             with pytest.raises(MCPError) as info:
                 await session.call_tool("refuse")
             assert info.value.code == -32042
@@ -496,7 +498,7 @@ async def test_connect_in_runs_the_session_in_the_callers_nursery() -> None:
     async with assert_no_leaks():
         async with trio.open_nursery() as nursery:
             server_session = await server.connect_in(nursery, server_end)
-            session = await Client("c", "1").connect_in(nursery, client_end)
+            session = await Client("c", "1", mode="legacy").connect_in(nursery, client_end)
             # The sessions' tasks are children of *this* nursery.
             assert len(nursery.child_tasks) == 2
             assert server.sessions == [server_session]

@@ -97,7 +97,7 @@ async def test_unexpected_tool_exception_is_logged_and_masked(
     rec = Recorder()
     server = failing_server(trace=rec)
     caplog.set_level(logging.ERROR, logger="trio_mcp.server")
-    async with connected(server) as session:
+    async with connected(server, mode="legacy") as session:
         result = await session.call_tool("leaky")
     assert result.is_error is True
     assert result.content == [t.TextContent(text="internal error in tool 'leaky'")]
@@ -112,7 +112,7 @@ async def test_unexpected_tool_exception_is_logged_and_masked(
 async def test_unmasked_errors_send_the_type_and_text(caplog: pytest.LogCaptureFixture) -> None:
     server = failing_server(mask_error_details=False)
     caplog.set_level(logging.ERROR, logger="trio_mcp.server")
-    async with connected(server) as session:
+    async with connected(server, mode="legacy") as session:
         result = await session.call_tool("leaky")
         with pytest.raises(MCPError) as info:
             await session.read_resource("notes://broken")
@@ -129,7 +129,7 @@ async def test_tool_error_text_reaches_the_client_and_is_not_logged(
         caplog: pytest.LogCaptureFixture) -> None:
     server = failing_server()
     caplog.set_level(logging.DEBUG, logger="trio_mcp.server")
-    async with connected(server) as session:
+    async with connected(server, mode="legacy") as session:
         refused = await session.call_tool("refuses")
         missing = await session.call_tool("missing")
     assert refused.is_error is True
@@ -151,7 +151,7 @@ async def test_unexpected_exceptions_elsewhere_are_logged_and_masked(
     rec = Recorder()
     server = failing_server(trace=rec)
     caplog.set_level(logging.ERROR, logger="trio_mcp.server")
-    async with connected(server) as session:
+    async with connected(server, mode="legacy") as session:
         with pytest.raises(MCPError) as info:
             await call(session)
     assert info.value.code == ErrorCode.INTERNAL_ERROR == -32603
@@ -166,7 +166,7 @@ async def test_tool_error_in_a_reader_is_a_clean_internal_error(
         caplog: pytest.LogCaptureFixture) -> None:
     server = failing_server()
     caplog.set_level(logging.DEBUG)
-    async with connected(server) as session:
+    async with connected(server, mode="legacy") as session:
         with pytest.raises(MCPError) as info:
             await session.read_resource("notes://refused")
     assert info.value.code == -32603
@@ -220,7 +220,7 @@ async def test_resource_not_found_names_the_requested_uri() -> None:
     async def needs_a_file() -> str:
         raise ResourceNotFound()
 
-    async with connected(server) as session:
+    async with connected(server, mode="legacy") as session:
         with pytest.raises(MCPError) as info:
             await session.read_resource("x://alias")
         assert (info.value.code, info.value.message, info.value.data) == (
@@ -302,7 +302,7 @@ async def test_sync_handlers_run_in_threads_unless_not_blocking() -> None:
         seen["prompt"] = threading.get_ident()
         return "p"
 
-    async with connected(server) as session:
+    async with connected(server, mode="legacy") as session:
         await session.call_tool("threaded")
         await session.call_tool("inline")
         await session.read_resource("x://r")
@@ -325,7 +325,7 @@ async def test_a_sync_tool_reaches_its_context_from_the_thread() -> None:
     async def on_log(params: t.LoggingMessageNotificationParams) -> None:
         logs.append(params.data)
 
-    async with connected(server, logging_handler=on_log) as session:
+    async with connected(server, logging_handler=on_log, mode="legacy") as session:
         assert (await session.call_tool("chatty")).content == [t.TextContent(text="ok")]
     assert logs == ["from a thread"]
 
@@ -346,7 +346,7 @@ async def test_a_cancelled_sync_call_abandons_its_thread() -> None:
         return "quick"
 
     async with assert_no_leaks():
-        async with connected(server) as session:
+        async with connected(server, mode="legacy") as session:
             with trio.CancelScope() as scope:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(session.call_tool, "stuck")
@@ -389,7 +389,7 @@ async def test_image_and_audio_content_on_the_wire(tmp_path: Path) -> None:
     async def show() -> list[Any]:
         return ["look", Image(data=PNG, mime_type="image/png")]
 
-    async with connected(server) as session:
+    async with connected(server, mode="legacy") as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
         assert tools["chart"].output_schema is None  # content, not structured output
         one = await session.call_tool("chart")
@@ -483,8 +483,8 @@ async def test_one_lifespan_for_concurrent_sessions() -> None:
             await nursery.start(server.serve, server_a)
             await nursery.start(server.serve, server_b)
             assert lifespan.enters == 1
-            async with Client("b", "1").connect(client_b) as b:
-                async with Client("a", "1").connect(client_a) as a:
+            async with Client("b", "1", mode="legacy").connect(client_b) as b:
+                async with Client("a", "1", mode="legacy").connect(client_a) as a:
                     for session in (a, b):
                         result = await session.call_tool("db")
                         assert result.content == [t.TextContent(text="connection 1")]
@@ -494,7 +494,7 @@ async def test_one_lifespan_for_concurrent_sessions() -> None:
                 assert (await b.call_tool("db")).content[0].text == "connection 1"  # type: ignore[union-attr]
     assert (lifespan.enters, lifespan.exits) == (1, 1)
     # A later serving call starts a fresh one.
-    async with connected(server) as session:
+    async with connected(server, mode="legacy") as session:
         assert (await session.call_tool("db")).content[0].text == "connection 2"  # type: ignore[union-attr]
     assert (lifespan.enters, lifespan.exits) == (2, 2)
 
@@ -576,7 +576,8 @@ async def test_serve_http_runs_one_lifespan_for_every_request() -> None:
             server, "127.0.0.1", 0, stateless=True, task_status=task_status))
         assert lifespan.enters == 1
         for _ in range(2):  # stateless: every request is a session of its own
-            async with Client("c", "1").connect(StreamableHTTPTransport(info.url)) as session:
+            async with Client("c", "1", mode="legacy").connect(
+                    StreamableHTTPTransport(info.url)) as session:
                 result = await session.call_tool("db")
                 assert result.content == [t.TextContent(text="connection 1")]
         assert (lifespan.enters, lifespan.exits) == (1, 0)
@@ -640,7 +641,7 @@ async def test_connected_gives_an_initialized_session_and_leaves_nothing() -> No
             assert len(server.sessions) == 1
         assert server.sessions == []
         assert (lifespan.enters, lifespan.exits) == (1, 1)
-    client = Client("mine", "2.0")
+    client = Client("mine", "2.0", mode="legacy")
     async with connected(server, client) as session:
         assert session.client is client
     with pytest.raises(TypeError, match="either a client or client options"):

@@ -105,7 +105,7 @@ async def test_local_aclose_ends_closed_once() -> None:
         client_end, server_end = memory_transport_pair()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(make_server().serve, server_end)
-            async with Client("c", "1", trace=states).connect(client_end) as session:
+            async with Client("c", "1", mode="legacy", trace=states).connect(client_end) as session:
                 assert session.state is SessionState.OPEN
                 await session.aclose()
                 assert_closed_once(session, states, "session closed")
@@ -118,7 +118,7 @@ async def test_peer_eof_ends_closed_once() -> None:
     async with assert_no_leaks():
         client_end, server_end = memory_transport_pair()
         async with make_server().connect(server_end) as server_session, \
-                Client("c", "1", trace=states).connect(client_end) as session:
+                Client("c", "1", mode="legacy", trace=states).connect(client_end) as session:
             await server_session.wait_initialized()
             await server_session.aclose()  # the server leaves: the client sees end of input
             await session.wait_closed()
@@ -133,7 +133,7 @@ async def test_failed_read_ends_closed_once() -> None:
         breakable = Breakable(client_end)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(make_server().serve, server_end)
-            async with Client("c", "1", trace=states).connect(breakable) as session:
+            async with Client("c", "1", mode="legacy", trace=states).connect(breakable) as session:
                 breakable.break_reads()
                 await session.wait_closed()
                 assert_closed_once(session, states, "transport failed")
@@ -148,7 +148,7 @@ async def test_failed_write_ends_closed_once() -> None:
         breakable = Breakable(client_end)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(make_server().serve, server_end)
-            async with Client("c", "1", trace=states).connect(breakable) as session:
+            async with Client("c", "1", mode="legacy", trace=states).connect(breakable) as session:
                 breakable.writes_broken = True
                 with pytest.raises(PeerDisconnected, match="write failed"):
                     await session.ping()
@@ -180,7 +180,7 @@ async def test_keepalive_timeout_ends_closed_once(
         client_end, server_end = memory_transport_pair()
         breakable = Breakable(client_end)
         async with make_server().connect(server_end):
-            client = Client("c", "1", keepalive_interval=1.0, trace=states)
+            client = Client("c", "1", mode="legacy", keepalive_interval=1.0, trace=states)
             async with client.connect(breakable) as session:
                 breakable.deaf = True
                 await session.wait_closed()
@@ -195,7 +195,8 @@ async def test_cancelled_owner_ends_closed_once() -> None:
         async with trio.open_nursery() as outer:
             outer.start_soon(make_server(release).serve, server_end)
             async with trio.open_nursery() as owner:
-                session = await Client("c", "1", trace=states).connect_in(owner, client_end)
+                session = await Client("c", "1", mode="legacy", trace=states).connect_in(
+                        owner, client_end)
                 failures: list[BaseException] = []
 
                 async def call() -> None:
@@ -221,7 +222,7 @@ async def test_closed_before_it_ran_still_closes_once() -> None:
     states = States()
     async with assert_no_leaks():
         client_end, server_end = memory_transport_pair()
-        client = Client("c", "1", trace=states)
+        client = Client("c", "1", mode="legacy", trace=states)
         session = ClientSession(client, Connection(Role.CLIENT), client_end, trace=states)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(session.aclose)
@@ -244,7 +245,7 @@ async def test_concurrent_aclose_from_two_tasks(autojump_clock: trio.testing.Moc
         client_end, server_end = memory_transport_pair()
         server = make_server(release, handler_grace=5.0, trace=server_states)
         async with server.connect(server_end) as server_session, \
-                Client("c", "1").connect(client_end) as client_session, \
+                Client("c", "1", mode="legacy").connect(client_end) as client_session, \
                 trio.open_nursery() as nursery:
             nursery.start_soon(_call_ignoring_close, client_session)
             await trio.testing.wait_all_tasks_blocked()
@@ -275,7 +276,7 @@ async def test_a_cancelled_aclose_does_not_stop_the_other(
         client_end, server_end = memory_transport_pair()
         server = make_server(handler_grace=30.0, trace=server_states)
         async with server.connect(server_end) as server_session, \
-                Client("c", "1").connect(client_end) as client_session, \
+                Client("c", "1", mode="legacy").connect(client_end) as client_session, \
                 trio.open_nursery() as nursery:
             nursery.start_soon(_call_ignoring_close, client_session)
             await trio.testing.wait_all_tasks_blocked()
@@ -309,7 +310,7 @@ async def _call_ignoring_close(session: Any) -> None:
 async def test_session_facts_without_the_engine() -> None:
     client_end, server_end = memory_transport_pair()
     async with make_server().connect(server_end) as server_session, \
-            Client("c", "1").connect(client_end) as session:
+            Client("c", "1", mode="legacy").connect(client_end) as session:
         await server_session.wait_initialized()
         assert session.protocol_version == "2025-11-25"
         assert session.era is Era.HANDSHAKE
