@@ -38,15 +38,17 @@ async def answer_elicitation(context: Any, params: mcp_types.ElicitRequestParams
     return mcp_types.ElicitResult(action="accept", content={"name": "Alice"})
 
 
-async def drive() -> dict[str, Any]:
+ENV = {**os.environ, "TRIO_MCP_STATE_KEYS": "interop-" + "s" * 32, "PYTHONPATH": str(ROOT)}
+
+
+async def drive(target: Any = None) -> dict[str, Any]:
     seen: dict[str, Any] = {}
-    env = {**os.environ, "TRIO_MCP_STATE_KEYS": "interop-" + "s" * 32,
-           "PYTHONPATH": str(ROOT)}
-    params = mcp.StdioServerParameters(
-        command=sys.executable, args=["-m", "trio_adapter", "serve", str(EVERYTHING)],
-        env=env, cwd=str(ROOT))
+    if target is None:  # stdio
+        target = mcp.StdioServerParameters(
+            command=sys.executable, args=["-m", "trio_adapter", "serve", str(EVERYTHING)],
+            env=ENV, cwd=str(ROOT))
     with anyio.fail_after(TIMEOUT):
-        async with mcp.Client(params, elicitation_callback=answer_elicitation) as client:
+        async with mcp.Client(target, elicitation_callback=answer_elicitation) as client:
             seen["version"] = client.protocol_version
             seen["server"] = client.server_info.name if client.server_info else None
             simple = await client.call_tool("test_simple_text", {})
@@ -66,6 +68,33 @@ def test_sdk_auto_mode_ends_on_2026_07_28_with_mrtr_and_listen() -> None:
     seen = anyio.run(drive, backend="asyncio")
     assert seen["version"] == "2026-07-28"
     assert seen["server"] == "trio-mcp-everything"
+    assert seen["simple"] == "This is a simple text response for testing."
+    assert seen["greeted"] == "Hello, Alice!"
+    assert seen["event"]
+
+
+def test_sdk_auto_mode_over_http_ends_on_2026_07_28_with_mrtr_and_listen() -> None:
+    """The same over Streamable HTTP (``trio-mcp serve ... --http 127.0.0.1:0``)."""
+    import re
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trio_adapter", "serve", str(EVERYTHING), "--http",
+         "127.0.0.1:0"], cwd=str(ROOT), env=ENV, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        url = None
+        for line in proc.stderr:  # the server says where it listens, then goes quiet
+            found = re.match(r"trio-mcp: serving .* at (http:\S+)$", line.strip())
+            if found:
+                url = found.group(1)
+                break
+        assert url, "the server did not say where it listens"
+        seen = anyio.run(drive, url, backend="asyncio")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert seen["version"] == "2026-07-28"
     assert seen["simple"] == "This is a simple text response for testing."
     assert seen["greeted"] == "Hello, Alice!"
     assert seen["event"]
