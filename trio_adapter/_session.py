@@ -614,6 +614,12 @@ class BaseSession:
             except BaseException:
                 self._pending.pop(rid, None)
                 raise
+        return await self._answer_of(rid, slot)
+
+    async def _answer_of(self, rid: RequestId, slot: _Slot) -> _Slot:
+        """Wait for the answer to our request ``rid`` (already written, ``slot`` pending):
+        bounded by ``request_timeout`` (then cancelled and :class:`RequestTimeout`); a
+        cancelled caller cancels the request. Raises the error the answer was."""
         timeout = self._request_timeout
         try:
             if timeout is None:
@@ -623,7 +629,7 @@ class BaseSession:
                     await slot.event.wait()
                 if scope.cancelled_caught and not slot.event.is_set():
                     await self._cancel_request(rid, f"timed out after {timeout:g} s")
-                    raise errors.RequestTimeout(rid, method, timeout)
+                    raise errors.RequestTimeout(rid, slot.method, timeout)
         except trio.Cancelled:
             if not slot.event.is_set():
                 await self._cancel_request(rid, "cancelled by the caller")

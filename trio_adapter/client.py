@@ -749,25 +749,7 @@ class ClientSession(BaseSession):
             except BaseException:
                 self._pending.pop(rid, None)
                 raise
-        timeout = self._request_timeout
-        try:
-            if timeout is None:
-                await slot.event.wait()
-            else:
-                with trio.move_on_after(timeout) as scope:
-                    await slot.event.wait()
-                if scope.cancelled_caught and not slot.event.is_set():
-                    await self._cancel_request(rid, f"timed out after {timeout:g} s")
-                    raise errors.RequestTimeout(rid, event.method, timeout)
-        except trio.Cancelled:
-            if not slot.event.is_set():
-                await self._cancel_request(rid, "cancelled by the caller")
-            raise
-        finally:
-            self._pending.pop(rid, None)
-        if slot.error is not None:
-            raise slot.error
-        return slot
+        return await self._answer_of(rid, slot)
 
     def _filter_tools(self, slot: _Slot) -> None:
         assert slot.result is not None
