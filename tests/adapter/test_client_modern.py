@@ -340,9 +340,8 @@ DIES_ON_PROBE = textwrap.dedent("""
         open(marker, "w").close()
         line = sys.stdin.readline()
         assert json.loads(line)["method"] == "server/discover"
-        if sys.argv[2] == "hang":  # an old server that goes silent on it
-            import time
-            time.sleep(60)
+        if sys.argv[2] == "hang":  # an old server that goes silent on it, until its end
+            sys.stdin.read()
         sys.exit(3)  # an old server that dies on a request it does not know
     sys.argv[1:] = []
     exec(compile(open(sys.argv[0].rsplit("|", 1)[-1]).read(), "srv", "exec"))
