@@ -5,7 +5,6 @@ timeouts)."""
 from __future__ import annotations
 
 import logging
-import math
 import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +24,9 @@ from ._transport import Transport
 from .errors import TransportError
 
 _CHUNK = 65536
+
+#: How many received messages a StreamableHTTPTransport holds for the session's reader.
+INBOX_SIZE = 256
 
 logger = logging.getLogger("trio_mcp.http")
 
@@ -244,7 +246,10 @@ class StreamableHTTPTransport(Transport):
         self._ssl = ssl_context
         self._connect_timeout = connect_timeout
         self._close_timeout = close_timeout
-        self._in_send, self._in_recv = trio.open_memory_channel[bytes](math.inf)
+        # What the answers carry, waiting for the session's reader: bounded. A stream reader
+        # waits when it is full (backpressure down to the socket); a local error answer that
+        # finds it full fails the transport rather than grow it.
+        self._in_send, self._in_recv = trio.open_memory_channel[bytes](INBOX_SIZE)
         self._nursery: trio.Nursery | None = None
         self._closed = False
         self._listen_opened = trio.Event()  # the standalone GET got its answer's head
@@ -525,9 +530,18 @@ class StreamableHTTPTransport(Transport):
             self._nursery.start_soon(self._read_json, response)
 
     def _deliver_error(self, error: bytes | None) -> None:
-        """Deliver the local error answering a request whose exchange failed."""
-        if error is not None:
+        """Deliver the local error answering a request whose exchange failed (never waits:
+        it may run in the session's send path, which the reader may be in)."""
+        if error is None or self._closed:
+            return
+        try:
             self._in_send.send_nowait(error + b"\n")
+        except trio.WouldBlock:
+            self._fail(HTTPTransportError(
+                f"more than {INBOX_SIZE} messages from {self.url} wait to be read", self.url))
+            self._in_send.close()
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            pass
 
     async def _read_json(self, response: _Response) -> None:
         try:
@@ -536,12 +550,18 @@ class StreamableHTTPTransport(Transport):
             return
         finally:
             await response.aclose()
-        self._deliver(self.client.json_body(body))
+        await self._deliver(self.client.json_body(body))
 
-    def _deliver(self, messages: Sequence[bytes]) -> None:
-        if not self._closed:
-            for message in messages:
-                self._in_send.send_nowait(message + b"\n")
+    async def _deliver(self, messages: Sequence[bytes]) -> None:
+        """Hand what an answer carried to the session's reader; waits while the inbox is
+        full (only background readers call this)."""
+        for message in messages:
+            if self._closed:
+                return
+            try:
+                await self._in_send.send(message + b"\n")
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                return
 
     async def _read_sse(self, response: _Response | None, stream: int) -> None:
         """Read SSE stream ``stream`` (``response`` is its first answer), delivering what it
@@ -558,7 +578,7 @@ class StreamableHTTPTransport(Transport):
                         return
                 async for chunk in response.chunks():
                     got = client.sse_data(stream, chunk)
-                    self._deliver(got.messages)
+                    await self._deliver(got.messages)
                     if got.broken:  # resuming would meet it again: the stream is given up
                         await response.aclose()
                         self._deliver_error(got.failure)
