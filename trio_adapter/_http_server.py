@@ -230,16 +230,24 @@ class _Endpoint:
                 del self.streams[(skey, sid)]
                 self.long_lived.discard((skey, sid))
 
-    async def _session_task(self, transport: _SessionTransport,
-                            task_status: trio.TaskStatus[ServerSession]) -> None:
-        await self.server.serve(transport, task_status=task_status)
+    async def _session_task(self, session: ServerSession) -> None:
+        # What Server.serve does, less its lifespan: serve_http holds that for all sessions.
+        sessions = self.server._sessions
+        sessions.add(session)
+        try:
+            await session._run()
+        finally:
+            sessions.discard(session)
 
-    async def new_session(self, key: str) -> _SessionTransport:
+    def new_session(self, key: str) -> _SessionTransport:
+        """Make session ``key`` and start it (its task runs once this task waits: what is
+        delivered meanwhile waits in its input). Made here rather than in the task, the
+        session exists at once, and the request costs no scheduler round trip to start it."""
         transport = _SessionTransport(self, key)
         self.transports[key] = transport
-        session = await self.nursery.start(self._session_task, transport)
-        if key in self.transports:
-            self.sessions[key] = session
+        session = self.server._new_session(transport)
+        self.sessions[key] = session
+        self.nursery.start_soon(self._session_task, session)
         return transport
 
     def conn_opened(self, conn: _Conn) -> None:
@@ -450,7 +458,7 @@ class _Conn:
                 if not outcome.new_session:  # pragma: no cover - core and table disagree
                     await self._send(http.response(404, [_JSON_TYPE]))
                     return
-                transport = await endpoint.new_session(key)
+                transport = endpoint.new_session(key)
                 if outcome.start_version is not None:
                     # Stateless HTTP: one handshake-era request, served with no handshake.
                     session = endpoint.sessions.get(key)
