@@ -463,7 +463,7 @@ class _Conn:
                     # Stateless HTTP: one handshake-era request, served with no handshake.
                     session = endpoint.sessions.get(key)
                     if session is not None:
-                        session.engine.start_stateless(
+                        session._engine.start_stateless(
                             outcome.start_version,
                             server_capabilities=endpoint.server.capabilities())
             if not await self._deliver(transport, outcome.message):
