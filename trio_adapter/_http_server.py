@@ -194,6 +194,7 @@ class _Endpoint:
         self.transports: dict[str, _SessionTransport] = {}
         self.streams: dict[tuple[str, str], trio.MemorySendChannel[StreamEvent]] = {}
         self.long_lived: set[tuple[str, str]] = set()
+        self._session_streams: dict[str, set[str]] = {}  # key -> its open stream ids
         self.sessions: dict[str, ServerSession] = {}
         self.conns: set[_Conn] = set()
         self.draining = False
@@ -224,11 +225,11 @@ class _Endpoint:
         self.transports.pop(key, None)
         self.sessions.pop(key, None)
         self.core.terminate(key)
-        for (skey, sid), channel in list(self.streams.items()):
-            if skey == key:
+        for sid in self._session_streams.pop(key, ()):  # this session's only, not every one
+            channel = self.streams.pop((key, sid), None)
+            if channel is not None:
                 channel.close()
-                del self.streams[(skey, sid)]
-                self.long_lived.discard((skey, sid))
+            self.long_lived.discard((key, sid))
 
     async def _session_task(self, session: ServerSession) -> None:
         # What Server.serve does, less its lifespan: serve_http holds that for all sessions.
@@ -283,6 +284,7 @@ class _Endpoint:
                      ) -> trio.MemoryReceiveChannel[StreamEvent]:
         send, recv = trio.open_memory_channel[StreamEvent](self.stream_buffer)
         self.streams[(key, stream_id)] = send
+        self._session_streams.setdefault(key, set()).add(stream_id)
         if long_lived:
             self.long_lived.add((key, stream_id))
         return recv
@@ -298,6 +300,11 @@ class _Endpoint:
                 channel.close()
             return
         del self.streams[(key, stream_id)]
+        ids = self._session_streams.get(key)
+        if ids is not None:
+            ids.discard(stream_id)
+            if not ids:
+                del self._session_streams[key]
         self.long_lived.discard((key, stream_id))
         current.close()
         closed = self.core.detach(key, stream_id)
@@ -757,7 +764,8 @@ class _ToolHeaders:
         self._cache: dict[str, tuple[Any, dict[str, tuple[str, ...]] | None]] = {}
 
     def __call__(self, name: str) -> dict[str, tuple[str, ...]] | None:
-        tool = next((tool for tool in self.server.tools if tool.name == name), None)
+        entry = self.server._tools.get(name)  # by name: no walk over every tool a call
+        tool = entry.tool if entry is not None else None
         if tool is None:
             self._cache.pop(name, None)
             return None
