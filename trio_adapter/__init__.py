@@ -23,9 +23,9 @@ timeouts and process management. See ``docs/adapter.md`` (API) and ``docs/lifecy
 
 from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._schema import ToolDefinitionError
-from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook
+from ._session import BaseSession, ProgressCallback, RequestContext, SessionState, TraceHook
 from ._transport import MemoryTransport, StreamTransport, Transport, memory_transport_pair
-from .client import Client, ClientSession
+from .client import Client, ClientSession, ConnectMode, Listener
 from .content import Audio, Image
 from .errors import (
     ConnectError,
@@ -39,7 +39,7 @@ from .errors import (
     TransportError,
 )
 from .http import HTTPServerInfo, SessionExpired, StreamableHTTPTransport, serve_http
-from .server import Context, Server, ServerSession
+from .server import Context, InputRequest, Server, ServerSession
 
 __all__ = [
     "Audio",
@@ -48,10 +48,13 @@ __all__ = [
     "ClientSession",
     "CommandTransport",
     "ConnectError",
+    "ConnectMode",
     "Context",
     "HTTPServerInfo",
     "Image",
+    "InputRequest",
     "LifespanError",
+    "Listener",
     "MCPError",
     "MemoryTransport",
     "PeerDisconnected",
@@ -64,6 +67,7 @@ __all__ = [
     "ServerSession",
     "SessionClosed",
     "SessionExpired",
+    "SessionState",
     "StdioTransport",
     "StreamTransport",
     "StreamableHTTPTransport",
