@@ -21,6 +21,16 @@ timeouts and process management. See ``docs/adapter.md`` (API) and ``docs/lifecy
 3
 """
 
+from sansio.auth_server import Principal, TokenRejected
+
+from ._auth_server import (
+    IntrospectionVerifier,
+    JWTVerifier,
+    ProtectedResource,
+    StaticTokenVerifier,
+    TokenVerifier,
+    VerifierUnavailable,
+)
 from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._schema import ToolDefinitionError
 from ._session import BaseSession, ProgressCallback, RequestContext, SessionState, TraceHook
@@ -53,13 +63,17 @@ __all__ = [
     "HTTPServerInfo",
     "Image",
     "InputRequest",
+    "IntrospectionVerifier",
+    "JWTVerifier",
     "LifespanError",
     "Listener",
     "MCPError",
     "MemoryTransport",
     "PeerDisconnected",
+    "Principal",
     "ProcessStartError",
     "ProgressCallback",
+    "ProtectedResource",
     "RequestContext",
     "RequestTimeout",
     "ResourceNotFound",
@@ -68,14 +82,18 @@ __all__ = [
     "SessionClosed",
     "SessionExpired",
     "SessionState",
+    "StaticTokenVerifier",
     "StdioTransport",
     "StreamTransport",
     "StreamableHTTPTransport",
+    "TokenRejected",
+    "TokenVerifier",
     "ToolDefinitionError",
     "ToolError",
     "TraceHook",
     "Transport",
     "TransportError",
+    "VerifierUnavailable",
     "memory_transport_pair",
     "serve_http",
 ]

@@ -18,6 +18,7 @@ import h11
 import trio
 
 from sansio import DEFAULT_MAX_FRAME_SIZE, _codec
+from sansio.auth_server import AuthAnswer, Principal
 from sansio.frames import Frame
 from sansio.http import (
     DEFAULT_ALLOWED_HOSTS,
@@ -33,6 +34,7 @@ from sansio.http import (
     header_annotations,
 )
 
+from ._auth_server import ProtectedResource, _AuthGate
 from ._netfail import _check_resolvable, describe_failure
 from ._session import current_request
 from ._transport import Transport
@@ -199,6 +201,7 @@ class _Endpoint:
         self.conns: set[_Conn] = set()
         self.draining = False
         self._drained = trio.Event()
+        self.auth: _AuthGate | None = None  # serve_http(auth=...): checks every request
 
     async def dispatch(self, key: str, frame: bytes | Frame, related: Any) -> None:
         """Route one frame of session ``key`` to the streams the core names. A stream whose
@@ -240,13 +243,15 @@ class _Endpoint:
         finally:
             sessions.discard(session)
 
-    def new_session(self, key: str) -> _SessionTransport:
-        """Make session ``key`` and start it (its task runs once this task waits: what is
-        delivered meanwhile waits in its input). Made here rather than in the task, the
-        session exists at once, and the request costs no scheduler round trip to start it."""
+    def new_session(self, key: str, principal: Principal | None = None) -> _SessionTransport:
+        """Make session ``key`` (of ``principal``, with auth) and start it (its task runs once
+        this task waits: what is delivered meanwhile waits in its input). Made here rather than
+        in the task, the session exists at once, and the request costs no scheduler round trip
+        to start it."""
         transport = _SessionTransport(self, key)
         self.transports[key] = transport
         session = self.server._new_session(transport)
+        session.principal = principal
         self.sessions[key] = session
         self.nursery.start_soon(self._session_task, session)
         return transport
@@ -436,6 +441,13 @@ class _Conn:
 
     async def _answer(self, request: CompleteRequest) -> None:
         endpoint, http, send = self.endpoint, self.http, self._send
+        principal = None
+        if endpoint.auth is not None:  # authorization: trio_adapter/_auth_server.py
+            admitted = await endpoint.auth.admit(request, endpoint)
+            if isinstance(admitted, AuthAnswer):
+                await send(http.response(admitted.status, admitted.headers, admitted.body))
+                return
+            principal = admitted
         outcome = endpoint.core.handle(request)
         if isinstance(outcome, Reject):
             await send(http.response(outcome.status, outcome.headers, outcome.body))
@@ -451,11 +463,12 @@ class _Conn:
                 transport.end_input()
             await send(http.response(outcome.status, outcome.headers))
         elif isinstance(outcome, OpenStream):
-            await self._post_stream(outcome)
+            await self._post_stream(outcome, principal)
         elif isinstance(outcome, Listen):
             await self._listen(outcome)
 
-    async def _post_stream(self, outcome: OpenStream) -> None:
+    async def _post_stream(self, outcome: OpenStream, principal: Principal | None = None
+                           ) -> None:
         endpoint, http = self.endpoint, self.http
         key = outcome.session_id
         channel = endpoint.open_channel(key, outcome.stream_id, long_lived=outcome.keepalive)
@@ -465,7 +478,7 @@ class _Conn:
                 if not outcome.new_session:  # pragma: no cover - core and table disagree
                     await self._send(http.response(404, [_JSON_TYPE]))
                     return
-                transport = endpoint.new_session(key)
+                transport = endpoint.new_session(key, principal)
                 if outcome.start_version is not None:
                     # Stateless HTTP: one handshake-era request, served with no handshake.
                     session = endpoint.sessions.get(key)
@@ -648,6 +661,7 @@ async def serve_http(
     keepalive_interval: float | None = 15.0,
     response_timeout: float = 300.0,
     max_pending: int = 64,
+    auth: ProtectedResource | None = None,
     task_status: trio.TaskStatus[HTTPServerInfo] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``server`` over Streamable HTTP until cancelled, or until ``stop`` is set.
@@ -692,6 +706,11 @@ async def serve_http(
         max_pending: how many POSTed messages may wait for one session's engine to read them;
             a POST that finds no room within ``request_timeout`` gets 503 with
             ``Retry-After`` (and is not given to the session).
+        auth: make the endpoint an OAuth protected resource (docs/auth.md): the metadata at
+            ``/.well-known/oauth-protected-resource[/<path>]``, 401 with a ``WWW-Authenticate``
+            challenge for a request without a valid token for this resource, 403
+            ``insufficient_scope`` for a call of a tool whose scopes it lacks, 404 for a
+            session another principal opened; handlers see ``ctx.principal``.
 
     Raises:
         ListenError: it cannot listen (address in use, unknown host, permission denied...),
@@ -735,6 +754,9 @@ async def serve_http(
             await conn.run()
 
         bound = listeners[0].socket.getsockname()
+        info = HTTPServerInfo(host, bound[1], path, ssl_context is not None)
+        if auth is not None:
+            endpoint.auth = auth._bind(info.url, server)
         accepting = trio.CancelScope()
 
         async def accept(task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
@@ -743,7 +765,7 @@ async def serve_http(
                                            task_status=task_status)
 
         await nursery.start(accept)
-        task_status.started(HTTPServerInfo(host, bound[1], path, ssl_context is not None))
+        task_status.started(info)
         if stop is None:
             await trio.sleep_forever()
         else:

@@ -48,6 +48,7 @@ from sansio import (
     resource_not_found_code,
 )
 from sansio import types as t
+from sansio.auth_server import Principal
 from sansio.mrtr import MRTR_METHODS, RejectReason
 from sansio.versions import RequestMeta
 
@@ -189,6 +190,12 @@ class Context(RequestContext):
         """The session, typed as a :class:`ServerSession`."""
         assert isinstance(self.session, ServerSession)
         return self.session
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who the request's verified access token speaks for (``serve_http(auth=...)``:
+        subject, client, scopes, claims); ``None`` without authorization."""
+        return self.server_session.principal
 
     @property
     def modern(self) -> bool:
@@ -425,6 +432,12 @@ _PLAIN_OUTPUTS = (str, int, bool)
 _STRUCTURED_SINCE: str = attrs.fields(t.CallToolResult).structured_content.metadata[t.SINCE]
 
 
+def _principal_key(ctx: Context) -> str | None:
+    """The identity a requestState is bound to: the verified principal's (issuer, subject)."""
+    principal = ctx.server_session.principal
+    return None if principal is None else principal.key
+
+
 @attrs.define(eq=False)
 class _ToolEntry:
     tool: t.Tool
@@ -442,6 +455,8 @@ class _ToolEntry:
     wrapped: bool = attrs.field(init=False)
     #: Whether ``fn`` is sync and runs in a worker thread.
     threaded: bool = False
+    #: The scopes a call needs (``serve_http(auth=...)``: 403 insufficient_scope without).
+    scopes: frozenset[str] = frozenset()
 
     def __attrs_post_init__(self) -> None:
         ann = self.output_annotation
@@ -778,6 +793,7 @@ class Server:
         structured_output: bool | None = None,
         input_schema: Mapping[str, Any] | None = None,
         blocking: bool = True,
+        scopes: Sequence[str] = (),
     ) -> t.Tool | None:
         """Register ``fn`` (sync or async) as a tool and return its description.
 
@@ -797,6 +813,10 @@ class Server:
         :attr:`thread_limiter`) so it cannot block other requests; ``blocking=False`` calls it
         in the event loop instead (for quick functions: no thread hop). A cancelled call
         abandons its thread, which runs to completion in the background.
+
+        ``scopes``: the OAuth scopes a call needs when the server is a protected resource
+        (``serve_http(auth=...)``): a ``tools/call`` whose token lacks one is answered 403
+        ``insufficient_scope`` naming them; without authorization they are not checked.
 
         A tool that cannot be described (an annotation with no JSON Schema equivalent, a
         variadic parameter, ``structured_output=True`` without a describable return type) is
@@ -838,7 +858,8 @@ class Server:
             icons=list(icons) if icons is not None else None,
             meta=dict(meta) if meta is not None else None)
         self._tools[tool_name] = _ToolEntry(tool, fn, binder, _context_param(fn),
-                                            output_annotation, _threaded(fn, blocking))
+                                            output_annotation, _threaded(fn, blocking),
+                                            frozenset(scopes))
         self._changed("notifications/tools/list_changed")
         return tool
 
@@ -1206,6 +1227,9 @@ class ServerSession(BaseSession):
         # whether a task is writing what the engine queued for them.
         self._listens: set[RequestId] = set()
         self._flushing = False
+        #: Whose verified token opened this session (``serve_http(auth=...)``; each request
+        #: of the same principal refreshes it), ``None`` without authorization.
+        self.principal: Principal | None = None
 
     # ------------------------------------------------------------------ facts
 
@@ -1474,7 +1498,7 @@ class ServerSession(BaseSession):
             return
         try:
             payload = self.server._state().open(token, method=ctx.method, params=params,
-                                                principal=None, now=time.time())
+                                                principal=_principal_key(ctx), now=time.time())
             if not isinstance(payload, dict) or not isinstance(payload.get("a"), dict) \
                     or not isinstance(payload.get("k"), list):
                 raise RequestStateError(RejectReason.MALFORMED, "unexpected payload")
@@ -1497,7 +1521,7 @@ class ServerSession(BaseSession):
         payload = {"a": ctx._answers if ctx._sealed else ctx._used, "k": sorted(need.requests)}
         try:
             token = self.server._state().seal(
-                payload, method=ctx.method, params=ctx.params, principal=None,
+                payload, method=ctx.method, params=ctx.params, principal=_principal_key(ctx),
                 now=time.time(), random=secrets.token_bytes)
         except ValueError as exc:
             raise errors.MCPError(ErrorCode.INTERNAL_ERROR,
