@@ -293,3 +293,23 @@ def test_principal_from_introspection() -> None:
                             ({"active": True, "iss": "https://x"}, "issuer")]:
         with pytest.raises(TokenRejected, match=message):
             principal_from_introspection(answer, now=NOW, issuer=AS)
+
+
+# ---------------------------------------------------------------- docs/auth.md
+
+
+def test_server_section_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/auth.md's "Server (resource server)" examples (```python run) run as written."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "auth.md").read_text("utf-8")
+    section = text.split("## Server (resource server)", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^```python run[ \t]*\n(.*?)^```[ \t]*$", section,
+                        re.DOTALL | re.MULTILINE)
+    assert len(blocks) >= 2
+    namespace: dict[str, object] = {"__name__": "docs_auth"}
+    for code in blocks:
+        exec(compile(code, "docs/auth.md", "exec", dont_inherit=True), namespace)
+    out = capsys.readouterr().out
+    assert "alice: files:read" in out and "403" in out

@@ -434,6 +434,10 @@ class ProtectedResource:
         accepted_audiences, require_audience, resource_name, resource_documentation: as
             :class:`~sansio.auth_server.ResourceServer`.
 
+    Raises:
+        ValueError: ``resource`` or an authorization server is not an absolute http(s) URI,
+            or there is no authorization server.
+
     A tool registered with ``scopes=[...]`` (``@server.tool(scopes=["files:write"])``) needs
     those too; a call without them gets 403 ``insufficient_scope``.
     """
@@ -452,8 +456,8 @@ class ProtectedResource:
             "accepted_audiences": tuple(accepted_audiences),
             "require_audience": require_audience, "resource_name": resource_name,
             "resource_documentation": resource_documentation}
-        if resource is not None:  # refuse a bad configuration at once
-            ResourceServer(resource, **self._options)
+        # refuse a bad configuration at once (the listening URL stands in until bound)
+        ResourceServer(resource or "http://localhost", **self._options)
 
     def _bind(self, url: str, server: Server) -> _AuthGate:
         """The gate for an endpoint listening at ``url`` (its resource unless given)."""

@@ -36,7 +36,7 @@ import sys
 import types
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import trio
 
@@ -49,6 +49,9 @@ from ._trace import make_trace_printer
 from .client import Client, ClientSession
 from .errors import ConnectError, LifespanError, MCPError, SessionClosed
 from .server import Server, ServerSession, parse_state_keys
+
+if TYPE_CHECKING:
+    from ._auth_server import ProtectedResource
 
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
@@ -203,6 +206,22 @@ def _parser() -> argparse.ArgumentParser:
                        help="2026-07-28: the keys that seal requestState, one a line (the "
                        "first seals, all open; SECRET or KEY_ID:SECRET, 32 bytes or more); "
                        "every process serving the same clients needs the same file")
+    auth = serve.add_argument_group(
+        "authorization (HTTP: the endpoint becomes an OAuth protected resource, docs/auth.md)")
+    auth.add_argument("--auth-issuer", metavar="URL",
+                      help="the authorization server (named in the metadata; tokens' iss)")
+    auth.add_argument("--auth-jwks", metavar="URL",
+                      help="check JWT access tokens with this JWK set (needs trio-mcp[jwt])")
+    auth.add_argument("--auth-introspect", metavar="URL",
+                      help="check tokens with this RFC 7662 endpoint (credentials: "
+                      f"--auth-client-id and ${AUTH_SECRET_ENV})")
+    auth.add_argument("--auth-client-id", metavar="ID",
+                      help="this server's client id at the introspection endpoint")
+    auth.add_argument("--auth-resource", metavar="URL",
+                      help="the endpoint's public URL that tokens name in aud (default: "
+                      "the URL it listens on)")
+    auth.add_argument("--auth-scope", metavar="SCOPE", action="append", default=[],
+                      help="a scope every request needs (repeatable)")
     common(serve)
 
     def client_options(p: argparse.ArgumentParser) -> None:
@@ -305,6 +324,47 @@ async def _until_signalled(run: Callable[[trio.Event], Awaitable[None]],
     return 128 + signum
 
 
+AUTH_SECRET_ENV = "TRIO_MCP_AUTH_CLIENT_SECRET"
+"""Where ``serve --auth-introspect`` finds its client secret (never on the command line)."""
+
+
+def auth_from_args(args: argparse.Namespace) -> ProtectedResource | None:
+    """The ``serve --auth-*`` options as a :class:`ProtectedResource` (``None`` without).
+
+    Raises:
+        CLIError: (usage) an inconsistent combination, or a bad URL.
+    """
+    from ._auth_server import (
+        IntrospectionVerifier,
+        JWTVerifier,
+        ProtectedResource,
+        TokenVerifier,
+    )
+
+    given = [args.auth_jwks, args.auth_introspect, args.auth_client_id, args.auth_resource,
+             args.auth_issuer, *args.auth_scope]
+    if not any(given):
+        return None
+    if not args.http:
+        raise CLIError("--auth-* options apply to --http", EXIT_USAGE)
+    if args.auth_issuer is None:
+        raise CLIError("--auth-issuer is required with --auth-* options", EXIT_USAGE)
+    if (args.auth_jwks is None) == (args.auth_introspect is None):
+        raise CLIError("give one of --auth-jwks and --auth-introspect", EXIT_USAGE)
+    verifier: TokenVerifier
+    try:
+        if args.auth_jwks is not None:
+            verifier = JWTVerifier(issuer=args.auth_issuer, jwks_url=args.auth_jwks)
+        else:
+            verifier = IntrospectionVerifier(
+                args.auth_introspect, client_id=args.auth_client_id,
+                client_secret=os.environ.get(AUTH_SECRET_ENV), issuer=args.auth_issuer)
+        return ProtectedResource(verifier, authorization_servers=[args.auth_issuer],
+                                 resource=args.auth_resource, required_scopes=args.auth_scope)
+    except (ValueError, ImportError) as exc:
+        raise CLIError(f"--auth: {exc}", EXIT_USAGE) from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     if not args.drain_timeout >= 0:
         raise CLIError("--drain-timeout wants a number of seconds, 0 or more", EXIT_USAGE)
@@ -312,6 +372,7 @@ def _serve(args: argparse.Namespace) -> int:
         host, port = parse_host_port(args.http)
     elif args.stateless or args.json_response:
         raise CLIError("--stateless and --json-response apply to --http", EXIT_USAGE)
+    auth = auth_from_args(args)
     server = load_server(args.target)
     if args.state_key_file is not None:
         try:
@@ -330,7 +391,7 @@ def _serve(args: argparse.Namespace) -> int:
             async with trio.open_nursery() as nursery:
                 info = await nursery.start(functools.partial(
                     serve_http, server, host, port, stateless=args.stateless,
-                    json_response=args.json_response, stop=stop,
+                    json_response=args.json_response, stop=stop, auth=auth,
                     drain_timeout=math.inf))  # bounded here, by _until_signalled
                 print(f"trio-mcp: serving {server.info.name} at {info.url}", file=sys.stderr,
                       flush=True)
