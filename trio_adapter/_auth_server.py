@@ -326,8 +326,9 @@ class JWTVerifier:
                     "verify_exp": False, "verify_nbf": False, "verify_iat": False,
                     "verify_aud": False, "verify_iss": False})
                 break
-            except jwt.InvalidSignatureError:
-                continue
+            except (jwt.InvalidSignatureError, jwt.InvalidKeyError,
+                    jwt.InvalidAlgorithmError):
+                continue  # another key (or a key of another type) may fit
             except jwt.PyJWTError as exc:
                 raise TokenRejected(f"the token is not valid: {exc}") from None
         if claims is None:
@@ -488,8 +489,9 @@ class _AuthGate:
         rules = self.rules
         target = request.target
         if rules.is_metadata_path(target):
-            rules.add_scopes(scope for entry in self.server._tools.values()
-                             for scope in entry.scopes)
+            tools = self.server._tools
+            rules.add_scopes(scope for name in self.server._scoped_tools
+                             for scope in tools[name].scopes)
             await trio.lowlevel.checkpoint()
             return rules.metadata_answer(request.method)
         if target.split("?", 1)[0] != endpoint.core.path:
@@ -510,8 +512,10 @@ class _AuthGate:
             return rules.refuse("invalid_token", "the token is not valid")
         refused = rules.check(principal, now=time.time())
         if refused is None:
+            # the body is read only when some tool has scopes of its own
             needed = (rules.needed_scopes(request.body, self._tool_scopes)
-                      if request.method == "POST" else rules.required_scopes)
+                      if request.method == "POST" and self.server._scoped_tools
+                      else rules.required_scopes)
             refused = rules.authorize(principal, needed)
         if refused is not None:
             return refused

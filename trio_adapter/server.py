@@ -682,6 +682,7 @@ class Server:
         self.lifespan = lifespan
         self._lifespan_run: _LifespanRun | None = None
         self._tools: dict[str, _ToolEntry] = {}
+        self._scoped_tools: set[str] = set()  # tools with scopes (serve_http(auth=...))
         self._resources: dict[str, _ResourceEntry] = {}
         self._templates: dict[str, _TemplateEntry] = {}
         self._prompts: dict[str, _PromptEntry] = {}
@@ -860,6 +861,10 @@ class Server:
         self._tools[tool_name] = _ToolEntry(tool, fn, binder, _context_param(fn),
                                             output_annotation, _threaded(fn, blocking),
                                             frozenset(scopes))
+        if scopes:
+            self._scoped_tools.add(tool_name)
+        else:
+            self._scoped_tools.discard(tool_name)
         self._changed("notifications/tools/list_changed")
         return tool
 
@@ -870,6 +875,7 @@ class Server:
             KeyError: no such tool.
         """
         del self._tools[name]
+        self._scoped_tools.discard(name)
         self._changed("notifications/tools/list_changed")
 
     def resource(self, uri: str, **options: Any) -> Callable[[F], F]:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 import trio
-from test_auth_server import http
+from test_auth_server_http import http
 from test_cli_serving import Lines, child, serving_url
 
 from trio_adapter.cli import main

@@ -508,3 +508,38 @@ async def test_sdk_client_with_a_bearer_header() -> None:
                     streamable_http_client(info.url, http_client=anonymous),
                     mode="legacy"):
                 pass
+
+
+async def test_pem_keys_and_tokens_without_kid() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from sansio.auth_server import TokenRejected
+
+    def pem(key: Any) -> str:
+        return key.public_key().public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    verifier = JWTVerifier(issuer=ISSUER, keys=[pem(ec_key), pem(KEY)])
+    claims = {"iss": ISSUER, "sub": "p", "exp": time.time() + 60, "aud": "http://x/mcp"}
+    for key, alg in ((KEY, "RS256"), (ec_key, "ES256")):
+        principal = await verifier.verify(jwt.encode(claims, key, algorithm=alg))
+        assert principal.subject == "p" and principal.audience == ("http://x/mcp",)
+    with pytest.raises(TokenRejected, match="not signed by a known key"):
+        await verifier.verify(jwt.encode(claims, OTHER_KEY, algorithm="RS256"))
+
+
+async def test_a_tool_replaced_without_scopes_needs_none() -> None:
+    verifier = JWTVerifier(issuer=ISSUER, keys=[PUBLIC_JWK])
+    async with protected(verifier) as (info, server):
+        body, headers = modern_call(1, "write", {"path": "/x"})
+        assert (await http(info.port, "POST", "/mcp", body=body, headers=headers,
+                           bearer=token(info.url))).status == 403
+        server.add_tool(lambda path: f"open {path}", "write", structured_output=False)
+        answer = await http(info.port, "POST", "/mcp", body=body, headers=headers,
+                            bearer=token(info.url))
+        assert answer.json()["result"]["content"][0]["text"] == "open /x"
+        server.remove_tool("write")
+        assert not server._scoped_tools
