@@ -45,6 +45,7 @@ __all__ = [
     "challenge",
     "check_claims",
     "introspection_request",
+    "jwt_header",
     "metadata_path",
     "principal_from_introspection",
     "scopes_of",
@@ -270,6 +271,27 @@ def check_claims(claims: Mapping[str, Any], *, now: float, issuer: str | None = 
         subject=_str_claim(claims, "sub"), client_id=_str_claim(claims, "client_id", "azp"),
         scopes=scopes_of(claims), issuer=iss if isinstance(iss, str) else None,
         audience=_audience_of(claims), expires_at=exp, claims=dict(claims))
+
+
+def jwt_header(token: str, *, codec: _codec.Codec | None = None) -> dict[str, Any]:
+    """The JOSE header of a compact JWS (RFC 7515 §7.1: three base64url parts), unverified:
+    what says which key and algorithm to check it with.
+
+    Raises:
+        TokenRejected: not three parts, or the first is not a base64url JSON object.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise TokenRejected("the token is not a JWT")
+    head = parts[0]
+    try:
+        header = (codec or _codec.DEFAULT).loads(
+            base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, TypeError):
+        raise TokenRejected("the token is not a JWT") from None
+    if not isinstance(header, dict):
+        raise TokenRejected("the token is not a JWT")
+    return header
 
 
 def introspection_request(token: str, *, client_id: str | None = None,

@@ -313,3 +313,14 @@ def test_server_section_examples_run(capsys: pytest.CaptureFixture[str]) -> None
         exec(compile(code, "docs/auth.md", "exec", dont_inherit=True), namespace)
     out = capsys.readouterr().out
     assert "alice: files:read" in out and "403" in out
+
+
+def test_jwt_header() -> None:
+    from sansio.auth_server import jwt_header
+
+    head = base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"k"}').decode().rstrip("=")
+    assert jwt_header(f"{head}.e30.sig") == {"alg": "RS256", "kid": "k"}
+    for bad in ("abc", "a.b", "!!.e30.x", f"{base64.urlsafe_b64encode(b'[1]').decode()}.a.b",
+                "a.b.c.d"):
+        with pytest.raises(TokenRejected, match="not a JWT"):
+            jwt_header(bad)

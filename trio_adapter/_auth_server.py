@@ -33,6 +33,7 @@ from sansio.auth_server import (
     TokenRejected,
     check_claims,
     introspection_request,
+    jwt_header,
     principal_from_introspection,
 )
 
@@ -198,6 +199,9 @@ class JWTVerifier:
         leeway: seconds of clock skew allowed on ``exp``/``nbf``/``iat``.
         fetch_timeout: the deadline of one JWKS fetch. max_jwks_bytes, max_keys: bounds on
             the set (beyond them it is refused).
+        cache_size: how many verified tokens are remembered (by SHA-256, until their ``exp``
+            and at most ``jwks_ttl`` seconds), so that a client's next request costs no
+            signature check; 0 for none.
         ssl_context: for an ``https://`` JWKS URL (the system's by default).
 
     Raises:
@@ -210,8 +214,14 @@ class JWTVerifier:
                  algorithms: Sequence[str] = _DEFAULT_ALGORITHMS, leeway: float = 60.0,
                  jwks_ttl: float = 300.0, jwks_min_interval: float = 10.0,
                  fetch_timeout: float = 10.0, max_jwks_bytes: int = 256 * 1024,
-                 max_keys: int = 64, ssl_context: ssl.SSLContext | None = None) -> None:
+                 max_keys: int = 64, cache_size: int = 1024,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._jwt = _jwt()
+        if cache_size < 0:
+            raise ValueError("cache_size must be at least 0")
+        self.cache_size = cache_size
+        # digest -> (principal, trio.current_time() until which it holds)
+        self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
         if jwks_url is None and keys is None:
             raise ValueError("JWTVerifier needs jwks_url or keys")
         if "none" in (a.lower() for a in algorithms):
@@ -295,11 +305,29 @@ class JWTVerifier:
                 key, or a claim check failed.
             VerifierUnavailable: the JWKS could not be fetched.
         """
+        digest = _digest(token) if self.cache_size else b""
+        cached = self._verified.get(digest) if self.cache_size else None
+        if cached is not None:
+            if trio.current_time() < cached[1]:
+                self._verified.move_to_end(digest)
+                await trio.lowlevel.checkpoint()
+                return cached[0]
+            del self._verified[digest]
+        principal = await self._verify(token)
+        if self.cache_size:
+            wall = time.time()
+            ttl = self.jwks_ttl if principal.expires_at is None else \
+                min(self.jwks_ttl, principal.expires_at - wall)
+            nbf = principal.claims.get("nbf")
+            if ttl > 0 and not (isinstance(nbf, (int, float)) and nbf > wall):
+                self._verified[digest] = (principal, trio.current_time() + ttl)
+                while len(self._verified) > self.cache_size:
+                    self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         jwt = self._jwt
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise TokenRejected("the token is not a JWT") from None
+        header = jwt_header(token)
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise TokenRejected(f"the token's algorithm {alg!r} is not accepted")

@@ -543,3 +543,22 @@ async def test_a_tool_replaced_without_scopes_needs_none() -> None:
         assert answer.json()["result"]["content"][0]["text"] == "open /x"
         server.remove_tool("write")
         assert not server._scoped_tools
+
+
+async def test_verified_tokens_are_remembered_bounded() -> None:
+    verifier = JWTVerifier(issuer=ISSUER, keys=[PUBLIC_JWK], cache_size=2)
+    tokens = [token("http://x/mcp", sub=f"u{i}") for i in range(3)]
+    first = await verifier.verify(tokens[0])
+    assert await verifier.verify(tokens[0]) is first  # remembered: no second check
+    for tok in tokens[1:]:
+        await verifier.verify(tok)
+    assert len(verifier._verified) == 2  # the oldest went
+    assert await verifier.verify(tokens[0]) == first  # checked again, same principal
+    not_yet = token("http://x/mcp", nbf=time.time() + 30)  # within the leeway: accepted
+    await verifier.verify(not_yet)
+    assert _digest_of(not_yet) not in verifier._verified  # but not remembered before nbf
+
+
+def _digest_of(tok: str) -> bytes:
+    import hashlib
+    return hashlib.sha256(tok.encode()).digest()
