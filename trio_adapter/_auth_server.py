@@ -462,6 +462,7 @@ class ProtectedResource:
             scope).
         accepted_audiences, require_audience, resource_name, resource_documentation: as
             :class:`~sansio.auth_server.ResourceServer`.
+        verify_timeout: the bound on one ``verifier.verify`` call (beyond it: 503).
 
     Raises:
         ValueError: ``resource`` or an authorization server is not an absolute http(s) URI,
@@ -476,9 +477,11 @@ class ProtectedResource:
                  scopes_supported: Sequence[str] | None = None,
                  accepted_audiences: Sequence[str] = (), require_audience: bool = True,
                  resource_name: str | None = None,
-                 resource_documentation: str | None = None) -> None:
+                 resource_documentation: str | None = None,
+                 verify_timeout: float = 30.0) -> None:
         self.verifier = verifier
         self.resource = resource
+        self.verify_timeout = verify_timeout
         self._options: dict[str, Any] = {
             "authorization_servers": tuple(authorization_servers),
             "required_scopes": tuple(required_scopes), "scopes_supported": scopes_supported,
@@ -490,17 +493,23 @@ class ProtectedResource:
 
     def _bind(self, url: str, server: Server) -> _AuthGate:
         """The gate for an endpoint listening at ``url`` (its resource unless given)."""
+        if self.resource is None and urlsplit(url).hostname in ("0.0.0.0", "::"):
+            logger.warning("trio-mcp: serving a protected resource on a wildcard address "
+                           "without ProtectedResource(resource=...): tokens must name %s in "
+                           "aud, which no client can reach; give the public URL", url)
         rules = ResourceServer(self.resource or url, **self._options)
-        return _AuthGate(rules, self.verifier, server)
+        return _AuthGate(rules, self.verifier, server, self.verify_timeout)
 
 
 class _AuthGate:
     """The check in front of :func:`serve_http`'s endpoint: one call per HTTP request."""
 
-    def __init__(self, rules: ResourceServer, verifier: TokenVerifier, server: Server) -> None:
+    def __init__(self, rules: ResourceServer, verifier: TokenVerifier, server: Server,
+                 verify_timeout: float = 30.0) -> None:
         self.rules = rules
         self.verifier = verifier
         self.server = server
+        self.verify_timeout = verify_timeout
 
     def _tool_scopes(self, name: str) -> Iterable[str]:
         entry = self.server._tools.get(name)  # by name, as _ToolHeaders does
@@ -528,8 +537,13 @@ class _AuthGate:
         if isinstance(token, AuthAnswer):
             await trio.lowlevel.checkpoint()
             return token
+        principal: Principal | None = None
         try:
-            principal = await self.verifier.verify(token)
+            with trio.move_on_after(self.verify_timeout) as waited:
+                principal = await self.verifier.verify(token)
+            if waited.cancelled_caught:
+                raise VerifierUnavailable(
+                    f"the verifier did not answer within {self.verify_timeout:g} s")
         except TokenRejected as exc:
             logger.info("trio-mcp: refused a token: %s", exc)
             return rules.refuse("invalid_token", str(exc))

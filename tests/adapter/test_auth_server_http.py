@@ -562,3 +562,17 @@ async def test_verified_tokens_are_remembered_bounded() -> None:
 def _digest_of(tok: str) -> bytes:
     import hashlib
     return hashlib.sha256(tok.encode()).digest()
+
+
+class Stuck:
+    async def verify(self, token: str) -> Principal | None:
+        await trio.sleep_forever()
+        return None  # pragma: no cover
+
+
+async def test_a_verifier_that_hangs_is_bounded() -> None:
+    async with protected(Stuck(), verify_timeout=0.5) as (info, _):
+        start = trio.current_time()
+        answer = await http(info.port, "POST", "/mcp", body=initialize(), bearer="t")
+        assert answer.status == 503
+        assert trio.current_time() - start < 5
