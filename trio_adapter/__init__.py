@@ -22,6 +22,7 @@ timeouts and process management. See ``docs/adapter.md`` (API) and ``docs/lifecy
 """
 
 from ._process import CommandTransport, ProcessStartError, StdioTransport
+from ._reconnect import Reconnect, ReconnectInfo
 from ._schema import ToolDefinitionError
 from ._session import BaseSession, ProgressCallback, RequestContext, SessionState, TraceHook
 from ._transport import MemoryTransport, StreamTransport, Transport, memory_transport_pair
@@ -60,6 +61,8 @@ __all__ = [
     "PeerDisconnected",
     "ProcessStartError",
     "ProgressCallback",
+    "Reconnect",
+    "ReconnectInfo",
     "RequestContext",
     "RequestTimeout",
     "ResourceNotFound",
