@@ -335,8 +335,8 @@ class Client:
         session._supported = supported
         if reconnect is not None:
             session._reconnector = Reconnector(session, reconnect, mode, pinned)
-            if hasattr(transport, "fail_on_lost_stream"):
-                transport.fail_on_lost_stream = True  # a lost stream: reconnect
+            if hasattr(transport, "fail_on_loss"):
+                transport.fail_on_loss = True  # a lost stream: reconnect
         await nursery.start(session._run)
         try:
             await session._connect(mode, pinned)
