@@ -635,10 +635,14 @@ class StreamableHTTPTransport(Transport):
                         return
                 await response.aclose()
                 response = None
-            except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError):
+            except (OSError, trio.BrokenResourceError, h11.ProtocolError,
+                    trio.TooSlowError) as exc:
                 if response is not None:
                     await response.aclose()
                     response = None
+                if self.fail_on_loss and isinstance(exc, EndpointUnreachable):
+                    self._fail(exc)  # the server is gone: the session reconnects
+                    return
             resume = client.resume(stream)
             if resume is None:
                 self._stream_lost(stream)
