@@ -503,6 +503,15 @@ class ClientSession(BaseSession):
         if reconnector is not None:
             reconnector.closed()
 
+    async def _keepalive(self, interval: float) -> None:
+        # With reconnect, a keepalive failure reconnects rather than closes: ping again on
+        # each new transport.
+        while True:
+            await super()._keepalive(interval)
+            if self._reconnector is None or self._state is not SessionState.OPEN:
+                return
+            await self._ready.wait()
+
     def _check_open(self) -> None:
         super()._check_open()
         if self._reconnector is not None and self._reconnector.down:
@@ -1002,8 +1011,9 @@ class ClientSession(BaseSession):
         ``ack_timeout`` seconds) for its acknowledgement; leaving the block cancels it (over
         Streamable HTTP, by closing its stream). The handshake era: the server's own
         notifications of those kinds are passed on, after ``resources/subscribe`` for each
-        URI (undone on leaving). On stdio nothing reconnects a replaced transport: a listen
-        ends with its session.
+        URI (undone on leaving). With ``reconnect=``, a listen survives a reconnect: it is
+        sent again on the new transport and the same listener goes on yielding (what the
+        server sent meanwhile is lost); without it, a listen ends with its session.
 
         Args:
             tools, prompts, resources: the ``list_changed`` notifications wanted.
