@@ -355,3 +355,56 @@ async def test_without_reconnect_in_flight_calls_still_say_whether_retry_is_safe
             await session.wait_closed()
             assert [f.retry_safe for f in failures] == [True]
         nursery.cancel_scope.cancel()
+
+
+class HintedTransport(FarmTransport):
+    retry_hint = 2.0  # as a StreamableHTTPTransport reports a server's SSE ``retry``
+
+    def reopened(self) -> HintedTransport:
+        return HintedTransport(self.farm)
+
+
+async def test_the_server_reconnection_time_is_honoured(autojump_clock: Any) -> None:
+    async with trio.open_nursery() as nursery:
+        farm = Farm(make_server(), nursery)
+        async with Client("c", "1").connect(HintedTransport(farm), reconnect=POLICY) as session:
+            start = trio.current_time()
+            await farm.kill()
+            await session.wait_reconnected()
+            assert trio.current_time() - start == pytest.approx(2.0)  # not the 0.5 s backoff
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_keepalive_goes_on_after_a_reconnect(autojump_clock: Any) -> None:
+    pings: list[float] = []
+
+    def trace(direction: str, item: object) -> None:
+        if direction == "send" and isinstance(item, bytes) and b'"ping"' in item:
+            pings.append(trio.current_time())
+
+    async with trio.open_nursery() as nursery:
+        farm = Farm(make_server(), nursery)
+        client = Client("c", "1", mode="legacy", keepalive_interval=1.0, trace=trace)
+        async with client.connect(farm.transport(), reconnect=POLICY) as session:
+            await trio.sleep(2.5)
+            await farm.kill()
+            await session.wait_reconnected()
+            reconnected = trio.current_time()
+            await trio.sleep(3.5)
+            assert len([t for t in pings if t > reconnected]) >= 2
+            assert not session.closed
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_http_transport_reopens_with_the_same_settings() -> None:
+    from trio_adapter import StreamableHTTPTransport
+
+    first = StreamableHTTPTransport("http://127.0.0.1:1/mcp", headers={"x-a": "1"},
+                                    connect_timeout=3.0, max_reconnects=2)
+    first.fail_on_loss = True
+    again = first.reopened()
+    assert again is not first and again.url == first.url and again.fail_on_loss
+    assert again.client is not first.client and again.client.max_reconnects == 2
+    assert again._connect_timeout == 3.0 and again.client.extra_headers == (("x-a", "1"),)
+    assert again.retry_hint is None
+    await trio.lowlevel.checkpoint()
