@@ -117,8 +117,11 @@ class Reconnector:
         return True
 
     def _mark_down(self, error: errors.PeerDisconnected) -> None:
-        """Fail what waits on the dead transport and stop using it (sync, idempotent)."""
+        """Fail what waits on the dead transport and stop using it (sync, idempotent). A
+        closing session is left alone: its close already failed everything, for good."""
         session = self.session
+        if session.closed:
+            return
         self.down = True
         modern = session._era == "modern"
         listening = session._listeners

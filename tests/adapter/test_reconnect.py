@@ -408,3 +408,37 @@ async def test_an_http_transport_reopens_with_the_same_settings() -> None:
     assert again._connect_timeout == 3.0 and again.client.extra_headers == (("x-a", "1"),)
     assert again.retry_hint is None
     await trio.lowlevel.checkpoint()
+
+
+async def test_closing_while_reconnecting_stops_it_and_nothing_hangs(
+        autojump_clock: Any) -> None:
+    from trio_adapter import SessionClosed
+
+    async with assert_no_leaks(), trio.open_nursery() as nursery:
+        farm = Farm(make_server(), nursery)
+        async with Client("c", "1").connect(farm.transport(), reconnect=POLICY) as session:
+            farm.down = True
+            await farm.kill()
+            await trio.sleep(0.7)  # one refused attempt; the next is waiting its backoff
+            assert session.reconnects is not None and session.reconnects.reconnecting
+            outcomes: list[BaseException] = []
+
+            async def waiter() -> None:
+                try:
+                    await session.wait_reconnected()
+                except SessionClosed as exc:
+                    outcomes.append(exc)
+
+            nursery.start_soon(waiter)
+            await trio.testing.wait_all_tasks_blocked()
+            closed_at = trio.current_time()
+            await session.aclose()
+            assert trio.current_time() - closed_at < 0.1
+            await trio.testing.wait_all_tasks_blocked()
+            assert len(outcomes) == 1 and not isinstance(outcomes[0], PeerDisconnected)
+            with pytest.raises(SessionClosed):
+                await session.call_tool("echo", {"text": "x"})
+        opens = farm.opens
+        await trio.sleep(20)
+        assert farm.opens == opens and not session.reconnects.reconnecting
+        nursery.cancel_scope.cancel()
