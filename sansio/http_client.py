@@ -524,6 +524,12 @@ class StreamableHTTPClient:
         self._initialized: bytes | None = None
         self._streams: dict[int, _Stream] = {}
         self._next_stream = 0
+        #: The last ``retry`` (milliseconds) any SSE stream of this connection set: the
+        #: server's own reconnection time, honoured when the whole connection is replaced.
+        self.retry_ms: int | None = None
+        # Streams given up before they were complete (lost answers, a lost standalone
+        # stream): :meth:`take_lost` tells the transport, which may fail the connection.
+        self._lost: set[int] = set()
         #: (2026-07-28) each tool's ``x-mcp-header`` annotations, learnt from ``tools/list``
         #: (:meth:`declare_tools`): the ``Mcp-Param-*`` headers of its ``tools/call``.
         self.tool_headers: dict[str, Mapping[str, tuple[str, ...]]] = {}
@@ -774,9 +780,13 @@ class StreamableHTTPClient:
                                          f"{self.url} broke a limit: {exc}")
             return SSEData((), st.complete, True, failure)
         out = []
+        if st.decoder.retry is not None:
+            self.retry_ms = st.decoder.retry
         for event in events:
-            st.attempts = 0
             if event.data:
+                # Only a message restarts the reconnection count: a server that primes and
+                # then ends every stream (a graceful idle close) cannot be resumed forever.
+                st.attempts = 0
                 message, holds = self._message(event.data.encode(), not st.complete)
                 if message is not None:
                     out.append(message)
@@ -787,26 +797,43 @@ class StreamableHTTPClient:
         """Stream ``stream`` ended or broke: the GET resuming it (``Last-Event-ID``, after
         ``delay``: the server's ``retry``, 1 s without one, times the attempt, at most 30 s),
         or ``None`` (it is forgotten) when it is complete, the connection is closing, it gave
-        no event id, or ``max_reconnects`` attempts in a row failed."""
+        no event id, or ``max_reconnects`` attempts in a row failed (only a message restarts
+        the count). The standalone stream, which carries no answer, is opened again without
+        ``Last-Event-ID`` when it gave no event id. A stream forgotten before it was complete
+        is reported once by :meth:`take_lost`."""
         st = self._streams.get(stream)
         if st is None:
             return None
         last = st.decoder.last_event_id
         st.attempts += 1
-        if st.complete or self.closed or last is None or st.attempts > self.max_reconnects:
+        standalone = st.frame is None
+        if st.complete or self.closed or (last is None and not standalone) or \
+                st.attempts > self.max_reconnects:
             del self._streams[stream]
+            if not st.complete and not self.closed:
+                self._lost.add(stream)
             return None
         retry = st.decoder.retry if st.decoder.retry is not None else _DEFAULT_RETRY_MS
-        return HTTPRequest("GET", self.target,
-                           self.headers(_SSE_ACCEPT, {"last-event-id": last}),
+        extra = {"last-event-id": last} if last is not None else None
+        return HTTPRequest("GET", self.target, self.headers(_SSE_ACCEPT, extra),
                            delay=min(retry / 1000 * st.attempts, _MAX_RESUME_DELAY))
+
+    def take_lost(self, stream: int) -> bool:
+        """Whether stream ``stream`` was given up before it was complete (an answer that
+        will never come, or the standalone stream gone); each stream is reported once."""
+        if stream in self._lost:
+            self._lost.discard(stream)
+            return True
+        return False
 
     def resume_answer(self, stream: int, status: int) -> bool:
         """Whether the answer to a resuming GET continues stream ``stream`` (200); if not,
         the stream is given up (forgotten)."""
         if status == 200 and stream in self._streams:
             return True
-        self._streams.pop(stream, None)
+        st = self._streams.pop(stream, None)
+        if st is not None and not st.complete and not self.closed:
+            self._lost.add(stream)
         return False
 
     def standalone_stream(self) -> HTTPRequest | None:

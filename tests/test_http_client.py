@@ -318,3 +318,63 @@ def test_the_version_comes_from_the_initialize_answer_only() -> None:
     assert client.protocol_version == "2025-06-18"
     client.json_body(json.dumps(other).encode())
     assert client.protocol_version == "2025-06-18"
+
+
+# ---------------------------------------------------------------- issue 14: reconnects
+
+
+def test_graceful_idle_closes_do_not_restart_the_attempt_count() -> None:
+    """A server that primes each stream and then ends it (an idle close) is resumed at most
+    ``max_reconnects`` times: a priming event (no message) does not restart the count."""
+    client = StreamableHTTPClient(URL, max_reconnects=3)
+    handshake(client)
+    standalone = client.standalone_answer(200)
+    assert standalone is not None
+    stream = standalone.stream
+    resumes = 0
+    for n in range(10):
+        client.sse_data(stream, encode_event(b"", id=f"g/{n}", retry=100))
+        resume = client.resume(stream)
+        if resume is None:
+            break
+        resumes += 1
+        assert client.resume_answer(stream, 200)
+    assert resumes == 3
+    assert client.take_lost(stream) and not client.take_lost(stream)  # reported once
+    assert client.retry_ms == 100
+
+
+def test_a_message_restarts_the_attempt_count() -> None:
+    client = StreamableHTTPClient(URL, max_reconnects=1)
+    handshake(client)
+    stream = _sse_answer(client, request(5))
+    note = b'{"jsonrpc":"2.0","method":"notifications/progress","params":{}}'
+    for n in range(5):
+        client.sse_data(stream, encode_event(note, id=f"m/{n}"))
+        resume = client.resume(stream)
+        assert resume is not None and resume.delay == 1.0
+        assert client.resume_answer(stream, 200)
+
+
+def test_the_standalone_stream_is_opened_again_without_event_ids() -> None:
+    client = StreamableHTTPClient(URL, max_reconnects=2)
+    handshake(client)
+    standalone = client.standalone_answer(200)
+    assert standalone is not None
+    again = client.resume(standalone.stream)
+    assert again is not None and again.method == "GET"
+    assert header(again, "last-event-id") is None and header(again, "mcp-session-id") == "s1"
+
+
+def test_an_answer_stream_lost_without_an_id_is_reported_lost() -> None:
+    client = StreamableHTTPClient(URL)
+    handshake(client)
+    lost = _sse_answer(client, request(6))
+    assert client.resume(lost) is None and client.take_lost(lost)
+    done = _sse_answer(client, request(7))
+    client.sse_data(done, encode_event(b'{"jsonrpc":"2.0","id":7,"result":{}}'))
+    assert client.resume(done) is None and not client.take_lost(done)  # complete: not lost
+    refused = _sse_answer(client, request(8))
+    client.sse_data(refused, encode_event(b"", id="r/0"))
+    assert client.resume(refused) is not None
+    assert not client.resume_answer(refused, 400) and client.take_lost(refused)

@@ -32,6 +32,7 @@ from ._auth_server import (
     VerifierUnavailable,
 )
 from ._process import CommandTransport, ProcessStartError, StdioTransport
+from ._reconnect import Reconnect, ReconnectInfo
 from ._schema import ToolDefinitionError
 from ._session import BaseSession, ProgressCallback, RequestContext, SessionState, TraceHook
 from ._transport import MemoryTransport, StreamTransport, Transport, memory_transport_pair
@@ -74,6 +75,8 @@ __all__ = [
     "ProcessStartError",
     "ProgressCallback",
     "ProtectedResource",
+    "Reconnect",
+    "ReconnectInfo",
     "RequestContext",
     "RequestTimeout",
     "ResourceNotFound",

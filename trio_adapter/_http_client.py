@@ -237,6 +237,18 @@ class StreamableHTTPTransport(Transport):
         #: The protocol state (what to send, what an answer means): sans-IO.
         self.client = StreamableHTTPClient(url, headers=headers, reinitialize=reinitialize,
                                            max_reconnects=max_reconnects)
+        self._settings: dict[str, Any] = {
+            "headers": headers, "ssl_context": ssl_context, "connect_timeout": connect_timeout,
+            "close_timeout": close_timeout, "max_reconnects": max_reconnects,
+            "reinitialize": reinitialize, "max_idle_connections": max_idle_connections}
+        #: Fail the whole transport when a stream is lost and cannot be resumed (an answer
+        #: that will never come, the standalone stream gone) or the endpoint cannot be
+        #: reached for a request's answer, rather than fail that one request: set by
+        #: ``Client.connect`` when it reconnects, so that the session opens a new connection.
+        self.fail_on_loss = False
+        # The cancel scopes of this transport's background tasks (in the session's nursery):
+        # aclose cancels them, so that a replaced transport leaves nothing running.
+        self._task_scopes: set[trio.CancelScope] = set()
         self.url = url
         self._tls = self.client.tls
         self._host = self.client.host
@@ -269,6 +281,41 @@ class StreamableHTTPTransport(Transport):
     def protocol_version(self) -> str | None:
         """The negotiated revision, sent as ``MCP-Protocol-Version`` after the handshake."""
         return self.client.protocol_version
+
+    def reopened(self) -> StreamableHTTPTransport:
+        """A new, unopened transport to the same endpoint with the same settings (a new MCP
+        session; ``Client.connect(reconnect=...)`` uses it to replace a failed one)."""
+        again = StreamableHTTPTransport(self.url, **self._settings)
+        again.fail_on_loss = self.fail_on_loss
+        return again
+
+    @property
+    def retry_hint(self) -> float | None:
+        """The server's reconnection time (the last SSE ``retry``), in seconds, if it gave one."""
+        ms = self.client.retry_ms
+        return None if ms is None else ms / 1000
+
+    def _spawn(self, fn: Any, *args: Any) -> None:
+        """Start a background task in the session's nursery, cancelled by :meth:`aclose`."""
+        assert self._nursery is not None
+        self._nursery.start_soon(self._scoped, fn, *args, name=fn)
+
+    async def _scoped(self, fn: Any, *args: Any) -> None:
+        with trio.CancelScope() as scope:
+            self._task_scopes.add(scope)
+            if self._closed:
+                scope.cancel()
+            try:
+                await fn(*args)
+            finally:
+                self._task_scopes.discard(scope)
+
+    def _stream_lost(self, stream: int) -> None:
+        """A stream was given up before it was complete: with :attr:`fail_on_loss`,
+        the transport fails (the session reconnects)."""
+        if self.client.take_lost(stream) and self.fail_on_loss and not self._closed:
+            self._fail(HTTPTransportError(
+                f"a stream from {self.url} was lost and could not be resumed", self.url))
 
     @property
     def reinitialized(self) -> int:
@@ -424,8 +471,7 @@ class StreamableHTTPTransport(Transport):
                 response = await self._read_head(exchange)
             await self._answer(response, msg)
         else:
-            assert self._nursery is not None
-            self._nursery.start_soon(self._answer_later, exchange, msg)
+            self._spawn(self._answer_later, exchange, msg)
 
     async def _answer_later(self, exchange: _Exchange, msg: Frame) -> None:
         key = (type(msg.request_id), msg.request_id)
@@ -449,6 +495,9 @@ class StreamableHTTPTransport(Transport):
             self._fail(exc)
         except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError) as exc:
             error = exc if isinstance(exc, TransportError) else self._post_error(exc)
+            if self.fail_on_loss and isinstance(error, EndpointUnreachable):
+                self._fail(error)  # the server is gone: the session reconnects
+                return
             self._deliver_error(self.client.error_for(msg, 0, message=str(error)))
 
     def _fail(self, exc: BaseException) -> None:
@@ -523,11 +572,11 @@ class StreamableHTTPTransport(Transport):
             if inline:
                 await self._read_sse(response, outcome.stream)
             else:
-                self._nursery.start_soon(self._read_sse, response, outcome.stream)
+                self._spawn(self._read_sse, response, outcome.stream)
         elif inline:
             await self._read_json(response)
         else:
-            self._nursery.start_soon(self._read_json, response)
+            self._spawn(self._read_json, response)
 
     def _deliver_error(self, error: bytes | None) -> None:
         """Deliver the local error answering a request whose exchange failed (never waits:
@@ -575,6 +624,7 @@ class StreamableHTTPTransport(Transport):
                     response = await self._send(resume)
                     if not client.resume_answer(stream, response.status):
                         await response.aclose()
+                        self._stream_lost(stream)
                         return
                 async for chunk in response.chunks():
                     got = client.sse_data(stream, chunk)
@@ -585,12 +635,17 @@ class StreamableHTTPTransport(Transport):
                         return
                 await response.aclose()
                 response = None
-            except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError):
+            except (OSError, trio.BrokenResourceError, h11.ProtocolError,
+                    trio.TooSlowError) as exc:
                 if response is not None:
                     await response.aclose()
                     response = None
+                if self.fail_on_loss and isinstance(exc, EndpointUnreachable):
+                    self._fail(exc)  # the server is gone: the session reconnects
+                    return
             resume = client.resume(stream)
             if resume is None:
+                self._stream_lost(stream)
                 return
             await trio.sleep(resume.delay)
 
@@ -599,7 +654,7 @@ class StreamableHTTPTransport(Transport):
             return
         request = self.client.standalone_stream()
         if request is not None:
-            self._nursery.start_soon(self._listen, request)
+            self._spawn(self._listen, request)
 
     async def _listen(self, request: HTTPRequest) -> None:
         try:
@@ -639,4 +694,6 @@ class StreamableHTTPTransport(Transport):
                     pass
         with trio.CancelScope(shield=True):
             await self._pool.aclose()
+        for scope in list(self._task_scopes):
+            scope.cancel()
 

@@ -38,11 +38,20 @@ from sansio import (
 from sansio import era_probe as _probe
 from sansio import types as t
 from sansio.http_client import StreamableHTTPClient, refresh_tools_on, split_tools
+from sansio.reconnect import retry_safe
 from sansio.versions import META_LOG_LEVEL, STATELESS_VERSIONS, Era, era_of
 
 from . import errors
 from ._process import CommandTransport
-from ._session import BaseSession, ProgressCallback, RequestContext, TraceHook, _Slot
+from ._reconnect import Reconnect, ReconnectInfo, Reconnector, reopenable
+from ._session import (
+    BaseSession,
+    ProgressCallback,
+    RequestContext,
+    SessionState,
+    TraceHook,
+    _Slot,
+)
 from ._transport import Transport
 from ._util import session_scope
 
@@ -257,7 +266,8 @@ class Client:
 
     @asynccontextmanager
     async def connect(self, transport: Transport, *, mode: ConnectMode | None = None,
-                      protocol_version: str | None = None) -> AsyncIterator[ClientSession]:
+                      protocol_version: str | None = None,
+                      reconnect: Reconnect | None = None) -> AsyncIterator[ClientSession]:
         """Connect over ``transport``, settle the era and yield the ready session.
 
         ``"auto"`` (the default :attr:`mode`) sends ``server/discover`` first and speaks
@@ -268,23 +278,35 @@ class Client:
         era each server spoke is cached per command or URL (process-local). ``"modern"`` and
         ``"legacy"`` pin an era; ``protocol_version`` pins a revision (and its era).
 
+        With ``reconnect`` (a :class:`~trio_adapter.Reconnect` policy), a transport that fails
+        after the connection was made is opened again (``transport.reopened()``: a fresh child
+        process, a new HTTP session) with jittered backoff and bounded attempts; the era is
+        settled again and the listens are sent again (see ``docs/lifecycle.md``, Reconnect).
+        Calls in flight fail with :class:`~trio_adapter.PeerDisconnected` (``retry_safe``
+        says whether sending them again is safe); calls made meanwhile wait for the new
+        transport. A failure of the first connection is still a :class:`ConnectError`.
+
         The session (and the transport) is closed when the block exits, whatever the outcome.
         Exceptions from the block propagate as themselves.
 
         Raises:
             ConnectError: the handshake (or the pinned modern era's probe) failed.
-            ValueError: an unknown mode, or a revision this client does not support.
+            ValueError: an unknown mode, or a revision this client does not support, or
+                ``reconnect`` with a transport that cannot be opened again (it has no
+                ``reopened()``).
         """
         async def open_(nursery: trio.Nursery) -> ClientSession:
             return await self.connect_in(nursery, transport, mode=mode,
-                                         protocol_version=protocol_version)
+                                         protocol_version=protocol_version,
+                                         reconnect=reconnect)
 
         async with session_scope(open_, ClientSession.aclose) as session:
             yield session
 
     async def connect_in(self, nursery: trio.Nursery, transport: Transport, *,
                          mode: ConnectMode | None = None,
-                         protocol_version: str | None = None) -> ClientSession:
+                         protocol_version: str | None = None,
+                         reconnect: Reconnect | None = None) -> ClientSession:
         """Low-level :meth:`connect`: the session's tasks run in the caller's ``nursery``.
 
         The caller must ``await session.aclose()`` (the nursery does not end before the session
@@ -301,6 +323,9 @@ class Client:
         supported = self._versions_for(mode, pinned)
         if pinned is not None and pinned not in supported:
             raise ValueError(f"protocol_version {pinned!r} is not supported")
+        if reconnect is not None and not reopenable(transport):
+            raise ValueError(f"reconnect needs a transport that can be opened again (with "
+                             f"reopened()); {type(transport).__name__} cannot")
         engine = Connection(Role.CLIENT, supported_versions=supported,
                             validate=self.validate)
         session = ClientSession(
@@ -308,14 +333,30 @@ class Client:
             close_timeout=self.close_timeout, request_timeout=self.request_timeout,
             keepalive_interval=self.keepalive_interval, trace=self.trace)
         session._supported = supported
+        if reconnect is not None:
+            session._reconnector = Reconnector(session, reconnect, mode, pinned)
+            if hasattr(transport, "fail_on_loss"):
+                transport.fail_on_loss = True  # a lost stream: reconnect
         await nursery.start(session._run)
         try:
             await session._connect(mode, pinned)
         except BaseException:
             await session.aclose()
             raise
+        session._connected = True
         self._sessions.add(session)
         return session
+
+
+class Reconnecting(errors.PeerDisconnected):
+    """A call met the session while its transport is being replaced; it was not written
+    (``retry_safe``). Calls through the session's request methods wait instead."""
+
+    def __init__(self) -> None:
+        super().__init__("the transport is being replaced (reconnecting)", retry_safe=True)
+
+    def for_request(self, request_id: Any, method: str) -> Reconnecting:
+        return self
 
 
 class Listener:
@@ -339,6 +380,7 @@ class Listener:
         self.dropped = 0
         self._send, self._receive = trio.open_memory_channel[NotificationReceived](buffer)
         self._acked = trio.Event()
+        self._rid: Any = None  # the listen request's id (2026-07-28; new after a reconnect)
 
     def _push(self, note: NotificationReceived) -> None:
         try:
@@ -402,8 +444,124 @@ class ClientSession(BaseSession):
     # ------------------------------------------------------------------ era
 
     async def _reader(self) -> None:
-        await self._era_settled.wait()
-        await super()._reader()
+        if self._reconnector is None:
+            await self._era_settled.wait()
+            await super()._reader()
+            return
+        # With reconnect: read each transport in turn, until the session closes.
+        while True:
+            await self._era_settled.wait()
+            if self.closed:
+                return
+            with trio.CancelScope() as scope:
+                self._read_scope = scope
+                self._reading_engine = self._engine
+                await super()._reader()
+            self._read_scope = None
+            if self._state is not SessionState.OPEN:
+                return
+
+    # ------------------------------------------------------------------ reconnect
+
+    _reconnector: Reconnector | None = None
+    _read_scope: trio.CancelScope | None = None
+    _reading_engine: Connection | None = None
+    _connected = False  # the first connection was made (a failure after it may reconnect)
+
+    @property
+    def reconnects(self) -> ReconnectInfo | None:
+        """What reconnecting did (attempts, last error, ...); ``None`` without ``reconnect=``."""
+        return None if self._reconnector is None else self._reconnector.info
+
+    async def wait_reconnected(self) -> ReconnectInfo:
+        """Wait until the session's transport has next been replaced; return
+        :attr:`reconnects`.
+
+        Raises:
+            ValueError: the session was connected without ``reconnect=``.
+            PeerDisconnected: the attempts were spent (the terminal error).
+            SessionClosed: the session closed first.
+        """
+        if self._reconnector is None:
+            raise ValueError("this session was connected without reconnect=")
+        return await self._reconnector.wait_reconnected()
+
+    def _close(self, error: errors.SessionClosed, *, grace: bool = True) -> None:
+        if self._state is not SessionState.OPEN:
+            return
+        reconnector = self._reconnector
+        if isinstance(error, errors.PeerDisconnected):
+            if reconnector is not None and self._connected and reconnector.lost(error):
+                return  # the transport is being replaced: the session stays open
+            modern = self._era == "modern"
+            for rid, slot in list(self._pending.items()):  # say which are safe to retry
+                del self._pending[rid]
+                slot.set_error(errors.PeerDisconnected(
+                    error.reason, request_id=rid, method=slot.method,
+                    retry_safe=retry_safe(modern, slot.method)))
+        super()._close(error, grace=grace)
+        if reconnector is not None:
+            reconnector.closed()
+
+    async def _keepalive(self, interval: float) -> None:
+        # With reconnect, a keepalive failure reconnects rather than closes: ping again on
+        # each new transport.
+        while True:
+            await super()._keepalive(interval)
+            if self._reconnector is None or self._state is not SessionState.OPEN:
+                return
+            await self._ready.wait()
+
+    def _check_open(self) -> None:
+        super()._check_open()
+        if self._reconnector is not None and self._reconnector.down:
+            raise Reconnecting()
+
+    def _install(self, transport: Transport) -> None:
+        """Run on ``transport`` (just started) with a new engine: the era is settled anew."""
+        self._transport = transport
+        self._engine = Connection(Role.CLIENT, supported_versions=self._supported,
+                                  validate=self.client.validate)
+        self._era = None
+        self._discover = None
+        self._facts = None
+        self._init_result = None
+        self._probe_engine = None
+        self._probe_closed = False
+
+    async def _resend_listens(self) -> None:
+        """After a reconnect: send each open listen again (2026-07-28: a new
+        ``subscriptions/listen``, same listener; the handshake era: ``resources/subscribe``
+        for its URIs). A listen of the other era ends."""
+        modern = self._era == "modern"
+        for rid, listener in list(self._listeners.items()):
+            slot = self._pending.get(rid)
+            if slot is None:
+                continue
+            if not modern:
+                self._pending.pop(rid, None)
+                self._listeners.pop(rid, None)
+                slot.set_error(errors.PeerDisconnected(
+                    "the server no longer speaks 2026-07-28 after the reconnect"))
+                listener._end()
+                continue
+            async with self._send_lock:
+                self._check_open()
+                new_rid = self._engine.send_listen(listener.requested)
+                self._pending.pop(rid, None)
+                self._listeners.pop(rid, None)
+                self._pending[new_rid] = slot
+                self._listeners[new_rid] = listener
+                listener._rid = new_rid
+                await self._flush()
+        for legacy in list(self._legacy_listeners):
+            if modern:
+                self._legacy_listeners.discard(legacy)
+                legacy._end()
+                continue
+            for uri in legacy.requested.resource_subscriptions:
+                with suppress(errors.MCPError):
+                    await self._request_once("resources/subscribe", {"uri": uri}, None)
 
     async def _connect(self, mode: ConnectMode, pinned: str | None) -> None:
         """Settle the era (probe, retry, fall back) and complete the connection."""
@@ -671,6 +829,33 @@ class ClientSession(BaseSession):
     async def _request(
         self, method: str, params: Mapping[str, Any] | Any, on_progress: ProgressCallback | None
     ) -> _Slot:
+        """:meth:`_request_once`; with ``reconnect=``, a call made while the transport is
+        replaced waits for the new one, and (2026-07-28, ``retry_calls``) a call the lost
+        transport failed is sent again."""
+        reconnector = self._reconnector
+        if reconnector is None:
+            return await self._request_once(method, params, on_progress)
+        retries = 0
+        while True:
+            if reconnector.down and not self.closed:
+                await self._ready.wait()  # the next transport (or the terminal close)
+            try:
+                slot = await self._request_once(method, params, on_progress)
+            except Reconnecting:
+                continue  # never written: wait for the next transport
+            except errors.PeerDisconnected as exc:
+                if self.closed or not exc.retry_safe or self._era != "modern" or \
+                        retries >= reconnector.policy.retry_calls:
+                    raise
+                retries += 1
+                logger.info("%s: sending it again after a reconnect (%s)", method, exc.reason)
+                continue
+            reconnector.answered()
+            return slot
+
+    async def _request_once(
+        self, method: str, params: Mapping[str, Any] | Any, on_progress: ProgressCallback | None
+    ) -> _Slot:
         """Send a request and wait for its final answer. In the 2026-07-28 era: drive its
         ``input_required`` rounds (the client's handlers answer the input requests; each
         retry is a new request carrying the state byte-exact), drop ``tools/list`` entries
@@ -777,6 +962,9 @@ class ClientSession(BaseSession):
 
     async def _dispatch(self, event: Event) -> bool:
         cls = event.__class__
+        if cls is PeerDisconnected and self._reconnector is not None and \
+                self._reading_engine is not self._engine:
+            return True  # the end of a transport already replaced: not this one's
         if cls is InputRequired:
             assert isinstance(event, InputRequired)
             slot = self._pending.pop(event.request_id, None)
@@ -823,8 +1011,9 @@ class ClientSession(BaseSession):
         ``ack_timeout`` seconds) for its acknowledgement; leaving the block cancels it (over
         Streamable HTTP, by closing its stream). The handshake era: the server's own
         notifications of those kinds are passed on, after ``resources/subscribe`` for each
-        URI (undone on leaving). On stdio nothing reconnects a replaced transport: a listen
-        ends with its session.
+        URI (undone on leaving). With ``reconnect=``, a listen survives a reconnect: it is
+        sent again on the new transport and the same listener goes on yielding (what the
+        server sent meanwhile is lost); without it, a listen ends with its session.
 
         Args:
             tools, prompts, resources: the ``list_changed`` notifications wanted.
@@ -863,6 +1052,7 @@ class ClientSession(BaseSession):
             rid = self._engine.send_listen(wanted)
             self._pending[rid] = slot
             self._listeners[rid] = listener
+            listener._rid = rid
             try:
                 await self._flush()
             except BaseException:
@@ -892,6 +1082,7 @@ class ClientSession(BaseSession):
             yield listener
         finally:
             listener._end()
+            rid = listener._rid  # sent again under a new id after a reconnect
             self._listeners.pop(rid, None)
             if not slot.event.is_set():
                 await self._cancel_request(rid, "listen ended by the client")

@@ -111,7 +111,30 @@ class SessionClosed(Exception):
 
 
 class PeerDisconnected(SessionClosed):
-    """The peer went away (EOF, broken pipe, killed process) or broke the protocol."""
+    """The peer went away (EOF, broken pipe, killed process) or broke the protocol.
+
+    Attributes:
+        retry_safe: whether sending the failed request again (on a new connection) is known
+            to be safe: always in the 2026-07-28 era (every request stands alone), only for
+            read-only requests in the handshake era (a ``tools/call`` may have run), and
+            always for a call that was never written. False when unknown.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        request_id: RequestId | None = None,
+        method: str | None = None,
+        retry_safe: bool = False,
+    ) -> None:
+        super().__init__(reason, request_id=request_id, method=method)
+        self.retry_safe = retry_safe
+
+    def for_request(self, request_id: RequestId, method: str) -> PeerDisconnected:
+        """Return a copy of this error naming one request (``retry_safe`` kept)."""
+        return type(self)(self.reason, request_id=request_id, method=method,
+                          retry_safe=self.retry_safe)
 
 
 class ConnectError(Exception):
