@@ -321,8 +321,9 @@ class _Endpoint:
         while True:
             await trio.sleep(idle / 4)
             now = trio.current_time()
+            shared = self.core.shared_session_id  # holds no client's state: kept
             for key, transport in list(self.transports.items()):
-                if now - transport.last_active > idle:
+                if now - transport.last_active > idle and key != shared:
                     transport.end_input()
                     self.core.terminate(key)
 
@@ -488,7 +489,8 @@ class _Conn:
                 await self._answer_stream(outcome, channel)
         finally:
             endpoint.close_channel(key, outcome.stream_id)
-            if endpoint.stateless or outcome.modern:  # a one-request session
+            if (endpoint.stateless or outcome.modern) and not outcome.shared:
+                # a one-request session
                 transport_ = endpoint.transports.get(key)
                 if transport_ is not None:
                     transport_.end_input()
