@@ -242,6 +242,7 @@ class Run:
     calls: int
     wall: float  # seconds for the whole timed batch
     latencies: list[float]  # seconds, one per call
+    server_cpu_us: float | None = None  # the server process's CPU per call (HTTP), see w_http
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -256,7 +257,10 @@ def summarize(workload: str, impl: str, runs: list[Run], **extra: Any) -> Record
     return {"workload": workload, "impl": impl, "calls_per_s": round(statistics.median(rates)),
             "p50_us": round(p50 * 1e6, 1), "p99_us": round(p99 * 1e6, 1), "runs": len(runs),
             "calls": runs[0].calls, "calls_per_s_min": round(min(rates)),
-            "calls_per_s_max": round(max(rates)), **extra}
+            "calls_per_s_max": round(max(rates)), **extra,
+            **({"server_cpu_us_per_call": round(statistics.median(cpu), 1)}
+               if (cpu := [r.server_cpu_us for r in runs if r.server_cpu_us is not None])
+               else {})}
 
 
 def pair_runs(cfg: Config, n: int, ours: Callable[[], T], theirs: Callable[[], T],
@@ -719,14 +723,42 @@ async def sdk_http_multi(url: str, cfg: Config) -> Run:
                                       max(1, cfg.warmup // 10), cfg.http_multi_calls)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far (``/proc/PID/stat``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_server_cpu(pid: int, calls: int, run: Callable[[], Run]) -> Callable[[], Run]:
+    """``run``, its record carrying the server process's CPU per call: the CPU it used during
+    the whole run (the session's setup and the warm-up included) over ``calls``, the calls
+    the run made in all. Less sensitive to a loaded machine than calls/s."""
+    def timed() -> Run:
+        before = cpu_seconds(pid)
+        result = run()
+        result.server_cpu_us = (cpu_seconds(pid) - before) / calls * 1e6
+        return result
+    return timed
+
+
 def w_http(cfg: Config, deadline: Deadline) -> list[Record]:
-    with http_server(OURS, deadline) as (ours_url, _), http_server(SDK, deadline) as (sdk_url, _):
-        ours, sdk = pair_runs(cfg, cfg.runs,
-                              lambda: run_trio(deadline, ours_http, ours_url, cfg),
-                              lambda: run_asyncio(deadline, sdk_http, sdk_url, cfg))
+    with http_server(OURS, deadline) as (ours_url, ours_pid), \
+            http_server(SDK, deadline) as (sdk_url, sdk_pid):
+        single = cfg.warmup + cfg.http_calls + 1
+        multi = (max(1, cfg.warmup // 10) + cfg.http_multi_calls) * HTTP_SESSIONS + 1
+        ours, sdk = pair_runs(
+            cfg, cfg.runs,
+            with_server_cpu(ours_pid, single,
+                            lambda: run_trio(deadline, ours_http, ours_url, cfg)),
+            with_server_cpu(sdk_pid, single,
+                            lambda: run_asyncio(deadline, sdk_http, sdk_url, cfg)))
         ours_m, sdk_m = pair_runs(
-            cfg, cfg.runs, lambda: run_trio(deadline, ours_http_multi, ours_url, cfg),
-            lambda: run_asyncio(deadline, sdk_http_multi, sdk_url, cfg))
+            cfg, cfg.runs,
+            with_server_cpu(ours_pid, multi,
+                            lambda: run_trio(deadline, ours_http_multi, ours_url, cfg)),
+            with_server_cpu(sdk_pid, multi,
+                            lambda: run_asyncio(deadline, sdk_http_multi, sdk_url, cfg)))
     return (summarize_pair("http", ours, sdk, sessions=1)
             + summarize_pair("http-8", ours_m, sdk_m, sessions=HTTP_SESSIONS))
 

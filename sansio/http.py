@@ -41,6 +41,7 @@ import h11
 
 from . import _codec
 from ._codec import Codec
+from ._requests import progress_token_of
 from .connection import DEFAULT_MAX_DEPTH
 from .frames import Frame, FrameKind
 from .http_client import (
@@ -101,9 +102,12 @@ DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 _SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache"),
                 ("x-accel-buffering", "no")]
+_SSE_TUPLE = tuple(_SSE_HEADERS)
 _JSON = ("content-type", "application/json")
 #: 2026-07-28 requests whose answer stream stays open (until the client closes it).
 _LONG_LIVED = frozenset({"subscriptions/listen"})
+#: The key of the session that serves 2026-07-28 requests (NUL: never an Mcp-Session-Id).
+_SHARED_ID = "\x00modern"
 _KEEPALIVE = b": keepalive\n\n"
 #: 2026-07-28: the HTTP status of an error answer ("If the server does not implement the
 #: requested RPC method, it MUST respond with 404 Not Found"; header mismatch, an unsupported
@@ -431,6 +435,15 @@ class OpenStream:
     ``keepalive`` marks a long-lived stream (a 2026-07-28 ``subscriptions/listen``): while it
     is idle, send :meth:`StreamableHTTPServer.keepalive_comment` every so often; a graceful
     shutdown ends it at once rather than waiting for it.
+
+    ``shared`` (with ``modern``): ``session_id`` is
+    :attr:`StreamableHTTPServer.shared_session_id`, the one long-lived session that serves
+    the 2026-07-28 requests of every client (a session costs far more than a request: its
+    engine, tasks and close). Its engine never sees two requests with the same id or progress
+    token at once: such a request comes with ``shared=False`` and a one-request session of
+    its own, as does ``subscriptions/listen``. Create the shared session when ``new_session``
+    says so, and keep it (never end its input when an answer is sent, never expire it as
+    idle): it holds no client's state.
     """
 
     session_id: str
@@ -445,6 +458,7 @@ class OpenStream:
     modern: bool = False
     start_version: str | None = None
     keepalive: bool = False
+    shared: bool = False
 
 
 @attrs.frozen
@@ -711,6 +725,8 @@ class _Stream:
     done: bool = False
     attached: bool = True
     standalone: bool = False
+    request_id: Any = None  # shared 2026-07-28 session: the request's id, as the engine keys it
+    token: Any = None  # shared 2026-07-28 session: the request's progress token (or None)
 
 
 @attrs.define(eq=False)
@@ -723,6 +739,9 @@ class _Session:
     backlog: list[bytes] = attrs.Factory(list)
     init_request: tuple[type, Any] | None = None
     oneshot: bool = False  # a 2026-07-28 request's session: gone once it is answered
+    shared: bool = False  # the one engine serving 2026-07-28 requests
+    by_id: dict[Any, _Stream] = attrs.Factory(dict)  # shared: request id in flight -> stream
+    tokens: set[Any] = attrs.Factory(set)  # shared: the progress tokens in flight
 
 
 def _media_types(value: str | None) -> set[str]:
@@ -877,8 +896,9 @@ class StreamableHTTPServer:
 
     @property
     def session_ids(self) -> list[str]:
-        """The live sessions."""
-        return list(self._sessions)
+        """The live sessions (not the one serving 2026-07-28 requests, which is no client's:
+        see :attr:`shared_session_id`)."""
+        return [sid for sid in self._sessions if sid != _SHARED_ID]
 
     def terminate(self, session_id: str) -> None:
         """End a session (idle expiry, server shutdown): later requests for it get 404."""
@@ -909,7 +929,9 @@ class StreamableHTTPServer:
         revision not in ``supported_versions`` is 400 with -32022 (``data``: ``supported``,
         ``requested``), a method the revision does not have 404 with -32601. These errors
         carry the request's id. A valid modern request gets :class:`OpenStream` with
-        ``modern=True``.
+        ``modern=True``: served by the one session every client's modern requests share
+        (``shared=True``), unless its id or progress token is in flight there already (then,
+        and for ``subscriptions/listen``, by a one-request session of its own).
         """
         path = request.target.split("?", 1)[0]
         if path != self.path:
@@ -1157,6 +1179,10 @@ class StreamableHTTPServer:
         refused = self._check_headers(request, m, method, params, header)
         if refused is not None:
             return refused
+        if method not in _LONG_LIVED:
+            shared = self._shared_post(m, params, message)
+            if shared is not None:
+                return shared
         session = self._anonymous()
         session.oneshot = True
         stream = self._new_stream(session, json=self.json_response)
@@ -1169,6 +1195,77 @@ class StreamableHTTPServer:
             first = self._priming(session, stream)
         return OpenStream(session.id, stream.id, message, True, stream.json, headers, first,
                           modern=True, keepalive=method in _LONG_LIVED and not stream.json)
+
+    @property
+    def shared_session_id(self) -> str:
+        """The key of the session serving 2026-07-28 requests (see :attr:`OpenStream.shared`);
+        never a valid ``Mcp-Session-Id``."""
+        return _SHARED_ID
+
+    def _shared_post(self, m: dict[str, Any], params: dict[str, Any], message: bytes
+                     ) -> OpenStream | None:
+        """A 2026-07-28 request for the shared session, or ``None`` when its id or progress
+        token is one a request in flight there already uses (another client's, most likely):
+        one engine must never see two such requests at once (its duplicate-id rule, and
+        progress is routed by token), so that request is served alone, as before. In flight:
+        from here until its answer is routed or its stream detached (the engine forgets it
+        earlier: when it writes the answer, or reads the cancellation, which the adapter
+        queues before any later request)."""
+        rid = m["id"]
+        token = progress_token_of(params)
+        session = self._sessions.get(_SHARED_ID)
+        if session is not None and (rid in session.by_id or (
+                token is not None and token in session.tokens)):
+            return None
+        new = session is None
+        if session is None:
+            session = self._sessions[_SHARED_ID] = _Session(_SHARED_ID, shared=True)
+        stream = self._new_stream(session, json=self.json_response)
+        stream.request_id = rid
+        stream.token = token
+        stream.waiting = {_key(rid)}
+        session.by_id[rid] = stream
+        if token is not None:
+            session.tokens.add(token)
+        if stream.json:
+            return OpenStream(_SHARED_ID, stream.id, message, new, True, (_JSON,),
+                              modern=True, shared=True)
+        return OpenStream(_SHARED_ID, stream.id, message, new, False, _SSE_TUPLE,
+                          self._priming(session, stream), modern=True, shared=True)
+
+    @staticmethod
+    def _forget_shared(session: _Session, stream: _Stream) -> None:
+        session.streams.pop(stream.id, None)
+        if session.by_id.get(stream.request_id) is stream:
+            del session.by_id[stream.request_id]
+            session.tokens.discard(stream.token)
+
+    def _route_shared(self, session: _Session, frame: bytes | Frame, data: bytes,
+                      answers: Iterable[Any], related: Any) -> list[StreamEvent]:
+        """:meth:`route` for the shared session: an answer ends its request's stream; a message
+        written while serving a request goes to that request's stream; anything else has no
+        stream to go to (a 2026-07-28 client hears of changes through
+        ``subscriptions/listen``, which is served in a session of its own). Events are not
+        kept for resumption (a 2026-07-28 stream cannot be resumed: GET is 405)."""
+        by_id = session.by_id
+        for rid in answers:
+            stream = by_id.get(rid)
+            if stream is None or stream.request_id.__class__ is not rid.__class__:
+                continue
+            stream.done = True
+            self._forget_shared(session, stream)
+            status = self._error_status(frame, data)
+            out = data if stream.json else encode_event(
+                data, id=f"{stream.id}/{stream.seq + 1}")
+            return [StreamEvent(stream.id, out, True) if status is None else
+                    StreamEvent(stream.id, out, True, status, data)]
+        if related is None or answers:
+            return []
+        stream = by_id.get(related)
+        if stream is None or stream.json or stream.request_id.__class__ is not related.__class__:
+            return []
+        stream.seq += 1
+        return [StreamEvent(stream.id, encode_event(data, id=f"{stream.id}/{stream.seq}"))]
 
     def _check_headers(self, request: CompleteRequest, m: dict[str, Any], method: str,
                        params: dict[str, Any], version: str) -> Reject | None:
@@ -1308,7 +1405,11 @@ class StreamableHTTPServer:
         session = self._sessions.get(session_id)
         if session is None:
             return
-        session.streams.pop(stream_id, None)
+        stream = session.streams.pop(stream_id, None)
+        if session.shared:
+            if stream is not None:
+                self._forget_shared(session, stream)
+            return
         if session.oneshot or self.stateless:
             self._sessions.pop(session_id, None)
 
@@ -1324,6 +1425,12 @@ class StreamableHTTPServer:
         stream = session.streams.get(stream_id) if session else None
         if session is None or stream is None:
             return None
+        if session.shared:
+            self._forget_shared(session, stream)
+            if stream.done:
+                return None
+            stream.done = True
+            return StreamClosed(session.id, stream.id, (stream.request_id,))
         if session.oneshot:
             self._sessions.pop(session.id, None)
             if stream.done:
@@ -1370,6 +1477,18 @@ class StreamableHTTPServer:
         session = self._sessions.get(session_id or "")
         if session is None:
             return []
+        if session.shared:
+            if isinstance(frame, Frame):
+                return self._route_shared(session, frame, frame.data.rstrip(b"\n"),
+                                          frame.answers, related)
+            try:
+                obj = self._loads(frame)
+            except _codec.DecodeError:  # pragma: no cover - the engine writes valid JSON
+                return []
+            items = obj if isinstance(obj, list) else [obj]
+            return self._route_shared(session, frame, frame.rstrip(b"\n"),
+                                      [m.get("id") for m in items if classify(m) in _ANSWERS],
+                                      related)
         if isinstance(frame, Frame):
             data = frame.data.rstrip(b"\n")
             # typed keys (see _key), inlined: the hot path

@@ -124,6 +124,52 @@ class _Inbox:
         self._writers.unpark_all()
 
 
+class _Prefetched:
+    """A stream's channel whose first event may have been taken already (see
+    :meth:`_Conn._post_stream`): what :meth:`_Conn._stream` reads, that event first."""
+
+    def __init__(self, channel: trio.MemoryReceiveChannel[StreamEvent]) -> None:
+        self._channel = channel
+        self._held: StreamEvent | None = None
+        self._ended = False
+
+    @property
+    def complete(self) -> bool:
+        """Nothing more will come after what is held: the answer, or the stream's end."""
+        return self._ended or (self._held is not None and self._held.final)
+
+    async def prefetch(self) -> None:
+        """Wait for the first event and hold it (or note the end of the stream)."""
+        try:
+            self._held = await self._channel.receive()
+        except trio.EndOfChannel:
+            self._ended = True
+
+    def receive_nowait(self) -> StreamEvent:
+        held = self._held
+        if held is not None:
+            self._held = None
+            return held
+        if self._ended:
+            raise trio.EndOfChannel
+        return self._channel.receive_nowait()
+
+    async def receive(self) -> StreamEvent:
+        if self._held is not None or self._ended:
+            await trio.lowlevel.checkpoint()
+            return self.receive_nowait()
+        return await self._channel.receive()
+
+    def __aiter__(self) -> _Prefetched:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        try:
+            return await self.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+
 class _SessionTransport(Transport):
     """The transport of one HTTP session: POST bodies in (bounded: see :class:`_Inbox`),
     routed stream events out."""
@@ -326,8 +372,9 @@ class _Endpoint:
         while True:
             await trio.sleep(idle / 4)
             now = trio.current_time()
+            shared = self.core.shared_session_id  # holds no client's state: kept
             for key, transport in list(self.transports.items()):
-                if now - transport.last_active > idle:
+                if now - transport.last_active > idle and key != shared:
                     transport.end_input()
                     self.core.terminate(key)
 
@@ -492,16 +539,28 @@ class _Conn:
                 return
             if outcome.modern:
                 # 2026-07-28: the client closing the connection before the answer cancels
-                # the request (the finally below: close_channel), so watch for its EOF.
+                # the request (the finally below: close_channel), so watch for its EOF;
+                # but first wait (as the head does) for an answer that comes at once:
+                # nothing is left to watch for then (a task less per request). A close
+                # meanwhile is seen when the watch starts, at most that window later.
+                ready = _Prefetched(channel)
+                if not outcome.keepalive:
+                    with trio.move_on_after(MODERN_HEAD_WINDOW):
+                        await ready.prefetch()
+                if ready.complete:
+                    await self._answer_stream(outcome, ready, head_waited=True)
+                    return
                 async with trio.open_nursery() as watching:
                     watching.start_soon(self._watch_eof, watching.cancel_scope)
-                    await self._answer_stream(outcome, channel)
+                    await self._answer_stream(outcome, ready,
+                                              head_waited=not outcome.keepalive)
                     watching.cancel_scope.cancel()
             else:
                 await self._answer_stream(outcome, channel)
         finally:
             endpoint.close_channel(key, outcome.stream_id)
-            if endpoint.stateless or outcome.modern:  # a one-request session
+            if (endpoint.stateless or outcome.modern) and not outcome.shared:
+                # a one-request session
                 transport_ = endpoint.transports.get(key)
                 if transport_ is not None:
                     transport_.end_input()
@@ -519,8 +578,11 @@ class _Conn:
             self.http.receive_data(bytes(data))
 
     async def _answer_stream(self, outcome: OpenStream,
-                             channel: trio.MemoryReceiveChannel[StreamEvent]) -> None:
-        """Send the answer of a POST carrying requests: one JSON body, or an SSE stream."""
+                             channel: trio.MemoryReceiveChannel[StreamEvent] | _Prefetched,
+                             *, head_waited: bool = False) -> None:
+        """Send the answer of a POST carrying requests: one JSON body, or an SSE stream
+        (``head_waited``: the SSE head's wait for the first event is over: it goes out at
+        once)."""
         endpoint, http, send = self.endpoint, self.http, self._send
         if outcome.json:
             # The head waits for the answer: at most response_timeout (only the wait).
@@ -542,13 +604,13 @@ class _Conn:
             return
         # A 2026-07-28 answer may carry an HTTP status of its own (an error): its head waits
         # a little longer for it.
-        window = MODERN_HEAD_WINDOW if outcome.modern and not outcome.keepalive else \
-            COALESCE_WINDOW
+        window = 0.0 if head_waited else MODERN_HEAD_WINDOW \
+            if outcome.modern and not outcome.keepalive else COALESCE_WINDOW
         await self._stream(200, outcome.headers, (outcome.first,), channel,
                            keepalive=outcome.keepalive, window=window)
 
-    async def _receive(self, channel: trio.MemoryReceiveChannel[StreamEvent], keepalive: bool
-                       ) -> StreamEvent:
+    async def _receive(self, channel: trio.MemoryReceiveChannel[StreamEvent] | _Prefetched,
+                       keepalive: bool) -> StreamEvent:
         """The next event of a stream; on a long-lived one, an SSE comment is written each
         ``sse_keepalive`` seconds it stays idle. Raises :class:`trio.EndOfChannel`."""
         interval = self.sse_keepalive
@@ -561,7 +623,7 @@ class _Conn:
 
     async def _stream(self, status: int, headers: Sequence[tuple[str, str]],
                       first: Sequence[bytes],
-                      channel: trio.MemoryReceiveChannel[StreamEvent] | None,
+                      channel: trio.MemoryReceiveChannel[StreamEvent] | _Prefetched | None,
                       *, keepalive: bool = False, window: float = COALESCE_WINDOW) -> None:
         """Send an SSE response: the head, ``first``, then the channel's events until the
         final one (or until the channel closes). An answer with a status of its own that
@@ -578,11 +640,16 @@ class _Conn:
         # three); after that, every write takes all the events already queued.
         first_event: StreamEvent | None = None
         ended = False
-        with trio.move_on_after(window):  # only the wait: never a write
-            try:
-                first_event = await channel.receive()
-            except trio.EndOfChannel:
-                ended = True
+        try:
+            if window > 0:
+                with trio.move_on_after(window):  # only the wait: never a write
+                    first_event = await channel.receive()
+            else:
+                first_event = channel.receive_nowait()
+        except trio.WouldBlock:
+            pass
+        except trio.EndOfChannel:
+            ended = True
         if first_event is not None and first_event.status is not None:
             await send(http.response(first_event.status, [_JSON_TYPE], first_event.body))
             return

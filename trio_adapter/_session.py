@@ -834,7 +834,10 @@ class BaseSession:
         except errors.SessionClosed:
             pass
         finally:
-            del self._handlers[rid]
+            # The engine forgets a request once it is answered, so the peer may reuse its id
+            # while this task ends: only this handler's own entry is removed.
+            if self._handlers.get(rid) is scope:
+                del self._handlers[rid]
             if not self._handlers and self._handlers_idle is not None:
                 self._handlers_idle.set()
 
