@@ -21,6 +21,7 @@ from sansio import DEFAULT_MAX_FRAME_SIZE, _codec
 from sansio.frames import Frame
 from sansio.http import (
     DEFAULT_ALLOWED_HOSTS,
+    DEFAULT_MAX_SESSIONS,
     Accept,
     CompleteRequest,
     EventStore,
@@ -52,6 +53,9 @@ COALESCE_WINDOW = 0.002
 """Seconds an SSE response head (and priming event) waits for the first event, so that a
 quick answer leaves in the same write."""
 MODERN_HEAD_WINDOW = 0.25
+EVENT_EXPIRY_PERIOD = 5.0
+"""Seconds between two calls of the event store's age expiry (and of the idle checks, when
+they are not more frequent)."""
 """Seconds the SSE head of a 2026-07-28 request's answer waits for the first event: an error
 answer that comes by then gets its own HTTP status (404, 400) instead of a 200 stream."""
 
@@ -317,12 +321,21 @@ class _Endpoint:
                         "requestId": request_id,
                         "reason": "the client closed the response stream"}}))
 
-    async def expire_idle(self, idle: float) -> None:
+    async def housekeeping(self, idle: float | None, unused: float | None) -> None:
+        """Every few seconds: let the event store drop events past its age bound, and end
+        the sessions idle for longer than ``idle`` seconds, or ``unused`` seconds for one
+        that never had a request served since ``initialize`` (``None``: never)."""
+        bounds = [b for b in (idle, unused, EVENT_EXPIRY_PERIOD * 4) if b is not None]
+        period = min(bounds) / 4
         while True:
-            await trio.sleep(idle / 4)
+            await trio.sleep(period)
             now = trio.current_time()
+            self.core.expire(now)
             for key, transport in list(self.transports.items()):
-                if now - transport.last_active > idle:
+                session = self.sessions.get(key)
+                limit = unused if session is not None and not session.requests_served \
+                    else idle
+                if limit is not None and now - transport.last_active > limit:
                     transport.end_input()
                     self.core.terminate(key)
 
@@ -532,7 +545,8 @@ class _Conn:
         window = MODERN_HEAD_WINDOW if outcome.modern and not outcome.keepalive else \
             COALESCE_WINDOW
         await self._stream(200, outcome.headers, (outcome.first,), channel,
-                           keepalive=outcome.keepalive, window=window)
+                           keepalive=outcome.keepalive, window=window,
+                           stream=(outcome.session_id, outcome.stream_id))
 
     async def _receive(self, channel: trio.MemoryReceiveChannel[StreamEvent], keepalive: bool
                        ) -> StreamEvent:
@@ -549,16 +563,27 @@ class _Conn:
     async def _stream(self, status: int, headers: Sequence[tuple[str, str]],
                       first: Sequence[bytes],
                       channel: trio.MemoryReceiveChannel[StreamEvent] | None,
-                      *, keepalive: bool = False, window: float = COALESCE_WINDOW) -> None:
+                      *, keepalive: bool = False, window: float = COALESCE_WINDOW,
+                      stream: tuple[str, str] | None = None) -> None:
         """Send an SSE response: the head, ``first``, then the channel's events until the
         final one (or until the channel closes). An answer with a status of its own that
-        arrives within ``window`` goes out alone, as one JSON body with that status."""
+        arrives within ``window`` goes out alone, as one JSON body with that status.
+
+        Once the final event of ``stream`` (session key, stream id) is written, the core
+        forgets the stream's stored events (:meth:`StreamableHTTPServer.delivered`)."""
         http, send = self.http, self._send
+
+        async def finish(out: list[bytes]) -> None:
+            """Write the final event's response end; the stream was read whole."""
+            out.append(http.end_stream())
+            await send(b"".join(out))
+            if stream is not None:
+                self.endpoint.core.delivered(*stream)
+
         if channel is None:
             out = [http.start_stream(status, headers)]
             out.extend(http.stream_data(data) for data in first if data)
-            out.append(http.end_stream())
-            await send(b"".join(out))
+            await finish(out)  # a replay of a stream that has ended
             return
         # What is ready goes out in one write: the head and the priming event wait up to
         # ``window`` for the first event (a quick answer then costs one packet instead of
@@ -572,6 +597,8 @@ class _Conn:
                 ended = True
         if first_event is not None and first_event.status is not None:
             await send(http.response(first_event.status, [_JSON_TYPE], first_event.body))
+            if stream is not None:
+                self.endpoint.core.delivered(*stream)
             return
         out = [http.start_stream(status, headers)]
         out.extend(http.stream_data(data) for data in first if data)
@@ -582,8 +609,7 @@ class _Conn:
         if first_event is not None:
             out.append(http.stream_data(first_event.data))
             if first_event.final:
-                out.append(http.end_stream())
-                await send(b"".join(out))
+                await finish(out)
                 return
         while True:
             try:
@@ -591,8 +617,7 @@ class _Conn:
                     event = channel.receive_nowait()
                     out.append(http.stream_data(event.data))
                     if event.final:
-                        out.append(http.end_stream())
-                        await send(b"".join(out))
+                        await finish(out)
                         return
             except trio.WouldBlock:
                 pass
@@ -609,8 +634,7 @@ class _Conn:
                 return
             out.append(http.stream_data(event.data))
             if event.final:
-                out.append(http.end_stream())
-                await send(b"".join(out))
+                await finish(out)
                 return
 
     async def _listen(self, outcome: Listen) -> None:
@@ -619,7 +643,8 @@ class _Conn:
             outcome.session_id, outcome.stream_id, long_lived=outcome.keepalive)
         try:
             await self._stream(outcome.status, outcome.headers, outcome.replay, channel,
-                               keepalive=outcome.keepalive)
+                               keepalive=outcome.keepalive,
+                               stream=(outcome.session_id, outcome.stream_id))
         finally:
             if channel is not None:
                 endpoint.close_channel(outcome.session_id, outcome.stream_id)
@@ -648,6 +673,10 @@ async def serve_http(
     keepalive_interval: float | None = 15.0,
     response_timeout: float = 300.0,
     max_pending: int = 64,
+    max_sessions: int | None = DEFAULT_MAX_SESSIONS,
+    unused_session_timeout: float | None = 60.0,
+    max_connections: int | None = 1024,
+    max_connections_per_client: int | None = 256,
     task_status: trio.TaskStatus[HTTPServerInfo] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``server`` over Streamable HTTP until cancelled, or until ``stop`` is set.
@@ -692,6 +721,14 @@ async def serve_http(
         max_pending: how many POSTed messages may wait for one session's engine to read them;
             a POST that finds no room within ``request_timeout`` gets 503 with
             ``Retry-After`` (and is not given to the session).
+        max_sessions: the most live sessions; an ``initialize`` beyond it gets 503 with
+            ``Retry-After`` (:class:`sansio.http.StreamableHTTPServer`'s). ``None``: no cap.
+        unused_session_timeout: a session that has had no request served since its
+            ``initialize`` (only the handshake, or nothing but pings and notifications) is
+            terminated after this many idle seconds instead of ``idle_session_timeout``.
+        max_connections: the most TCP connections served at once; one more is answered 503
+            (``Retry-After``, ``Connection: close``) and closed. ``None``: no cap.
+        max_connections_per_client: likewise, per client IP address.
 
     Raises:
         ListenError: it cannot listen (address in use, unknown host, permission denied...),
@@ -705,6 +742,10 @@ async def serve_http(
         raise ValueError("keepalive_interval must be positive (or None)")
     if max_pending < 1:
         raise ValueError("max_pending must be at least 1")
+    for name, cap in (("max_connections", max_connections),
+                      ("max_connections_per_client", max_connections_per_client)):
+        if cap is not None and cap < 1:
+            raise ValueError(f"{name} must be at least 1 (or None)")
     if max_body > DEFAULT_MAX_FRAME_SIZE:
         raise ValueError(f"max_body {max_body} is larger than the engine's frame limit "
                          f"({DEFAULT_MAX_FRAME_SIZE} bytes)")
@@ -713,7 +754,7 @@ async def serve_http(
                                 allowed_hosts=allowed_hosts, allowed_origins=allowed_origins,
                                 json_response=json_response, stateless=stateless,
                                 event_store=event_store, retry_ms=retry_ms,
-                                tool_headers=_ToolHeaders(server))
+                                tool_headers=_ToolHeaders(server), max_sessions=max_sessions)
     try:
         _check_resolvable(host)
         listeners = await trio.open_tcp_listeners(port, host=host)
@@ -723,10 +764,25 @@ async def serve_http(
     async with _closing(listeners), server.running(), trio.open_nursery() as nursery:
         endpoint = _Endpoint(server, core, nursery, stateless, max_pending=max_pending,
                              send_timeout=request_timeout)
-        if idle_session_timeout is not None:
-            nursery.start_soon(endpoint.expire_idle, idle_session_timeout)
+        nursery.start_soon(endpoint.housekeeping, idle_session_timeout, unused_session_timeout)
+        per_client: collections.Counter[str] = collections.Counter()
 
         async def handle(stream: trio.abc.Stream) -> None:
+            client = _peer_address(stream)
+            if (max_connections is not None and len(endpoint.conns) >= max_connections) or (
+                    max_connections_per_client is not None
+                    and per_client[client] >= max_connections_per_client):
+                await _refuse_connection(stream, request_timeout)
+                return
+            per_client[client] += 1
+            try:
+                await _serve_connection(stream)
+            finally:
+                per_client[client] -= 1
+                if not per_client[client]:
+                    del per_client[client]
+
+        async def _serve_connection(stream: trio.abc.Stream) -> None:
             if ssl_context is not None:
                 stream = trio.SSLStream(stream, ssl_context, server_side=True)
             conn = _Conn(endpoint, stream, max_body=max_body, max_header=max_header,
@@ -752,6 +808,31 @@ async def serve_http(
         with trio.move_on_after(drain_timeout):
             await endpoint.drain()
         nursery.cancel_scope.cancel()
+
+
+def _peer_address(stream: trio.abc.Stream) -> str:
+    """The client's IP address (``""`` when the stream has no socket)."""
+    sock = getattr(stream, "socket", None)
+    try:
+        peer = sock.getpeername() if sock is not None else None
+    except OSError:
+        return ""
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+
+async def _refuse_connection(stream: trio.abc.Stream, write_timeout: float) -> None:
+    """A connection over ``max_connections`` (in all or for its client): 503 at once, with
+    ``Connection: close``, then closed (the write bounded by ``write_timeout``)."""
+    body = _codec.dumps({"jsonrpc": "2.0", "id": None, "error": {
+        "code": -32000, "message": "too many connections: retry later"}})
+    head = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+            b"retry-after: 1\r\nconnection: close\r\ncontent-length: "
+            + str(len(body)).encode() + b"\r\n\r\n")
+    logger.warning("trio-mcp: refusing a connection: too many connections")
+    with trio.move_on_after(write_timeout), contextlib.suppress(trio.BrokenResourceError,
+                                                          trio.ClosedResourceError):
+        await stream.send_all(head + body)
+    await trio.aclose_forcefully(stream)
 
 
 class _ToolHeaders:
