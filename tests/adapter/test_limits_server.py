@@ -142,3 +142,18 @@ async def test_frame_over_the_limit_gets_an_error_frame_and_one_log_line(
         await session.wait_closed()
     lines = [r for r in caplog.records if "max_frame_size" in r.getMessage()]
     assert len(lines) == 1 and lines[0].levelno == logging.WARNING
+
+
+def test_serve_help_says_it_runs_the_files_code_and_names_the_limits() -> None:
+    from trio_adapter.cli import SERVE_EPILOG, _parser
+
+    assert "RUNS THE FILE'S" in SERVE_EPILOG
+    args = _parser().parse_args([
+        "serve", "x.py", "--max-concurrent-requests", "8", "--keepalive-interval", "2.5",
+        "--max-sessions", "3", "--unused-session-timeout", "5", "--idle-session-timeout",
+        "50", "--max-connections", "9", "--max-connections-per-client", "4"])
+    assert (args.max_concurrent_requests, args.keepalive_interval, args.max_sessions,
+            args.unused_session_timeout, args.idle_session_timeout, args.max_connections,
+            args.max_connections_per_client) == (8, 2.5, 3, 5.0, 50.0, 9, 4)
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "x.py", "--max-sessions", "0"])
