@@ -4,12 +4,14 @@ over 16 MiB gets before the session closes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from sansio import ErrorCode
 from trio_adapter import Context, Server, memory_transport_pair
@@ -157,3 +159,36 @@ def test_serve_help_says_it_runs_the_files_code_and_names_the_limits() -> None:
             args.max_connections_per_client) == (8, 2.5, 3, 5.0, 50.0, 9, 4)
     with pytest.raises(SystemExit):
         _parser().parse_args(["serve", "x.py", "--max-sessions", "0"])
+
+
+async def test_a_client_that_never_reads_stops_the_reader() -> None:
+    """A client writes 10,000 calls and reads nothing: once its unread output fills the
+    transport's buffer, the server stops reading (the client's writes wait), so at most the
+    cap's handlers and a transport buffer's worth of answers are ever held (was: every
+    request read, one handler each, 10,000 in memory)."""
+    server = Server("limits", "1", max_concurrent_requests=16)
+
+    @server.tool()
+    async def answer() -> str:
+        return "y" * 5000
+
+    client_end, server_end = memory_transport_pair(buffer=8)
+    raw = Raw(client_end)
+    sent = 0
+    async with trio.open_nursery() as nursery, server.connect(server_end) as session:
+        await raw.handshake()
+
+        async def flood() -> None:
+            nonlocal sent
+            with contextlib.suppress(trio.BrokenResourceError):
+                for rid in range(1, 10_001):
+                    await raw.send(call(rid, "answer"))
+                    sent += 1
+
+        nursery.start_soon(flood)
+        await trio.testing.wait_all_tasks_blocked(0.05)
+        assert sent < 100
+        # The cap's handlers, plus the one whose answer is being written (it left the
+        # engine's count when it answered, and waits for the client to read).
+        assert session.serving_requests <= 16 + 1
+        nursery.cancel_scope.cancel()
