@@ -126,6 +126,88 @@ class _Inbox:
         self._writers.unpark_all()
 
 
+class _StreamBuffer:
+    """The events of one SSE stream waiting for its connection to write them, bounded by
+    count (``max_events``) and by bytes (``max_bytes``; one event larger than that still
+    fits alone). The routing side sends (:meth:`send_nowait`, or :meth:`send` to wait for
+    room), the connection receives; :meth:`close` lets the receiver take what is left, then
+    :class:`trio.EndOfChannel` (as a closed memory channel does)."""
+
+    def __init__(self, max_events: int, max_bytes: int) -> None:
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self._items: collections.deque[StreamEvent] = collections.deque()
+        self._bytes = 0
+        self._closed = False
+        self._readers = trio.lowlevel.ParkingLot()
+        self._writers = trio.lowlevel.ParkingLot()
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of events waiting now."""
+        return self._bytes
+
+    def _room(self, size: int) -> bool:
+        return not self._items or (len(self._items) < self.max_events
+                                   and self._bytes + size <= self.max_bytes)
+
+    def send_nowait(self, event: StreamEvent) -> None:
+        """Queue ``event``; :class:`trio.WouldBlock` when it does not fit now,
+        :class:`trio.ClosedResourceError` once closed."""
+        if self._closed:
+            raise trio.ClosedResourceError("the stream has ended")
+        if not self._room(len(event.data)):
+            raise trio.WouldBlock
+        self._items.append(event)
+        self._bytes += len(event.data)
+        self._readers.unpark()
+
+    async def send(self, event: StreamEvent) -> None:
+        """Queue ``event`` once it fits (the caller bounds the wait)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while not self._closed and not self._room(len(event.data)):
+            await self._writers.park()
+        self.send_nowait(event)
+
+    def receive_nowait(self) -> StreamEvent:
+        """The oldest event; :class:`trio.WouldBlock` when none waits,
+        :class:`trio.EndOfChannel` once closed and empty."""
+        if self._items:
+            event = self._items.popleft()
+            self._bytes -= len(event.data)
+            self._writers.unpark_all()
+            return event
+        if self._closed:
+            raise trio.EndOfChannel
+        raise trio.WouldBlock
+
+    async def receive(self) -> StreamEvent:
+        """The oldest event, once there is one (:class:`trio.EndOfChannel` once closed)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            try:
+                event = self.receive_nowait()
+            except trio.WouldBlock:
+                await self._readers.park()
+                continue
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return event
+
+    def close(self) -> None:
+        self._closed = True
+        self._readers.unpark_all()
+        self._writers.unpark_all()
+
+    def __aiter__(self) -> _StreamBuffer:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        try:
+            return await self.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+
 class _SessionTransport(Transport):
     """The transport of one HTTP session: POST bodies in (bounded: see :class:`_Inbox`),
     routed stream events out."""
@@ -187,6 +269,7 @@ class _SessionTransport(Transport):
 class _Endpoint:
     def __init__(self, server: Server, core: StreamableHTTPServer, nursery: trio.Nursery,
                  stateless: bool, *, max_pending: int = 64, stream_buffer: int = 256,
+                 stream_max_bytes: int = 4 * 1024 * 1024,
                  send_timeout: float = 30.0) -> None:
         self.server = server
         self.core = core
@@ -194,9 +277,10 @@ class _Endpoint:
         self.stateless = stateless
         self.max_pending = max_pending
         self.stream_buffer = stream_buffer
+        self.stream_max_bytes = stream_max_bytes
         self.send_timeout = send_timeout
         self.transports: dict[str, _SessionTransport] = {}
-        self.streams: dict[tuple[str, str], trio.MemorySendChannel[StreamEvent]] = {}
+        self.streams: dict[tuple[str, str], _StreamBuffer] = {}
         self.long_lived: set[tuple[str, str]] = set()
         self._session_streams: dict[str, set[str]] = {}  # key -> its open stream ids
         self.sessions: dict[str, ServerSession] = {}
@@ -285,8 +369,8 @@ class _Endpoint:
             await self._drained.wait()
 
     def open_channel(self, key: str, stream_id: str, *, long_lived: bool = False
-                     ) -> trio.MemoryReceiveChannel[StreamEvent]:
-        send, recv = trio.open_memory_channel[StreamEvent](self.stream_buffer)
+                     ) -> _StreamBuffer:
+        recv = send = _StreamBuffer(self.stream_buffer, self.stream_max_bytes)
         self.streams[(key, stream_id)] = send
         self._session_streams.setdefault(key, set()).add(stream_id)
         if long_lived:
@@ -294,7 +378,7 @@ class _Endpoint:
         return recv
 
     def close_channel(self, key: str, stream_id: str,
-                      channel: trio.MemorySendChannel[StreamEvent] | None = None) -> None:
+                      channel: _StreamBuffer | None = None) -> None:
         """End stream ``stream_id`` of session ``key`` (only ``channel``, when given: a stream
         resumed since then is another one). Its response ends once what is buffered is sent;
         for a 2026-07-28 request that is its cancellation."""
@@ -333,8 +417,9 @@ class _Endpoint:
             self.core.expire(now)
             for key, transport in list(self.transports.items()):
                 session = self.sessions.get(key)
-                limit = unused if session is not None and not session.requests_served \
-                    else idle
+                limit = idle
+                if unused is not None and session is not None and not session.requests_served:
+                    limit = unused if idle is None else min(idle, unused)
                 if limit is not None and now - transport.last_active > limit:
                     transport.end_input()
                     self.core.terminate(key)
@@ -519,7 +604,7 @@ class _Conn:
             self.http.receive_data(bytes(data))
 
     async def _answer_stream(self, outcome: OpenStream,
-                             channel: trio.MemoryReceiveChannel[StreamEvent]) -> None:
+                             channel: _StreamBuffer) -> None:
         """Send the answer of a POST carrying requests: one JSON body, or an SSE stream."""
         endpoint, http, send = self.endpoint, self.http, self._send
         if outcome.json:
@@ -548,7 +633,7 @@ class _Conn:
                            keepalive=outcome.keepalive, window=window,
                            stream=(outcome.session_id, outcome.stream_id))
 
-    async def _receive(self, channel: trio.MemoryReceiveChannel[StreamEvent], keepalive: bool
+    async def _receive(self, channel: _StreamBuffer, keepalive: bool
                        ) -> StreamEvent:
         """The next event of a stream; on a long-lived one, an SSE comment is written each
         ``sse_keepalive`` seconds it stays idle. Raises :class:`trio.EndOfChannel`."""
@@ -562,7 +647,7 @@ class _Conn:
 
     async def _stream(self, status: int, headers: Sequence[tuple[str, str]],
                       first: Sequence[bytes],
-                      channel: trio.MemoryReceiveChannel[StreamEvent] | None,
+                      channel: _StreamBuffer | None,
                       *, keepalive: bool = False, window: float = COALESCE_WINDOW,
                       stream: tuple[str, str] | None = None) -> None:
         """Send an SSE response: the head, ``first``, then the channel's events until the

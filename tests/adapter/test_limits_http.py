@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 import trio
+import trio.testing
 
 from sansio.http import InMemoryEventStore
-from trio_adapter import Client, Server
+from trio_adapter import Client, Context, Server
 from trio_adapter.http import HTTPServerInfo, StreamableHTTPTransport, serve_http
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -120,3 +122,72 @@ async def test_answers_read_whole_leave_the_event_store() -> None:
                 result = await session.call_tool("big", {"size": 1 << 20})
                 assert len(result.content[0].text) == 1 << 20  # type: ignore[union-attr]
             assert store.size < 64 * 1024
+
+
+async def test_a_stream_buffer_is_bounded_by_bytes_and_count() -> None:
+    from sansio.http import StreamEvent
+    from trio_adapter._http_server import _StreamBuffer
+
+    buffer = _StreamBuffer(max_events=3, max_bytes=1000)
+    buffer.send_nowait(StreamEvent("1", b"x" * 2000))  # alone, one event always fits
+    with pytest.raises(trio.WouldBlock):
+        buffer.send_nowait(StreamEvent("1", b"y"))
+    assert buffer.receive_nowait().data == b"x" * 2000
+    for _ in range(3):
+        buffer.send_nowait(StreamEvent("1", b"z" * 10))
+    with pytest.raises(trio.WouldBlock):
+        buffer.send_nowait(StreamEvent("1", b"z"))  # the count bound
+    assert buffer.buffered == 30
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(buffer.send, StreamEvent("1", b"w"))
+        await trio.testing.wait_all_tasks_blocked()
+        assert buffer.buffered == 30  # waits for room
+        buffer.receive_nowait()
+    assert buffer.buffered == 21
+    buffer.close()
+    assert [await buffer.receive() for _ in range(3)][-1].data == b"w"
+    with pytest.raises(trio.EndOfChannel):
+        await buffer.receive()
+    with pytest.raises(trio.ClosedResourceError):
+        buffer.send_nowait(StreamEvent("1", b"v"))
+
+
+async def test_a_client_that_does_not_read_its_progress_stream_is_cut_off() -> None:
+    """20,000 progress notifications of 1 KiB to a client that never reads: the stream is
+    ended after ``request_timeout`` and the handler finishes (nothing is served from
+    memory forever)."""
+    server = build_server()
+    finished = trio.Event()
+
+    @server.tool()
+    async def spam(ctx: Context) -> str:
+        for i in range(20_000):
+            await ctx.report_progress(i, 20_000, "p" * 1024)
+        finished.set()
+        return "done"
+
+    async with serving(server, request_timeout=0.5) as info:
+        stream, head = await initialize_on(info.port)
+        sid = next(line.split(b":", 1)[1].strip() for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"mcp-session-id:"))
+        await stream.aclose()
+        note = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode()
+        stream = await trio.open_tcp_stream("127.0.0.1", info.port)
+        await stream.send_all(
+            b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            b"accept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-06-18"
+            b"\r\nmcp-session-id: " + sid + b"\r\ncontent-length: " + str(len(note)).encode()
+            + b"\r\n\r\n" + note)
+        assert (await head_of(stream)).startswith(b"HTTP/1.1 202 ")
+        await stream.aclose()
+        body = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "spam", "arguments": {}, "_meta": {"progressToken": "t"}}}).encode()
+        quiet = await trio.open_tcp_stream("127.0.0.1", info.port)
+        await quiet.send_all(
+            b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            b"accept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-06-18"
+            b"\r\nmcp-session-id: " + sid + b"\r\ncontent-length: " + str(len(body)).encode()
+            + b"\r\n\r\n" + body)
+        with trio.fail_after(20):
+            await finished.wait()
+        await quiet.aclose()
