@@ -346,6 +346,14 @@ class HTTPServerConnection:
         """Bytes of one piece of a streamed body."""
         return self.h11.send(h11.Data(data=data)) or b"" if data else b""
 
+    def stream_pieces(self, data: bytes) -> list[bytes]:
+        """The pieces of one piece of a streamed body, ``data`` itself among them (not
+        copied: write them in order, e.g. with vectored I/O, or join the small ones)."""
+        if not data:
+            return []
+        return [bytes(piece) if not isinstance(piece, bytes) else piece
+                for piece in self.h11.send_with_data_passthrough(h11.Data(data=data)) or ()]
+
     def end_stream(self) -> bytes:
         """Bytes that end a streamed body."""
         return self.h11.send(h11.EndOfMessage()) or b""

@@ -48,6 +48,7 @@ logger = logging.getLogger("trio_mcp.http")
 
 
 _CHUNK = 65536
+_JOIN_LIMIT = 65536  # pieces of a response joined into one write up to this size
 _JSON_TYPE = ("content-type", "application/json")
 COALESCE_WINDOW = 0.002
 """Seconds an SSE response head (and priming event) waits for the first event, so that a
@@ -517,6 +518,28 @@ class _Conn:
             return
         raise trio.BrokenResourceError("the client did not read the response in time")
 
+    async def _send_pieces(self, pieces: list[bytes]) -> None:
+        """Write ``pieces`` in order, as :meth:`_send` (one deadline for all): the small ones
+        joined, a large one as it is (never copied again: a client that does not read
+        holds one copy of its answer, not three)."""
+        if sum(len(piece) for piece in pieces) <= _JOIN_LIMIT:
+            await self._send(b"".join(pieces))
+            return
+        with trio.move_on_after(self.request_timeout):
+            small: list[bytes] = []
+            for piece in pieces:
+                if len(piece) < _JOIN_LIMIT:
+                    small.append(piece)
+                    continue
+                if small:
+                    await self.stream.send_all(b"".join(small))
+                    small.clear()
+                await self.stream.send_all(piece)
+            if small:
+                await self.stream.send_all(b"".join(small))
+            return
+        raise trio.BrokenResourceError("the client did not read the response in time")
+
     async def _deliver(self, transport: _SessionTransport, message: bytes) -> bool:
         """Give ``message`` to the session; False if its input had no room for
         ``request_timeout`` (nothing was given)."""
@@ -661,7 +684,7 @@ class _Conn:
         async def finish(out: list[bytes]) -> None:
             """Write the final event's response end; the stream was read whole."""
             out.append(http.end_stream())
-            await send(b"".join(out))
+            await self._send_pieces(out)
             if stream is not None:
                 self.endpoint.core.delivered(*stream)
 
@@ -689,10 +712,10 @@ class _Conn:
         out.extend(http.stream_data(data) for data in first if data)
         if ended:  # the stream ended (its session closed)
             out.append(http.end_stream())
-            await send(b"".join(out))
+            await self._send_pieces(out)
             return
         if first_event is not None:
-            out.append(http.stream_data(first_event.data))
+            out.extend(http.stream_pieces(first_event.data))
             if first_event.final:
                 await finish(out)
                 return
@@ -700,7 +723,7 @@ class _Conn:
             try:
                 while True:
                     event = channel.receive_nowait()
-                    out.append(http.stream_data(event.data))
+                    out.extend(http.stream_pieces(event.data))
                     if event.final:
                         await finish(out)
                         return
@@ -708,16 +731,16 @@ class _Conn:
                 pass
             except trio.EndOfChannel:  # the stream ended (its session closed)
                 out.append(http.end_stream())
-                await send(b"".join(out))
+                await self._send_pieces(out)
                 return
-            await send(b"".join(out))
+            await self._send_pieces(out)
             out.clear()
             try:
                 event = await self._receive(channel, keepalive)
             except trio.EndOfChannel:
                 await send(http.end_stream())
                 return
-            out.append(http.stream_data(event.data))
+            out.extend(http.stream_pieces(event.data))
             if event.final:
                 await finish(out)
                 return
