@@ -184,7 +184,7 @@ def store_300(checkout: Path, seconds: float) -> dict[str, float]:
         sock = socket.create_connection(("127.0.0.1", port))
         for rid in range(1, 301):
             sock.sendall(post(call(rid, 1 << 20), sid))
-            head, body = read_response(sock)
+            head, _ = read_response(sock)
             assert head.startswith(b"HTTP/1.1 200"), head[:80]
         time.sleep(1)
         hwm, rss = memory(proc.pid)
