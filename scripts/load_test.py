@@ -31,8 +31,8 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trio_adapter import Client, MCPError, Server, memory_transport_pair  # noqa: E402
-from trio_adapter.http import HTTPServerInfo, StreamableHTTPTransport, serve_http  # noqa: E402
+from trio_adapter import Client, MCPError, Server, memory_transport_pair
+from trio_adapter.http import HTTPServerInfo, StreamableHTTPTransport, serve_http
 
 FAILURES: list[str] = []
 
