@@ -102,13 +102,13 @@ async def sessions_phase(count: int) -> None:
                 for i in range(count):
                     nursery.start_soon(one, i)
         check(peak_live == count, f"{peak_live} of {count} sessions live at once")
-        with trio.move_on_after(10):
-            while server.sessions:
+        with trio.move_on_after(10):  # (a poll of state with no event to wait on: bounded)
+            while server.sessions:  # noqa: ASYNC110
                 await trio.sleep(0.05)
         check(done == count, f"{done} of {count} sessions completed")
         check(not server.sessions, f"{len(server.sessions)} sessions still live after close")
-    with trio.move_on_after(10):
-        while open_fds() > before:
+    with trio.move_on_after(10):  # (the kernel's descriptors: polled, bounded)
+        while open_fds() > before:  # noqa: ASYNC110
             await trio.sleep(0.05)
     check(open_fds() <= before, f"file descriptors: {before} before, {open_fds()} after")
     print(f"load: sessions: {count} concurrent sessions with calls in "
