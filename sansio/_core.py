@@ -103,6 +103,7 @@ class EngineCore:
         "_max_depth",
         "_max_frame_size",
         "_max_listens",
+        "_max_serving",
         "_offered_version",
         "_our_caps",
         "_our_notes",
@@ -140,6 +141,7 @@ class EngineCore:
         server_capabilities: Mapping[str, Any] | None = None,
         max_listen_streams: int = DEFAULT_MAX_STREAMS,
         codec: _codec.Codec | None = None,
+        max_concurrent_requests: int | None = None,
     ) -> None:
         """Check the arguments and set up every field (the arguments and the ``ValueError``
         raised are :class:`sansio.Connection`'s)."""
@@ -159,6 +161,10 @@ class EngineCore:
         if max_listen_streams.__class__ is not int or max_listen_streams < 1:
             raise ValueError("max_listen_streams must be a positive integer")
         self._max_listens = max_listen_streams
+        if max_concurrent_requests is not None and (
+                max_concurrent_requests.__class__ is not int or max_concurrent_requests < 1):
+            raise ValueError("max_concurrent_requests must be a positive integer (or None)")
+        self._max_serving = max_concurrent_requests
         self._codec = codec if codec is not None else _codec.DEFAULT
         self._loads = self._codec.loads
         self._dumps_line = self._codec.dumps_line

@@ -30,6 +30,7 @@ from .jsonrpc import (
     decode_message,
     too_deep,
 )
+from .state import Trigger
 
 __all__ = ["FramesMixin"]
 
@@ -49,7 +50,13 @@ class FramesMixin(InboundMixin):
         try:
             return self._lines.next_line()
         except FrameTooLarge as exc:
-            self._fail(str(exc))
+            # Fatal (the stream cannot be resynchronised), but answered first: JSON-RPC's
+            # -32600 with no id (the frame's id was never read), which the adapter writes
+            # before it closes.
+            refusal = self._refuse(str(exc), ErrorCode.INVALID_REQUEST, None, answer=True)
+            refusal.fatal = True
+            self._lifecycle.process(Trigger.PROTOCOL_ERROR)
+            raise refusal from None
 
     def _handle_frame(self, frame: Any) -> None:
         """Apply the size and depth limits to one frame, decode it, and dispatch it."""

@@ -44,6 +44,9 @@ from .versions import RequestMeta, modern_version_of
 
 __all__ = ["InboundMixin"]
 
+_NEVER_BUSY = frozenset({"initialize", "ping"})
+"""Requests the concurrency cap never refuses (the handshake, and the liveness check)."""
+
 
 class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
     """Dispatch of received messages."""
@@ -74,6 +77,12 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
             spec = self._check_incoming_request(rid, method, params)
         if spec is not None and self._validate:
             self._check_params(spec, params, rid, answer=True)
+        cap = self._max_serving
+        if cap is not None and len(requests.serving) >= cap and method not in _NEVER_BUSY:
+            raise self._refuse(
+                f"server busy: this session already serves {cap} requests "
+                "(max_concurrent_requests); retry later", ErrorCode.SERVER_BUSY, rid,
+                answer=True, data={"maxConcurrentRequests": cap})
         token = progress_token_of(params)
         requests.add_serving(rid, Incoming(method, token, batch, meta))
         self._events.append(RequestReceived(rid, method, params, token, meta))

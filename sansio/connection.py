@@ -78,6 +78,11 @@ class Connection(FramesMixin, OutboundMixin):
             :meth:`send_listen`.
         codec: the JSON codec this connection reads and writes frames with (default: the
             process default, :data:`sansio._codec.DEFAULT`), as the HTTP objects take one.
+        max_concurrent_requests: the most peer requests served at once (those in
+            :attr:`serving_requests`); one more is refused, unserved, with a recoverable
+            :class:`RemoteProtocolError` whose hint answers it
+            :attr:`~sansio.ErrorCode.SERVER_BUSY` (-32050). ``initialize`` and ``ping`` are
+            never refused. ``None`` (the default): no cap.
 
     Raises:
         ValueError: an argument is out of range or names an unknown revision.
@@ -97,12 +102,13 @@ class Connection(FramesMixin, OutboundMixin):
         server_capabilities: Mapping[str, Any] | None = None,
         max_listen_streams: int = DEFAULT_MAX_STREAMS,
         codec: _codec.Codec | None = None,
+        max_concurrent_requests: int | None = None,
     ) -> None:
         super().__init__(
             role, supported_versions=supported_versions, max_frame_size=max_frame_size,
             max_depth=max_depth, validate=validate, server_info=server_info,
             server_capabilities=server_capabilities, max_listen_streams=max_listen_streams,
-            codec=codec)
+            codec=codec, max_concurrent_requests=max_concurrent_requests)
 
     # ------------------------------------------------------------------ properties
 
@@ -172,6 +178,11 @@ class Connection(FramesMixin, OutboundMixin):
     def serving_requests(self) -> frozenset[RequestId]:
         """Ids of the peer's requests we have not answered yet (and that were not cancelled)."""
         return frozenset(self._requests.serving)
+
+    @property
+    def max_concurrent_requests(self) -> int | None:
+        """The cap on peer requests served at once (``None``: no cap)."""
+        return self._max_serving
 
     def method_of(self, request_id: RequestId) -> str | None:
         """The method of a pending request of ours, or ``None`` if ``request_id`` is not one."""

@@ -65,6 +65,10 @@ class ErrorCode(enum.IntEnum):
     """MCP 2026-07-28: the request needs a client capability the client did not declare."""
     UNSUPPORTED_PROTOCOL_VERSION = -32022
     """MCP 2026-07-28: the per-request protocol version is not supported."""
+    SERVER_BUSY = -32050
+    """trio-mcp (JSON-RPC's implementation-defined server range, -32000 to -32099): the
+    request was refused, unserved, because the session already serves
+    ``max_concurrent_requests`` requests; retrying later may succeed."""
 
     @classmethod
     def describe(cls, code: int) -> str:

@@ -34,7 +34,7 @@ import collections
 import decimal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import h11
@@ -69,6 +69,11 @@ from .versions import (
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
+    "DEFAULT_EVENT_STORE_BYTES",
+    "DEFAULT_EVENT_STORE_MAX_AGE",
+    "DEFAULT_EVENT_STORE_MAX_EVENTS",
+    "DEFAULT_EVENT_STORE_SESSION_BYTES",
+    "DEFAULT_MAX_SESSIONS",
     "ERROR_BODY_LIMIT",
     "Accept",
     "AnswerKind",
@@ -344,6 +349,14 @@ class HTTPServerConnection:
     def stream_data(self, data: bytes) -> bytes:
         """Bytes of one piece of a streamed body."""
         return self.h11.send(h11.Data(data=data)) or b"" if data else b""
+
+    def stream_pieces(self, data: bytes) -> list[bytes]:
+        """The pieces of one piece of a streamed body, ``data`` itself among them (not
+        copied: write them in order, e.g. with vectored I/O, or join the small ones)."""
+        if not data:
+            return []
+        return [bytes(piece) if not isinstance(piece, bytes) else piece
+                for piece in self.h11.send_with_data_passthrough(h11.Data(data=data)) or ()]
 
     def end_stream(self) -> bytes:
         """Bytes that end a streamed body."""
@@ -679,25 +692,131 @@ class EventStore:
         """Drop a terminated session's events."""
         raise NotImplementedError
 
+    def forget_stream(self, session_id: str, stream_id: str) -> None:
+        """Drop the events of one stream that completed and was delivered whole (a resume of
+        it is refused from now on). The default keeps them (a store that does not override
+        this stays bounded by its own rules)."""
+
+    def expire(self, now: float) -> None:
+        """Drop what is older than the store's age bound; ``now`` is the caller's clock
+        (seconds, monotonic). The adapter calls it every few seconds. The default does
+        nothing."""
+
+
+DEFAULT_MAX_SESSIONS: Final = 1024
+"""Live sessions a :class:`StreamableHTTPServer` holds by default (each costs about 14 KiB
+with its engine and tasks; 1,024 of them about 14 MiB)."""
+DEFAULT_EVENT_STORE_MAX_EVENTS: Final = 1000
+"""Events :class:`InMemoryEventStore` keeps per session by default."""
+DEFAULT_EVENT_STORE_SESSION_BYTES: Final = 4 * 1024 * 1024
+"""Bytes of events :class:`InMemoryEventStore` keeps per session by default (4 MiB)."""
+DEFAULT_EVENT_STORE_BYTES: Final = 64 * 1024 * 1024
+"""Bytes of events :class:`InMemoryEventStore` keeps in all by default (64 MiB)."""
+DEFAULT_EVENT_STORE_MAX_AGE: Final = 300.0
+"""Seconds :class:`InMemoryEventStore` keeps an event by default (5 minutes)."""
+
 
 class InMemoryEventStore(EventStore):
-    """The default store: the last ``max_events`` events of each session, in memory."""
+    """The default store, in memory, bounded four ways (the oldest events go first).
 
-    def __init__(self, max_events: int = 1000) -> None:
-        self._max = max_events
-        self._events: dict[str, collections.deque[tuple[str, str, bytes]]] = {}
+    Args:
+        max_events: events kept per session.
+        max_session_bytes: bytes of events kept per session.
+        max_bytes: bytes of events kept in all, every session together.
+        max_age: seconds an event is kept, measured by the ``now`` given to :meth:`expire`
+            (an event is stamped with the latest ``now`` seen when it is appended).
+
+    A stream that completed and was delivered whole (:meth:`forget_stream`) is dropped at
+    once, and a terminated session's events with it (:meth:`forget`). An event dropped by a
+    bound can no longer be resumed after: ``Last-Event-ID`` naming it gets 400.
+
+    Raises:
+        ValueError: a bound is not positive.
+    """
+
+    def __init__(self, max_events: int = DEFAULT_EVENT_STORE_MAX_EVENTS, *,
+                 max_session_bytes: int = DEFAULT_EVENT_STORE_SESSION_BYTES,
+                 max_bytes: int = DEFAULT_EVENT_STORE_BYTES,
+                 max_age: float = DEFAULT_EVENT_STORE_MAX_AGE) -> None:
+        if max_events < 1 or max_session_bytes < 1 or max_bytes < 1 or not max_age > 0:
+            raise ValueError("the event store's bounds must be positive")
+        self.max_events = max_events
+        self.max_session_bytes = max_session_bytes
+        self.max_bytes = max_bytes
+        self.max_age = max_age
+        # Per session: its live entries, oldest first, and their size. An entry is
+        # [stream_id, event_id, data, stamp]; data None marks one dropped (in _order only).
+        self._events: dict[str, collections.deque[list[Any]]] = {}
+        self._session_bytes: dict[str, int] = {}
+        # Every entry of every session in append order (for max_bytes and max_age), with
+        # the dropped ones left in place until they reach the front or a compaction.
+        self._order: collections.deque[tuple[str, list[Any]]] = collections.deque()
+        self._live = 0
+        self._bytes = 0
+        self._now: float | None = None
+
+    @property
+    def size(self) -> int:
+        """Bytes of events held now, every session together."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        """Events held now, every session together."""
+        return self._live
+
+    def _drop(self, session_id: str, entry: list[Any]) -> None:
+        size = len(entry[2])
+        entry[2] = None
+        self._live -= 1
+        self._bytes -= size
+        left = self._session_bytes[session_id] - size
+        if left or self._events.get(session_id):
+            self._session_bytes[session_id] = left
+        else:
+            self._events.pop(session_id, None)
+            self._session_bytes.pop(session_id, None)
+
+    def _drop_oldest(self, session_id: str) -> None:
+        queue = self._events[session_id]
+        entry = queue.popleft()
+        self._drop(session_id, entry)
 
     def append(self, session_id: str, stream_id: str, event_id: str, data: bytes) -> None:
         queue = self._events.get(session_id)
         if queue is None:
-            queue = self._events[session_id] = collections.deque(maxlen=self._max)
-        queue.append((stream_id, event_id, data))
+            queue = self._events[session_id] = collections.deque()
+            self._session_bytes[session_id] = 0
+        entry = [stream_id, event_id, data, self._now]
+        queue.append(entry)
+        self._order.append((session_id, entry))
+        self._live += 1
+        self._bytes += len(data)
+        self._session_bytes[session_id] += len(data)
+        while len(queue) > 1 and (len(queue) > self.max_events
+                                  or self._session_bytes[session_id] > self.max_session_bytes):
+            self._drop_oldest(session_id)
+        order = self._order
+        while self._bytes > self.max_bytes and self._live > 1:
+            sid, oldest = order.popleft()
+            if oldest[2] is not None:
+                self._events[sid].popleft()
+                self._drop(sid, oldest)
+        self._trim()
+
+    def _trim(self) -> None:
+        """Drop the dropped entries at the front of the order; compact it when they are
+        more than the live ones."""
+        order = self._order
+        while order and order[0][1][2] is None:
+            order.popleft()
+        if len(order) > 2 * self._live + 64:
+            self._order = collections.deque(item for item in order if item[1][2] is not None)
 
     def after(self, session_id: str, stream_id: str, event_id: str) -> list[bytes] | None:
         queue = self._events.get(session_id, ())
         found = False
         out: list[bytes] = []
-        for sid, eid, data in queue:
+        for sid, eid, data, _ in queue:
             if found and sid == stream_id:
                 out.append(data)
             elif eid == event_id:
@@ -705,12 +824,50 @@ class InMemoryEventStore(EventStore):
         if not found:
             _, _, seq = event_id.rpartition("/")
             if seq == "0":  # the priming event is not stored: replay the whole stream
-                return [data for sid, _, data in queue if sid == stream_id]
+                return [data for sid, _, data, _ in queue if sid == stream_id]
             return None
         return out
 
     def forget(self, session_id: str) -> None:
-        self._events.pop(session_id, None)
+        for entry in self._events.pop(session_id, ()):
+            size = len(entry[2])
+            entry[2] = None
+            self._live -= 1
+            self._bytes -= size
+        self._session_bytes.pop(session_id, None)
+        self._trim()
+
+    def forget_stream(self, session_id: str, stream_id: str) -> None:
+        queue = self._events.get(session_id)
+        if not queue:
+            return
+        kept: collections.deque[list[Any]] = collections.deque()
+        dropped: list[list[Any]] = []
+        for entry in queue:
+            (dropped if entry[0] == stream_id else kept).append(entry)
+        if not dropped:
+            return
+        self._events[session_id] = kept
+        for entry in dropped:
+            self._drop(session_id, entry)
+        self._trim()
+
+    def expire(self, now: float) -> None:
+        if self._now is None:  # stamp what came before the first clock reading
+            for _, entry in self._order:
+                entry[3] = now
+        self._now = now
+        limit = now - self.max_age
+        order = self._order
+        while order:
+            sid, entry = order[0]
+            if entry[2] is not None:
+                if entry[3] > limit:
+                    break
+                self._events[sid].popleft()
+                self._drop(sid, entry)
+            order.popleft()
+        self._trim()
 
 
 # ---------------------------------------------------------------- the endpoint
@@ -814,6 +971,11 @@ class StreamableHTTPServer:
             (tool name -> annotations, ``None`` for a tool without any), each annotation
             mapping a header name part to its property path (see :func:`header_annotations`).
             ``None``: the tools given to :meth:`declare_tool`.
+        max_sessions: the most live sessions (default :data:`DEFAULT_MAX_SESSIONS`); an
+            ``initialize`` beyond it gets 503 with ``Retry-After: retry_after`` and JSON-RPC
+            -32000, and no session. The one-request sessions of stateless serving and of
+            2026-07-28 requests count while their request runs. ``None``: no cap.
+        retry_after: the seconds named in that ``Retry-After``.
 
     2026-07-28 requests are served when ``supported_versions`` names a stateless-era
     revision: see :meth:`handle`.
@@ -836,7 +998,13 @@ class StreamableHTTPServer:
         max_depth: int = DEFAULT_MAX_DEPTH,
         tool_headers: Mapping[str, HeaderAnnotations]
         | Callable[[str], HeaderAnnotations | None] | None = None,
+        max_sessions: int | None = DEFAULT_MAX_SESSIONS,
+        retry_after: int = 5,
     ) -> None:
+        if max_sessions is not None and max_sessions < 1:
+            raise ValueError("max_sessions must be at least 1 (or None)")
+        self.max_sessions = max_sessions
+        self.retry_after = retry_after
         self.max_depth = max_depth
         self._declared: dict[str, dict[str, tuple[str, ...]]] = {}
         self.tool_headers = tool_headers if tool_headers is not None else self._declared
@@ -1071,6 +1239,12 @@ class StreamableHTTPServer:
             if self.stateless:
                 session = self._anonymous()
             else:
+                if self.max_sessions is not None and \
+                        len(self._sessions) - (_SHARED_ID in self._sessions) >= self.max_sessions:
+                    return Reject(503, (_JSON, ("retry-after", str(self.retry_after))),
+                                  self._rpc_error(-32000, "too many sessions: the server "
+                                                  f"holds {self.max_sessions} (max_sessions);"
+                                                  " retry later"))
                 sid = self._new_id()
                 if not sid or not all(0x21 <= ord(c) <= 0x7E for c in sid):
                     raise ValueError("new_session_id must return visible ASCII")
@@ -1395,6 +1569,23 @@ class StreamableHTTPServer:
             return found
         self.terminate(found.id)
         return Terminate(found.id)
+
+    def delivered(self, session_id: str, stream_id: str) -> None:
+        """The adapter wrote the final event of ``stream_id`` and ended its response: the
+        stream completed and was read whole, so its events leave the event store
+        (:meth:`EventStore.forget_stream`) and the stream is forgotten (a ``Last-Event-ID``
+        naming it gets 400 from now on)."""
+        session = self._sessions.get(session_id)
+        if session is not None:
+            stream = session.streams.get(stream_id)
+            if stream is not None and stream.done and not stream.standalone:
+                del session.streams[stream_id]
+        self.events.forget_stream(session_id, stream_id)
+
+    def expire(self, now: float) -> None:
+        """Let the event store drop what is older than its age bound (``now``: the
+        adapter's clock, seconds)."""
+        self.events.expire(now)
 
     # -- outgoing messages
 

@@ -22,6 +22,7 @@ from sansio.auth_server import AuthAnswer, Principal
 from sansio.frames import Frame
 from sansio.http import (
     DEFAULT_ALLOWED_HOSTS,
+    DEFAULT_MAX_SESSIONS,
     Accept,
     CompleteRequest,
     EventStore,
@@ -49,11 +50,15 @@ logger = logging.getLogger("trio_mcp.http")
 
 
 _CHUNK = 65536
+_JOIN_LIMIT = 65536  # pieces of a response joined into one write up to this size
 _JSON_TYPE = ("content-type", "application/json")
 COALESCE_WINDOW = 0.002
 """Seconds an SSE response head (and priming event) waits for the first event, so that a
 quick answer leaves in the same write."""
 MODERN_HEAD_WINDOW = 0.25
+EVENT_EXPIRY_PERIOD = 5.0
+"""Seconds between two calls of the event store's age expiry (and of the idle checks, when
+they are not more frequent)."""
 """Seconds the SSE head of a 2026-07-28 request's answer waits for the first event: an error
 answer that comes by then gets its own HTTP status (404, 400) instead of a 200 stream."""
 
@@ -124,11 +129,93 @@ class _Inbox:
         self._writers.unpark_all()
 
 
+class _StreamBuffer:
+    """The events of one SSE stream waiting for its connection to write them, bounded by
+    count (``max_events``) and by bytes (``max_bytes``; one event larger than that still
+    fits alone). The routing side sends (:meth:`send_nowait`, or :meth:`send` to wait for
+    room), the connection receives; :meth:`close` lets the receiver take what is left, then
+    :class:`trio.EndOfChannel` (as a closed memory channel does)."""
+
+    def __init__(self, max_events: int, max_bytes: int) -> None:
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self._items: collections.deque[StreamEvent] = collections.deque()
+        self._bytes = 0
+        self._closed = False
+        self._readers = trio.lowlevel.ParkingLot()
+        self._writers = trio.lowlevel.ParkingLot()
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of events waiting now."""
+        return self._bytes
+
+    def _room(self, size: int) -> bool:
+        return not self._items or (len(self._items) < self.max_events
+                                   and self._bytes + size <= self.max_bytes)
+
+    def send_nowait(self, event: StreamEvent) -> None:
+        """Queue ``event``; :class:`trio.WouldBlock` when it does not fit now,
+        :class:`trio.ClosedResourceError` once closed."""
+        if self._closed:
+            raise trio.ClosedResourceError("the stream has ended")
+        if not self._room(len(event.data)):
+            raise trio.WouldBlock
+        self._items.append(event)
+        self._bytes += len(event.data)
+        self._readers.unpark()
+
+    async def send(self, event: StreamEvent) -> None:
+        """Queue ``event`` once it fits (the caller bounds the wait)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while not self._closed and not self._room(len(event.data)):
+            await self._writers.park()
+        self.send_nowait(event)
+
+    def receive_nowait(self) -> StreamEvent:
+        """The oldest event; :class:`trio.WouldBlock` when none waits,
+        :class:`trio.EndOfChannel` once closed and empty."""
+        if self._items:
+            event = self._items.popleft()
+            self._bytes -= len(event.data)
+            self._writers.unpark_all()
+            return event
+        if self._closed:
+            raise trio.EndOfChannel
+        raise trio.WouldBlock
+
+    async def receive(self) -> StreamEvent:
+        """The oldest event, once there is one (:class:`trio.EndOfChannel` once closed)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            try:
+                event = self.receive_nowait()
+            except trio.WouldBlock:
+                await self._readers.park()
+                continue
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return event
+
+    def close(self) -> None:
+        self._closed = True
+        self._readers.unpark_all()
+        self._writers.unpark_all()
+
+    def __aiter__(self) -> _StreamBuffer:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        try:
+            return await self.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+
 class _Prefetched:
     """A stream's channel whose first event may have been taken already (see
     :meth:`_Conn._post_stream`): what :meth:`_Conn._stream` reads, that event first."""
 
-    def __init__(self, channel: trio.MemoryReceiveChannel[StreamEvent]) -> None:
+    def __init__(self, channel: _StreamBuffer) -> None:
         self._channel = channel
         self._held: StreamEvent | None = None
         self._ended = False
@@ -231,6 +318,7 @@ class _SessionTransport(Transport):
 class _Endpoint:
     def __init__(self, server: Server, core: StreamableHTTPServer, nursery: trio.Nursery,
                  stateless: bool, *, max_pending: int = 64, stream_buffer: int = 256,
+                 stream_max_bytes: int = 4 * 1024 * 1024,
                  send_timeout: float = 30.0) -> None:
         self.server = server
         self.core = core
@@ -238,9 +326,10 @@ class _Endpoint:
         self.stateless = stateless
         self.max_pending = max_pending
         self.stream_buffer = stream_buffer
+        self.stream_max_bytes = stream_max_bytes
         self.send_timeout = send_timeout
         self.transports: dict[str, _SessionTransport] = {}
-        self.streams: dict[tuple[str, str], trio.MemorySendChannel[StreamEvent]] = {}
+        self.streams: dict[tuple[str, str], _StreamBuffer] = {}
         self.long_lived: set[tuple[str, str]] = set()
         self._session_streams: dict[str, set[str]] = {}  # key -> its open stream ids
         self.sessions: dict[str, ServerSession] = {}
@@ -332,8 +421,8 @@ class _Endpoint:
             await self._drained.wait()
 
     def open_channel(self, key: str, stream_id: str, *, long_lived: bool = False
-                     ) -> trio.MemoryReceiveChannel[StreamEvent]:
-        send, recv = trio.open_memory_channel[StreamEvent](self.stream_buffer)
+                     ) -> _StreamBuffer:
+        recv = send = _StreamBuffer(self.stream_buffer, self.stream_max_bytes)
         self.streams[(key, stream_id)] = send
         self._session_streams.setdefault(key, set()).add(stream_id)
         if long_lived:
@@ -341,7 +430,7 @@ class _Endpoint:
         return recv
 
     def close_channel(self, key: str, stream_id: str,
-                      channel: trio.MemorySendChannel[StreamEvent] | None = None) -> None:
+                      channel: _StreamBuffer | None = None) -> None:
         """End stream ``stream_id`` of session ``key`` (only ``channel``, when given: a stream
         resumed since then is another one). Its response ends once what is buffered is sent;
         for a 2026-07-28 request that is its cancellation."""
@@ -368,13 +457,27 @@ class _Endpoint:
                         "requestId": request_id,
                         "reason": "the client closed the response stream"}}))
 
-    async def expire_idle(self, idle: float) -> None:
+    async def housekeeping(self, idle: float | None, unused: float | None) -> None:
+        """Every few seconds: let the event store drop events past its age bound, and end
+        the sessions idle for longer than ``idle`` seconds, or ``unused`` seconds for one
+        that never had a request served since ``initialize`` (``None``: never)."""
+        bounds = [b for b in (idle, unused, EVENT_EXPIRY_PERIOD * 4) if b is not None]
+        period = min(bounds) / 4
         while True:
-            await trio.sleep(idle / 4)
+            await trio.sleep(period)
             now = trio.current_time()
+            self.core.expire(now)
             shared = self.core.shared_session_id  # holds no client's state: kept
             for key, transport in list(self.transports.items()):
-                if now - transport.last_active > idle and key != shared:
+                if key == shared:
+                    continue
+                if any((key, sid) in self.long_lived for sid in self._session_streams.get(key, ())):
+                    continue  # a client listening on a long-lived stream is using it
+                session = self.sessions.get(key)
+                limit = idle
+                if unused is not None and session is not None and not session.requests_served:
+                    limit = unused if idle is None else min(idle, unused)
+                if limit is not None and now - transport.last_active > limit:
                     transport.end_input()
                     self.core.terminate(key)
 
@@ -468,6 +571,28 @@ class _Conn:
         the connection (:class:`trio.BrokenResourceError`)."""
         with trio.move_on_after(self.request_timeout):
             await self.stream.send_all(data)
+            return
+        raise trio.BrokenResourceError("the client did not read the response in time")
+
+    async def _send_pieces(self, pieces: list[bytes]) -> None:
+        """Write ``pieces`` in order, as :meth:`_send` (one deadline for all): the small ones
+        joined, a large one as it is (never copied again: a client that does not read
+        holds one copy of its answer, not three)."""
+        if sum(len(piece) for piece in pieces) <= _JOIN_LIMIT:
+            await self._send(b"".join(pieces))
+            return
+        with trio.move_on_after(self.request_timeout):
+            small: list[bytes] = []
+            for piece in pieces:
+                if len(piece) < _JOIN_LIMIT:
+                    small.append(piece)
+                    continue
+                if small:
+                    await self.stream.send_all(b"".join(small))
+                    small.clear()
+                await self.stream.send_all(piece)
+            if small:
+                await self.stream.send_all(b"".join(small))
             return
         raise trio.BrokenResourceError("the client did not read the response in time")
 
@@ -578,7 +703,7 @@ class _Conn:
             self.http.receive_data(bytes(data))
 
     async def _answer_stream(self, outcome: OpenStream,
-                             channel: trio.MemoryReceiveChannel[StreamEvent] | _Prefetched,
+                             channel: _StreamBuffer | _Prefetched,
                              *, head_waited: bool = False) -> None:
         """Send the answer of a POST carrying requests: one JSON body, or an SSE stream
         (``head_waited``: the SSE head's wait for the first event is over: it goes out at
@@ -607,9 +732,10 @@ class _Conn:
         window = 0.0 if head_waited else MODERN_HEAD_WINDOW \
             if outcome.modern and not outcome.keepalive else COALESCE_WINDOW
         await self._stream(200, outcome.headers, (outcome.first,), channel,
-                           keepalive=outcome.keepalive, window=window)
+                           keepalive=outcome.keepalive, window=window,
+                           stream=(outcome.session_id, outcome.stream_id))
 
-    async def _receive(self, channel: trio.MemoryReceiveChannel[StreamEvent] | _Prefetched,
+    async def _receive(self, channel: _StreamBuffer | _Prefetched,
                        keepalive: bool) -> StreamEvent:
         """The next event of a stream; on a long-lived one, an SSE comment is written each
         ``sse_keepalive`` seconds it stays idle. Raises :class:`trio.EndOfChannel`."""
@@ -623,17 +749,28 @@ class _Conn:
 
     async def _stream(self, status: int, headers: Sequence[tuple[str, str]],
                       first: Sequence[bytes],
-                      channel: trio.MemoryReceiveChannel[StreamEvent] | _Prefetched | None,
-                      *, keepalive: bool = False, window: float = COALESCE_WINDOW) -> None:
+                      channel: _StreamBuffer | _Prefetched | None,
+                      *, keepalive: bool = False, window: float = COALESCE_WINDOW,
+                      stream: tuple[str, str] | None = None) -> None:
         """Send an SSE response: the head, ``first``, then the channel's events until the
         final one (or until the channel closes). An answer with a status of its own that
-        arrives within ``window`` goes out alone, as one JSON body with that status."""
+        arrives within ``window`` goes out alone, as one JSON body with that status.
+
+        Once the final event of ``stream`` (session key, stream id) is written, the core
+        forgets the stream's stored events (:meth:`StreamableHTTPServer.delivered`)."""
         http, send = self.http, self._send
+
+        async def finish(out: list[bytes]) -> None:
+            """Write the final event's response end; the stream was read whole."""
+            out.append(http.end_stream())
+            await self._send_pieces(out)
+            if stream is not None:
+                self.endpoint.core.delivered(*stream)
+
         if channel is None:
             out = [http.start_stream(status, headers)]
             out.extend(http.stream_data(data) for data in first if data)
-            out.append(http.end_stream())
-            await send(b"".join(out))
+            await finish(out)  # a replay of a stream that has ended
             return
         # What is ready goes out in one write: the head and the priming event wait up to
         # ``window`` for the first event (a quick answer then costs one packet instead of
@@ -652,45 +789,44 @@ class _Conn:
             ended = True
         if first_event is not None and first_event.status is not None:
             await send(http.response(first_event.status, [_JSON_TYPE], first_event.body))
+            if stream is not None:
+                self.endpoint.core.delivered(*stream)
             return
         out = [http.start_stream(status, headers)]
         out.extend(http.stream_data(data) for data in first if data)
         if ended:  # the stream ended (its session closed)
             out.append(http.end_stream())
-            await send(b"".join(out))
+            await self._send_pieces(out)
             return
         if first_event is not None:
-            out.append(http.stream_data(first_event.data))
+            out.extend(http.stream_pieces(first_event.data))
             if first_event.final:
-                out.append(http.end_stream())
-                await send(b"".join(out))
+                await finish(out)
                 return
         while True:
             try:
                 while True:
                     event = channel.receive_nowait()
-                    out.append(http.stream_data(event.data))
+                    out.extend(http.stream_pieces(event.data))
                     if event.final:
-                        out.append(http.end_stream())
-                        await send(b"".join(out))
+                        await finish(out)
                         return
             except trio.WouldBlock:
                 pass
             except trio.EndOfChannel:  # the stream ended (its session closed)
                 out.append(http.end_stream())
-                await send(b"".join(out))
+                await self._send_pieces(out)
                 return
-            await send(b"".join(out))
+            await self._send_pieces(out)
             out.clear()
             try:
                 event = await self._receive(channel, keepalive)
             except trio.EndOfChannel:
                 await send(http.end_stream())
                 return
-            out.append(http.stream_data(event.data))
+            out.extend(http.stream_pieces(event.data))
             if event.final:
-                out.append(http.end_stream())
-                await send(b"".join(out))
+                await finish(out)
                 return
 
     async def _listen(self, outcome: Listen) -> None:
@@ -699,7 +835,8 @@ class _Conn:
             outcome.session_id, outcome.stream_id, long_lived=outcome.keepalive)
         try:
             await self._stream(outcome.status, outcome.headers, outcome.replay, channel,
-                               keepalive=outcome.keepalive)
+                               keepalive=outcome.keepalive,
+                               stream=(outcome.session_id, outcome.stream_id))
         finally:
             if channel is not None:
                 endpoint.close_channel(outcome.session_id, outcome.stream_id)
@@ -729,6 +866,10 @@ async def serve_http(
     response_timeout: float = 300.0,
     max_pending: int = 64,
     auth: ProtectedResource | None = None,
+    max_sessions: int | None = DEFAULT_MAX_SESSIONS,
+    unused_session_timeout: float | None = 60.0,
+    max_connections: int | None = 1024,
+    max_connections_per_client: int | None = 256,
     task_status: trio.TaskStatus[HTTPServerInfo] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``server`` over Streamable HTTP until cancelled, or until ``stop`` is set.
@@ -778,6 +919,14 @@ async def serve_http(
             challenge for a request without a valid token for this resource, 403
             ``insufficient_scope`` for a call of a tool whose scopes it lacks, 404 for a
             session another principal opened; handlers see ``ctx.principal``.
+        max_sessions: the most live sessions; an ``initialize`` beyond it gets 503 with
+            ``Retry-After`` (:class:`sansio.http.StreamableHTTPServer`'s). ``None``: no cap.
+        unused_session_timeout: a session that has had no request served since its
+            ``initialize`` (only the handshake, or nothing but pings and notifications) is
+            terminated after this many idle seconds instead of ``idle_session_timeout``.
+        max_connections: the most TCP connections served at once; one more is answered 503
+            (``Retry-After``, ``Connection: close``) and closed. ``None``: no cap.
+        max_connections_per_client: likewise, per client IP address.
 
     Raises:
         ListenError: it cannot listen (address in use, unknown host, permission denied...),
@@ -791,6 +940,10 @@ async def serve_http(
         raise ValueError("keepalive_interval must be positive (or None)")
     if max_pending < 1:
         raise ValueError("max_pending must be at least 1")
+    for name, cap in (("max_connections", max_connections),
+                      ("max_connections_per_client", max_connections_per_client)):
+        if cap is not None and cap < 1:
+            raise ValueError(f"{name} must be at least 1 (or None)")
     if max_body > DEFAULT_MAX_FRAME_SIZE:
         raise ValueError(f"max_body {max_body} is larger than the engine's frame limit "
                          f"({DEFAULT_MAX_FRAME_SIZE} bytes)")
@@ -799,7 +952,7 @@ async def serve_http(
                                 allowed_hosts=allowed_hosts, allowed_origins=allowed_origins,
                                 json_response=json_response, stateless=stateless,
                                 event_store=event_store, retry_ms=retry_ms,
-                                tool_headers=_ToolHeaders(server))
+                                tool_headers=_ToolHeaders(server), max_sessions=max_sessions)
     try:
         _check_resolvable(host)
         listeners = await trio.open_tcp_listeners(port, host=host)
@@ -809,10 +962,25 @@ async def serve_http(
     async with _closing(listeners), server.running(), trio.open_nursery() as nursery:
         endpoint = _Endpoint(server, core, nursery, stateless, max_pending=max_pending,
                              send_timeout=request_timeout)
-        if idle_session_timeout is not None:
-            nursery.start_soon(endpoint.expire_idle, idle_session_timeout)
+        nursery.start_soon(endpoint.housekeeping, idle_session_timeout, unused_session_timeout)
+        per_client: collections.Counter[str] = collections.Counter()
 
         async def handle(stream: trio.abc.Stream) -> None:
+            client = _peer_address(stream)
+            if (max_connections is not None and len(endpoint.conns) >= max_connections) or (
+                    max_connections_per_client is not None
+                    and per_client[client] >= max_connections_per_client):
+                await _refuse_connection(stream, request_timeout)
+                return
+            per_client[client] += 1
+            try:
+                await _serve_connection(stream)
+            finally:
+                per_client[client] -= 1
+                if not per_client[client]:
+                    del per_client[client]
+
+        async def _serve_connection(stream: trio.abc.Stream) -> None:
             if ssl_context is not None:
                 stream = trio.SSLStream(stream, ssl_context, server_side=True)
             conn = _Conn(endpoint, stream, max_body=max_body, max_header=max_header,
@@ -841,6 +1009,31 @@ async def serve_http(
         with trio.move_on_after(drain_timeout):
             await endpoint.drain()
         nursery.cancel_scope.cancel()
+
+
+def _peer_address(stream: trio.abc.Stream) -> str:
+    """The client's IP address (``""`` when the stream has no socket)."""
+    sock = getattr(stream, "socket", None)
+    try:
+        peer = sock.getpeername() if sock is not None else None
+    except OSError:
+        return ""
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+
+async def _refuse_connection(stream: trio.abc.Stream, write_timeout: float) -> None:
+    """A connection over ``max_connections`` (in all or for its client): 503 at once, with
+    ``Connection: close``, then closed (the write bounded by ``write_timeout``)."""
+    body = _codec.dumps({"jsonrpc": "2.0", "id": None, "error": {
+        "code": -32000, "message": "too many connections: retry later"}})
+    head = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+            b"retry-after: 1\r\nconnection: close\r\ncontent-length: "
+            + str(len(body)).encode() + b"\r\n\r\n")
+    logger.warning("trio-mcp: refusing a connection: too many connections")
+    with trio.move_on_after(write_timeout), contextlib.suppress(trio.BrokenResourceError,
+                                                          trio.ClosedResourceError):
+        await stream.send_all(head + body)
+    await trio.aclose_forcefully(stream)
 
 
 class _ToolHeaders:

@@ -238,6 +238,7 @@ class BaseSession:
         self._send_lock = _WriteLock()
         self._pending: dict[RequestId, _Slot] = {}
         self._handlers: dict[RequestId, trio.CancelScope] = {}
+        self._served = 0  # handler tasks started (the peer's requests, ping excepted)
         # Made when the close waits for the handlers to finish; set by the last one.
         self._handlers_idle: _Flag | None = None
         self._tokens = itertools.count(1)
@@ -299,6 +300,12 @@ class BaseSession:
     def serving_requests(self) -> int:
         """How many of the peer's requests this side's handlers are serving now."""
         return len(self._handlers)
+
+    @property
+    def requests_served(self) -> int:
+        """How many of the peer's requests this session has started serving (``initialize``
+        and ``ping``, which the session answers itself, are not counted)."""
+        return self._served
 
     @property
     def state(self) -> SessionState:
@@ -529,10 +536,11 @@ class BaseSession:
         if sent < len(data):
             await transport.send(data[sent:] if sent else data)
 
-    async def _send_raw(self, frame: Frame) -> None:
-        """Write a ready frame (an engine response hint) under the send lock."""
+    async def _send_raw(self, frame: Frame, *, last: bool = False) -> None:
+        """Write a ready frame (an engine response hint) under the send lock; ``last``: the
+        answer to a fatal error, written although the engine is now in ERROR."""
         async with self._send_lock:
-            if self._engine_closed():
+            if self._transport_closed if last else self._engine_closed():
                 return
             if self._trace is not None:
                 self._trace("send", frame.data.rstrip(b"\n"))
@@ -732,12 +740,14 @@ class BaseSession:
         if frame is None and exc.response_hint is not None:  # raised by a custom engine
             frame = Frame(FrameKind.ERROR, exc.response_hint)
         if frame is not None:
-            await self._send_raw(frame)
+            await self._send_raw(frame, last=exc.fatal)
         if exc.finished_request is not None:
             slot = self._pending.pop(exc.finished_request, None)
             if slot is not None:
                 slot.set_error(exc)
         if exc.fatal:
+            logger.warning("trio-mcp: closing the session: the peer broke the protocol: %s",
+                           exc)
             self._close(errors.PeerDisconnected(f"protocol error: {exc}"), grace=False)
             return True  # the reader ends
         return False
@@ -809,6 +819,7 @@ class BaseSession:
 
     def _start_handler(self, event: RequestReceived) -> None:
         assert self._nursery is not None
+        self._served += 1
         scope = trio.CancelScope()
         self._handlers[event.request_id] = scope
         self._nursery.start_soon(self._serve_request, event, scope)

@@ -152,6 +152,14 @@ target:
   FILE_OR_MODULE is a path to a .py file (run as a module of its own) or a module
   to import. Without :attr the Server is the module's `server` attribute, else
   its `mcp` attribute, else its only Server instance (more than one: name it).
+  This RUNS THE FILE'S (OR MODULE'S) CODE, with your permissions, as `python FILE`
+  would: serve only files you trust.
+
+limits (see docs/lifecycle.md, "Limits"):
+  --max-concurrent-requests caps one session's handlers in flight (beyond it:
+  JSON-RPC error -32050, server busy). HTTP: --max-sessions (503 + Retry-After),
+  --unused-session-timeout (a session never used after initialize),
+  --idle-session-timeout, --max-connections, --max-connections-per-client (503).
 
 signals:
   SIGINT (Ctrl-C) or SIGTERM closes the sessions in order (handlers get their
@@ -162,6 +170,26 @@ exit status:
   0 when the client leaves (end of input on stdio), 130 after SIGINT, 143 after
   SIGTERM, 1 when the server cannot run (cannot listen, ...), 2 for a usage error.
 """
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"want a whole number, 1 or more, not {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"want a number of seconds above 0, not {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -202,6 +230,29 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--drain-timeout", type=float, default=DRAIN_TIMEOUT, metavar="SECONDS",
                        help="after SIGINT/SIGTERM, how long the sessions get to close "
                        f"(default {DRAIN_TIMEOUT:g})")
+    serve.add_argument("--max-concurrent-requests", type=_positive_int, default=None,
+                       metavar="N", help="requests one session serves at once; one more is "
+                       "answered -32050 (server busy) (default: the Server's, 128 unless "
+                       "it says otherwise)")
+    serve.add_argument("--keepalive-interval", type=_positive_float, default=None,
+                       metavar="SECONDS", help="ping the client this often and close the "
+                       "session if a ping goes unanswered (default: the Server's, no pings "
+                       "unless it says otherwise)")
+    serve.add_argument("--max-sessions", type=_positive_int, default=1024, metavar="N",
+                       help="HTTP: live sessions; one more initialize gets 503 with "
+                       "Retry-After (default 1024)")
+    serve.add_argument("--idle-session-timeout", type=_positive_float, default=3600.0,
+                       metavar="SECONDS", help="HTTP: end a session idle this long "
+                       "(default 3600)")
+    serve.add_argument("--unused-session-timeout", type=_positive_float, default=60.0,
+                       metavar="SECONDS", help="HTTP: end a session that had no request "
+                       "served since initialize after this long idle (default 60)")
+    serve.add_argument("--max-connections", type=_positive_int, default=1024, metavar="N",
+                       help="HTTP: TCP connections served at once; one more gets 503 "
+                       "(default 1024)")
+    serve.add_argument("--max-connections-per-client", type=_positive_int, default=256,
+                       metavar="N", help="HTTP: likewise, per client IP address "
+                       "(default 256)")
     serve.add_argument("--state-key-file", metavar="PATH",
                        help="2026-07-28: the keys that seal requestState, one a line (the "
                        "first seals, all open; SECRET or KEY_ID:SECRET, 32 bytes or more); "
@@ -384,6 +435,10 @@ def _serve(args: argparse.Namespace) -> int:
                            EXIT_USAGE) from None
     if args.trace:
         server.trace = make_trace_printer(sys.stderr, label="server ")
+    if args.max_concurrent_requests is not None:
+        server.max_concurrent_requests = args.max_concurrent_requests
+    if args.keepalive_interval is not None:
+        server.keepalive_interval = args.keepalive_interval
     if args.http:
         from .http import ListenError, serve_http
 
@@ -392,6 +447,11 @@ def _serve(args: argparse.Namespace) -> int:
                 info = await nursery.start(functools.partial(
                     serve_http, server, host, port, stateless=args.stateless,
                     json_response=args.json_response, stop=stop, auth=auth,
+                    max_sessions=args.max_sessions,
+                    idle_session_timeout=args.idle_session_timeout,
+                    unused_session_timeout=args.unused_session_timeout,
+                    max_connections=args.max_connections,
+                    max_connections_per_client=args.max_connections_per_client,
                     drain_timeout=math.inf))  # bounded here, by _until_signalled
                 print(f"trio-mcp: serving {server.info.name} at {info.url}", file=sys.stderr,
                       flush=True)

@@ -70,8 +70,8 @@ from ._uritemplate import UriTemplate
 from ._util import session_scope
 from .content import Audio, Image
 
-__all__ = ["STATE_KEYS_ENV", "Context", "InputRequest", "Lifespan", "Server", "ServerSession",
-           "parse_state_keys"]
+__all__ = ["DEFAULT_MAX_CONCURRENT_REQUESTS", "STATE_KEYS_ENV", "Context", "InputRequest",
+           "Lifespan", "Server", "ServerSession", "parse_state_keys"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,6 +84,12 @@ Lifespan = Callable[["Server"], AbstractAsyncContextManager[Any]]
 
 #: The default number of worker threads per server for blocking sync handlers.
 DEFAULT_MAX_THREADS = 16
+
+DEFAULT_MAX_CONCURRENT_REQUESTS = 128
+"""How many of one session's requests a :class:`Server` serves at once by default. A handler
+is one trio task (a few KiB) plus what its answer holds until it is written; 128 is far above
+what an interactive client keeps in flight (a handful of calls), and bounds a flooding or
+non-reading client's cost to 128 answers instead of one per request it sent."""
 
 # The largest requestState a server seals or opens (the answers of earlier rounds ride in it).
 _STATE_MAX_SIZE = 64 * 1024
@@ -596,6 +602,11 @@ class Server:
         state_ttl: (2026-07-28) seconds a sealed ``requestState`` stays valid.
         max_listen_streams: (2026-07-28) how many ``subscriptions/listen`` streams one
             session holds open at once (one more is refused with -32600).
+        max_concurrent_requests: how many of one session's requests are served at once
+            (default :data:`DEFAULT_MAX_CONCURRENT_REQUESTS`, 128); one more is answered at
+            once, unserved, with JSON-RPC error -32050 (``SERVER_BUSY``) while the session
+            goes on reading (so a handler waiting for the client's answer is never stuck
+            behind it). ``None``: no cap.
         cache_ttl_ms, cache_scope: (2026-07-28) the caching hints of ``server/discover`` and
             of the list results (``tools/list``, ``prompts/list``, ``resources/list``,
             ``resources/templates/list``): milliseconds a client may cache them, and
@@ -633,6 +644,7 @@ class Server:
         state_keys: Iterable[tuple[str, bytes] | bytes | str] | None = None,
         state_ttl: float = 300.0,
         max_listen_streams: int = 16,
+        max_concurrent_requests: int | None = DEFAULT_MAX_CONCURRENT_REQUESTS,
         cache_ttl_ms: int = 0,
         cache_scope: str = "private",
     ) -> None:
@@ -646,6 +658,10 @@ class Server:
             raise ValueError("state_ttl must be positive")
         self.state_ttl = float(state_ttl)
         self.max_listen_streams = max_listen_streams
+        if max_concurrent_requests is not None and (
+                max_concurrent_requests.__class__ is not int or max_concurrent_requests < 1):
+            raise ValueError("max_concurrent_requests must be a positive integer (or None)")
+        self.max_concurrent_requests = max_concurrent_requests
         self.cache_ttl_ms = cache_ttl_ms
         self.cache_scope = cache_scope
         self._state_codec: HmacRequestStateCodec | None = None
@@ -1151,7 +1167,8 @@ class Server:
         engine = Connection(Role.SERVER, supported_versions=self.supported_versions,
                             validate=self.validate, server_info=t.unstructure(self.info),
                             server_capabilities=self.capabilities(),
-                            max_listen_streams=self.max_listen_streams)
+                            max_listen_streams=self.max_listen_streams,
+                            max_concurrent_requests=self.max_concurrent_requests)
         return ServerSession(
             self, engine, transport, handler_grace=self.handler_grace,
             close_timeout=self.close_timeout, request_timeout=self.request_timeout,
