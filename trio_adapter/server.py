@@ -747,6 +747,9 @@ class Server:
         self._sessions: set[ServerSession] = set()
         #: Runs the tools/call requests that become tasks, and holds their state.
         self.task_runner: TaskRunner = tasks if tasks is not None else TaskRunner()
+        self.task_runner.add_listener(self._task_changed)
+        #: (2025-11-25) the session each task was created on: its notifications/tasks/status.
+        self._task_sessions: dict[str, ServerSession] = {}
 
     # ------------------------------------------------------------------ feature set
 
@@ -796,6 +799,20 @@ class Server:
     def _changed(self, method: str) -> None:
         for session in self.sessions:
             session._queue_notification(method, None)
+
+    def _task_changed(self, state: TaskState) -> None:
+        """A task changed: ``notifications/tasks`` (2026-07-28) to the listen streams that
+        asked for it, ``notifications/tasks/status`` (2025-11-25) to the session that created
+        it, if still there."""
+        for session in self.sessions:
+            if session._engine.era is Era.STATELESS:
+                session._queue_notification("notifications/tasks", state.detailed())
+        creator = self._task_sessions.get(state.task_id)
+        if creator is not None:
+            if not creator.closed:
+                creator._queue_notification("notifications/tasks/status", state.legacy_task())
+            if state.terminal:
+                del self._task_sessions[state.task_id]
 
     def use_state_keys(self, keys: Iterable[tuple[str, bytes] | bytes | str]) -> None:
         """Seal and open 2026-07-28 ``requestState`` with ``keys`` from now on.
@@ -1625,7 +1642,7 @@ class ServerSession(BaseSession):
             try:
                 stream = self._engine.accept_listen(rid, ctx.params)
             except ListenRefused as exc:
-                raise errors.MCPError(exc.code, str(exc)) from None
+                raise errors.MCPError(exc.code, str(exc), exc.data) from None
             if stream is None:  # the client cancelled it already: nothing to answer
                 return _EngineAnswer(_answered)
             self._listens.add(rid)
@@ -1867,6 +1884,8 @@ class ServerSession(BaseSession):
                 return _payload(await self._invoke_tool(ctx, entry, kwargs, name))
 
             state = runner.new_state("tools/call", principal)
+            if not modern:
+                self.server._task_sessions[state.task_id] = self
             await runner.start(state, body)
             return handle(state)
 

@@ -217,6 +217,8 @@ class ExtTask(MCPType):
     """
 
     since: ClassVar[str] = "2026-07-28"
+    #: Defined by this extension's schema, not by the protocol's.
+    extension: ClassVar[str | None] = "io.modelcontextprotocol/tasks"
 
     task_id: str
     status: TaskStatus
@@ -268,6 +270,8 @@ class ExtTaskRequestParams(MCPType):
     """Params of ``tasks/get`` and ``tasks/cancel`` (2026-07-28)."""
 
     since: ClassVar[str] = "2026-07-28"
+    #: Defined by this extension's schema, not by the protocol's.
+    extension: ClassVar[str | None] = "io.modelcontextprotocol/tasks"
 
     task_id: str
     meta: Meta = None
@@ -284,6 +288,8 @@ class UpdateTaskRequestParams(MCPType):
     """
 
     since: ClassVar[str] = "2026-07-28"
+    #: Defined by this extension's schema, not by the protocol's.
+    extension: ClassVar[str | None] = "io.modelcontextprotocol/tasks"
 
     task_id: str
     input_responses: dict[str, Any]
@@ -295,6 +301,8 @@ class ExtTaskAck(MCPType):
     """The answer to ``tasks/update`` and ``tasks/cancel``: an empty acknowledgement."""
 
     since: ClassVar[str] = "2026-07-28"
+    #: Defined by this extension's schema, not by the protocol's.
+    extension: ClassVar[str | None] = "io.modelcontextprotocol/tasks"
 
     result_type: Literal["complete"] = "complete"
     meta: Meta = None

@@ -113,20 +113,30 @@ class Raw:
         self.buffer = b""
         self.notifications: list[dict[str, Any]] = []
 
-    async def call(self, method: str, params: dict[str, Any] | None = None, *,
-                   caps: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The response object (``result`` or ``error``)."""
+    async def send(self, method: str, params: dict[str, Any] | None = None, *,
+                   caps: dict[str, Any] | None = None) -> int:
         rid = next(self.ids)
         p = dict(params or {})
         p.setdefault("_meta", {META_PROTOCOL_VERSION: V5,
                                META_CLIENT_CAPABILITIES: TASKS if caps is None else caps})
         await self.transport.send(json.dumps(
             {"jsonrpc": "2.0", "id": rid, "method": method, "params": p}).encode() + b"\n")
+        return rid
+
+    async def message(self) -> dict[str, Any]:
+        while b"\n" not in self.buffer:
+            self.buffer += await self.transport.receive()
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        message = json.loads(line)
+        assert isinstance(message, dict)
+        return message
+
+    async def call(self, method: str, params: dict[str, Any] | None = None, *,
+                   caps: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The response object (``result`` or ``error``)."""
+        rid = await self.send(method, params, caps=caps)
         while True:
-            while b"\n" not in self.buffer:
-                self.buffer += await self.transport.receive()
-            line, self.buffer = self.buffer.split(b"\n", 1)
-            message = json.loads(line)
+            message = await self.message()
             if message.get("id") == rid and "method" not in message:
                 return message
             self.notifications.append(message)
@@ -377,6 +387,59 @@ async def test_a_task_outlives_the_session_that_created_it() -> None:
         async with raw(server) as other:
             done = await other.until(tid, "completed")
     assert done["result"]["content"][0]["text"] == "done late"
+
+
+# ---------------------------------------------------------------- notifications/tasks
+
+
+async def test_listen_with_task_ids_carries_notifications_tasks() -> None:
+    server, gate = make_server()
+    with trio.fail_after(5):
+        async with raw(server) as client:
+            tid = (await client.tool("job", {"label": "n"}))["taskId"]
+            other = (await client.tool("job", {"label": "o"}))["taskId"]
+            listen = await client.send("subscriptions/listen",
+                                       {"notifications": {"taskIds": [tid]}})
+            ack = await client.message()
+            await gate.started.wait()
+            gate.go.set()
+            note = await client.message()
+            while note["params"]["status"] != "completed":
+                note = await client.message()
+            refused = await client.error("subscriptions/listen",
+                                         {"notifications": {"taskIds": [tid]}}, caps={})
+    assert ack["method"] == "notifications/subscriptions/acknowledged"
+    assert ack["params"]["notifications"] == {"taskIds": [tid]}
+    assert note["method"] == "notifications/tasks" and note["params"]["taskId"] == tid
+    assert note["params"]["result"]["content"][0]["text"] == "done n"
+    assert note["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == listen
+    assert other != tid
+    assert refused["code"] == -32021
+    assert refused["data"] == {"requiredCapabilities": {"extensions": {EXTENSION_ID: {}}}}
+
+
+async def test_2025_11_25_status_notifications_go_to_the_creating_session() -> None:
+    server, gate = make_server()
+    seen: list[dict[str, Any]] = []
+    done = trio.Event()
+
+    async def on_note(session: Any, method: str, params: Any) -> None:
+        if method == "notifications/tasks/status":
+            seen.append(params)
+            if params["status"] == "completed":
+                done.set()
+
+    client = Client("legacy", "1", mode="legacy", validate=False,
+                    notification_handler=on_note)
+    with trio.fail_after(5):
+        async with connected(server, client) as session:
+            created = await session.send_request("tools/call", {
+                "name": "job", "arguments": {}, "task": {}})
+            await gate.started.wait()
+            gate.go.set()
+            await done.wait()
+    assert seen[-1]["taskId"] == created["task"]["taskId"] and "ttl" in seen[-1]
+    assert server._task_sessions == {}
 
 
 # ---------------------------------------------------------------- the store
