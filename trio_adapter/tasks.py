@@ -368,25 +368,30 @@ class TaskRunner:
     async def _settle(self, run: TaskRun, outcome: tuple[str, Any]) -> None:
         """End a task by its body's outcome (shielded: the state must be written)."""
         with trio.CancelScope(shield=True):
-            state = run.state
-            now = self.clock()
-            self._runs.pop(state.task_id, None)
-            kind, value = outcome
-            run.ended.set()
-            if state.terminal:  # cancelled meanwhile: that stands
-                await self.store.save(state, now=now)
-                return
-            if kind == "done":
-                state.complete(dict(value), now)
-            elif kind == "cancelled" or isinstance(value, trio.Cancelled):
-                expired = (end := state.expires_at()) is not None and end <= now
-                state.cancel(now, "the task's ttl passed" if expired else "cancelled")
-            elif isinstance(value, errors.MCPError):
-                state.fail(int(value.code), value.message, value.data, now=now)
-            else:
-                logger.error("task %s failed", state.task_id, exc_info=value)
-                state.fail(ErrorCode.INTERNAL_ERROR, "internal error in the task", now=now)
-            await self._changed(state)
+            try:
+                await self._end(run, outcome)
+            finally:
+                run.ended.set()
+
+    async def _end(self, run: TaskRun, outcome: tuple[str, Any]) -> None:
+        state = run.state
+        now = self.clock()
+        self._runs.pop(state.task_id, None)
+        kind, value = outcome
+        if state.terminal:  # cancelled meanwhile: that stands
+            await self.store.save(state, now=now)
+            return
+        if kind == "done":
+            state.complete(dict(value), now)
+        elif kind == "cancelled" or isinstance(value, trio.Cancelled):
+            expired = (end := state.expires_at()) is not None and end <= now
+            state.cancel(now, "the task's ttl passed" if expired else "cancelled")
+        elif isinstance(value, errors.MCPError):
+            state.fail(int(value.code), value.message, value.data, now=now)
+        else:
+            logger.error("task %s failed", state.task_id, exc_info=value)
+            state.fail(ErrorCode.INTERNAL_ERROR, "internal error in the task", now=now)
+        await self._changed(state)
 
     @property
     def live(self) -> list[TaskStatus]:
