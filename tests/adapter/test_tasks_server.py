@@ -536,3 +536,27 @@ async def test_2025_11_25_tasks_on_the_same_machinery() -> None:
         "taskId": task["taskId"]}
     assert [t["taskId"] for t in tasks["tasks"]] == [task["taskId"]]
     assert sync["content"][0]["text"] == "done s"
+
+
+async def test_2025_11_25_cancel_answers_the_task_and_a_required_tool_needs_the_param() -> None:
+    server, gate = make_server()
+    client = Client("legacy", "1", mode="legacy", validate=False)
+    with trio.fail_after(5):
+        async with connected(server, client) as session:
+            caps = session.server_capabilities
+            created = await session.send_request("tools/call", {
+                "name": "job", "arguments": {}, "task": {}})
+            await gate.started.wait()
+            cancelled = await session.send_request("tasks/cancel", {
+                "taskId": created["task"]["taskId"]})
+            with pytest.raises(MCPError) as refused:
+                await session.send_request("tools/call", {"name": "tool_error",
+                                                          "arguments": {}})
+            with pytest.raises(MCPError) as update:
+                await session.send_request("tasks/update", {"taskId": "x",
+                                                            "inputResponses": {}})
+    assert caps is not None and caps["tasks"]["requests"] == {"tools": {"call": {}}}
+    assert cancelled["taskId"] == created["task"]["taskId"]
+    assert cancelled["status"] == "cancelled"
+    assert refused.value.code == -32601
+    assert update.value.code == -32601
