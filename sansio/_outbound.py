@@ -33,6 +33,7 @@ from .state import (
     Trigger,
 )
 from .subscriptions import LISTEN_METHOD, NOTIFICATION_FILTER_FIELDS
+from .tasks import EXTENSION_REQUESTS
 
 TASKS_NOTIFICATION = "notifications/tasks"
 
@@ -84,8 +85,10 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
             trigger = None
             if method not in self._send_checked:
                 self._check_send_method(method, "request")
-                missing = None if self._peer_caps is None else missing_capability(
-                    method, payload, self._peer_caps, self._version)
+                missing = None if self._peer_caps is None or (
+                    # the tasks extension's requests need no core capability
+                    method in EXTENSION_REQUESTS and self._lifecycle.traffic.per_request
+                ) else missing_capability(method, payload, self._peer_caps, self._version)
                 if missing is not None:
                     raise LocalProtocolError(
                         f"the {self._role.peer.value} did not advertise the {missing!r} "

@@ -296,3 +296,45 @@ def test_http_removed_tasks_methods_are_404_32601() -> None:
     ep = Endpoint()
     for method in ("tasks/result", "tasks/list"):
         assert_error(ep.post(rpc(method, {"taskId": "abc"}, rid=5)), 404, -32601, 5)
+
+
+# ------------------------------------------------------------------ the client engine
+
+
+def test_client_engine_takes_a_task_handle_and_sends_the_extension_requests() -> None:
+    from sansio import ResponseReceived
+
+    conn = Connection(Role.CLIENT)
+    conn.start_stateless(client_capabilities=DECLARED, client_info={"name": "c", "version": "1"})
+    rid = conn.send_request("tools/call", {"name": "job", "arguments": {}})
+    conn.frames_to_send()
+    handle = state().create_result()
+    conn.receive_data(frame({"jsonrpc": "2.0", "id": rid, "result": handle}))
+    (event,) = drain_events(conn)
+    assert isinstance(event, ResponseReceived) and event.result_type == "task"
+    assert isinstance(event.typed, t.ExtCreateTaskResult) and event.typed.ttl_ms == 60000
+    for method, params in (("tasks/get", {"taskId": "tid"}),
+                           ("tasks/update", {"taskId": "tid", "inputResponses": {}}),
+                           ("tasks/cancel", {"taskId": "tid"})):
+        sent_id = conn.send_request(method, params)
+        conn.frames_to_send()
+        answer = state().get_result() if method == "tasks/get" else {"resultType": "complete"}
+        conn.receive_data(frame({"jsonrpc": "2.0", "id": sent_id, "result": answer}))
+        (event,) = drain_events(conn)
+        assert isinstance(event, ResponseReceived) and event.method == method
+    assert isinstance(event.typed, t.ExtTaskAck)
+
+
+def test_client_engine_takes_a_2025_11_25_task_handle() -> None:
+    from sansio import ResponseReceived
+    from tests.helpers import operating_pair
+
+    pair = operating_pair(V4, server_caps={"tools": {}, "tasks": {
+        "requests": {"tools": {"call": {}}}}})
+    conn = pair.client
+    rid = conn.send_request("tools/call", {"name": "job", "arguments": {}, "task": {}})
+    conn.frames_to_send()
+    conn.receive_data(frame({"jsonrpc": "2.0", "id": rid,
+                             "result": state().legacy_create_result()}))
+    (event,) = drain_events(conn)
+    assert isinstance(event, ResponseReceived) and isinstance(event.typed, t.CreateTaskResult)
