@@ -15,7 +15,7 @@ from typing import Any
 import trio
 
 from sansio import types as t
-from trio_adapter import Context, Server, ToolError
+from trio_adapter import Context, MCPError, Server, ToolError
 from trio_adapter.server import InputRequest
 
 # A 1x1 red pixel PNG, and a minimal (silent, 1-sample) 8-bit mono WAV.
@@ -358,6 +358,75 @@ async def test_trigger_prompt_change() -> str:
     server.add_prompt(_dynamic, "test_dynamic_prompt", blocking=False)
     server.remove_prompt("test_dynamic_prompt")
     return "prompt list changed"
+
+
+# ---------------------------------------------------------------- tasks (the extension)
+
+
+@server.tool(structured_output=False)
+async def greet(name: str) -> str:
+    """Greet someone (never a task)."""
+    return f"Hello, {name}!"
+
+
+@server.tool(structured_output=False, task_support="optional")
+async def slow_compute(seconds: float = 1.0, label: str = "") -> str:
+    """Sleep ``seconds`` seconds, then answer (a task when the client declares tasks)."""
+    await trio.sleep(max(0.0, min(float(seconds), 600.0)))
+    return f"computed {label or 'result'} after {seconds:g}s"
+
+
+@server.tool(structured_output=False, task_support="required")
+async def failing_job() -> str:
+    """Always a task; fails after about a second with a tool execution error."""
+    await trio.sleep(1.0)
+    raise ToolError("failing_job failed, as it always does")
+
+
+@server.tool(structured_output=False, task_support="required")
+async def protocol_error_job() -> str:
+    """Always a task; ends in a JSON-RPC (protocol) error: the task is failed."""
+    await trio.sleep(0.1)
+    raise MCPError(-32603, "protocol_error_job hit an internal error")
+
+
+@server.tool(structured_output=False, task_support="required")
+async def confirm_delete(ctx: Context, filename: str = "file.txt") -> str:
+    """Always a task; asks the user to confirm (the task is input_required meanwhile)."""
+    answer = await ctx.elicit(f"Delete {filename}?", CONFIRM_SCHEMA)
+    if answer.action == "accept" and (answer.content or {}).get("confirm"):
+        return f"deleted {filename}"
+    return f"kept {filename}"
+
+
+@server.tool(structured_output=False, task_support="required")
+async def multi_input(ctx: Context) -> str:
+    """Always a task; asks two questions at once (two input requests pending together)."""
+    answers: list[t.ElicitResult] = []
+
+    async def ask(question: str) -> None:
+        answers.append(await ctx.elicit(question, NAME_CONFIRM_SCHEMA))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ask, "First answer?")
+        nursery.start_soon(ask, "Second answer?")
+    names = [str((a.content or {}).get("name", "")) for a in answers]
+    return "got " + ", ".join(names)
+
+
+@server.tool(structured_output=False, task_support="optional", defer_task=True)
+async def test_tool_with_task(ctx: Context) -> str:
+    """Ask the user's name first (input_required rounds), then run on as a task."""
+    answer = await ctx.elicit("What is your name?", NAME_SCHEMA, key="user_name")
+    await ctx.begin_task()
+    await trio.sleep(0.1)
+    return f"Hello, {_accepted(answer, 'name') or 'stranger'}, from a task!"
+
+
+CONFIRM_SCHEMA = {"type": "object", "properties": {"confirm": {"type": "boolean"}},
+                  "required": ["confirm"]}
+NAME_CONFIRM_SCHEMA = {"type": "object", "properties": {
+    "name": {"type": "string"}, "confirm": {"type": "boolean"}}}
 
 
 # ---------------------------------------------------------------- resources

@@ -36,6 +36,7 @@ from .framing import LineBuffer
 from .jsonrpc import RequestId, error_response_obj
 from .state import LifecycleState, Role, State, Trigger, message_triggers
 from .subscriptions import DEFAULT_MAX_STREAMS, ClientSubscriptions, ServerSubscriptions
+from .tasks import EXTENSION_REQUESTS
 from .types import (
     CLIENT_NOTIFICATIONS,
     CLIENT_REQUESTS,
@@ -342,9 +343,11 @@ class EngineCore:
                 raise LocalProtocolError(
                     f"a {self._role.value} does not send {method!r}", ErrorCode.METHOD_NOT_FOUND)
         elif not self._spec_live(spec):
-            raise LocalProtocolError(
-                f"{method!r} is not part of protocol version {self._version}",
-                ErrorCode.METHOD_NOT_FOUND)
+            extension = EXTENSION_REQUESTS.get(method)  # tasks/get, tasks/cancel (2026-07-28)
+            if extension is None or not self._spec_live(extension):
+                raise LocalProtocolError(
+                    f"{method!r} is not part of protocol version {self._version}",
+                    ErrorCode.METHOD_NOT_FOUND)
 
     def _take_serving(self, request_id: RequestId) -> Incoming | None:
         # None: cancelled by the peer, answering is a no-op.

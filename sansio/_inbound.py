@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 from ._core import CANCELLED, PROGRESS
 from ._handshake import HandshakeMixin
 from ._listen import ListenMixin
@@ -39,8 +41,12 @@ from .state import (
     Step,
     Trigger,
 )
-from .types import MethodSpec, TypeValidationError, structure
+from .tasks import EXTENSION_REQUESTS
+from .types import ExtCreateTaskResult, MethodSpec, TypeValidationError, structure
 from .versions import RequestMeta, modern_version_of
+
+TASK_CREATING = frozenset({"tools/call"})
+"""Requests a server may answer with a task handle (``resultType: "task"``)."""
 
 __all__ = ["InboundMixin"]
 
@@ -224,12 +230,30 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
             if result_type == "input_required":
                 self._on_input_required(rid, out, result)
                 return
+            if result_type == "task" and out.method in TASK_CREATING:
+                # The tasks extension: the server runs the request as a task (its handle).
+                if self._validate:
+                    try:
+                        typed = structure(result, ExtCreateTaskResult)
+                    except TypeValidationError as exc:
+                        raise RemoteProtocolError(
+                            f"invalid result for {out.method}: {'; '.join(exc.errors)}",
+                            ErrorCode.INVALID_PARAMS, {"errors": exc.errors},
+                            finished_request=rid) from None
+                self._events.append(ResponseReceived(rid, out.method, result, typed,
+                                                     result_type))
+                return
             if result_type != "complete":
                 raise RemoteProtocolError(
                     f"invalid result for {out.method}: unknown resultType {result_type!r}",
                     ErrorCode.INVALID_PARAMS, finished_request=rid)
         if self._validate:
             spec = self._our_requests.get(out.method)
+            if result_type is not None and out.method in EXTENSION_REQUESTS:
+                spec = EXTENSION_REQUESTS[out.method]  # tasks/get, tasks/cancel (2026-07-28)
+            elif spec is not None and spec.task_result is not None and "task" in result \
+                    and "content" not in result:
+                spec = attrs.evolve(spec, result=spec.task_result)  # 2025-11-25 task handle
             if spec is not None and spec.result is not None:
                 try:
                     typed = structure(result, spec.result)

@@ -34,6 +34,7 @@ from .subscriptions import (
     SubscriptionNotification,
     SubscriptionViolation,
 )
+from .tasks import client_declares_tasks, missing_extension_error
 
 __all__ = ["ListenMixin"]
 
@@ -142,6 +143,11 @@ class ListenMixin(EngineCore):
                 max_streams=self._max_listens)
         if request_id in self._listens:
             raise LocalProtocolError(f"the stream of {request_id!r} is already open")
+        wanted = params.get("notifications") if isinstance(params, Mapping) else None
+        if isinstance(wanted, Mapping) and wanted.get("taskIds") and \
+                not client_declares_tasks(incoming.meta.client_capabilities):
+            missing = missing_extension_error("subscriptions/listen with taskIds")
+            raise ListenRefused(missing.message, missing.code, missing.data)
         stream = self._listens.open(request_id, params, accept_uri=accept_uri)
         ack = stream.acknowledgement
         try:

@@ -23,8 +23,19 @@ from .errors import ErrorCode, LocalProtocolError
 from .frames import FrameKind
 from .jsonrpc import RequestId, error_response_obj, is_request_id
 from .mrtr import MRTR_METHODS
-from .state import LIFECYCLE_NOTIFICATIONS, LIFECYCLE_REQUESTS, UNCANCELLABLE, State, Step, Trigger
+from .state import (
+    LIFECYCLE_NOTIFICATIONS,
+    LIFECYCLE_REQUESTS,
+    UNCANCELLABLE,
+    Role,
+    State,
+    Step,
+    Trigger,
+)
 from .subscriptions import LISTEN_METHOD, NOTIFICATION_FILTER_FIELDS
+from .tasks import EXTENSION_REQUESTS
+
+TASKS_NOTIFICATION = "notifications/tasks"
 
 __all__ = ["OutboundMixin"]
 
@@ -74,8 +85,10 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
             trigger = None
             if method not in self._send_checked:
                 self._check_send_method(method, "request")
-                missing = None if self._peer_caps is None else missing_capability(
-                    method, payload, self._peer_caps, self._version)
+                missing = None if self._peer_caps is None or (
+                    # the tasks extension's requests need no core capability
+                    method in EXTENSION_REQUESTS and self._lifecycle.traffic.per_request
+                ) else missing_capability(method, payload, self._peer_caps, self._version)
                 if missing is not None:
                     raise LocalProtocolError(
                         f"the {self._role.peer.value} did not advertise the {missing!r} "
@@ -130,6 +143,11 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
                 raise LocalProtocolError("notifications/cancelled needs a requestId")
             reason = payload.get("reason") if payload else None
             self._queue_cancel(rid, reason)  # type: ignore[arg-type]
+            return
+        if method == TASKS_NOTIFICATION and self._lifecycle.traffic.per_request and \
+                self._role is Role.SERVER:
+            # The tasks extension's notification: only listen streams carry it.
+            self._route_to_listens(method, payload, related_request_id)
             return
         self._check_send_method(method, "notification")
         # (Only a server gets here with these: the direction check above refuses a client.)

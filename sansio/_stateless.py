@@ -28,6 +28,8 @@ from .errors import ErrorCode, LocalProtocolError
 from .jsonrpc import RequestId
 from .mrtr import MRTR_METHODS
 from .state import Trigger
+from .tasks import EXTENSION_ID as TASKS_EXTENSION_ID
+from .tasks import EXTENSION_REQUESTS, check_task_request
 from .types import MethodSpec
 from .versions import (
     LOG_LEVELS,
@@ -184,7 +186,9 @@ def discover_result(
     result: dict[str, Any] = {
         "resultType": "complete",
         "supportedVersions": sorted(supported, reverse=True),
-        "capabilities": capabilities,
+        # 2025-11-25's `tasks` capability is not one of 2026-07-28 (its tasks are the
+        # io.modelcontextprotocol/tasks extension, under `extensions`).
+        "capabilities": {k: v for k, v in capabilities.items() if k != "tasks"},
         "ttlMs": ttl_ms,
         "cacheScope": cache_scope,
     }
@@ -218,6 +222,19 @@ def log_allowed(request_id: Any, meta: RequestMeta | None, payload: dict[str, An
     return LOG_LEVELS.index(level) >= LOG_LEVELS.index(meta.log_level)
 
 
+def _task_extension_spec(method: str, version: str,
+                         server_caps: Mapping[str, Any] | None) -> MethodSpec | None:
+    """The spec of a tasks-extension request (2026-07-28) when this server offers the
+    extension; ``None`` for any other request."""
+    spec = EXTENSION_REQUESTS.get(method)
+    if spec is None or not spec.live(version) or not isinstance(server_caps, Mapping):
+        return None
+    extensions = server_caps.get("extensions")
+    if not isinstance(extensions, Mapping) or TASKS_EXTENSION_ID not in extensions:
+        return None
+    return spec
+
+
 class StatelessMixin(EngineCore):
     """A server's judgement of stateless-era requests."""
 
@@ -238,7 +255,10 @@ class StatelessMixin(EngineCore):
         else:
             version = self._era_version or self._stateless[-1]
         spec = self._peer_requests.get(method)
-        if spec is None:
+        extension = _task_extension_spec(method, version, self._server_caps)
+        if extension is not None:
+            spec = extension
+        elif spec is None:
             if method in self._our_requests:
                 raise self._refuse(f"method not found: a {self._role.peer.value} does not "
                                    f"send {method!r}", ErrorCode.METHOD_NOT_FOUND, rid,
@@ -253,13 +273,20 @@ class StatelessMixin(EngineCore):
         if self._lifecycle.can(Trigger.START_STATELESS):
             self._lifecycle.process(Trigger.START_STATELESS)
             self._era_version = self._stateless[-1]
-        if self._server_caps is not None:
+        if extension is not None:
+            # The tasks extension: its requests need the client to declare it (-32021).
+            try:
+                check_task_request(method, version, judged.client_capabilities)
+            except LocalProtocolError as exc:
+                raise self._refuse(exc.message, ErrorCode(exc.code), rid, answer=True,
+                                   data=exc.data) from None
+        elif self._server_caps is not None:
             missing = missing_capability(method, params, self._server_caps, version)
             if missing is not None:
                 raise self._refuse(f"method not found: {method!r} needs the {missing!r} "
                                    "capability, which this server does not have",
                                    ErrorCode.METHOD_NOT_FOUND, rid, answer=True)
-        if method not in PARAMS_DEPENDENT:
+        if method not in PARAMS_DEPENDENT and extension is None:
             # Liveness and our capabilities depend on (method, revision) only: judge once.
             self._stateless_checked[(method, version)] = spec
         return judged, spec

@@ -56,6 +56,8 @@ from .http_client import (
 )
 from .jsonrpc import MessageKind, batch_refusal, classify, is_request_id, too_deep
 from .sse import encode_event
+from .tasks import EXTENSION_REQUESTS as TASK_REQUESTS
+from .tasks import NAME_SOURCE as TASK_NAME_SOURCE
 from .types import CLIENT_REQUESTS
 from .versions import (
     HANDSHAKE_VERSIONS,
@@ -541,7 +543,8 @@ _UNREACHABLE = ("items", "prefixItems", "additionalItems", "contains", "addition
                 "patternProperties", "unevaluatedItems", "unevaluatedProperties",
                 "propertyNames", "dependentSchemas", "oneOf", "anyOf", "allOf", "not", "if",
                 "then", "else", "$defs", "definitions")
-_NAME_SOURCE = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_NAME_SOURCE = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
+                **TASK_NAME_SOURCE}  # tasks/get, tasks/update, tasks/cancel: Mcp-Name: <taskId>
 _SENTINEL_START, _SENTINEL_END = "=?base64?", "?="
 
 HeaderAnnotations = Mapping[str, Sequence[str]]
@@ -1451,7 +1454,9 @@ class StreamableHTTPServer:
         if mcp_method != method:
             return self._mismatch(f"Mcp-Method header value {mcp_method!r} does not match "
                                   f"body value {method!r}", m)
-        spec = CLIENT_REQUESTS.get(method)
+        spec = CLIENT_REQUESTS.get(method) or TASK_REQUESTS.get(method)
+        if spec is not None and not spec.live(version):
+            spec = TASK_REQUESTS.get(method)  # tasks/get, tasks/cancel: the extension's
         if spec is None or not spec.live(version):
             return self._modern_error(404, -32601, f"Method not found: {method!r} is not a "
                                       f"request of protocol version {version}", m)

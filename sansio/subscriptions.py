@@ -86,10 +86,13 @@ NOTIFICATION_FILTER_FIELDS: Final[Mapping[str, str]] = {
     "notifications/prompts/list_changed": "promptsListChanged",
     "notifications/resources/list_changed": "resourcesListChanged",
     "notifications/resources/updated": "resourceSubscriptions",
+    "notifications/tasks": "taskIds",  # the io.modelcontextprotocol/tasks extension
 }
 """The notifications a listen stream carries, and the filter field that opts in to each."""
 
 _UPDATED: Final = "notifications/resources/updated"
+_TASKS: Final = "notifications/tasks"
+TASKS_EXTENSION_ID: Final = "io.modelcontextprotocol/tasks"
 
 
 def _exact(subscribed: str, uri: str) -> bool:
@@ -106,12 +109,15 @@ class SubscriptionFilter:
         resources_list_changed: ``notifications/resources/list_changed``.
         resource_subscriptions: the URIs for ``notifications/resources/updated``, in request
             order, without repeats.
+        task_ids: (the ``io.modelcontextprotocol/tasks`` extension) the tasks whose
+            ``notifications/tasks`` the stream carries, in request order, without repeats.
     """
 
     tools_list_changed: bool = False
     prompts_list_changed: bool = False
     resources_list_changed: bool = False
     resource_subscriptions: tuple[str, ...] = ()
+    task_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, value: object, *,
@@ -143,7 +149,14 @@ class SubscriptionFilter:
         if len(unique) > max_resource_uris:
             raise ValueError(f"notifications.resourceSubscriptions holds {len(unique)} URIs, "
                              f"more than the {max_resource_uris} allowed")
-        return cls(resource_subscriptions=unique, **flags)
+        tasks = value.get("taskIds", [])
+        if tasks.__class__ is not list or any(i.__class__ is not str for i in tasks):
+            raise ValueError("notifications.taskIds must be a list of strings")
+        task_ids = tuple(dict.fromkeys(tasks))
+        if len(task_ids) > max_resource_uris:
+            raise ValueError(f"notifications.taskIds holds {len(task_ids)} ids, more than the "
+                             f"{max_resource_uris} allowed")
+        return cls(resource_subscriptions=unique, task_ids=task_ids, **flags)
 
     def to_json(self) -> dict[str, Any]:
         """Return the wire form: only the types subscribed to (``{}`` when none)."""
@@ -156,13 +169,16 @@ class SubscriptionFilter:
             out["resourcesListChanged"] = True
         if self.resource_subscriptions:
             out["resourceSubscriptions"] = list(self.resource_subscriptions)
+        if self.task_ids:
+            out["taskIds"] = list(self.task_ids)
         return out
 
     @property
     def is_empty(self) -> bool:
         """Whether no notification type is subscribed to."""
         return not (self.tools_list_changed or self.prompts_list_changed
-                    or self.resources_list_changed or self.resource_subscriptions)
+                    or self.resources_list_changed or self.resource_subscriptions
+                    or self.task_ids)
 
     def honoured_by(self, capabilities: Mapping[str, Any] | None, *,
                     accept_uri: Callable[[str], bool] | None = None) -> SubscriptionFilter:
@@ -181,7 +197,10 @@ class SubscriptionFilter:
         uris = self.resource_subscriptions if flag("resources", "subscribe") else ()
         if accept_uri is not None:
             uris = tuple(u for u in uris if accept_uri(u))
+        extensions = caps.get("extensions")
+        offers_tasks = isinstance(extensions, Mapping) and TASKS_EXTENSION_ID in extensions
         return SubscriptionFilter(
+            task_ids=self.task_ids if offers_tasks else (),
             tools_list_changed=self.tools_list_changed and flag("tools", "listChanged"),
             prompts_list_changed=self.prompts_list_changed and flag("prompts", "listChanged"),
             resources_list_changed=(self.resources_list_changed
@@ -197,6 +216,7 @@ class SubscriptionFilter:
             prompts_list_changed=self.prompts_list_changed and other.prompts_list_changed,
             resources_list_changed=self.resources_list_changed and other.resources_list_changed,
             resource_subscriptions=tuple(u for u in self.resource_subscriptions if u in theirs),
+            task_ids=tuple(i for i in self.task_ids if i in set(other.task_ids)),
         )
 
     def difference(self, other: SubscriptionFilter) -> SubscriptionFilter:
@@ -209,6 +229,7 @@ class SubscriptionFilter:
                                     and not other.resources_list_changed),
             resource_subscriptions=tuple(u for u in self.resource_subscriptions
                                          if u not in theirs),
+            task_ids=tuple(i for i in self.task_ids if i not in set(other.task_ids)),
         )
 
     def carries(self, method: str, params: Mapping[str, Any] | None = None, *,
@@ -230,6 +251,8 @@ class SubscriptionFilter:
             uri = (params or {}).get("uri")
             return uri.__class__ is str and any(uri_matches(s, uri)
                                                 for s in self.resource_subscriptions)
+        if method == _TASKS:
+            return (params or {}).get("taskId") in self.task_ids
         return False
 
 
@@ -313,14 +336,16 @@ class ListenRefused(Exception):
     """
 
     code: ErrorCode
+    data: Any
 
-    def __init__(self, message: str, code: ErrorCode) -> None:
+    def __init__(self, message: str, code: ErrorCode, data: Any = None) -> None:
         super().__init__(message)
         self.code = code
+        self.data = data
 
     def error_object(self) -> ErrorObject:
         """Return the JSON-RPC error that answers the listen request."""
-        return ErrorObject(self.code, str(self))
+        return ErrorObject(self.code, str(self), self.data)
 
 
 def _check_id(request_id: object) -> None:

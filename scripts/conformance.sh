@@ -23,8 +23,8 @@
 # network namespace of its own that has only loopback (unshare -n; needs root or user
 # namespaces), against examples/conformance_client.py.
 #
-# Every run takes scripts/conformance-expected-failures.yml as its baseline: only the tasks-*
-# server scenarios and the auth/* client scenarios may fail. A failure outside it fails the
+# Every run takes scripts/conformance-expected-failures.yml as its baseline: only the auth/*
+# client scenarios may fail. A failure outside it fails the
 # script (a WARNING counts as a failure against a baseline: the harness's rule). A baseline entry
 # that passes ("stale") is printed and does not fail the script. The end is a summary table.
 set -euo pipefail

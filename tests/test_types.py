@@ -56,7 +56,9 @@ def validator(pointer: str) -> jsonschema.protocols.Validator:
 def all_mcp_classes() -> list[type[MCPType]]:
     return sorted(
         (obj for name in T.__all__ if isinstance(obj := getattr(T, name), type)
-         and issubclass(obj, MCPType) and obj is not MCPType),
+         and issubclass(obj, MCPType) and obj is not MCPType
+         # an extension's classes (tasks) follow its own schema, not the protocol's
+         and getattr(obj, "extension", None) is None),
         key=lambda c: c.__name__,
     )
 

@@ -50,6 +50,8 @@ from sansio import (
 from sansio import types as t
 from sansio.auth_server import Principal
 from sansio.mrtr import MRTR_METHODS, RejectReason
+from sansio.tasks import EXTENSION_ID as TASKS_EXTENSION_ID
+from sansio.tasks import Dispatch, TaskState, TaskSupport, check_task_request, decide_tool_call
 from sansio.versions import RequestMeta
 
 from . import errors
@@ -69,6 +71,7 @@ from ._transport import Transport
 from ._uritemplate import UriTemplate
 from ._util import session_scope
 from .content import Audio, Image
+from .tasks import TaskRun, TaskRunner
 
 __all__ = ["DEFAULT_MAX_CONCURRENT_REQUESTS", "STATE_KEYS_ENV", "Context", "InputRequest",
            "Lifespan", "Server", "ServerSession", "parse_state_keys"]
@@ -190,6 +193,10 @@ class Context(RequestContext):
     #: asked, so the next round carries them all (else only the ones used).
     _sealed: bool = attrs.field(default=False, init=False)
     _unnamed: int = attrs.field(default=0, init=False)
+    #: (tasks) the task this handler runs as, once it is one.
+    _task: TaskRun | None = attrs.field(default=None, init=False)
+    #: (tasks, ``defer_task`` tools) makes the call a task: see :meth:`begin_task`.
+    _begin: Callable[[], Awaitable[None]] | None = attrs.field(default=None, init=False)
 
     @property
     def server_session(self) -> ServerSession:
@@ -232,6 +239,10 @@ class Context(RequestContext):
         Raises:
             SessionClosed: the session is closed.
         """
+        if self._task is not None and self.request_meta is not None:
+            # The tasks extension carries no log messages for a task: dropped.
+            await trio.lowlevel.checkpoint()
+            return
         if self.request_meta is None:
             await self.server_session.log(level, data, logger)
             return
@@ -316,6 +327,8 @@ class Context(RequestContext):
                 raw = await session.send_request(request.method, request.params)
                 answers.append(_input_answer(request.method, raw, None))
             return answers
+        if self._task is not None:
+            return await self._task_ask(requests)
         if self.method not in MRTR_METHODS:
             raise errors.MCPError(
                 ErrorCode.INVALID_REQUEST,
@@ -348,6 +361,58 @@ class Context(RequestContext):
                 :meth:`Server.running`).
         """
         return self.server_session.server.lifespan_context
+
+    # ------------------------------------------------------------------ tasks
+
+    @property
+    def task_id(self) -> str | None:
+        """The id of the task this handler runs as (``None``: not a task, or not yet)."""
+        return self._task.state.task_id if self._task is not None else None
+
+    async def begin_task(self) -> None:
+        """(A tool registered with ``defer_task=True``) make this call a task now: the
+        client gets its task handle, and the rest of the handler runs as the task. Input asked
+        for before (:meth:`ask`) came by the client's retries (``input_required``); input
+        asked for after makes the task ``input_required``. Does nothing when the call cannot
+        become a task (the client did not declare tasks: the handler just goes on) or already
+        is one.
+        """
+        begin, self._begin = self._begin, None
+        if begin is None:
+            await trio.lowlevel.checkpoint()
+            return
+        await begin()
+
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
+        """As :meth:`RequestContext.report_progress`; in a task the progress becomes the
+        task's ``statusMessage`` (what ``tasks/get`` shows) instead.
+
+        Raises:
+            SessionClosed: (not a task) the session is closed.
+        """
+        if self._task is None:
+            await super().report_progress(progress, total, message)
+            return
+        if message is None:
+            message = f"{progress:g}/{total:g}" if total is not None else f"{progress:g}"
+        await self._task.progress(message)
+
+    async def _task_ask(self, requests: Sequence[InputRequest]) -> list[Any]:
+        """:meth:`ask` in a task: the task is ``input_required`` until ``tasks/update``
+        brings every answer."""
+        assert self._task is not None
+        keyed: list[tuple[str, InputRequest]] = []
+        for request in requests:
+            key = request.key
+            if key is None:
+                self._unnamed += 1
+                key = f"input-{self._unnamed}"
+            keyed.append((key, request))
+        answers = await self._task.ask(
+            {key: {"method": r.method, "params": dict(r.params)} for key, r in keyed})
+        return [_input_answer(r.method, answers[key], key) for key, r in keyed]
 
 
 _ANSWER_TYPES: dict[str, Any] = {"elicitation/create": t.ElicitResult,
@@ -463,6 +528,10 @@ class _ToolEntry:
     threaded: bool = False
     #: The scopes a call needs (``serve_http(auth=...)``: 403 insufficient_scope without).
     scopes: frozenset[str] = frozenset()
+    #: (tasks) whether a call may, must or must not run as a task.
+    task_support: TaskSupport = "forbidden"
+    #: (tasks) the call becomes a task only when the handler calls ``ctx.begin_task()``.
+    defer_task: bool = False
 
     def __attrs_post_init__(self) -> None:
         ann = self.output_annotation
@@ -607,6 +676,9 @@ class Server:
             once, unserved, with JSON-RPC error -32050 (``SERVER_BUSY``) while the session
             goes on reading (so a handler waiting for the client's answer is never stuck
             behind it). ``None``: no cap.
+        tasks: the :class:`~trio_adapter.tasks.TaskRunner` (its store, TTL and poll
+            interval) of the tools registered with ``task_support``; default: an in-memory
+            store, one hour TTL, 0.5 s poll interval.
         cache_ttl_ms, cache_scope: (2026-07-28) the caching hints of ``server/discover`` and
             of the list results (``tools/list``, ``prompts/list``, ``resources/list``,
             ``resources/templates/list``): milliseconds a client may cache them, and
@@ -647,6 +719,7 @@ class Server:
         max_concurrent_requests: int | None = DEFAULT_MAX_CONCURRENT_REQUESTS,
         cache_ttl_ms: int = 0,
         cache_scope: str = "private",
+        tasks: TaskRunner | None = None,
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -704,6 +777,11 @@ class Server:
         self._prompts: dict[str, _PromptEntry] = {}
         self._completion: CompletionHandler | None = None
         self._sessions: set[ServerSession] = set()
+        #: Runs the tools/call requests that become tasks, and holds their state.
+        self.task_runner: TaskRunner = tasks if tasks is not None else TaskRunner()
+        self.task_runner.add_listener(self._task_changed)
+        #: (2025-11-25) the session each task was created on: its notifications/tasks/status.
+        self._task_sessions: dict[str, ServerSession] = {}
 
     # ------------------------------------------------------------------ feature set
 
@@ -743,11 +821,30 @@ class Server:
             caps["prompts"] = {"listChanged": True}
         if self._completion is not None:
             caps["completions"] = {}
+        if any(entry.task_support != "forbidden" for entry in self._tools.values()):
+            # Tasks: the extension (2026-07-28) and the experimental capability (2025-11-25;
+            # server/discover leaves it out).
+            caps["extensions"] = {TASKS_EXTENSION_ID: {}}
+            caps["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
         return caps
 
     def _changed(self, method: str) -> None:
         for session in self.sessions:
             session._queue_notification(method, None)
+
+    def _task_changed(self, state: TaskState) -> None:
+        """A task changed: ``notifications/tasks`` (2026-07-28) to the listen streams that
+        asked for it, ``notifications/tasks/status`` (2025-11-25) to the session that created
+        it, if still there."""
+        for session in self.sessions:
+            if session._engine.era is Era.STATELESS:
+                session._queue_notification("notifications/tasks", state.detailed())
+        creator = self._task_sessions.get(state.task_id)
+        if creator is not None:
+            if not creator.closed:
+                creator._queue_notification("notifications/tasks/status", state.legacy_task())
+            if state.terminal:
+                del self._task_sessions[state.task_id]
 
     def use_state_keys(self, keys: Iterable[tuple[str, bytes] | bytes | str]) -> None:
         """Seal and open 2026-07-28 ``requestState`` with ``keys`` from now on.
@@ -811,6 +908,8 @@ class Server:
         input_schema: Mapping[str, Any] | None = None,
         blocking: bool = True,
         scopes: Sequence[str] = (),
+        task_support: TaskSupport = "forbidden",
+        defer_task: bool = False,
     ) -> t.Tool | None:
         """Register ``fn`` (sync or async) as a tool and return its description.
 
@@ -834,6 +933,15 @@ class Server:
         ``scopes``: the OAuth scopes a call needs when the server is a protected resource
         (``serve_http(auth=...)``): a ``tools/call`` whose token lacks one is answered 403
         ``insufficient_scope`` naming them; without authorization they are not checked.
+
+        ``task_support`` (``"forbidden"``, ``"optional"``, ``"required"``) says whether a call
+        runs as a task (docs/adapter.md, "Tasks"): 2026-07-28, the server makes every call of
+        an optional or required tool a task when the request declares the
+        ``io.modelcontextprotocol/tasks`` extension (else an optional tool answers at once and
+        a required one is refused with -32021); 2025-11-25, when the client asks (the
+        ``task`` param). ``defer_task=True``: the call becomes a task only when the handler
+        calls :meth:`Context.begin_task` (input it asks for before comes by
+        ``input_required`` retries).
 
         A tool that cannot be described (an annotation with no JSON Schema equivalent, a
         variadic parameter, ``structured_output=True`` without a describable return type) is
@@ -873,10 +981,15 @@ class Server:
             name=tool_name, title=title, description=description or _doc(fn),
             input_schema=schema, output_schema=output_schema, annotations=annotations,
             icons=list(icons) if icons is not None else None,
-            meta=dict(meta) if meta is not None else None)
+            meta=dict(meta) if meta is not None else None,
+            execution=None if task_support == "forbidden" else
+            t.ToolExecution(task_support=task_support))
+        if task_support not in ("forbidden", "optional", "required"):
+            raise ValueError(f"task_support must be 'forbidden', 'optional' or 'required', "
+                             f"not {task_support!r}")
         self._tools[tool_name] = _ToolEntry(tool, fn, binder, _context_param(fn),
                                             output_annotation, _threaded(fn, blocking),
-                                            frozenset(scopes))
+                                            frozenset(scopes), task_support, defer_task)
         if scopes:
             self._scoped_tools.add(tool_name)
         else:
@@ -1575,7 +1688,7 @@ class ServerSession(BaseSession):
             try:
                 stream = self._engine.accept_listen(rid, ctx.params)
             except ListenRefused as exc:
-                raise errors.MCPError(exc.code, str(exc)) from None
+                raise errors.MCPError(exc.code, str(exc), exc.data) from None
             if stream is None:  # the client cancelled it already: nothing to answer
                 return _EngineAnswer(_answered)
             self._listens.add(rid)
@@ -1735,12 +1848,27 @@ class ServerSession(BaseSession):
         entry = self.server._tools.get(name) if isinstance(name, str) else None
         if entry is None:
             raise errors.MCPError(ErrorCode.INVALID_PARAMS, f"unknown tool: {name}")
+        dispatch = Dispatch.SYNC
+        if entry.task_support != "forbidden":
+            try:
+                dispatch = decide_tool_call(entry.task_support, version=ctx.protocol_version,
+                                            client_capabilities=ctx.client_capabilities,
+                                            params=params)
+            except LocalProtocolError as exc:
+                raise errors.MCPError(exc.code, exc.message, exc.data) from None
         try:
             kwargs = entry.binder.bind(params.get("arguments"))
         except ArgumentError as exc:
             return _tool_error(str(exc))
         if entry.context_param is not None:
             kwargs[entry.context_param] = ctx
+        if dispatch is Dispatch.TASK:
+            return await self._tool_task(ctx, entry, kwargs, name)
+        return await self._invoke_tool(ctx, entry, kwargs, name)
+
+    async def _invoke_tool(self, ctx: Context, entry: _ToolEntry, kwargs: dict[str, Any],
+                           name: Any) -> Any:
+        """Run a tool's handler; its result (or tool execution error)."""
         try:
             if entry.is_async:
                 value = await entry.fn(**kwargs)
@@ -1781,6 +1909,107 @@ class ServerSession(BaseSession):
                 [t.TextContent(text=_codec.dumps(structured).decode())]
             return t.CallToolResult(content=content, structured_content=structured)
         return t.CallToolResult(content=_content(value))
+
+    # ------------------------------------------------------------------ tasks
+
+    async def _tool_task(self, ctx: Context, entry: _ToolEntry, kwargs: dict[str, Any],
+                         name: Any) -> Any:
+        """Serve a tools/call as a task: its handle now (once the task is stored), the
+        tool's result later in ``tasks/get``. A ``defer_task`` tool runs here until it calls
+        ``ctx.begin_task()``; if it ends (or asks for input) first, that is the answer."""
+        runner = self.server.task_runner
+        principal = _principal_of(ctx)
+        modern = ctx.request_meta is not None
+
+        def handle(state: TaskState) -> dict[str, Any]:
+            return state.create_result() if modern else state.legacy_create_result()
+
+        if not entry.defer_task:
+            async def body(run: TaskRun) -> Mapping[str, Any]:
+                ctx._task = run
+                return _payload(await self._invoke_tool(ctx, entry, kwargs, name))
+
+            state = runner.new_state("tools/call", principal)
+            if not modern:
+                self.server._task_sessions[state.task_id] = self
+            await runner.start(state, body)
+            return handle(state)
+
+        async def deferred(publish: Callable[[TaskState], Awaitable[TaskRun]]) -> Any:
+            async def begin() -> None:
+                ctx._task = await publish(runner.new_state("tools/call", principal))
+
+            ctx._begin = begin
+            value = await self._invoke_tool(ctx, entry, kwargs, name)
+            return _payload(value) if ctx._task is not None else value
+
+        kind, value = await runner.begin(deferred)
+        if kind == "task":
+            return handle(value)
+        if kind == "done":
+            return value
+        raise value
+
+    async def _task_of(self, ctx: Context, params: Mapping[str, Any]) -> TaskState:
+        """The task a ``tasks/*`` request names, as its principal may see it.
+
+        Raises:
+            MCPError: -32601 (no such method in this revision), -32021 (2026-07-28, the
+                request did not declare the extension), -32602 (unknown task id).
+        """
+        try:
+            check_task_request(ctx.method, ctx.protocol_version, ctx.client_capabilities)
+        except LocalProtocolError as exc:
+            raise errors.MCPError(exc.code, exc.message, exc.data) from None
+        runner = self.server.task_runner
+        task_id = params.get("taskId")
+        state = await runner.get(task_id, _principal_of(ctx))
+        if state is None:
+            raise errors.MCPError(ErrorCode.INVALID_PARAMS, f"unknown task: {task_id!r}")
+        run = runner.running(state.task_id)
+        return run.state if run is not None else state
+
+    async def _tasks_get(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        state = await self._task_of(ctx, params)
+        return state.get_result() if ctx.request_meta is not None else state.legacy_task()
+
+    async def _tasks_update(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        state = await self._task_of(ctx, params)
+        responses = params.get("inputResponses")
+        if not isinstance(responses, Mapping):
+            raise errors.MCPError(ErrorCode.INVALID_PARAMS,
+                                  "tasks/update needs inputResponses, an object")
+        await self.server.task_runner.update(state, responses)
+        return {"resultType": "complete"}
+
+    async def _tasks_cancel(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        state = await self._task_of(ctx, params)
+        await self.server.task_runner.cancel(state)
+        if ctx.request_meta is not None:
+            return {"resultType": "complete"}
+        return state.legacy_task()
+
+    async def _tasks_result(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        """(2025-11-25) Wait for the task to end; its result (or its error)."""
+        state = await self._task_of(ctx, params)
+        run = self.server.task_runner.running(state.task_id)
+        if run is not None:
+            await run.ended.wait()
+            state = run.state
+        try:
+            return state.legacy_payload()
+        except LocalProtocolError as exc:
+            raise errors.MCPError(exc.code, exc.message, exc.data) from None
+
+    async def _tasks_list(self, ctx: Context, params: Mapping[str, Any]) -> Any:
+        """(2025-11-25) The tasks the caller may see."""
+        try:
+            check_task_request(ctx.method, ctx.protocol_version, ctx.client_capabilities)
+        except LocalProtocolError as exc:
+            raise errors.MCPError(exc.code, exc.message, exc.data) from None
+        states = await self.server.task_runner.store.list(
+            principal=_principal_of(ctx), now=self.server.task_runner.clock())
+        return {"tasks": [s.legacy_task() for s in states]}
 
     async def _resources_list(self, ctx: Context, params: Mapping[str, Any]) -> Any:
         page, cursor = self._page(self.server.resources, params, "resources/list")
@@ -1923,7 +2152,28 @@ _HANDLERS: dict[str, _Handler] = {
     "prompts/get": ServerSession._prompts_get,
     "completion/complete": ServerSession._complete,
     "logging/setLevel": ServerSession._set_level,
+    "tasks/get": ServerSession._tasks_get,
+    "tasks/update": ServerSession._tasks_update,
+    "tasks/cancel": ServerSession._tasks_cancel,
+    "tasks/result": ServerSession._tasks_result,
+    "tasks/list": ServerSession._tasks_list,
 }
+
+
+def _principal_of(ctx: Context) -> str | None:
+    """Who a request comes from, for the task checks: the verified principal's key (issuer
+    and subject, as requestState is bound to), ``None`` when nobody authenticated."""
+    principal: Principal | None = getattr(ctx, "principal", None)
+    return None if principal is None else principal.key
+
+
+def _payload(value: Any) -> dict[str, Any]:
+    """A handler's result as the JSON object a task keeps."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    data = t.unstructure(value)
+    assert isinstance(data, dict)
+    return data
 
 
 def _doc(fn: Callable[..., Any]) -> str | None:
