@@ -295,7 +295,10 @@ def select_scopes(challenge: Sequence[str] | None, resource: Sequence[str] | Non
 def choose_auth_method(supported: Sequence[str] | None, *, has_secret: bool,
                        has_key: bool = False) -> str:
     """The token endpoint authentication method: what the client can do that the server
-    lists (``client_secret_basic`` when the server lists none, RFC 8414 §2)."""
+    lists (``client_secret_basic`` when the server lists none, RFC 8414 §2; a client with
+    a key uses ``private_key_jwt`` then)."""
+    if has_key and (supported is None or "private_key_jwt" in supported):
+        return "private_key_jwt"  # a client with a key only has it to authenticate with
     listed = list(supported) if supported is not None else ["client_secret_basic"]
     if has_key and "private_key_jwt" in listed:
         return "private_key_jwt"

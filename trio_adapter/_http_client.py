@@ -290,6 +290,8 @@ class StreamableHTTPTransport(Transport):
         if nursery is None:
             raise RuntimeError("StreamableHTTPTransport needs the session's nursery")
         self._nursery = nursery
+        if self.auth is not None:
+            await self.auth.prepare(self.url)  # a stored token goes on the first request
         await trio.lowlevel.checkpoint()
 
     # -- HTTP plumbing
