@@ -106,6 +106,15 @@ def auth_for(scenario: str, context: dict[str, Any]) -> OAuth | None:
     that never asks for a token never runs its flow)."""
     common: dict[str, Any] = {"on_authorize": follow_redirect, "client_metadata_url": CIMD_URL,
                               "client_name": "trio-mcp-conformance-client"}
+    if context.get("valid_jwt"):  # workload identity federation (SEP-1933)
+        return OAuth(grant="jwt_bearer", client_id=context.get("client_id"),
+                     assertion=context["valid_jwt"], **common)
+    if context.get("idp_id_token"):  # enterprise-managed authorization (SEP-990)
+        return OAuth(grant="id_jag", client_id=context.get("client_id"),
+                     client_secret=context.get("client_secret"),
+                     id_token=context["idp_id_token"],
+                     idp_token_endpoint=context.get("idp_token_endpoint"),
+                     idp_client_id=context.get("idp_client_id"), **common)
     if scenario.startswith("auth/client-credentials"):
         if context.get("private_key_pem"):
             return OAuth(grant="client_credentials", client_id=context.get("client_id"),

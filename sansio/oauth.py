@@ -42,6 +42,13 @@ MAX_AUTHORIZATIONS = 3
 #: The bound on a metadata, registration or token answer's body.
 MAX_BODY = 1 << 20
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: The RFC 7523 JWT bearer authorization grant (workload identity, SEP-1933; ID-JAG, SEP-990).
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
+ID_JAG_TYPE = "urn:ietf:params:oauth:token-type:id-jag"
+#: The grants :func:`authorize` knows.
+GRANTS = ("authorization_code", "client_credentials", "jwt_bearer", "id_jag")
 
 
 class OAuthError(Exception):
@@ -399,8 +406,11 @@ class ClientConfig:
     """How this client identifies itself and which grant it uses.
 
     Args:
-        grant: ``"authorization_code"`` (a user authorizes) or ``"client_credentials"``
-            (a machine client).
+        grant: ``"authorization_code"`` (a user authorizes), ``"client_credentials"``
+            (a machine client), ``"jwt_bearer"`` (RFC 7523: ``assertion``, a workload
+            identity JWT, is the grant; SEP-1933) or ``"id_jag"`` (enterprise-managed
+            authorization, SEP-990: ``id_token`` is exchanged at the identity provider's
+            ``idp_token_endpoint`` for an ID-JAG (RFC 8693), which is the JWT bearer grant).
         client_id, client_secret: pre-registered credentials (used at any authorization
             server, or only at ``issuer`` when given).
         issuer: the authorization server the pre-registered credentials belong to.
@@ -424,6 +434,11 @@ class ClientConfig:
     client_name: str = "trio-mcp"
     scopes: tuple[str, ...] = ()
     offline_access: bool = True
+    assertion: str | None = None
+    id_token: str | None = None
+    idp_token_endpoint: str | None = None
+    idp_client_id: str | None = None
+    idp_client_secret: str | None = None
 
     def __repr__(self) -> str:
         return (f"ClientConfig(grant={self.grant!r}, client_id={self.client_id!r}, "
@@ -688,6 +703,21 @@ def authorize(state: AuthState, server_url: str, config: ClientConfig, *,
         offline_access=config.offline_access and config.grant == "authorization_code")
     state.scopes = scopes or ()
     scope = " ".join(scopes) if scopes else None
+    if config.grant in ("jwt_bearer", "id_jag"):
+        assertion = config.assertion
+        if config.grant == "id_jag":
+            assertion = yield from _id_jag(config, metadata, resource, scope, now)
+        if not assertion:
+            raise OAuthError("the jwt_bearer grant needs an assertion")
+        params = {"grant_type": JWT_BEARER_GRANT, "assertion": assertion, "scope": scope,
+                  "resource": resource}
+        headers = yield from _client_auth(reg, metadata, params, config=config, now=now,
+                                          jti=_b64url(random[48:64]))
+        answer = yield HTTPCall("POST", metadata.token_endpoint,
+                                (_FORM, _JSON_ACCEPT, *headers), _form(params))
+        token = parse_token_answer(answer, now=now, issuer=metadata.issuer, requested=scopes)
+        state.token = token
+        return token
     if config.grant == "client_credentials":
         params = {"grant_type": "client_credentials", "scope": scope, "resource": resource}
         headers = yield from _client_auth(reg, metadata, params, config=config, now=now,
@@ -724,6 +754,36 @@ def authorize(state: AuthState, server_url: str, config: ClientConfig, *,
     token = parse_token_answer(answer, now=now, issuer=metadata.issuer, requested=scopes)
     state.token = token
     return token
+
+
+def _id_jag(config: ClientConfig, metadata: AuthorizationServerMetadata, resource: str,
+            scope: str | None, now: float) -> Generator[Step, Any, str]:
+    """Exchange the identity provider's ID token for an ID-JAG for ``metadata.issuer``
+    (RFC 8693 token exchange; SEP-990)."""
+    if not config.id_token or not config.idp_token_endpoint:
+        raise OAuthError("enterprise-managed authorization needs an id_token and the "
+                         "identity provider's token endpoint")
+    params: dict[str, str | None] = {
+        "grant_type": TOKEN_EXCHANGE, "requested_token_type": ID_JAG_TYPE,
+        "subject_token": config.id_token, "subject_token_type": ID_TOKEN_TYPE,
+        "audience": metadata.issuer, "resource": resource, "scope": scope}
+    headers: list[tuple[str, str]] = []
+    if config.idp_client_id is not None:
+        idp = Registration(config.idp_token_endpoint, config.idp_client_id,
+                           config.idp_client_secret,
+                           "client_secret_basic" if config.idp_client_secret else "none")
+        headers = yield from _client_auth(idp, metadata, params, config=config, now=now,
+                                          jti="")
+    answer = yield HTTPCall("POST", config.idp_token_endpoint,
+                            (_FORM, _JSON_ACCEPT, *headers), _form(params))
+    doc = _ok_json(answer, "token exchange")
+    if doc is None or not isinstance(doc.get("access_token"), str):
+        raise OAuthError(f"the token exchange at {config.idp_token_endpoint} failed: "
+                         f"{_token_error(answer)}")
+    if doc.get("issued_token_type") not in (None, ID_JAG_TYPE):
+        raise OAuthError(f"the identity provider issued a {doc.get('issued_token_type')}, "
+                         "not an ID-JAG")
+    return str(doc["access_token"])
 
 
 def succeeded(state: AuthState) -> None:

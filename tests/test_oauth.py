@@ -346,3 +346,44 @@ def test_state_round_trips_through_json() -> None:
     again = AuthState.from_json(json.loads(json.dumps(state.to_json())))
     assert again.token == state.token and again.registrations == state.registrations
     assert parse_qs("a=1")  # keep the import honest
+
+
+def test_a_workload_identity_jwt_is_the_grant() -> None:
+    script = Script(metadata=as_metadata(token_endpoint_auth_methods_supported=["none"]))
+    config = ClientConfig(grant="jwt_bearer", client_id="workload", assertion="wl.jwt.sig")
+    run(flow(AuthState(), config), script)
+    form = script.forms[-1]
+    assert form["grant_type"] == oauth.JWT_BEARER_GRANT and form["assertion"] == "wl.jwt.sig"
+    assert form["client_id"] == "workload" and not script.authorizations
+
+
+def test_enterprise_managed_authorization_exchanges_the_id_token_first() -> None:
+    idp = "https://idp.example.com/token"
+    script = Script(metadata=as_metadata(token_endpoint_auth_methods_supported=[
+        "client_secret_basic"]))
+
+    def answer(step: oauth.Step) -> Any:
+        if isinstance(step, HTTPCall) and step.url == idp:
+            exchange = dict(parse_qsl(step.body.decode()))
+            assert exchange["grant_type"] == oauth.TOKEN_EXCHANGE
+            assert exchange["subject_token"] == "id.token" and exchange["audience"] == AS
+            assert exchange["resource"] == MCP
+            assert exchange["requested_token_type"] == oauth.ID_JAG_TYPE
+            return _json(200, {"access_token": "the.id.jag",
+                               "issued_token_type": oauth.ID_JAG_TYPE})
+        return script(step)
+
+    config = ClientConfig(grant="id_jag", client_id="app", client_secret="s",
+                          id_token="id.token", idp_token_endpoint=idp, idp_client_id="idp-app")
+    run(flow(AuthState(), config), answer)
+    form = script.forms[-1]
+    assert form["grant_type"] == oauth.JWT_BEARER_GRANT and form["assertion"] == "the.id.jag"
+    assert dict(script.calls[-1].headers)["authorization"].startswith("Basic ")
+
+
+def test_a_failed_workload_grant_is_not_retried_another_way() -> None:
+    script = Script(token={"error": "invalid_grant", "error_description": "expired"})
+    config = ClientConfig(grant="jwt_bearer", client_id="workload", assertion="old")
+    with pytest.raises(OAuthError, match="invalid_grant: expired"):
+        run(flow(AuthState(), config), script)
+    assert len(script.forms) == 1

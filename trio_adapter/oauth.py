@@ -223,7 +223,9 @@ class OAuth:
             document URL or dynamic registration).
         issuer: the authorization server the pre-registered credentials are for.
         client_metadata_url: a client ID metadata document URL (CIMD).
-        grant: ``"authorization_code"`` or ``"client_credentials"``.
+        grant: ``"authorization_code"``, ``"client_credentials"``, ``"jwt_bearer"`` (with
+            ``assertion``: a workload identity JWT) or ``"id_jag"`` (enterprise-managed:
+            ``id_token`` exchanged at ``idp_token_endpoint`` as ``idp_client_id``).
         private_key: PEM private key for ``private_key_jwt`` (client credentials), signed with
             ``signing_alg``.
         scopes: scopes always asked for.
@@ -242,14 +244,19 @@ class OAuth:
                  client_name: str = "trio-mcp", offline_access: bool = True,
                  on_authorize: AuthorizationHook | None = None,
                  store: TokenStore | None = None, timeout: float = 30.0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
-        if grant not in ("authorization_code", "client_credentials"):
-            raise ValueError(f"unknown grant {grant!r}")
+                 ssl_context: ssl.SSLContext | None = None, assertion: str | None = None,
+                 id_token: str | None = None, idp_token_endpoint: str | None = None,
+                 idp_client_id: str | None = None,
+                 idp_client_secret: str | None = None) -> None:
+        if grant not in _oauth.GRANTS:
+            raise ValueError(f"unknown grant {grant!r} (one of {', '.join(_oauth.GRANTS)})")
         self.config = ClientConfig(
             grant=grant, client_id=client_id, client_secret=client_secret, issuer=issuer,
             signing_alg=signing_alg if private_key else None,
             client_metadata_url=client_metadata_url, redirect_uri=redirect_uri,
-            client_name=client_name, scopes=tuple(scopes), offline_access=offline_access)
+            client_name=client_name, scopes=tuple(scopes), offline_access=offline_access,
+            assertion=assertion, id_token=id_token, idp_token_endpoint=idp_token_endpoint,
+            idp_client_id=idp_client_id, idp_client_secret=idp_client_secret)
         self._key = private_key
         self._on_authorize = on_authorize or loopback_authorization
         self._store: TokenStore = store if store is not None else InMemoryTokenStore()
