@@ -267,3 +267,25 @@ async def test_a_file_store_keeps_the_token_for_the_next_run(tmp_path: Path) -> 
     assert len(server.authorizations) == 1  # the second run used the stored token
     assert path.stat().st_mode & 0o777 == 0o600
     assert urlsplit(url).netloc in json.loads(path.read_text()).__iter__().__next__()
+
+
+def test_the_cli_auth_options(tmp_path: Path) -> None:
+    from trio_adapter._cli_client import make_auth
+    from trio_adapter.cli import _parser
+
+    def auth(*options: str) -> OAuth | None:
+        args = _parser().parse_args(["inspect", "--url", "http://127.0.0.1:1/mcp",
+                                     "--token-file", str(tmp_path / "t.json"), *options])
+        return make_auth(args)  # type: ignore[no-any-return]
+
+    login = auth("--scope", "a", "--scope", "b", "--redirect-port", "4321")
+    assert login is not None and login.config.grant == "authorization_code"
+    assert login.config.scopes == ("a", "b")
+    assert login.config.redirect_uri == "http://127.0.0.1:4321/callback"
+    machine = auth("--auth", "client-credentials", "--client-id", "m",
+                   "--client-secret", "hush-42")
+    assert machine is not None and machine.config.grant == "client_credentials"
+    assert "hush-42" not in repr(machine)
+    assert auth("--auth", "none") is None
+    with pytest.raises(ValueError, match="needs --client-id"):
+        auth("--auth", "client-credentials")
