@@ -29,8 +29,9 @@ from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 __all__ = [
-    "AuthState", "AuthorizationServerMetadata", "Challenge", "ClientConfig", "HTTPAnswer",
-    "HTTPCall", "OAuthError", "ProtectedResourceMetadata", "Registration", "SignAssertion",
+    "AuthState", "AuthorizationServerMetadata", "Challenge", "ClientConfig", "DPoPProof",
+    "HTTPAnswer", "HTTPCall", "OAuthError", "ProtectedResourceMetadata", "Registration",
+    "SignAssertion",
     "Step", "Token", "UserAuthorization", "authorization_server_metadata_urls", "authorize",
     "parse_www_authenticate", "pkce_challenge", "protected_resource_metadata_urls",
     "resource_matches", "select_scopes",
@@ -274,8 +275,12 @@ def legacy_metadata(server_url: str) -> AuthorizationServerMetadata:
 
 # -- PKCE, scopes, client authentication
 
-def _b64url(data: bytes) -> str:
+def b64url(data: bytes) -> str:
+    """Base64url without padding (RFC 7515 §2)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+_b64url = b64url
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -350,6 +355,15 @@ class UserAuthorization:
 
 
 @dataclass(frozen=True)
+class DPoPProof:
+    """Sign a DPoP proof (RFC 9449 §4.2) with the client's DPoP key: a JWT with header
+    ``typ: dpop+jwt``, ``alg`` and the public ``jwk``, and these ``claims``; answer with it."""
+
+    claims: Mapping[str, Any]
+    alg: str
+
+
+@dataclass(frozen=True)
 class SignAssertion:
     """Sign ``claims`` as a JWT with the client's key (``alg``); answer with the JWT."""
 
@@ -357,7 +371,7 @@ class SignAssertion:
     alg: str
 
 
-Step: TypeAlias = "HTTPCall | UserAuthorization | SignAssertion"
+Step: TypeAlias = "HTTPCall | UserAuthorization | SignAssertion | DPoPProof"
 
 
 @dataclass(frozen=True)
@@ -439,6 +453,7 @@ class ClientConfig:
     idp_token_endpoint: str | None = None
     idp_client_id: str | None = None
     idp_client_secret: str | None = None
+    dpop_algs: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (f"ClientConfig(grant={self.grant!r}, client_id={self.client_id!r}, "
@@ -456,6 +471,11 @@ class AuthState:
     scopes: tuple[str, ...] = ()
     issuer: str | None = None
     attempts: int = 0
+    #: RFC 9449: the algorithm of the DPoP key the token is bound to (``None``: Bearer), and
+    #: the latest nonces the authorization server and the resource server asked for.
+    dpop_alg: str | None = None
+    as_nonce: str | None = None
+    rs_nonce: str | None = None
 
     def __repr__(self) -> str:
         return f"AuthState(issuer={self.issuer!r}, scopes={self.scopes!r})"
@@ -525,6 +545,63 @@ def parse_token_answer(answer: HTTPAnswer | None, *, now: float, issuer: str | N
                  refresh if isinstance(refresh, str) else None,
                  now + float(expires) if isinstance(expires, (int, float)) else None,
                  tuple(scope.split()) if isinstance(scope, str) else requested, issuer)
+
+
+def dpop_claims(method: str, url: str, *, now: float, jti: str, nonce: str | None = None,
+                access_token: str | None = None) -> dict[str, Any]:
+    """The claims of a DPoP proof for a ``method`` request to ``url`` (RFC 9449 §4.2: ``htu``
+    without query and fragment; ``ath``, the hash of the access token it presents, §4.3)."""
+    parts = urlsplit(url)
+    claims: dict[str, Any] = {"jti": jti, "htm": method,
+                              "htu": urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+                              "iat": int(now)}
+    if nonce is not None:
+        claims["nonce"] = nonce
+    if access_token is not None:
+        claims["ath"] = _b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+    return claims
+
+
+def dpop_nonce_challenge(status: int, headers: Mapping[str, str]) -> str | None:
+    """The nonce a server asks DPoP proofs to carry (RFC 9449 §8, §9): a 400
+    ``use_dpop_nonce`` token answer or a 401 ``DPoP error="use_dpop_nonce"`` challenge,
+    with a ``DPoP-Nonce`` header."""
+    nonce = headers.get("dpop-nonce")
+    if not nonce:
+        return None
+    if status == 401:
+        challenge = bearer_challenge(headers.get("www-authenticate"))
+        return nonce if challenge is not None and challenge.error == "use_dpop_nonce" else None
+    return nonce if status == 400 else None
+
+
+def _dpop_alg(config: ClientConfig, metadata: AuthorizationServerMetadata) -> str | None:
+    offered = _strings(metadata.raw.get("dpop_signing_alg_values_supported")) or ()
+    return next((alg for alg in config.dpop_algs if alg in offered and alg != "none"), None)
+
+
+def _token_call(state: AuthState, config: ClientConfig, metadata: AuthorizationServerMetadata,
+                headers: list[tuple[str, str]], params: dict[str, str | None], *, now: float,
+                jti: str) -> Generator[Step, Any, HTTPAnswer | None]:
+    """POST a token request, with a DPoP proof when both sides do DPoP (sent once more with
+    the server's nonce after a ``use_dpop_nonce`` answer)."""
+    alg = _dpop_alg(config, metadata)
+    state.dpop_alg = alg
+    for attempt in range(2):
+        extra: list[tuple[str, str]] = []
+        if alg is not None:
+            proof = yield DPoPProof(dpop_claims("POST", metadata.token_endpoint, now=now,
+                                                jti=f"{jti}-{attempt}",
+                                                nonce=state.as_nonce), alg)
+            extra.append(("dpop", str(proof)))
+        answer = yield HTTPCall("POST", metadata.token_endpoint,
+                                (_FORM, _JSON_ACCEPT, *headers, *extra), _form(params))
+        nonce = dpop_nonce_challenge(answer.status, answer.headers) \
+            if alg is not None and answer is not None else None
+        if nonce is None or attempt:
+            return answer  # type: ignore[no-any-return]
+        state.as_nonce = nonce
+    return None  # pragma: no cover
 
 
 def _client_auth(reg: Registration, metadata: AuthorizationServerMetadata,
@@ -682,8 +759,8 @@ def authorize(state: AuthState, server_url: str, config: ClientConfig, *,
                                              "resource": resource}
             headers = yield from _client_auth(reg, metadata, params, config=config, now=now,
                                               jti=_b64url(random[48:64]))
-            answer = yield HTTPCall("POST", metadata.token_endpoint,
-                                    (_FORM, _JSON_ACCEPT, *headers), _form(params))
+            answer = yield from _token_call(state, config, metadata, headers, params, now=now,
+                                            jti=_b64url(random[32:48]))
             try:
                 token = parse_token_answer(answer, now=now, issuer=metadata.issuer,
                                            requested=old.scopes)
@@ -713,8 +790,8 @@ def authorize(state: AuthState, server_url: str, config: ClientConfig, *,
                   "resource": resource}
         headers = yield from _client_auth(reg, metadata, params, config=config, now=now,
                                           jti=_b64url(random[48:64]))
-        answer = yield HTTPCall("POST", metadata.token_endpoint,
-                                (_FORM, _JSON_ACCEPT, *headers), _form(params))
+        answer = yield from _token_call(state, config, metadata, headers, params, now=now,
+                                            jti=_b64url(random[32:48]))
         token = parse_token_answer(answer, now=now, issuer=metadata.issuer, requested=scopes)
         state.token = token
         return token
@@ -722,8 +799,8 @@ def authorize(state: AuthState, server_url: str, config: ClientConfig, *,
         params = {"grant_type": "client_credentials", "scope": scope, "resource": resource}
         headers = yield from _client_auth(reg, metadata, params, config=config, now=now,
                                           jti=_b64url(random[48:64]))
-        answer = yield HTTPCall("POST", metadata.token_endpoint,
-                                (_FORM, _JSON_ACCEPT, *headers), _form(params))
+        answer = yield from _token_call(state, config, metadata, headers, params, now=now,
+                                            jti=_b64url(random[32:48]))
         token = parse_token_answer(answer, now=now, issuer=metadata.issuer, requested=scopes)
         state.token = token
         return token
@@ -749,8 +826,8 @@ def authorize(state: AuthState, server_url: str, config: ClientConfig, *,
               "resource": resource}
     headers = yield from _client_auth(reg, metadata, params, config=config, now=now,
                                       jti=_b64url(random[48:64]))
-    answer = yield HTTPCall("POST", metadata.token_endpoint, (_FORM, _JSON_ACCEPT, *headers),
-                            _form(params))
+    answer = yield from _token_call(state, config, metadata, headers, params, now=now,
+                                            jti=_b64url(random[32:48]))
     token = parse_token_answer(answer, now=now, issuer=metadata.issuer, requested=scopes)
     state.token = token
     return token
@@ -792,5 +869,7 @@ def succeeded(state: AuthState) -> None:
 
 
 def authorization_header(token: Token) -> tuple[str, str]:
-    """The ``Authorization`` field presenting ``token`` (RFC 6750 §2.1)."""
-    return ("authorization", f"Bearer {token.access_token}")
+    """The ``Authorization`` field presenting ``token`` (RFC 6750 §2.1; a DPoP-bound token
+    with the ``DPoP`` scheme, RFC 9449 §7.1)."""
+    scheme = "DPoP" if token.token_type.lower() == "dpop" else "Bearer"
+    return ("authorization", f"{scheme} {token.access_token}")

@@ -322,7 +322,7 @@ class StreamableHTTPTransport(Transport):
         hdrs = [*headers, ("content-length", str(len(body)))] if body or \
             method == "POST" else headers
         if self.auth is not None:
-            hdrs = [*hdrs, *self.auth.headers()]
+            hdrs = [*hdrs, *self.auth.headers(method, self.url)]
         pooled = self._pool.get()
         if pooled is not None:
             stream, conn = pooled
@@ -556,10 +556,9 @@ class StreamableHTTPTransport(Transport):
         """A 401/403 with ``auth=``: run the flow, then send ``msg`` again."""
         assert self.auth is not None
         generation = self.auth.generation
-        challenge = response.headers.get("www-authenticate")
         await response.aclose()
         try:
-            await self.auth.challenge(self.url, response.status, challenge, generation)
+            await self.auth.challenge(self.url, response.status, response.headers, generation)
         except OAuthError as exc:
             message = f"authorization failed for {self.url}: {exc}"
             if inline or (msg.kind is FrameKind.REQUEST and msg.method != "initialize"):

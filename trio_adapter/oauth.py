@@ -31,6 +31,7 @@ from sansio import oauth as _oauth
 from sansio.oauth import (
     AuthState,
     ClientConfig,
+    DPoPProof,
     HTTPAnswer,
     HTTPCall,
     OAuthError,
@@ -167,6 +168,28 @@ def _sign(claims: Mapping[str, Any], alg: str, key: str) -> str:
     return str(jwt.encode(dict(claims), key, algorithm=alg))
 
 
+def _can_sign() -> bool:
+    """Whether the optional JOSE libraries are there (PyJWT with ``cryptography``)."""
+    try:
+        import jwt  # noqa: F401
+        from cryptography.hazmat.primitives.asymmetric import ec  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the environment
+        return False
+    return True
+
+
+def _new_dpop_key() -> tuple[Any, dict[str, str]]:
+    """A new P-256 key for DPoP proofs, and its public JWK (RFC 7518 §6.2.1)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    numbers = key.public_key().public_numbers()
+    jwk = {"kty": "EC", "crv": "P-256",
+           "x": _oauth.b64url(numbers.x.to_bytes(32, "big")),
+           "y": _oauth.b64url(numbers.y.to_bytes(32, "big"))}
+    return key, jwk
+
+
 async def loopback_authorization(url: str, redirect_uri: str, *,
                                  open_browser: bool = True) -> str:
     """The CLI's authorization hook: open ``url`` in a browser (and print it) and wait on
@@ -234,6 +257,9 @@ class OAuth:
         store: the token store (default: in memory).
         timeout: bound on each HTTP request of the flow.
         ssl_context: for ``https://`` authorization servers.
+        dpop: where the authorization server offers it, bind the token to a key of this
+            client (RFC 9449 DPoP, ES256; needs PyJWT with ``cryptography``): each request
+            then carries a fresh proof, and the servers' nonces are honoured.
     """
 
     def __init__(self, *, client_id: str | None = None, client_secret: str | None = None,
@@ -247,7 +273,7 @@ class OAuth:
                  ssl_context: ssl.SSLContext | None = None, assertion: str | None = None,
                  id_token: str | None = None, idp_token_endpoint: str | None = None,
                  idp_client_id: str | None = None,
-                 idp_client_secret: str | None = None) -> None:
+                 idp_client_secret: str | None = None, dpop: bool = True) -> None:
         if grant not in _oauth.GRANTS:
             raise ValueError(f"unknown grant {grant!r} (one of {', '.join(_oauth.GRANTS)})")
         self.config = ClientConfig(
@@ -256,7 +282,8 @@ class OAuth:
             client_metadata_url=client_metadata_url, redirect_uri=redirect_uri,
             client_name=client_name, scopes=tuple(scopes), offline_access=offline_access,
             assertion=assertion, id_token=id_token, idp_token_endpoint=idp_token_endpoint,
-            idp_client_id=idp_client_id, idp_client_secret=idp_client_secret)
+            idp_client_id=idp_client_id, idp_client_secret=idp_client_secret,
+            dpop_algs=("ES256",) if dpop and _can_sign() else ())
         self._key = private_key
         self._on_authorize = on_authorize or loopback_authorization
         self._store: TokenStore = store if store is not None else InMemoryTokenStore()
@@ -265,6 +292,7 @@ class OAuth:
         self._state: AuthState | None = None
         self._lock = trio.Lock()
         self._generation = 0  # bumped by each token obtained
+        self._dpop_key: tuple[Any, dict[str, str]] | None = None
 
     def __repr__(self) -> str:
         return f"OAuth({self.config!r})"
@@ -280,10 +308,28 @@ class OAuth:
             doc = await self._store.load(server_url)
             self._state = AuthState.from_json(doc) if doc else AuthState()
 
-    def headers(self) -> list[tuple[str, str]]:
-        """The header fields to add to a request now (the token's ``Authorization``)."""
+    def headers(self, method: str = "POST", url: str = "") -> list[tuple[str, str]]:
+        """The header fields to add to a ``method`` request to ``url`` now: the token's
+        ``Authorization``, and for a DPoP-bound token a fresh ``DPoP`` proof."""
         token = self.token
-        return [_oauth.authorization_header(token)] if token is not None else []
+        if token is None:
+            return []
+        out = [_oauth.authorization_header(token)]
+        state = self._state
+        if token.token_type.lower() == "dpop" and state is not None and state.dpop_alg:
+            claims = _oauth.dpop_claims(method, url, now=time.time(),
+                                        jti=_oauth.b64url(os.urandom(16)),
+                                        nonce=state.rs_nonce, access_token=token.access_token)
+            out.append(("dpop", self._dpop_sign(claims, state.dpop_alg)))
+        return out
+
+    def _dpop_sign(self, claims: Mapping[str, Any], alg: str) -> str:
+        if self._dpop_key is None:
+            self._dpop_key = _new_dpop_key()
+        key, jwk = self._dpop_key
+        import jwt
+        return str(jwt.encode(dict(claims), key, algorithm=alg,
+                              headers={"typ": "dpop+jwt", "jwk": jwk}))
 
     def succeeded(self) -> None:
         """A request went through with our token."""
@@ -294,19 +340,28 @@ class OAuth:
     def generation(self) -> int:
         return self._generation
 
-    async def challenge(self, server_url: str, status: int, www_authenticate: str | None,
+    async def challenge(self, server_url: str, status: int, headers: Mapping[str, str],
                         generation: int) -> None:
-        """The server refused a request sent at token ``generation`` with ``status``: obtain
-        a new token (unless another task did since), so the request can be sent again.
+        """The server refused a request sent at token ``generation`` with ``status`` and
+        ``headers`` (lower-case names): obtain a new token (unless another task did since),
+        or take the DPoP nonce it asks for, so the request can be sent again.
 
         Raises:
             OAuthError: the flow failed (one line: why).
         """
+        www_authenticate = headers.get("www-authenticate")
         async with self._lock:
             await self.prepare(server_url)
             assert self._state is not None
             if generation != self._generation:
                 return  # another request already got a new token
+            nonce = _oauth.dpop_nonce_challenge(status, headers)
+            token = self._state.token
+            if nonce is not None and token is not None and token.token_type.lower() == "dpop" \
+                    and nonce != self._state.rs_nonce:
+                self._state.rs_nonce = nonce  # RFC 9449 §9: the same token, a new proof
+                self._generation += 1
+                return
             gen = _oauth.authorize(self._state, server_url, self.config,
                                    challenge=_oauth.bearer_challenge(www_authenticate),
                                    status=status, now=time.time(), random=os.urandom(64))
@@ -332,6 +387,8 @@ class OAuth:
                 return None
         if isinstance(step, UserAuthorization):
             return await self._on_authorize(step.url, step.redirect_uri)
+        if isinstance(step, DPoPProof):
+            return self._dpop_sign(step.claims, step.alg)
         if isinstance(step, SignAssertion):
             if self._key is None:
                 raise OAuthError("private_key_jwt needs a private key")
