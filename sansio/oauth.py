@@ -3,14 +3,16 @@
 Theory of operation: :func:`authorize` is a generator. It yields the steps the flow needs
 (:class:`HTTPCall`: one HTTP request, answered with an :class:`HTTPAnswer` or ``None`` when
 it could not be made; :class:`UserAuthorization`: send the user to a URL and answer with the
-redirect URL they came back on; :class:`SignAssertion`: sign these JWT claims) and returns
+redirect URL they came back on; :class:`SignAssertion`: sign these JWT claims;
+:class:`DPoPProof`: sign a DPoP proof with the client's DPoP key) and returns
 the :class:`Token` it obtained, or raises :class:`OAuthError` with a one-line reason. Every
 decision is here: the discovery order (RFC 9728 protected-resource metadata, then RFC 8414 /
 OpenID Connect authorization-server metadata, then the 2025-03-26 fallbacks), scope selection
 and step-up, client registration (pre-registered, client ID metadata document URL, RFC 7591
 dynamic registration), PKCE S256 (RFC 7636), the ``resource`` parameter (RFC 8707), token
-endpoint client authentication, ``iss`` validation (RFC 9207), refresh, and re-registration
-when the authorization server changes. The caller passes the clock (``now``) and the random
+endpoint client authentication, ``iss`` validation (RFC 9207), refresh, re-registration
+when the authorization server changes, the JWT bearer grants (RFC 7523; RFC 8693 exchange
+for an ID-JAG) and DPoP-bound tokens (RFC 9449). The caller passes the clock (``now``) and the random
 bytes; nothing here reads either.
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization and
@@ -481,7 +483,9 @@ class AuthState:
         return f"AuthState(issuer={self.issuer!r}, scopes={self.scopes!r})"
 
     def to_json(self) -> dict[str, Any]:
-        return {"token": self.token.to_json() if self.token else None,
+        """What a token store keeps: not a DPoP-bound token (its key lives in memory only)."""
+        keep = self.token is not None and self.token.token_type.lower() != "dpop"
+        return {"token": self.token.to_json() if keep and self.token else None,
                 "registrations": [{"issuer": r.issuer, "client_id": r.client_id,
                                    "client_secret": r.client_secret,
                                    "auth_method": r.auth_method}

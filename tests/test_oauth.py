@@ -387,3 +387,47 @@ def test_a_failed_workload_grant_is_not_retried_another_way() -> None:
     with pytest.raises(OAuthError, match="invalid_grant: expired"):
         run(flow(AuthState(), config), script)
     assert len(script.forms) == 1
+
+
+def test_dpop_proof_claims() -> None:
+    claims = oauth.dpop_claims("POST", "https://mcp.example.com/mcp?x=1#f", now=12.7,
+                               jti="j", nonce="n", access_token="tok")
+    digest = base64.urlsafe_b64encode(hashlib.sha256(b"tok").digest()).rstrip(b"=").decode()
+    assert claims == {"jti": "j", "htm": "POST", "htu": "https://mcp.example.com/mcp",
+                      "iat": 12, "nonce": "n", "ath": digest}
+    assert oauth.dpop_nonce_challenge(400, {"dpop-nonce": "a"}) == "a"
+    assert oauth.dpop_nonce_challenge(401, {
+        "dpop-nonce": "b", "www-authenticate": 'DPoP error="use_dpop_nonce"'}) == "b"
+    assert oauth.dpop_nonce_challenge(401, {"dpop-nonce": "b",
+                                            "www-authenticate": "Bearer"}) is None
+    assert oauth.dpop_nonce_challenge(400, {}) is None
+    assert oauth.authorization_header(Token("t", "DPoP")) == ("authorization", "DPoP t")
+
+
+def test_a_dpop_token_request_carries_a_proof_and_honours_the_nonce() -> None:
+    script = Script(metadata=as_metadata(dpop_signing_alg_values_supported=["ES256"]),
+                    token={"access_token": "bound", "token_type": "DPoP"})
+    proofs: list[dict[str, Any]] = []
+    calls = 0
+
+    def answer(step: oauth.Step) -> Any:
+        nonlocal calls
+        if isinstance(step, oauth.DPoPProof):
+            proofs.append(dict(step.claims))
+            return f"proof-{len(proofs)}"
+        if isinstance(step, HTTPCall) and step.url.endswith("/token"):
+            calls += 1
+            assert dict(step.headers)["dpop"] == f"proof-{len(proofs)}"
+            if calls == 1:
+                return HTTPAnswer(400, {"dpop-nonce": "n-1"}, b'{"error": "use_dpop_nonce"}')
+        return script(step)
+
+    state = AuthState()
+    token = run(flow(state, ClientConfig(dpop_algs=("ES256",))), answer)
+    assert token.token_type == "DPoP" and state.dpop_alg == "ES256"
+    assert [p.get("nonce") for p in proofs] == [None, "n-1"]
+    assert proofs[0]["htu"] == f"{AS}/token" and proofs[0]["jti"] != proofs[1]["jti"]
+    # a client that cannot sign, or a server that offers no DPoP: Bearer, no proof
+    script = Script(metadata=as_metadata(dpop_signing_alg_values_supported=["ES256"]))
+    run(flow(AuthState()), script)
+    assert "dpop" not in dict(script.calls[-1].headers)

@@ -21,7 +21,7 @@ import pytest
 import trio
 from adapter_support import read_request
 
-from sansio.oauth import HTTPCall
+from sansio.oauth import AuthState, HTTPCall, Token
 from trio_adapter import Client, ConnectError
 from trio_adapter.http import StreamableHTTPTransport
 from trio_adapter.oauth import FileTokenStore, OAuth, http_request
@@ -289,3 +289,25 @@ def test_the_cli_auth_options(tmp_path: Path) -> None:
     assert auth("--auth", "none") is None
     with pytest.raises(ValueError, match="needs --client-id"):
         auth("--auth", "client-credentials")
+
+
+def test_dpop_requests_carry_a_fresh_proof_bound_to_the_token() -> None:
+    jwt = pytest.importorskip("jwt")
+    from sansio.oauth import dpop_claims
+
+    oauth = OAuth()
+    oauth._state = AuthState(token=Token("bound-token", "DPoP"), dpop_alg="ES256",
+                             rs_nonce="rs-1")
+    first = dict(oauth.headers("POST", "http://127.0.0.1:1/mcp"))
+    second = dict(oauth.headers("POST", "http://127.0.0.1:1/mcp"))
+    assert first["authorization"] == "DPoP bound-token"
+    header = jwt.get_unverified_header(first["dpop"])
+    assert header["typ"] == "dpop+jwt" and header["alg"] == "ES256"
+    assert "d" not in header["jwk"] and header["jwk"]["crv"] == "P-256"
+    key = jwt.PyJWK(header["jwk"], "ES256").key
+    claims = jwt.decode(first["dpop"], key, algorithms=["ES256"])
+    expected = dpop_claims("POST", "http://127.0.0.1:1/mcp", now=claims["iat"],
+                           jti=claims["jti"], nonce="rs-1", access_token="bound-token")
+    assert claims == expected
+    again = jwt.decode(second["dpop"], key, algorithms=["ES256"])
+    assert again["jti"] != claims["jti"]  # a fresh proof per request, the same key
