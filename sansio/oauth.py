@@ -12,8 +12,8 @@ and step-up, client registration (pre-registered, client ID metadata document UR
 dynamic registration), PKCE S256 (RFC 7636), the ``resource`` parameter (RFC 8707), token
 endpoint client authentication, ``iss`` validation (RFC 9207), refresh, re-registration
 when the authorization server changes, the JWT bearer grants (RFC 7523; RFC 8693 exchange
-for an ID-JAG) and DPoP-bound tokens (RFC 9449). The caller passes the clock (``now``) and the random
-bytes; nothing here reads either.
+for an ID-JAG) and DPoP-bound tokens (RFC 9449). The caller passes the clock (``now``) and
+the random bytes; nothing here reads either.
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization and
 https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization.
