@@ -26,8 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import trio
 
 from sansio import SUPPORTED_VERSIONS
+from sansio.oauth import HTTPCall, OAuthError
 from trio_adapter import Client, ClientSession, RequestContext
 from trio_adapter.http import StreamableHTTPTransport
+from trio_adapter.oauth import OAuth, http_request
+
+#: The client ID metadata document URL the auth/basic-cimd scenario expects.
+CIMD_URL = "https://conformance-test.local/client-metadata.json"
 
 _SAMPLE = {"number": 1, "integer": 1, "string": "conformance", "boolean": True}
 _ECHO = "json_schema_echo"
@@ -85,6 +90,44 @@ async def exercise(session: ClientSession, scenario: str, context: dict[str, Any
             await session.get_prompt(prompt.name)
 
 
+async def follow_redirect(url: str, redirect_uri: str) -> str:
+    """The conformance authorization servers approve at once: the answer to a GET of the
+    authorization URL is the redirect to ``redirect_uri``."""
+    with trio.fail_after(10):
+        answer = await http_request(HTTPCall("GET", url))
+    location = answer.headers.get("location")
+    if answer.status not in (301, 302, 303, 307, 308) or not location:
+        raise OAuthError(f"the authorization endpoint answered HTTP {answer.status}")
+    return location
+
+
+def auth_for(scenario: str, context: dict[str, Any]) -> OAuth | None:
+    """The OAuth settings a scenario's context calls for (every scenario gets one: a server
+    that never asks for a token never runs its flow)."""
+    common: dict[str, Any] = {"on_authorize": follow_redirect, "client_metadata_url": CIMD_URL,
+                              "client_name": "trio-mcp-conformance-client"}
+    if context.get("valid_jwt"):  # workload identity federation (SEP-1933)
+        return OAuth(grant="jwt_bearer", client_id=context.get("client_id"),
+                     assertion=context["valid_jwt"], **common)
+    if context.get("idp_id_token"):  # enterprise-managed authorization (SEP-990)
+        return OAuth(grant="id_jag", client_id=context.get("client_id"),
+                     client_secret=context.get("client_secret"),
+                     id_token=context["idp_id_token"],
+                     idp_token_endpoint=context.get("idp_token_endpoint"),
+                     idp_client_id=context.get("idp_client_id"), **common)
+    if scenario.startswith("auth/client-credentials"):
+        if context.get("private_key_pem"):
+            return OAuth(grant="client_credentials", client_id=context.get("client_id"),
+                         private_key=context["private_key_pem"],
+                         signing_alg=context.get("signing_algorithm") or "ES256", **common)
+        return OAuth(grant="client_credentials", client_id=context.get("client_id"),
+                     client_secret=context.get("client_secret"), **common)
+    if context.get("client_id"):
+        return OAuth(client_id=context["client_id"], client_secret=context.get("client_secret"),
+                     issuer=context.get("issuer"), **common)
+    return OAuth(**common)
+
+
 async def main(url: str) -> int:
     scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
     version = os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION") or None
@@ -95,7 +138,8 @@ async def main(url: str) -> int:
                     supported_versions=SUPPORTED_VERSIONS, protocol_version=version,
                     elicitation_handler=accept_with_defaults, sampling_handler=sample)
     with trio.fail_after(30):
-        async with client.connect(StreamableHTTPTransport(url)) as session:
+        transport = StreamableHTTPTransport(url, auth=auth_for(scenario, context))
+        async with client.connect(transport) as session:
             await exercise(session, scenario, context)
     return 0
 

@@ -979,6 +979,10 @@ class StreamableHTTPServer:
             -32000, and no session. The one-request sessions of stateless serving and of
             2026-07-28 requests count while their request runs. ``None``: no cap.
         retry_after: the seconds named in that ``Retry-After``.
+        share_modern: serve 2026-07-28 requests through one shared session (see
+            :attr:`shared_session_id`); ``False``: each in a one-request session of its own,
+            as a deployment needs when each request carries an identity of its own (the
+            adapter's ``serve_http(auth=...)``: the verified principal is the session's).
 
     2026-07-28 requests are served when ``supported_versions`` names a stateless-era
     revision: see :meth:`handle`.
@@ -1003,11 +1007,13 @@ class StreamableHTTPServer:
         | Callable[[str], HeaderAnnotations | None] | None = None,
         max_sessions: int | None = DEFAULT_MAX_SESSIONS,
         retry_after: int = 5,
+        share_modern: bool = True,
     ) -> None:
         if max_sessions is not None and max_sessions < 1:
             raise ValueError("max_sessions must be at least 1 (or None)")
         self.max_sessions = max_sessions
         self.retry_after = retry_after
+        self.share_modern = share_modern
         self.max_depth = max_depth
         self._declared: dict[str, dict[str, tuple[str, ...]]] = {}
         self.tool_headers = tool_headers if tool_headers is not None else self._declared
@@ -1356,7 +1362,7 @@ class StreamableHTTPServer:
         refused = self._check_headers(request, m, method, params, header)
         if refused is not None:
             return refused
-        if method not in _LONG_LIVED:
+        if method not in _LONG_LIVED and self.share_modern:
             shared = self._shared_post(m, params, message)
             if shared is not None:
                 return shared

@@ -59,7 +59,7 @@ def _run_blocks(page: str) -> list[tuple[int, str]]:
     return [(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in RUN_BLOCK.finditer(text)]
 
 
-@pytest.mark.parametrize("page", ["engine.md", "testing.md", "adapter.md"])
+@pytest.mark.parametrize("page", ["engine.md", "testing.md", "adapter.md", "auth.md"])
 def test_doc_examples_run(page: str, capsys: pytest.CaptureFixture[str]) -> None:
     blocks = _run_blocks(page)
     assert len(blocks) >= 3, f"docs/{page} lost its runnable (```python run) examples"

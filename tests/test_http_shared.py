@@ -118,3 +118,13 @@ def test_listen_keeps_a_session_of_its_own() -> None:
     ep = Endpoint()
     listen = ep.post(rpc("subscriptions/listen", {"notifications": {"toolsListChanged": True}}))
     assert isinstance(listen, OpenStream) and listen.keepalive and not listen.shared
+
+
+def test_without_sharing_each_request_has_a_session_of_its_own() -> None:
+    """``share_modern=False`` (an endpoint whose requests each carry an identity, e.g. a
+    verified principal): every 2026-07-28 request is served in its own one-request session."""
+    ep = Endpoint(share_modern=False)
+    first, second = ep.post(rpc("tools/list", rid=1)), ep.post(rpc("tools/list", rid=2))
+    assert isinstance(first, OpenStream) and isinstance(second, OpenStream)
+    assert not first.shared and not second.shared and first.modern
+    assert first.session_id != second.session_id != ep.core.shared_session_id

@@ -118,6 +118,51 @@ def add_parsers(sub: Any, client_options: Callable[[argparse.ArgumentParser], No
 # ---------------------------------------------------------------- arguments
 
 
+def add_auth_options(p: argparse.ArgumentParser) -> None:
+    """The OAuth options of the client commands (used with ``--url``)."""
+    p.add_argument("--auth", choices=("login", "client-credentials", "none"), default="login",
+                   help="with --url: login (default): when the server asks, log in with "
+                   "OAuth in a browser (a loopback redirect); client-credentials: a machine "
+                   "client (--client-id and --client-secret or --private-key); none: never")
+    p.add_argument("--client-id", metavar="ID", help="a pre-registered OAuth client id "
+                   "(default: the server's dynamic registration)")
+    p.add_argument("--client-secret", metavar="SECRET",
+                   help="its secret (default: $TRIO_MCP_CLIENT_SECRET)")
+    p.add_argument("--private-key", metavar="PEM_FILE",
+                   help="client credentials: authenticate with a JWT signed by this key "
+                   "(private_key_jwt; needs the jwt extra)")
+    p.add_argument("--scope", action="append", default=[], metavar="SCOPE",
+                   help="an OAuth scope to ask for (repeatable)")
+    p.add_argument("--redirect-port", type=int, default=33418, metavar="PORT",
+                   help="the loopback port the login redirect comes back to (default 33418)")
+    p.add_argument("--token-file", metavar="PATH",
+                   help="where tokens are kept between runs (default "
+                   "~/.cache/trio-mcp/tokens.json)")
+
+
+def make_auth(args: argparse.Namespace) -> Any:
+    """The :class:`~trio_adapter.oauth.OAuth` the options ask for (``None``: no OAuth)."""
+    import os
+
+    from .oauth import FileTokenStore, OAuth
+
+    mode = getattr(args, "auth", "none")
+    if mode == "none":
+        return None
+    path = args.token_file or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+        "trio-mcp", "tokens.json")
+    secret = args.client_secret or os.environ.get("TRIO_MCP_CLIENT_SECRET")
+    key = Path(args.private_key).read_text() if args.private_key else None
+    if mode == "client-credentials" and not args.client_id:
+        raise ValueError("--auth client-credentials needs --client-id")
+    return OAuth(grant="client_credentials" if mode == "client-credentials"
+                 else "authorization_code", client_id=args.client_id, client_secret=secret,
+                 private_key=key, scopes=tuple(args.scope),
+                 redirect_uri=f"http://127.0.0.1:{args.redirect_port}/callback",
+                 store=FileTokenStore(path))
+
+
 def parse_arguments(items: Sequence[str], *, strings: bool = False) -> dict[str, Any] | None:
     """Parse the command line's tool or prompt arguments.
 

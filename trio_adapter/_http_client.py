@@ -7,17 +7,19 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h11
 import trio
 
 from sansio import http_client as _hc
-from sansio.frames import Frame
+from sansio import oauth as _oauth
+from sansio.frames import Frame, FrameKind
 from sansio.http import (
     HeadCache,
 )
 from sansio.http_client import HTTPRequest, PostAnswer, StreamableHTTPClient, frame_of
+from sansio.oauth import OAuthError
 
 from ._netfail import _check_resolvable, describe_failure
 from ._transport import Transport
@@ -29,6 +31,9 @@ _CHUNK = 65536
 INBOX_SIZE = 256
 
 logger = logging.getLogger("trio_mcp.http")
+
+if TYPE_CHECKING:
+    from .oauth import OAuth
 
 class HTTPTransportError(TransportError):
     """:class:`StreamableHTTPTransport` failed; ``str()`` is one line naming the URL.
@@ -228,12 +233,18 @@ class StreamableHTTPTransport(Transport):
             requests (HTTP/1.1 persistent connections; 0 opens one per request). A request
             on a kept connection that the server had closed meanwhile is sent again on a new
             one, once, when no byte of an answer came.
+        auth: an :class:`~trio_adapter.oauth.OAuth`: its token goes on every request, and a
+            401 or 403 answer runs its flow and sends the request again (a failed flow
+            answers the request with an error naming why).
     """
 
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None,
                  ssl_context: ssl.SSLContext | None = None, connect_timeout: float = 30.0,
                  close_timeout: float = 2.0, max_reconnects: int = 5,
-                 reinitialize: bool = False, max_idle_connections: int = 8) -> None:
+                 reinitialize: bool = False, max_idle_connections: int = 8,
+                 auth: OAuth | None = None) -> None:
+        #: OAuth authorization (``auth=``): a token on every request, a 401/403 runs the flow.
+        self.auth = auth
         #: The protocol state (what to send, what an answer means): sans-IO.
         self.client = StreamableHTTPClient(url, headers=headers, reinitialize=reinitialize,
                                            max_reconnects=max_reconnects)
@@ -326,6 +337,8 @@ class StreamableHTTPTransport(Transport):
         if nursery is None:
             raise RuntimeError("StreamableHTTPTransport needs the session's nursery")
         self._nursery = nursery
+        if self.auth is not None:
+            await self.auth.prepare(self.url)  # a stored token goes on the first request
         await trio.lowlevel.checkpoint()
 
     # -- HTTP plumbing
@@ -355,6 +368,8 @@ class StreamableHTTPTransport(Transport):
         """Write a request on an idle keep-alive connection, or on a new one."""
         hdrs = [*headers, ("content-length", str(len(body)))] if body or \
             method == "POST" else headers
+        if self.auth is not None:
+            hdrs = [*hdrs, *self.auth.headers(method, self.url)]
         pooled = self._pool.get()
         if pooled is not None:
             stream, conn = pooled
@@ -527,9 +542,16 @@ class StreamableHTTPTransport(Transport):
                 await response.aclose()
 
     async def _answer(self, response: _Response, msg: Frame, retried: bool = False,
-                      inline: bool = False) -> None:
+                      inline: bool = False, auth_round: int = 0) -> None:
         """Act on the answer to a POST, as the client says. With ``inline`` (already in a
         background task), a body to read is read here rather than in a new task."""
+        if self.auth is not None:
+            if response.status in (401, 403) and auth_round <= _oauth.MAX_AUTHORIZATIONS:
+                await self._authorize(response, msg, retried=retried, inline=inline,
+                                      auth_round=auth_round)
+                return
+            if 200 <= response.status < 300:
+                self.auth.succeeded()
         outcome = self.client.answer(msg, response.status, response.headers, retried=retried)
         if isinstance(outcome, _hc.Accepted):
             await response.aclose()
@@ -577,6 +599,27 @@ class StreamableHTTPTransport(Transport):
             await self._read_json(response)
         else:
             self._spawn(self._read_json, response)
+
+    async def _authorize(self, response: _Response, msg: Frame, *, retried: bool, inline: bool,
+                         auth_round: int) -> None:
+        """A 401/403 with ``auth=``: run the flow, then send ``msg`` again."""
+        assert self.auth is not None
+        generation = self.auth.generation
+        await response.aclose()
+        try:
+            await self.auth.challenge(self.url, response.status, response.headers, generation)
+        except OAuthError as exc:
+            message = f"authorization failed for {self.url}: {exc}"
+            if inline or (msg.kind is FrameKind.REQUEST and msg.method != "initialize"):
+                self._deliver_error(self.client.error_for(msg, response.status,
+                                                          message=message))
+                return
+            raise HTTPTransportError(message, self.url) from exc
+        retry = self.client.request_for(msg)
+        exchange = await self._send_request(retry.method, list(retry.headers), retry.body)
+        with trio.fail_after(self._connect_timeout):
+            again = await self._read_head(exchange)
+        await self._answer(again, msg, retried, inline, auth_round + 1)
 
     def _deliver_error(self, error: bytes | None) -> None:
         """Deliver the local error answering a request whose exchange failed (never waits:

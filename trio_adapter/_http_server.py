@@ -952,7 +952,9 @@ async def serve_http(
                                 allowed_hosts=allowed_hosts, allowed_origins=allowed_origins,
                                 json_response=json_response, stateless=stateless,
                                 event_store=event_store, retry_ms=retry_ms,
-                                tool_headers=_ToolHeaders(server), max_sessions=max_sessions)
+                                tool_headers=_ToolHeaders(server), max_sessions=max_sessions,
+                                # a principal is per request: no session shared by all
+                                share_modern=auth is None)
     try:
         _check_resolvable(host)
         listeners = await trio.open_tcp_listeners(port, host=host)

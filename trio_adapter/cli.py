@@ -275,11 +275,14 @@ def _parser() -> argparse.ArgumentParser:
                       help="a scope every request needs (repeatable)")
     common(serve)
 
+    from ._cli_client import add_auth_options
+
     def client_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print JSON")
         p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                        help="give up after this long (default 30)")
         p.add_argument("--url", help="a Streamable HTTP server's MCP endpoint")
+        add_auth_options(p)
         p.add_argument("--show-stderr", action="store_true",
                        help="pass the server's stderr through (default: shown on failure)")
         p.add_argument("--protocol", metavar="VERSION",
@@ -507,8 +510,10 @@ async def _with_session(
         from .http import StreamableHTTPTransport
 
         try:
-            transport = StreamableHTTPTransport(args.url)
-        except ValueError as exc:
+            from ._cli_client import make_auth
+
+            transport = StreamableHTTPTransport(args.url, auth=make_auth(args))
+        except (ValueError, OSError) as exc:
             raise CLIError(str(exc), EXIT_USAGE) from None
     else:
         transport = CommandTransport(command,

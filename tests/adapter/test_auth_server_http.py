@@ -576,3 +576,15 @@ async def test_a_verifier_that_hangs_is_bounded() -> None:
         answer = await http(info.port, "POST", "/mcp", body=initialize(), bearer="t")
         assert answer.status == 503
         assert trio.current_time() - start < 5
+
+
+async def test_modern_requests_of_two_principals_each_see_their_own() -> None:
+    """2026-07-28 requests of different principals are never served in one shared session:
+    each handler sees its own request's principal."""
+    verifier = JWTVerifier(issuer=ISSUER, keys=[PUBLIC_JWK])
+    async with protected(verifier) as (info, _):
+        for sub in ("alice", "bob", "alice"):
+            body, headers = modern_call(1, "whoami")
+            answer = (await http(info.port, "POST", "/mcp", body=body, headers=headers,
+                                 bearer=token(info.url, sub=sub))).json()
+            assert answer["result"]["content"][0]["text"].split()[0] == sub
