@@ -299,7 +299,8 @@ class StreamableHTTPTransport(Transport):
         url: the MCP endpoint, ``http://`` or ``https://``.
         headers: extra headers on every request (for example ``Authorization``).
         ssl_context: for ``https://`` (default: the system's trust store).
-        connect_timeout: bound on connecting and getting a response head.
+        connect_timeout: bound on connecting and writing a request (and on waiting for a
+            free connection).
         close_timeout: bound on the DELETE at close.
         max_reconnects: reconnection attempts for one dropped stream.
         reinitialize: on a 404 for our session, start a new one transparently (replaying the
@@ -310,6 +311,19 @@ class StreamableHTTPTransport(Transport):
             requests (HTTP/1.1 persistent connections; 0 opens one per request). A request
             on a kept connection that the server had closed meanwhile is sent again on a new
             one, once, when no byte of an answer came.
+        head_timeout: bound on the head of an answer that comes at once (``initialize``,
+            notifications, responses, GETs, the DELETE); ``None``: none.
+        answer_timeout: bound on the head of the answer to any other request (past it,
+            that request fails); ``None``: none.
+        read_timeout: bound on each wait for more of a whole JSON or error body (past it,
+            the request it answers fails); ``None``: none.
+        max_connections: the most connections open at once (busy and idle, the standalone
+            GET's included; at least 2; ``None``: no cap). A request beyond it waits for one
+            in the background, at most ``connect_timeout``, then fails alone; a message
+            answered at once may open one past it rather than wait.
+
+    Raises:
+        ValueError: ``url`` is not an http(s) URL, or ``max_connections`` is below 2.
     """
 
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None,
