@@ -312,7 +312,7 @@ class StreamableHTTPTransport(Transport):
             on a kept connection that the server had closed meanwhile is sent again on a new
             one, once, when no byte of an answer came.
         head_timeout: bound on the head of an answer that comes at once (``initialize``,
-            notifications, responses, GETs, the DELETE); ``None``: none.
+            notifications, responses, GETs, the DELETE); default: ``connect_timeout``.
         answer_timeout: bound on the head of the answer to any other request (past it,
             that request fails); ``None``: none.
         read_timeout: bound on each wait for more of a whole JSON or error body (past it,
@@ -330,7 +330,7 @@ class StreamableHTTPTransport(Transport):
                  ssl_context: ssl.SSLContext | None = None, connect_timeout: float = 30.0,
                  close_timeout: float = 2.0, max_reconnects: int = 5,
                  reinitialize: bool = False, max_idle_connections: int = 8,
-                 head_timeout: float | None = _hc.DEFAULT_HEAD_TIMEOUT,
+                 head_timeout: float | None = None,
                  answer_timeout: float | None = _hc.DEFAULT_ANSWER_TIMEOUT,
                  read_timeout: float | None = DEFAULT_READ_TIMEOUT,
                  max_connections: int | None = DEFAULT_MAX_CONNECTIONS) -> None:
@@ -340,7 +340,8 @@ class StreamableHTTPTransport(Transport):
         #: The protocol state (what to send, what an answer means): sans-IO.
         self.client = StreamableHTTPClient(url, headers=headers, reinitialize=reinitialize,
                                            max_reconnects=max_reconnects,
-                                           head_timeout=head_timeout,
+                                           head_timeout=connect_timeout
+                                           if head_timeout is None else head_timeout,
                                            answer_timeout=answer_timeout)
         self.url = url
         self._tls = self.client.tls
