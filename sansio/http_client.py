@@ -221,6 +221,8 @@ def answer_messages(content_type: str | None, body: bytes, *,
 
 # ---------------------------------------------------------------- 2026-07-28: request headers
 
+# Requests a server answers without work of its own: their answer's head gets head_timeout.
+_ANSWERED_AT_ONCE = frozenset({"server/discover", "ping"})
 _NAME_SOURCE = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 _SAFE_INTEGER = 2 ** 53 - 1
 
@@ -603,7 +605,8 @@ class StreamableHTTPClient:
             return HTTPRequest("POST", self.target, self.headers(
                 _POST_ACCEPT, self.modern_headers(frame), modern=True), body,
                 in_order=frame.kind is not FrameKind.REQUEST,
-                head_timeout=self._head_timeout(frame.kind is not FrameKind.REQUEST))
+                head_timeout=self._head_timeout(frame.kind is not FrameKind.REQUEST
+                                                or frame.method in _ANSWERED_AT_ONCE))
         return self._post(body, frame.kind is not FrameKind.REQUEST
                           or frame.method == "initialize")
 

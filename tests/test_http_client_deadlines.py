@@ -39,6 +39,17 @@ def test_what_is_answered_at_once_gets_head_timeout_and_requests_answer_timeout(
     assert init.head_deadline(100.0) == 100.0 + DEFAULT_HEAD_TIMEOUT
 
 
+def test_the_era_probe_and_ping_are_answered_at_once() -> None:
+    client = StreamableHTTPClient(URL, head_timeout=3.0)
+    for method in ("server/discover", "ping"):
+        frame = _frame(FrameKind.REQUEST, method, 1)
+        frame = Frame(frame.kind, frame.data, frame.request_id, None, method,
+                      protocol_version="2026-07-28")
+        request = client.request_for(frame)
+        assert not request.in_order  # read in the background all the same
+        assert request.head_timeout == 3.0
+
+
 def test_head_timeouts_are_configurable_and_none_is_unbounded() -> None:
     client = StreamableHTTPClient(URL, head_timeout=2.0, answer_timeout=None)
     note = client.request_for(_frame(FrameKind.NOTIFICATION, "notifications/initialized"))

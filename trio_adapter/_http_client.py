@@ -232,7 +232,11 @@ class _Pool:
 
     def _forget(self, stream: trio.abc.Stream, keep_slot: bool) -> None:
         key = id(stream)
+        if key not in self._live:
+            return  # already closed
         self._live.discard(key)
+        if any(s is stream for s, _ in self._idle):
+            self._idle = [(s, c) for s, c in self._idle if s is not stream]
         if key in self._counted:
             self._counted.discard(key)
             if not keep_slot:
@@ -780,8 +784,9 @@ class StreamableHTTPTransport(Transport):
                     assert resume is not None
                     try:
                         response = await self._send(resume)
-                    except EndpointUnreachable as exc:  # the server is gone: give up now
-                        client.resume_failed(stream, exc.reason)
+                    except HTTPTransportError as exc:  # the server is gone: give up now
+                        client.resume_failed(stream, exc.reason if isinstance(
+                            exc, EndpointUnreachable) else str(exc))
                         self._deliver_error(client.lost(stream))
                         return
                     if not client.resume_answer(stream, response.status):
