@@ -32,6 +32,8 @@ from .sse import SSEDecoder, SSEError
 from .versions import STATELESS_VERSIONS
 
 __all__ = [
+    "DEFAULT_ANSWER_TIMEOUT",
+    "DEFAULT_HEAD_TIMEOUT",
     "ERROR_BODY_LIMIT",
     "Accepted",
     "Answer",
@@ -219,6 +221,8 @@ def answer_messages(content_type: str | None, body: bytes, *,
 
 # ---------------------------------------------------------------- 2026-07-28: request headers
 
+# Requests a server answers without work of its own: their answer's head gets head_timeout.
+_ANSWERED_AT_ONCE = frozenset({"server/discover", "ping"})
 _NAME_SOURCE = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 _SAFE_INTEGER = 2 ** 53 - 1
 
@@ -309,6 +313,13 @@ _POST_ACCEPT = "application/json, text/event-stream"
 _ANSWERS = frozenset({MessageKind.RESPONSE, MessageKind.ERROR})
 _SSE_ACCEPT = "text/event-stream"
 _DEFAULT_RETRY_MS = 1000
+
+DEFAULT_HEAD_TIMEOUT = 30.0
+"""Seconds a server may take to send the head of an answer that comes at once: to
+``initialize``, a notification, a response, a GET or the DELETE."""
+DEFAULT_ANSWER_TIMEOUT = 300.0
+"""Seconds a server may take to send the head of the answer to any other request (a JSON
+answer's head comes with the result)."""
 _MAX_RESUME_DELAY = 30.0
 
 
@@ -328,6 +339,8 @@ class HTTPRequest:
             notifications and responses (answered at once with 202: waiting keeps them in
             order with what is sent next, over however many connections). Other requests'
             answers may be read in the background, so a long request holds nothing up.
+        head_timeout: seconds the answer's head may take once the request is written
+            (:meth:`head_deadline`); past it the exchange has failed (``None``: no bound).
     """
 
     method: str
@@ -336,6 +349,12 @@ class HTTPRequest:
     body: bytes = b""
     delay: float = 0.0
     in_order: bool = False
+    head_timeout: float | None = DEFAULT_HEAD_TIMEOUT
+
+    def head_deadline(self, now: float) -> float:
+        """When the answer's head is overdue, on the caller's clock (``now``: when the
+        request was written); ``inf`` without a bound."""
+        return now + self.head_timeout if self.head_timeout is not None else float("inf")
 
 
 @attrs.frozen
@@ -485,6 +504,11 @@ class StreamableHTTPClient:
             with each event that arrives).
         codec: the JSON codec (default: the process default).
         user_agent: the ``User-Agent`` header.
+        head_timeout: :attr:`HTTPRequest.head_timeout` of what is answered at once
+            (``initialize``, notifications, responses, GETs, the DELETE);
+            :data:`DEFAULT_HEAD_TIMEOUT` by default, ``None`` for no bound.
+        answer_timeout: :attr:`HTTPRequest.head_timeout` of the other requests
+            (:data:`DEFAULT_ANSWER_TIMEOUT`; ``None`` for no bound).
 
     Raises:
         ValueError: ``url`` is not an http(s) URL with a host.
@@ -492,7 +516,9 @@ class StreamableHTTPClient:
 
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None,
                  reinitialize: bool = False, max_reconnects: int = 5,
-                 codec: _codec.Codec | None = None, user_agent: str = "trio-mcp") -> None:
+                 codec: _codec.Codec | None = None, user_agent: str = "trio-mcp",
+                 head_timeout: float | None = DEFAULT_HEAD_TIMEOUT,
+                 answer_timeout: float | None = DEFAULT_ANSWER_TIMEOUT) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
@@ -507,6 +533,8 @@ class StreamableHTTPClient:
         self.codec = codec if codec is not None else _codec.DEFAULT
         self.reinitialize_allowed = reinitialize
         self.max_reconnects = max_reconnects
+        self.head_timeout = head_timeout
+        self.answer_timeout = answer_timeout
         #: The session id the server gave (``Mcp-Session-Id``), ``None`` before (or without).
         self.session_id: str | None = None
         #: The revision the ``initialize`` answer named, sent as ``MCP-Protocol-Version``.
@@ -523,13 +551,14 @@ class StreamableHTTPClient:
         self._init_id: tuple[type, Any] | None = None  # the initialize request's id, typed
         self._initialized: bytes | None = None
         self._streams: dict[int, _Stream] = {}
+        self._lost: dict[int, bytes] = {}  # given-up streams' errors, until taken by lost()
         self._next_stream = 0
         #: The last ``retry`` (milliseconds) any SSE stream of this connection set: the
         #: server's own reconnection time, honoured when the whole connection is replaced.
         self.retry_ms: int | None = None
         # Streams given up before they were complete (lost answers, a lost standalone
         # stream): :meth:`take_lost` tells the transport, which may fail the connection.
-        self._lost: set[int] = set()
+        self._lost_streams: set[int] = set()
         #: (2026-07-28) each tool's ``x-mcp-header`` annotations, learnt from ``tools/list``
         #: (:meth:`declare_tools`): the ``Mcp-Param-*`` headers of its ``tools/call``.
         self.tool_headers: dict[str, Mapping[str, tuple[str, ...]]] = {}
@@ -561,7 +590,11 @@ class StreamableHTTPClient:
 
     def _post(self, body: bytes, in_order: bool = True) -> HTTPRequest:
         return HTTPRequest("POST", self.target, self.headers(
-            _POST_ACCEPT, {"content-type": "application/json"}), body, in_order=in_order)
+            _POST_ACCEPT, {"content-type": "application/json"}), body, in_order=in_order,
+            head_timeout=self._head_timeout(in_order))
+
+    def _head_timeout(self, in_order: bool) -> float | None:
+        return self.head_timeout if in_order else self.answer_timeout
 
     def request_for(self, frame: Frame) -> HTTPRequest:
         """The POST carrying ``frame`` (see :attr:`HTTPRequest.in_order`). An ``initialize``
@@ -577,7 +610,9 @@ class StreamableHTTPClient:
         if _is_modern(frame):
             return HTTPRequest("POST", self.target, self.headers(
                 _POST_ACCEPT, self.modern_headers(frame), modern=True), body,
-                in_order=frame.kind is not FrameKind.REQUEST)
+                in_order=frame.kind is not FrameKind.REQUEST,
+                head_timeout=self._head_timeout(frame.kind is not FrameKind.REQUEST
+                                                or frame.method in _ANSWERED_AT_ONCE))
         return self._post(body, frame.kind is not FrameKind.REQUEST
                           or frame.method == "initialize")
 
@@ -634,7 +669,8 @@ class StreamableHTTPClient:
         self.closed = True
         if self.session_id is None:
             return None
-        return HTTPRequest("DELETE", self.target, self.headers("application/json"))
+        return HTTPRequest("DELETE", self.target, self.headers("application/json"),
+                           head_timeout=self.head_timeout)
 
     # -- answers
 
@@ -811,18 +847,24 @@ class StreamableHTTPClient:
                 st.attempts > self.max_reconnects:
             del self._streams[stream]
             if not st.complete and not self.closed:
-                self._lost.add(stream)
+                self._lost_streams.add(stream)
+            if last is None:
+                why = "it gave no event id to resume from"
+            else:
+                why = f"{self.max_reconnects} attempts to resume it failed"
+            self._give_up(st, stream, why)
             return None
         retry = st.decoder.retry if st.decoder.retry is not None else _DEFAULT_RETRY_MS
         extra = {"last-event-id": last} if last is not None else None
         return HTTPRequest("GET", self.target, self.headers(_SSE_ACCEPT, extra),
-                           delay=min(retry / 1000 * st.attempts, _MAX_RESUME_DELAY))
+                           delay=min(retry / 1000 * st.attempts, _MAX_RESUME_DELAY),
+                           head_timeout=self.head_timeout)
 
     def take_lost(self, stream: int) -> bool:
         """Whether stream ``stream`` was given up before it was complete (an answer that
         will never come, or the standalone stream gone); each stream is reported once."""
-        if stream in self._lost:
-            self._lost.discard(stream)
+        if stream in self._lost_streams:
+            self._lost_streams.discard(stream)
             return True
         return False
 
@@ -832,9 +874,38 @@ class StreamableHTTPClient:
         if status == 200 and stream in self._streams:
             return True
         st = self._streams.pop(stream, None)
-        if st is not None and not st.complete and not self.closed:
-            self._lost.add(stream)
+        if st is not None:
+            if not st.complete and not self.closed:
+                self._lost_streams.add(stream)
+            self._give_up(st, stream, f"resuming it was refused (HTTP {status})")
         return False
+
+    def resume_failed(self, stream: int, reason: str) -> None:
+        """A resuming GET of stream ``stream`` could not even connect (``reason``: one line,
+        ``connection refused``): the server is gone, so the stream is given up at once
+        rather than retried (:meth:`lost` then holds its request's error)."""
+        st = self._streams.pop(stream, None)
+        if st is not None:
+            if not st.complete and not self.closed:
+                self._lost_streams.add(stream)
+            self._give_up(st, stream, f"resuming it failed: {reason}")
+
+    def _give_up(self, st: _Stream, stream: int, why: str) -> None:
+        if self.closed or st.complete or st.frame is None:
+            return
+        error = self.error_for(st.frame, 0, message=f"the answer's stream from {self.url} "
+                               f"ended before the response and {why}")
+        if error is not None:
+            self._lost[stream] = error
+
+    def lost(self, stream: int) -> bytes | None:
+        """The local JSON-RPC error answering the request whose SSE stream ``stream`` was
+        given up before it carried the response (:meth:`resume` returned ``None``,
+        :meth:`resume_answer` False, or :meth:`resume_failed`), as one JSON text, once;
+        ``None`` when the stream was complete, is the standalone one, or the connection is
+        closing. Deliver it: without it the request would wait for an answer that never
+        comes."""
+        return self._lost.pop(stream, None)
 
     def standalone_stream(self) -> HTTPRequest | None:
         """The GET opening the standalone stream (server-to-client messages outside any
@@ -842,7 +913,8 @@ class StreamableHTTPClient:
         if self.standalone_requested:
             return None
         self.standalone_requested = True
-        return HTTPRequest("GET", self.target, self.headers(_SSE_ACCEPT))
+        return HTTPRequest("GET", self.target, self.headers(_SSE_ACCEPT),
+                           head_timeout=self.head_timeout)
 
     def standalone_answer(self, status: int) -> ReadSSE | None:
         """What the answer to the standalone GET means: 200 opens it (read it as

@@ -5,6 +5,7 @@ timeouts)."""
 from __future__ import annotations
 
 import logging
+import math
 import ssl
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,10 @@ _CHUNK = 65536
 
 #: How many received messages a StreamableHTTPTransport holds for the session's reader.
 INBOX_SIZE = 256
+#: How many connections a StreamableHTTPTransport opens at most (busy and idle).
+DEFAULT_MAX_CONNECTIONS = 32
+#: Seconds a StreamableHTTPTransport waits for more of a whole (JSON or error) body.
+DEFAULT_READ_TIMEOUT = 30.0
 
 logger = logging.getLogger("trio_mcp.http")
 
@@ -85,13 +90,15 @@ class SessionExpired(HTTPTransportError):
 
 class _Response:
     def __init__(self, status: int, headers: list[tuple[bytes, bytes]], stream: trio.abc.Stream,
-                 conn: h11.Connection, pool: _Pool | None = None) -> None:
+                 conn: h11.Connection, pool: _Pool | None = None, *,
+                 idle_timeout: float | None = None) -> None:
         self.status = status
         self.headers = {k.decode().lower(): v.decode("latin-1") for k, v in headers}
         self.stream = stream
         self.conn = conn
         self._pool = pool
         self._done = False
+        self.idle_timeout = idle_timeout  # bound on each wait for more of a whole body
 
     async def chunks(self) -> Any:
         while True:
@@ -112,10 +119,12 @@ class _Response:
         """Read the rest of the body; with ``limit``, at most that many bytes (the rest is
         left unread: the connection is then not reused)."""
         out = bytearray()
+        idle = math.inf if self.idle_timeout is None else self.idle_timeout
         while limit is None or len(out) < limit:
             event = self.conn.next_event()
             if event is h11.NEED_DATA:
-                data = await self.stream.receive_some(_CHUNK)
+                with trio.fail_after(idle):
+                    data = await self.stream.receive_some(_CHUNK)
                 self.conn.receive_data(bytes(data))
             elif isinstance(event, h11.Data):
                 out += event.data
@@ -151,42 +160,119 @@ class _Response:
             if pool.put(self.stream, conn):
                 await trio.lowlevel.checkpoint()
                 return
-        await trio.aclose_forcefully(self.stream)
+        if pool is not None:
+            await pool.discard(self.stream)
+        else:
+            await trio.aclose_forcefully(self.stream)
 
 
 class _Pool:
-    """Idle keep-alive connections to the endpoint, most recently used first."""
+    """The connections to the endpoint: at most ``limit`` open at once (busy and idle;
+    ``None``: no cap), and up to ``size`` idle keep-alive ones kept for the next requests,
+    most recently used first.
 
-    def __init__(self, size: int) -> None:
+    A connection opened while none is free and the caller may not wait (a message answered
+    at once, sent under the session's send lock) goes past the cap; it is closed, not kept,
+    when done.
+    """
+
+    def __init__(self, size: int, limit: int | None = None) -> None:
         self.size = size
+        self.limit = limit
         self.closed = False
         self._idle: list[tuple[trio.abc.Stream, h11.Connection]] = []
+        self._used = 0  # slots taken: counted connections open, or being opened
+        self._counted: set[int] = set()  # id() of the open connections holding a slot
+        self._changed = trio.Event()
+        self._live: set[int] = set()  # id() of every open connection
+        self.peak = 0  # the most connections open at once (counted or not)
 
     def get(self) -> tuple[trio.abc.Stream, h11.Connection] | None:
         return self._idle.pop() if self._idle else None
 
+    def reserve(self) -> bool:
+        """Take a slot to open a connection, if one is free."""
+        if self.limit is not None and self._used >= self.limit:
+            return False
+        self._used += 1
+        return True
+
+    def unreserve(self) -> None:
+        """A slot taken with :meth:`reserve` was not used (the connection failed to open)."""
+        self._used -= 1
+        self._wake()
+
+    def opened(self, stream: trio.abc.Stream, counted: bool) -> None:
+        """A connection is open; ``counted``: it holds the slot its caller reserved."""
+        if counted:
+            self._counted.add(id(stream))
+        self._live.add(id(stream))
+        self.peak = max(self.peak, len(self._live))
+
+    @property
+    def open_connections(self) -> int:
+        """How many connections are open now (busy and idle)."""
+        return len(self._live)
+
+    async def wait(self) -> tuple[trio.abc.Stream, h11.Connection] | None:
+        """Wait for an idle connection, or for a free slot (then reserved: ``None``)."""
+        while True:
+            pooled = self.get()
+            if pooled is not None or self.reserve():
+                return pooled
+            await self._changed.wait()
+
     def put(self, stream: trio.abc.Stream, conn: h11.Connection) -> bool:
-        if self.closed or len(self._idle) >= self.size:
+        if self.closed or len(self._idle) >= self.size or id(stream) not in self._counted:
             return False
         self._idle.append((stream, conn))
+        self._wake()
         return True
+
+    async def discard(self, stream: trio.abc.Stream, *, keep_slot: bool = False) -> None:
+        """Close a connection, freeing its slot (``keep_slot``: the caller opens another in
+        its place with it)."""
+        self._forget(stream, keep_slot)
+        await trio.aclose_forcefully(stream)
+
+    def _forget(self, stream: trio.abc.Stream, keep_slot: bool) -> None:
+        key = id(stream)
+        if key not in self._live:
+            return  # already closed
+        self._live.discard(key)
+        if any(s is stream for s, _ in self._idle):
+            self._idle = [(s, c) for s, c in self._idle if s is not stream]
+        if key in self._counted:
+            self._counted.discard(key)
+            if not keep_slot:
+                self._used -= 1
+                self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
 
     async def aclose(self) -> None:
         self.closed = True
         idle, self._idle = self._idle, []
         for stream, _ in idle:
-            await trio.aclose_forcefully(stream)
+            await self.discard(stream)
 
 
 class _Exchange:
     """One request written on a connection, whose response head is still to be read."""
 
     def __init__(self, stream: trio.abc.Stream, conn: h11.Connection,
-                 request: tuple[str, list[tuple[str, str]], bytes], reused: bool) -> None:
+                 request: tuple[str, list[tuple[str, str]], bytes], reused: bool, *,
+                 counted: bool = True, send_error: BaseException | None = None) -> None:
         self.stream = stream
         self.conn = conn
         self.request = request  # to send again if a reused connection turns out stale
         self.reused = reused
+        self.counted = counted  # the connection holds a slot of the pool
+        # Writing the request failed once connected (a server that answers 413 and closes
+        # before reading a large body): the answer's head may still be there to read.
+        self.send_error = send_error
 
 
 def _request_bytes(conn: h11.Connection, method: str, target: str,
@@ -222,7 +308,8 @@ class StreamableHTTPTransport(Transport):
         url: the MCP endpoint, ``http://`` or ``https://``.
         headers: extra headers on every request (for example ``Authorization``).
         ssl_context: for ``https://`` (default: the system's trust store).
-        connect_timeout: bound on connecting and getting a response head.
+        connect_timeout: bound on connecting and writing a request (and on waiting for a
+            free connection).
         close_timeout: bound on the DELETE at close.
         max_reconnects: reconnection attempts for one dropped stream.
         reinitialize: on a 404 for our session, start a new one transparently (replaying the
@@ -236,22 +323,47 @@ class StreamableHTTPTransport(Transport):
         auth: an :class:`~trio_adapter.oauth.OAuth`: its token goes on every request, and a
             401 or 403 answer runs its flow and sends the request again (a failed flow
             answers the request with an error naming why).
+        head_timeout: bound on the head of an answer that comes at once (``initialize``,
+            notifications, responses, GETs, the DELETE); default: ``connect_timeout``.
+        answer_timeout: bound on the head of the answer to any other request (past it,
+            that request fails); ``None``: none.
+        read_timeout: bound on each wait for more of a whole JSON or error body (past it,
+            the request it answers fails); ``None``: none.
+        max_connections: the most connections open at once (busy and idle, the standalone
+            GET's included; at least 2; ``None``: no cap). A request beyond it waits for one
+            in the background, at most ``connect_timeout``, then fails alone; a message
+            answered at once may open one past it rather than wait.
+
+    Raises:
+        ValueError: ``url`` is not an http(s) URL, or ``max_connections`` is below 2.
     """
 
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None,
                  ssl_context: ssl.SSLContext | None = None, connect_timeout: float = 30.0,
                  close_timeout: float = 2.0, max_reconnects: int = 5,
                  reinitialize: bool = False, max_idle_connections: int = 8,
-                 auth: OAuth | None = None) -> None:
+                 auth: OAuth | None = None,
+                 head_timeout: float | None = None,
+                 answer_timeout: float | None = _hc.DEFAULT_ANSWER_TIMEOUT,
+                 read_timeout: float | None = DEFAULT_READ_TIMEOUT,
+                 max_connections: int | None = DEFAULT_MAX_CONNECTIONS) -> None:
+        if max_connections is not None and max_connections < 2:
+            # one is the standalone GET stream's, for as long as the session lasts
+            raise ValueError("max_connections must be at least 2 (or None)")
         #: OAuth authorization (``auth=``): a token on every request, a 401/403 runs the flow.
         self.auth = auth
         #: The protocol state (what to send, what an answer means): sans-IO.
         self.client = StreamableHTTPClient(url, headers=headers, reinitialize=reinitialize,
-                                           max_reconnects=max_reconnects)
+                                           max_reconnects=max_reconnects,
+                                           head_timeout=connect_timeout
+                                           if head_timeout is None else head_timeout,
+                                           answer_timeout=answer_timeout)
         self._settings: dict[str, Any] = {
             "headers": headers, "ssl_context": ssl_context, "connect_timeout": connect_timeout,
             "close_timeout": close_timeout, "max_reconnects": max_reconnects,
-            "reinitialize": reinitialize, "max_idle_connections": max_idle_connections}
+            "reinitialize": reinitialize, "max_idle_connections": max_idle_connections,
+            "auth": auth, "head_timeout": head_timeout, "answer_timeout": answer_timeout,
+            "read_timeout": read_timeout, "max_connections": max_connections}
         #: Fail the whole transport when a stream is lost and cannot be resumed (an answer
         #: that will never come, the standalone stream gone) or the endpoint cannot be
         #: reached for a request's answer, rather than fail that one request: set by
@@ -278,7 +390,8 @@ class StreamableHTTPTransport(Transport):
         self._listen_opened = trio.Event()  # the standalone GET got its answer's head
         self._failure: BaseException | None = None
         self._reinit_lock = trio.Lock()
-        self._pool = _Pool(max_idle_connections)
+        self._read_timeout = read_timeout
+        self._pool = _Pool(max_idle_connections, max_connections)
         # The requests whose answers are read in the background, by id: cancelling one (a
         # 2026-07-28 cancellation) closes its response stream.
         self._request_scopes: dict[tuple[type, Any], trio.CancelScope] = {}
@@ -322,11 +435,16 @@ class StreamableHTTPTransport(Transport):
                 self._task_scopes.discard(scope)
 
     def _stream_lost(self, stream: int) -> None:
-        """A stream was given up before it was complete: with :attr:`fail_on_loss`,
-        the transport fails (the session reconnects)."""
+        """A stream was given up before it was complete: with :attr:`fail_on_loss`, the
+        transport fails (the session reconnects, and the calls in flight fail with
+        :class:`PeerDisconnected`); else the request it was to answer fails alone, with the
+        error the client core holds for it."""
+        error = self.client.lost(stream)
         if self.client.take_lost(stream) and self.fail_on_loss and not self._closed:
             self._fail(HTTPTransportError(
                 f"a stream from {self.url} was lost and could not be resumed", self.url))
+        else:
+            self._deliver_error(error)
 
     @property
     def reinitialized(self) -> int:
@@ -356,21 +474,54 @@ class StreamableHTTPTransport(Transport):
         return list(self.client.headers(accept, extra))
 
     async def _send(self, request: HTTPRequest) -> _Response:
-        """Send one request the client said to send; its answer's head."""
-        return await self._request(request.method, list(request.headers), request.body)
+        """Send one request the client said to send; its answer's head (bounded by the
+        request's :attr:`~sansio.http_client.HTTPRequest.head_timeout`)."""
+        exchange = await self._send_request(request.method, list(request.headers),
+                                            request.body, limited=not request.in_order)
+        assert exchange is not None
+        with trio.fail_at(request.head_deadline(trio.current_time())):
+            return await self._read_head(exchange)
 
     async def _request(self, method: str, headers: list[tuple[str, str]], body: bytes = b""
                        ) -> _Response:
-        return await self._read_head(await self._send_request(method, headers, body))
+        exchange = await self._send_request(method, headers, body)
+        assert exchange is not None
+        return await self._read_head(exchange)
 
     async def _send_request(self, method: str, headers: list[tuple[str, str]],
-                            body: bytes = b"") -> _Exchange:
-        """Write a request on an idle keep-alive connection, or on a new one."""
+                            body: bytes = b"", *, limited: bool = True, wait: bool = True
+                            ) -> _Exchange | None:
+        """Write a request on an idle keep-alive connection, or on a new one.
+
+        With ``limited`` the pool's cap holds: without a free connection, wait for one
+        (bounded by ``connect_timeout``), or with ``wait=False`` return ``None`` at once
+        (nothing sent). Without ``limited`` (a message answered at once, sent under the
+        session's send lock) a connection past the cap is opened rather than wait.
+
+        Raises:
+            HTTPTransportError: no connection became free within ``connect_timeout``.
+            EndpointUnreachable: connecting failed.
+        """
         hdrs = [*headers, ("content-length", str(len(body)))] if body or \
             method == "POST" else headers
         if self.auth is not None:
             hdrs = [*hdrs, *self.auth.headers(method, self.url)]
-        pooled = self._pool.get()
+        pool = self._pool
+        pooled = pool.get()
+        counted = True
+        if pooled is None and not pool.reserve():
+            if not limited:
+                counted = False
+            elif not wait:
+                return None
+            else:
+                try:
+                    with trio.fail_after(self._connect_timeout):
+                        pooled = await pool.wait()
+                except trio.TooSlowError:
+                    raise HTTPTransportError(
+                        f"all {pool.limit} connections to {self.url} stayed busy for "
+                        f"{self._connect_timeout:g} s", self.url) from None
         if pooled is not None:
             stream, conn = pooled
             data = _request_bytes(conn, method, self._target, hdrs, body, heads=self._heads)
@@ -378,29 +529,47 @@ class StreamableHTTPTransport(Transport):
                 with trio.fail_after(self._connect_timeout):
                     await stream.send_all(data)
             except (OSError, trio.BrokenResourceError, trio.TooSlowError):
-                await trio.aclose_forcefully(stream)  # stale: the server closed it
+                await pool.discard(stream, keep_slot=True)  # stale: the server closed it
             else:
                 return _Exchange(stream, conn, (method, hdrs, body), reused=True)
-        return await self._fresh(method, hdrs, body)
+        return await self._fresh(method, hdrs, body, counted)
 
-    async def _fresh(self, method: str, hdrs: list[tuple[str, str]], body: bytes
-                     ) -> _Exchange:
+    async def _fresh(self, method: str, hdrs: list[tuple[str, str]], body: bytes,
+                     counted: bool = True) -> _Exchange:
+        """Open a connection (a slot is already reserved when ``counted``) and write."""
         conn = h11.Connection(h11.CLIENT)
         data = _request_bytes(conn, method, self._target, hdrs, body, heads=self._heads)
+        pool = self._pool
         try:
             with trio.fail_after(self._connect_timeout):
                 stream = await self._open()
-                try:
-                    await stream.send_all(data)  # for https://, the TLS handshake is here
-                except BaseException:
-                    await trio.aclose_forcefully(stream)
-                    raise
+        except BaseException as exc:
+            if counted:
+                pool.unreserve()
+            if isinstance(exc, trio.TooSlowError):
+                raise EndpointUnreachable(
+                    self.url, f"timed out after {self._connect_timeout:g} s") from exc
+            if isinstance(exc, (OSError, trio.BrokenResourceError)):
+                raise EndpointUnreachable(self.url, describe_failure(exc)) from exc
+            raise
+        pool.opened(stream, counted)
+        exchange = _Exchange(stream, conn, (method, hdrs, body), reused=False, counted=counted)
+        try:
+            with trio.fail_after(self._connect_timeout):
+                await stream.send_all(data)  # for https://, the TLS handshake is here
         except trio.TooSlowError as exc:
+            await pool.discard(stream)
             raise EndpointUnreachable(
                 self.url, f"timed out after {self._connect_timeout:g} s") from exc
         except (OSError, trio.BrokenResourceError) as exc:
-            raise EndpointUnreachable(self.url, describe_failure(exc)) from exc
-        return _Exchange(stream, conn, (method, hdrs, body), reused=False)
+            if isinstance(exc.__cause__, ssl.SSLError) or isinstance(exc, ssl.SSLError):
+                await pool.discard(stream)
+                raise EndpointUnreachable(self.url, describe_failure(exc)) from exc
+            exchange.send_error = exc  # the server may have answered (413) and closed
+        except BaseException:
+            await pool.discard(stream)
+            raise
+        return exchange
 
     async def _read_head(self, exchange: _Exchange) -> _Response:
         stream, conn = exchange.stream, exchange.conn
@@ -419,18 +588,22 @@ class StreamableHTTPTransport(Transport):
                     continue
                 if isinstance(event, h11.Response):
                     return _Response(event.status_code, list(event.headers), stream, conn,
-                                     self._pool)
+                                     self._pool, idle_timeout=self._read_timeout)
                 if isinstance(event, h11.ConnectionClosed):
                     raise trio.BrokenResourceError("the server closed the connection")
         except (OSError, trio.BrokenResourceError, h11.ProtocolError) as exc:
-            await trio.aclose_forcefully(stream)
-            if exchange.reused and not got_bytes:
+            stale = exchange.reused and not got_bytes
+            await self._pool.discard(stream, keep_slot=stale and exchange.counted)
+            if stale:
                 # A kept-alive connection the server had closed before reading the request
                 # (it answers nothing on it): send it again on a new connection, once.
-                return await self._read_head(await self._fresh(*exchange.request))
+                return await self._read_head(await self._fresh(*exchange.request,
+                                                               exchange.counted))
+            if exchange.send_error is not None:
+                raise exchange.send_error from None
             raise exc from None
         except BaseException:
-            await trio.aclose_forcefully(stream)
+            await self._pool.discard(stream)
             raise
 
     # -- Transport
@@ -462,11 +635,14 @@ class StreamableHTTPTransport(Transport):
                     trio.BrokenResourceError) as exc:
                 raise self._post_error(exc) from exc
 
-    def _post_error(self, exc: BaseException) -> HTTPTransportError:
-        """The one-line error for a POST that failed after connecting."""
+    def _post_error(self, exc: BaseException, timeout: float | None = None
+                    ) -> HTTPTransportError:
+        """The one-line error for a POST that failed after connecting (``timeout``: the
+        bound that a :class:`trio.TooSlowError` broke)."""
         if isinstance(exc, trio.TooSlowError):
+            bound = self._connect_timeout if timeout is None else timeout
             return HTTPTransportError(f"no answer from {self.url} within "
-                                      f"{self._connect_timeout:g} s", self.url)
+                                      f"{bound:g} s", self.url)
         if isinstance(exc, h11.ProtocolError):
             return HTTPTransportError(f"{self.url} did not answer in HTTP/1.1 "
                                       f"({' '.join(str(exc).split())})", self.url)
@@ -480,35 +656,67 @@ class StreamableHTTPTransport(Transport):
         send lock."""
         request = self.client.request_for(msg)
         exchange = await self._send_request(request.method, list(request.headers),
-                                            request.body)
+                                            request.body, limited=not request.in_order,
+                                            wait=False)
         if request.in_order:
-            with trio.fail_after(self._connect_timeout):
-                response = await self._read_head(exchange)
+            assert exchange is not None
+            try:
+                with trio.fail_at(request.head_deadline(trio.current_time())):
+                    response = await self._read_head(exchange)
+            except trio.TooSlowError as exc:
+                raise self._post_error(exc, request.head_timeout) from exc
             await self._answer(response, msg)
         else:
-            self._spawn(self._answer_later, exchange, msg)
+            # Every connection busy (exchange None): the request waits for one in the
+            # background, holding nothing up.
+            self._spawn(self._answer_later, exchange, msg, request)
 
-    async def _answer_later(self, exchange: _Exchange, msg: Frame) -> None:
+    async def _answer_later(self, exchange: _Exchange | None, msg: Frame,
+                            request: HTTPRequest) -> None:
         key = (type(msg.request_id), msg.request_id)
         scope = trio.CancelScope()
         self._request_scopes[key] = scope
         try:
             with scope:
-                await self._answer_in_background(exchange, msg)
-            if scope.cancelled_caught:  # the request was cancelled: its stream is closed
-                await trio.aclose_forcefully(exchange.stream)
+                if exchange is None:
+                    try:
+                        exchange = await self._send_request(
+                            request.method, list(request.headers), request.body)
+                    except HTTPTransportError as exc:  # unreachable, or no free connection
+                        if self.fail_on_loss and isinstance(exc, EndpointUnreachable):
+                            self._fail(exc)  # the server is gone: the session reconnects
+                            return
+                        self._deliver_error(self.client.error_for(msg, 0, message=str(exc)))
+                        return
+                    assert exchange is not None
+                await self._answer_in_background(exchange, msg, request)
+            if scope.cancelled_caught and exchange is not None:
+                # the request was cancelled: its stream is closed
+                await self._pool.discard(exchange.stream)
         finally:
             if self._request_scopes.get(key) is scope:
                 del self._request_scopes[key]
 
-    async def _answer_in_background(self, exchange: _Exchange, msg: Frame) -> None:
+    async def _answer_in_background(self, exchange: _Exchange, msg: Frame,
+                                    request: HTTPRequest) -> None:
         try:
-            with trio.fail_after(self._connect_timeout):
+            with trio.fail_at(request.head_deadline(trio.current_time())):
                 response = await self._read_head(exchange)
+        except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError,
+                EndpointUnreachable) as exc:
+            error = exc if isinstance(exc, TransportError) else \
+                self._post_error(exc, request.head_timeout)
+            if self.fail_on_loss and isinstance(error, EndpointUnreachable):
+                self._fail(error)  # the server is gone: the session reconnects
+                return
+            self._deliver_error(self.client.error_for(msg, 0, message=str(error)))
+            return
+        try:
             await self._answer(response, msg, inline=True)
         except SessionExpired as exc:
             self._fail(exc)
-        except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError) as exc:
+        except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError,
+                EndpointUnreachable) as exc:
             error = exc if isinstance(exc, TransportError) else self._post_error(exc)
             if self.fail_on_loss and isinstance(error, EndpointUnreachable):
                 self._fail(error)  # the server is gone: the session reconnects
@@ -596,9 +804,9 @@ class StreamableHTTPTransport(Transport):
             else:
                 self._spawn(self._read_sse, response, outcome.stream)
         elif inline:
-            await self._read_json(response)
+            await self._read_json(response, msg)
         else:
-            self._spawn(self._read_json, response)
+            self._spawn(self._read_json, response, msg)
 
     async def _authorize(self, response: _Response, msg: Frame, *, retried: bool, inline: bool,
                          auth_round: int) -> None:
@@ -617,7 +825,8 @@ class StreamableHTTPTransport(Transport):
             raise HTTPTransportError(message, self.url) from exc
         retry = self.client.request_for(msg)
         exchange = await self._send_request(retry.method, list(retry.headers), retry.body)
-        with trio.fail_after(self._connect_timeout):
+        assert exchange is not None
+        with trio.fail_at(retry.head_deadline(trio.current_time())):
             again = await self._read_head(exchange)
         await self._answer(again, msg, retried, inline, auth_round + 1)
 
@@ -635,13 +844,28 @@ class StreamableHTTPTransport(Transport):
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             pass
 
-    async def _read_json(self, response: _Response) -> None:
+    async def _read_json(self, response: _Response, msg: Frame | None = None) -> None:
+        """Read a whole JSON answer (each wait for more bounded by ``read_timeout``); one
+        that breaks off or stalls answers ``msg`` with a local error."""
         try:
             body = await response.body()
-        except (OSError, trio.BrokenResourceError, h11.ProtocolError):
+            complete = response._done
+        except (OSError, trio.BrokenResourceError, h11.ProtocolError,
+                trio.TooSlowError) as exc:
+            reason = f"no more of it within {self._read_timeout:g} s" if isinstance(
+                exc, trio.TooSlowError) else describe_failure(exc)
+            if msg is not None:
+                self._deliver_error(self.client.error_for(
+                    msg, response.status, message=f"the answer from {self.url} broke off: "
+                    f"{reason}"))
             return
         finally:
             await response.aclose()
+        if not complete and msg is not None:
+            self._deliver_error(self.client.error_for(
+                msg, response.status, message=f"the answer from {self.url} broke off: the "
+                "server closed the connection"))
+            return
         await self._deliver(self.client.json_body(body))
 
     async def _deliver(self, messages: Sequence[bytes]) -> None:
@@ -664,7 +888,13 @@ class StreamableHTTPTransport(Transport):
             try:
                 if response is None:
                     assert resume is not None
-                    response = await self._send(resume)
+                    try:
+                        response = await self._send(resume)
+                    except HTTPTransportError as exc:  # the server is gone: give up now
+                        client.resume_failed(stream, exc.reason if isinstance(
+                            exc, EndpointUnreachable) else str(exc))
+                        self._stream_lost(stream)
+                        return
                     if not client.resume_answer(stream, response.status):
                         await response.aclose()
                         self._stream_lost(stream)
@@ -702,7 +932,8 @@ class StreamableHTTPTransport(Transport):
     async def _listen(self, request: HTTPRequest) -> None:
         try:
             response = await self._send(request)
-        except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError):
+        except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError,
+                HTTPTransportError):
             return
         finally:
             self._listen_opened.set()
@@ -733,7 +964,7 @@ class StreamableHTTPTransport(Transport):
                     response = await self._send(delete)
                     await response.aclose()
                 except (OSError, trio.BrokenResourceError, h11.ProtocolError,
-                        trio.TooSlowError):
+                        trio.TooSlowError, HTTPTransportError):
                     pass
         with trio.CancelScope(shield=True):
             await self._pool.aclose()

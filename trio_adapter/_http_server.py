@@ -471,11 +471,13 @@ class _Endpoint:
             for key, transport in list(self.transports.items()):
                 if key == shared:
                     continue
-                if any((key, sid) in self.long_lived for sid in self._session_streams.get(key, ())):
-                    continue  # a client listening on a long-lived stream is using it
                 session = self.sessions.get(key)
                 limit = idle
-                if unused is not None and session is not None and not session.requests_served:
+                # A session is unused when no request was served since initialize and no
+                # long-lived stream is open (a client listening on its GET stream uses it).
+                if unused is not None and session is not None and not session.requests_served \
+                        and not any((key, sid) in self.long_lived
+                                    for sid in self._session_streams.get(key, ())):
                     limit = unused if idle is None else min(idle, unused)
                 if limit is not None and now - transport.last_active > limit:
                     transport.end_input()

@@ -498,7 +498,36 @@ async def _with_session(
 
     ``setup(deadline_scope)``, when given, returns more keyword arguments for the
     :class:`Client` (its handlers), and may move the deadline (a form being filled in).
+
+    SIGTERM and SIGHUP end it as SIGINT does: the session and its transport close (a
+    spawned server is ended, never left running) and the status is ``128 + signal``.
     """
+    signum: int | None = None
+    status = EXIT_FAILED
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+        async with trio.open_nursery() as nursery:
+            async def watch() -> None:
+                nonlocal signum
+                async for got in signals:
+                    signum = int(got)
+                    nursery.cancel_scope.cancel()
+                    return
+
+            nursery.start_soon(watch)
+            try:
+                status = await _session_run(args, command, body, setup)
+            finally:
+                nursery.cancel_scope.cancel()
+    if signum is not None:
+        return 128 + signum
+    return status
+
+
+async def _session_run(
+    args: argparse.Namespace, command: list[str], body: Any,
+    setup: Callable[[trio.CancelScope], Mapping[str, Any]] | None,
+) -> int:
+    """:func:`_with_session` without the signal handling."""
     if args.url and command:
         raise CLIError("give either --url URL or -- COMMAND ARGS..., not both", EXIT_USAGE)
     if not command and not args.url:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager, suppress
@@ -159,6 +160,9 @@ class Client:
         handler_grace: on close, how long handlers of server requests may run before they are
             cancelled.
         close_timeout: bound on closing the transport.
+        connect_timeout: bound, in seconds, on all of :meth:`connect` (era probe, handshake,
+            a restart); past it :class:`~trio_adapter.ConnectError`. ``None``: no bound.
+            The handshake's ``initialize`` is also bounded by ``request_timeout``.
         trace: a hook that sees every frame and event (see :data:`TraceHook`).
     """
 
@@ -186,6 +190,7 @@ class Client:
         handler_grace: float = 1.0,
         close_timeout: float = 5.0,
         trace: TraceHook | None = None,
+        connect_timeout: float | None = 60.0,
     ) -> None:
         self.info = t.Implementation(name=name, version=version, title=title)
         self._roots: list[t.Root] | None = None if roots is None else _roots(roots)
@@ -206,6 +211,7 @@ class Client:
         self.keepalive_interval = keepalive_interval
         self.handler_grace = handler_grace
         self.close_timeout = close_timeout
+        self.connect_timeout = connect_timeout
         self.trace = trace
         self.mode: ConnectMode = mode
         self.probe_timeout = probe_timeout
@@ -338,8 +344,13 @@ class Client:
             if hasattr(transport, "fail_on_loss"):
                 transport.fail_on_loss = True  # a lost stream: reconnect
         await nursery.start(session._run)
+        limit = self.connect_timeout
         try:
-            await session._connect(mode, pinned)
+            with trio.move_on_after(math.inf if limit is None else limit) as bound:
+                await session._connect(mode, pinned)
+            if bound.cancelled_caught:
+                raise errors.ConnectError(f"no handshake with the server within {limit:g} s "
+                                          "(connect_timeout)")
         except BaseException:
             await session.aclose()
             raise
@@ -765,7 +776,13 @@ class ClientSession(BaseSession):
                 if isinstance(exc.__cause__, errors.TransportError):  # already one clear line
                     raise errors.ConnectError(str(exc.__cause__)) from exc.__cause__
                 raise errors.ConnectError(f"initialize could not be sent: {exc}") from exc
-        await slot.event.wait()
+        timeout = self._request_timeout
+        with trio.move_on_after(math.inf if timeout is None else timeout):
+            await slot.event.wait()
+        if not slot.event.is_set():
+            self._pending.pop(rid, None)
+            raise errors.ConnectError(f"no answer to initialize within {timeout:g} s "
+                                      "(request_timeout)")
         error = slot.error
         if error is None:
             return
