@@ -39,7 +39,7 @@ from .state import (
     Step,
     Trigger,
 )
-from .types import MethodSpec, TypeValidationError, structure
+from .types import CreateTaskResult, MethodSpec, TypeValidationError, structure
 from .versions import RequestMeta, modern_version_of
 
 __all__ = ["InboundMixin"]
@@ -216,14 +216,23 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
                 self._on_input_required(rid, out, result)
                 return
             if result_type != "complete":
+                if result_type == "task" and out.task:  # a CreateTaskResult: task_client reads it
+                    self._events.append(ResponseReceived(rid, out.method, result, None, "task"))
+                    return
                 raise RemoteProtocolError(
                     f"invalid result for {out.method}: unknown resultType {result_type!r}",
                     ErrorCode.INVALID_PARAMS, finished_request=rid)
         if self._validate:
             spec = self._our_requests.get(out.method)
-            if spec is not None and spec.result is not None:
+            cls = None if spec is None else spec.result
+            if out.task and result_type is None and "task" in result:
+                cls = CreateTaskResult  # 2025-11-25: the task the request became, not its result
+            elif cls is not None and spec is not None and spec.result_until is not None and (
+                    (self._version or self._era_version or "") > spec.result_until):
+                cls = None  # (2026-07-28 tasks/get, tasks/cancel) read by sansio.task_client
+            if cls is not None:
                 try:
-                    typed = structure(result, spec.result)
+                    typed = structure(result, cls)
                 except TypeValidationError as exc:
                     raise RemoteProtocolError(
                         f"invalid result for {out.method}: {'; '.join(exc.errors)}",

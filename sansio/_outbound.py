@@ -25,6 +25,7 @@ from .jsonrpc import RequestId, error_response_obj, is_request_id
 from .mrtr import MRTR_METHODS
 from .state import LIFECYCLE_NOTIFICATIONS, LIFECYCLE_REQUESTS, UNCANCELLABLE, State, Step, Trigger
 from .subscriptions import LISTEN_METHOD, NOTIFICATION_FILTER_FIELDS
+from .task_client import TASK_METHODS, task_augmented
 
 __all__ = ["OutboundMixin"]
 
@@ -115,7 +116,9 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
             assert payload is not None
             self._init_id = rid
             self._our_caps = payload["capabilities"]
-        requests.add_pending(rid, Outgoing(method, token, keep))
+        requests.add_pending(rid, Outgoing(
+            method, token, keep,
+            method in TASK_METHODS and task_augmented(payload, bool(self._stamp))))
         self._outbound.append(frame)
         return rid
 

@@ -24,6 +24,13 @@ timeouts and process management. See ``docs/adapter.md`` (API) and ``docs/lifecy
 from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._schema import ToolDefinitionError
 from ._session import BaseSession, ProgressCallback, RequestContext, SessionState, TraceHook
+from ._task_client import (  # tasks, the client side (issue 13)
+    TaskCancelled,
+    TaskExpired,
+    TaskFailed,
+    TaskHandle,
+    TaskStatusCallback,
+)
 from ._transport import MemoryTransport, StreamTransport, Transport, memory_transport_pair
 from .client import Client, ClientSession, ConnectMode, Listener
 from .content import Audio, Image
@@ -71,6 +78,11 @@ __all__ = [
     "StdioTransport",
     "StreamTransport",
     "StreamableHTTPTransport",
+    "TaskCancelled",
+    "TaskExpired",
+    "TaskFailed",
+    "TaskHandle",
+    "TaskStatusCallback",
     "ToolDefinitionError",
     "ToolError",
     "TraceHook",
