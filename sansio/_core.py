@@ -36,6 +36,7 @@ from .framing import LineBuffer
 from .jsonrpc import RequestId, error_response_obj
 from .state import LifecycleState, Role, State, Trigger, message_triggers
 from .subscriptions import DEFAULT_MAX_STREAMS, ClientSubscriptions, ServerSubscriptions
+from .task_client import TASK_EXTENSION_REQUESTS
 from .types import (
     CLIENT_NOTIFICATIONS,
     CLIENT_REQUESTS,
@@ -335,7 +336,8 @@ class EngineCore:
             if method in other:
                 raise LocalProtocolError(
                     f"a {self._role.value} does not send {method!r}", ErrorCode.METHOD_NOT_FOUND)
-        elif not self._spec_live(spec):
+        elif not self._spec_live(spec) and not (
+                self._stamp and method in TASK_EXTENSION_REQUESTS):  # (a 2026-07-28 client)
             raise LocalProtocolError(
                 f"{method!r} is not part of protocol version {self._version}",
                 ErrorCode.METHOD_NOT_FOUND)

@@ -39,6 +39,7 @@ from .state import (
     Step,
     Trigger,
 )
+from .task_client import TASK_EXTENSION_REQUESTS
 from .types import CreateTaskResult, MethodSpec, TypeValidationError, structure
 from .versions import RequestMeta, modern_version_of
 
@@ -227,9 +228,8 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
             cls = None if spec is None else spec.result
             if out.task and result_type is None and "task" in result:
                 cls = CreateTaskResult  # 2025-11-25: the task the request became, not its result
-            elif cls is not None and spec is not None and spec.result_until is not None and (
-                    (self._version or self._era_version or "") > spec.result_until):
-                cls = None  # (2026-07-28 tasks/get, tasks/cancel) read by sansio.task_client
+            elif result_type is not None and out.method in TASK_EXTENSION_REQUESTS:
+                cls = None  # (2026-07-28) the tasks extension's answers: sansio.task_client
             if cls is not None:
                 try:
                     typed = structure(result, cls)

@@ -36,6 +36,7 @@ from .jsonrpc import ErrorObject
 
 __all__ = [
     "TASKS_EXTENSION",
+    "TASK_EXTENSION_REQUESTS",
     "TASK_METHODS",
     "TERMINAL",
     "Answer",
@@ -62,6 +63,11 @@ TASKS_EXTENSION: Final = "io.modelcontextprotocol/tasks"
 
 TASK_METHODS: Final = frozenset({"tools/call"})
 """The requests that may be answered with a task (both revisions)."""
+
+TASK_EXTENSION_REQUESTS: Final = frozenset({"tasks/get", "tasks/update", "tasks/cancel"})
+"""(2026-07-28) The requests the extension adds, client to server. Outside the core method
+tables (``tasks/get`` and ``tasks/cancel`` there are 2025-11-25's): a stateless-era client engine
+sends them, and passes their answers on unstructured, for this module to read."""
 
 CLIENT_CAPABILITIES_META: Final = "io.modelcontextprotocol/clientCapabilities"
 

@@ -994,6 +994,7 @@ class ClientSession(BaseSession):
         on_progress: ProgressCallback | None = None,
         meta: Mapping[str, Any] | None = None,
         ttl_ms: int | None = None,
+        poll_policy: task_client.PollPolicy | None = None,
     ) -> TaskHandle | t.CallToolResult:
         """Call a tool, letting it become a task, and return the task's handle without
         waiting for it (poll it with :meth:`TaskHandle.wait`, :meth:`TaskHandle.get`; end it
@@ -1007,13 +1008,15 @@ class ClientSession(BaseSession):
         Args:
             name, arguments, on_progress, meta: as :meth:`call_tool`.
             ttl_ms: (2025-11-25) the ``params.task.ttl`` to ask for.
+            poll_policy: how the handle polls (default :class:`~sansio.task_client.PollPolicy`:
+                the server's interval, from 0.05 s to 30 s, x1.5 per unchanged poll).
 
         Raises:
             sansio.task_client.MalformedTask: the answer is a malformed task.
             MCPError, SessionClosed, RequestTimeout: as every request.
         """
         return await self._start_tool_call(name, arguments, on_progress, meta, ttl_ms,
-                                           ask=True)
+                                           ask=True, policy=poll_policy)
 
     #: (2025-11-25) each tool's ``execution.taskSupport``, learnt from one ``tools/list``.
     _task_support: dict[str, str | None] | None = None
@@ -1021,7 +1024,7 @@ class ClientSession(BaseSession):
     async def _start_tool_call(
         self, name: str, arguments: Mapping[str, Any] | None,
         on_progress: ProgressCallback | None, meta: Mapping[str, Any] | None,
-        ttl_ms: int | None, *, ask: bool,
+        ttl_ms: int | None, *, ask: bool, policy: task_client.PollPolicy | None = None,
     ) -> TaskHandle | t.CallToolResult:
         params: dict[str, Any] = {"name": name}
         if arguments is not None:
@@ -1041,7 +1044,7 @@ class ClientSession(BaseSession):
         assert slot.result is not None
         created = task_client.created_task(slot.result, modern=modern, augmented=augmented)
         if created is not None:
-            return TaskHandle(self, created, modern=modern)
+            return TaskHandle(self, created, modern=modern, policy=policy)
         typed = slot.typed
         if typed.__class__ is t.CallToolResult:
             return typed

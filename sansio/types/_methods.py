@@ -114,10 +114,6 @@ class MethodSpec:
         params_required: the message must carry ``params`` in every revision.
         task_result: the result when the request is task-augmented (``params.task`` set,
             2025-11-25): :class:`CreateTaskResult`; ``None`` when the method cannot be.
-        result_until: the last revision whose answers :attr:`result` describes; a newer
-            revision's answer is passed on unstructured (``tasks/get`` and ``tasks/cancel``
-            of the 2026-07-28 tasks extension, read by :mod:`sansio.task_client`); ``None``:
-            every revision's.
         params_required_since: the first revision from which ``params`` is required even
             when :attr:`params_required` is false (2026-07-28 for every request: its
             ``_meta`` carries the protocol version); ``None`` if never.
@@ -132,7 +128,6 @@ class MethodSpec:
     until: str | None = None
     params_required: bool = False
     task_result: type | None = None
-    result_until: str | None = None
     params_required_since: str | None = None
     input_required_since: str | None = None
 
@@ -199,14 +194,11 @@ def _note(
 
 
 _TASK_REQUESTS = (
-    # tasks/get and tasks/cancel live on in the 2026-07-28 tasks extension
-    # (io.modelcontextprotocol/tasks), whose answers have other shapes: see result_until.
-    attrs.evolve(_req("tasks/get", GetTaskRequestParams, GetTaskResult, since=_V4,
-                      required=True), result_until=_V4),
+    _req("tasks/get", GetTaskRequestParams, GetTaskResult, since=_V4, until=_V4, required=True),
     _req("tasks/result", GetTaskPayloadRequestParams, GetTaskPayloadResult, since=_V4,
          until=_V4, required=True),
-    attrs.evolve(_req("tasks/cancel", CancelTaskRequestParams, CancelTaskResult, since=_V4,
-                      required=True), result_until=_V4),
+    _req("tasks/cancel", CancelTaskRequestParams, CancelTaskResult, since=_V4, until=_V4,
+         required=True),
     _req("tasks/list", PaginatedRequestParams, ListTasksResult, since=_V4, until=_V4),
 )
 
