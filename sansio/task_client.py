@@ -322,9 +322,9 @@ TaskAction: TypeAlias = Poll | Answer | FetchResult | Completed | Failed | Cance
 class PollPolicy:
     """How often to poll.
 
-    The delay is the server's ``pollIntervalMs`` (``initial`` when it gives none), multiplied
-    by ``factor`` for every consecutive poll that showed no change (status, status message,
-    ``lastUpdatedAt``), reset by a change, and kept within ``[minimum, maximum]``.
+    The delay is the server's latest ``pollIntervalMs`` (``initial`` until it gives one),
+    multiplied by ``factor`` for every consecutive poll that showed no change (status, status
+    message, ``lastUpdatedAt``), reset by a change, and kept within ``[minimum, maximum]``.
 
     Attributes:
         initial: seconds between polls when the server suggests no interval.
@@ -374,6 +374,7 @@ class TaskPoller:
         self._unchanged = 0
         self._answered: set[str] = set()
         self._pending: frozenset[str] = frozenset()
+        self._interval_ms = created.poll_interval_ms
 
     @property
     def task_id(self) -> str:
@@ -412,6 +413,8 @@ class TaskPoller:
         else:
             self._unchanged += 1
         self.snapshot = snapshot
+        if snapshot.poll_interval_ms is not None:  # an answer without one keeps the last
+            self._interval_ms = snapshot.poll_interval_ms
         status = snapshot.status
         if status == "cancelled":
             return Cancelled(snapshot.status_message)
@@ -450,7 +453,7 @@ class TaskPoller:
 
     def _delay(self) -> float:
         policy = self.policy
-        interval = self.snapshot.poll_interval_ms
+        interval = self._interval_ms
         base = policy.initial if interval is None else interval / 1000
         delay = base * policy.factor ** min(self._unchanged, 64)
         return min(policy.maximum, max(policy.minimum, delay))
