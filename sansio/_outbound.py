@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import _codec, _stateless
+from . import _codec, _stateless, task_client
 from ._core import CANCELLED, LOG, PROGRESS, Queued
 from ._handshake import HandshakeMixin
 from ._listen import ListenMixin
@@ -25,7 +25,6 @@ from .jsonrpc import RequestId, error_response_obj, is_request_id
 from .mrtr import MRTR_METHODS
 from .state import LIFECYCLE_NOTIFICATIONS, LIFECYCLE_REQUESTS, UNCANCELLABLE, State, Step, Trigger
 from .subscriptions import LISTEN_METHOD, NOTIFICATION_FILTER_FIELDS
-from .task_client import TASK_METHODS, task_augmented
 
 __all__ = ["OutboundMixin"]
 
@@ -118,7 +117,8 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
             self._our_caps = payload["capabilities"]
         requests.add_pending(rid, Outgoing(
             method, token, keep,
-            method in TASK_METHODS and task_augmented(payload, bool(self._stamp))))
+            method in task_client.TASK_METHODS
+            and task_client.task_augmented(payload, bool(self._stamp))))
         self._outbound.append(frame)
         return rid
 
