@@ -110,6 +110,15 @@ class TaskHandle:
         ``cancelled``."""
         return self._poller.snapshot.status
 
+    def _params(self, **more: Any) -> dict[str, Any]:
+        """A ``tasks/*`` request's params: the task, and (2026-07-28) the extension declared in
+        the request's client capabilities, which the server requires on each of them."""
+        params: dict[str, Any] = {"taskId": self.task_id, **more}
+        if self.modern:
+            params["_meta"] = {tc.CLIENT_CAPABILITIES_META: tc.declare_tasks(
+                self.session.client.capabilities(modern=True))}
+        return params
+
     async def get(self) -> tc.TaskSnapshot:
         """Send one ``tasks/get`` and return the task it describes.
 
@@ -122,7 +131,7 @@ class TaskHandle:
                 names another task).
             SessionClosed: the session ended first.
         """
-        result = await self.session.send_request("tasks/get", {"taskId": self.task_id})
+        result = await self.session.send_request("tasks/get", self._params())
         snapshot = tc.parse_task(result, modern=self.modern)
         self._next = self._poller.observe(snapshot, trio.current_time())
         return snapshot
@@ -145,7 +154,7 @@ class TaskHandle:
             raise LocalProtocolError("2025-11-25 tasks have no tasks/update: the server sends "
                                      "its input requests as requests of their own")
         await self.session.send_request(
-            "tasks/update", {"taskId": self.task_id, "inputResponses": dict(input_responses)})
+            "tasks/update", self._params(inputResponses=dict(input_responses)))
         self._next = self._poller.answered(input_responses)
 
     async def cancel(self) -> None:
@@ -160,7 +169,7 @@ class TaskHandle:
         if self._poller.snapshot.terminal:
             await trio.lowlevel.checkpoint()
             return
-        result = await self.session.send_request("tasks/cancel", {"taskId": self.task_id})
+        result = await self.session.send_request("tasks/cancel", self._params())
         self._cancel_sent = True
         if not self.modern and isinstance(result, Mapping) and "status" in result:
             snapshot = tc.parse_task(result, modern=False)  # 2025-11-25 answers the task

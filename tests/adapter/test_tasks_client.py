@@ -51,6 +51,12 @@ TOOLS = [{"name": "slow", "inputSchema": {"type": "object"},
          {"name": "plain", "inputSchema": {"type": "object"}}]
 
 
+def declares(params: dict[str, Any]) -> bool:
+    """Whether a 2026-07-28 request declares the tasks extension (in its client capabilities)."""
+    caps = params.get("_meta", {}).get("io.modelcontextprotocol/clientCapabilities", {})
+    return TASKS_EXTENSION in caps.get("extensions", {})
+
+
 class FakeTaskServer:
     """A task server of either era. ``plan`` is what successive ``tasks/get`` polls show
     (the last step repeats): ``("working", message)``, ``("input_required", requests)``,
@@ -113,6 +119,9 @@ class FakeTaskServer:
             return
         if rid is None:
             return
+        if self.modern and method.startswith("tasks/") and not declares(params):
+            await self.send({"id": rid, "error": {"code": -32021, "message": "declare it"}})
+            return
         if method == "server/discover":
             if not self.modern:
                 await self.send({"id": rid, "error": {"code": -32601, "message": "no"}})
@@ -125,9 +134,7 @@ class FakeTaskServer:
         elif method == "tools/list":
             await self.result(rid, {"tools": TOOLS})
         elif method == "tools/call":
-            declared = TASKS_EXTENSION in params.get("_meta", {}).get(
-                "io.modelcontextprotocol/clientCapabilities", {}).get("extensions", {}) \
-                if self.modern else "task" in params
+            declared = declares(params) if self.modern else "task" in params
             if not (declared and self.as_task and params["name"] != "plain"):
                 await self.result(rid, {"content": [{"type": "text", "text": "sync"}]})
             elif self.modern:
@@ -443,12 +450,37 @@ def _frozen(task: Any) -> Any:
     return frozen
 
 
-async def test_unknown_task_is_the_servers_error() -> None:
-    server = FakeTaskServer(True, [("working", "w")])
-
+async def test_every_tasks_request_declares_the_extension(autojump_clock: Any) -> None:
+    # 2026-07-28: a server refuses tasks/* of a request that does not declare it (-32021)
+    plan = [("input_required", {"k": ASK}), ("completed", DONE)]
+    server = FakeTaskServer(True, plan)
     async with connected(server) as session:
         handle = await session.call_tool_as_task("slow")
         assert isinstance(handle, TaskHandle)
+        assert (await handle.wait()).content[0].text == "done"
+        await handle.cancel()  # seen completed: nothing sent
+    sent = [m for _, m in server.seen if m.get("method", "").startswith("tasks/")]
+    assert [m["method"] for m in sent] == ["tasks/get", "tasks/update", "tasks/get"]
+    assert all(declares(m["params"]) and m["params"]["taskId"] == "task-1" for m in sent)
+
+
+async def test_the_servers_error_on_tasks_get_is_raised() -> None:
+    server = FakeTaskServer(True, [("working", "w")])
+    async with connected(server) as session:
+        handle = await session.call_tool_as_task("slow")
+        assert isinstance(handle, TaskHandle)
+        server.handle = _unknown_task(server.handle)  # type: ignore[method-assign]
         with pytest.raises(MCPError) as info:
-            await session.send_request("tasks/nope", {"taskId": "x"})
-        assert int(info.value.code) == -32601
+            await handle.get()
+        assert int(info.value.code) == -32602 and not isinstance(info.value, TaskFailed)
+
+
+def _unknown_task(handle: Any) -> Any:
+    async def refusing(msg: dict[str, Any]) -> None:
+        if msg.get("method") == "tasks/get":
+            server_send = handle.__self__.send
+            await server_send({"id": msg["id"], "error": {"code": -32602,
+                                                          "message": "Task not found"}})
+            return
+        await handle(msg)
+    return refusing
