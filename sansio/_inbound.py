@@ -230,7 +230,7 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
             if result_type == "input_required":
                 self._on_input_required(rid, out, result)
                 return
-            if result_type == "task" and out.method in TASK_CREATING:
+            if result_type == "task" and out.method in TASK_CREATING and out.task:
                 # The tasks extension: the server runs the request as a task (its handle).
                 if self._validate:
                     try:
@@ -251,12 +251,13 @@ class InboundMixin(HandshakeMixin, StatelessMixin, MrtrMixin, ListenMixin):
             spec = self._our_requests.get(out.method)
             if result_type is not None and out.method in EXTENSION_REQUESTS:
                 spec = EXTENSION_REQUESTS[out.method]  # tasks/get, tasks/cancel (2026-07-28)
-            elif spec is not None and spec.task_result is not None and "task" in result \
-                    and "content" not in result:
+            elif out.task and spec is not None and spec.task_result is not None and \
+                    "task" in result and "content" not in result:
                 spec = attrs.evolve(spec, result=spec.task_result)  # 2025-11-25 task handle
-            if spec is not None and spec.result is not None:
+            cls = None if spec is None else spec.result
+            if cls is not None:
                 try:
-                    typed = structure(result, spec.result)
+                    typed = structure(result, cls)
                 except TypeValidationError as exc:
                     raise RemoteProtocolError(
                         f"invalid result for {out.method}: {'; '.join(exc.errors)}",

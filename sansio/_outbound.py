@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import _codec, _stateless
+from . import _codec, _stateless, task_client
 from ._core import CANCELLED, LOG, PROGRESS, Queued
 from ._handshake import HandshakeMixin
 from ._listen import ListenMixin
@@ -128,7 +128,10 @@ class OutboundMixin(HandshakeMixin, MrtrMixin, ListenMixin):
             assert payload is not None
             self._init_id = rid
             self._our_caps = payload["capabilities"]
-        requests.add_pending(rid, Outgoing(method, token, keep))
+        requests.add_pending(rid, Outgoing(
+            method, token, keep,
+            method in task_client.TASK_METHODS
+            and task_client.task_augmented(payload, bool(self._stamp))))
         self._outbound.append(frame)
         return rid
 

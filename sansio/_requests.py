@@ -49,6 +49,9 @@ class Outgoing:
     # (stateless era, a request that may be answered input_required) the caller's params,
     # without the engine's stamp and the previous round's fields: InputRequired carries them.
     params: dict[str, Any] | None = None
+    # (tools/call) the request let the server answer with a task: 2025-11-25 ``params.task``,
+    # 2026-07-28 the tasks extension in its client capabilities (sansio.task_client).
+    task: bool = False
 
 
 @attrs.define(slots=True, eq=False)

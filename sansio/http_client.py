@@ -223,7 +223,9 @@ def answer_messages(content_type: str | None, body: bytes, *,
 
 # Requests a server answers without work of its own: their answer's head gets head_timeout.
 _ANSWERED_AT_ONCE = frozenset({"server/discover", "ping"})
-_NAME_SOURCE = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_NAME_SOURCE = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
+                # the tasks extension routes by the task (its specification, "Routing Headers")
+                "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId"}
 _SAFE_INTEGER = 2 ** 53 - 1
 
 
@@ -620,7 +622,8 @@ class StreamableHTTPClient:
         """(2026-07-28) The headers a POST of ``frame`` carries besides the usual ones:
         ``Content-Type``, ``MCP-Protocol-Version`` (the frame's revision), ``Mcp-Method``,
         ``Mcp-Name`` (``params.name`` of ``tools/call`` and ``prompts/get``, ``params.uri``
-        of ``resources/read``) and, for ``tools/call``, one ``Mcp-Param-{Name}`` per
+        of ``resources/read``, ``params.taskId`` of ``tasks/get``, ``tasks/update`` and
+        ``tasks/cancel``) and, for ``tools/call``, one ``Mcp-Param-{Name}`` per
         annotated argument present and not null (:attr:`tool_headers`)."""
         out = {"content-type": "application/json"}
         if frame.protocol_version is not None:

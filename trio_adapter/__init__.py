@@ -35,6 +35,13 @@ from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._reconnect import Reconnect, ReconnectInfo
 from ._schema import ToolDefinitionError
 from ._session import BaseSession, ProgressCallback, RequestContext, SessionState, TraceHook
+from ._task_client import (  # tasks, the client side (issue 13)
+    TaskCancelled,
+    TaskExpired,
+    TaskFailed,
+    TaskHandle,
+    TaskStatusCallback,
+)
 from ._transport import MemoryTransport, StreamTransport, Transport, memory_transport_pair
 from .client import Client, ClientSession, ConnectMode, Listener
 from .content import Audio, Image
@@ -89,6 +96,11 @@ __all__ = [
     "StdioTransport",
     "StreamTransport",
     "StreamableHTTPTransport",
+    "TaskCancelled",
+    "TaskExpired",
+    "TaskFailed",
+    "TaskHandle",
+    "TaskStatusCallback",
     "TokenRejected",
     "TokenVerifier",
     "ToolDefinitionError",

@@ -16,6 +16,7 @@ import math
 import mimetypes
 import re
 import shutil
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 import trio
 
 from sansio import types as t
+from sansio.task_client import TaskSnapshot
 
 from ._session import RequestContext
 from .cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CLIError, _block_text, _dump, _with_session
@@ -281,12 +283,31 @@ class StatusLine:
             self.stream.write(self._shown + "\x1b[K")
         self.stream.flush()
 
+    async def task(self, snapshot: TaskSnapshot) -> None:
+        """Show a task's status (a :data:`~trio_adapter.TaskStatusCallback`): on a terminal
+        as the progress line, elsewhere as a line of its own for each change."""
+        text = format_task(snapshot)
+        if not self.terminal:
+            self.line(f"trio-mcp: {text}")
+            return
+        self._shown = text if len(text) < self.width() else text[:self.width() - 2] + "…"
+        self.stream.write("\r" + self._shown + "\x1b[K")
+        self.stream.flush()
+
     def clear(self) -> None:
         """Erase the progress line, if one is shown (before other output or at the end)."""
         if self._shown:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
             self._shown = ""
+
+
+def format_task(snapshot: TaskSnapshot) -> str:
+    """One task status line: ``task <id>: working: Gathering sources...``."""
+    text = f"task {snapshot.task_id}: {snapshot.status}"
+    if snapshot.status_message:
+        text += ": " + " ".join(snapshot.status_message.split())
+    return text
 
 
 def format_progress(done: float, total: float | None, message: str | None,
@@ -722,7 +743,7 @@ def _write(text: str) -> None:
 
 async def _call(session: ClientSession, args: argparse.Namespace, status: StatusLine,
                 arguments: dict[str, Any] | None, saver: Saver | None) -> int:
-    result = await session.call_tool(args.tool, arguments, on_progress=status.progress)
+    result = await _interruptible_call(session, args.tool, arguments, status)
     status.clear()
     if args.json:
         print(_dump(t.unstructure(result, session.protocol_version)))
@@ -736,6 +757,37 @@ async def _call(session: ClientSession, args: argparse.Namespace, status: Status
     if result.structured_content is not None and not result.content:
         print(_dump(result.structured_content))  # the text blocks already say it
     return EXIT_OK
+
+
+async def _interruptible_call(session: ClientSession, tool: str,
+                              arguments: dict[str, Any] | None,
+                              status: StatusLine) -> t.CallToolResult:
+    """``call_tool`` with the task's status on stderr; the first Ctrl-C cancels the call (a
+    task gets ``tasks/cancel``, bounded by ``CANCEL_TIMEOUT``; a plain call
+    ``notifications/cancelled``) and exits with status 130, a second stops at once."""
+    interrupted = False
+    with trio.open_signal_receiver(signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+            call = trio.CancelScope()
+
+            async def watch() -> None:
+                nonlocal interrupted
+                async for _ in signals:
+                    if interrupted:
+                        raise KeyboardInterrupt
+                    interrupted = True
+                    status.line("trio-mcp: interrupted: cancelling the call "
+                                "(Ctrl-C again to stop at once)")
+                    call.cancel()
+
+            nursery.start_soon(watch)
+            with call:
+                result = await session.call_tool(tool, arguments, on_progress=status.progress,
+                                                 on_task_status=status.task)
+            nursery.cancel_scope.cancel()
+    if interrupted:
+        raise CLIError(f"tool {tool!r}: interrupted", 128 + signal.SIGINT)
+    return result
 
 
 async def _read(session: ClientSession, args: argparse.Namespace, saver: Saver | None) -> int:

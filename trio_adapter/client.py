@@ -35,6 +35,7 @@ from sansio import (
     ResponseReceived,
     Role,
     SubscriptionFilter,
+    task_client,
 )
 from sansio import era_probe as _probe
 from sansio import types as t
@@ -53,6 +54,7 @@ from ._session import (
     TraceHook,
     _Slot,
 )
+from ._task_client import CANCEL_TIMEOUT, TaskHandle, TaskStatusCallback
 from ._transport import Transport
 from ._util import session_scope
 
@@ -82,6 +84,9 @@ _MODES = ("auto", "modern", "legacy")
 #: stateless revision is probed with it first.
 _ERA_CACHE: OrderedDict[tuple[Any, ...], str] = OrderedDict()
 _ERA_CACHE_SIZE = 256
+
+#: (tasks, 2025-11-25) at most this many tools' ``execution.taskSupport`` kept per session.
+_MAX_TOOLS_REMEMBERED = 10_000
 
 
 def _cache_key(transport: Transport) -> tuple[Any, ...] | None:
@@ -1137,6 +1142,9 @@ class ClientSession(BaseSession):
         """Every tool, following ``nextCursor`` until the last page."""
         return await self._all("tools/list", "tools", t.ListToolsResult)
 
+    # ------------------------------------------------------------------ tools/call and tasks
+    # (issue 13, the client side of tasks: see trio_adapter/_task_client.py, sansio/task_client.py)
+
     async def call_tool(
         self,
         name: str,
@@ -1144,23 +1152,129 @@ class ClientSession(BaseSession):
         *,
         on_progress: ProgressCallback | None = None,
         meta: Mapping[str, Any] | None = None,
+        on_task_status: TaskStatusCallback | None = None,
     ) -> t.CallToolResult:
         """Call a tool and return its result.
 
         A tool that failed is *not* an exception: check ``result.is_error``.
+
+        Against a server that runs the call as a task, this waits for the task and returns
+        the same result the plain call gives (see :meth:`call_tool_as_task` for the handle):
+        2026-07-28 declares the ``io.modelcontextprotocol/tasks`` extension on the request (the
+        server decides); 2025-11-25 asks for a task only for a tool whose
+        ``execution.taskSupport`` is ``"required"`` on a server with
+        ``tasks.requests.tools.call`` (``tools/list`` is asked once per session to learn it).
+        The task's input requests are answered by the client's handlers. Cancelling the call
+        sends ``tasks/cancel`` (shielded, bounded by ``CANCEL_TIMEOUT``).
 
         Args:
             name: the tool.
             arguments: its arguments.
             on_progress: receive the tool's progress notifications.
             meta: ``_meta`` for the request.
+            on_task_status: ``await on_task_status(snapshot)`` when the call became a task,
+                with the task as created and after each poll that showed a change.
+
+        Raises:
+            TaskFailed: the task ended with a JSON-RPC error (an :class:`MCPError`: the
+                error's code, message and data).
+            TaskCancelled: the task was cancelled (by someone else, or the server).
+            TaskExpired: the task showed no change for longer than its ttl.
+            MCPError, SessionClosed, RequestTimeout: as every request.
         """
+        started = await self._start_tool_call(name, arguments, on_progress, meta, None,
+                                              ask=False)
+        if not isinstance(started, TaskHandle):
+            return started
+        try:
+            return await started.wait(on_status=on_task_status)
+        except trio.Cancelled:
+            with trio.CancelScope(shield=True), trio.move_on_after(CANCEL_TIMEOUT), \
+                    suppress(Exception):
+                await started.cancel()
+            raise
+
+    async def call_tool_as_task(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        on_progress: ProgressCallback | None = None,
+        meta: Mapping[str, Any] | None = None,
+        ttl_ms: int | None = None,
+        poll_policy: task_client.PollPolicy | None = None,
+    ) -> TaskHandle | t.CallToolResult:
+        """Call a tool, letting it become a task, and return the task's handle without
+        waiting for it (poll it with :meth:`TaskHandle.wait`, :meth:`TaskHandle.get`; end it
+        with :meth:`TaskHandle.cancel`).
+
+        The server may still answer at once: then the result is returned (2026-07-28: the
+        server alone decides; 2025-11-25: a task is asked for when the server declares
+        ``tasks.requests.tools.call`` and the tool's ``execution.taskSupport`` is
+        ``"optional"`` or ``"required"``).
+
+        Args:
+            name, arguments, on_progress, meta: as :meth:`call_tool`.
+            ttl_ms: (2025-11-25) the ``params.task.ttl`` to ask for.
+            poll_policy: how the handle polls (default :class:`~sansio.task_client.PollPolicy`:
+                the server's interval, from 0.05 s to 30 s, x1.5 per unchanged poll).
+
+        Raises:
+            sansio.task_client.MalformedTask: the answer is a malformed task.
+            MCPError, SessionClosed, RequestTimeout: as every request.
+        """
+        return await self._start_tool_call(name, arguments, on_progress, meta, ttl_ms,
+                                           ask=True, policy=poll_policy)
+
+    #: (2025-11-25) each tool's ``execution.taskSupport``, learnt from one ``tools/list``.
+    _task_support: dict[str, str | None] | None = None
+
+    async def _start_tool_call(
+        self, name: str, arguments: Mapping[str, Any] | None,
+        on_progress: ProgressCallback | None, meta: Mapping[str, Any] | None,
+        ttl_ms: int | None, *, ask: bool, policy: task_client.PollPolicy | None = None,
+    ) -> TaskHandle | t.CallToolResult:
         params: dict[str, Any] = {"name": name}
         if arguments is not None:
             params["arguments"] = dict(arguments)
-        if meta is not None:
-            params["_meta"] = dict(meta)
-        return await self._typed("tools/call", params, t.CallToolResult, on_progress)
+        modern = self._era == "modern"
+        own_meta = dict(meta) if meta is not None else {}
+        augmented = False
+        if modern:  # the server decides; the extension is declared on this request only
+            own_meta.setdefault(task_client.CLIENT_CAPABILITIES_META, task_client.declare_tasks(
+                self.client.capabilities(modern=True)))
+        elif await self._wants_task(name, ask):
+            params["task"] = {} if ttl_ms is None else {"ttl": ttl_ms}
+            augmented = True
+        if own_meta:
+            params["_meta"] = own_meta
+        slot = await self._request("tools/call", params, on_progress)
+        assert slot.result is not None
+        created = task_client.created_task(slot.result, modern=modern, augmented=augmented)
+        if created is not None:
+            return TaskHandle(self, created, modern=modern, policy=policy)
+        typed = slot.typed
+        if typed.__class__ is t.CallToolResult:
+            return typed
+        return t.structure(slot.result, t.CallToolResult)
+
+    async def _wants_task(self, name: str, ask: bool) -> bool:
+        """(2025-11-25) Whether to put ``params.task`` on a call of tool ``name``: the server
+        runs tools as tasks and the tool requires it (or allows it, when ``ask``)."""
+        tasks = self.server_capabilities.get("tasks")
+        requests = tasks.get("requests") if isinstance(tasks, Mapping) else None
+        tools = requests.get("tools") if isinstance(requests, Mapping) else None
+        if not (isinstance(tools, Mapping) and isinstance(tools.get("call"), Mapping)):
+            return False
+        if self._task_support is None:
+            support: dict[str, str | None] = {}
+            for tool in await self.list_all_tools():
+                support[tool.name] = tool.execution.task_support if tool.execution else None
+                if len(support) >= _MAX_TOOLS_REMEMBERED:
+                    break
+            self._task_support = support
+        wanted = self._task_support.get(name)
+        return wanted == "required" or (ask and wanted == "optional")
 
     async def list_resources(self, cursor: str | None = None) -> t.ListResourcesResult:
         """One page of ``resources/list``."""

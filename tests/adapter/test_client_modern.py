@@ -237,7 +237,9 @@ async def test_an_input_required_round_is_answered_by_the_elicitation_handler() 
     first, retry = [e for e in server.seen if e.method == "tools/call"]
     assert retry.request_id != first.request_id and retry.is_retry
     assert retry.request_state == 'state "1" \u00e9'  # echoed byte-exact
-    assert retry.client_capabilities == {"elicitation": {}}
+    # call_tool declares the tasks extension on each tools/call (docs/adapter.md, Tasks)
+    assert retry.client_capabilities == {
+        "elicitation": {}, "extensions": {"io.modelcontextprotocol/tasks": {}}}
 
 
 async def test_a_state_only_round_is_retried_after_a_backoff(autojump_clock: Any) -> None:
