@@ -33,6 +33,7 @@ from typing import Any, Final, TypeAlias
 import attrs
 
 from .jsonrpc import ErrorObject
+from .tasks import EXTENSION_ID, EXTENSION_REQUESTS
 
 __all__ = [
     "TASKS_EXTENSION",
@@ -58,13 +59,13 @@ __all__ = [
     "task_augmented",
 ]
 
-TASKS_EXTENSION: Final = "io.modelcontextprotocol/tasks"
+TASKS_EXTENSION: Final = EXTENSION_ID
 """The extension's identifier (2026-07-28), a key of ``capabilities.extensions``."""
 
 TASK_METHODS: Final = frozenset({"tools/call"})
 """The requests that may be answered with a task (both revisions)."""
 
-TASK_EXTENSION_REQUESTS: Final = frozenset({"tasks/get", "tasks/update", "tasks/cancel"})
+TASK_EXTENSION_REQUESTS: Final = frozenset(EXTENSION_REQUESTS)
 """(2026-07-28) The requests the extension adds, client to server. Outside the core method
 tables (``tasks/get`` and ``tasks/cancel`` there are 2025-11-25's): a stateless-era client engine
 sends them, and passes their answers on unstructured, for this module to read."""
