@@ -835,10 +835,16 @@ class Server:
     def _task_changed(self, state: TaskState) -> None:
         """A task changed: ``notifications/tasks`` (2026-07-28) to the listen streams that
         asked for it, ``notifications/tasks/status`` (2025-11-25) to the session that created
-        it, if still there."""
+        it, if still there. A task created by a principal goes only to that principal's
+        listens (its result is theirs: the same rule as ``tasks/get``)."""
+        owner = state.principal
         for session in self.sessions:
-            if session._engine.era is Era.STATELESS:
-                session._queue_notification("notifications/tasks", state.detailed())
+            if session._engine.era is not Era.STATELESS:
+                continue
+            if owner is not None and (session.principal is None
+                                      or session.principal.key != owner):
+                continue
+            session._queue_notification("notifications/tasks", state.detailed())
         creator = self._task_sessions.get(state.task_id)
         if creator is not None:
             if not creator.closed:

@@ -560,3 +560,33 @@ async def test_2025_11_25_cancel_answers_the_task_and_a_required_tool_needs_the_
     assert cancelled["status"] == "cancelled"
     assert refused.value.code == -32601
     assert update.value.code == -32601
+
+
+async def test_a_principals_task_notifications_reach_only_that_principals_listens() -> None:
+    """A task created by an authenticated principal is reported through ``notifications/tasks``
+    only to listens of that principal: another principal naming its id learns nothing."""
+    from sansio.auth_server import Principal
+
+    server, gate = make_server()
+    with trio.fail_after(5):
+        async with raw(server) as alice, raw(server) as bob:
+            await alice.result("tools/list")
+            await bob.result("tools/list")
+            alice_side, bob_side = server.sessions
+            alice_side.principal = Principal("alice", issuer="https://as")
+            bob_side.principal = Principal("bob", issuer="https://as")
+            tid = (await alice.tool("job", {"label": "mine"}))["taskId"]
+            for client in (alice, bob):
+                await client.send("subscriptions/listen", {"notifications": {"taskIds": [tid]}})
+                assert (await client.message())["method"] == \
+                    "notifications/subscriptions/acknowledged"
+            await gate.started.wait()
+            gate.go.set()
+            note = await alice.message()
+            while note["params"]["status"] != "completed":
+                note = await alice.message()
+            # Bob's next message is the answer to his next request: nothing was queued before.
+            rid = await bob.send("tools/list")
+            answer = await bob.message()
+    assert note["params"]["taskId"] == tid
+    assert answer.get("id") == rid and "result" in answer
