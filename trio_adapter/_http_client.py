@@ -331,7 +331,8 @@ class StreamableHTTPTransport(Transport):
             the request it answers fails); ``None``: none.
         max_connections: the most connections open at once (busy and idle, the standalone
             GET's included; at least 2; ``None``: no cap). A request beyond it waits for one
-            in the background, at most ``connect_timeout``, then fails alone; a message
+            in the background, at most ``answer_timeout`` (``connect_timeout`` when that
+            is ``None`` or shorter), then fails alone; a message
             answered at once may open one past it rather than wait.
 
     Raises:
@@ -381,6 +382,9 @@ class StreamableHTTPTransport(Transport):
         self._ssl = ssl_context
         self._connect_timeout = connect_timeout
         self._close_timeout = close_timeout
+        # bound on a request's wait for a free connection (max_connections)
+        self._queue_timeout = connect_timeout if answer_timeout is None else \
+            max(answer_timeout, connect_timeout)
         # What the answers carry, waiting for the session's reader: bounded. A stream reader
         # waits when it is full (backpressure down to the socket); a local error answer that
         # finds it full fails the transport rather than grow it.
@@ -515,13 +519,16 @@ class StreamableHTTPTransport(Transport):
             elif not wait:
                 return None
             else:
+                # A queued request waits as long as its answer's head may take: it is
+                # waiting for its answer either way (answer_timeout, or connect_timeout).
+                bound = self._queue_timeout
                 try:
-                    with trio.fail_after(self._connect_timeout):
+                    with trio.fail_after(bound):
                         pooled = await pool.wait()
                 except trio.TooSlowError:
                     raise HTTPTransportError(
                         f"all {pool.limit} connections to {self.url} stayed busy for "
-                        f"{self._connect_timeout:g} s", self.url) from None
+                        f"{bound:g} s", self.url) from None
         if pooled is not None:
             stream, conn = pooled
             data = _request_bytes(conn, method, self._target, hdrs, body, heads=self._heads)

@@ -322,3 +322,38 @@ async def test_concurrent_calls_share_at_most_max_connections() -> None:
 def test_max_connections_must_leave_room_for_the_standalone_stream() -> None:
     with pytest.raises(ValueError, match="at least 2"):
         StreamableHTTPTransport("http://127.0.0.1:9/mcp", max_connections=1)
+
+
+async def test_a_call_queued_for_a_connection_waits_as_long_as_its_answer_may() -> None:
+    """A call beyond ``max_connections`` queues for a free connection for as long as its
+    answer's head may take (``answer_timeout``), not only ``connect_timeout``: calls queued
+    behind slower ones are served, never failed for having queued."""
+    server = Server("queue", "1")
+    gate = trio.Event()
+
+    @server.tool()
+    async def wait() -> str:
+        """Wait for the gate."""
+        await gate.wait()
+        return "done"
+
+    async with trio.open_nursery() as nursery:
+        info = await nursery.start(lambda task_status: serve_http(
+            server, json_response=True, task_status=task_status))
+        transport = StreamableHTTPTransport(info.url, max_connections=2, connect_timeout=0.2,
+                                            answer_timeout=10)
+        async with legacy().connect(transport) as s:
+            results: list[str] = []
+
+            async def call() -> None:
+                result = await s.call_tool("wait", {})
+                results.append(result.content[0].text)  # type: ignore[union-attr]
+
+            with trio.fail_after(10):
+                async with trio.open_nursery() as calls:
+                    for _ in range(3):
+                        calls.start_soon(call)
+                    await trio.sleep(0.5)  # past connect_timeout: two calls are queued
+                    gate.set()
+            assert results == ["done"] * 3
+        nursery.cancel_scope.cancel()
