@@ -124,6 +124,31 @@ def bearer_challenge(value: str | None) -> Challenge | None:
     return None
 
 
+def describe_refusal(status: int, www_authenticate: str | None) -> str:
+    """The one line for a 401 or 403 a client without authorization configured got: what the
+    server's challenge says is missing (RFC 6750 section 3: ``error``, ``scope``; RFC 9728:
+    ``resource_metadata``) and how to log in, e.g. ``HTTP 403: insufficient_scope: the token
+    lacks scope 'files:write'; log in with StreamableHTTPTransport(url, auth=OAuth(...))``."""
+    challenge = bearer_challenge(www_authenticate)
+    error = challenge.error if challenge is not None else None
+    scopes = challenge.scopes if challenge is not None else None
+    parts = [f"HTTP {status}: {error or ('unauthorized' if status == 401 else 'forbidden')}"]
+    if status == 403 or error == "insufficient_scope":
+        if scopes:
+            parts.append(f"the token lacks scope {' '.join(map(repr, scopes))}")
+    elif challenge is None:
+        parts.append("the server requires authorization")
+    else:
+        parts.append(f"the server requires a {challenge.scheme.capitalize()} token"
+                     + (f" with scope {' '.join(map(repr, scopes))}" if scopes else ""))
+        if challenge.resource_metadata:
+            parts[-1] += f" (its metadata: {challenge.resource_metadata})"
+    description = challenge.params.get("error_description") if challenge is not None else None
+    if description:
+        parts.append(description)
+    return ": ".join(parts) + "; log in with StreamableHTTPTransport(url, auth=OAuth(...))"
+
+
 # -- metadata
 
 def _origin(url: str) -> str:

@@ -431,3 +431,16 @@ def test_a_dpop_token_request_carries_a_proof_and_honours_the_nonce() -> None:
     script = Script(metadata=as_metadata(dpop_signing_alg_values_supported=["ES256"]))
     run(flow(AuthState()), script)
     assert "dpop" not in dict(script.calls[-1].headers)
+
+
+def test_a_refusal_without_authorization_says_what_is_missing() -> None:
+    from sansio.oauth import describe_refusal
+
+    line = describe_refusal(401, 'Bearer resource_metadata="https://r/.well-known/x", '
+                                 'scope="files:read"')
+    assert line == ("HTTP 401: unauthorized: the server requires a Bearer token with scope "
+                    "'files:read' (its metadata: https://r/.well-known/x); log in with "
+                    "StreamableHTTPTransport(url, auth=OAuth(...))")
+    line = describe_refusal(403, 'Bearer error="insufficient_scope", scope="admin audit"')
+    assert line.startswith("HTTP 403: insufficient_scope: the token lacks scope 'admin' 'audit'")
+    assert "\n" not in describe_refusal(401, "garbage ,,, =")

@@ -798,11 +798,16 @@ class StreamableHTTPTransport(Transport):
             with trio.move_on_after(self._connect_timeout):
                 body = await response.body(outcome.read_limit)
             await response.aclose()
+            refusal = None
+            challenge = response.headers.get("www-authenticate")
+            if outcome.status in (401, 403) and challenge:
+                # no auth= (else the flow ran): what the challenge says is missing
+                refusal = _oauth.describe_refusal(outcome.status, challenge)
             if outcome.answer_locally:
                 self._deliver_error(self.client.error_for(msg, outcome.status, body,
-                                                          outcome.content_type))
+                                                          outcome.content_type, message=refusal))
                 return
-            raise HTTPTransportError(self.client.failure_message(
+            raise HTTPTransportError(refusal or self.client.failure_message(
                 outcome.status, body, outcome.content_type), self.url)
         assert self._nursery is not None
         if isinstance(outcome, _hc.ReadSSE):

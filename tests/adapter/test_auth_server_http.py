@@ -588,3 +588,17 @@ async def test_modern_requests_of_two_principals_each_see_their_own() -> None:
             answer = (await http(info.port, "POST", "/mcp", body=body, headers=headers,
                                  bearer=token(info.url, sub=sub))).json()
             assert answer["result"]["content"][0]["text"].split()[0] == sub
+
+
+async def test_a_client_without_authorization_is_told_what_is_missing() -> None:
+    """Our client with no ``auth=``: a 401 at connect and a 403 for a scoped tool are one line
+    each, naming what the challenge asks for (not a bare HTTP status)."""
+    from trio_adapter import Client, ConnectError
+    from trio_adapter.http import StreamableHTTPTransport
+
+    verifier = JWTVerifier(issuer=ISSUER, keys=[PUBLIC_JWK])
+    async with protected(verifier) as (info, _):
+        with pytest.raises(ConnectError, match=r"HTTP 401: .*requires a Bearer token.*"
+                                               r"oauth-protected-resource.*auth=OAuth"):
+            async with Client("c", "1", mode="legacy").connect(StreamableHTTPTransport(info.url)):
+                pass  # pragma: no cover
