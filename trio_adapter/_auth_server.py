@@ -38,6 +38,7 @@ from sansio.auth_server import (
 )
 
 from ._netfail import _check_resolvable, describe_failure
+from ._oneshot import AnswerTooLarge, request_once
 
 if TYPE_CHECKING:
     from sansio.http import CompleteRequest
@@ -86,56 +87,25 @@ async def _fetch(method: str, url: str, *, headers: Sequence[tuple[str, str]] = 
     Raises:
         VerifierUnavailable: unreachable, too slow, too large, or not HTTP.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise VerifierUnavailable(f"{url}: not an http(s) URL")
-    host = parts.hostname
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    conn = h11.Connection(h11.CLIENT)
-    hdrs = [("host", parts.netloc), ("user-agent", "trio-mcp"), ("connection", "close"),
-            *headers]
-    if body or method == "POST":
-        hdrs.append(("content-length", str(len(body))))
-    out = conn.send(h11.Request(method=method, target=target, headers=hdrs)) or b""
-    if body:
-        out += conn.send(h11.Data(data=body)) or b""
-    out += conn.send(h11.EndOfMessage()) or b""
-    status = 0
-    chunks: list[bytes] = []
-    size = 0
+    host = urlsplit(url).hostname
     try:
         with trio.fail_after(within):
-            _check_resolvable(host)
-            stream: trio.abc.Stream = await trio.open_tcp_stream(host, port)
-            try:
-                if parts.scheme == "https":
-                    stream = trio.SSLStream(stream, ssl_context or ssl.create_default_context(),
-                                            server_hostname=host)
-                await stream.send_all(out)
-                while True:
-                    event = conn.next_event()
-                    if event is h11.NEED_DATA:
-                        conn.receive_data(bytes(await stream.receive_some(65536)))
-                    elif isinstance(event, h11.Response):
-                        status = event.status_code
-                    elif isinstance(event, h11.Data):
-                        size += len(event.data)
-                        if size > max_body:
-                            raise VerifierUnavailable(
-                                f"{url}: the answer is larger than {max_body} bytes")
-                        chunks.append(bytes(event.data))
-                    elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
-                        break
-            finally:
-                await trio.aclose_forcefully(stream)
+            if host:
+                _check_resolvable(host)
+            status, _, answer = await request_once(method, url, headers, body,
+                                                   max_body=max_body, ssl_context=ssl_context)
+    except ValueError:
+        raise VerifierUnavailable(f"{url}: not an http(s) URL") from None
+    except AnswerTooLarge:
+        raise VerifierUnavailable(f"{url}: the answer is larger than {max_body} bytes") \
+            from None
     except trio.TooSlowError:
         raise VerifierUnavailable(f"{url}: no answer within {within:g} s") from None
     except (OSError, trio.BrokenResourceError) as exc:
         raise VerifierUnavailable(f"{url}: {describe_failure(exc)}") from None
     except h11.ProtocolError as exc:
         raise VerifierUnavailable(f"{url}: not a valid HTTP answer ({exc})") from None
-    return status, b"".join(chunks)
+    return status, answer
 
 
 def _digest(token: str) -> bytes:

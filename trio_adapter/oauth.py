@@ -40,6 +40,8 @@ from sansio.oauth import (
     UserAuthorization,
 )
 
+from ._oneshot import AnswerTooLarge, request_once
+
 __all__ = ["FileTokenStore", "InMemoryTokenStore", "OAuth", "OAuthError", "TokenStore",
            "http_request", "loopback_authorization"]
 
@@ -116,47 +118,16 @@ async def http_request(call: HTTPCall, *, ssl_context: ssl.SSLContext | None = N
 
     Raises:
         OSError, trio.BrokenResourceError, h11.ProtocolError: no (whole) answer;
-        OAuthError: the body is longer than ``max_body``.
+        OAuthError: not an http(s) URL, or the body is longer than ``max_body``.
     """
-    parts = urlsplit(call.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise OAuthError(f"not an http(s) URL: {call.url!r}")
-    tls = parts.scheme == "https"
-    port = parts.port or (443 if tls else 80)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    headers = [("host", parts.netloc.rsplit("@", 1)[-1]), ("user-agent", "trio-mcp"),
-               ("connection", "close"), *call.headers]
-    if call.body or call.method == "POST":
-        headers.append(("content-length", str(len(call.body))))
-    conn = h11.Connection(h11.CLIENT)
-    stream: trio.abc.Stream = await trio.open_tcp_stream(parts.hostname, port)
     try:
-        if tls:
-            stream = trio.SSLStream(stream, ssl_context or ssl.create_default_context(),
-                                    server_hostname=parts.hostname)
-        data = conn.send(h11.Request(method=call.method, target=target, headers=headers))
-        if call.body:
-            data = (data or b"") + (conn.send(h11.Data(data=call.body)) or b"")
-        data = (data or b"") + (conn.send(h11.EndOfMessage()) or b"")
-        await stream.send_all(data)
-        status, head, body = 0, {}, bytearray()
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                conn.receive_data(bytes(await stream.receive_some(65536)))
-            elif isinstance(event, h11.Response):
-                status = event.status_code
-                head = {k.decode().lower(): v.decode("latin-1") for k, v in event.headers}
-            elif isinstance(event, h11.Data):
-                body += event.data
-                if len(body) > max_body:
-                    raise OAuthError(f"the answer from {call.url} is larger than "
-                                     f"{max_body} bytes")
-            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
-                break
-    finally:
-        await trio.aclose_forcefully(stream)
-    return HTTPAnswer(status, head, bytes(body))
+        status, head, body = await request_once(call.method, call.url, call.headers, call.body,
+                                                max_body=max_body, ssl_context=ssl_context)
+    except ValueError as exc:
+        raise OAuthError(str(exc)) from None
+    except AnswerTooLarge as exc:
+        raise OAuthError(str(exc)) from None
+    return HTTPAnswer(status, head, body)
 
 
 def _sign(claims: Mapping[str, Any], alg: str, key: str) -> str:

@@ -287,8 +287,9 @@ async def test_413_and_close_fails_that_call_only() -> None:
 # ---------------------------------------------------------------- a cap on connections
 
 
-async def test_concurrent_calls_share_at_most_max_connections() -> None:
-    server = Server("pool", "1")
+def gated_server(name: str) -> tuple[Server, trio.Event]:
+    """A server whose one tool, ``wait``, answers "done" once the event is set."""
+    server = Server(name, "1")
     gate = trio.Event()
 
     @server.tool()
@@ -297,6 +298,11 @@ async def test_concurrent_calls_share_at_most_max_connections() -> None:
         await gate.wait()
         return "done"
 
+    return server, gate
+
+
+async def test_concurrent_calls_share_at_most_max_connections() -> None:
+    server, gate = gated_server("pool")
     async with trio.open_nursery() as nursery:
         info = await nursery.start(lambda task_status: serve_http(
             server, json_response=True, task_status=task_status))
@@ -328,15 +334,7 @@ async def test_a_call_queued_for_a_connection_waits_as_long_as_its_answer_may() 
     """A call beyond ``max_connections`` queues for a free connection for as long as its
     answer's head may take (``answer_timeout``), not only ``connect_timeout``: calls queued
     behind slower ones are served, never failed for having queued."""
-    server = Server("queue", "1")
-    gate = trio.Event()
-
-    @server.tool()
-    async def wait() -> str:
-        """Wait for the gate."""
-        await gate.wait()
-        return "done"
-
+    server, gate = gated_server("queue")
     async with trio.open_nursery() as nursery:
         info = await nursery.start(lambda task_status: serve_http(
             server, json_response=True, task_status=task_status))
