@@ -814,11 +814,13 @@ class _Conn:
             return
         if first_event is not None and first_event.final and \
                 len(first_event.data) < _JOIN_LIMIT:
-            # The usual quick answer: head, priming event and answer in one chunk, one write
-            # (the client parses one chunk, not two).
-            out = [http.start_stream(status, headers),
-                   http.stream_data(b"".join((*first, first_event.data)))]
-            await finish(out)
+            # The usual quick answer: the whole SSE body (priming event and answer) is known,
+            # so it goes out with a Content-Length in one write, not chunked: h11 rewrites a
+            # chunked head's framing headers (validating them all again), and the client
+            # parses one body instead of chunk framing.
+            await self._send(http.response(status, headers, b"".join((*first, first_event.data))))
+            if stream is not None:
+                self.endpoint.core.delivered(*stream)
             return
         out = [http.start_stream(status, headers)]
         out.extend(http.stream_data(data) for data in first if data)
