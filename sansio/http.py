@@ -125,6 +125,9 @@ _LEGACY_DEFAULT_VERSION = "2025-03-26"
 
 # ---------------------------------------------------------------- one HTTP connection
 
+_CACHED_FIELDS_MAX = 4096  # bytes of fields: a received head larger than this is not cached
+
+
 class HeadCache:
     """Validated h11 head events, made once per distinct head, for one owner.
 
@@ -171,7 +174,9 @@ class HeadCache:
                  ) -> tuple[tuple[tuple[str, str], ...], int | None]:
         """A received head's fields (``h11.Headers.raw_items()``) as ``(name, value)`` text,
         names lowercased, and its Content-Length (``None``: absent or not a number); decoded
-        once per distinct set of fields, the way :meth:`response` makes events once."""
+        once per distinct set of fields, the way :meth:`response` makes events once (sets
+        of more than 4 KiB are decoded each time: a peer's heads never hold more than
+        ``max_heads`` times that)."""
         key = tuple(raw)
         got = self._received.get(key)
         if got is None:
@@ -180,7 +185,9 @@ class HeadCache:
             headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw)
             length = next((_int_or_none(v) for k, v in headers if k == "content-length"),
                           None)
-            got = self._received[key] = (headers, length)
+            got = (headers, length)
+            if sum(len(k) + len(v) for k, v in raw) <= _CACHED_FIELDS_MAX:
+                self._received[key] = got  # a peer's large heads are not kept
         return got
 
     def request(self, method: str, target: str, headers: tuple[tuple[str, str], ...]

@@ -490,6 +490,10 @@ def test_received_fields_are_decoded_once_and_bounded() -> None:
     for i in range(core.heads.max_heads * 2):
         core.heads.received([(b"X-N", str(i).encode())])
     assert len(core.heads._received) <= core.heads.max_heads
+    core.heads._received.clear()
+    big = [(b"X-Big", b"v" * 5000)]
+    assert core.heads.received(big)[0] == (("x-big", "v" * 5000),)
+    assert not core.heads._received  # a large head is decoded, not kept
 
 
 def test_open_stream_says_whether_it_carries_initialize() -> None:

@@ -109,11 +109,11 @@ class SessionExpired(HTTPTransportError):
 
 
 class _Response:
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], stream: trio.abc.Stream,
+    def __init__(self, status: int, headers: Sequence[tuple[str, str]], stream: trio.abc.Stream,
                  conn: h11.Connection, pool: _Pool | None = None, *,
                  idle_timeout: float | None = None) -> None:
         self.status = status
-        self.headers = {k.decode().lower(): v.decode("latin-1") for k, v in headers}
+        self.headers = dict(headers)  # names lowercased (HeadCache.received)
         self.stream = stream
         self.conn = conn
         self._pool = pool
@@ -607,7 +607,9 @@ class StreamableHTTPTransport(Transport):
                     conn.receive_data(bytes(data))
                     continue
                 if isinstance(event, h11.Response):
-                    return _Response(event.status_code, list(event.headers), stream, conn,
+                    return _Response(event.status_code,
+                                     self._heads.received(event.headers.raw_items())[0],
+                                     stream, conn,
                                      self._pool, idle_timeout=self._read_timeout)
                 if isinstance(event, h11.ConnectionClosed):
                     raise trio.BrokenResourceError("the server closed the connection")
