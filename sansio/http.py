@@ -125,6 +125,9 @@ _LEGACY_DEFAULT_VERSION = "2025-03-26"
 
 # ---------------------------------------------------------------- one HTTP connection
 
+_CACHED_FIELDS_MAX = 4096  # bytes of fields: a received head larger than this is not cached
+
+
 class HeadCache:
     """Validated h11 head events, made once per distinct head, for one owner.
 
@@ -134,15 +137,20 @@ class HeadCache:
     :class:`StreamableHTTPServer` shares its cache with the connections it makes; a client
     transport has its own).
 
+    A server's received heads repeat too: their fields are decoded to text once per distinct
+    set (:meth:`received`).
+
     Args:
-        max_heads: how many of each kind (request heads, response heads) are kept; when full,
-            that kind's cache is emptied and refilled.
+        max_heads: how many of each kind (request heads, response heads, received fields) are
+            kept; when full, that kind's cache is emptied and refilled.
     """
 
     def __init__(self, max_heads: int = 256) -> None:
         self.max_heads = max_heads
         self._responses: dict[tuple[int, tuple[tuple[str, str], ...]], h11.Response] = {}
         self._requests: dict[tuple[str, str, tuple[tuple[str, str], ...]], h11.Request] = {}
+        self._received: dict[tuple[tuple[bytes, bytes], ...],
+                             tuple[tuple[tuple[str, str], ...], int | None]] = {}
 
     def __len__(self) -> int:
         return len(self._responses) + len(self._requests)
@@ -161,6 +169,26 @@ class HeadCache:
             event = self._responses[key] = h11.Response(
                 status_code=status, headers=list(headers), reason=_reason(status))
         return event
+
+    def received(self, raw: list[tuple[bytes, bytes]]
+                 ) -> tuple[tuple[tuple[str, str], ...], int | None]:
+        """A received head's fields (``h11.Headers.raw_items()``) as ``(name, value)`` text,
+        names lowercased, and its Content-Length (``None``: absent or not a number); decoded
+        once per distinct set of fields, the way :meth:`response` makes events once (sets
+        of more than 4 KiB are decoded each time: a peer's heads never hold more than
+        ``max_heads`` times that)."""
+        key = tuple(raw)
+        got = self._received.get(key)
+        if got is None:
+            if len(self._received) >= self.max_heads:
+                self._received.clear()
+            headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw)
+            length = next((_int_or_none(v) for k, v in headers if k == "content-length"),
+                          None)
+            got = (headers, length)
+            if sum(len(k) + len(v) for k, v in raw) <= _CACHED_FIELDS_MAX:
+                self._received[key] = got  # a peer's large heads are not kept
+        return got
 
     def request(self, method: str, target: str, headers: tuple[tuple[str, str], ...]
                 ) -> h11.Request:
@@ -227,6 +255,7 @@ class HTTPServerConnection:
         self._max_discard = 2 * max_body if max_discard is None else max_discard
         self._head: h11.Request | None = None
         self._body: list[bytes] = []
+        self._fields: tuple[tuple[str, str], ...] = ()
         self._size = 0
         self._discard: int | None = None  # bytes still to throw away after an error answer
         self._raw = False  # ...counted as they arrive, h11 having given up on the stream
@@ -269,7 +298,7 @@ class HTTPServerConnection:
                 if self._fed > self._max_header and _head_size(event) > self._max_header:
                     return self._error(431, f"request head larger than {self._max_header} "
                                        "bytes", discard=True)
-                length = _content_length(event.headers)
+                self._fields, length = self.heads.received(event.headers.raw_items())
                 if length is not None and length > self._max_body:
                     return self._error(413, f"request body larger than {self._max_body} bytes",
                                        discard=True)
@@ -287,8 +316,7 @@ class HTTPServerConnection:
                 return CompleteRequest(
                     head.method.decode("ascii", "replace"),
                     head.target.decode("ascii", "replace"),
-                    tuple((k.decode("latin-1").lower(), v.decode("latin-1"))
-                          for k, v in head.headers),
+                    self._fields,
                     b"".join(self._body))
 
     @property
@@ -375,6 +403,13 @@ class HTTPServerConnection:
         return False
 
 
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def _reason(status: int) -> bytes:
     try:
         return HTTPStatus(status).phrase.encode("ascii")
@@ -389,16 +424,6 @@ def _head_size(event: h11.Request) -> int:
     for name, value in event.headers.raw_items():
         size += len(name) + len(value) + 4  # ": " and CRLF
     return size
-
-
-def _content_length(headers: Sequence[tuple[bytes, bytes]]) -> int | None:
-    for k, v in headers:
-        if k.lower() == b"content-length":
-            try:
-                return int(v)
-            except ValueError:
-                return None
-    return None
 
 
 # ---------------------------------------------------------------- outcomes

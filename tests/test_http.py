@@ -472,6 +472,30 @@ def test_head_events_are_made_once_and_bounded() -> None:
     assert len(heads) <= 2 * heads.max_heads
 
 
+def test_received_fields_are_decoded_once_and_bounded() -> None:
+    """A request's fields reach the core as lowercased text with its Content-Length; a
+    repeated set of fields is decoded once, and the cache never grows past its bound."""
+    core = StreamableHTTPServer(lambda: "s")
+    conn = core.connection()
+    wire = b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-Odd: \xe9\r\n\r\n{}"
+    conn.receive_data(wire)
+    got = conn.next_request()
+    assert isinstance(got, CompleteRequest)
+    assert got.headers == (("host", "x"), ("content-length", "2"), ("x-odd", "\xe9"))
+    assert got.body == b"{}"
+    raw = [(b"Host", b"x"), (b"Content-Length", b"2"), (b"X-Odd", b"\xe9")]
+    assert core.heads.received(raw)[0] is got.headers
+    assert core.heads.received(raw)[1] == 2
+    assert core.heads.received([(b"Host", b"x")])[1] is None
+    for i in range(core.heads.max_heads * 2):
+        core.heads.received([(b"X-N", str(i).encode())])
+    assert len(core.heads._received) <= core.heads.max_heads
+    core.heads._received.clear()
+    big = [(b"X-Big", b"v" * 5000)]
+    assert core.heads.received(big)[0] == (("x-big", "v" * 5000),)
+    assert not core.heads._received  # a large head is decoded, not kept
+
+
 def test_open_stream_says_whether_it_carries_initialize() -> None:
     # The adapter's stateless sessions need a synthetic handshake unless the POST is the
     # initialize itself: the core says which, from the parsed message (not from its bytes).

@@ -28,6 +28,26 @@ from .errors import TransportError
 
 _CHUNK = 65536
 
+
+class _FailAt:
+    """``trio.fail_at`` without its generator (a context manager made per request on the hot
+    path): a cancel scope with ``deadline`` whose expiry raises :class:`trio.TooSlowError`."""
+
+    __slots__ = ("_scope",)
+
+    def __init__(self, deadline: float) -> None:
+        self._scope = trio.CancelScope(deadline=deadline)
+
+    def __enter__(self) -> trio.CancelScope:
+        return self._scope.__enter__()
+
+    def __exit__(self, *exc: Any) -> bool:
+        scope = self._scope
+        suppressed = scope.__exit__(*exc)
+        if scope.cancelled_caught:
+            raise trio.TooSlowError
+        return bool(suppressed)
+
 #: How many received messages a StreamableHTTPTransport holds for the session's reader.
 INBOX_SIZE = 256
 #: How many connections a StreamableHTTPTransport opens at most (busy and idle).
@@ -89,11 +109,11 @@ class SessionExpired(HTTPTransportError):
 
 
 class _Response:
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], stream: trio.abc.Stream,
+    def __init__(self, status: int, headers: Sequence[tuple[str, str]], stream: trio.abc.Stream,
                  conn: h11.Connection, pool: _Pool | None = None, *,
                  idle_timeout: float | None = None) -> None:
         self.status = status
-        self.headers = {k.decode().lower(): v.decode("latin-1") for k, v in headers}
+        self.headers = dict(headers)  # names lowercased (HeadCache.received)
         self.stream = stream
         self.conn = conn
         self._pool = pool
@@ -158,7 +178,7 @@ class _Response:
                 and conn.their_state is h11.DONE:
             conn.start_next_cycle()
             if pool.put(self.stream, conn):
-                await trio.lowlevel.checkpoint()
+                await trio.lowlevel.checkpoint_if_cancelled()  # no round of its own
                 return
         if pool is not None:
             await pool.discard(self.stream)
@@ -533,7 +553,7 @@ class StreamableHTTPTransport(Transport):
             stream, conn = pooled
             data = _request_bytes(conn, method, self._target, hdrs, body, heads=self._heads)
             try:
-                with trio.fail_after(self._connect_timeout):
+                with _FailAt(trio.current_time() + self._connect_timeout):
                     await stream.send_all(data)
             except (OSError, trio.BrokenResourceError, trio.TooSlowError):
                 await pool.discard(stream, keep_slot=True)  # stale: the server closed it
@@ -594,7 +614,9 @@ class StreamableHTTPTransport(Transport):
                     conn.receive_data(bytes(data))
                     continue
                 if isinstance(event, h11.Response):
-                    return _Response(event.status_code, list(event.headers), stream, conn,
+                    return _Response(event.status_code,
+                                     self._heads.received(event.headers.raw_items())[0],
+                                     stream, conn,
                                      self._pool, idle_timeout=self._read_timeout)
                 if isinstance(event, h11.ConnectionClosed):
                     raise trio.BrokenResourceError("the server closed the connection")
@@ -676,13 +698,19 @@ class StreamableHTTPTransport(Transport):
         else:
             # Every connection busy (exchange None): the request waits for one in the
             # background, holding nothing up.
-            self._spawn(self._answer_later, exchange, msg, request)
+            assert self._nursery is not None
+            self._nursery.start_soon(self._answer_later, exchange, msg, request)
 
     async def _answer_later(self, exchange: _Exchange | None, msg: Frame,
                             request: HTTPRequest) -> None:
+        # Started without _spawn: this scope is both the request's (its cancellation closes
+        # its stream) and the task's (aclose cancels it): one cancel scope less per request.
         key = (type(msg.request_id), msg.request_id)
         scope = trio.CancelScope()
         self._request_scopes[key] = scope
+        self._task_scopes.add(scope)
+        if self._closed:
+            scope.cancel()
         try:
             with scope:
                 if exchange is None:
@@ -701,13 +729,14 @@ class StreamableHTTPTransport(Transport):
                 # the request was cancelled: its stream is closed
                 await self._pool.discard(exchange.stream)
         finally:
+            self._task_scopes.discard(scope)
             if self._request_scopes.get(key) is scope:
                 del self._request_scopes[key]
 
     async def _answer_in_background(self, exchange: _Exchange, msg: Frame,
                                     request: HTTPRequest) -> None:
         try:
-            with trio.fail_at(request.head_deadline(trio.current_time())):
+            with _FailAt(request.head_deadline(trio.current_time())):
                 response = await self._read_head(exchange)
         except (OSError, trio.BrokenResourceError, h11.ProtocolError, trio.TooSlowError,
                 EndpointUnreachable) as exc:
@@ -883,11 +912,16 @@ class StreamableHTTPTransport(Transport):
     async def _deliver(self, messages: Sequence[bytes]) -> None:
         """Hand what an answer carried to the session's reader; waits while the inbox is
         full (only background readers call this)."""
+        send = self._in_send
         for message in messages:
             if self._closed:
                 return
             try:
-                await self._in_send.send(message + b"\n")
+                try:  # room in the inbox (the usual case): no scheduler round of its own
+                    send.send_nowait(message + b"\n")
+                    await trio.lowlevel.checkpoint_if_cancelled()
+                except trio.WouldBlock:
+                    await send.send(message + b"\n")
             except (trio.ClosedResourceError, trio.BrokenResourceError):
                 return
 
