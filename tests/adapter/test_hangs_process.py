@@ -78,11 +78,11 @@ async def test_serve_http_killed_during_a_call_fails_the_call_promptly(
 
 
 HALF_INIT = textwrap.dedent('''
-    import sys, time
+    import sys
     sys.stdin.readline()
     sys.stdout.write('{"jsonrpc": "2.0", "id": 0, "result": {"protocolVersion"')
     sys.stdout.flush()
-    time.sleep(60)
+    sys.stdin.read()  # stalls, half-way through its answer, until the client closes stdin
 ''')
 
 
