@@ -60,3 +60,27 @@ def pytest_report_header(config: pytest.Config) -> str:
         return f"MCP schema validation: on ({SCHEMA_DIR})"
     return (f"MCP schema validation: off ({SCHEMA_ENV} is not set and ../shared/mcp-schema is "
             "not beside the project); schema tests skip")
+
+
+# ------------------------------------------------------------------ Redis (scale-out tests)
+
+@pytest.fixture(scope="session")
+def redis_url() -> Any:
+    """One ``redis-server`` on loopback for the whole run (tests/redis_support.py); skips the
+    test where ``redis-server`` or ``coredis`` is missing."""
+    from tests.redis_support import REDIS_SKIP_REASON, RedisProcess, redis_available
+    if not redis_available():
+        pytest.skip(REDIS_SKIP_REASON)
+    server = RedisProcess()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def redis_prefix(request: pytest.FixtureRequest) -> str:
+    """A key prefix no other test uses (tests share the one server of ``redis_url``)."""
+    import secrets
+    return f"t{secrets.token_hex(4)}:"
