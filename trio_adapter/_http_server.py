@@ -892,6 +892,7 @@ async def serve_http(
     ssl_context: ssl.SSLContext | None = None,
     stop: trio.Event | None = None,
     drain_timeout: float = 5.0,
+    reuse_port: bool = False,
     keepalive_interval: float | None = 15.0,
     response_timeout: float = 300.0,
     max_pending: int = 64,
@@ -910,6 +911,10 @@ async def serve_http(
     Args:
         server: the :class:`~trio_adapter.Server`; each MCP session is one of its sessions.
         host, port, path: where to listen and the MCP endpoint's path.
+        reuse_port: listen with ``SO_REUSEPORT`` (Linux), so that several processes given the
+            same ``host`` and ``port`` share it, the kernel spreading connections over them
+            (``trio-mcp serve --workers N``; docs/scale.md). Elsewhere: :class:`ListenError`
+            saying the platform lacks it.
         json_response: answer requests with ``application/json`` rather than SSE.
         stateless: no sessions (no ``Mcp-Session-Id``; GET and DELETE are 405); each request
             is served by a fresh session that starts without a handshake at the revision of
@@ -986,8 +991,10 @@ async def serve_http(
                                 # a principal is per request: no session shared by all
                                 share_modern=auth is None)
     try:
+        from ._listen import open_listeners
+
         _check_resolvable(host)
-        listeners = await trio.open_tcp_listeners(port, host=host)
+        listeners = await open_listeners(port, host, reuse_port=reuse_port)
     except OSError as exc:
         raise ListenError(host, port, exc) from exc
     # one lifespan for all sessions; the listeners are closed whatever happens

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import importlib
 import importlib.util
 import itertools
@@ -46,6 +45,7 @@ from sansio.versions import Era
 
 from ._process import CommandTransport, ProcessStartError, StdioTransport
 from ._trace import make_trace_printer
+from ._workers import WORKER_ID_ENV
 from .client import Client, ClientSession
 from .errors import ConnectError, LifespanError, MCPError, SessionClosed
 from .server import Server, ServerSession, parse_state_keys
@@ -257,6 +257,18 @@ def _parser() -> argparse.ArgumentParser:
                        help="2026-07-28: the keys that seal requestState, one a line (the "
                        "first seals, all open; SECRET or KEY_ID:SECRET, 32 bytes or more); "
                        "every process serving the same clients needs the same file")
+    scale = serve.add_argument_group("several workers (HTTP; docs/scale.md)")
+    scale.add_argument("--store", metavar="redis://HOST:PORT/DB",
+                       help="share sessions, notifications, tasks and the event log with the "
+                       "other workers through this Redis (needs trio-mcp[redis])")
+    scale.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                       help="run N worker processes on the one port (SO_REUSEPORT, Linux), "
+                       "restarted when they die; above 1 it needs --store, or --stateless")
+    # a supervised worker's options (trio_adapter._workers), and --worker-id for --store
+    serve.add_argument("--worker-id", help=argparse.SUPPRESS)
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)
     auth = serve.add_argument_group(
         "authorization (HTTP: the endpoint becomes an OAuth protected resource, docs/auth.md)")
     auth.add_argument("--auth-issuer", metavar="URL",
@@ -427,6 +439,27 @@ def _serve(args: argparse.Namespace) -> int:
     elif args.stateless or args.json_response:
         raise CLIError("--stateless and --json-response apply to --http", EXIT_USAGE)
     auth = auth_from_args(args)
+    if (args.workers is not None or args.store is not None) and not args.http:
+        raise CLIError("--workers and --store apply to --http", EXIT_USAGE)
+    if args.workers is not None:
+        if args.workers > 1 and args.store is None and not args.stateless:
+            raise CLIError(f"--workers {args.workers} needs --store redis://HOST:PORT/DB (or "
+                           "--stateless): handshake-era sessions live in one worker's memory "
+                           "and would break when requests reach another", EXIT_USAGE)
+        return _supervise(args, host, port)
+    backend = None
+    if args.worker_id is not None:
+        os.environ[WORKER_ID_ENV] = args.worker_id
+    if args.store is not None:
+        from .redis import RedisBackend, RedisUnavailable
+        try:
+            backend = RedisBackend(args.store, worker_id=args.worker_id)
+        except RedisUnavailable as exc:
+            raise CLIError(f"--store: {exc}", EXIT_USAGE) from None
+        os.environ[WORKER_ID_ENV] = backend.worker_id
+        _log_to_stderr(backend.worker_id)
+    from ._workers import become_worker
+    become_worker(args.lifeline_fd)
     server = load_server(args.target)
     if args.state_key_file is not None:
         try:
@@ -446,20 +479,40 @@ def _serve(args: argparse.Namespace) -> int:
         from .http import ListenError, serve_http
 
         async def run_http(stop: trio.Event) -> None:
-            async with trio.open_nursery() as nursery:
-                info = await nursery.start(functools.partial(
-                    serve_http, server, host, port, stateless=args.stateless,
-                    json_response=args.json_response, stop=stop, auth=auth,
-                    max_sessions=args.max_sessions,
-                    idle_session_timeout=args.idle_session_timeout,
-                    unused_session_timeout=args.unused_session_timeout,
-                    max_connections=args.max_connections,
-                    max_connections_per_client=args.max_connections_per_client,
-                    drain_timeout=math.inf))  # bounded here, by _until_signalled
-                print(f"trio-mcp: serving {server.info.name} at {info.url}", file=sys.stderr,
-                      flush=True)
+            async with contextlib.AsyncExitStack() as stack:
+                shared: dict[str, Any] = {}
+                if backend is not None:
+                    await stack.enter_async_context(backend)
+                    await _share(stack, server, backend)
+                    shared["shared"] = backend
+                nursery = await stack.enter_async_context(trio.open_nursery())
+                if args.lifeline_fd is not None:  # a supervised worker
+                    nursery.start_soon(watch_lifeline, args.lifeline_fd)
 
-        return _run_serving(run_http, args.drain_timeout, ListenError)
+                async def serve(task_status: trio.TaskStatus[Any]) -> None:
+                    await serve_http(
+                        server, host, port, stateless=args.stateless,
+                        json_response=args.json_response, stop=stop, auth=auth,
+                        max_sessions=args.max_sessions,
+                        idle_session_timeout=args.idle_session_timeout,
+                        unused_session_timeout=args.unused_session_timeout,
+                        max_connections=args.max_connections,
+                        max_connections_per_client=args.max_connections_per_client,
+                        reuse_port=args.reuse_port, **shared,
+                        drain_timeout=math.inf,  # bounded here, by _until_signalled
+                        task_status=task_status)
+                    nursery.cancel_scope.cancel()  # drained: the lifeline watch is done too
+
+                info = await nursery.start(serve)
+                if args.ready_fd is not None:
+                    report_ready(args.ready_fd, server.info.name, info.url)
+                else:
+                    print(f"trio-mcp: serving {server.info.name} at {info.url}",
+                          file=sys.stderr, flush=True)
+
+        from ._workers import report_ready, watch_lifeline
+        from .redis import RedisUnavailable
+        return _run_serving(run_http, args.drain_timeout, ListenError, RedisUnavailable)
 
     async def run_stdio(stop: trio.Event) -> None:
         transport = StdioTransport()
@@ -474,6 +527,77 @@ def _serve(args: argparse.Namespace) -> int:
             await session.aclose()
 
     return _run_serving(run_stdio, args.drain_timeout)
+
+
+def _supervise(args: argparse.Namespace, host: str, port: int) -> int:
+    """``serve --workers N``: the supervisor (trio_adapter._workers)."""
+    from ._workers import WorkerStartError, run_workers
+
+    argv = [sys.executable, "-m", "trio_adapter", "serve", args.target,
+            *_forwarded_options(args)]
+    try:
+        return run_workers(args.workers, argv, host, port, drain_timeout=args.drain_timeout,
+                           key_file=args.state_key_file)
+    except OSError as exc:
+        from ._http_server import ListenError
+        raise CLIError(str(ListenError(host, port, exc))) from None
+    except (WorkerStartError, BaseExceptionGroup) as exc:
+        failed = next((e for e in _leaves(exc) if isinstance(e, WorkerStartError)), None)
+        if failed is None:
+            raise
+        raise CLIError(str(failed)) from None
+
+
+_NOT_FORWARDED = {"help", "target", "stdio", "http", "workers", "worker_id", "reuse_port",
+                  "ready_fd", "lifeline_fd"}
+
+
+def _forwarded_options(args: argparse.Namespace) -> list[str]:
+    """The ``serve`` options given (those that differ from their defaults), as arguments for
+    a worker of ``--workers``: every worker is configured as the supervisor was."""
+    serve = next(action for action in _parser()._actions
+                 if isinstance(action, argparse._SubParsersAction)).choices["serve"]
+    out: list[str] = []
+    for action in serve._actions:
+        if action.dest in _NOT_FORWARDED or not action.option_strings:
+            continue
+        option = next(o for o in action.option_strings if o.startswith("--"))
+        value = getattr(args, action.dest)
+        if action.nargs == 0:  # a flag
+            if value and value != action.default:
+                out.append(option)
+        elif isinstance(value, list):  # repeatable
+            for item in value:
+                out += [option, str(item)]
+        elif value is not None and value != action.default:
+            out += [option, str(value)]
+    return out
+
+
+async def _share(stack: contextlib.AsyncExitStack, server: Server, backend: Any) -> None:
+    """``--store``: the notification bus and the task store through Redis."""
+    from . import redis
+
+    share = getattr(redis, "share_server_state", None)  # issue 16's bus; merged separately
+    if share is None:
+        return
+    shared = share(server, backend)
+    if hasattr(shared, "__aenter__"):
+        await stack.enter_async_context(shared)
+    elif hasattr(shared, "__await__"):
+        await shared
+
+
+def _log_to_stderr(worker_id: str) -> None:
+    """``--store``: the Redis side's warnings (lost, back) as one line each on stderr."""
+    import logging
+
+    log = logging.getLogger("trio_mcp")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"trio-mcp[{worker_id}]: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.WARNING)
 
 
 def _run_serving(run: Callable[[trio.Event], Awaitable[None]], drain_timeout: float,
