@@ -261,6 +261,9 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--store", metavar="redis://HOST:PORT/DB",
                        help="share sessions, notifications, tasks and the event log with the "
                        "other workers through this Redis (needs trio-mcp[redis])")
+    scale.add_argument("--store-prefix", metavar="PREFIX", default=None,
+                       help="the prefix of every Redis key and channel (default trio-mcp:); "
+                       "deployments sharing one Redis need prefixes of their own")
     scale.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                        help="run N worker processes on the one port (SO_REUSEPORT, Linux), "
                        "restarted when they die; above 1 it needs --store, or --stateless")
@@ -441,6 +444,8 @@ def _serve(args: argparse.Namespace) -> int:
     auth = auth_from_args(args)
     if (args.workers is not None or args.store is not None) and not args.http:
         raise CLIError("--workers and --store apply to --http", EXIT_USAGE)
+    if args.store_prefix is not None and args.store is None:
+        raise CLIError("--store-prefix applies to --store", EXIT_USAGE)
     if args.workers is not None:
         if args.workers > 1 and args.store is None and not args.stateless:
             raise CLIError(f"--workers {args.workers} needs --store redis://HOST:PORT/DB (or "
@@ -453,7 +458,9 @@ def _serve(args: argparse.Namespace) -> int:
     if args.store is not None:
         from .redis import RedisBackend, RedisUnavailable
         try:
-            backend = RedisBackend(args.store, worker_id=args.worker_id)
+            backend = RedisBackend(args.store, worker_id=args.worker_id,
+                                   **({} if args.store_prefix is None
+                                      else {"prefix": args.store_prefix}))
         except RedisUnavailable as exc:
             raise CLIError(f"--store: {exc}", EXIT_USAGE) from None
         os.environ[WORKER_ID_ENV] = backend.worker_id
@@ -484,7 +491,10 @@ def _serve(args: argparse.Namespace) -> int:
                 if backend is not None:
                     await stack.enter_async_context(backend)
                     await _share(stack, server, backend)
-                    shared["shared"] = backend
+                    import inspect  # until the relay of issue 16 is merged
+
+                    if "shared" in inspect.signature(serve_http).parameters:
+                        shared["shared"] = backend
                 nursery = await stack.enter_async_context(trio.open_nursery())
                 if args.lifeline_fd is not None:  # a supervised worker
                     nursery.start_soon(watch_lifeline, args.lifeline_fd)
@@ -604,9 +614,10 @@ def _run_serving(run: Callable[[trio.Event], Awaitable[None]], drain_timeout: fl
                  *expected: type[Exception]) -> int:
     """``trio.run`` the serving function; what stops it from starting (a lifespan that fails,
     an address it cannot listen on) becomes one line."""
+    caught: tuple[type[BaseException], ...] = (LifespanError, *expected, BaseExceptionGroup)
     try:
         return trio.run(_until_signalled, run, drain_timeout)
-    except (LifespanError, *expected, BaseExceptionGroup) as exc:
+    except caught as exc:
         failed = next((e for e in _leaves(exc) if isinstance(e, (LifespanError, *expected))),
                       None)
         if failed is None:
