@@ -104,6 +104,18 @@ class Nginx:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/mcp"
 
+    def upstream_ports(self) -> list[int]:
+        """The upstream port of each request nginx has finished, in order (its access log;
+        a request that tried several upstreams counts the one that answered)."""
+        path = self.prefix / "access.log"
+        ports = []
+        for line in (path.read_text(errors="replace") if path.exists() else "").splitlines():
+            addresses = line.rsplit(" ", 1)[0]  # "$upstream_addr $status"
+            last = addresses.split(",")[-1].strip()
+            if ":" in last and last.rsplit(":", 1)[1].isdigit():
+                ports.append(int(last.rsplit(":", 1)[1]))
+        return ports
+
     def error_log(self) -> str:
         path = self.prefix / "error.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -128,7 +140,9 @@ async def open_nginx(upstream_ports: Sequence[int], port: int | None = None
         f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\n"
         f"error_log {prefix / 'error.log'} warn;\n"
         "events { worker_connections 1024; }\n"
-        "http {\n    access_log off;\n" + temps + f"\n    include {prefix / 'mcp.conf'};\n}}\n")
+        "http {\n    log_format upstreams '$upstream_addr $status';\n"
+        f"    access_log {prefix / 'access.log'} upstreams;\n" + temps
+        + f"\n    include {prefix / 'mcp.conf'};\n}}\n")
     proc = await trio.lowlevel.open_process(
         [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
          "-e", str(prefix / "error.log"), "-g", "daemon off; master_process on;"],
@@ -367,3 +381,56 @@ def worker_id_of(pid: int) -> str | None:
         if option == b"--worker-id":
             return value.decode()
     return None
+
+
+class CutProxy:
+    """A TCP forwarder on 127.0.0.1 to ``target_port`` whose connections :meth:`cut` drops at
+    once (a network failure between a client and nginx). Each direction copies at most 64 KiB
+    at a time; :meth:`serve` runs until cancelled."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.cuts = 0
+        self._scopes: set[trio.CancelScope] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    def cut(self) -> None:
+        """Drop every connection open now (new ones are served)."""
+        self.cuts += 1
+        for scope in list(self._scopes):
+            scope.cancel()
+
+    async def serve(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                    ) -> None:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        self.port = listeners[0].socket.getsockname()[1]
+        task_status.started()
+        await trio.serve_listeners(self._handle, listeners)
+
+    async def _handle(self, client: trio.SocketStream) -> None:
+        with trio.CancelScope() as scope:
+            self._scopes.add(scope)
+            try:
+                upstream = await trio.open_tcp_stream("127.0.0.1", self.target_port)
+                async with client, upstream, trio.open_nursery() as nursery:
+                    nursery.start_soon(self._copy, client, upstream, nursery)
+                    nursery.start_soon(self._copy, upstream, client, nursery)
+            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+            finally:
+                self._scopes.discard(scope)
+        await trio.aclose_forcefully(client)
+
+    @staticmethod
+    async def _copy(source: trio.SocketStream, sink: trio.SocketStream,
+                    nursery: trio.Nursery) -> None:
+        try:
+            while chunk := await source.receive_some(65536):
+                await sink.send_all(chunk)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        nursery.cancel_scope.cancel()

@@ -604,8 +604,13 @@ def _log_to_stderr(worker_id: str) -> None:
 
     log = logging.getLogger("trio_mcp")
     if not log.handlers:
+        class OneLine(logging.Formatter):
+            def format(self, record: logging.LogRecord) -> str:
+                text = record.getMessage().removeprefix("trio-mcp: ").splitlines()
+                return f"trio-mcp[{worker_id}]: {text[0] if text else ''}"
+
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(f"trio-mcp[{worker_id}]: %(message)s"))
+        handler.setFormatter(OneLine())
         log.addHandler(handler)
         log.setLevel(logging.WARNING)
 
