@@ -201,6 +201,7 @@ async def test_task_created_on_one_worker_polled_through_the_others(redis_url: s
             async with client.connect(StreamableHTTPTransport(w1.url)) as direct, \
                     client.connect(StreamableHTTPTransport(deployment.nginx.url)) as balanced:
                 created = await direct.call_tool_as_task("job", {"seconds": 1.5})
+                assert isinstance(created, TaskHandle)
                 before = deployment.reached()
                 handle = TaskHandle(balanced, created.snapshot, modern=True)
                 result = await handle.wait()
@@ -218,10 +219,29 @@ async def test_a_killed_worker(redis_url: str) -> None:
         async with _deploy(redis_url) as deployment:
             w1 = deployment.cluster.workers[0]
             client = Client("scale-test", "1", supported_versions=SUPPORTED_VERSIONS)
+            failure: list[BaseException] = []
             async with client.connect(StreamableHTTPTransport(w1.url)) as direct:
                 created = await direct.call_tool_as_task("forever", {})
-            w1.kill()
-            await w1.exited.wait()
+                assert isinstance(created, TaskHandle)
+                streaming = trio.Event()
+
+                async def on_progress(done: float, total: float | None,
+                                      message: str | None) -> None:
+                    streaming.set()
+
+                async def in_flight() -> None:
+                    try:
+                        await direct.call_tool("slow_stream", {"n": 50},
+                                               on_progress=on_progress)
+                    except Exception as exc:  # the worker is gone: a clear error
+                        failure.append(exc)
+
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(in_flight)
+                    await streaming.wait()
+                    w1.kill()
+                    await w1.exited.wait()
+            assert failure and str(failure[0]), failure  # failed, with a message; no hang
             survivors = deployment.ids - {w1.worker_id}
             for _ in range(6):  # new calls succeed, on the others
                 assert await our_session_call(deployment.nginx.url, "whoami") in survivors
@@ -261,6 +281,6 @@ async def test_redis_restart_mid_run(tmp_path: Path) -> None:
                     assert await our_session_call(url, "whoami") in deployment.ids
                 assert all(w.proc.returncode is None for w in deployment.cluster.workers)
                 logs = [line for w in deployment.cluster.workers for line in w.log]
-                assert any("back" in line for line in logs), logs[-20:]
+                assert any("lost Redis" in line for line in logs), logs[-20:]  # said so
     finally:
         redis.close()
