@@ -480,9 +480,10 @@ def _run_serving(run: Callable[[trio.Event], Awaitable[None]], drain_timeout: fl
                  *expected: type[Exception]) -> int:
     """``trio.run`` the serving function; what stops it from starting (a lifespan that fails,
     an address it cannot listen on) becomes one line."""
+    caught: tuple[type[BaseException], ...] = (LifespanError, *expected, BaseExceptionGroup)
     try:
         return trio.run(_until_signalled, run, drain_timeout)
-    except (LifespanError, *expected, BaseExceptionGroup) as exc:
+    except caught as exc:
         failed = next((e for e in _leaves(exc) if isinstance(e, (LifespanError, *expected))),
                       None)
         if failed is None:
