@@ -159,7 +159,9 @@ class RedisNotificationBus(NotificationBus):
                         if message.get("type") == "message":
                             self._handle(message.get("data"))
                 # the subscription ended without an error: subscribe again
-            except caught as exc:
+            except Exception as exc:
+                if not _lost_redis(exc, caught):
+                    raise
                 self._set_subscribed(False)
                 if not lost:
                     logger.warning("trio-mcp: the bus lost Redis at %s (%s); resubscribing",
@@ -179,7 +181,9 @@ class RedisNotificationBus(NotificationBus):
                 try:
                     with self.backend.deadline():
                         await self.backend.client.publish(self.channel, data)
-                except caught as exc:
+                except Exception as exc:
+                    if not _lost_redis(exc, caught):
+                        raise
                     if not failed:
                         logger.debug("trio-mcp: bus publish failed (%s); retrying",
                                      _one_line(exc))
@@ -201,7 +205,22 @@ def _redis_errors() -> tuple[type[Exception], ...]:
     return (coredis.exceptions.RedisError, OSError, trio.TooSlowError)
 
 
+def _lost_redis(exc: BaseException, kinds: tuple[type[Exception], ...]) -> bool:
+    """Whether ``exc`` (or every exception of the group ``exc`` is: coredis's task groups
+    wrap what they saw) says Redis was lost or refused."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_lost_redis(inner, kinds) for inner in exc.exceptions)
+    return isinstance(exc, kinds)
+
+
+def _first(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def _one_line(exc: BaseException) -> str:
+    exc = _first(exc)
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

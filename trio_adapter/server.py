@@ -1321,6 +1321,11 @@ class Server:
         async with self._bus_running(), self._lifespan_running() as value:
             yield value
 
+    def _needs_running(self) -> bool:
+        """Whether serving must enter :meth:`running` (a lifespan, or a bus with background
+        work)."""
+        return self.lifespan is not None or type(self.bus).run is not NotificationBus.run
+
     @asynccontextmanager
     async def _bus_running(self) -> AsyncIterator[None]:
         """Run the bus's background work (a system task) while any :meth:`running` block
@@ -1436,7 +1441,7 @@ class Server:
         async def open_(nursery: trio.Nursery) -> ServerSession:
             return await self.connect_in(nursery, transport)
 
-        if self.lifespan is None:
+        if not self._needs_running():
             async with session_scope(open_, ServerSession.aclose) as session:
                 yield session
             return
@@ -1486,7 +1491,7 @@ class Server:
             LifespanError: the lifespan failed (on entering: before the session starts).
             whatever the transport's ``start()`` raises (a process that cannot start, ...).
         """
-        if self.lifespan is not None:
+        if self._needs_running():
             async with self.running():
                 await self._serve(transport, task_status)
         else:
