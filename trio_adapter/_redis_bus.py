@@ -203,10 +203,13 @@ class RedisNotificationBus(NotificationBus):
 
 
 def _redis_errors() -> tuple[type[Exception], ...]:
-    """What a lost or refusing Redis raises (coredis's errors, OSError, a deadline)."""
+    """What a lost or refusing Redis raises (coredis's errors, OSError, a deadline, the
+    closed streams of a connection coredis tore down)."""
+    import anyio
     import coredis.exceptions
 
-    return (coredis.exceptions.RedisError, OSError, trio.TooSlowError)
+    return (coredis.exceptions.RedisError, OSError, trio.TooSlowError,
+            anyio.ClosedResourceError, anyio.BrokenResourceError)
 
 
 def _lost_redis(exc: BaseException, kinds: tuple[type[Exception], ...]) -> bool:

@@ -1347,7 +1347,11 @@ class Server:
                                 await nursery.start(bus.run)
                                 ready.set()
                     except Exception:  # a bus's bug must not end the whole trio run
-                        logger.exception("trio-mcp: the notification bus failed")
+                        if scope.cancel_called:  # its client's teardown, on stopping
+                            logger.debug("trio-mcp: the notification bus failed on stopping",
+                                         exc_info=True)
+                        else:
+                            logger.exception("trio-mcp: the notification bus failed")
                     finally:
                         ready.set()
                         finished.set()
