@@ -397,6 +397,9 @@ class TaskRunner:
         with trio.CancelScope(shield=True):
             try:
                 await self._end(run, outcome)
+            except Exception as exc:  # a shared store failing: the other tasks go on
+                logger.error("task %s ended but its end could not be stored: %s",
+                             run.state.task_id, exc)
             finally:
                 run.ended.set()
 

@@ -6,6 +6,7 @@ through the other; its status notifications reach a listen on the other)."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,10 +16,11 @@ import trio
 from sansio.tasks import TaskState, TaskStatus
 from tests.adapter.test_tasks_server import ASKING, Gate, Raw, make_server, raw
 from tests.redis_support import REDIS_SKIP_REASON, redis_available
-from trio_adapter import Server
+from trio_adapter import Client, Server
 from trio_adapter._redis_tasks import OWNER_GONE
 from trio_adapter.redis import RedisBackend, RedisTaskStore, share_server_state
 from trio_adapter.tasks import TaskLimitError
+from trio_adapter.testing import connected
 
 pytestmark = pytest.mark.skipif(not redis_available(), reason=REDIS_SKIP_REASON)
 
@@ -90,13 +92,16 @@ async def test_expiry_follows_the_ttl(redis_url: str, redis_prefix: str) -> None
     with trio.fail_after(10):
         async with RedisBackend(redis_url, prefix=redis_prefix, worker_id="a") as a:
             store = RedisTaskStore(a)
-            long, short = state(1), state(2, ttl=0.05, at=0)
+            long = state(1)
             await store.create(long, now=NOW)
             assert await store.get(long.task_id, principal=None, now=NOW + 62) is None
-            import time
-            await store.create(short := state(3, ttl=0.05, at=time.time() - 3), now=time.time())
+            now = time.time()
+            short = state(3, ttl=0.05, at=now - 3)  # created 3 s ago (n=3), 50 ms to live
+            await store.create(short, now=now)
             key = redis_prefix + "task:" + short.task_id
-            while await a.client.exists([key]):  # Redis itself drops it (PX)
+            while True:  # Redis itself drops it (PX); polling the real server
+                if not await a.client.exists([key]):
+                    break
                 await trio.sleep(0.01)
             assert await store.get(short.task_id, principal=None, now=time.time()) is None
 
@@ -202,11 +207,12 @@ async def test_tasks_cancel_through_another_worker_stops_the_run(
                 raw(s1) as one, raw(s2) as two:
             tid = (await one.tool("job", {"label": "c"}))["taskId"]
             await gate.started.wait()
+            run = s1.task_runner.running(tid)
+            assert run is not None
             ack = await two.result("tasks/cancel", {"taskId": tid})
             here = await two.get(tid)
             again = await two.result("tasks/cancel", {"taskId": tid})  # idempotent
-            while s1.task_runner.running(tid) is not None:  # the owner's handler stops
-                await trio.sleep(0.01)
+            await run.ended.wait()  # the owner's handler was cancelled
             there = await one.get(tid)
     assert ack["resultType"] == again["resultType"] == "complete"
     assert here["status"] == there["status"] == "cancelled"
@@ -243,3 +249,26 @@ async def test_a_task_of_a_stopped_worker_fails_on_tasks_get_elsewhere(
                 # cancelled and its writes are refused or lost
             failed = await until(two, tid, "failed", "cancelled")
     assert failed["status"] == "failed" and failed["statusMessage"] == OWNER_GONE
+
+
+async def test_2025_11_25_tasks_get_list_and_cancel_through_another_worker(
+        redis_url: str, redis_prefix: str) -> None:
+    with trio.fail_after(10):
+        async with worker(redis_url, redis_prefix, "w1") as (s1, gate, _), \
+                worker(redis_url, redis_prefix, "w2") as (s2, _, _), \
+                connected(s1, Client("a", "1", mode="legacy", validate=False)) as one, \
+                connected(s2, Client("b", "1", mode="legacy", validate=False)) as two:
+            created = await one.send_request("tools/call", {
+                "name": "job", "arguments": {}, "task": {}})
+            tid = created["task"]["taskId"]
+            await gate.started.wait()
+            run = s1.task_runner.running(tid)
+            assert run is not None
+            polled = await two.send_request("tasks/get", {"taskId": tid})
+            listed = await two.send_request("tasks/list", {})
+            cancelled = await two.send_request("tasks/cancel", {"taskId": tid})
+            await run.ended.wait()
+            there = await one.send_request("tasks/get", {"taskId": tid})
+    assert polled["status"] == "working"
+    assert [t["taskId"] for t in listed["tasks"]] == [tid]
+    assert cancelled["status"] == there["status"] == "cancelled"
