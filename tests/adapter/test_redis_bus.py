@@ -138,3 +138,33 @@ async def test_the_bus_recovers_after_redis_restarts(caplog: pytest.LogCaptureFi
     finally:
         redis.stop()
     assert local["params"]["uri"] == WATCHED and remote["params"]["uri"] == WATCHED
+
+
+async def test_publishes_while_redis_is_down_are_bounded_and_the_drops_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    redis = RedisProcess()
+    redis.start()
+    got: list[tuple[str, Any]] = []
+    try:
+        with trio.fail_after(30), caplog.at_level(logging.WARNING, "trio_mcp.redis"):
+            async with RedisBackend(redis.url, prefix="t:", worker_id="w", command_timeout=0.5,
+                                    connect_timeout=0.5) as backend, \
+                    trio.open_nursery() as nursery:
+                bus = RedisNotificationBus(backend, max_pending=2)
+                bus.subscribe(lambda kind, payload: got.append((kind, payload)))
+                await nursery.start(bus.run)
+                redis.stop()
+                await bus.wait_subscribed(False)
+                for n in range(6):
+                    bus.publish("resource_updated", {"uri": f"test://{n}"})
+                assert caplog.text.count("the bus queue is full") == 1
+                redis.start()
+                while True:  # until the real server takes the kept ones (deadline above)
+                    if "bus messages were dropped" in caplog.text:
+                        break
+                    await trio.sleep(0.01)
+                nursery.cancel_scope.cancel()
+    finally:
+        redis.stop()
+    assert len(got) == 6  # delivered here at once, Redis or not
+    assert "bus messages were dropped" in caplog.text
