@@ -2183,10 +2183,20 @@ class ServerSession(BaseSession):
     async def _tasks_result(self, ctx: Context, params: Mapping[str, Any]) -> Any:
         """(2025-11-25) Wait for the task to end; its result (or its error)."""
         state = await self._task_of(ctx, params)
-        run = self.server.task_runner.running(state.task_id)
+        runner = self.server.task_runner
+        run = runner.running(state.task_id)
         if run is not None:
             await run.ended.wait()
             state = run.state
+        while not state.terminal:
+            # Another worker runs it (a shared store): poll the store until it ends (or
+            # expires: then it is unknown; the client's request deadline bounds the rest).
+            await trio.sleep(state.poll_interval or runner.poll_interval)
+            fresh = await runner.get(state.task_id, _principal_of(ctx))
+            if fresh is None:
+                raise errors.MCPError(ErrorCode.INVALID_PARAMS,
+                                      f"unknown task: {state.task_id!r}")
+            state = fresh
         try:
             return state.legacy_payload()
         except LocalProtocolError as exc:

@@ -266,9 +266,13 @@ async def test_2025_11_25_tasks_get_list_and_cancel_through_another_worker(
             assert run is not None
             polled = await two.send_request("tasks/get", {"taskId": tid})
             listed = await two.send_request("tasks/list", {})
+            quick = (await one.send_request("tools/call", {
+                "name": "quick", "arguments": {"label": "r"}, "task": {}}))["task"]["taskId"]
+            result = await two.send_request("tasks/result", {"taskId": quick})
             cancelled = await two.send_request("tasks/cancel", {"taskId": tid})
             await run.ended.wait()
             there = await one.send_request("tasks/get", {"taskId": tid})
     assert polled["status"] == "working"
     assert [t["taskId"] for t in listed["tasks"]] == [tid]
+    assert result["content"][0]["text"] == "quick r"
     assert cancelled["status"] == there["status"] == "cancelled"
