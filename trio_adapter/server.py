@@ -912,7 +912,13 @@ class Server:
         """Deliver list_changed, resource updates and task status through ``bus`` from now
         on (the in-memory default delivers to this process's sessions only; a
         :class:`~trio_adapter._redis_bus.RedisNotificationBus` to every worker's). Call it
-        before the server runs: the bus's background work runs while :meth:`running` does."""
+        before the server runs: the bus's background work runs while :meth:`running` does.
+
+        Raises:
+            RuntimeError: the server is running (inside :meth:`running`).
+        """
+        if self._bus_users:
+            raise RuntimeError("use_bus() is for a server that is not running yet")
         self._unsubscribe_bus()
         self.bus = bus
         self._unsubscribe_bus = bus.subscribe(self._deliver)
