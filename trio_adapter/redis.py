@@ -33,7 +33,8 @@ import trio
 if TYPE_CHECKING:
     import coredis
 
-__all__ = ["DEFAULT_PREFIX", "RedisBackend", "RedisUnavailable", "parse_store_url"]
+__all__ = ["DEFAULT_PREFIX", "RedisBackend", "RedisNotificationBus", "RedisTaskStore",
+           "RedisUnavailable", "parse_store_url", "share_server_state"]
 
 logger = logging.getLogger("trio_mcp.redis")
 
@@ -301,3 +302,7 @@ def _find(exc: BaseException, kind: type[RedisUnavailable]) -> RedisUnavailable 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+from ._redis_bus import RedisNotificationBus, share_server_state  # noqa: E402
+from ._redis_tasks import RedisTaskStore  # noqa: E402
