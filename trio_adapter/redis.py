@@ -33,7 +33,8 @@ import trio
 if TYPE_CHECKING:
     import coredis
 
-__all__ = ["DEFAULT_PREFIX", "RedisBackend", "RedisUnavailable", "parse_store_url"]
+__all__ = ["DEFAULT_PREFIX", "RedisBackend", "RedisEventStore", "RedisUnavailable",
+           "SessionRelay", "parse_store_url"]
 
 logger = logging.getLogger("trio_mcp.redis")
 
@@ -301,3 +302,9 @@ def _find(exc: BaseException, kind: type[RedisUnavailable]) -> RedisUnavailable 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# Components built on a RedisBackend (importable without coredis: they import it only when
+# a backend is made).
+from ._redis_events import RedisEventStore  # noqa: E402
+from ._redis_relay import SessionRelay  # noqa: E402
