@@ -140,10 +140,24 @@ class SessionRelay:
         self.max_backlog = max_backlog
         self.send_timeout = send_timeout
         self.max_inflight = max_inflight
-        self.relaying = 0  # requests this worker relays now
-        self.serving: dict[bytes, tuple[trio.CancelScope, VirtualStream]] = {}  # owner side
+        self.relaying = 0
+        """Requests this worker relays to other workers now."""
+        self.serving: dict[bytes, tuple[trio.CancelScope, VirtualStream]] = {}
+        """Relayed requests this worker serves now (relay id -> its virtual connection)."""
+        self._changed = trio.Event()
+        self._replies: Any = None  # the client of the reply pops (entered by serve_inbox)
         self._errors: tuple[type[BaseException], ...] = (
             OSError, trio.TooSlowError, backend._coredis.exceptions.RedisError)
+
+    def _note(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_quiet(self) -> None:
+        """Wait until this worker neither relays nor serves a relayed request (no deadline
+        of its own: the caller bounds it)."""
+        while self.relaying or self.serving:
+            await self._changed.wait()
 
     # ------------------------------------------------------------------ ids
 
@@ -181,6 +195,9 @@ class SessionRelay:
         backoff = 0.1
         async with contextlib.AsyncExitStack() as stack:
             client = await stack.enter_async_context(backend.new_client())
+            # The relaying side's blocking pops: a pool of connections of their own.
+            self._replies = await stack.enter_async_context(backend.new_client())
+            stack.callback(setattr, self, "_replies", None)
             while True:
                 if not started:
                     started = True
@@ -240,6 +257,7 @@ class SessionRelay:
                 await stream.aclose()  # the pump sends what is left, then the end
         finally:
             self.serving.pop(relay_id, None)
+            self._note()
 
     async def _pump(self, reply: str, stream: VirtualStream, scope: trio.CancelScope) -> None:
         """Forward what the handler writes to the reply list, then the end marker (or stop at
@@ -289,6 +307,7 @@ class SessionRelay:
                 -32000, "too many requests relayed to other workers: retry later")))
             return True
         self.relaying += 1
+        self._note()
         try:
             try:
                 alive = await backend.alive(owner)
@@ -298,9 +317,10 @@ class SessionRelay:
             if not alive:
                 await local_answer()
                 return True
-            return await self._relay(owner, request, peer, send, out)
+            return await self._relay(owner, request, peer, send, out, local_answer)
         finally:
             self.relaying -= 1
+            self._note()
 
     async def _redis_down(self, send: Callable[[bytes], Awaitable[None]],
                           out: h11.Connection, exc: BaseException) -> None:
@@ -308,8 +328,9 @@ class SessionRelay:
         await send(_response(out, 503, [("retry-after", "1")], _json_error(
             -32000, "the session store (Redis) is unreachable: retry later")))
 
-    async def _relay(self, owner: str, request: CompleteRequest, peer: str,
-                     send: Callable[[bytes], Awaitable[None]], out: h11.Connection) -> bool:
+    async def _relay(self, owner: str, request: CompleteRequest, peer: str,  # noqa: PLR0917
+                     send: Callable[[bytes], Awaitable[None]], out: h11.Connection,
+                     local_answer: Callable[[], Awaitable[None]]) -> bool:
         backend = self.backend
         relay_id = secrets.token_hex(16).encode("ascii")
         reply = backend.key("reply", relay_id.decode("ascii"))
@@ -329,60 +350,67 @@ class SessionRelay:
         parser.send(h11.EndOfMessage())
         started = False  # the head went to our client
         finished = False
+        client = self._replies
+        if client is None:
+            raise RuntimeError("the relay's inbox task is not running")
         try:
-            async with contextlib.AsyncExitStack() as stack:
-                client = await stack.enter_async_context(backend.new_client())
-                while True:
-                    item = await self._next(client, reply, owner,
-                                            self.idle_timeout if started else self.head_timeout)
-                    if isinstance(item, str):  # a failure, before or after the head
-                        if started:
-                            logger.warning("trio-mcp: relay: cutting a relayed response: %s",
-                                           item)
-                            return False
-                        status = 504 if item.startswith("no answer") else 502
-                        await send(_response(out, status, [], _json_error(-32000, item)))
-                        return True
-                    kind, data = item[:1], item[1:]
-                    if kind == _END:
-                        parser.receive_data(b"")
-                    elif kind == _DATA:
-                        parser.receive_data(data)
+            while True:
+                item = await self._next(client, reply, owner,
+                                        self.idle_timeout if started else self.head_timeout)
+                if isinstance(item, tuple):  # a failure, before or after the head
+                    why, text = item
+                    if started:
+                        logger.warning("trio-mcp: relay: cutting a relayed response: %s",
+                                       text)
+                        return False
+                    if why == "gone":  # the session died with its owner: 404, as unknown
+                        await local_answer()
+                    elif why == "redis":
+                        await send(_response(out, 503, [("retry-after", "1")],
+                                             _json_error(-32000, text)))
                     else:
+                        await send(_response(out, 504, [], _json_error(-32000, text)))
+                    return True
+                kind, data = item[:1], item[1:]
+                if kind == _END:
+                    parser.receive_data(b"")
+                elif kind == _DATA:
+                    parser.receive_data(data)
+                else:
+                    continue
+                pieces: list[bytes] = []
+                while True:
+                    event = parser.next_event()
+                    if event is h11.NEED_DATA or event is h11.PAUSED:
+                        break
+                    if isinstance(event, h11.InformationalResponse):
                         continue
-                    pieces: list[bytes] = []
-                    while True:
-                        event = parser.next_event()
-                        if event is h11.NEED_DATA or event is h11.PAUSED:
-                            break
-                        if isinstance(event, h11.InformationalResponse):
-                            continue
-                        if isinstance(event, h11.Response):
-                            headers = [(bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
-                                       for k, v in event.headers.raw_items()
-                                       if bytes(k).lower().decode("latin-1") not in _HOP]
-                            pieces.append(out.send(h11.Response(
-                                status_code=event.status_code, headers=headers,
-                                reason=event.reason)) or b"")
-                            started = True
-                        elif isinstance(event, h11.Data):
-                            pieces.append(out.send(h11.Data(data=bytes(event.data))) or b"")
-                        elif isinstance(event, h11.EndOfMessage):
-                            pieces.append(out.send(h11.EndOfMessage()) or b"")
-                            finished = True
-                            break
-                        elif isinstance(event, h11.ConnectionClosed):
-                            break
-                    if pieces:
-                        await send(b"".join(pieces))
-                    if finished:
-                        return True
-                    if kind == _END:  # the owner closed before the response ended
-                        if started:
-                            return False
-                        await send(_response(out, 502, [], _json_error(
-                            -32000, f"worker {owner} closed the relayed request unanswered")))
-                        return True
+                    if isinstance(event, h11.Response):
+                        headers = [(bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
+                                   for k, v in event.headers.raw_items()
+                                   if bytes(k).lower().decode("latin-1") not in _HOP]
+                        pieces.append(out.send(h11.Response(
+                            status_code=event.status_code, headers=headers,
+                            reason=event.reason)) or b"")
+                        started = True
+                    elif isinstance(event, h11.Data):
+                        pieces.append(out.send(h11.Data(data=bytes(event.data))) or b"")
+                    elif isinstance(event, h11.EndOfMessage):
+                        pieces.append(out.send(h11.EndOfMessage()) or b"")
+                        finished = True
+                        break
+                    elif isinstance(event, h11.ConnectionClosed):
+                        break
+                if pieces:
+                    await send(b"".join(pieces))
+                if finished:
+                    return True
+                if kind == _END:  # the owner closed before the response ended
+                    if started:
+                        return False
+                    await send(_response(out, 502, [], _json_error(
+                        -32000, f"worker {owner} closed the relayed request unanswered")))
+                    return True
         except h11.RemoteProtocolError as exc:
             logger.warning("trio-mcp: relay: bad response from worker %s (%s)", owner, exc)
             if started:
@@ -400,16 +428,17 @@ class SessionRelay:
                         await backend.client.delete([reply])
 
     async def _next(self, client: Any, reply: str, owner: str, limit: float
-                    ) -> bytes | str:
-        """The next reply item, or a one-line failure: ``no answer ...`` past ``limit`` s,
-        or the owner gone / Redis unreachable (checked each heartbeat TTL while waiting)."""
+                    ) -> bytes | tuple[str, str]:
+        """The next reply item, or a failure (kind, one line): ``timeout`` past ``limit`` s,
+        ``gone`` (the owner's heartbeat ended: checked every heartbeat TTL while waiting) or
+        ``redis`` (unreachable)."""
         backend = self.backend
         deadline = trio.current_time() + limit
         check = max(0.1, min(backend.heartbeat_ttl, backend.command_timeout / 2))
         while True:
             left = deadline - trio.current_time()
             if left <= 0:
-                return f"no answer from worker {owner} within {limit:g} s"
+                return "timeout", f"no answer from worker {owner} within {limit:g} s"
             wait = max(0.01, min(left, check))
             try:
                 with trio.fail_after(wait + backend.command_timeout):
@@ -417,9 +446,9 @@ class SessionRelay:
                 if got is not None:
                     return bytes(got[1])
                 if not await backend.alive(owner):
-                    return f"worker {owner} went away while answering"
+                    return "gone", f"worker {owner} went away while answering"
             except self._errors as exc:
-                return f"the session store (Redis) is unreachable: {_one_line(exc)}"
+                return "redis", f"the session store (Redis) is unreachable: {_one_line(exc)}"
 
 
 def _serialise(request: CompleteRequest) -> bytes:

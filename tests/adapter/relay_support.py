@@ -29,6 +29,7 @@ class Worker:
     server: Server
     scope: trio.CancelScope
     backend: RedisBackend
+    stopped: trio.Event
 
     @property
     def port(self) -> int:
@@ -41,13 +42,17 @@ class Worker:
 
 async def _run_worker(name: str, server: Server, url: str, prefix: str, kwargs: dict[str, Any],
                       task_status: trio.TaskStatus[Worker]) -> None:
-    with trio.CancelScope() as scope:
-        async with RedisBackend(url, worker_id=name, prefix=prefix, heartbeat_interval=0.2,
-                                heartbeat_ttl=1.0, command_timeout=2.0) as backend:
-            async with trio.open_nursery() as nursery:
-                info = await nursery.start(functools.partial(
-                    serve_http, server, shared=backend, **kwargs))
-                task_status.started(Worker(name, info, server, scope, backend))
+    stopped = trio.Event()
+    try:
+        with trio.CancelScope() as scope:
+            async with RedisBackend(url, worker_id=name, prefix=prefix, heartbeat_interval=0.2,
+                                    heartbeat_ttl=1.0, command_timeout=2.0) as backend:
+                async with trio.open_nursery() as nursery:
+                    info = await nursery.start(functools.partial(
+                        serve_http, server, shared=backend, **kwargs))
+                    task_status.started(Worker(name, info, server, scope, backend, stopped))
+    finally:
+        stopped.set()
 
 
 @asynccontextmanager

@@ -210,13 +210,16 @@ async def test_a_session_whose_owner_is_gone_is_404_and_the_client_reinitializes
                                                      "B": build_server("B")}) as w:
             sid = await initialize(w["A"].port)
             w["A"].kill()
+            await w["A"].stopped.wait()
             async with RedisBackend(redis_url, prefix=redis_prefix) as probe:
-                while await probe.alive("A"):  # the heartbeat is removed on leaving
+                while True:  # its heartbeat ends (at the latest its TTL, 1 s, later)
+                    if not await probe.alive("A"):
+                        break
                     await trio.sleep(0.05)
             async with Raw.open(w["B"].port) as raw:
                 head = await raw.send("POST", {"mcp-session-id": sid, **V}, call("whoami"))
-                assert head.status_code == 404
                 body = json.loads(await raw.body())
+                assert head.status_code == 404, body
                 assert body["error"] == {"code": -32001, "message":
                                          "session not found (unknown or terminated)"}
                 # the connection is still usable: a new session on B
@@ -257,9 +260,10 @@ async def test_client_gone_mid_stream_frees_the_owners_connection(
                 assert _serving(w["A"]) == 1
             # the client closed: B tells A, whose virtual connection ends
             with trio.fail_after(5):
-                while _serving(w["A"]) or _relaying(w["B"]):
-                    await trio.sleep(0.02)
-            assert not server_session.closed
+                await _endpoint_relay(w["B"]).wait_quiet()
+                await _endpoint_relay(w["A"]).wait_quiet()
+            assert _serving(w["A"]) == 0 and _relaying(w["B"]) == 0
+            assert not server_session.closed  # only the stream ended, not the session
 
 
 def _endpoint_relay(worker: Any) -> Any:
