@@ -1003,7 +1003,8 @@ async def serve_http(
             gone -> 404 -32001 (the client re-initializes); the owner silent for
             ``request_timeout`` (plus ``response_timeout`` with ``json_response``) before the
             response head -> 504; Redis unreachable -> 503 with ``Retry-After``. The event log
-            is a :class:`~trio_adapter.redis.RedisEventStore` unless ``event_store`` is given.
+            is a :class:`~trio_adapter.redis.RedisEventStore` unless ``event_store`` is given
+            (one given is run here too: its writer task, and its load before a resumption).
             2026-07-28 requests need none of this: any worker answers them.
 
     Raises:
@@ -1035,7 +1036,9 @@ async def serve_http(
             max_inflight=max_connections or 1024)
         new_id = relay.new_session_id
         if event_store is None:
-            event_store = redis_events = RedisEventStore(shared)
+            event_store = RedisEventStore(shared)
+    if isinstance(event_store, RedisEventStore):  # its writer task and load hook run here
+        redis_events = event_store
     core = StreamableHTTPServer(new_id, path=path,
                                 supported_versions=server.supported_versions,
                                 allowed_hosts=allowed_hosts, allowed_origins=allowed_origins,

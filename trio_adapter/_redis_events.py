@@ -97,6 +97,7 @@ class RedisEventStore(EventStore):
         self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
         self._queue_bytes = 0
         self._wake = trio.lowlevel.ParkingLot()
+        self._flushed = trio.lowlevel.ParkingLot()
         self._now: float | None = None
         # What this worker wrote to Redis: session -> deque of (size, stamp), oldest first.
         self._written: dict[str, collections.deque[tuple[int, float]]] = {}
@@ -181,6 +182,13 @@ class RedisEventStore(EventStore):
         while len(self._loaded) > 16:
             self._loaded.popitem(last=False)
 
+    async def wait_flushed(self) -> None:
+        """Wait until everything queued so far was written to Redis (no deadline of its own:
+        the caller bounds it; while Redis is down it waits)."""
+        while self._queue:
+            await self._flushed.park()
+        await trio.lowlevel.checkpoint()
+
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                   ) -> None:
         """Write the queued events to Redis, until cancelled. Redis unreachable: the batch is
@@ -208,6 +216,7 @@ class RedisEventStore(EventStore):
                 item = self._queue.popleft()
                 if item[0] == "a":
                     self._queue_bytes -= len(item[4])
+            self._flushed.unpark_all()
             if lost:
                 logger.warning("trio-mcp: event log: writing to Redis again")
             lost = False
