@@ -68,6 +68,7 @@ class VirtualStream(trio.abc.Stream):
 
     def __init__(self, request: bytes, peer: str, *, max_chunks: int = 16) -> None:
         self.peer = peer
+        self.relayer = ""  # the relaying worker's id
         self._incoming = request
         self._eof = trio.Event()
         self._send, self.outgoing = trio.open_memory_channel[bytes](max_chunks)
@@ -144,6 +145,10 @@ class SessionRelay:
         """Requests this worker relays to other workers now."""
         self.serving: dict[bytes, tuple[trio.CancelScope, VirtualStream]] = {}
         """Relayed requests this worker serves now (relay id -> its virtual connection)."""
+        self.relayed = 0
+        """Requests this worker relayed to other workers so far."""
+        self.served = 0
+        """Relayed requests this worker served so far."""
         self._changed = trio.Event()
         self._replies: Any = None  # the client of the reply pops (entered by serve_inbox)
         self._errors: tuple[type[BaseException], ...] = (
@@ -235,15 +240,18 @@ class SessionRelay:
         if kind != _OPEN:
             logger.warning("trio-mcp: relay inbox: dropping a message of unknown kind")
             return
-        peer, nl, request = rest.partition(b"\n")
-        if not nl:
+        origin, nl, request = rest.partition(b"\n")
+        relayer, _, peer = origin.partition(b" ")
+        if not nl or not relayer:
             logger.warning("trio-mcp: relay inbox: dropping a malformed request")
             return
         if relay_id in self.serving:
             return
         stream = VirtualStream(request, peer.decode("ascii", "replace"))
+        stream.relayer = relayer.decode("ascii", "replace")
         scope = trio.CancelScope()
         self.serving[relay_id] = (scope, stream)
+        self.served += 1
         nursery.start_soon(self._serve_one, relay_id, stream, scope, handler)
 
     async def _serve_one(self, relay_id: bytes, stream: VirtualStream, scope: trio.CancelScope,
@@ -251,7 +259,7 @@ class SessionRelay:
         reply = self.backend.key("reply", relay_id.decode("ascii"))
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._pump, reply, stream, scope)
+                nursery.start_soon(self._pump, reply, stream, scope, stream.relayer)
                 with scope:
                     await handler(stream)
                 await stream.aclose()  # the pump sends what is left, then the end
@@ -259,13 +267,27 @@ class SessionRelay:
             self.serving.pop(relay_id, None)
             self._note()
 
-    async def _pump(self, reply: str, stream: VirtualStream, scope: trio.CancelScope) -> None:
+    async def _pump(self, reply: str, stream: VirtualStream, scope: trio.CancelScope,
+                    relayer: str) -> None:
         """Forward what the handler writes to the reply list, then the end marker (or stop at
-        once if the reader is gone: the handler is cancelled)."""
-        client = self.backend.client
+        once if the reader is gone: the handler is cancelled). The relaying worker's
+        heartbeat is checked every heartbeat TTL of pushes: a relaying worker that died
+        without a cancel ends the relayed connection (a long-lived stream's keep-alive
+        comments are what find it out)."""
+        backend = self.backend
+        client = backend.client
+        checked = trio.current_time()
         try:
             async for chunk in stream.outgoing:
                 await self._push(client, reply, _DATA + chunk)
+                if trio.current_time() - checked > backend.heartbeat_ttl:
+                    checked = trio.current_time()
+                    if not await backend.alive(relayer):
+                        logger.warning("trio-mcp: relay: worker %s went away: ending the "
+                                       "request it relayed", relayer)
+                        stream.end_input()
+                        scope.cancel()
+                        return
             await self._push(client, reply, _END)
         except self._errors as exc:
             logger.warning("trio-mcp: relay: cannot answer a relayed request (%s)",
@@ -333,9 +355,11 @@ class SessionRelay:
                      local_answer: Callable[[], Awaitable[None]]) -> bool:
         backend = self.backend
         relay_id = secrets.token_hex(16).encode("ascii")
+        self.relayed += 1
         reply = backend.key("reply", relay_id.decode("ascii"))
         inbox = backend.key("relay", owner)
-        message = _OPEN + relay_id + peer.encode("ascii", "replace") + b"\n" + \
+        message = _OPEN + relay_id + self.worker_id.encode("ascii") + b" " + \
+            peer.encode("ascii", "replace") + b"\n" + \
             _serialise(request)
         try:
             with backend.deadline():

@@ -294,3 +294,90 @@ async def test_redis_down_is_503_with_retry_after(redis_prefix: str) -> None:
                     assert "Redis" in json.loads(await raw.body())["error"]["message"]
     finally:
         redis.close()
+
+
+@pytest.mark.interop
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_the_sdk_client_in_legacy_mode_across_two_workers(
+        redis_url: str, redis_prefix: str) -> None:
+    mcp = pytest.importorskip("mcp")
+    import mcp_types
+
+    async def answer(context: Any, params: Any) -> Any:
+        question = params.messages[0].content
+        return mcp_types.CreateMessageResult(
+            role="assistant", model="m",
+            content=mcp_types.TextContent(type="text", text=question.text.upper()))
+
+    with trio.fail_after(30):
+        async with workers(redis_url, redis_prefix, {"A": build_server("A"),
+                                                     "B": build_server("B")}) as w, \
+                trio.open_nursery() as nursery:
+            a, b = w["A"].port, w["B"].port
+            proxy: Proxy = await nursery.start(Proxy(lambda n: a if n == 0 else b).run)
+            url = f"http://127.0.0.1:{proxy.port}/mcp"
+            async with mcp.Client(url, mode="legacy", sampling_callback=answer) as client:
+                assert (await client.call_tool("whoami", {})).content[0].text == "A"
+                seen: list[float] = []
+
+                async def on_progress(done: float, total: float | None, msg: str | None
+                                      ) -> None:
+                    seen.append(done)
+
+                stepped = await client.call_tool("steps", {"n": 2},
+                                                 progress_callback=on_progress)
+                assert stepped.content[0].text == "stepped"
+                asked = await client.call_tool("ask", {"question": "why"})
+                assert asked.content[0].text == "WHY"
+            assert seen == [1, 2]
+            assert b in proxy.targets and w["B"].info.relay is not None
+            assert w["B"].info.relay.relayed >= 3  # the calls went through B to A
+            assert w["B"].server.sessions == []
+            nursery.cancel_scope.cancel()
+
+
+async def test_an_owner_gone_while_waiting_for_it_is_404(
+        redis_url: str, redis_prefix: str) -> None:
+    with trio.fail_after(20):
+        async with workers(redis_url, redis_prefix, {"B": build_server("B")},
+                           request_timeout=10.0) as w, trio.open_nursery() as nursery:
+            entered = trio.Event()
+
+            async def ghost() -> None:  # beats, takes the relayed request, leaves unanswered
+                async with RedisBackend(redis_url, worker_id="ghost", prefix=redis_prefix,
+                                        heartbeat_interval=0.2, heartbeat_ttl=1.0) as g:
+                    entered.set()
+                    assert await g.client.blpop([g.key("relay", "ghost")], timeout=5)
+
+            nursery.start_soon(ghost)
+            await entered.wait()
+            async with Raw.open(w["B"].port) as raw:
+                start = trio.current_time()
+                head = await raw.send("POST", {"mcp-session-id": "ghost.abc", **V},
+                                      call("whoami"))
+                body = json.loads(await raw.body())
+                assert head.status_code == 404, body
+                assert body["error"]["code"] == -32001
+                assert trio.current_time() - start < 9  # found out before the deadline
+
+
+async def test_a_relaying_worker_gone_ends_the_owners_stream(
+        redis_url: str, redis_prefix: str) -> None:
+    with trio.fail_after(20):
+        async with workers(redis_url, redis_prefix, {"A": build_server("A"),
+                                                     "B": build_server("B")},
+                           keepalive_interval=0.1) as w:
+            sid = await initialize(w["A"].port)
+            relay_a = _endpoint_relay(w["A"])
+            async with Raw.open(w["B"].port) as get:
+                head = await get.send("GET", {"mcp-session-id": sid, **V})
+                assert head.status_code == 200
+                assert relay_a.serving
+                w["B"].kill()
+                await w["B"].stopped.wait()
+            with trio.fail_after(5):
+                await relay_a.wait_quiet()
+            # the session's standalone stream is free again: a GET straight to A gets it
+            async with Raw.open(w["A"].port) as again:
+                head = await again.send("GET", {"mcp-session-id": sid, **V})
+                assert head.status_code == 200
