@@ -234,8 +234,9 @@ class RedisEventStore(EventStore):
         async def push() -> None:
             for sid, items in pending.items():
                 with self.backend.deadline():
-                    await client.rpush(self._key(sid), items)
-                    await client.pexpire(self._key(sid), ttl)
+                    async with client.pipeline(transaction=False) as pipe:
+                        pipe.rpush(self._key(sid), items)
+                        pipe.pexpire(self._key(sid), ttl)
                 for size in sizes[sid]:
                     self._account(sid, size, now)
             pending.clear()

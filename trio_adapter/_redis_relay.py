@@ -295,11 +295,17 @@ class SessionRelay:
             stream.end_input()
             scope.cancel()
 
+    async def _rpush(self, client: Any, key: str, item: bytes) -> int:
+        """RPUSH ``item`` and renew the list's expiry, in one round trip; the new length."""
+        with self.backend.deadline():
+            async with client.pipeline(transaction=False) as pipe:
+                pushed = pipe.rpush(key, [item])
+                pipe.pexpire(key, self.reply_ttl_ms)
+            return int(await pushed)
+
     async def _push(self, client: Any, reply: str, item: bytes) -> None:
         backend = self.backend
-        with backend.deadline():
-            length = await client.rpush(reply, [item])
-            await client.pexpire(reply, self.reply_ttl_ms)
+        length = await self._rpush(client, reply, item)
         if length <= self.max_backlog:
             return
         # The reader is slow: wait for it (bounded), as for a slow client.
@@ -362,9 +368,7 @@ class SessionRelay:
             peer.encode("ascii", "replace") + b"\n" + \
             _serialise(request)
         try:
-            with backend.deadline():
-                await backend.client.rpush(inbox, [message])
-                await backend.client.pexpire(inbox, self.reply_ttl_ms)
+            await self._rpush(backend.client, inbox, message)
         except self._errors as exc:
             await self._redis_down(send, out, exc)
             return True
@@ -447,9 +451,9 @@ class SessionRelay:
                 with trio.move_on_after(backend.command_timeout) as cleanup:
                     cleanup.shield = True
                     with contextlib.suppress(*self._errors):
-                        await backend.client.rpush(inbox, [_CANCEL + relay_id])
-                        await backend.client.pexpire(inbox, self.reply_ttl_ms)
-                        await backend.client.delete([reply])
+                        await self._rpush(backend.client, inbox, _CANCEL + relay_id)
+                        with backend.deadline():
+                            await backend.client.delete([reply])
 
     async def _next(self, client: Any, reply: str, owner: str, limit: float
                     ) -> bytes | tuple[str, str]:
