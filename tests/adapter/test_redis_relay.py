@@ -43,6 +43,10 @@ def build_server(name: str) -> Server:
         return reply.content.text
 
     @server.tool()
+    async def big(size: int) -> str:
+        return "x" * size
+
+    @server.tool()
     async def slow(ctx: Context) -> str:
         await ctx.report_progress(1, 2)
         await trio.sleep_forever()
@@ -381,3 +385,52 @@ async def test_a_relaying_worker_gone_ends_the_owners_stream(
             async with Raw.open(w["A"].port) as again:
                 head = await again.send("GET", {"mcp-session-id": sid, **V})
                 assert head.status_code == 200
+
+
+async def test_a_large_answer_and_json_responses_cross_whole(
+        redis_url: str, redis_prefix: str) -> None:
+    with trio.fail_after(20):
+        async with workers(redis_url, redis_prefix, {"A": build_server("A"),
+                                                     "B": build_server("B")}) as w:
+            sid = await initialize(w["A"].port)
+            async with Raw.open(w["B"].port) as raw:
+                await raw.send("POST", {"mcp-session-id": sid, **V}, call("big", {"size": 300_000}))
+                [answer] = await raw.events(lambda e: "result" in e["data"])
+                assert text_of(answer) == "x" * 300_000  # many chunks, reassembled
+                await raw.body()
+        async with workers(redis_url, redis_prefix + "j", {"A": build_server("A"),
+                                                           "B": build_server("B")},
+                           json_response=True) as w:
+            sid = await initialize(w["A"].port)
+            async with Raw.open(w["B"].port) as raw:
+                head = await raw.send("POST", {"mcp-session-id": sid, **V}, call("whoami"))
+                assert head.status_code == 200
+                assert header(head, "content-type") == "application/json"
+                assert json.loads(await raw.body())["result"]["content"][0]["text"] == "A"
+
+
+def test_only_handshake_era_requests_naming_another_worker_are_relayed() -> None:
+    from sansio.http import CompleteRequest
+    from sansio.versions import STATELESS_VERSIONS
+    from trio_adapter.redis import SessionRelay
+
+    class FakeBackend:
+        worker_id = "me"
+        class _coredis:
+            class exceptions:
+                RedisError = OSError
+
+    relay = SessionRelay(FakeBackend())  # type: ignore[arg-type]
+    assert relay.new_session_id().startswith("me.")
+
+    def req(**headers: str) -> CompleteRequest:
+        return CompleteRequest("POST", "/mcp", tuple(
+            (k.replace("_", "-"), v) for k, v in headers.items()), b"")
+
+    assert relay.owner_to_relay(req(mcp_session_id="other.abc")) == "other"
+    assert relay.owner_to_relay(req(mcp_session_id="me.abc")) is None
+    assert relay.owner_to_relay(req(mcp_session_id="abc")) is None  # not minted by a worker
+    assert relay.owner_to_relay(req()) is None
+    modern = sorted(STATELESS_VERSIONS)[0]
+    assert relay.owner_to_relay(req(mcp_session_id="other.abc",
+                                    mcp_protocol_version=modern)) is None
