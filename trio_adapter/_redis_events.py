@@ -63,7 +63,12 @@ class RedisEventStore(EventStore):
         max_queue: events waiting to be written at most (and ``max_queue_bytes`` bytes): an
             event that does not fit is kept in the mirror only (:attr:`dropped`).
 
-    Call :meth:`run` in a task (``serve_http`` does) for the writes to happen.
+    Call :meth:`run` in a task (``serve_http`` does) for the writes to happen, and await
+    :meth:`load` before the core answers a ``Last-Event-ID`` GET (``serve_http`` does).
+    What it guarantees (in short; :mod:`trio_adapter._redis_events` says more): the mirror
+    answers every resumption it can without Redis; Redis holds the log within the bounds
+    above, written behind at least once, best effort (a full queue keeps an event in the
+    mirror only, counted in :attr:`dropped`); the log ends with its session.
 
     Raises:
         ValueError: a bound is not positive.

@@ -78,6 +78,11 @@ class VirtualStream(trio.abc.Stream):
         """The relaying side went away: the handler reads end of input from now on."""
         self._eof.set()
 
+    @property
+    def input_ended(self) -> bool:
+        """Whether :meth:`end_input` was called (nobody reads the answer any more)."""
+        return self._eof.is_set()
+
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         if self._closed:
             raise trio.ClosedResourceError("the relayed connection is closed")
@@ -279,6 +284,8 @@ class SessionRelay:
         checked = trio.current_time()
         try:
             async for chunk in stream.outgoing:
+                if stream.input_ended:  # cancelled: nobody reads what is left
+                    return
                 await self._push(client, reply, _DATA + chunk)
                 if trio.current_time() - checked > backend.heartbeat_ttl:
                     checked = trio.current_time()
@@ -288,7 +295,8 @@ class SessionRelay:
                         stream.end_input()
                         scope.cancel()
                         return
-            await self._push(client, reply, _END)
+            if not stream.input_ended:
+                await self._push(client, reply, _END)
         except self._errors as exc:
             logger.warning("trio-mcp: relay: cannot answer a relayed request (%s)",
                            _one_line(exc))
