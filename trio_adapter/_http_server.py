@@ -666,17 +666,19 @@ class _Conn:
     async def _answer_here(self, request: CompleteRequest) -> None:
         endpoint, http, send = self.endpoint, self.http, self._send
         principal = None
-        events = endpoint.redis_events
-        if events is not None and request.method == "GET":
-            last, sid = request.header("last-event-id"), request.header("mcp-session-id")
-            if last is not None and sid is not None:
-                await events.load(sid, last)
         if endpoint.auth is not None:  # authorization: trio_adapter/_auth_server.py
             admitted = await endpoint.auth.admit(request, endpoint)
             if isinstance(admitted, AuthAnswer):
                 await send(http.response(admitted.status, admitted.headers, admitted.body))
                 return
             principal = admitted
+        events = endpoint.redis_events
+        if events is not None and request.method == "GET":
+            # A resumption the local mirror may not reach: the event log in Redis is read
+            # first (for a session of this worker's only), so that the core's sync read finds it.
+            last, sid = request.header("last-event-id"), request.header("mcp-session-id")
+            if last is not None and sid is not None and sid in endpoint.transports:
+                await events.load(sid, last)
         outcome = endpoint.core.handle(request)
         if isinstance(outcome, Reject):
             await send(http.response(outcome.status, outcome.headers, outcome.body))
