@@ -45,6 +45,8 @@ from sansio.http import (
     InMemoryEventStore,
 )
 
+from ._redis_relay import _redis_errors
+
 if TYPE_CHECKING:
     from .redis import RedisBackend
 
@@ -167,7 +169,7 @@ class RedisEventStore(EventStore):
         try:
             with backend.deadline():
                 items = await backend.client.lrange(self._key(session_id), 0, -1)
-        except (OSError, trio.TooSlowError, backend._coredis.exceptions.RedisError) as exc:
+        except _redis_errors(backend) as exc:
             logger.warning("trio-mcp: event log: cannot read from Redis (%s)", exc)
             return
         found = False
@@ -202,7 +204,7 @@ class RedisEventStore(EventStore):
         backoff = 0.1
         lost = False
         backend = self.backend
-        errors = (OSError, trio.TooSlowError, backend._coredis.exceptions.RedisError)
+        errors = _redis_errors(backend)
         while True:
             while not self._queue:
                 await self._wake.park()

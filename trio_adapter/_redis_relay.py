@@ -156,8 +156,7 @@ class SessionRelay:
         """Relayed requests this worker served so far."""
         self._changed = trio.Event()
         self._replies: Any = None  # the client of the reply pops (entered by serve_inbox)
-        self._errors: tuple[type[BaseException], ...] = (
-            OSError, trio.TooSlowError, backend._coredis.exceptions.RedisError)
+        self._errors = _redis_errors(backend)
 
     def _note(self) -> None:
         self._changed.set()
@@ -485,6 +484,14 @@ class SessionRelay:
                     return "gone", f"worker {owner} went away while answering"
             except self._errors as exc:
                 return "redis", f"the session store (Redis) is unreachable: {_one_line(exc)}"
+
+
+def _redis_errors(backend: RedisBackend) -> tuple[type[BaseException], ...]:
+    """What a Redis command of ``backend`` raises when Redis is slow, refuses or is gone
+    (coredis raises anyio's resource errors on a connection closed under it)."""
+    import anyio  # coredis's dependency: there whenever a backend could be made
+    return (OSError, trio.TooSlowError, backend._coredis.exceptions.RedisError,
+            anyio.ClosedResourceError, anyio.BrokenResourceError)
 
 
 def _serialise(request: CompleteRequest) -> bytes:
