@@ -1004,7 +1004,9 @@ async def serve_http(
             its own connections; see :mod:`trio_adapter._redis_relay`): the owner's heartbeat
             gone -> 404 -32001 (the client re-initializes); the owner silent for
             ``request_timeout`` (plus ``response_timeout`` with ``json_response``) before the
-            response head -> 504; Redis unreachable -> 503 with ``Retry-After``. The event log
+            response head -> 504; Redis unreachable -> 503 with ``Retry-After``; a relayed
+            response silent for ``response_timeout`` plus ``request_timeout`` is cut (the
+            ``keepalive_interval`` comments keep long-lived streams open). The event log
             is a :class:`~trio_adapter.redis.RedisEventStore` unless ``event_store`` is given
             (one given is run here too: its writer task, and its load before a resumption).
             2026-07-28 requests need none of this: any worker answers them.
@@ -1031,7 +1033,7 @@ async def serve_http(
     relay: SessionRelay | None = None
     redis_events: RedisEventStore | None = None
     new_id: Callable[[], str] = lambda: secrets.token_hex(16)  # noqa: E731
-    if shared is not None:
+    if shared is not None and not stateless:  # (stateless: no session to relay, none to resume)
         relay = SessionRelay(
             shared, head_timeout=request_timeout + (response_timeout if json_response else 0),
             idle_timeout=response_timeout + request_timeout, send_timeout=request_timeout,
