@@ -361,6 +361,7 @@ class _Endpoint:
         self.auth: _AuthGate | None = None  # serve_http(auth=...): checks every request
         self.relay: SessionRelay | None = None  # serve_http(shared=...): other workers' sessions
         self.redis_events: RedisEventStore | None = None  # ...and the event log in Redis
+        self.relayed_streams: set[trio.CancelScope] = set()  # relayed GETs: long-lived
 
     async def dispatch(self, key: str, frame: bytes | Frame, related: Any) -> None:
         """Route one frame of session ``key`` to the streams the core names. A stream whose
@@ -439,6 +440,8 @@ class _Endpoint:
                 nursery.start_soon(session.aclose)
         for key, stream_id in list(self.long_lived):
             self.close_channel(key, stream_id)
+        for scope in list(self.relayed_streams):  # GET streams relayed to other workers
+            scope.cancel()
         for conn in list(self.conns):
             conn.stop_if_idle()
         if self.conns:
@@ -653,13 +656,19 @@ class _Conn:
         """Relay ``request`` to the worker ``owner`` that owns its session (see
         :mod:`trio_adapter._redis_relay`), watching for this client's going away meanwhile
         (the owner is told to stop then)."""
-        reusable = True
+        reusable = False
+        streams = self.endpoint.relayed_streams
         async with trio.open_nursery() as watching:
-            watching.start_soon(self._watch_eof, watching.cancel_scope)
-            reusable = await relay.relay(owner, request, _peer_address(self.stream),
-                                         send=self._send, out=self.http.h11,
-                                         local_answer=lambda: self._answer_here(request))
-            watching.cancel_scope.cancel()
+            if request.method == "GET":  # a long-lived stream: the drain ends it at once
+                streams.add(watching.cancel_scope)
+            try:
+                watching.start_soon(self._watch_eof, watching.cancel_scope)
+                reusable = await relay.relay(owner, request, _peer_address(self.stream),
+                                             send=self._send, out=self.http.h11,
+                                             local_answer=lambda: self._answer_here(request))
+            finally:
+                streams.discard(watching.cancel_scope)
+                watching.cancel_scope.cancel()
         if not reusable:
             raise trio.BrokenResourceError("the relayed response was cut")
 

@@ -434,3 +434,22 @@ def test_only_handshake_era_requests_naming_another_worker_are_relayed() -> None
     modern = sorted(STATELESS_VERSIONS)[0]
     assert relay.owner_to_relay(req(mcp_session_id="other.abc",
                                     mcp_protocol_version=modern)) is None
+
+
+async def test_a_graceful_stop_ends_relayed_streams_at_once(
+        redis_url: str, redis_prefix: str) -> None:
+    stop = trio.Event()
+    with trio.fail_after(20):
+        async with workers(redis_url, redis_prefix, {"A": build_server("A")}) as w, \
+                workers(redis_url, redis_prefix, {"B": build_server("B")}, stop=stop,
+                        drain_timeout=10.0) as wb:
+            sid = await initialize(w["A"].port)
+            async with Raw.open(wb["B"].port) as get:
+                head = await get.send("GET", {"mcp-session-id": sid, **V})
+                assert head.status_code == 200
+                start = trio.current_time()
+                stop.set()
+                await wb["B"].stopped.wait()
+                assert trio.current_time() - start < 5  # not the drain's 10 s
+            with trio.fail_after(5):
+                await _endpoint_relay(w["A"]).wait_quiet()
