@@ -33,8 +33,9 @@ import trio
 if TYPE_CHECKING:
     import coredis
 
-__all__ = ["DEFAULT_PREFIX", "RedisBackend", "RedisNotificationBus", "RedisTaskStore",
-           "RedisUnavailable", "parse_store_url", "share_server_state"]
+__all__ = ["DEFAULT_PREFIX", "RedisBackend", "RedisEventStore", "RedisNotificationBus",
+           "RedisTaskStore", "RedisUnavailable", "SessionRelay", "parse_store_url",
+           "share_server_state"]
 
 logger = logging.getLogger("trio_mcp.redis")
 
@@ -304,5 +305,9 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+# Components built on a RedisBackend (importable without coredis: they import it only when
+# a backend is made).
 from ._redis_bus import RedisNotificationBus, share_server_state  # noqa: E402
+from ._redis_events import RedisEventStore  # noqa: E402
+from ._redis_relay import SessionRelay  # noqa: E402
 from ._redis_tasks import RedisTaskStore  # noqa: E402

@@ -1298,10 +1298,27 @@ class Server:
             return fn
         return decorate
 
-    def resource_updated(self, uri: str) -> None:
+    def notify_resource_updated(self, uri: str) -> None:
         """Send ``notifications/resources/updated`` to every session subscribed to ``uri``
-        (through :attr:`bus`: on every worker that shares it)."""
+        (handshake era) and every 2026-07-28 listen that asked for it, through :attr:`bus`:
+        on every worker that shares it. Never blocks; raises nothing."""
         self.bus.publish("resource_updated", {"uri": uri})
+
+    #: The older name of :meth:`notify_resource_updated`.
+    resource_updated = notify_resource_updated
+
+    def notify_list_changed(self, kind: str) -> None:
+        """Send ``notifications/<kind>/list_changed`` (``kind``: ``"tools"``,
+        ``"resources"`` or ``"prompts"``) to every session on every worker sharing
+        :attr:`bus`. Adding or removing a feature here already does it; call this when the
+        lists changed elsewhere (every worker registering the same new tool, say).
+
+        Raises:
+            ValueError: another ``kind``.
+        """
+        if kind not in ("tools", "resources", "prompts"):
+            raise ValueError(f"no list_changed for {kind!r}: tools, resources or prompts")
+        self._changed(f"notifications/{kind}/list_changed")
 
     # ------------------------------------------------------------------ lifespan
 

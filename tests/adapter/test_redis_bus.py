@@ -61,7 +61,7 @@ async def test_a_resource_update_on_one_worker_reaches_a_listen_on_another(
                 worker(redis_url, redis_prefix, "w2") as (s2, _, _), raw(s1) as client:
             rid = await listen(client, {"resourceSubscriptions": [WATCHED]})
             s2.resource_updated("test://other")  # not asked for: filtered on worker 1
-            s2.resource_updated(WATCHED)
+            s2.notify_resource_updated(WATCHED)
             note = await client.message()
     assert note["method"] == "notifications/resources/updated"
     assert note["params"]["uri"] == WATCHED
@@ -133,7 +133,7 @@ async def test_the_bus_recovers_after_redis_restarts(caplog: pytest.LogCaptureFi
                 await bus1.wait_subscribed(True)
                 await bus2.wait_subscribed(True)
                 assert "subscribed again" in caplog.text
-                s2.resource_updated(WATCHED)
+                s2.notify_resource_updated(WATCHED)
                 remote = await client.message()
     finally:
         redis.stop()
@@ -168,3 +168,16 @@ async def test_publishes_while_redis_is_down_are_bounded_and_the_drops_logged(
         redis.stop()
     assert len(got) == 6  # delivered here at once, Redis or not
     assert "bus messages were dropped" in caplog.text
+
+
+async def test_notify_list_changed_reaches_other_workers_and_refuses_other_kinds(
+        redis_url: str, redis_prefix: str) -> None:
+    with pytest.raises(ValueError, match="tools, resources or prompts"):
+        Server("x", "1").notify_list_changed("roots")
+    with trio.fail_after(10):
+        async with worker(redis_url, redis_prefix, "w1") as (s1, _, _), \
+                worker(redis_url, redis_prefix, "w2") as (s2, _, _), raw(s1) as client:
+            await listen(client, {"toolsListChanged": True})
+            s2.notify_list_changed("tools")  # no tool added anywhere: the call alone
+            note = await client.message()
+    assert note["method"] == "notifications/tools/list_changed"
