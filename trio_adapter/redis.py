@@ -268,11 +268,15 @@ class RedisBackend:
         self._set_healthy(False)
         if client is None:
             return
+        # A connection of its own, opened under the shield: when the block is left by
+        # cancellation, the shared client's background tasks are cancelled with it and its
+        # commands would never get through.
         with trio.move_on_after(1) as scope:
             scope.shield = True
             # else the heartbeat expires by itself
             with contextlib.suppress(OSError, self._coredis.exceptions.RedisError):
-                await client.delete([self._heartbeat_key(self.worker_id)])
+                async with self.new_client() as last:
+                    await last.delete([self._heartbeat_key(self.worker_id)])
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
