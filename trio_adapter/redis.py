@@ -273,8 +273,9 @@ class RedisBackend:
         # commands would never get through.
         with trio.move_on_after(1) as scope:
             scope.shield = True
-            # else the heartbeat expires by itself
-            with contextlib.suppress(OSError, self._coredis.exceptions.RedisError):
+            # Redis unreachable (coredis wraps that in an exception group): the heartbeat
+            # expires by itself
+            with contextlib.suppress(Exception):
                 async with self.new_client() as last:
                     await last.delete([self._heartbeat_key(self.worker_id)])
 
