@@ -468,6 +468,9 @@ def _serve(args: argparse.Namespace) -> int:
     from ._workers import become_worker
     become_worker(args.lifeline_fd)
     server = load_server(args.target)
+    if backend is not None:  # the notification bus and the task store, through Redis
+        from .redis import share_server_state
+        share_server_state(server, backend)
     if args.state_key_file is not None:
         try:
             with open(args.state_key_file, encoding="utf-8") as keys:
@@ -487,14 +490,8 @@ def _serve(args: argparse.Namespace) -> int:
 
         async def run_http(stop: trio.Event) -> None:
             async with contextlib.AsyncExitStack() as stack:
-                shared: dict[str, Any] = {}
                 if backend is not None:
                     await stack.enter_async_context(backend)
-                    await _share(stack, server, backend)
-                    import inspect  # until the relay of issue 16 is merged
-
-                    if "shared" in inspect.signature(serve_http).parameters:
-                        shared["shared"] = backend
                 nursery = await stack.enter_async_context(trio.open_nursery())
                 if args.lifeline_fd is not None:  # a supervised worker
                     nursery.start_soon(watch_lifeline, args.lifeline_fd)
@@ -508,7 +505,7 @@ def _serve(args: argparse.Namespace) -> int:
                         unused_session_timeout=args.unused_session_timeout,
                         max_connections=args.max_connections,
                         max_connections_per_client=args.max_connections_per_client,
-                        reuse_port=args.reuse_port, **shared,
+                        reuse_port=args.reuse_port, shared=backend,
                         drain_timeout=math.inf,  # bounded here, by _until_signalled
                         task_status=task_status)
                     nursery.cancel_scope.cancel()  # drained: the lifeline watch is done too
@@ -582,20 +579,6 @@ def _forwarded_options(args: argparse.Namespace) -> list[str]:
         elif value is not None and value != action.default:
             out += [option, str(value)]
     return out
-
-
-async def _share(stack: contextlib.AsyncExitStack, server: Server, backend: Any) -> None:
-    """``--store``: the notification bus and the task store through Redis."""
-    from . import redis
-
-    share = getattr(redis, "share_server_state", None)  # issue 16's bus; merged separately
-    if share is None:
-        return
-    shared = share(server, backend)
-    if hasattr(shared, "__aenter__"):
-        await stack.enter_async_context(shared)
-    elif hasattr(shared, "__await__"):
-        await shared
 
 
 def _log_to_stderr(worker_id: str) -> None:
