@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -188,3 +189,37 @@ async def test_workers_with_store(redis_url: str, redis_prefix: str, tmp_path: P
             supervisor.proc.send_signal(signal.SIGINT)
             with trio.fail_after(30):
                 assert await supervisor.proc.wait() == 128 + signal.SIGINT
+
+
+@linux_only
+async def test_the_supervisors_key_opens_mrtr_retries_on_every_worker() -> None:
+    """No key file, no TRIO_MCP_STATE_KEYS: the supervisor's one random key is every
+    worker's, so a retry answered by another worker than the one that asked succeeds."""
+    asked: list[str] = []
+
+    async def answer(ctx: Any, params: Any) -> dict[str, Any]:
+        message = params["message"] if isinstance(params, dict) else params.message
+        asked.append(message)
+        return {"action": "accept", "content": {"name": "Bo"}}
+
+    env = worker_env()
+    env.pop("TRIO_MCP_STATE_KEYS", None)
+    with trio.fail_after(120):
+        async with open_supervisor(SCRIPT, ["--http", "127.0.0.1:0", "--workers", "3",
+                                            "--stateless"], env=env) as supervisor:
+            client = Client("scale-test", "1", supported_versions=SUPPORTED_VERSIONS,
+                            elicitation_handler=answer)
+            crossed = []
+            for _ in range(20):  # a connection per request: the kernel picks the worker
+                asked.clear()
+                transport = StreamableHTTPTransport(supervisor.url, max_idle_connections=0)
+                async with client.connect(transport) as session:
+                    result = await session.call_tool("greet")
+                text = result.content[0].text  # type: ignore[union-attr]
+                assert text.startswith("hello Bo, from "), text
+                first = asked[0].removeprefix("asked by ").split(":")[0]
+                if first != text.rsplit(" ", 1)[1]:
+                    crossed.append((first, text))
+                    if len(crossed) >= 2:
+                        break
+            assert crossed, "no retry landed on another worker in 20 tries"
