@@ -30,6 +30,7 @@ from tests.scale_support import (
     nginx_available,
     open_cluster,
     open_nginx,
+    open_supervisor,
 )
 from trio_adapter import Client
 from trio_adapter._task_client import TaskHandle
@@ -284,3 +285,31 @@ async def test_redis_restart_mid_run(tmp_path: Path) -> None:
                 assert any("lost Redis" in line for line in logs), logs[-20:]  # said so
     finally:
         redis.close()
+
+
+# ---------------------------------------------------------------- nginx before --workers N
+
+
+async def test_nginx_before_one_reuse_port_of_workers(redis_url: str, redis_prefix: str
+                                                      ) -> None:
+    """``serve --workers 3 --store``: nginx's upstream is the one shared port; a legacy
+    session (relayed to its owner when the kernel hands a connection to another worker) and
+    2026-07-28 calls both work."""
+    from trio_adapter._listen import reuse_port_supported
+
+    if not reuse_port_supported():
+        pytest.skip("SO_REUSEPORT needs Linux")
+    with trio.fail_after(TIMEOUT):
+        async with open_supervisor(SCRIPT, [
+                "--http", "127.0.0.1:0", "--workers", "3", "--store", redis_url,
+                "--store-prefix", redis_prefix, "--max-connections-per-client", "1024"]
+        ) as supervisor:
+            port = int(supervisor.url.rsplit(":", 1)[1].split("/")[0])
+            async with open_nginx([port]) as nginx:
+                async with mcp.Client(nginx.url, mode="legacy") as legacy:
+                    owners = {text_of(await legacy.call_tool("whoami", {}))
+                              for _ in range(6)}
+                    assert len(owners) == 1 and owners <= {"w1", "w2", "w3"}, owners
+                async with mcp.Client(nginx.url) as modern:
+                    assert modern.protocol_version == "2026-07-28"
+                    assert text_of(await modern.call_tool("whoami", {})) in {"w1", "w2", "w3"}
