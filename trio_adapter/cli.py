@@ -161,6 +161,10 @@ limits (see docs/lifecycle.md, "Limits"):
   --unused-session-timeout (a session never used after initialize),
   --idle-session-timeout, --max-connections, --max-connections-per-client (503).
 
+several workers (docs/scale.md):
+  --store redis://HOST:PORT/DB shares state with the other workers through Redis;
+  --workers N runs N of them on one port (SO_REUSEPORT), restarted when they die.
+
 signals:
   SIGINT (Ctrl-C) or SIGTERM closes the sessions in order (handlers get their
   grace, HTTP responses in flight end), for at most --drain-timeout seconds; a
