@@ -144,6 +144,8 @@ class _Supervisor:
         finally:
             os.close(ready_write)
         self.procs[index] = proc
+        if self.stopping.is_set():  # started while everything stops: :meth:`_stop_all` reaps it
+            proc.send_signal(signal.SIGTERM)
         said = bytearray()
         async with trio.lowlevel.FdStream(ready_read) as ready:
             while len(said) < _READY_MAX:
@@ -200,6 +202,11 @@ class _Supervisor:
         with trio.move_on_after(KILL_GRACE):  # SIGKILL cannot be refused: this is quick
             for proc in live:
                 await proc.wait()
+            # one started meanwhile (its spawn was under way): no drain for it
+            for proc in list(self.procs.values()):
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
 
 
 def run_workers(count: int, worker_argv: Sequence[str], host: str, port: int, *,

@@ -223,3 +223,17 @@ async def test_the_supervisors_key_opens_mrtr_retries_on_every_worker() -> None:
                     if len(crossed) >= 2:
                         break
             assert crossed, "no retry landed on another worker in 20 tries"
+
+
+@linux_only
+@needs_redis
+async def test_workers_that_cannot_reach_redis_stop_the_supervisor() -> None:
+    port = free_port()  # nothing listens there
+    done = await run_cli("serve", str(SCRIPT), "--http", "127.0.0.1:0", "--workers", "2",
+                         "--store", f"redis://127.0.0.1:{port}/0")
+    assert done.returncode == 1
+    lines = done.stderr.decode().strip().splitlines()
+    assert lines[-1].startswith("trio-mcp: error: worker w") and "before it listened" in \
+        lines[-1], lines
+    assert all(line.startswith("trio-mcp: error: ") for line in lines), lines
+    assert 2 <= len(lines) <= 3, lines  # each worker's reason (one or both), then the verdict
