@@ -235,5 +235,7 @@ async def test_workers_that_cannot_reach_redis_stop_the_supervisor() -> None:
     lines = done.stderr.decode().strip().splitlines()
     assert lines[-1].startswith("trio-mcp: error: worker w") and "before it listened" in \
         lines[-1], lines
-    assert all(line.startswith("trio-mcp: error: ") for line in lines), lines
-    assert 2 <= len(lines) <= 3, lines  # each worker's reason (one or both), then the verdict
+    # a worker's reason (the other may be stopped before it gets that far), then the verdict
+    assert any(line.startswith("trio-mcp: error: Redis at ") and str(port) in line
+               for line in lines[:-1]), lines
+    assert len(lines) <= 3, lines
