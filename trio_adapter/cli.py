@@ -41,6 +41,7 @@ import trio
 
 import sansio
 from sansio import types as t
+from sansio.http import DEFAULT_ALLOWED_HOSTS
 from sansio.versions import Era
 
 from ._process import CommandTransport, ProcessStartError, StdioTransport
@@ -257,6 +258,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-connections-per-client", type=_positive_int, default=256,
                        metavar="N", help="HTTP: likewise, per client IP address "
                        "(default 256)")
+    serve.add_argument("--allowed-host", metavar="NAME", action="append", default=[],
+                       help="HTTP: accept this Host name (any port) besides loopback's; "
+                       "repeatable; '*' accepts any Host (behind a proxy that checks it)")
     serve.add_argument("--state-key-file", metavar="PATH",
                        help="2026-07-28: the keys that seal requestState, one a line (the "
                        "first seals, all open; SECRET or KEY_ID:SECRET, 32 bytes or more); "
@@ -510,6 +514,7 @@ def _serve(args: argparse.Namespace) -> int:
                         max_connections=args.max_connections,
                         max_connections_per_client=args.max_connections_per_client,
                         reuse_port=args.reuse_port, shared=backend,
+                        allowed_hosts=_allowed_hosts(args.allowed_host),
                         drain_timeout=math.inf,  # bounded here, by _until_signalled
                         task_status=task_status)
                     nursery.cancel_scope.cancel()  # drained: the lifeline watch is done too
@@ -557,6 +562,13 @@ def _supervise(args: argparse.Namespace, host: str, port: int) -> int:
         if failed is None:
             raise
         raise CLIError(str(failed)) from None
+
+
+def _allowed_hosts(extra: list[str]) -> tuple[str, ...] | None:
+    """``--allowed-host``: loopback's names plus those given; ``None`` (any) for ``*``."""
+    if "*" in extra:
+        return None
+    return (*DEFAULT_ALLOWED_HOSTS, *extra)
 
 
 _NOT_FORWARDED = {"help", "target", "stdio", "http", "workers", "worker_id", "reuse_port",

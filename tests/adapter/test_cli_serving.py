@@ -646,3 +646,39 @@ def test_describe_failure_reasons() -> None:
     used = ListenError("::1", 8765, OSError(errno.EADDRINUSE, "Address already in use"))
     assert str(used) == "cannot listen on [::1]:8765: address already in use"
     assert used.errno == errno.EADDRINUSE
+
+
+async def _status_for_host(url: str, host: str) -> int:
+    import h11
+    port = int(url.split(":")[2].split("/", maxsplit=1)[0])
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        conn = h11.Connection(h11.CLIENT)
+        body = frame({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        await stream.send_all(conn.send(h11.Request(
+            method="POST", target="/mcp",
+            headers=[("Host", host), ("Content-Type", "application/json"),
+                     ("Accept", "application/json, text/event-stream"),
+                     ("Content-Length", str(len(body)))])) + conn.send(h11.Data(data=body))
+            + conn.send(h11.EndOfMessage()))
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(await stream.receive_some())
+                continue
+            assert isinstance(event, h11.Response)
+            return int(event.status_code)
+
+
+async def test_allowed_host_admits_a_public_name_and_still_refuses_others() -> None:
+    with trio.fail_after(20):
+        async with child("serve", "trio_adapter.demo", "--http", "127.0.0.1:0",
+                         "--allowed-host", "mcp.example.com") as proc:
+            assert proc.stderr is not None
+            url = await serving_url(Lines(proc.stderr))
+            # a ping outside a session: refused for want of a session (400), not for its Host
+            assert await _status_for_host(url, "mcp.example.com:443") != 403
+            assert await _status_for_host(url, "localhost") != 403
+            assert await _status_for_host(url, "evil.example") == 403
+            proc.send_signal(signal.SIGTERM)
+            await proc.wait()
