@@ -9,9 +9,9 @@ import logging
 import secrets
 import ssl
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import h11
@@ -37,9 +37,14 @@ from sansio.http import (
 
 from ._auth_server import ProtectedResource, _AuthGate
 from ._netfail import _check_resolvable, describe_failure
+from ._redis_events import RedisEventStore
+from ._redis_relay import SessionRelay, VirtualStream
 from ._session import current_request
 from ._transport import Transport
 from .server import Server, ServerSession
+
+if TYPE_CHECKING:
+    from .redis import RedisBackend
 
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
     pass  # type: ignore[import-not-found,unused-ignore]
@@ -71,6 +76,8 @@ class HTTPServerInfo:
     port: int
     path: str
     tls: bool = False
+    relay: SessionRelay | None = attrs.field(default=None, eq=False, repr=False)
+    """``serve_http(shared=...)``: this worker's relay (its counts of relayed requests)."""
 
     @property
     def url(self) -> str:
@@ -352,6 +359,9 @@ class _Endpoint:
         self.draining = False
         self._drained = trio.Event()
         self.auth: _AuthGate | None = None  # serve_http(auth=...): checks every request
+        self.relay: SessionRelay | None = None  # serve_http(shared=...): other workers' sessions
+        self.redis_events: RedisEventStore | None = None  # ...and the event log in Redis
+        self.relayed_streams: set[trio.CancelScope] = set()  # relayed GETs: long-lived
 
     async def dispatch(self, key: str, frame: bytes | Frame, related: Any) -> None:
         """Route one frame of session ``key`` to the streams the core names. A stream whose
@@ -430,6 +440,8 @@ class _Endpoint:
                 nursery.start_soon(session.aclose)
         for key, stream_id in list(self.long_lived):
             self.close_channel(key, stream_id)
+        for scope in list(self.relayed_streams):  # GET streams relayed to other workers
+            scope.cancel()
         for conn in list(self.conns):
             conn.stop_if_idle()
         if self.conns:
@@ -632,6 +644,35 @@ class _Conn:
                 "code": -32000, "message": "the session is busy: too many messages waiting"}})))
 
     async def _answer(self, request: CompleteRequest) -> None:
+        relay = self.endpoint.relay
+        if relay is not None:
+            owner = relay.owner_to_relay(request)
+            if owner is not None:
+                await self._relay(relay, owner, request)
+                return
+        await self._answer_here(request)
+
+    async def _relay(self, relay: SessionRelay, owner: str, request: CompleteRequest) -> None:
+        """Relay ``request`` to the worker ``owner`` that owns its session (see
+        :mod:`trio_adapter._redis_relay`), watching for this client's going away meanwhile
+        (the owner is told to stop then)."""
+        reusable = False
+        streams = self.endpoint.relayed_streams
+        async with trio.open_nursery() as watching:
+            if request.method == "GET":  # a long-lived stream: the drain ends it at once
+                streams.add(watching.cancel_scope)
+            try:
+                watching.start_soon(self._watch_eof, watching.cancel_scope)
+                reusable = await relay.relay(owner, request, _peer_address(self.stream),
+                                             send=self._send, out=self.http.h11,
+                                             local_answer=lambda: self._answer_here(request))
+            finally:
+                streams.discard(watching.cancel_scope)
+                watching.cancel_scope.cancel()
+        if not reusable:
+            raise trio.BrokenResourceError("the relayed response was cut")
+
+    async def _answer_here(self, request: CompleteRequest) -> None:
         endpoint, http, send = self.endpoint, self.http, self._send
         principal = None
         if endpoint.auth is not None:  # authorization: trio_adapter/_auth_server.py
@@ -640,6 +681,13 @@ class _Conn:
                 await send(http.response(admitted.status, admitted.headers, admitted.body))
                 return
             principal = admitted
+        events = endpoint.redis_events
+        if events is not None and request.method == "GET":
+            # A resumption the local mirror may not reach: the event log in Redis is read
+            # first (for a session of this worker's only), so that the core's sync read finds it.
+            last, sid = request.header("last-event-id"), request.header("mcp-session-id")
+            if last is not None and sid is not None and sid in endpoint.transports:
+                await events.load(sid, last)
         outcome = endpoint.core.handle(request)
         if isinstance(outcome, Reject):
             await send(http.response(outcome.status, outcome.headers, outcome.body))
@@ -901,6 +949,7 @@ async def serve_http(
     unused_session_timeout: float | None = 60.0,
     max_connections: int | None = 1024,
     max_connections_per_client: int | None = 256,
+    shared: RedisBackend | None = None,
     task_status: trio.TaskStatus[HTTPServerInfo] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``server`` over Streamable HTTP until cancelled, or until ``stop`` is set.
@@ -962,6 +1011,19 @@ async def serve_http(
         max_connections: the most TCP connections served at once; one more is answered 503
             (``Retry-After``, ``Connection: close``) and closed. ``None``: no cap.
         max_connections_per_client: likewise, per client IP address.
+        shared: one of several workers sharing this :class:`~trio_adapter.redis.RedisBackend`
+            (entered; docs/scale.md). Handshake-era session ids are minted as
+            ``<worker_id>.<random>``; a request whose session another worker owns is relayed
+            to it through Redis and its response streamed back (the owner serves it as one of
+            its own connections; see :mod:`trio_adapter._redis_relay`): the owner's heartbeat
+            gone -> 404 -32001 (the client re-initializes); the owner silent for
+            ``request_timeout`` (plus ``response_timeout`` with ``json_response``) before the
+            response head -> 504; Redis unreachable -> 503 with ``Retry-After``; a relayed
+            response silent for ``response_timeout`` plus ``request_timeout`` is cut (the
+            ``keepalive_interval`` comments keep long-lived streams open). The event log
+            is a :class:`~trio_adapter.redis.RedisEventStore` unless ``event_store`` is given
+            (one given is run here too: its writer task, and its load before a resumption).
+            2026-07-28 requests need none of this: any worker answers them.
 
     Raises:
         ListenError: it cannot listen (address in use, unknown host, permission denied...),
@@ -982,7 +1044,20 @@ async def serve_http(
     if max_body > DEFAULT_MAX_FRAME_SIZE:
         raise ValueError(f"max_body {max_body} is larger than the engine's frame limit "
                          f"({DEFAULT_MAX_FRAME_SIZE} bytes)")
-    core = StreamableHTTPServer(lambda: secrets.token_hex(16), path=path,
+    relay: SessionRelay | None = None
+    redis_events: RedisEventStore | None = None
+    new_id: Callable[[], str] = lambda: secrets.token_hex(16)  # noqa: E731
+    if shared is not None and not stateless:  # (stateless: no session to relay, none to resume)
+        relay = SessionRelay(
+            shared, head_timeout=request_timeout + (response_timeout if json_response else 0),
+            idle_timeout=response_timeout + request_timeout, send_timeout=request_timeout,
+            max_inflight=max_connections or 1024)
+        new_id = relay.new_session_id
+        if event_store is None:
+            event_store = RedisEventStore(shared)
+    if isinstance(event_store, RedisEventStore):  # its writer task and load hook run here
+        redis_events = event_store
+    core = StreamableHTTPServer(new_id, path=path,
                                 supported_versions=server.supported_versions,
                                 allowed_hosts=allowed_hosts, allowed_origins=allowed_origins,
                                 json_response=json_response, stateless=stateless,
@@ -1002,6 +1077,9 @@ async def serve_http(
         endpoint = _Endpoint(server, core, nursery, stateless, max_pending=max_pending,
                              send_timeout=request_timeout)
         nursery.start_soon(endpoint.housekeeping, idle_session_timeout, unused_session_timeout)
+        endpoint.relay, endpoint.redis_events = relay, redis_events
+        if redis_events is not None:
+            nursery.start_soon(redis_events.run)
         per_client: collections.Counter[str] = collections.Counter()
 
         async def handle(stream: trio.abc.Stream) -> None:
@@ -1020,7 +1098,7 @@ async def serve_http(
                     del per_client[client]
 
         async def _serve_connection(stream: trio.abc.Stream) -> None:
-            if ssl_context is not None:
+            if ssl_context is not None and not isinstance(stream, VirtualStream):
                 stream = trio.SSLStream(stream, ssl_context, server_side=True)
             conn = _Conn(endpoint, stream, max_body=max_body, max_header=max_header,
                          request_timeout=request_timeout, keepalive_timeout=keepalive_timeout,
@@ -1028,7 +1106,7 @@ async def serve_http(
             await conn.run()
 
         bound = listeners[0].socket.getsockname()
-        info = HTTPServerInfo(host, bound[1], path, ssl_context is not None)
+        info = HTTPServerInfo(host, bound[1], path, ssl_context is not None, relay)
         if auth is not None:
             endpoint.auth = auth._bind(info.url, server)
         accepting = trio.CancelScope()
@@ -1038,6 +1116,8 @@ async def serve_http(
                 await trio.serve_listeners(handle, listeners, handler_nursery=nursery,
                                            task_status=task_status)
 
+        if relay is not None:  # relayed connections run as the accepted ones do
+            await nursery.start(relay.serve_inbox, handle, nursery)
         await nursery.start(accept)
         task_status.started(info)
         if stop is None:
@@ -1051,7 +1131,10 @@ async def serve_http(
 
 
 def _peer_address(stream: trio.abc.Stream) -> str:
-    """The client's IP address (``""`` when the stream has no socket)."""
+    """The client's IP address (``""`` when the stream has no socket; for a relayed
+    connection, the address the relaying worker saw)."""
+    if isinstance(stream, VirtualStream):
+        return stream.peer
     sock = getattr(stream, "socket", None)
     try:
         peer = sock.getpeername() if sock is not None else None

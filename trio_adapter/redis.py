@@ -33,7 +33,9 @@ import trio
 if TYPE_CHECKING:
     import coredis
 
-__all__ = ["DEFAULT_PREFIX", "RedisBackend", "RedisUnavailable", "parse_store_url"]
+__all__ = ["DEFAULT_PREFIX", "RedisBackend", "RedisEventStore", "RedisNotificationBus",
+           "RedisTaskStore", "RedisUnavailable", "SessionRelay", "parse_store_url",
+           "share_server_state"]
 
 logger = logging.getLogger("trio_mcp.redis")
 
@@ -266,11 +268,16 @@ class RedisBackend:
         self._set_healthy(False)
         if client is None:
             return
+        # A connection of its own, opened under the shield: when the block is left by
+        # cancellation, the shared client's background tasks are cancelled with it and its
+        # commands would never get through.
         with trio.move_on_after(1) as scope:
             scope.shield = True
-            # else the heartbeat expires by itself
-            with contextlib.suppress(OSError, self._coredis.exceptions.RedisError):
-                await client.delete([self._heartbeat_key(self.worker_id)])
+            # Redis unreachable (coredis wraps that in an exception group): the heartbeat
+            # expires by itself
+            with contextlib.suppress(Exception):
+                async with self.new_client() as last:
+                    await last.delete([self._heartbeat_key(self.worker_id)])
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -301,3 +308,11 @@ def _find(exc: BaseException, kind: type[RedisUnavailable]) -> RedisUnavailable 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# Components built on a RedisBackend (importable without coredis: they import it only when
+# a backend is made).
+from ._redis_bus import RedisNotificationBus, share_server_state  # noqa: E402
+from ._redis_events import RedisEventStore  # noqa: E402
+from ._redis_relay import SessionRelay  # noqa: E402
+from ._redis_tasks import RedisTaskStore  # noqa: E402

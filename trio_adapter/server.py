@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import abc
 import base64
 import functools
 import hashlib
@@ -73,8 +74,18 @@ from ._util import session_scope
 from .content import Audio, Image
 from .tasks import TaskRun, TaskRunner
 
-__all__ = ["DEFAULT_MAX_CONCURRENT_REQUESTS", "STATE_KEYS_ENV", "Context", "InputRequest",
-           "Lifespan", "Server", "ServerSession", "parse_state_keys"]
+__all__ = [
+    "DEFAULT_MAX_CONCURRENT_REQUESTS",
+    "STATE_KEYS_ENV",
+    "Context",
+    "InMemoryNotificationBus",
+    "InputRequest",
+    "Lifespan",
+    "NotificationBus",
+    "Server",
+    "ServerSession",
+    "parse_state_keys",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -625,6 +636,63 @@ def _content(value: Any) -> list[Any]:
     return [t.TextContent(text=_codec.dumps(unstructure(value)).decode())]
 
 
+#: ``deliver(kind, payload)``: hands one bus message to this process (see
+#: :class:`NotificationBus`).
+BusDeliver = Callable[[str, Mapping[str, Any]], None]
+
+
+class NotificationBus(abc.ABC):
+    """Carries a server's notifications (list_changed, resource updates, task status) to
+    the sessions that should get them: this process's only (:class:`InMemoryNotificationBus`,
+    the default) or every worker's (:class:`~trio_adapter._redis_bus.RedisNotificationBus`).
+
+    A message is a ``kind`` (``"list_changed"``, ``"resource_updated"``, ``"task"``, or a
+    kind of another component, e.g. task control) and a JSON-able ``payload``. Every
+    subscriber of every process sharing the bus gets every message once, its own included.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: list[BusDeliver] = []
+
+    def subscribe(self, deliver: BusDeliver) -> Callable[[], None]:
+        """Call ``deliver(kind, payload)`` for every message from now on (in this process);
+        returns the function that stops it."""
+        self._subscribers.append(deliver)
+
+        def remove() -> None:
+            if deliver in self._subscribers:
+                self._subscribers.remove(deliver)
+        return remove
+
+    def _deliver_locally(self, kind: str, payload: Mapping[str, Any]) -> None:
+        for deliver in list(self._subscribers):
+            try:
+                deliver(kind, payload)
+            except Exception:  # one subscriber's bug must not stop the others
+                logger.exception("trio-mcp: a bus subscriber failed on a %r message", kind)
+
+    @abc.abstractmethod
+    def publish(self, kind: str, payload: Mapping[str, Any]) -> None:
+        """Send a message to every subscriber of every process sharing the bus. Never
+        blocks (a shared bus queues it, bounded, for its :meth:`run` task to send)."""
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                  ) -> None:
+        """The bus's background work, run while the server runs (:meth:`Server.running`):
+        reports ``started`` once ready, returns or runs until cancelled. The default has
+        none."""
+        task_status.started()
+        await trio.lowlevel.checkpoint()
+
+
+class InMemoryNotificationBus(NotificationBus):
+    """The default bus: a publish is delivered at once to this process's subscribers."""
+
+    def publish(self, kind: str, payload: Mapping[str, Any]) -> None:
+        """Deliver ``(kind, payload)`` to this process's subscribers, now."""
+        self._deliver_locally(kind, payload)
+
+
 class Server:
     """A logical MCP server: identity, the feature set and its handlers; serves many sessions.
 
@@ -684,6 +752,8 @@ class Server:
             ``resources/templates/list``): milliseconds a client may cache them, and
             ``"private"`` or ``"public"``. ``resources/read`` keeps the engine's (0,
             private) unless the reader returns a ``ReadResourceResult`` with its own.
+        bus: the :class:`NotificationBus` of list_changed, resource updates and task status
+            (see :meth:`use_bus`); default: this process's sessions only.
 
     The default ``supported_versions`` serve both eras: ``initialize`` starts a handshake-era
     session; a request carrying ``io.modelcontextprotocol/protocolVersion`` 2026-07-28 makes
@@ -720,6 +790,7 @@ class Server:
         cache_ttl_ms: int = 0,
         cache_scope: str = "private",
         tasks: TaskRunner | None = None,
+        bus: NotificationBus | None = None,
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -782,6 +853,15 @@ class Server:
         self.task_runner.add_listener(self._task_changed)
         #: (2025-11-25) the session each task was created on: its notifications/tasks/status.
         self._task_sessions: dict[str, ServerSession] = {}
+        #: Carries list_changed, resource updates and task status to the sessions (of this
+        #: process by default; of every worker with a shared bus: :meth:`use_bus`).
+        self.bus: NotificationBus = InMemoryNotificationBus()
+        self._unsubscribe_bus: Callable[[], None] = self.bus.subscribe(self._deliver)
+        self._bus_users = 0
+        self._bus_done: trio.Event | None = None
+        self._bus_scope: trio.CancelScope | None = None
+        if bus is not None:
+            self.use_bus(bus)
 
     # ------------------------------------------------------------------ feature set
 
@@ -828,29 +908,77 @@ class Server:
             caps["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
         return caps
 
+    def use_bus(self, bus: NotificationBus) -> None:
+        """Deliver list_changed, resource updates and task status through ``bus`` from now
+        on (the in-memory default delivers to this process's sessions only; a
+        :class:`~trio_adapter._redis_bus.RedisNotificationBus` to every worker's). Call it
+        before the server runs: the bus's background work runs while :meth:`running` does.
+
+        Raises:
+            RuntimeError: the server is running (inside :meth:`running`).
+        """
+        if self._bus_users:
+            raise RuntimeError("use_bus() is for a server that is not running yet")
+        self._unsubscribe_bus()
+        self.bus = bus
+        self._unsubscribe_bus = bus.subscribe(self._deliver)
+
     def _changed(self, method: str) -> None:
-        for session in self.sessions:
-            session._queue_notification(method, None)
+        self.bus.publish("list_changed", {"method": method})
 
     def _task_changed(self, state: TaskState) -> None:
+        self.bus.publish("task", {"taskId": state.task_id, "principal": state.principal,
+                                  "terminal": state.terminal, "detailed": state.detailed(),
+                                  "legacy": state.legacy_task()})
+
+    def _deliver(self, kind: str, payload: Mapping[str, Any]) -> None:
+        """Deliver one bus message to this process's sessions (every worker does it for
+        every message, its own included)."""
+        if kind == "list_changed":
+            method = payload.get("method")
+            if isinstance(method, str):
+                for session in self.sessions:
+                    session._queue_notification(method, None)
+        elif kind == "resource_updated":
+            uri = payload.get("uri")
+            if isinstance(uri, str):
+                self._deliver_resource_updated(uri)
+        elif kind == "task":
+            self._deliver_task(payload)
+        else:
+            logger.debug("trio-mcp: bus message of unknown kind %r ignored", kind)
+
+    def _deliver_resource_updated(self, uri: str) -> None:
+        for session in self.sessions:
+            # 2026-07-28: the engine sends it on the listen streams that asked for ``uri``.
+            if uri in session.subscriptions or session._engine.era is Era.STATELESS:
+                session._queue_notification("notifications/resources/updated", {"uri": uri})
+
+    def _deliver_task(self, payload: Mapping[str, Any]) -> None:
         """A task changed: ``notifications/tasks`` (2026-07-28) to the listen streams that
         asked for it, ``notifications/tasks/status`` (2025-11-25) to the session that created
         it, if still there. A task created by a principal goes only to that principal's
         listens (its result is theirs: the same rule as ``tasks/get``)."""
-        owner = state.principal
+        owner = payload.get("principal")
+        detailed, legacy = payload.get("detailed"), payload.get("legacy")
+        task_id = payload.get("taskId")
+        if not isinstance(detailed, dict) or not isinstance(legacy, dict) \
+                or not isinstance(task_id, str):
+            logger.debug("trio-mcp: a malformed task notification was ignored")
+            return
         for session in self.sessions:
             if session._engine.era is not Era.STATELESS:
                 continue
             if owner is not None and (session.principal is None
                                       or session.principal.key != owner):
                 continue
-            session._queue_notification("notifications/tasks", state.detailed())
-        creator = self._task_sessions.get(state.task_id)
+            session._queue_notification("notifications/tasks", detailed)
+        creator = self._task_sessions.get(task_id)
         if creator is not None:
             if not creator.closed:
-                creator._queue_notification("notifications/tasks/status", state.legacy_task())
-            if state.terminal:
-                del self._task_sessions[state.task_id]
+                creator._queue_notification("notifications/tasks/status", legacy)
+            if payload.get("terminal"):
+                del self._task_sessions[task_id]
 
     def use_state_keys(self, keys: Iterable[tuple[str, bytes] | bytes | str]) -> None:
         """Seal and open 2026-07-28 ``requestState`` with ``keys`` from now on.
@@ -1170,12 +1298,27 @@ class Server:
             return fn
         return decorate
 
-    def resource_updated(self, uri: str) -> None:
-        """Send ``notifications/resources/updated`` to every session subscribed to ``uri``."""
-        for session in self.sessions:
-            # 2026-07-28: the engine sends it on the listen streams that asked for ``uri``.
-            if uri in session.subscriptions or session._engine.era is Era.STATELESS:
-                session._queue_notification("notifications/resources/updated", {"uri": uri})
+    def notify_resource_updated(self, uri: str) -> None:
+        """Send ``notifications/resources/updated`` to every session subscribed to ``uri``
+        (handshake era) and every 2026-07-28 listen that asked for it, through :attr:`bus`:
+        on every worker that shares it. Never blocks; raises nothing."""
+        self.bus.publish("resource_updated", {"uri": uri})
+
+    #: The older name of :meth:`notify_resource_updated`.
+    resource_updated = notify_resource_updated
+
+    def notify_list_changed(self, kind: str) -> None:
+        """Send ``notifications/<kind>/list_changed`` (``kind``: ``"tools"``,
+        ``"resources"`` or ``"prompts"``) to every session on every worker sharing
+        :attr:`bus`. Adding or removing a feature here already does it; call this when the
+        lists changed elsewhere (every worker registering the same new tool, say).
+
+        Raises:
+            ValueError: another ``kind``.
+        """
+        if kind not in ("tools", "resources", "prompts"):
+            raise ValueError(f"no list_changed for {kind!r}: tools, resources or prompts")
+        self._changed(f"notifications/{kind}/list_changed")
 
     # ------------------------------------------------------------------ lifespan
 
@@ -1198,6 +1341,71 @@ class Server:
             LifespanError: the lifespan raised on entering (every block waiting for it gets
                 this error) or, in the last block to leave, on exiting.
         """
+        async with self._bus_running(), self._lifespan_running() as value:
+            yield value
+
+    def _needs_running(self) -> bool:
+        """Whether serving must enter :meth:`running` (a lifespan, or a bus with background
+        work)."""
+        return self.lifespan is not None or type(self.bus).run is not NotificationBus.run
+
+    @asynccontextmanager
+    async def _bus_running(self) -> AsyncIterator[None]:
+        """Run the bus's background work (a system task) while any :meth:`running` block
+        is open: the first block starts it (and waits until it is ready, within the bus's
+        own deadline), the last one stops it."""
+        if self._bus_users == 0:
+            done = self._bus_done
+            if done is not None:
+                await done.wait()  # the previous run is still stopping
+            if self._bus_users == 0:
+                bus, ready, finished = self.bus, trio.Event(), trio.Event()
+                self._bus_done = finished
+                scope = self._bus_scope = trio.CancelScope()
+
+                async def hold() -> None:
+                    try:
+                        with scope:
+                            async with trio.open_nursery() as nursery:
+                                await nursery.start(bus.run)
+                                ready.set()
+                    except Exception:  # a bus's bug must not end the whole trio run
+                        if scope.cancel_called:  # its client's teardown, on stopping
+                            logger.debug("trio-mcp: the notification bus failed on stopping",
+                                         exc_info=True)
+                        else:
+                            logger.exception("trio-mcp: the notification bus failed")
+                    finally:
+                        ready.set()
+                        finished.set()
+
+                trio.lowlevel.spawn_system_task(hold, name=f"bus of {self.info.name}")
+                self._bus_users += 1
+                try:
+                    await ready.wait()
+                except BaseException:
+                    self._bus_users -= 1
+                    if self._bus_users == 0:
+                        scope.cancel()
+                    raise
+            else:
+                self._bus_users += 1
+        else:
+            self._bus_users += 1
+        try:
+            yield
+        finally:
+            self._bus_users -= 1
+            if self._bus_users == 0 and self._bus_scope is not None:
+                self._bus_scope.cancel()
+                done = self._bus_done
+                if done is not None:
+                    with trio.move_on_after(self.close_timeout) as shielded:
+                        shielded.shield = True
+                        await done.wait()
+
+    @asynccontextmanager
+    async def _lifespan_running(self) -> AsyncIterator[Any]:
         if self.lifespan is None:
             await trio.lowlevel.checkpoint()
             yield None
@@ -1260,7 +1468,7 @@ class Server:
         async def open_(nursery: trio.Nursery) -> ServerSession:
             return await self.connect_in(nursery, transport)
 
-        if self.lifespan is None:
+        if not self._needs_running():
             async with session_scope(open_, ServerSession.aclose) as session:
                 yield session
             return
@@ -1310,7 +1518,7 @@ class Server:
             LifespanError: the lifespan failed (on entering: before the session starts).
             whatever the transport's ``start()`` raises (a process that cannot start, ...).
         """
-        if self.lifespan is not None:
+        if self._needs_running():
             async with self.running():
                 await self._serve(transport, task_status)
         else:
@@ -1998,10 +2206,20 @@ class ServerSession(BaseSession):
     async def _tasks_result(self, ctx: Context, params: Mapping[str, Any]) -> Any:
         """(2025-11-25) Wait for the task to end; its result (or its error)."""
         state = await self._task_of(ctx, params)
-        run = self.server.task_runner.running(state.task_id)
+        runner = self.server.task_runner
+        run = runner.running(state.task_id)
         if run is not None:
             await run.ended.wait()
             state = run.state
+        while not state.terminal:
+            # Another worker runs it (a shared store): poll the store until it ends (or
+            # expires: then it is unknown; the client's request deadline bounds the rest).
+            await trio.sleep(state.poll_interval or runner.poll_interval)
+            fresh = await runner.get(state.task_id, _principal_of(ctx))
+            if fresh is None:
+                raise errors.MCPError(ErrorCode.INVALID_PARAMS,
+                                      f"unknown task: {state.task_id!r}")
+            state = fresh
         try:
             return state.legacy_payload()
         except LocalProtocolError as exc:

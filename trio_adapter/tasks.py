@@ -24,7 +24,7 @@ from sansio.tasks import TaskState, TaskStatus, new_task_id
 
 from . import errors
 
-__all__ = ["InMemoryTaskStore", "TaskLimitError", "TaskRunner", "TaskStore"]
+__all__ = ["InMemoryTaskStore", "TaskLimitError", "TaskRelay", "TaskRunner", "TaskStore"]
 
 logger = logging.getLogger("trio_mcp.server")
 
@@ -130,6 +130,21 @@ class InMemoryTaskStore(TaskStore):
         self._tasks.pop(task_id, None)
 
 
+class TaskRelay(abc.ABC):
+    """Carries ``tasks/update`` / ``tasks/cancel`` to the process that runs a task, when
+    that is another one (a shared store: several workers). :attr:`TaskRunner.relay`."""
+
+    @abc.abstractmethod
+    async def update(self, state: TaskState, responses: Mapping[str, Any]) -> bool:
+        """Forward the answers to the task's process if it is another one; return whether
+        it was forwarded (``False``: this process handles it)."""
+
+    @abc.abstractmethod
+    async def cancel(self, state: TaskState) -> bool:
+        """Forward a cancel to the task's process if it is another one; return whether it
+        was forwarded (``False``: this process handles it)."""
+
+
 @attrs.define(eq=False)
 class TaskRun:
     """A running task, as its handler's :class:`~trio_adapter.Context` sees it: the state,
@@ -208,6 +223,9 @@ class TaskRunner:
         self._nursery: trio.Nursery | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self._listeners: list[TaskListener] = []
+        #: Forwards tasks/update and tasks/cancel of tasks another process runs (shared
+        #: stores; ``None``: every task is this process's).
+        self.relay: TaskRelay | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -239,6 +257,9 @@ class TaskRunner:
     async def update(self, state: TaskState, responses: Mapping[str, Any]) -> None:
         """Deliver ``tasks/update`` answers to a task (keys not outstanding are ignored)."""
         run = self._runs.get(state.task_id)
+        if run is None and self.relay is not None and await self.relay.update(state,
+                                                                              responses):
+            return  # the process running it applies them (and says so)
         if run is None:
             state.answer(responses, self.clock())
         else:
@@ -250,6 +271,12 @@ class TaskRunner:
         """Cancel a task (cooperatively: its handler is cancelled); an ended task is left
         as it is."""
         run = self._runs.get(state.task_id)
+        if run is None and self.relay is not None and await self.relay.cancel(state):
+            # The process running it cancels it (and notifies); stored now, so that every
+            # process answers "cancelled" at once (a terminal status is final).
+            if state.cancel(self.clock()):
+                await self.store.save(state, now=self.clock())
+            return
         if run is not None:
             state = run.state
         if state.cancel(self.clock()):
@@ -370,6 +397,9 @@ class TaskRunner:
         with trio.CancelScope(shield=True):
             try:
                 await self._end(run, outcome)
+            except Exception as exc:  # a shared store failing: the other tasks go on
+                logger.error("task %s ended but its end could not be stored: %s",
+                             run.state.task_id, exc)
             finally:
                 run.ended.set()
 

@@ -59,3 +59,16 @@ async def test_a_worker_logs_the_loss_of_redis_and_recovers_after_a_restart(
                     assert await other.alive("w")
     finally:
         server.close()
+
+
+async def test_a_cancelled_worker_is_dead_to_the_others_at_once(
+        redis_url: str, redis_prefix: str) -> None:
+    with trio.fail_after(10):
+        async with RedisBackend(redis_url, prefix=redis_prefix, worker_id="a") as a:
+            with trio.CancelScope() as scope:
+                async with RedisBackend(redis_url, prefix=redis_prefix, worker_id="b",
+                                        heartbeat_ttl=60):
+                    assert await a.alive("b")
+                    scope.cancel()
+                    await trio.sleep_forever()
+            assert not await a.alive("b")  # not after the 60 s TTL: removed on the way out
