@@ -53,7 +53,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import SimpleNamespace
+from types import FrameType, SimpleNamespace
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -74,7 +74,6 @@ from run import (  # noqa: E402
     Run,
     Watchdog,
     _echo_call,
-    _on_sigterm,
     asyncio_parallel,
     check,
     child_process,
@@ -102,6 +101,7 @@ SESSIONS = 8
 ERAS = ("modern", "handshake")
 ERA_LABEL = {"modern": "2026-07-28", "handshake": "handshake"}
 NO_STICKY = "n/a: session not found without sticky routing"
+_temp_dirs: set[Path] = set()  # nginx prefixes, removed on SIGTERM too
 # docs/scale.md names the upstream "Host: localhost"; the SDK's DNS-rebinding check accepts
 # loopback names with a port only ("localhost:*", 421 otherwise), so its nginx sends one.
 DOCS_HOST = "proxy_set_header Host localhost;"
@@ -229,6 +229,7 @@ def nginx(upstream_ports: Sequence[int], deadline: Deadline, *, host_with_port: 
         config = config.replace(DOCS_HOST, SDK_HOST)
     with tempfile.TemporaryDirectory(prefix="trio-mcp-bench-nginx-") as tmp:
         prefix = Path(tmp)
+        _temp_dirs.add(prefix)
         (prefix / "mcp.conf").write_text(config)
         temps = "\n".join(f"    {name}_temp_path {prefix / name};"
                           for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -242,9 +243,12 @@ def nginx(upstream_ports: Sequence[int], deadline: Deadline, *, host_with_port: 
             + f"\n    include {prefix / 'mcp.conf'};\n}}\n")
         argv = [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
                 "-e", str(prefix / "error.log"), "-g", "daemon off; master_process on;"]
-        with child_process(argv) as (proc, stderr):
-            wait_port(proc, stderr, port, deadline)
-            yield Nginx(port, prefix)
+        try:
+            with child_process(argv) as (proc, stderr):
+                wait_port(proc, stderr, port, deadline)
+                yield Nginx(port, prefix)
+        finally:
+            _temp_dirs.discard(prefix)
 
 
 # ---------------------------------------------------------------- the load
@@ -544,6 +548,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Config]:
             parser.error("--timeout must be positive")
         cfg = replace(cfg, timeout=args.timeout)
     return args, cfg
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """Stop every child, remove the nginx prefixes, exit (run.py's handler, plus the dirs)."""
+    kill_all_children()
+    for path in list(_temp_dirs):
+        shutil.rmtree(path, ignore_errors=True)
+    os._exit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
