@@ -48,7 +48,9 @@ logger = logging.getLogger("trio_mcp.relay")
 
 _CHUNK = 65536
 _OPEN, _CANCEL = b"O", b"C"  # inbox messages: kind, relay id, then the request (open)
-_DATA, _END, _FAIL = b"D", b"E", b"X"  # reply items: kind, then bytes
+# Reply items: kind, then bytes: data (more follows), the end, data and then the end.
+_DATA, _END, _LAST, _FAIL = b"D", b"E", b"L", b"X"
+_BATCH = 4 * _CHUNK  # the most bytes the owner coalesces into one reply item
 _HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "proxy-connection"})
 
 Handler = Callable[["VirtualStream"], Awaitable[None]]
@@ -280,12 +282,38 @@ class SessionRelay:
         comments are what find it out)."""
         backend = self.backend
         client = backend.client
+        outgoing = stream.outgoing
         checked = trio.current_time()
         try:
-            async for chunk in stream.outgoing:
+            while True:
+                try:
+                    chunk = await outgoing.receive()
+                except trio.EndOfChannel:
+                    if not stream.input_ended:
+                        await self._push(client, reply, _END)
+                    return
                 if stream.input_ended:  # cancelled: nobody reads what is left
                     return
-                await self._push(client, reply, _DATA + chunk)
+                # What the handler writes next (the rest of a quick answer, its end) joins
+                # this item: one round trip and one wake-up of the reader instead of several.
+                batch, size, closed, spins = [chunk], len(chunk), False, 0
+                while size < _BATCH:
+                    try:
+                        more = outgoing.receive_nowait()
+                    except trio.WouldBlock:
+                        if spins == 3:
+                            break
+                        spins += 1
+                        await trio.lowlevel.checkpoint()
+                        continue
+                    except trio.EndOfChannel:
+                        closed = True
+                        break
+                    batch.append(more)
+                    size += len(more)
+                await self._push(client, reply, (_LAST if closed else _DATA) + b"".join(batch))
+                if closed:
+                    return
                 if trio.current_time() - checked > backend.heartbeat_ttl:
                     checked = trio.current_time()
                     if not await backend.alive(relayer):
@@ -294,8 +322,6 @@ class SessionRelay:
                         stream.end_input()
                         scope.cancel()
                         return
-            if not stream.input_ended:
-                await self._push(client, reply, _END)
         except self._errors as exc:
             logger.warning("trio-mcp: relay: cannot answer a relayed request (%s)",
                            _one_line(exc))
@@ -336,7 +362,6 @@ class SessionRelay:
         it does not know: 404). Returns whether the client's connection may be reused.
         Raises what ``send`` raises (the client went away); the owner is told to stop then.
         """
-        backend = self.backend
         if self.relaying >= self.max_inflight:
             await send(_response(out, 503, [("retry-after", "1")], _json_error(
                 -32000, "too many requests relayed to other workers: retry later")))
@@ -344,14 +369,6 @@ class SessionRelay:
         self.relaying += 1
         self._note()
         try:
-            try:
-                alive = await backend.alive(owner)
-            except self._errors as exc:
-                await self._redis_down(send, out, exc)
-                return True
-            if not alive:
-                await local_answer()
-                return True
             return await self._relay(owner, request, peer, send, out, local_answer)
         finally:
             self.relaying -= 1
@@ -375,9 +392,19 @@ class SessionRelay:
             peer.encode("ascii", "replace") + b"\n" + \
             _serialise(request)
         try:
-            await self._rpush(backend.client, inbox, message)
+            # the owner's heartbeat and the push in one round trip: a request pushed to a
+            # dead owner's inbox expires there unread
+            with backend.deadline():
+                async with backend.client.pipeline(transaction=False) as pipe:
+                    beating = pipe.exists([backend._heartbeat_key(owner)])
+                    pipe.rpush(inbox, [message])
+                    pipe.pexpire(inbox, self.reply_ttl_ms)
+                alive = bool(await beating)
         except self._errors as exc:
             await self._redis_down(send, out, exc)
+            return True
+        if not alive:  # the session died with its owner: 404, as unknown
+            await local_answer()
             return True
         parser = h11.Connection(h11.CLIENT)
         parser.send(h11.Request(method=request.method, target=request.target,
@@ -411,6 +438,9 @@ class SessionRelay:
                     parser.receive_data(b"")
                 elif kind == _DATA:
                     parser.receive_data(data)
+                elif kind == _LAST:
+                    parser.receive_data(data)
+                    parser.receive_data(b"")
                 else:
                     continue
                 pieces: list[bytes] = []
@@ -440,7 +470,7 @@ class SessionRelay:
                     await send(b"".join(pieces))
                 if finished:
                     return True
-                if kind == _END:  # the owner closed before the response ended
+                if kind in (_END, _LAST):  # the owner closed before the response ended
                     if started:
                         return False
                     await send(_response(out, 502, [], _json_error(
