@@ -15,7 +15,7 @@ import trio
 
 from trio_adapter import Server
 from trio_adapter.http import HTTPServerInfo, serve_http
-from trio_adapter.redis import RedisBackend
+from trio_adapter.redis import RedisBackend, share_server_state
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-11-25", "capabilities": {"sampling": {}},
@@ -47,6 +47,8 @@ async def _run_worker(name: str, server: Server, url: str, prefix: str, kwargs: 
         with trio.CancelScope() as scope:
             async with RedisBackend(url, worker_id=name, prefix=prefix, heartbeat_interval=0.2,
                                     heartbeat_ttl=1.0, command_timeout=2.0) as backend:
+                if kwargs.pop("share_state", False):
+                    share_server_state(server, backend)
                 async with trio.open_nursery() as nursery:
                     info = await nursery.start(functools.partial(
                         serve_http, server, shared=backend, **kwargs))
@@ -58,11 +60,14 @@ async def _run_worker(name: str, server: Server, url: str, prefix: str, kwargs: 
 @asynccontextmanager
 async def workers(url: str, prefix: str, servers: dict[str, Server], **kwargs: Any
                   ) -> AsyncIterator[dict[str, Worker]]:
-    """serve_http once per ``servers`` entry (worker id -> server), all on one Redis."""
+    """serve_http once per ``servers`` entry (worker id -> server), all on one Redis;
+    ``share_state=True``: each server also gets the Redis bus and task store
+    (``share_server_state``)."""
     async with trio.open_nursery() as nursery:
         found: dict[str, Worker] = {}
         for name, server in servers.items():
-            found[name] = await nursery.start(_run_worker, name, server, url, prefix, kwargs)
+            found[name] = await nursery.start(_run_worker, name, server, url, prefix,
+                                              dict(kwargs))
         yield found
         nursery.cancel_scope.cancel()
 

@@ -453,3 +453,44 @@ async def test_a_graceful_stop_ends_relayed_streams_at_once(
                 assert trio.current_time() - start < 5  # not the drain's 10 s
             with trio.fail_after(5):
                 await _endpoint_relay(w["A"]).wait_quiet()
+
+
+def with_resource(server: Server) -> Server:
+    @server.resource("test://doc")
+    def doc() -> str:
+        return "the document"
+
+    return server
+
+
+async def test_a_resource_update_on_a_third_worker_reaches_a_legacy_session_across_workers(
+        redis_url: str, redis_prefix: str) -> None:
+    """A handshake-era session owned by A, every request after initialize arriving at B
+    (relayed), its subscription's update published on C: the notification reaches the
+    client (through the bus to A, then A's GET stream, relayed through B)."""
+    with trio.fail_after(30):
+        async with workers(redis_url, redis_prefix,
+                           {n: with_resource(build_server(n)) for n in "ABC"},
+                           share_state=True) as w, trio.open_nursery() as nursery:
+            a, b = w["A"].port, w["B"].port
+            proxy: Proxy = await nursery.start(Proxy(lambda n: a if n == 0 else b).run)
+            updated = trio.Event()
+
+            async def on_note(session: Any, method: str, params: Any) -> None:
+                if method == "notifications/resources/updated" and \
+                        params.get("uri") == "test://doc":
+                    updated.set()
+
+            client = Client("c", "1", mode="legacy", notification_handler=on_note)
+            transport = StreamableHTTPTransport(f"http://127.0.0.1:{proxy.port}/mcp",
+                                                max_idle_connections=0)
+            async with client.connect(transport) as session:
+                assert transport.session_id is not None
+                assert transport.session_id.startswith("A.")
+                await session.subscribe_resource("test://doc")
+                for name in "AC":  # the owner's subscriber and the publisher's both run
+                    await w[name].server.bus.wait_subscribed()  # type: ignore[attr-defined]
+                w["C"].server.notify_resource_updated("test://doc")
+                await updated.wait()
+            assert proxy.targets.count(a) == 1  # everything after initialize went to B
+            nursery.cancel_scope.cancel()
