@@ -161,8 +161,8 @@ def redis_server(deadline: Deadline) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def ours_workers(count: int, redis_url: str, deadline: Deadline) -> Iterator[list[int]]:
-    """``count`` trio-mcp workers on ports of their own, one key prefix; their ports."""
+def ours_workers(count: int, redis_url: str, deadline: Deadline) -> Iterator[dict[str, int]]:
+    """``count`` trio-mcp workers on ports of their own, one key prefix; worker id -> port."""
     tag = secrets.token_hex(3)
     with contextlib.ExitStack() as stack:
         started = []
@@ -175,7 +175,7 @@ def ours_workers(count: int, redis_url: str, deadline: Deadline) -> Iterator[lis
             started.append((port, *stack.enter_context(child_process(argv))))
         for port, proc, stderr in started:
             wait_port(proc, stderr, port, deadline)
-        yield [port for port, _, _ in started]
+        yield {f"b{tag}w{k + 1}": port for k, (port, _, _) in enumerate(started)}
 
 
 @contextlib.contextmanager
@@ -213,16 +213,17 @@ class Nginx:
 
 
 @contextlib.contextmanager
-def nginx(upstream_ports: Sequence[int], deadline: Deadline, *, host_with_port: bool = False
-          ) -> Iterator[Nginx]:
+def nginx(upstream_ports: Sequence[int], deadline: Deadline, *, host_with_port: bool = False,
+          owners: dict[str, int] | None = None) -> Iterator[Nginx]:
     """nginx round-robin to ``upstream_ports`` with docs/scale.md's configuration, under a
     temporary prefix, as ``tests/scale_support.open_nginx`` runs it (a child process here, so
     that it outlives the trio and asyncio runs that use it). ``host_with_port``: the upstream
-    Host carries a port (for the SDK's servers; see SDK_HOST)."""
+    Host carries a port (for the SDK's servers; see SDK_HOST). ``owners`` (worker id ->
+    port): docs/scale.md's owner-routing configuration instead."""
     binary = _nginx_binary()
     assert binary is not None
     port = free_port()
-    config = nginx_config_from_docs(port, upstream_ports)
+    config = nginx_config_from_docs(port, upstream_ports, owners)
     if host_with_port:
         if DOCS_HOST not in config:
             raise RuntimeError(f"docs/scale.md's nginx block has no {DOCS_HOST!r} any more")
@@ -400,9 +401,10 @@ def measure_count(n: int, redis_url: str, cfg: Config, deadline: Deadline, *, re
     (and ``n`` >= 2) the relay's cost too."""
     records: list[Record] = []
     spread: dict[str, Any] = {}
-    with ours_workers(n, redis_url, deadline) as ours_ports, \
+    with ours_workers(n, redis_url, deadline) as ours_ids, \
             sdk_servers(n, deadline) as sdk_ports, \
-            nginx(ours_ports, deadline) as ours_lb, \
+            nginx(list(ours_ids.values()), deadline) as ours_lb, \
+            nginx(list(ours_ids.values()), deadline, owners=ours_ids) as owner_lb, \
             nginx(sdk_ports, deadline, host_with_port=True) as sdk_lb:
         for era in ERAS:
             label = f"{n} worker(s), {ERA_LABEL[era]}"
@@ -432,7 +434,14 @@ def measure_count(n: int, redis_url: str, cfg: Config, deadline: Deadline, *, re
             else:
                 records.append({"workload": "scale", "impl": SDK, **extra,
                                 "skipped": NO_STICKY, "error": why})
+        if n >= 2:  # handshake era, nginx routing each session to its owner: no relay
+            log(f"{n} worker(s), handshake, routed to the owner ...")
+            owned = [run_trio(deadline, ours_multi, owner_lb.url, "handshake", cfg)
+                     for _ in range(cfg.runs)]
+            records.append(summarize("scale-owner-routed", OURS, owned, workers=n,
+                                     era="handshake", sessions=SESSIONS))
         spread = {"trio-mcp": ours_lb.upstream_counts(), "mcp": sdk_lb.upstream_counts()}
+        ours_ports = list(ours_ids.values())
         if relay and n >= 2:
             log(f"relay at {n} workers ...")
             direct, relayed = run_trio(deadline, relay_runs, ours_ports[0], ours_ports[1], cfg)
@@ -497,6 +506,26 @@ def table(records: list[Record]) -> str:
                         f"| {scale(sdk if measured else None, base_sdk)} "
                         f"| {ours['p50_us']:,.0f} / {ours['p99_us']:,.0f} | {sdk_lat} |")
     return "\n".join(rows)
+
+
+def owner_routed_line(records: list[Record]) -> str:
+    """The handshake era behind the owner-routing nginx, next to round-robin and 1 worker."""
+    parts = []
+    base = _find(records, "scale", OURS, workers=1, era="handshake")
+    for record in records:
+        if record.get("workload") != "scale-owner-routed":
+            continue
+        n = record["workers"]
+        rr = _find(records, "scale", OURS, workers=n, era="handshake")
+        text = f"{n} workers {record['calls_per_s']:,} calls/s"
+        if rr is not None:
+            text += f" (round-robin {rr['calls_per_s']:,})"
+        if base is not None and base.get("calls_per_s"):
+            text += f", {record['calls_per_s'] / base['calls_per_s']:.2f}x of 1 worker"
+        parts.append(text)
+    if not parts:
+        return "handshake era routed to the owner: not measured (needs at least 2 workers)"
+    return "handshake era, nginx routing each session to its owner: " + "; ".join(parts)
 
 
 def relay_line(records: list[Record]) -> str:
@@ -602,6 +631,7 @@ def main(argv: list[str] | None = None) -> int:
     if failure:
         print(f"FAILED: {failure}")
     print(text)
+    print(owner_routed_line(records))
     print(relay_line(records))
     return 1 if failure else 0
 

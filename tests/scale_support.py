@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -51,14 +51,24 @@ def _nginx() -> str | None:
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
 
 
-def nginx_config_from_docs(port: int, upstream_ports: Sequence[int]) -> str:
-    """docs/scale.md's nginx block with ``{{PORT}}`` and ``{{WORKERS}}`` filled in."""
+def nginx_config_from_docs(port: int, upstream_ports: Sequence[int],
+                           owners: Mapping[str, int] | None = None) -> str:
+    """docs/scale.md's nginx configuration with ``{{PORT}}`` and ``{{WORKERS}}`` filled in:
+    the round-robin one, or with ``owners`` (worker id -> port) the one that routes a
+    session to its owner (``{{OWNERS}}``)."""
     blocks = NGINX_BLOCK.findall(SCALE_DOC.read_text(encoding="utf-8"))
-    assert len(blocks) == 1, "docs/scale.md must hold exactly one ```nginx block"
-    config: str = blocks[0]
+    wanted = [b for b in blocks if ("{{OWNERS}}" in b) == (owners is not None)]
+    assert len(blocks) == 2 and len(wanted) == 1, \
+        "docs/scale.md must hold the round-robin and the owner-routing ```nginx blocks"
+    config: str = wanted[0]
     assert "{{PORT}}" in config and "{{WORKERS}}" in config, "the placeholders are gone"
     servers = "\n    ".join(f"server 127.0.0.1:{p};" for p in upstream_ports)
-    return config.replace("{{PORT}}", str(port)).replace("{{WORKERS}}", servers)
+    config = config.replace("{{PORT}}", str(port)).replace("{{WORKERS}}", servers)
+    if owners is not None:
+        lines = "\n    ".join(f'"~^{re.escape(worker_id)}\\." 127.0.0.1:{p};'
+                              for worker_id, p in owners.items())
+        config = config.replace("{{OWNERS}}", lines)
+    return config
 
 
 async def wait_listening(port: int, deadline: float, proc: trio.Process | None = None) -> None:
@@ -122,8 +132,8 @@ class Nginx:
 
 
 @asynccontextmanager
-async def open_nginx(upstream_ports: Sequence[int], port: int | None = None
-                     ) -> AsyncIterator[Nginx]:
+async def open_nginx(upstream_ports: Sequence[int], port: int | None = None, *,
+                     owners: Mapping[str, int] | None = None) -> AsyncIterator[Nginx]:
     """nginx on 127.0.0.1:``port`` (a free one by default), round-robin to
     ``upstream_ports``, with docs/scale.md's configuration; stopped when the block ends."""
     binary = _nginx()
@@ -132,7 +142,7 @@ async def open_nginx(upstream_ports: Sequence[int], port: int | None = None
         pytest.skip(NGINX_SKIP_REASON)
     port = port or free_port()
     prefix = Path(tempfile.mkdtemp(prefix="trio-mcp-nginx-"))
-    (prefix / "mcp.conf").write_text(nginx_config_from_docs(port, upstream_ports))
+    (prefix / "mcp.conf").write_text(nginx_config_from_docs(port, upstream_ports, owners))
     temps = "\n".join(f"    {name}_temp_path {prefix / name};"
                       for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     user = "user root;\n" if os.geteuid() == 0 else ""

@@ -313,3 +313,29 @@ async def test_nginx_before_one_reuse_port_of_workers(redis_url: str, redis_pref
                 async with mcp.Client(nginx.url) as modern:
                     assert modern.protocol_version == "2026-07-28"
                     assert text_of(await modern.call_tool("whoami", {})) in {"w1", "w2", "w3"}
+
+
+# ---------------------------------------------------------------- routing to the owner
+
+
+async def test_owner_routing_sends_a_legacy_session_to_its_owner_only(redis_url: str) -> None:
+    """docs/scale.md's owner-routing configuration: after ``initialize`` (round-robin), every
+    request of a handshake-era session reaches the worker that owns it (no relay); a
+    2026-07-28 client is still spread over all three."""
+    with trio.fail_after(TIMEOUT):
+        async with open_cluster(SCRIPT, 3, redis_url) as cluster, \
+                open_nginx(cluster.ports, owners={w.worker_id: w.port
+                                                  for w in cluster.workers}) as nginx:
+            by_port = {w.port: w.worker_id for w in cluster.workers}
+            async with mcp.Client(nginx.url, mode="legacy",
+                                  sampling_callback=answer_sampling) as client:
+                owner = text_of(await client.call_tool("whoami", {}))
+                start = len(nginx.upstream_ports())
+                for _ in range(9):
+                    assert text_of(await client.call_tool("whoami", {})) == owner
+                sampled = await client.call_tool("ask_llm", {"question": "hi"})
+                assert text_of(sampled) == f"HI via {owner}"
+            reached = nginx.upstream_ports()[start:]
+            assert len(reached) >= 10 and {by_port[p] for p in reached} == {owner}, reached
+            seen = {await our_session_call(nginx.url, "whoami") for _ in range(9)}
+            assert seen == set(by_port.values()), seen  # modern: round-robin, any worker
