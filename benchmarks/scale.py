@@ -93,7 +93,7 @@ from run import (  # noqa: E402
     wait_port,
 )
 
-from tests.scale_support import nginx_config_from_docs  # noqa: E402
+from tests.scale_support import nginx_argv, nginx_config_from_docs  # noqa: E402
 from trio_adapter import StreamableHTTPTransport  # noqa: E402
 
 WORKER_SCRIPT = HERE / "servers" / "ours_echo_worker.py"
@@ -231,19 +231,7 @@ def nginx(upstream_ports: Sequence[int], deadline: Deadline, *, host_with_port: 
     with tempfile.TemporaryDirectory(prefix="trio-mcp-bench-nginx-") as tmp:
         prefix = Path(tmp)
         _temp_dirs.add(prefix)
-        (prefix / "mcp.conf").write_text(config)
-        temps = "\n".join(f"    {name}_temp_path {prefix / name};"
-                          for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        (prefix / "nginx.conf").write_text(
-            f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\n"
-            f"error_log {prefix / 'error.log'} warn;\n"
-            "events { worker_connections 1024; }\n"
-            "http {\n    log_format upstreams '$upstream_addr $status';\n"
-            f"    access_log {prefix / 'access.log'} upstreams;\n" + temps
-            + f"\n    include {prefix / 'mcp.conf'};\n}}\n")
-        argv = [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                "-e", str(prefix / "error.log"), "-g", "daemon off; master_process on;"]
+        argv = nginx_argv(binary, prefix, config)
         try:
             with child_process(argv) as (proc, stderr):
                 wait_port(proc, stderr, port, deadline)

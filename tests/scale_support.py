@@ -131,6 +131,26 @@ class Nginx:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+def nginx_argv(binary: str, prefix: Path, site: str) -> list[str]:
+    """Write an nginx configuration under ``prefix`` (one worker process, pid, logs and
+    temporary files there; access log lines ``$upstream_addr $status``) that includes
+    ``site`` (an ``http {}``-level configuration); the command that runs it in the
+    foreground."""
+    (prefix / "mcp.conf").write_text(site)
+    temps = "\n".join(f"    {name}_temp_path {prefix / name};"
+                      for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (prefix / "nginx.conf").write_text(
+        f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\n"
+        f"error_log {prefix / 'error.log'} warn;\n"
+        "events { worker_connections 1024; }\n"
+        "http {\n    log_format upstreams '$upstream_addr $status';\n"
+        f"    access_log {prefix / 'access.log'} upstreams;\n" + temps
+        + f"\n    include {prefix / 'mcp.conf'};\n}}\n")
+    return [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+            "-e", str(prefix / "error.log"), "-g", "daemon off; master_process on;"]
+
+
 @asynccontextmanager
 async def open_nginx(upstream_ports: Sequence[int], port: int | None = None, *,
                      owners: Mapping[str, int] | None = None) -> AsyncIterator[Nginx]:
@@ -142,20 +162,8 @@ async def open_nginx(upstream_ports: Sequence[int], port: int | None = None, *,
         pytest.skip(NGINX_SKIP_REASON)
     port = port or free_port()
     prefix = Path(tempfile.mkdtemp(prefix="trio-mcp-nginx-"))
-    (prefix / "mcp.conf").write_text(nginx_config_from_docs(port, upstream_ports, owners))
-    temps = "\n".join(f"    {name}_temp_path {prefix / name};"
-                      for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(
-        f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\n"
-        f"error_log {prefix / 'error.log'} warn;\n"
-        "events { worker_connections 1024; }\n"
-        "http {\n    log_format upstreams '$upstream_addr $status';\n"
-        f"    access_log {prefix / 'access.log'} upstreams;\n" + temps
-        + f"\n    include {prefix / 'mcp.conf'};\n}}\n")
     proc = await trio.lowlevel.open_process(
-        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-         "-e", str(prefix / "error.log"), "-g", "daemon off; master_process on;"],
+        nginx_argv(binary, prefix, nginx_config_from_docs(port, upstream_ports, owners)),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         try:
