@@ -9,6 +9,8 @@ any test skipped for that reason.
 
 from __future__ import annotations
 
+import os
+import selectors
 import shutil
 import socket
 import subprocess
@@ -50,23 +52,34 @@ class RedisProcess:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        """Start it and return once it says it accepts connections (its log line on stdout,
+        read with a 10 s deadline; the pipe is closed then: redis-server ignores SIGPIPE).
+
+        Raises:
+            RuntimeError: it exited or did not get ready in time (its output is given).
+        """
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", self._dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        end = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(64).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > end:
-                self.stop()
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.02)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        assert self.proc.stdout is not None
+        output = b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.proc.stdout, selectors.EVENT_READ)
+            end = time.monotonic() + 10
+            while b"Ready to accept connections" not in output:
+                left = end - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    break
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if not chunk:  # it exited
+                    break
+                output += chunk
+        self.proc.stdout.close()
+        if b"Ready to accept connections" not in output:
+            self.stop()
+            raise RuntimeError(f"redis-server did not start on port {self.port}: "
+                               f"{output.decode(errors='replace')[-500:]}")
 
     def stop(self) -> None:
         if self.proc is None:
