@@ -39,7 +39,7 @@ from typing import Any, Final
 import attrs
 import h11
 
-from . import _codec
+from . import _codec, _h1
 from ._codec import Codec
 from ._requests import progress_token_of
 from .connection import DEFAULT_MAX_DEPTH
@@ -151,6 +151,11 @@ class HeadCache:
         self._requests: dict[tuple[str, str, tuple[tuple[str, str], ...]], h11.Request] = {}
         self._received: dict[tuple[tuple[bytes, bytes], ...],
                              tuple[tuple[tuple[str, str], ...], int | None]] = {}
+        # The fast path (:mod:`sansio._h1`): judgements of received heads by their bytes,
+        # and written heads without their Content-Length (None: not simple, h11's).
+        self._fast_requests: dict[bytes, _h1.RequestHead | None] = {}
+        self._fast_responses: dict[bytes, _h1.ResponseHead | None] = {}
+        self._written: dict[tuple[Any, ...], bytes | None] = {}
 
     def __len__(self) -> int:
         return len(self._responses) + len(self._requests)
@@ -190,6 +195,86 @@ class HeadCache:
                 self._received[key] = got  # a peer's large heads are not kept
         return got
 
+    def received_request(self, head: bytes) -> _h1.RequestHead | None:
+        """What h11 makes of the request head ``head`` (its bytes, blank line included), if it
+        is simple (:func:`sansio._h1.judge_request`); ``None``: give the bytes to h11. Judged
+        once per distinct head (heads over :data:`~sansio._h1.MAX_CACHED_HEAD` bytes are
+        never judged: always ``None``)."""
+        try:
+            return self._fast_requests[head]
+        except KeyError:
+            if len(head) > _h1.MAX_CACHED_HEAD:
+                return None
+            if len(self._fast_requests) >= self.max_heads:
+                self._fast_requests.clear()
+            got = self._fast_requests[head] = _h1.judge_request(head)
+            return got
+
+    def received_response(self, head: bytes) -> _h1.ResponseHead | None:
+        """What h11 makes of the response head ``head``, if simple
+        (:func:`sansio._h1.judge_response`); ``None``: give the bytes to h11."""
+        try:
+            return self._fast_responses[head]
+        except KeyError:
+            if len(head) > _h1.MAX_CACHED_HEAD:
+                return None
+            if len(self._fast_responses) >= self.max_heads:
+                self._fast_responses.clear()
+            answer = self._fast_responses[head] = _h1.judge_response(head)
+            return answer
+
+    def response_bytes(self, status: int, headers: tuple[tuple[str, str], ...], length: int
+                       ) -> bytes | None:
+        """The bytes h11 writes for a simple response head with ``headers`` and a
+        ``Content-Length`` of ``length`` after them, to a simple request; ``None`` if the
+        head is not simple (or h11 refuses it: its error comes from h11's own path)."""
+        key = (status, headers)
+        prefix: bytes | None
+        try:
+            prefix = self._written[key]
+        except KeyError:
+            try:
+                event = h11.Response(status_code=status, reason=_reason(status),
+                                     headers=[*headers, ("content-length", "0")])
+            except h11.LocalProtocolError:
+                prefix = None
+            else:
+                prefix = _strip_length(_h1.write_response_head(event))
+            if len(self._written) >= self.max_heads:
+                self._written.clear()
+            self._written[key] = prefix
+        if prefix is None:
+            return None
+        return b"%scontent-length: %d\r\n\r\n" % (prefix, length)
+
+    def request_bytes(self, method: str, target: str, headers: tuple[tuple[str, str], ...]
+                      ) -> bytes | None:
+        """The bytes h11 writes for a simple request head (:func:`sansio._h1.write_request_head`)
+        whose last field is its ``Content-Length`` (or that has none); ``None``: not simple,
+        or h11 refuses it (send it through h11)."""
+        length = headers[-1][1] if headers and headers[-1][0] == "content-length" else None
+        key = (method, target, headers[:-1] if length is not None else headers)
+        prefix: bytes | None
+        try:
+            prefix = self._written[key]
+        except KeyError:
+            fields = [*key[2], ("content-length", "0")] if length is not None else [*key[2]]
+            try:
+                event = h11.Request(method=method, target=target, headers=fields)
+            except h11.LocalProtocolError:
+                prefix = None
+            else:
+                out = _h1.write_request_head(event)
+                prefix = out if length is None else _strip_length(out)
+            if len(self._written) >= self.max_heads:
+                self._written.clear()
+            self._written[key] = prefix
+        if prefix is None:
+            return None
+        if length is None:
+            return prefix
+        return b"%scontent-length: %s\r\n\r\n" % (prefix, length.encode("ascii"))
+
     def request(self, method: str, target: str, headers: tuple[tuple[str, str], ...]
                 ) -> h11.Request:
         """The ``h11.Request`` for a request head.
@@ -205,6 +290,16 @@ class HeadCache:
             event = self._requests[key] = h11.Request(method=method, target=target,
                                                       headers=list(headers))
         return event
+
+
+_LENGTH_ZERO: Final = b"content-length: 0\r\n\r\n"
+
+
+def _strip_length(head: bytes | None) -> bytes | None:
+    """``head`` (ending in a zero Content-Length field and the blank line) without them."""
+    if head is None or not head.endswith(_LENGTH_ZERO):
+        return None  # pragma: no cover - h11 writes the fields in the order given
+    return head[:-len(_LENGTH_ZERO)]
 
 
 @attrs.frozen
@@ -231,6 +326,13 @@ class CompleteRequest:
 class HTTPServerConnection:
     """One server-side HTTP/1.1 connection (h11), collecting whole requests.
 
+    The common exchange (a simple keep-alive request framed by ``Content-Length``, answered by
+    :meth:`response`) takes a path cheaper than h11's (:mod:`sansio._h1`: heads h11 has
+    already judged, recognised by their bytes); h11 stays the authority for everything else,
+    and is given the bytes of the request in hand (:meth:`_to_h11`) the moment anything is
+    not that exchange (a streamed answer, an error answer, a head or body it must judge), so
+    it then acts exactly as it would have from the start.
+
     Args:
         max_body: the largest request body accepted; a larger one is answered 413 by
             :meth:`next_request` (which returns the ready response bytes as ``bytes``).
@@ -242,12 +344,14 @@ class HTTPServerConnection:
         heads: where head events are cached (shared by a :class:`StreamableHTTPServer`'s
             connections); ``None``: a cache of this connection's own.
         codec: the JSON codec for error bodies; ``None``: the process default.
+        fast: take the fast path for the common exchange (``False``: h11 alone, byte for
+            byte what the fast path must give; the tests hold one against the other).
     """
 
     def __init__(self, *, max_body: int = 4 * 1024 * 1024, max_header: int = 64 * 1024,
                  max_discard: int | None = None, heads: HeadCache | None = None,
-                 codec: _codec.Codec | None = None) -> None:
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=2 * max_header)
+                 codec: _codec.Codec | None = None, fast: bool = True) -> None:
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=2 * max_header)
         self.heads = heads if heads is not None else HeadCache()
         self.codec = codec if codec is not None else _codec.DEFAULT
         self._max_body = max_body
@@ -260,6 +364,41 @@ class HTTPServerConnection:
         self._discard: int | None = None  # bytes still to throw away after an error answer
         self._raw = False  # ...counted as they arrive, h11 having given up on the stream
         self._fed = 0  # bytes that may belong to the next head: while <= max_header, it fits
+        # The fast path: while h11 holds nothing (idle both ways, an empty buffer), what
+        # arrives waits in _buf; _fast is the request being answered on that path (its
+        # bytes, for h11 if it must take over), _written whether its answer went out.
+        self._fast_ok = fast
+        self._synced = not fast  # h11 has been given everything: the fast path is off
+        self._buf = b""
+        self._eof = False
+        self._fast: bytes | None = None
+        self._written = False
+
+    @property
+    def h11(self) -> h11.Connection:
+        """The h11 connection, given everything received first (the fast path is off until
+        the next request cycle that h11 leaves idle)."""
+        self._to_h11()
+        return self._h11
+
+    def _to_h11(self) -> None:
+        """Hand h11 what the fast path holds: the request being answered (h11 then reads
+        it to its end, as if it had parsed it itself), what came after it, and the EOF."""
+        if self._synced:
+            return
+        self._synced = True
+        pending, self._buf = self._buf, b""
+        conn = self._h11
+        request, self._fast = self._fast, None
+        if request is not None:
+            conn.receive_data(request + pending)
+            for _ in range(3):  # Request, Data (one: h11 has it all), EndOfMessage
+                if isinstance(conn.next_event(), h11.EndOfMessage):
+                    break
+        elif pending:
+            conn.receive_data(pending)
+        if self._eof:
+            conn.receive_data(b"")
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the socket; ``b""`` at EOF."""
@@ -267,7 +406,33 @@ class HTTPServerConnection:
             self._discard = self._discard - len(data) if data else 0
             return
         self._fed += len(data)
-        self.h11.receive_data(data)
+        if self._synced:
+            self._h11.receive_data(data)
+        elif data:
+            self._buf += data
+        else:
+            self._eof = True
+
+    def _next_fast(self) -> CompleteRequest | None:
+        """The next request on the fast path; ``None`` with the fast path still on: more
+        data is needed; ``None`` with it off: h11 has the bytes now."""
+        buf = self._buf
+        end = _h1.head_end(buf)
+        if end == -1 and len(buf) <= self._max_header and not self._eof:
+            return None
+        if end > 0 and end <= self._max_header:
+            head = self.heads.received_request(buf[:end])
+            if head is not None:
+                method, target, fields, length = head
+                total = end + length
+                if length <= self._max_body and len(buf) >= total:
+                    self._fast, self._buf = buf[:total], buf[total:]
+                    self._fed = len(self._buf)
+                    return CompleteRequest(method, target, fields, buf[end:total])
+                if length <= self._max_body and not self._eof:
+                    return None
+        self._to_h11()  # not the simple form, too large, or cut by EOF: h11 judges
+        return None
 
     def next_request(self) -> CompleteRequest | bytes | None:
         """Return the next whole request, ready bytes to write (an error answer), or ``None``.
@@ -281,9 +446,18 @@ class HTTPServerConnection:
         if self._discard is not None:
             self._throw_away()
             return None
+        if not self._synced:
+            if self._fast is not None:  # pragma: no cover - the adapter answers first
+                return None
+            if self._buf or self._eof:
+                got = self._next_fast()
+                if got is not None or not self._synced:
+                    return got
+            else:
+                return None
         while True:
             try:
-                event = self.h11.next_event()
+                event = self._h11.next_event()
             except h11.RemoteProtocolError as exc:
                 status = exc.error_status_hint
                 return self._error(status, str(exc), discard=status == 431, raw=True)
@@ -312,7 +486,7 @@ class HTTPServerConnection:
                 head = self._head
                 assert head is not None
                 self._head = None
-                self._fed = len(self.h11.trailing_data[0])  # the next head is in there, or later
+                self._fed = len(self._h11.trailing_data[0])  # the next head is in there, or later
                 return CompleteRequest(
                     head.method.decode("ascii", "replace"),
                     head.target.decode("ascii", "replace"),
@@ -331,7 +505,7 @@ class HTTPServerConnection:
             return
         while self._discard is not None and self._discard > 0:
             try:
-                event = self.h11.next_event()
+                event = self._h11.next_event()
             except h11.RemoteProtocolError:
                 self._discard = 0
                 return
@@ -345,11 +519,15 @@ class HTTPServerConnection:
     @property
     def closed(self) -> bool:
         """Whether the connection is done (the peer closed, or we must close)."""
-        return self.h11.their_state in (h11.CLOSED, h11.ERROR, h11.MUST_CLOSE) or \
-            self.h11.our_state in (h11.CLOSED, h11.ERROR, h11.MUST_CLOSE)
+        if not self._synced:
+            return False  # the fast path holds a live keep-alive exchange
+        conn = self._h11
+        return conn.their_state in (h11.CLOSED, h11.ERROR, h11.MUST_CLOSE) or \
+            conn.our_state in (h11.CLOSED, h11.ERROR, h11.MUST_CLOSE)
 
     def _error(self, status: int, message: str, *, discard: bool = False, raw: bool = False
                ) -> bytes:
+        self._to_h11()
         body = self.codec.dumps({"jsonrpc": "2.0", "error": {"code": -32600,
                                                              "message": message}})
         try:
@@ -366,11 +544,18 @@ class HTTPServerConnection:
     def response(self, status: int, headers: Iterable[tuple[str, str]], body: bytes = b""
                  ) -> bytes:
         """Bytes of a whole response with ``body`` (content-length set)."""
+        headers = tuple(headers)
+        if self._fast is not None and not self._written:
+            head = self.heads.response_bytes(status, headers, len(body))
+            if head is not None:
+                self._written = True
+                return head + body if body else head
+        conn = self.h11
         hdrs = (*headers, ("content-length", str(len(body))))
-        out = self.h11.send(self.heads.response(status, hdrs)) or b""
+        out = conn.send(self.heads.response(status, hdrs)) or b""
         if body:
-            out += self.h11.send(h11.Data(data=body)) or b""
-        return out + (self.h11.send(h11.EndOfMessage()) or b"")
+            out += conn.send(h11.Data(data=body)) or b""
+        return out + (conn.send(h11.EndOfMessage()) or b"")
 
     def start_stream(self, status: int, headers: Iterable[tuple[str, str]]) -> bytes:
         """Bytes of a response head for a body of unknown length (chunked)."""
@@ -397,8 +582,18 @@ class HTTPServerConnection:
 
         Returns False when the connection cannot be reused (close it).
         """
-        if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
-            self.h11.start_next_cycle()
+        if not self._synced:
+            if self._fast is None or not self._written:  # pragma: no cover - misuse
+                return False
+            self._fast, self._written = None, False
+            return True
+        conn = self._h11
+        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+            conn.start_next_cycle()
+            data, closed = conn.trailing_data
+            if not data and not closed and self._fast_ok:  # h11 holds nothing: fast again
+                self._synced = False
+                self._eof = False
             return True
         return False
 

@@ -483,8 +483,14 @@ def test_received_fields_are_decoded_once_and_bounded() -> None:
     assert isinstance(got, CompleteRequest)
     assert got.headers == (("host", "x"), ("content-length", "2"), ("x-odd", "\xe9"))
     assert got.body == b"{}"
+    conn.response(202, [])
+    assert conn.next_cycle()
+    conn.receive_data(wire)  # the same head again: judged and decoded once
+    again = conn.next_request()
+    assert isinstance(again, CompleteRequest) and again.headers is got.headers
     raw = [(b"Host", b"x"), (b"Content-Length", b"2"), (b"X-Odd", b"\xe9")]
-    assert core.heads.received(raw)[0] is got.headers
+    assert core.heads.received(raw)[0] == got.headers
+    assert core.heads.received(raw)[0] is core.heads.received(raw)[0]
     assert core.heads.received(raw)[1] == 2
     assert core.heads.received([(b"Host", b"x")])[1] is None
     for i in range(core.heads.max_heads * 2):
