@@ -15,6 +15,7 @@ import trio
 
 from sansio import http_client as _hc
 from sansio import oauth as _oauth
+from sansio._h1 import ClientConnection, ResponseStart
 from sansio.frames import Frame, FrameKind
 from sansio.http import (
     HeadCache,
@@ -110,7 +111,7 @@ class SessionExpired(HTTPTransportError):
 
 class _Response:
     def __init__(self, status: int, headers: Sequence[tuple[str, str]], stream: trio.abc.Stream,
-                 conn: h11.Connection, pool: _Pool | None = None, *,
+                 conn: ClientConnection, pool: _Pool | None = None, *,
                  idle_timeout: float | None = None) -> None:
         self.status = status
         self.headers = dict(headers)  # names lowercased (HeadCache.received)
@@ -174,8 +175,7 @@ class _Response:
         """Done with the response: its connection goes back to the pool when it can be reused
         (the whole response read, keep-alive on both sides), else it is closed."""
         pool, conn = self._pool, self.conn
-        if pool is not None and self._finished() and conn.our_state is h11.DONE \
-                and conn.their_state is h11.DONE:
+        if pool is not None and self._finished() and conn.reusable:
             conn.start_next_cycle()
             if pool.put(self.stream, conn):
                 await trio.lowlevel.checkpoint_if_cancelled()  # no round of its own
@@ -200,14 +200,14 @@ class _Pool:
         self.size = size
         self.limit = limit
         self.closed = False
-        self._idle: list[tuple[trio.abc.Stream, h11.Connection]] = []
+        self._idle: list[tuple[trio.abc.Stream, ClientConnection]] = []
         self._used = 0  # slots taken: counted connections open, or being opened
         self._counted: set[int] = set()  # id() of the open connections holding a slot
         self._changed = trio.Event()
         self._live: set[int] = set()  # id() of every open connection
         self.peak = 0  # the most connections open at once (counted or not)
 
-    def get(self) -> tuple[trio.abc.Stream, h11.Connection] | None:
+    def get(self) -> tuple[trio.abc.Stream, ClientConnection] | None:
         return self._idle.pop() if self._idle else None
 
     def reserve(self) -> bool:
@@ -234,7 +234,7 @@ class _Pool:
         """How many connections are open now (busy and idle)."""
         return len(self._live)
 
-    async def wait(self) -> tuple[trio.abc.Stream, h11.Connection] | None:
+    async def wait(self) -> tuple[trio.abc.Stream, ClientConnection] | None:
         """Wait for an idle connection, or for a free slot (then reserved: ``None``)."""
         while True:
             pooled = self.get()
@@ -242,7 +242,7 @@ class _Pool:
                 return pooled
             await self._changed.wait()
 
-    def put(self, stream: trio.abc.Stream, conn: h11.Connection) -> bool:
+    def put(self, stream: trio.abc.Stream, conn: ClientConnection) -> bool:
         if self.closed or len(self._idle) >= self.size or id(stream) not in self._counted:
             return False
         self._idle.append((stream, conn))
@@ -282,7 +282,7 @@ class _Pool:
 class _Exchange:
     """One request written on a connection, whose response head is still to be read."""
 
-    def __init__(self, stream: trio.abc.Stream, conn: h11.Connection,
+    def __init__(self, stream: trio.abc.Stream, conn: ClientConnection,
                  request: tuple[str, list[tuple[str, str]], bytes], reused: bool, *,
                  counted: bool = True, send_error: BaseException | None = None) -> None:
         self.stream = stream
@@ -295,12 +295,9 @@ class _Exchange:
         self.send_error = send_error
 
 
-def _request_bytes(conn: h11.Connection, method: str, target: str,
-                   headers: list[tuple[str, str]], body: bytes, *, heads: HeadCache) -> bytes:
-    out = conn.send(heads.request(method, target, tuple(headers))) or b""
-    if body:
-        out += conn.send(h11.Data(data=body)) or b""
-    return out + (conn.send(h11.EndOfMessage()) or b"")
+def _request_bytes(conn: ClientConnection, method: str, target: str,
+                   headers: list[tuple[str, str]], body: bytes) -> bytes:
+    return conn.send_request(method, target, tuple(headers), body)
 
 
 class StreamableHTTPTransport(Transport):
@@ -551,7 +548,7 @@ class StreamableHTTPTransport(Transport):
                         f"{bound:g} s", self.url) from None
         if pooled is not None:
             stream, conn = pooled
-            data = _request_bytes(conn, method, self._target, hdrs, body, heads=self._heads)
+            data = _request_bytes(conn, method, self._target, hdrs, body)
             try:
                 with _FailAt(trio.current_time() + self._connect_timeout):
                     await stream.send_all(data)
@@ -564,8 +561,8 @@ class StreamableHTTPTransport(Transport):
     async def _fresh(self, method: str, hdrs: list[tuple[str, str]], body: bytes,
                      counted: bool = True) -> _Exchange:
         """Open a connection (a slot is already reserved when ``counted``) and write."""
-        conn = h11.Connection(h11.CLIENT)
-        data = _request_bytes(conn, method, self._target, hdrs, body, heads=self._heads)
+        conn = ClientConnection(self._heads)
+        data = _request_bytes(conn, method, self._target, hdrs, body)
         pool = self._pool
         try:
             with trio.fail_after(self._connect_timeout):
@@ -613,10 +610,8 @@ class StreamableHTTPTransport(Transport):
                     got_bytes = True
                     conn.receive_data(bytes(data))
                     continue
-                if isinstance(event, h11.Response):
-                    return _Response(event.status_code,
-                                     self._heads.received(event.headers.raw_items())[0],
-                                     stream, conn,
+                if isinstance(event, ResponseStart):
+                    return _Response(event.status_code, event.fields, stream, conn,
                                      self._pool, idle_timeout=self._read_timeout)
                 if isinstance(event, h11.ConnectionClosed):
                     raise trio.BrokenResourceError("the server closed the connection")
