@@ -259,3 +259,121 @@ def test_a_streamed_answer_hands_the_request_to_h11_and_the_next_one_is_fast_aga
     assert conn.next_cycle() and not conn._synced  # h11 holds nothing: fast again
     conn.receive_data(_request())
     assert conn.next_request() == first and conn._h11.their_state is h11.IDLE
+
+
+# ---------------------------------------------------------------- the client side
+
+_HDRS = (("host", "127.0.0.1:9"), ("accept", "application/json, text/event-stream"),
+         ("content-type", "application/json"), ("content-length", str(len(BODY))))
+_SSE = b"event: message\ndata: {}\n\n"
+RESPONSES = {
+    "simple": b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d"
+              b"\r\n\r\n%s" % (len(_SSE), _SSE),
+    "json": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    "accepted": b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n",
+    "chunked": b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n0\r\n\r\n",
+    "until close": b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: x\n\n",
+    "close": b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}",
+    "continue first": b"HTTP/1.1 100 Continue\r\n\r\n"
+                      b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}",
+    "no content": b"HTTP/1.1 204 No Content\r\n\r\n",
+    "HTTP/1.0": b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\n{}",
+    "bare LF": b"HTTP/1.1 200 OK\ncontent-length: 2\n\n{}",
+    "bad status": b"HTTP/1.1 20 OK\r\ncontent-length: 2\r\n\r\n{}",
+    "garbage": b"\x00\x01\x02\r\n\r\n",
+    "cut head": b"HTTP/1.1 200 OK\r\ncontent-le",
+    "cut body": b"HTTP/1.1 200 OK\r\ncontent-length: 20\r\n\r\n{}",
+    "extra after body": b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n",
+    "two lengths": b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}",
+}
+
+
+def _client_run(response: bytes, pieces: list[int], *, fast: bool, rounds: int = 2,
+                method: str = "POST") -> list[object]:
+    """Two exchanges on one connection, each answered with ``response`` in ``pieces``:
+    what the connection gives, in comparable form (data joined, errors by type)."""
+    conn = _h1.ClientConnection(HeadCache(), fast=fast)
+    out: list[object] = []
+    headers = _HDRS if method == "POST" else _HDRS[:3]
+    for _ in range(rounds):
+        try:
+            out.append(conn.send_request(method, "/mcp", headers,
+                                         BODY if method == "POST" else b""))
+        except h11.LocalProtocolError as exc:
+            out.append(("refused", type(exc).__name__))
+            return out
+        chunks, at = [], 0
+        for size in pieces:
+            chunks.append(response[at:at + size])
+            at += size
+        chunks = [c for c in [*chunks, response[at:]] if c]
+        data = b""
+        try:
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    if not chunks:
+                        conn.receive_data(b"")
+                        chunks = [b""]
+                        continue
+                    if chunks == [b""]:
+                        out.append("need data after EOF")
+                        return out
+                    conn.receive_data(chunks.pop(0))
+                elif isinstance(event, _h1.ResponseStart):
+                    out.append(("head", event.status_code, event.fields))
+                elif isinstance(event, h11.InformationalResponse):
+                    out.append(("informational", event.status_code))
+                elif isinstance(event, h11.Data):
+                    data += event.data
+                elif isinstance(event, h11.EndOfMessage):
+                    out.append(("body", data))
+                    break
+                else:
+                    out.append(type(event).__name__)
+                    return out
+        except h11.ProtocolError as exc:
+            out.append(("error", type(exc).__name__))
+            return out
+        out.append(("reusable", conn.reusable))
+        if not conn.reusable:
+            return out
+        conn.start_next_cycle()
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSES))
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_the_client_side_gives_what_h11_gives(name: str, method: str) -> None:
+    response = RESPONSES[name]
+    for pieces in ([], [1] * len(response), [5, 40]):
+        fast = _client_run(response, pieces, fast=True, method=method)
+        assert fast == _client_run(response, pieces, fast=False, method=method)
+
+
+@given(st.sampled_from(sorted(RESPONSES)), st.binary(max_size=80),
+       st.lists(st.integers(1, 60), max_size=10))
+@settings(max_examples=300, deadline=None)
+def test_any_response_bytes_give_what_h11_gives(name: str, tail: bytes, pieces: list[int]
+                                                ) -> None:
+    response = RESPONSES[name] + tail
+    assert _client_run(response, pieces, fast=True) == _client_run(response, pieces, fast=False)
+
+
+def test_the_common_client_exchange_never_reaches_h11() -> None:
+    conn = _h1.ClientConnection(HeadCache())
+    for _ in range(3):
+        wire = conn.send_request("POST", "/mcp", _HDRS, BODY)
+        assert wire.endswith(b"\r\n\r\n" + BODY)
+        conn.receive_data(RESPONSES["simple"])
+        head = conn.next_event()
+        assert isinstance(head, _h1.ResponseStart) and head.status_code == 200
+        assert conn.next_event().data == _SSE
+        assert isinstance(conn.next_event(), h11.EndOfMessage)
+        assert conn.reusable
+        conn.start_next_cycle()
+        assert conn.h11.our_state is h11.IDLE and conn.h11.their_state is h11.IDLE
+    with pytest.raises(h11.LocalProtocolError):
+        conn.send_request("POST", "/mcp", _HDRS, BODY)
+        conn.start_next_cycle()  # the answer is not read
