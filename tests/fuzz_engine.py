@@ -12,6 +12,11 @@ Three targets, each one function of bytes that fails on anything but the documen
   answer routed for every stream it opens; only the documented outcomes may come out.
 * ``sse``: arbitrary bytes, in chunks, to :class:`sansio.sse.SSEDecoder`; only events may
   come out, each line and event within the decoder's bounds.
+* ``h1``: the HTTP/1.1 fast path (:mod:`sansio._h1`) against h11 alone, differentially:
+  arbitrary bytes (after a well-formed request or response, or alone) to a server
+  :class:`sansio.http.HTTPServerConnection` or a client :class:`sansio._h1.ClientConnection`,
+  both with and without the fast path, in the same chunks; both must give the same requests,
+  answers, events and errors (h11's error texts aside), and only documented ones.
 
 With atheris, the ``sansio`` package is imported under ``atheris.instrument_imports`` (its
 code is instrumented for coverage feedback; nothing else is), so the fuzzer is guided by the
@@ -37,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-TARGETS = ("engine", "http", "sse")
+TARGETS = ("engine", "http", "sse", "h1")
 
 
 def load_targets(instrument: Any = None) -> dict[str, Callable[[bytes], None]]:
@@ -58,6 +63,7 @@ def load_targets(instrument: Any = None) -> dict[str, Callable[[bytes], None]]:
         from sansio.sse import SSEDecoder, SSEError, SSEEvent
         from sansio.versions import SUPPORTED_VERSIONS
         from tests.test_fuzz import STAGES, drain, engine, feed
+        from tests.test_h1_fast import RESPONSES, _client_run, _request, _same
 
     def one_engine_input(data: bytes) -> None:
         if not data:
@@ -141,7 +147,23 @@ def load_targets(instrument: Any = None) -> dict[str, Callable[[bytes], None]]:
                 assert isinstance(event, SSEEvent)
                 assert len(event.data) <= 1024
 
-    return {"engine": one_engine_input, "http": one_http_input, "sse": one_sse_input}
+    def one_h1_input(data: bytes) -> None:
+        if not data:
+            return
+        selector, payload = data[0], data[1:]
+        pieces = [1 + (b % 48) for b in payload[:8]] if selector & 2 else []
+        if selector & 1:  # the client side
+            names = sorted(RESPONSES)
+            response = (RESPONSES[names[selector // 4 % len(names)]] if selector & 4 else b"") \
+                + payload[8:]
+            got = _client_run(response, pieces, fast=True)
+            assert got == _client_run(response, pieces, fast=False), got
+        else:  # the server side (_same asserts the two agree)
+            _same((_request() if selector & 4 else b"") + payload[8:], pieces,
+                  answer="stream" if selector & 8 else "whole")
+
+    return {"engine": one_engine_input, "http": one_http_input, "sse": one_sse_input,
+            "h1": one_h1_input}
 
 
 def run_hypothesis(target: Callable[[bytes], None], examples: int) -> None:

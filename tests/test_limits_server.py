@@ -162,11 +162,12 @@ def test_live_sessions_are_capped_with_503_and_retry_after() -> None:
 
 def test_the_fuzz_harness_imports_and_runs_every_target_without_atheris() -> None:
     """tests/fuzz_engine.py (run by hand, or by atheris for longer) stays importable in the
-    suite, and each of its targets (engine, sansio.http, the SSE decoder) runs."""
+    suite, and each of its targets (engine, sansio.http, the SSE decoder, the HTTP/1.1 fast
+    path against h11) runs."""
     from tests import fuzz_engine
 
     targets = fuzz_engine.load_targets()
-    assert sorted(targets) == sorted(fuzz_engine.TARGETS) == ["engine", "http", "sse"]
+    assert sorted(targets) == sorted(fuzz_engine.TARGETS) == ["engine", "h1", "http", "sse"]
     init = json.dumps(INIT).encode()
     for data in (b"", b"\x00", b"\x01garbage\n", b"\x00" + init, b"\x20" + b"GET / HTTP/1.1\r\n",
                  b"\x05data: x\n\n" * 3, b"\x00" + init + b"\r\n\r\n" + init):
