@@ -120,6 +120,17 @@ class SSEDecoder:
         """
         events: list[SSEEvent] = []
         buf = self._buf
+        if not buf and not self._pending_cr and b"\r" not in data:
+            # The usual case (a whole body, LF line ends, nothing kept from the last feed):
+            # its lines at once.
+            lines = data.split(b"\n")
+            rest = lines.pop()  # after the last LF: a line still to be completed
+            for line in lines:
+                self._line(line, events)
+            if len(rest) > self._max_line:
+                raise SSEError(f"SSE line longer than {self._max_line} bytes")
+            buf += rest
+            return events
         if self._pending_cr and data[:1] == b"\n":
             data = data[1:]  # the LF of a CR LF split across chunks
         self._pending_cr = False
