@@ -10,10 +10,11 @@ instead of h11's per-event state machine and per-field regular expressions.
 The rule that keeps it exact: a head is taken on the fast path only if h11 itself, on a fresh
 connection, parsed those very bytes (or wrote them) and the result is *simple*:
 
-- a request: HTTP/1.1, not ``HEAD`` or ``CONNECT``, no ``Transfer-Encoding``, ``Connection``,
-  ``Expect`` or ``Upgrade`` field, its body framed by ``Content-Length`` (or none);
+- a request: HTTP/1.1, not ``HEAD`` or ``CONNECT``, no ``Transfer-Encoding``, ``Expect`` or
+  ``Upgrade`` field, a ``Connection`` field only if it says just ``keep-alive`` (as browsers
+  and Node.js send it), its body framed by ``Content-Length`` (or none);
 - a response: HTTP/1.1, a status from 200 to 599 but 204 and 304, a ``Content-Length``, no
-  ``Transfer-Encoding`` or ``Connection`` field.
+  ``Transfer-Encoding`` field, a ``Connection`` field only if it says just ``keep-alive``.
 
 Anything else (and every head h11 refuses) is answered ``None``, and the caller hands the
 bytes to h11, which then behaves exactly as it would have alone. Results are cached by the
@@ -33,9 +34,18 @@ if TYPE_CHECKING:
 #: The largest head (request line or status line, and fields) whose judgement is cached.
 MAX_CACHED_HEAD: Final = 4096
 
-_REFUSED_REQUEST_FIELDS: Final = frozenset(
-    (b"transfer-encoding", b"connection", b"expect", b"upgrade"))
-_REFUSED_RESPONSE_FIELDS: Final = frozenset((b"transfer-encoding", b"connection"))
+_REFUSED_REQUEST_FIELDS: Final = frozenset((b"transfer-encoding", b"expect", b"upgrade"))
+_REFUSED_RESPONSE_FIELDS: Final = frozenset((b"transfer-encoding",))
+
+
+def _keeps_alive(raw: list[tuple[bytes, bytes]]) -> bool:
+    """Whether every ``Connection`` field of a head only says ``keep-alive`` (what HTTP/1.1
+    means without one: h11 then acts as if there were none)."""
+    for name, value in raw:
+        if name.lower() == b"connection" and any(
+                token.strip().lower() != b"keep-alive" for token in value.split(b",")):
+            return False
+    return True
 _PROBE_REQUEST: Final = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n"
 
 #: A received request head judged simple: method, target, fields (lowercase name, value) as
@@ -88,7 +98,7 @@ def judge_request(head: bytes) -> RequestHead | None:
             or conn.their_state not in (h11.SEND_BODY, h11.DONE) or conn.trailing_data[0]:
         return None
     raw = event.headers.raw_items()
-    if any(name.lower() in _REFUSED_REQUEST_FIELDS for name, _ in raw):
+    if any(name.lower() in _REFUSED_REQUEST_FIELDS for name, _ in raw) or not _keeps_alive(raw):
         return None
     fields = _text_fields(raw)
     length = _content_length(fields)
@@ -113,7 +123,7 @@ def judge_response(head: bytes) -> ResponseHead | None:
             or event.status_code in (204, 304) or conn.trailing_data[0]:
         return None
     raw = event.headers.raw_items()
-    if any(name.lower() in _REFUSED_RESPONSE_FIELDS for name, _ in raw):
+    if any(name.lower() in _REFUSED_RESPONSE_FIELDS for name, _ in raw) or not _keeps_alive(raw):
         return None
     fields = _text_fields(raw)
     length = _content_length(fields)
@@ -128,7 +138,8 @@ def write_response_head(event: h11.Response) -> bytes | None:
     if event.status_code in (204, 304) or event.status_code < 200:
         return None
     names = {name for name, _ in event.headers}  # h11's normalised (lowercase) names
-    if b"content-length" not in names or names & _REFUSED_RESPONSE_FIELDS:
+    if b"content-length" not in names or names & _REFUSED_RESPONSE_FIELDS \
+            or not _keeps_alive(list(event.headers)):
         return None
     conn = h11.Connection(h11.SERVER)
     conn.receive_data(_PROBE_REQUEST)
@@ -144,7 +155,7 @@ def write_request_head(event: h11.Request) -> bytes | None:
     if event.method in (b"HEAD", b"CONNECT"):
         return None
     names = {name for name, _ in event.headers}
-    if names & _REFUSED_REQUEST_FIELDS:
+    if names & _REFUSED_REQUEST_FIELDS or not _keeps_alive(list(event.headers)):
         return None
     conn = h11.Connection(h11.CLIENT)
     return conn.send(event)

@@ -89,6 +89,13 @@ def _same(wire: bytes, pieces: list[int] | None = None, answer: str = "whole") -
     return fast
 
 
+def test_a_keep_alive_connection_field_is_still_the_common_exchange() -> None:
+    conn = HTTPServerConnection()
+    conn.receive_data(_request(fields=[b"Connection: keep-alive"]))
+    assert isinstance(conn.next_request(), CompleteRequest)
+    assert conn._h11.their_state is h11.IDLE  # Node.js and browsers send it: still fast
+
+
 def test_the_common_exchange_takes_the_fast_path_and_matches_h11() -> None:
     wire = _request()
     conn = HTTPServerConnection()
@@ -109,6 +116,8 @@ CASES = {
     "no body": _request(method=b"GET", body=b"", length=False),
     "connection close": _request(fields=[b"Connection: close"]),
     "keep-alive field": _request(fields=[b"Connection: keep-alive"]),
+    "keep-alive then close": _request(fields=[b"Connection: Keep-Alive", b"Connection: close"]),
+    "keep-alive, close": _request(fields=[b"Connection: keep-alive, close"]),
     "HTTP/1.0": _request(version=b"1.0"),
     "HEAD": _request(method=b"HEAD", body=b"", length=False),
     "chunked": b"POST /mcp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -181,8 +190,10 @@ def test_written_heads_are_h11s_bytes() -> None:
             assert got is not None
             assert got.split(b"\r\n", 1)[1] == want.split(b"\r\n", 1)[1]  # fields
             assert got.startswith(b"HTTP/1.1 %d " % status)
-    for headers in ((("connection", "close"),), (("transfer-encoding", "chunked"),)):
+    for headers in ((("connection", "close"),), (("transfer-encoding", "chunked"),),
+                    (("connection", "keep-alive, close"),)):
         assert heads.response_bytes(200, headers, 1) is None  # not simple: h11 writes it
+    assert heads.response_bytes(200, (("connection", "keep-alive"),), 1) is not None
     assert heads.response_bytes(204, (), 0) is None
     assert heads.response_bytes(200, (("bad name", "x"),), 0) is None  # h11 refuses it
 
@@ -275,6 +286,9 @@ RESPONSES = {
                b"5\r\nhello\r\n0\r\n\r\n",
     "until close": b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: x\n\n",
     "close": b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}",
+    "keep-alive": b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\ncontent-length: 2\r\n\r\n{}",
+    "keep-alive, close": b"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\n"
+                         b"content-length: 2\r\n\r\n{}",
     "continue first": b"HTTP/1.1 100 Continue\r\n\r\n"
                       b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}",
     "no content": b"HTTP/1.1 204 No Content\r\n\r\n",
