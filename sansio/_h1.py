@@ -49,8 +49,8 @@ def _keeps_alive(raw: list[tuple[bytes, bytes]]) -> bool:
 _PROBE_REQUEST: Final = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n"
 
 #: A received request head judged simple: method, target, fields (lowercase name, value) as
-#: text, and the body's length.
-RequestHead = tuple[str, str, tuple[tuple[str, str], ...], int]
+#: text, the body's length, and the fields by name (repeated ones comma-joined).
+RequestHead = tuple[str, str, tuple[tuple[str, str], ...], int, dict[str, str]]
 #: A received response head judged simple: status, fields as text, and the body's length.
 ResponseHead = tuple[int, tuple[tuple[str, str], ...], int]
 
@@ -71,6 +71,14 @@ def head_end(data: bytes | bytearray) -> int:
     if crlf == 0 or data[crlf - 1] != 13:  # "\n\r\n" after a bare LF line
         return -2
     return crlf + 3
+
+
+def header_index(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """``headers`` (lowercase names) by name, the values of a repeated field comma-joined."""
+    index: dict[str, str] = {}
+    for key, value in headers:
+        index[key] = f"{index[key]}, {value}" if key in index else value
+    return index
 
 
 def _text_fields(raw: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
@@ -104,7 +112,8 @@ def judge_request(head: bytes) -> RequestHead | None:
     length = _content_length(fields)
     if length is None and conn.their_state is not h11.DONE:  # pragma: no cover - h11 frames
         return None
-    return (event.method.decode("ascii"), event.target.decode("ascii"), fields, length or 0)
+    return (event.method.decode("ascii"), event.target.decode("ascii"), fields, length or 0,
+            header_index(fields))
 
 
 def judge_response(head: bytes) -> ResponseHead | None:

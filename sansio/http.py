@@ -310,17 +310,18 @@ class CompleteRequest:
     target: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
-    _index: dict[str, str] = attrs.field(init=False, eq=False, repr=False)
+    #: ``headers`` by name, repeated fields comma-joined: made from them unless given (the
+    #: fast path gives the one it made for this head once; it is never changed).
+    _index: dict[str, str] | None = attrs.field(default=None, eq=False, repr=False,
+                                                kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        index: dict[str, str] = {}
-        for key, value in self.headers:
-            index[key] = f"{index[key]}, {value}" if key in index else value
-        object.__setattr__(self, "_index", index)
+        if self._index is None:
+            object.__setattr__(self, "_index", _h1.header_index(self.headers))
 
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (lower case), comma-joined if repeated."""
-        return self._index.get(name)
+        return self._index.get(name)  # type: ignore[union-attr]  # set in __attrs_post_init__
 
 
 class HTTPServerConnection:
@@ -423,12 +424,12 @@ class HTTPServerConnection:
         if end > 0 and end <= self._max_header:
             head = self.heads.received_request(buf[:end])
             if head is not None:
-                method, target, fields, length = head
+                method, target, fields, length, index = head
                 total = end + length
                 if length <= self._max_body and len(buf) >= total:
                     self._fast, self._buf = buf[:total], buf[total:]
                     self._fed = len(self._buf)
-                    return CompleteRequest(method, target, fields, buf[end:total])
+                    return CompleteRequest(method, target, fields, buf[end:total], index=index)
                 if length <= self._max_body and not self._eof:
                     return None
         self._to_h11()  # not the simple form, too large, or cut by EOF: h11 judges
