@@ -75,8 +75,11 @@ def encode_event(
         parts.append(b"retry: %d" % retry)
     if data is not None:
         raw = data.encode() if isinstance(data, str) else data
-        for line in raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"):
-            parts.append(b"data: " + line if line else b"data:")
+        if b"\n" not in raw and b"\r" not in raw:  # one line (a JSON-RPC message): no copies
+            parts.append(b"data: " + raw if raw else b"data:")
+        else:
+            for line in raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"):
+                parts.append(b"data: " + line if line else b"data:")
     return b"\n".join(parts) + b"\n\n"
 
 
