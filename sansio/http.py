@@ -1125,6 +1125,13 @@ class _Session:
     tokens: set[Any] = attrs.Factory(set)  # shared: the progress tokens in flight
 
 
+def _remember(seen: set[Any], key: Any, bound: int) -> None:
+    """Add ``key`` to ``seen``, emptied first when it holds ``bound`` keys."""
+    if len(seen) >= bound:
+        seen.clear()
+    seen.add(key)
+
+
 def _media_types(value: str | None) -> set[str]:
     if not value:
         return set()
@@ -1257,6 +1264,11 @@ class StreamableHTTPServer:
         self._terminated: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._anon = 0
         self._supported_list = sorted(self.supported_versions, reverse=True)
+        # Header values that passed the checks of handle() and _post() that depend on nothing
+        # else (and on settings made here, never changed): judged once per distinct set
+        # (bounded like the heads).
+        self._origins_ok: set[tuple[str | None, str | None]] = set()
+        self._media_ok: set[tuple[str | None, str | None]] = set()
 
     def declare_tool(self, name: str, input_schema: Any) -> dict[str, tuple[str, ...]]:
         """Validate a tool's ``x-mcp-header`` annotations and remember them (replacing what was
@@ -1335,9 +1347,12 @@ class StreamableHTTPServer:
         if path != self.path:
             return self._reject(404, -32600, f"not found: {path} (the MCP endpoint is "
                                 f"{self.path})")
-        refused = self._check_origin(request)
-        if refused is not None:
-            return refused
+        seen = (request.header("host"), request.header("origin"))
+        if seen not in self._origins_ok:
+            refused = self._check_origin(request)
+            if refused is not None:
+                return refused
+            _remember(self._origins_ok, seen, self.heads.max_heads)
         method = request.method
         if method != "POST" and request.header("mcp-protocol-version") in STATELESS_VERSIONS:
             return Reject(405, (_JSON, ("allow", "POST")), self._rpc_error(
@@ -1418,15 +1433,18 @@ class StreamableHTTPServer:
         return session
 
     def _post(self, request: CompleteRequest) -> Outcome:
-        ctype = _media_types(request.header("content-type"))
-        if "application/json" not in ctype:
-            return self._reject(415, -32600, "Content-Type must be application/json")
-        accept = _media_types(request.header("accept"))
-        need = {"application/json"} if self.json_response else {"application/json",
-                                                                  "text/event-stream"}
-        if not (need <= accept or "*/*" in accept):
-            return self._reject(406, -32600, "Accept must list application/json and "
-                                "text/event-stream")
+        media = (request.header("content-type"), request.header("accept"))
+        if media not in self._media_ok:
+            ctype = _media_types(media[0])
+            if "application/json" not in ctype:
+                return self._reject(415, -32600, "Content-Type must be application/json")
+            accept = _media_types(media[1])
+            need = {"application/json"} if self.json_response else {"application/json",
+                                                                      "text/event-stream"}
+            if not (need <= accept or "*/*" in accept):
+                return self._reject(406, -32600, "Accept must list application/json and "
+                                    "text/event-stream")
+            _remember(self._media_ok, media, self.heads.max_heads)
         try:
             obj = self._loads(request.body)
         except _codec.DecodeError as exc:

@@ -177,6 +177,25 @@ def test_post_content_negotiation(headers: dict[str, str], expected: int) -> Non
     assert status(Endpoint().request("POST", headers, INIT)) == expected
 
 
+def test_header_checks_are_judged_once_per_distinct_set_and_bounded() -> None:
+    """Origin/Host and Content-Type/Accept judgements are remembered only when they pass:
+    the same values again skip the checks, other values are still refused, and the memory
+    of them stays within the head cache's bound."""
+    ep = Endpoint()
+    ep.core.heads.max_heads = 4
+    assert isinstance(ep.request("POST", {"origin": "http://localhost:3000"}, INIT), OpenStream)
+    assert isinstance(ep.request("POST", {"origin": "http://localhost:3000"}, INIT), OpenStream)
+    assert status(ep.request("POST", {"origin": "http://evil.example"}, INIT)) == 403
+    assert status(ep.request("POST", {"origin": "http://evil.example"}, INIT)) == 403
+    assert status(ep.request("POST", {"accept": "application/json"}, INIT)) == 406
+    assert status(ep.request("POST", {"content-type": "text/plain"}, INIT)) == 415
+    for i in range(10):
+        ep.request("POST", {"accept": f"application/json, text/event-stream;q=0.{i}"}, INIT)
+        ep.request("POST", {"origin": f"http://localhost:{3000 + i}"}, INIT)
+    assert len(ep.core._media_ok) <= 4 and len(ep.core._origins_ok) <= 4
+    assert ("http://evil.example" not in {o for _, o in ep.core._origins_ok})
+
+
 def test_bad_bodies_are_400_with_a_json_rpc_error() -> None:
     ep = Endpoint()
     bad_json = ep.request("POST", body=b"{not json")
