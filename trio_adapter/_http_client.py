@@ -25,6 +25,7 @@ from sansio.oauth import OAuthError
 
 from ._netfail import _check_resolvable, describe_failure
 from ._transport import Transport
+from ._util import send_quickly
 from .errors import TransportError
 
 _CHUNK = 65536
@@ -550,8 +551,10 @@ class StreamableHTTPTransport(Transport):
             stream, conn = pooled
             data = _request_bytes(conn, method, self._target, hdrs, body)
             try:
-                with _FailAt(trio.current_time() + self._connect_timeout):
-                    await stream.send_all(data)
+                rest = await send_quickly(stream, data)  # usually all of it, with no wait
+                if rest:
+                    with _FailAt(trio.current_time() + self._connect_timeout):
+                        await stream.send_all(rest)
             except (OSError, trio.BrokenResourceError, trio.TooSlowError):
                 await pool.discard(stream, keep_slot=True)  # stale: the server closed it
             else:
@@ -911,6 +914,9 @@ class StreamableHTTPTransport(Transport):
         for message in messages:
             if self._closed:
                 return
+            feed = self.feed_inline
+            if feed is not None and await feed(message + b"\n"):
+                continue  # the session's reader was idle: acted on here, no hop to it
             try:
                 try:  # room in the inbox (the usual case): no scheduler round of its own
                     send.send_nowait(message + b"\n")
@@ -983,6 +989,11 @@ class StreamableHTTPTransport(Transport):
             await response.aclose()
             return
         await self._read_sse(response, opened.stream)
+
+    def reader_idle(self) -> bool:
+        stats = self._in_recv.statistics()
+        return not self._closed and stats.tasks_waiting_receive > 0 and \
+            stats.current_buffer_used == 0
 
     async def receive(self) -> bytes:
         try:

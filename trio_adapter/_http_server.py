@@ -41,6 +41,7 @@ from ._redis_events import RedisEventStore
 from ._redis_relay import SessionRelay, VirtualStream
 from ._session import current_request
 from ._transport import Transport
+from ._util import send_quickly
 from .server import Server, ServerSession
 
 if TYPE_CHECKING:
@@ -104,6 +105,10 @@ class _Inbox:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def reader_waiting(self) -> bool:
+        """Whether the reader waits in :meth:`get` with nothing queued for it."""
+        return not self._items and not self._closed and len(self._readers) > 0
 
     async def put(self, item: bytes) -> None:
         """Append ``item`` once there is room (at once, dropping it, once closed). The
@@ -194,13 +199,16 @@ class _StreamBuffer:
     async def receive(self) -> StreamEvent:
         """The oldest event, once there is one (:class:`trio.EndOfChannel` once closed)."""
         await trio.lowlevel.checkpoint_if_cancelled()
+        parked = False
         while True:
             try:
                 event = self.receive_nowait()
             except trio.WouldBlock:
                 await self._readers.park()
+                parked = True
                 continue
-            await trio.lowlevel.cancel_shielded_checkpoint()
+            if not parked:  # a wait was a schedule point already (as trio's channels do)
+                await trio.lowlevel.cancel_shielded_checkpoint()
             return event
 
     def close(self) -> None:
@@ -293,6 +301,21 @@ class _SessionTransport(Transport):
         self.last_active = trio.current_time()
         inbox.put_nowait(message.rstrip(b"\n") + b"\n")
         return True
+
+    async def deliver_inline(self, message: bytes) -> bool:
+        """Have the session process one POST's message in the calling task (the connection's)
+        when its reader is idle (:attr:`Transport.feed_inline`): True if it was (or the
+        session is closed: dropped), False if the caller must queue it."""
+        if self.closed:
+            return True
+        feed = self.feed_inline
+        if feed is None or not self._inbox.reader_waiting():
+            return False
+        self.last_active = trio.current_time()
+        return await feed(message.rstrip(b"\n") + b"\n")
+
+    def reader_idle(self) -> bool:
+        return not self.closed and self._inbox.reader_waiting()
 
     def deliver_nowait(self, message: bytes) -> None:
         """Queue one message of the adapter's own (a cancellation) whatever the bound."""
@@ -598,8 +621,11 @@ class _Conn:
     async def _send(self, data: bytes) -> None:
         """Write ``data``; a client that takes more than ``request_timeout`` to read it loses
         the connection (:class:`trio.BrokenResourceError`)."""
+        rest = await send_quickly(self.stream, data)  # usually all of it, with no wait
+        if not rest:
+            return
         with trio.move_on_after(self.request_timeout):
-            await self.stream.send_all(data)
+            await self.stream.send_all(rest)
             return
         raise trio.BrokenResourceError("the client did not read the response in time")
 
@@ -625,10 +651,18 @@ class _Conn:
             return
         raise trio.BrokenResourceError("the client did not read the response in time")
 
-    async def _deliver(self, transport: _SessionTransport, message: bytes) -> bool:
+    async def _deliver(self, transport: _SessionTransport, message: bytes,
+                       *, inline: bool = False) -> bool:
         """Give ``message`` to the session; False if its input had no room for
-        ``request_timeout`` (nothing was given)."""
-        if transport.deliver_if_room(message):  # the usual case: no wait, no deadline
+        ``request_timeout`` (nothing was given). With ``inline`` (a POST of requests, whose
+        connection waits for their answers anyway), an idle session acts on it in this task
+        (each request's handler task starts here): no hop to the session's reader. Never for
+        notifications and responses, whose handlers may take long: their 202 goes out at once.
+        """
+        # The usual cases, with no wait and no deadline: acted on here, or queued for the
+        # reader (which is busy, or the message is not a request).
+        if (inline and await transport.deliver_inline(message)) or \
+                transport.deliver_if_room(message):
             await trio.lowlevel.checkpoint_if_cancelled()
             return True
         with trio.move_on_after(self.request_timeout):
@@ -726,7 +760,7 @@ class _Conn:
                         session._engine.start_stateless(
                             outcome.start_version,
                             server_capabilities=endpoint.server.capabilities())
-            if not await self._deliver(transport, outcome.message):
+            if not await self._deliver(transport, outcome.message, inline=True):
                 endpoint.core.abandon(key, outcome.stream_id)
                 await self._busy()
                 return

@@ -10,6 +10,7 @@ the path failed, :class:`trio.ClosedResourceError` when this side closed it firs
 from __future__ import annotations
 
 import abc
+from collections.abc import Awaitable, Callable
 
 import trio
 
@@ -28,6 +29,22 @@ class Transport(trio.abc.AsyncResource):
     Subclasses implement :meth:`send`, :meth:`receive` and :meth:`aclose`. One task receives at
     a time; the session serializes writers itself.
     """
+
+    #: Set by the session running this transport (``None`` before it starts and once it has
+    #: closed): ``await feed_inline(data)`` has the session process ``data`` in the calling
+    #: task, exactly as its reader would have, when the reader is idle (see
+    #: :meth:`reader_idle`), and returns True; it returns False, having done nothing, when the
+    #: reader is busy or has input waiting: the caller then delivers ``data`` the usual way
+    #: (through :meth:`receive`), so that the session still sees its input in order. A
+    #: transport whose input comes from its own tasks (HTTP) uses it to save the hop to the
+    #: reader task.
+    feed_inline: Callable[[bytes], Awaitable[bool]] | None = None
+
+    def reader_idle(self) -> bool:
+        """Whether the session's reader waits in :meth:`receive` with nothing delivered that
+        it has not taken yet (the condition for :attr:`feed_inline`). The default: False
+        (a transport that does not know never has its input processed inline)."""
+        return False
 
     @abc.abstractmethod
     async def send(self, data: bytes) -> None:
