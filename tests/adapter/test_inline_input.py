@@ -1,0 +1,219 @@
+"""The HTTP paths' shortcuts past the scheduler: a write the kernel takes at once
+(``send_quickly``), and input acted on by the task that read it when the session's reader is
+idle (``Transport.feed_inline``): same behaviour, in order, with fewer task hops."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+from test_http_serving_modern_streams import (
+    Exchange,
+    call,
+    legacy_session,
+    modern,
+    serving,
+    sse_messages,
+)
+
+from trio_adapter import Client, Context, Server, _util
+from trio_adapter._transport import Transport, memory_transport_pair
+from trio_adapter._util import QUICK_WRITES_IN_A_ROW, send_quickly
+from trio_adapter.http import StreamableHTTPTransport
+
+
+async def socket_pair() -> tuple[trio.SocketStream, trio.SocketStream]:
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = trio.SocketStream(trio.socket.socket())
+    await client.socket.connect(listener.getsockname())
+    sock, _ = await listener.accept()
+    listener.close()
+    return client, trio.SocketStream(sock)
+
+
+async def receive_exactly(stream: trio.SocketStream, n: int) -> bytes:
+    got = b""
+    while len(got) < n:
+        got += await stream.receive_some(n - len(got))
+    return got
+
+
+# ---------------------------------------------------------------- send_quickly
+
+
+async def test_a_write_the_kernel_takes_whole_is_not_a_schedule_point(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_util, "_quick_writes", itertools.count(1))  # a fresh budget
+    a, b = await socket_pair()
+    ran: list[str] = []
+
+    async def other() -> None:
+        ran.append("other task")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(other)
+        written = 0
+        for _ in range(QUICK_WRITES_IN_A_ROW - 2):  # within the budget: no yield at all
+            assert await send_quickly(a, b"0123456789") == b""
+            written += 10
+        assert ran == []  # the sibling never got a turn
+    assert await receive_exactly(b, written) == b"0123456789" * (written // 10)
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_every_so_often_the_write_is_left_to_send_all() -> None:
+    a, b = await socket_pair()
+    rests = [await send_quickly(a, b"x") for _ in range(2 * QUICK_WRITES_IN_A_ROW)]
+    left = [rest for rest in rests if rest]
+    assert left and all(rest == b"x" for rest in left)  # the caller's send_all yields then
+    for rest in left:
+        await a.send_all(rest)
+    assert await receive_exactly(b, len(rests)) == b"x" * len(rests)
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_other_streams_and_closed_sockets_are_left_to_send_all() -> None:
+    left, _right = trio.testing.memory_stream_pair()
+    assert await send_quickly(left, b"data") == b"data"  # not a socket: nothing written
+    a, b = await socket_pair()
+    await a.aclose()
+    assert await send_quickly(a, b"data") == b"data"
+    try:
+        await a.send_all(b"data")
+    except trio.ClosedResourceError:
+        pass
+    else:  # pragma: no cover - the assertion is the point
+        raise AssertionError("send_all on a closed stream did not fail")
+    await b.aclose()
+
+
+async def test_a_full_kernel_buffer_returns_the_rest() -> None:
+    a, b = await socket_pair()
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    big = bytes(range(256)) * 8192  # 2 MiB: far more than the buffers hold
+    rest = b""
+    for _ in range(QUICK_WRITES_IN_A_ROW):
+        rest = await send_quickly(a, big)
+        if rest != big:
+            break
+    assert 0 < len(rest) < len(big)  # part written, the rest returned
+    sent = len(big) - len(rest)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(a.send_all, rest)
+        assert await receive_exactly(b, sent + len(rest)) == big[:sent] + bytes(rest)
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_a_cancelled_caller_writes_nothing() -> None:
+    a, b = await socket_pair()
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await send_quickly(a, b"never")
+        raise AssertionError("not cancelled")  # pragma: no cover
+    assert scope.cancelled_caught
+    await a.aclose()
+    assert await b.receive_some(100) == b""
+    await b.aclose()
+
+
+# ---------------------------------------------------------------- feed_inline
+
+
+async def test_transports_that_do_not_say_never_have_input_fed_inline() -> None:
+    left, right = memory_transport_pair()
+    assert not left.reader_idle() and not right.reader_idle()
+    assert left.feed_inline is None  # no session runs it
+    assert Transport.reader_idle(left) is False
+
+
+async def test_a_request_fed_inline_runs_in_a_handler_task_of_the_session() -> None:
+    server = Server("inline", "1")
+    where: list[Any] = []
+
+    @server.tool()
+    async def whoami() -> str:
+        task = trio.lowlevel.current_task()
+        where.append((task.name, task.parent_nursery))
+        return "here"
+
+    async with serving(server) as info:
+        for rid in (1, 2):
+            message, headers = modern("tools/call", {"name": "whoami", "arguments": {}}, rid)
+            status, _, body = await (await Exchange.open(info.port, "POST", message,
+                                                         headers)).whole()
+            assert status == 200
+            [answer] = [m for m in sse_messages(body) if "id" in m]
+            assert answer["id"] == rid
+            assert answer["result"]["content"][0]["text"] == "here"
+    names = [name for name, _ in where]
+    assert all(name.endswith("_serve_request") for name in names), names
+    assert where[0][1] is where[1][1]  # the shared session's nursery, not a connection's
+
+
+async def test_a_request_waits_its_turn_while_the_reader_is_busy() -> None:
+    release = trio.Event()
+    blocked = trio.Event()
+    order: list[str] = []
+
+    async def roots_changed(session: Any) -> None:  # the session's reader waits here
+        blocked.set()
+        await release.wait()
+        order.append("notification handled")
+
+    server = Server("busy", "1", roots_changed_handler=roots_changed)
+
+    @server.tool()
+    async def mark() -> str:
+        order.append("request handled")
+        return "ok"
+
+    async with serving(server) as info:
+        sid = await legacy_session(info.port)
+        headers = {"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
+        note = {"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}
+        status, _, _ = await (await Exchange.open(info.port, "POST", note, headers)).whole()
+        assert status == 202  # at once: a notification's handler never holds up its POST
+        await blocked.wait()
+        exchange = await Exchange.open(info.port, "POST", call("mark", {}, 5), headers)
+        await trio.testing.wait_all_tasks_blocked()
+        assert order == []  # queued behind the busy reader, not run inline
+        release.set()
+        status, _, body = await exchange.whole()
+        assert status == 200 and sse_messages(body)[-1]["id"] == 5
+    assert order == ["notification handled", "request handled"]
+
+
+async def test_progress_then_the_answer_reach_the_client_in_order() -> None:
+    server = Server("progress", "1")
+
+    @server.tool()
+    async def steps(ctx: Context) -> str:
+        for done in (1, 2, 3):
+            await ctx.report_progress(done, 3)
+        return "done"
+
+    seen: list[Any] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
+
+    async with serving(server) as info:
+        transport = StreamableHTTPTransport(f"http://127.0.0.1:{info.port}/mcp")
+        async with Client("c", "1").connect(transport, mode="modern") as session:
+            for _ in range(3):
+                seen.clear()
+                result = await session.call_tool("steps", {}, on_progress=on_progress)
+                assert result.content[0].text == "done"  # type: ignore[union-attr]
+                assert seen == [1, 2, 3]
+            result = await session.call_tool("steps", {})
+            assert json.loads(json.dumps(result.structured_content)) == {"result": "done"}
