@@ -9,9 +9,10 @@ import logging
 import secrets
 import ssl
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+import types
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 import h11
@@ -39,7 +40,8 @@ from ._auth_server import ProtectedResource, _AuthGate
 from ._netfail import _check_resolvable, describe_failure
 from ._redis_events import RedisEventStore
 from ._redis_relay import SessionRelay, VirtualStream
-from ._session import current_request
+from ._session import Claimed, current_request
+from ._sync import Flag as _Flag
 from ._transport import Transport
 from ._util import send_quickly
 from .server import Server, ServerSession
@@ -58,6 +60,8 @@ logger = logging.getLogger("trio_mcp.http")
 _CHUNK = 65536
 _JOIN_LIMIT = 65536  # pieces of a response joined into one write up to this size
 _JSON_TYPE = ("content-type", "application/json")
+T = TypeVar("T")
+
 COALESCE_WINDOW = 0.002
 """Seconds an SSE response head (and priming event) waits for the first event, so that a
 quick answer leaves in the same write."""
@@ -226,6 +230,29 @@ class _StreamBuffer:
             raise StopAsyncIteration from None
 
 
+@types.coroutine
+def _noting_first_wait(coro: Coroutine[Any, Any, T], on_wait: Callable[[], None]
+                       ) -> Generator[Any, Any, T]:
+    """``await coro``, calling ``on_wait()`` the first time ``coro`` yields to trio (a schedule
+    point: it waits, or lets others run). Everything trio sends or throws goes to ``coro``
+    unchanged, as plain ``await`` does."""
+    value: Any = None
+    error: BaseException | None = None
+    waited = False
+    while True:
+        try:
+            yielded = coro.send(value) if error is None else coro.throw(error)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+        if not waited:
+            waited = True
+            on_wait()
+        try:
+            value, error = (yield yielded), None
+        except BaseException as exc:  # handed to coro, as await does
+            value, error = None, exc
+
+
 class _Prefetched:
     """A stream's channel whose first event may have been taken already (see
     :meth:`_Conn._post_stream`): what :meth:`_Conn._stream` reads, that event first."""
@@ -239,6 +266,16 @@ class _Prefetched:
     def complete(self) -> bool:
         """Nothing more will come after what is held: the answer, or the stream's end."""
         return self._ended or (self._held is not None and self._held.final)
+
+    def take_nowait(self) -> None:
+        """Hold the first event if it is there already (or note the stream's end)."""
+        if self._held is None and not self._ended:
+            try:
+                self._held = self._channel.receive_nowait()
+            except trio.WouldBlock:
+                pass
+            except trio.EndOfChannel:
+                self._ended = True
 
     async def prefetch(self) -> None:
         """Wait for the first event and hold it (or note the end of the stream)."""
@@ -302,7 +339,8 @@ class _SessionTransport(Transport):
         inbox.put_nowait(message.rstrip(b"\n") + b"\n")
         return True
 
-    async def deliver_inline(self, message: bytes) -> bool:
+    async def deliver_inline(self, message: bytes, claim: list[Claimed] | None = None
+                             ) -> bool:
         """Have the session process one POST's message in the calling task (the connection's)
         when its reader is idle (:attr:`Transport.feed_inline`): True if it was (or the
         session is closed: dropped), False if the caller must queue it."""
@@ -312,7 +350,7 @@ class _SessionTransport(Transport):
         if feed is None or not self._inbox.reader_waiting():
             return False
         self.last_active = trio.current_time()
-        return await feed(message.rstrip(b"\n") + b"\n")
+        return await feed(message.rstrip(b"\n") + b"\n", claim)
 
     def reader_idle(self) -> bool:
         return not self.closed and self._inbox.reader_waiting()
@@ -652,7 +690,7 @@ class _Conn:
         raise trio.BrokenResourceError("the client did not read the response in time")
 
     async def _deliver(self, transport: _SessionTransport, message: bytes,
-                       *, inline: bool = False) -> bool:
+                       *, inline: bool = False, claim: list[Claimed] | None = None) -> bool:
         """Give ``message`` to the session; False if its input had no room for
         ``request_timeout`` (nothing was given). With ``inline`` (a POST of requests, whose
         connection waits for their answers anyway), an idle session acts on it in this task
@@ -661,7 +699,7 @@ class _Conn:
         """
         # The usual cases, with no wait and no deadline: acted on here, or queued for the
         # reader (which is busy, or the message is not a request).
-        if (inline and await transport.deliver_inline(message)) or \
+        if (inline and await transport.deliver_inline(message, claim)) or \
                 transport.deliver_if_room(message):
             await trio.lowlevel.checkpoint_if_cancelled()
             return True
@@ -760,28 +798,20 @@ class _Conn:
                         session._engine.start_stateless(
                             outcome.start_version,
                             server_capabilities=endpoint.server.capabilities())
-            if not await self._deliver(transport, outcome.message, inline=True):
+            # A 2026-07-28 request (not a listen) may be served by this task itself.
+            claim: list[Claimed] | None = [] if outcome.modern and not outcome.keepalive \
+                else None
+            if not await self._deliver(transport, outcome.message, inline=True, claim=claim):
                 endpoint.core.abandon(key, outcome.stream_id)
                 await self._busy()
                 return
             if outcome.modern:
-                # 2026-07-28: the client closing the connection before the answer cancels
-                # the request (the finally below: close_channel), so watch for its EOF;
-                # but first wait (as the head does) for an answer that comes at once:
-                # nothing is left to watch for then (a task less per request). A close
-                # meanwhile is seen when the watch starts, at most that window later.
                 ready = _Prefetched(channel)
-                if not outcome.keepalive:
-                    with trio.move_on_after(MODERN_HEAD_WINDOW):
-                        await ready.prefetch()
-                if ready.complete:
-                    await self._answer_stream(outcome, ready, head_waited=True)
-                    return
-                async with trio.open_nursery() as watching:
-                    watching.start_soon(self._watch_eof, watching.cancel_scope)
-                    await self._answer_stream(outcome, ready,
-                                              head_waited=not outcome.keepalive)
-                    watching.cancel_scope.cancel()
+                session = endpoint.sessions.get(key)
+                if claim and session is not None:
+                    await self._serve_here(session, claim[0], outcome, ready)
+                else:
+                    await self._answer_modern(outcome, ready)
             else:
                 await self._answer_stream(outcome, channel)
         finally:
@@ -792,14 +822,73 @@ class _Conn:
                 if transport_ is not None:
                     transport_.end_input()
 
-    async def _watch_eof(self, scope: trio.CancelScope) -> None:
-        """While an answer is sent: cancel ``scope`` when the client closes the connection.
-        What it sends meanwhile (a pipelined request) is kept for later, bounded."""
+    async def _answer_modern(self, outcome: OpenStream, ready: _Prefetched,
+                             handler: trio.CancelScope | None = None) -> None:
+        """Answer a 2026-07-28 POST from its stream's channel. The client closing the
+        connection before the answer cancels the request (``_post_stream``'s close_channel,
+        and at once ``handler``, the scope of a request this connection's task serves), so
+        its EOF is watched; but first the head waits for an answer that comes at once:
+        nothing is left to watch for then (a task less per request). A close meanwhile is
+        seen when the watch starts, at most that window later."""
+        if not outcome.keepalive and not ready.complete:
+            with trio.move_on_after(MODERN_HEAD_WINDOW):
+                await ready.prefetch()
+        if ready.complete:
+            await self._answer_stream(outcome, ready, head_waited=True)
+            return
+        async with trio.open_nursery() as watching:
+            watching.start_soon(self._watch_eof, watching.cancel_scope, handler)
+            await self._answer_stream(outcome, ready, head_waited=not outcome.keepalive)
+            watching.cancel_scope.cancel()
+
+    async def _serve_here(self, session: ServerSession, claimed: Claimed,
+                          outcome: OpenStream, ready: _Prefetched) -> None:
+        """Serve a request the session gave this task (:meth:`BaseSession.serve_claimed`),
+        then write its answer: a handler that answers without waiting costs no task at all.
+        Once the handler waits (its first schedule point), a task of the endpoint's starts
+        answering beside it (progress and other messages stream as they come; the client's
+        close cancels the handler), and this task, after the handler, waits for it."""
+        answering: list[_Flag] = []
+
+        def start_answering() -> None:
+            done = _Flag()
+            answering.append(done)
+            self.endpoint.nursery.start_soon(self._answer_beside, outcome, ready,
+                                             claimed.scope, done)
+
+        await _noting_first_wait(session.serve_claimed(claimed), start_answering)
+        if answering:
+            await answering[0].wait()
+            return
+        ready.take_nowait()
+        await self._answer_modern(outcome, ready, claimed.scope)
+
+    async def _answer_beside(self, outcome: OpenStream, ready: _Prefetched,
+                             handler: trio.CancelScope, done: _Flag) -> None:
+        """:meth:`_answer_modern` in a task of its own while this connection's task runs the
+        request's handler; a connection that breaks meanwhile cancels the handler."""
+        try:
+            await self._answer_modern(outcome, ready, handler)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
+            handler.cancel()
+        except Exception:  # a bug: it ends this answer, never the server
+            logger.exception("trio-mcp: HTTP answer failed")
+            handler.cancel()
+        finally:
+            done.set()
+
+    async def _watch_eof(self, scope: trio.CancelScope,
+                         also: trio.CancelScope | None = None) -> None:
+        """While an answer is sent: cancel ``scope`` (and ``also``) when the client closes
+        the connection. What it sends meanwhile (a pipelined request) is kept for later,
+        bounded."""
         kept = 0
         while kept <= self.max_body + self.max_header:
             data = await self.stream.receive_some(_CHUNK)
             if not data:
                 scope.cancel()
+                if also is not None:
+                    also.cancel()
                 return
             kept += len(data)
             self.http.receive_data(bytes(data))

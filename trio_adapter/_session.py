@@ -137,6 +137,15 @@ class SessionState(enum.Enum):
 
 #: The write lock and one-way flag live in :mod:`trio_adapter._sync` (kept importable here).
 _WriteLock = WriteLock
+
+
+@attrs.frozen
+class Claimed:
+    """A request an inline feed gave its caller to serve (see ``BaseSession._feed_inline``):
+    the engine's event and the cancel scope the session knows it by."""
+
+    event: RequestReceived
+    scope: trio.CancelScope
 _Flag = Flag
 
 
@@ -760,8 +769,11 @@ class BaseSession:
 
     #: The reader waits in its transport's receive (see _feed_inline).
     _reader_waiting = False
+    #: While an inline feed that may claim a request runs: where its request goes.
+    _claim: list[Claimed] | None = None
 
-    async def _feed_inline(self, transport: Transport, data: bytes) -> bool:
+    async def _feed_inline(self, transport: Transport, data: bytes,
+                           claim: list[Claimed] | None = None) -> bool:
         """``transport``'s :attr:`Transport.feed_inline` while the reader reads it: process
         ``data`` (whole NDJSON lines) in the calling task when the reader is idle, and
         return True; else do nothing and return False (the caller delivers it through the
@@ -771,12 +783,17 @@ class BaseSession:
         its handler task in the session's nursery), under the same input lock, so the engine
         sees one input at a time and in the order it came. Saves the reader's scheduler round
         (an HTTP request or answer is one task hop shorter).
+
+        With ``claim`` (a list, empty), the first request ``data`` carries is not given a
+        task: it is appended to ``claim`` as a :class:`Claimed`, registered as the session's
+        handlers are, and the caller serves it with :meth:`serve_claimed` (a task less).
         """
         if not self._reader_waiting or self._input_lock.locked() or self._nursery is None \
                 or self._state is not SessionState.OPEN or transport is not self._transport \
                 or not transport.reader_idle():
             return False
         async with self._input_lock:
+            self._claim = claim
             try:
                 over = await self._drain(data)
             except Exception as exc:  # a bug: the session ends, as when its reader fails
@@ -784,6 +801,8 @@ class BaseSession:
                 self._close(errors.PeerDisconnected(f"internal error in reader: {exc!r}"),
                             grace=False)
                 return True
+            finally:
+                self._claim = None
         if over:  # the reader would have ended here: the session closes
             self._close(errors.SessionClosed("session ended"), grace=False)
         return True
@@ -877,7 +896,26 @@ class BaseSession:
         self._served += 1
         scope = trio.CancelScope()
         self._handlers[event.request_id] = scope
+        claim = self._claim
+        if claim is not None and not claim:  # the feeding task serves it (see _feed_inline)
+            claim.append(Claimed(event, scope))
+            return
         self._nursery.start_soon(self._serve_request, event, scope)
+
+    async def serve_claimed(self, claimed: Claimed) -> None:
+        """Serve a request that :meth:`_feed_inline` gave the calling task (``claim``), in
+        that task: what the session's handler task would do (the handler, then its answer).
+        The request counts among the session's handlers as any other: a cancellation, the
+        session's close and its grace period all reach it through ``claimed.scope``.
+
+        Raises:
+            trio.Cancelled: the calling task was cancelled (the handler was too).
+        """
+        token = current_request.set(current_request.get())
+        try:
+            await self._serve_request(claimed.event, claimed.scope)
+        finally:
+            current_request.reset(token)  # the caller's task goes on with its own value
 
     async def _serve_request(self, event: RequestReceived, scope: trio.CancelScope) -> None:
         rid = event.request_id

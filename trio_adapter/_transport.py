@@ -10,7 +10,8 @@ the path failed, :class:`trio.ClosedResourceError` when this side closed it firs
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 import trio
 
@@ -21,6 +22,12 @@ from ._sync import Pipe, PipeEnd
 __all__ = ["MemoryTransport", "StreamTransport", "Transport", "memory_transport_pair"]
 
 _CHUNK = 65536
+
+
+class InlineFeed(Protocol):
+    """A session's :attr:`Transport.feed_inline`."""
+
+    def __call__(self, data: bytes, claim: list[Any] | None = None) -> Awaitable[bool]: ...
 
 
 class Transport(trio.abc.AsyncResource):
@@ -37,8 +44,9 @@ class Transport(trio.abc.AsyncResource):
     #: reader is busy or has input waiting: the caller then delivers ``data`` the usual way
     #: (through :meth:`receive`), so that the session still sees its input in order. A
     #: transport whose input comes from its own tasks (HTTP) uses it to save the hop to the
-    #: reader task.
-    feed_inline: Callable[[bytes], Awaitable[bool]] | None = None
+    #: reader task. With ``claim`` (an empty list), the first request in ``data`` is handed
+    #: to the caller to serve in its own task (``BaseSession.serve_claimed``).
+    feed_inline: InlineFeed | None = None
 
     def reader_idle(self) -> bool:
         """Whether the session's reader waits in :meth:`receive` with nothing delivered that

@@ -13,6 +13,7 @@ import pytest
 import trio
 import trio.testing
 from test_http_serving_modern_streams import (
+    META,
     Exchange,
     call,
     legacy_session,
@@ -24,7 +25,13 @@ from test_http_serving_modern_streams import (
 from trio_adapter import Client, Context, Server, _util
 from trio_adapter._transport import Transport, memory_transport_pair
 from trio_adapter._util import QUICK_WRITES_IN_A_ROW, send_quickly
-from trio_adapter.http import StreamableHTTPTransport
+from trio_adapter.http import HTTPServerInfo, StreamableHTTPTransport, serve_http
+
+
+@pytest.fixture
+def clock() -> trio.testing.MockClock:
+    """Virtual time that jumps once every task has waited 20 ms of real time."""
+    return trio.testing.MockClock(autojump_threshold=0.02)
 
 
 async def socket_pair() -> tuple[trio.SocketStream, trio.SocketStream]:
@@ -136,18 +143,17 @@ async def test_transports_that_do_not_say_never_have_input_fed_inline() -> None:
     assert Transport.reader_idle(left) is False
 
 
-async def test_a_request_fed_inline_runs_in_a_handler_task_of_the_session() -> None:
+async def test_a_quick_2026_request_is_served_by_its_connection_task() -> None:
     server = Server("inline", "1")
-    where: list[Any] = []
+    where: list[trio.lowlevel.Task] = []
 
     @server.tool()
     async def whoami() -> str:
-        task = trio.lowlevel.current_task()
-        where.append((task.name, task.parent_nursery))
+        where.append(trio.lowlevel.current_task())
         return "here"
 
     async with serving(server) as info:
-        for rid in (1, 2):
+        for rid in (1, 2, 3):
             message, headers = modern("tools/call", {"name": "whoami", "arguments": {}}, rid)
             status, _, body = await (await Exchange.open(info.port, "POST", message,
                                                          headers)).whole()
@@ -155,9 +161,101 @@ async def test_a_request_fed_inline_runs_in_a_handler_task_of_the_session() -> N
             [answer] = [m for m in sse_messages(body) if "id" in m]
             assert answer["id"] == rid
             assert answer["result"]["content"][0]["text"] == "here"
-    names = [name for name, _ in where]
-    assert all(name.endswith("_serve_request") for name in names), names
-    assert where[0][1] is where[1][1]  # the shared session's nursery, not a connection's
+    # The first started the shared session (its reader was not waiting yet): a handler task.
+    # Then no handler task: each ran in the task of the connection that read it.
+    names = [task.name.rsplit(".", 1)[-1] for task in where]
+    assert names == ["_serve_request", "_run_handler", "_run_handler"], names
+    assert where[1] is not where[2]
+
+
+async def test_a_handler_that_waits_streams_its_progress_and_its_answer(
+        clock: trio.testing.MockClock) -> None:
+    server = Server("waits", "1")
+    go = trio.Event()
+
+    @server.tool()
+    async def slow(ctx: Context) -> str:
+        await ctx.report_progress(1, 2)
+        await go.wait()
+        await ctx.report_progress(2, 2)
+        return "finished"
+
+    async with serving(server) as info:
+        message, headers = modern("tools/call", {"name": "slow", "arguments": {},
+                                                 "_meta": {"progressToken": "p"}}, 7)
+        message["params"]["_meta"] = {**META, "progressToken": "p"}
+        exchange = await Exchange.open(info.port, "POST", message, headers)
+        await exchange.until(lambda body: b"notifications/progress" in body)
+        assert b"finished" not in exchange.body  # the first progress came before the end
+        go.set()
+        status, _, body = await exchange.whole()
+        assert status == 200
+        messages = sse_messages(body)
+        assert [m.get("method") for m in messages] == ["notifications/progress"] * 2 + [None]
+        assert messages[-1]["id"] == 7
+        assert messages[-1]["result"]["content"][0]["text"] == "finished"
+
+
+async def test_a_client_that_hangs_up_cancels_the_handler_its_connection_runs(
+        clock: trio.testing.MockClock) -> None:
+    server = Server("hangup", "1")
+    started, ended = trio.Event(), trio.Event()
+    outcome: list[str] = []
+
+    @server.tool()
+    async def forever() -> str:
+        started.set()
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            outcome.append("cancelled")
+            raise
+        finally:
+            ended.set()
+        return ""  # pragma: no cover
+
+    async with serving(server) as info:
+        message, headers = modern("tools/call", {"name": "forever", "arguments": {}}, 3)
+        exchange = await Exchange.open(info.port, "POST", message, headers)
+        await started.wait()
+        await exchange.stream.aclose()
+        with trio.fail_after(5):
+            await ended.wait()
+        assert outcome == ["cancelled"]
+        # the server goes on serving
+        message, headers = modern("tools/list", {}, 4)
+        status, _, body = await (await Exchange.open(info.port, "POST", message,
+                                                     headers)).whole()
+        assert status == 200 and sse_messages(body)[-1]["id"] == 4
+
+
+async def test_a_shutdown_cancels_a_handler_its_connection_runs(
+        clock: trio.testing.MockClock) -> None:
+    server = Server("shutdown", "1")
+    started = trio.Event()
+    outcome: list[str] = []
+
+    @server.tool()
+    async def forever() -> str:
+        started.set()
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            outcome.append("cancelled")
+            raise
+        return ""  # pragma: no cover
+
+    stop = trio.Event()
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            info: HTTPServerInfo = await nursery.start(lambda task_status: serve_http(
+                server, "127.0.0.1", 0, stop=stop, drain_timeout=2, task_status=task_status))
+            message, headers = modern("tools/call", {"name": "forever", "arguments": {}}, 3)
+            exchange = await Exchange.open(info.port, "POST", message, headers)
+            await started.wait()
+            stop.set()  # serve_http returns once its drain is over: nothing hangs
+    assert outcome == ["cancelled"]
+    await exchange.stream.aclose()
 
 
 async def test_a_request_waits_its_turn_while_the_reader_is_busy() -> None:
