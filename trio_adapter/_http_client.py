@@ -4,10 +4,11 @@ timeouts)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import h11
@@ -249,6 +250,10 @@ class _Pool:
         self._idle.append((stream, conn))
         self._wake()
         return True
+
+    def holds_idle(self, stream: trio.abc.Stream) -> bool:
+        """Whether ``stream`` is back among the idle connections."""
+        return any(s is stream for s, _ in self._idle)
 
     async def discard(self, stream: trio.abc.Stream, *, keep_slot: bool = False) -> None:
         """Close a connection, freeing its slot (``keep_slot``: the caller opens another in
@@ -693,11 +698,46 @@ class StreamableHTTPTransport(Transport):
             except trio.TooSlowError as exc:
                 raise self._post_error(exc, request.head_timeout) from exc
             await self._answer(response, msg)
+        elif exchange is not None and msg.kind is FrameKind.REQUEST and \
+                self.claiming is not None and msg.request_id == self.claiming:
+            # The caller reads its own answer (take_answer): no task, no hop.
+            self._claimed = (msg.request_id, exchange, msg, request)
         else:
             # Every connection busy (exchange None): the request waits for one in the
             # background, holding nothing up.
             assert self._nursery is not None
             self._nursery.start_soon(self._answer_later, exchange, msg, request)
+
+    #: The answer left for the session's caller (request id, exchange, frame, request).
+    _claimed: tuple[Any, _Exchange, Frame, HTTPRequest] | None = None
+
+    def take_answer(self, request_id: Any) -> Callable[[], Awaitable[None]] | None:
+        claimed = self._claimed
+        if claimed is None or claimed[0] != request_id or \
+                type(claimed[0]) is not type(request_id):
+            return None
+        self._claimed = None
+        _, exchange, msg, request = claimed
+        return functools.partial(self._read_claimed, exchange, msg, request)
+
+    def release_answer(self, request_id: Any) -> None:
+        claimed = self._claimed
+        if claimed is not None and claimed[0] == request_id and self._nursery is not None:
+            self._claimed = None
+            self._nursery.start_soon(self._answer_later, *claimed[1:])
+
+    async def _read_claimed(self, exchange: _Exchange, msg: Frame,
+                            request: HTTPRequest) -> None:
+        """Read a claimed answer in the caller's task (what :meth:`_answer_later` does in
+        a task of its own). A caller cancelled meanwhile (its deadline, or its own) closes
+        the connection, unless its answer was all read and it went back to the pool."""
+        try:
+            await self._answer_later(exchange, msg, request)
+        except BaseException:
+            if not self._pool.holds_idle(exchange.stream):
+                with trio.CancelScope(shield=True):
+                    await self._pool.discard(exchange.stream)
+            raise
 
     async def _answer_later(self, exchange: _Exchange | None, msg: Frame,
                             request: HTTPRequest) -> None:

@@ -630,24 +630,46 @@ class BaseSession:
             token = next(self._tokens) if on_progress is not None else None
             rid = self._engine.send_request(method, params, progress_token=token)
             self._pending[rid] = slot
-            try:
-                await self._flush()
-            except BaseException:
-                self._pending.pop(rid, None)
-                raise
-        return await self._answer_of(rid, slot)
+            reader = await self._flush_claiming(rid)
+        return await self._answer_of(rid, slot, reader)
 
-    async def _answer_of(self, rid: RequestId, slot: _Slot) -> _Slot:
+    async def _flush_claiming(self, rid: RequestId) -> Callable[[], Awaitable[None]] | None:
+        """:meth:`_flush` (send lock held) of our request ``rid``, its answer claimed from
+        the transport (:attr:`Transport.claiming`): what reads it in the caller's task, or
+        None (the reader task delivers it). A failed write forgets ``rid`` and re-raises."""
+        transport = self._transport
+        transport.claiming = rid
+        try:
+            await self._flush()
+        except BaseException:
+            transport.claiming = None
+            self._pending.pop(rid, None)
+            transport.release_answer(rid)
+            raise
+        transport.claiming = None
+        return transport.take_answer(rid)
+
+    async def _answer_of(self, rid: RequestId, slot: _Slot,
+                         reader: Callable[[], Awaitable[None]] | None = None) -> _Slot:
         """Wait for the answer to our request ``rid`` (already written, ``slot`` pending):
         bounded by ``request_timeout`` (then cancelled and :class:`RequestTimeout`); a
-        cancelled caller cancels the request. Raises the error the answer was."""
+        cancelled caller cancels the request. Raises the error the answer was. With
+        ``reader`` (:meth:`_flush_claiming`), the answer is read in this task, under the
+        same bound, then acted on as the reader task would (the slot is set)."""
         timeout = self._request_timeout
         try:
+            # (After a reader, whose reads were schedule points, a set slot is not waited.)
             if timeout is None:
-                await slot.event.wait()
+                if reader is not None:
+                    await reader()
+                if reader is None or not slot.event.is_set():
+                    await slot.event.wait()
             else:
                 with trio.move_on_after(timeout) as scope:
-                    await slot.event.wait()
+                    if reader is not None:
+                        await reader()
+                    if reader is None or not slot.event.is_set():
+                        await slot.event.wait()
                 if scope.cancelled_caught and not slot.event.is_set():
                     await self._cancel_request(rid, f"timed out after {timeout:g} s")
                     raise errors.RequestTimeout(rid, slot.method, timeout)

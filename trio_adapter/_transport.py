@@ -10,7 +10,7 @@ the path failed, :class:`trio.ClosedResourceError` when this side closed it firs
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import trio
@@ -47,6 +47,24 @@ class Transport(trio.abc.AsyncResource):
     #: reader task. With ``claim`` (an empty list), the first request in ``data`` is handed
     #: to the caller to serve in its own task (``BaseSession.serve_claimed``).
     feed_inline: InlineFeed | None = None
+
+    #: Set by the session while it writes its own request with this id (the send lock
+    #: held): a transport that reads each request's answer on its own (HTTP) may leave that
+    #: answer to the caller instead (see :meth:`take_answer`).
+    claiming: Any = None
+
+    def take_answer(self, request_id: Any) -> Callable[[], Awaitable[None]] | None:
+        """After the session wrote request ``request_id`` (:attr:`claiming`): an async
+        callable that reads its answer in the calling task and gives it to the session
+        (through :attr:`feed_inline`, or the reader), or None (the default: the reader
+        task gets it). The session calls it at once, under the request's deadline; a
+        cancelled call closes what it was reading (in 2026-07-28, the request's
+        cancellation)."""
+        return None
+
+    def release_answer(self, request_id: Any) -> None:
+        """The session will not call :meth:`take_answer` for ``request_id`` (its write
+        failed): an answer left for the caller is read in the background instead."""
 
     def reader_idle(self) -> bool:
         """Whether the session's reader waits in :meth:`receive` with nothing delivered that

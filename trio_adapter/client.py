@@ -951,12 +951,8 @@ class ClientSession(BaseSession):
             token = next(self._tokens) if on_progress is not None else None
             rid = self._engine.send_retry(event, responses, progress_token=token)
             self._pending[rid] = slot
-            try:
-                await self._flush()
-            except BaseException:
-                self._pending.pop(rid, None)
-                raise
-        return await self._answer_of(rid, slot)
+            reader = await self._flush_claiming(rid)
+        return await self._answer_of(rid, slot, reader)
 
     def _filter_tools(self, slot: _Slot) -> None:
         assert slot.result is not None

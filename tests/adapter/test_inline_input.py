@@ -315,3 +315,95 @@ async def test_progress_then_the_answer_reach_the_client_in_order() -> None:
                 assert seen == [1, 2, 3]
             result = await session.call_tool("steps", {})
             assert json.loads(json.dumps(result.structured_content)) == {"result": "done"}
+
+
+# ---------------------------------------------------------------- the client's own answer
+
+
+class Spawned(trio.abc.Instrument):
+    """The names of the tasks started while it is installed."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def task_spawned(self, task: trio.lowlevel.Task) -> None:
+        self.names.append(task.name.rsplit(".", 1)[-1])
+
+
+def tools_server() -> tuple[Server, dict[str, Any]]:
+    server = Server("answers", "1")
+    state: dict[str, Any] = {"cancelled": trio.Event(), "started": trio.Event()}
+
+    @server.tool()
+    async def echo(text: str) -> str:
+        return text
+
+    @server.tool()
+    async def stuck() -> str:
+        state["started"].set()
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            state["cancelled"].set()
+            raise
+        return ""  # pragma: no cover
+
+    return server, state
+
+
+@pytest.mark.parametrize("mode", ["modern", "legacy"])
+async def test_a_caller_reads_its_own_answer_without_a_task(mode: str) -> None:
+    server, _ = tools_server()
+    async with serving(server) as info:
+        transport = StreamableHTTPTransport(f"http://127.0.0.1:{info.port}/mcp")
+        async with Client("c", "1").connect(transport, mode=mode) as session:
+            await session.call_tool("echo", {"text": "warm"})
+            spawned = Spawned()
+            trio.lowlevel.add_instrument(spawned)
+            try:
+                for n in range(5):
+                    result = await session.call_tool("echo", {"text": f"t{n}"})
+                    assert result.content[0].text == f"t{n}"  # type: ignore[union-attr]
+            finally:
+                trio.lowlevel.remove_instrument(spawned)
+    assert "_answer_later" not in spawned.names, spawned.names
+
+
+async def test_parallel_callers_each_get_their_own_answer() -> None:
+    server, _ = tools_server()
+    async with serving(server) as info:
+        transport = StreamableHTTPTransport(f"http://127.0.0.1:{info.port}/mcp")
+        async with Client("c", "1").connect(transport, mode="modern") as session:
+            got: dict[int, str] = {}
+
+            async def one(n: int) -> None:
+                for k in range(5):
+                    result = await session.call_tool("echo", {"text": f"{n}-{k}"})
+                    got[n * 10 + k] = result.content[0].text  # type: ignore[union-attr]
+
+            async with trio.open_nursery() as nursery:
+                for n in range(8):
+                    nursery.start_soon(one, n)
+    assert got == {n * 10 + k: f"{n}-{k}" for n in range(8) for k in range(5)}
+
+
+@pytest.mark.parametrize("how", ["cancelled", "timeout"])
+async def test_a_caller_that_stops_waiting_closes_its_answer_and_the_session_goes_on(
+        how: str, clock: trio.testing.MockClock) -> None:
+    server, state = tools_server()
+    async with serving(server) as info:
+        transport = StreamableHTTPTransport(f"http://127.0.0.1:{info.port}/mcp")
+        client = Client("c", "1", request_timeout=3 if how == "timeout" else None)
+        async with client.connect(transport, mode="modern") as session:
+            if how == "timeout":
+                with pytest.raises(TimeoutError):
+                    await session.call_tool("stuck", {})
+            else:
+                with trio.move_on_after(3) as scope:
+                    await session.call_tool("stuck", {})
+                assert scope.cancelled_caught
+            # The stream was closed: in 2026-07-28, the request's cancellation.
+            with trio.fail_after(5):
+                await state["cancelled"].wait()
+            result = await session.call_tool("echo", {"text": "still here"})
+            assert result.content[0].text == "still here"  # type: ignore[union-attr]
