@@ -77,6 +77,7 @@ __all__ = [
     "DEFAULT_EVENT_STORE_SESSION_BYTES",
     "DEFAULT_MAX_SESSIONS",
     "ERROR_BODY_LIMIT",
+    "SHARED_SESSIONS",
     "Accept",
     "AnswerKind",
     "Codec",
@@ -113,8 +114,18 @@ _SSE_TUPLE = tuple(_SSE_HEADERS)
 _JSON = ("content-type", "application/json")
 #: 2026-07-28 requests whose answer stream stays open (until the client closes it).
 _LONG_LIVED = frozenset({"subscriptions/listen"})
-#: The key of the session that serves 2026-07-28 requests (NUL: never an Mcp-Session-Id).
+#: The key of the first session that serves 2026-07-28 requests (NUL: never an
+#: Mcp-Session-Id); the others are it with "/N" after it (see SHARED_SESSIONS).
 _SHARED_ID = "\x00modern"
+
+SHARED_SESSIONS = 8
+"""How many long-lived sessions serve 2026-07-28 requests (see
+:attr:`StreamableHTTPServer.shared_session_ids`): a request goes to the first whose engine
+has no request with its id or progress token in flight, so that clients that all number
+their requests from 1 share them; one that collides in every one is served alone."""
+
+_SHARED_IDS = (_SHARED_ID, *(f"{_SHARED_ID}/{n}" for n in range(1, SHARED_SESSIONS)))
+_SHARED_SET = frozenset(_SHARED_IDS)
 _KEEPALIVE = b": keepalive\n\n"
 #: 2026-07-28: the HTTP status of an error answer ("If the server does not implement the
 #: requested RPC method, it MUST respond with 404 Not Found"; header mismatch, an unsupported
@@ -672,14 +683,15 @@ class OpenStream:
     is idle, send :meth:`StreamableHTTPServer.keepalive_comment` every so often; a graceful
     shutdown ends it at once rather than waiting for it.
 
-    ``shared`` (with ``modern``): ``session_id`` is
-    :attr:`StreamableHTTPServer.shared_session_id`, the one long-lived session that serves
+    ``shared`` (with ``modern``): ``session_id`` is one of
+    :attr:`StreamableHTTPServer.shared_session_ids`, the few long-lived sessions that serve
     the 2026-07-28 requests of every client (a session costs far more than a request: its
-    engine, tasks and close). Its engine never sees two requests with the same id or progress
-    token at once: such a request comes with ``shared=False`` and a one-request session of
-    its own, as does ``subscriptions/listen``. Create the shared session when ``new_session``
-    says so, and keep it (never end its input when an answer is sent, never expire it as
-    idle): it holds no client's state.
+    engine, tasks and close). Their engines never see two requests with the same id or
+    progress token at once: a request goes to the first where neither is in flight, and one
+    that finds them in flight in all of them comes with ``shared=False`` and a one-request
+    session of its own, as does ``subscriptions/listen``. Create a shared session when
+    ``new_session`` says so, and keep it (never end its input when an answer is sent, never
+    expire it as idle): it holds no client's state.
     """
 
     session_id: str
@@ -1308,7 +1320,7 @@ class StreamableHTTPServer:
     def session_ids(self) -> list[str]:
         """The live sessions (not the one serving 2026-07-28 requests, which is no client's:
         see :attr:`shared_session_id`)."""
-        return [sid for sid in self._sessions if sid != _SHARED_ID]
+        return [sid for sid in self._sessions if sid not in _SHARED_SET]
 
     def terminate(self, session_id: str) -> None:
         """End a session (idle expiry, server shutdown): later requests for it get 404."""
@@ -1339,9 +1351,10 @@ class StreamableHTTPServer:
         revision not in ``supported_versions`` is 400 with -32022 (``data``: ``supported``,
         ``requested``), a method the revision does not have 404 with -32601. These errors
         carry the request's id. A valid modern request gets :class:`OpenStream` with
-        ``modern=True``: served by the one session every client's modern requests share
-        (``shared=True``), unless its id or progress token is in flight there already (then,
-        and for ``subscriptions/listen``, by a one-request session of its own).
+        ``modern=True``: served by one of the sessions every client's modern requests share
+        (``shared=True``; :attr:`shared_session_ids`), the first where its id and progress
+        token are not in flight already (when they are in all of them, and for
+        ``subscriptions/listen``, by a one-request session of its own).
         """
         path = request.target.split("?", 1)[0]
         if path != self.path:
@@ -1488,7 +1501,7 @@ class StreamableHTTPServer:
                 session = self._anonymous()
             else:
                 if self.max_sessions is not None and \
-                        len(self._sessions) - (_SHARED_ID in self._sessions) >= self.max_sessions:
+                        len(self._sessions) - self._shared_count() >= self.max_sessions:
                     return Reject(503, (_JSON, ("retry-after", str(self.retry_after))),
                                   self._rpc_error(-32000, "too many sessions: the server "
                                                   f"holds {self.max_sessions} (max_sessions);"
@@ -1620,9 +1633,20 @@ class StreamableHTTPServer:
 
     @property
     def shared_session_id(self) -> str:
-        """The key of the session serving 2026-07-28 requests (see :attr:`OpenStream.shared`);
-        never a valid ``Mcp-Session-Id``."""
+        """The key of the first session serving 2026-07-28 requests (see
+        :attr:`shared_session_ids`); never a valid ``Mcp-Session-Id``."""
         return _SHARED_ID
+
+    @property
+    def shared_session_ids(self) -> frozenset[str]:
+        """The keys of the (at most :data:`SHARED_SESSIONS`) long-lived sessions that serve
+        2026-07-28 requests (see :attr:`OpenStream.shared`); none is a valid
+        ``Mcp-Session-Id``. Each is made when a request first needs it, and kept."""
+        return _SHARED_SET
+
+    def _shared_count(self) -> int:
+        sessions = self._sessions
+        return sum(1 for sid in _SHARED_IDS if sid in sessions)
 
     def _shared_post(self, m: dict[str, Any], params: dict[str, Any], message: bytes
                      ) -> OpenStream | None:
@@ -1635,13 +1659,18 @@ class StreamableHTTPServer:
         queues before any later request)."""
         rid = m["id"]
         token = progress_token_of(params)
-        session = self._sessions.get(_SHARED_ID)
-        if session is not None and (rid in session.by_id or (
-                token is not None and token in session.tokens)):
+        sessions = self._sessions
+        for sid in _SHARED_IDS:
+            session = sessions.get(sid)
+            if session is None:
+                session = sessions[sid] = _Session(sid, shared=True)
+                new = True
+                break
+            if not (rid in session.by_id or (token is not None and token in session.tokens)):
+                new = False
+                break
+        else:
             return None
-        new = session is None
-        if session is None:
-            session = self._sessions[_SHARED_ID] = _Session(_SHARED_ID, shared=True)
         stream = self._new_stream(session, json=self.json_response)
         stream.request_id = rid
         stream.token = token
@@ -1650,9 +1679,9 @@ class StreamableHTTPServer:
         if token is not None:
             session.tokens.add(token)
         if stream.json:
-            return OpenStream(_SHARED_ID, stream.id, message, new, True, (_JSON,),
+            return OpenStream(session.id, stream.id, message, new, True, (_JSON,),
                               modern=True, shared=True)
-        return OpenStream(_SHARED_ID, stream.id, message, new, False, _SSE_TUPLE,
+        return OpenStream(session.id, stream.id, message, new, False, _SSE_TUPLE,
                           self._priming(session, stream), modern=True, shared=True)
 
     @staticmethod

@@ -1,6 +1,7 @@
-"""Streamable HTTP, 2026-07-28, sans-IO: the requests of every client are served by one shared
-session (sansio.http.StreamableHTTPServer.shared_session_id), but never two with the same id
-or progress token at once; what the engine writes goes to the request's own stream."""
+"""Streamable HTTP, 2026-07-28, sans-IO: the requests of every client are served by a few shared
+sessions (sansio.http.StreamableHTTPServer.shared_session_ids), none of which ever has two
+requests with the same id or progress token at once; what the engine writes goes to the
+request's own stream."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from typing import Any
 
 from sansio.frames import Frame, FrameKind
-from sansio.http import OpenStream, StreamClosed
+from sansio.http import SHARED_SESSIONS, OpenStream, StreamClosed
 from sansio.sse import SSEDecoder
 from tests.test_http_modern import Endpoint, rpc
 
@@ -42,25 +43,42 @@ def test_requests_of_different_clients_share_one_session_and_keep_their_ids() ->
     assert event.stream_id == first.stream_id and event.final
 
 
-def test_an_id_in_flight_in_the_shared_session_is_served_alone() -> None:
+def test_an_id_in_flight_goes_to_the_next_shared_session_and_alone_past_the_last() -> None:
     ep = Endpoint()
-    first = ep.post(rpc("tools/list", rid=5))
-    again = ep.post(rpc("tools/list", rid=5))
-    assert first.shared and not again.shared and again.modern and again.new_session
-    assert again.session_id != first.session_id
-    # Once the first is answered, the id is free in the shared session again.
-    assert ep.core.route(first.session_id, answer(5, "x"))[0].final
-    assert ep.post(rpc("tools/list", rid=5)).shared
+    shared = [ep.post(rpc("tools/list", rid=5)) for _ in range(SHARED_SESSIONS)]
+    assert all(o.shared and o.modern for o in shared)
+    ids = [o.session_id for o in shared]
+    assert len(set(ids)) == SHARED_SESSIONS and set(ids) == ep.core.shared_session_ids
+    assert ids[0] == ep.core.shared_session_id
+    assert [o.new_session for o in shared] == [True] * SHARED_SESSIONS  # each made once
+    again = ep.post(rpc("tools/list", rid=5))  # in flight in every one: served alone
+    assert not again.shared and again.modern and again.new_session
+    assert again.session_id not in ep.core.shared_session_ids
+    assert ep.core.session_ids == [again.session_id]  # the shared ones are no client's
+    # Once the first is answered, the id is free in the first shared session again.
+    assert ep.core.route(ids[0], answer(5, "x"))[0].final
+    back = ep.post(rpc("tools/list", rid=5))
+    assert back.shared and back.session_id == ids[0] and not back.new_session
+    # Another id fits in the first.
+    assert ep.post(rpc("tools/list", rid=6)).session_id == ids[0]
 
 
-def test_a_progress_token_in_flight_in_the_shared_session_is_served_alone() -> None:
+def test_a_progress_token_in_flight_sends_the_request_to_the_next_shared_session() -> None:
     ep = Endpoint()
     message = rpc("tools/list", rid=1)
     message["params"]["_meta"]["progressToken"] = "t"
     first = ep.post(message)
     other = rpc("tools/list", rid=2)
     other["params"]["_meta"]["progressToken"] = "t"
-    assert first.shared and not ep.post(other).shared
+    second = ep.post(other)
+    assert first.shared and second.shared and first.session_id != second.session_id
+    for n in range(SHARED_SESSIONS - 2):
+        more = rpc("tools/list", rid=3 + n)
+        more["params"]["_meta"]["progressToken"] = "t"
+        assert ep.post(more).shared
+    last = rpc("tools/list", rid=99)
+    last["params"]["_meta"]["progressToken"] = "t"
+    assert not ep.post(last).shared  # the token is in flight in every shared session
 
 
 def test_a_notification_goes_to_the_stream_of_the_request_it_belongs_to() -> None:

@@ -555,9 +555,9 @@ class _Endpoint:
             await trio.sleep(period)
             now = trio.current_time()
             self.core.expire(now)
-            shared = self.core.shared_session_id  # holds no client's state: kept
+            shared = self.core.shared_session_ids  # hold no client's state: kept
             for key, transport in list(self.transports.items()):
-                if key == shared:
+                if key in shared:
                     continue
                 session = self.sessions.get(key)
                 limit = idle
