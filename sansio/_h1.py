@@ -310,6 +310,13 @@ class ClientConnection:
         return h11.NEED_DATA
 
     @property
+    def body_received(self) -> bool:
+        """Whether every byte of the response's body has been received and handed out as
+        ``Data`` (what is left is its ``EndOfMessage``); False while more is to come, and
+        whenever h11 carries the exchange (it is not known there without reading on)."""
+        return not self._synced and self._left == 0
+
+    @property
     def reusable(self) -> bool:
         """Whether the exchange is over and the connection may carry another (keep-alive on
         both sides, the whole response read)."""

@@ -391,3 +391,25 @@ def test_the_common_client_exchange_never_reaches_h11() -> None:
     with pytest.raises(h11.LocalProtocolError):
         conn.send_request("POST", "/mcp", _HDRS, BODY)
         conn.start_next_cycle()  # the answer is not read
+
+
+def test_body_received_says_when_only_the_end_of_the_message_is_left() -> None:
+    conn = _h1.ClientConnection(HeadCache())
+    conn.send_request("POST", "/mcp", _HDRS, BODY)
+    wire = RESPONSES["simple"]
+    head_end = wire.index(b"\r\n\r\n") + 4
+    conn.receive_data(wire[:head_end + 3])  # the head and 3 bytes of the body
+    assert isinstance(conn.next_event(), _h1.ResponseStart)
+    assert not conn.body_received
+    assert conn.next_event().data == wire[head_end:head_end + 3]
+    assert not conn.body_received  # more is to come
+    assert conn.next_event() is h11.NEED_DATA
+    conn.receive_data(wire[head_end + 3:])
+    assert conn.next_event().data == wire[head_end + 3:]
+    assert conn.body_received  # nothing is consumed by asking
+    assert isinstance(conn.next_event(), h11.EndOfMessage)
+    slow = _h1.ClientConnection(HeadCache(), fast=False)  # h11 alone: not known, so False
+    slow.send_request("POST", "/mcp", _HDRS, BODY)
+    slow.receive_data(wire)
+    while not isinstance(slow.next_event(), h11.EndOfMessage):
+        assert not slow.body_received

@@ -986,15 +986,26 @@ class StreamableHTTPTransport(Transport):
                         await response.aclose()
                         self._stream_lost(stream)
                         return
-                async for chunk in response.chunks():
+                last: Sequence[bytes] = ()
+                chunks = response.chunks()
+                async for chunk in chunks:
                     got = client.sse_data(stream, chunk)
+                    if not got.broken and response.conn.body_received:
+                        # The whole answer is in: its connection goes back to the pool
+                        # before its messages are acted on (what they lead to, such as
+                        # notifications/initialized after initialize, may reuse it at once).
+                        last = got.messages
+                        break
                     await self._deliver(got.messages)
                     if got.broken:  # resuming would meet it again: the stream is given up
                         await response.aclose()
                         self._deliver_error(got.failure)
                         return
+                await chunks.aclose()
                 await response.aclose()
                 response = None
+                if last:
+                    await self._deliver(last)
             except (OSError, trio.BrokenResourceError, h11.ProtocolError,
                     trio.TooSlowError) as exc:
                 if response is not None:

@@ -852,9 +852,13 @@ class _Conn:
 
         def start_answering() -> None:
             done = _Flag()
+            try:
+                self.endpoint.nursery.start_soon(self._answer_beside, outcome, ready,
+                                                 claimed.scope, done)
+            except RuntimeError:  # the endpoint is shutting down: so does this request
+                claimed.scope.cancel()
+                return
             answering.append(done)
-            self.endpoint.nursery.start_soon(self._answer_beside, outcome, ready,
-                                             claimed.scope, done)
 
         await _noting_first_wait(session.serve_claimed(claimed), start_answering)
         if answering:

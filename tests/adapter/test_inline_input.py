@@ -407,3 +407,19 @@ async def test_a_caller_that_stops_waiting_closes_its_answer_and_the_session_goe
                 await state["cancelled"].wait()
             result = await session.call_tool("echo", {"text": "still here"})
             assert result.content[0].text == "still here"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", ["modern", "legacy"])
+async def test_an_answers_connection_is_reused_by_what_the_answer_leads_to(mode: str) -> None:
+    """The connection of a whole answer goes back to the pool before its messages are acted
+    on, so what they lead to (``notifications/initialized`` after ``initialize``, the next
+    call) reuses it: a session holds one connection (plus, in the handshake era, the GET
+    stream that took the first one over), not one more per step."""
+    server, _ = tools_server()
+    async with serving(server) as info:
+        transport = StreamableHTTPTransport(f"http://127.0.0.1:{info.port}/mcp")
+        async with Client("c", "1").connect(transport, mode=mode) as session:
+            assert len(transport._pool._live) == 1  # type: ignore[attr-defined]
+            for _ in range(3):
+                await session.call_tool("echo", {"text": "x"})
+            assert len(transport._pool._live) == (1 if mode == "modern" else 2)  # type: ignore[attr-defined]
