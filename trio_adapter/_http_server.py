@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import math
 import secrets
 import ssl
 import sys
@@ -587,6 +588,8 @@ class _Conn:
         self.sse_keepalive = sse_keepalive
         self.response_timeout = response_timeout
         self._idle_scope: trio.CancelScope | None = None  # set while waiting for a request
+        self._reads = trio.CancelScope()  # run() enters it: the deadline of request reads
+        self._began = False  # the request being read has begun
 
     def stop_if_idle(self) -> None:
         """Close the connection if it waits for a request that has not begun (draining)."""
@@ -594,51 +597,66 @@ class _Conn:
             self._idle_scope.cancel()
 
     async def _read_request(self, first: bool) -> CompleteRequest | bytes | None:
+        """The next request (None: the connection is to close; bytes: an error answer to
+        send before closing). Waits at most ``keepalive_timeout`` for a request to begin
+        (``request_timeout`` for the first), then ``request_timeout`` in all for it to come
+        whole: the deadline is the connection's one read scope (:meth:`run`), so a read
+        costs no cancel scope of its own; past it, :meth:`run` answers 408 (or just closes
+        an idle connection)."""
         http = self.http
-        idle = True
-        with trio.move_on_after(self.keepalive_timeout if not first else
-                                self.request_timeout) as idle_scope:
-            self._idle_scope = idle_scope
-            if self.endpoint.draining:
-                return None
+        if self.endpoint.draining:
+            return None
+        got = http.next_request()
+        if got is not None or http.closed:  # pipelined: already here, no wait
+            return got
+        reads = self._reads
+        reads.deadline = trio.current_time() + (self.keepalive_timeout if not first else
+                                                self.request_timeout)
+        self._began = False
+        self._idle_scope = reads
+        try:
             while True:
+                data = await self.stream.receive_some(_CHUNK)
+                if not self._began and data:  # a request has begun: request_timeout in all
+                    self._began = True
+                    self._idle_scope = None
+                    reads.deadline = trio.current_time() + self.request_timeout
+                http.receive_data(bytes(data))
                 got = http.next_request()
                 if got is not None or http.closed:
-                    self._idle_scope = None
                     return got
-                data = await self.stream.receive_some(_CHUNK)
-                if idle and data:  # a request has begun: it gets request_timeout in all
-                    idle = False
-                    self._idle_scope = None
-                    idle_scope.deadline = trio.current_time() + self.request_timeout
-                http.receive_data(bytes(data))
-        self._idle_scope = None
-        if idle:
-            return None
-        return http._error(408, "request timed out")
+        finally:
+            self._idle_scope = None
+            reads.deadline = math.inf
 
     async def run(self) -> None:
         first = True
         self.endpoint.conn_opened(self)
         try:
-            while True:
-                request = await self._read_request(first)
-                first = False
-                if request is None:
-                    return
-                if isinstance(request, bytes):
-                    await self.stream.send_all(request)
-                    await self._discard_rest()
-                    return
-                if self.endpoint.draining:
-                    await self.stream.send_all(self.http.response(
-                        503, [_JSON_TYPE, ("connection", "close")],
-                        _codec.dumps({"jsonrpc": "2.0", "id": None, "error": {
-                            "code": -32000, "message": "the server is shutting down"}})))
-                    return
-                await self._answer(request)
-                if self.endpoint.draining or not self.http.next_cycle():
-                    return
+            # The deadline of every read of a request (set by _read_request, infinite
+            # otherwise); it ends the connection when it passes (or a drain cancels it).
+            with trio.CancelScope() as self._reads:
+                while True:
+                    request = await self._read_request(first)
+                    first = False
+                    if request is None:
+                        return
+                    if isinstance(request, bytes):
+                        await self.stream.send_all(request)
+                        await self._discard_rest()
+                        return
+                    if self.endpoint.draining:
+                        await self.stream.send_all(self.http.response(
+                            503, [_JSON_TYPE, ("connection", "close")],
+                            _codec.dumps({"jsonrpc": "2.0", "id": None, "error": {
+                                "code": -32000, "message": "the server is shutting down"}})))
+                        return
+                    await self._answer(request)
+                    if self.endpoint.draining or not self.http.next_cycle():
+                        return
+            if self._began:  # a request began and did not come whole in time
+                await self.stream.send_all(self.http._error(408, "request timed out"))
+                await self._discard_rest()
         except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
             return
         except Exception:  # a bug: it ends this connection, never the server

@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--http wants HOST:PORT, not {args.http!r}")
 
     async def run_http() -> None:
-        await serve_http(server, host or "127.0.0.1", int(port))
+        # run.py's memory workload holds 1,000 idle sessions from one client, each with its
+        # GET stream open: past the default bounds on connections (1,024 in all, 256 from one
+        # address), which protect a real deployment from one greedy client.
+        await serve_http(server, host or "127.0.0.1", int(port), max_connections=None,
+                         max_connections_per_client=None)
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C in a terminal
         trio.run(run_http)
