@@ -196,9 +196,10 @@ async def test_a_handler_that_waits_streams_its_progress_and_its_answer(
         assert messages[-1]["result"]["content"][0]["text"] == "finished"
 
 
-async def test_a_client_that_hangs_up_cancels_the_handler_its_connection_runs(
-        clock: trio.testing.MockClock) -> None:
-    server = Server("hangup", "1")
+def waiting_server(name: str) -> tuple[Server, trio.Event, trio.Event, list[str]]:
+    """A server whose tool ``forever`` waits until cancelled: the server, the events set
+    when the tool starts and when it ends, and what happened to it."""
+    server = Server(name, "1")
     started, ended = trio.Event(), trio.Event()
     outcome: list[str] = []
 
@@ -214,6 +215,12 @@ async def test_a_client_that_hangs_up_cancels_the_handler_its_connection_runs(
             ended.set()
         return ""  # pragma: no cover
 
+    return server, started, ended, outcome
+
+
+async def test_a_client_that_hangs_up_cancels_the_handler_its_connection_runs(
+        clock: trio.testing.MockClock) -> None:
+    server, started, ended, outcome = waiting_server("hangup")
     async with serving(server) as info:
         message, headers = modern("tools/call", {"name": "forever", "arguments": {}}, 3)
         exchange = await Exchange.open(info.port, "POST", message, headers)
@@ -231,20 +238,7 @@ async def test_a_client_that_hangs_up_cancels_the_handler_its_connection_runs(
 
 async def test_a_shutdown_cancels_a_handler_its_connection_runs(
         clock: trio.testing.MockClock) -> None:
-    server = Server("shutdown", "1")
-    started = trio.Event()
-    outcome: list[str] = []
-
-    @server.tool()
-    async def forever() -> str:
-        started.set()
-        try:
-            await trio.sleep_forever()
-        except trio.Cancelled:
-            outcome.append("cancelled")
-            raise
-        return ""  # pragma: no cover
-
+    server, started, _, outcome = waiting_server("shutdown")
     stop = trio.Event()
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:
