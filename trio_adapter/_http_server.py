@@ -347,8 +347,8 @@ class _SessionTransport(Transport):
         session is closed: dropped), False if the caller must queue it."""
         if self.closed:
             return True
-        feed = self.feed_inline
-        if feed is None or not self._inbox.reader_waiting():
+        feed = self.feed_inline  # (the session checks reader_idle itself)
+        if feed is None:
             return False
         self.last_active = trio.current_time()
         return await feed(message.rstrip(b"\n") + b"\n", claim)
