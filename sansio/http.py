@@ -751,10 +751,14 @@ class StreamEvent:
         final: the stream is complete after this: end the HTTP response.
         status: for the answer to a 2026-07-28 request that is an error the transport gives
             an HTTP status of its own (-32601: 404; -32020, -32021, -32022: 400), that status;
-            else ``None``. While the response head has not gone out, answer with it and
-            ``body`` as one ``application/json`` body instead (a JSON-response stream: send
-            ``data`` with it).
-        body: the JSON text of that answer (when ``status`` is set).
+            else ``None``.
+        body: the JSON text of the answer to a 2026-07-28 request (set on its stream's final
+            event only; else empty). While the response head has not gone out, answer with
+            ``status`` (200 when ``None``) and ``body`` as one ``application/json`` body
+            instead of the SSE stream: the revision leaves the choice to the server per
+            request, and an answer that is whole before anything else was sent needs no
+            stream (nor the priming event: a 2026-07-28 stream cannot be resumed). A
+            JSON-response stream sends ``data`` with that status.
     """
 
     stream_id: str
@@ -1705,11 +1709,9 @@ class StreamableHTTPServer:
                 continue
             stream.done = True
             self._forget_shared(session, stream)
-            status = self._error_status(frame, data)
             out = data if stream.json else encode_event(
                 data, id=f"{stream.id}/{stream.seq + 1}")
-            return [StreamEvent(stream.id, out, True) if status is None else
-                    StreamEvent(stream.id, out, True, status, data)]
+            return [StreamEvent(stream.id, out, True, self._error_status(frame, data), data)]
         if related is None or answers:
             return []
         stream = by_id.get(related)
@@ -1997,14 +1999,15 @@ class StreamableHTTPServer:
                 stream.done = final
                 out = data if stream.json else self._event(session, stream, data)
                 status = None
+                whole = b""
                 if final:
                     self._prune(session)
                     if session.oneshot:
                         status = self._error_status(frame, data)
+                        whole = data
                 if final and (self.stateless or session.oneshot):
                     self._sessions.pop(session.id, None)
-                answer = StreamEvent(stream.id, out, final) if status is None else \
-                    StreamEvent(stream.id, out, final, status, data)
+                answer = StreamEvent(stream.id, out, final, status, whole)
                 return [answer] if stream.attached or not stream.json else []
             return []
         if related is not None:

@@ -1000,8 +1000,11 @@ class _Conn:
             pass
         except trio.EndOfChannel:
             ended = True
-        if first_event is not None and first_event.status is not None:
-            await send(http.response(first_event.status, [_JSON_TYPE], first_event.body))
+        if first_event is not None and first_event.body:
+            # A 2026-07-28 answer whole before the head went out: one JSON body, with the
+            # HTTP status the core gives it (see StreamEvent.body).
+            await send(http.response(first_event.status or 200, [_JSON_TYPE],
+                                     first_event.body))
             if stream is not None:
                 self.endpoint.core.delivered(*stream)
             return

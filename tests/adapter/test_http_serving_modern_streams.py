@@ -108,6 +108,15 @@ def sse_messages(body: bytes) -> list[Any]:
     return [json.loads(e.data) for e in SSEDecoder().feed(body) if e.data]
 
 
+def answer_messages(headers: dict[str, str], body: bytes) -> list[Any]:
+    """The messages of a POST's answer, as its Content-Type says: one JSON body (how a
+    2026-07-28 answer that is whole at once comes) or an SSE stream."""
+    if headers["content-type"] == "application/json":
+        return [json.loads(body)]
+    assert headers["content-type"] == "text/event-stream"
+    return sse_messages(body)
+
+
 def modern(method: str, params: dict[str, Any], rid: Any = 1) -> tuple[dict[str, Any],
                                                                        dict[str, str]]:
     headers = {"mcp-protocol-version": V, "mcp-method": method}
@@ -378,12 +387,12 @@ async def test_a_modern_error_answer_gets_its_http_status() -> None:
                                                      headers)).whole()
         assert status == 404 and json.loads(body) == {"jsonrpc": "2.0", "id": "u", "error": {
             "code": -32601, "message": json.loads(body)["error"]["message"]}}
-        # A result is a 200 stream as before.
+        # A result at once is a 200 JSON body.
         message, headers = modern("tools/call", {"name": "echo", "arguments": {"text": "a"}})
         status, got, body = await (await Exchange.open(info.port, "POST", message,
                                                        headers)).whole()
-        assert status == 200 and got["content-type"] == "text/event-stream"
-        assert sse_messages(body)[-1]["result"]["content"][0]["text"] == "a"
+        assert status == 200 and got["content-type"] == "application/json"
+        assert json.loads(body)["result"]["content"][0]["text"] == "a"
 
 
 async def test_a_late_modern_error_stays_on_its_stream(clock: trio.testing.MockClock) -> None:

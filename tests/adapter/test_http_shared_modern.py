@@ -13,6 +13,7 @@ import trio.testing
 from tests.adapter.test_http_serving_modern_streams import (
     META,
     Exchange,
+    answer_messages,
     modern,
     serving,
     sse_messages,
@@ -75,8 +76,8 @@ def gated_server() -> tuple[Server, dict[str, trio.Event], Log, Log]:
     return server, gates, started, cancelled
 
 
-def answer_of(body: bytes) -> dict[str, Any]:
-    [answer] = [m for m in sse_messages(body) if "id" in m]
+def answer_of(headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    [answer] = [m for m in answer_messages(headers, body) if "id" in m]
     return answer
 
 
@@ -92,11 +93,11 @@ async def test_two_clients_use_the_same_id_at_once_and_each_gets_its_own_answer(
             # One engine never sees the same id twice at once: the second is served alone.
             assert len(server._sessions) == 2
             gates["b"].set()
-            status_b, _, body_b = await b.whole()
+            status_b, got_b, body_b = await b.whole()
             gates["a"].set()
-            status_a, _, body_a = await a.whole()
+            status_a, got_a, body_a = await a.whole()
     assert (status_a, status_b) == (200, 200)
-    answer_a, answer_b = answer_of(body_a), answer_of(body_b)
+    answer_a, answer_b = answer_of(got_a, body_a), answer_of(got_b, body_b)
     assert answer_a["id"] == 1 and answer_b["id"] == 1
     assert answer_a["result"]["content"] == [{"type": "text", "text": "a"}]
     assert answer_b["result"]["content"] == [{"type": "text", "text": "b"}]
@@ -113,8 +114,8 @@ async def test_string_and_integer_ids_that_look_alike_stay_apart() -> None:
             await started.until(2)
             gates["a"].set()
             gates["b"].set()
-            (_, _, body_a), (_, _, body_b) = await a.whole(), await b.whole()
-    assert answer_of(body_a)["id"] == "1" and answer_of(body_b)["id"] == 1
+            (_, got_a, body_a), (_, got_b, body_b) = await a.whole(), await b.whole()
+    assert answer_of(got_a, body_a)["id"] == "1" and answer_of(got_b, body_b)["id"] == 1
 
 
 async def test_closing_one_stream_cancels_that_request_only() -> None:
@@ -130,12 +131,12 @@ async def test_closing_one_stream_cancels_that_request_only() -> None:
             await cancelled.until(1)
             assert cancelled == ["a"]
             gates["b"].set()
-            status, _, body = await b.whole()
+            status, got, body = await b.whole()
             # The mapping is gone with the requests: nothing is kept per client.
             core_session = _shared(info_core(server))
             assert core_session is None or not core_session.by_id
     assert status == 200
-    answer = answer_of(body)
+    answer = answer_of(got, body)
     assert answer["id"] == 7 and answer["result"]["content"][0]["text"] == "b"
 
 
@@ -155,9 +156,9 @@ async def test_cancelling_one_of_two_requests_in_the_shared_session() -> None:
             await cancelled.until(1)
             assert cancelled == ["a"] and set(core_session.by_id) == {8}
             gates["b"].set()
-            status, _, body = await b.whole()
+            status, got, body = await b.whole()
             assert not core_session.by_id and not core_session.streams
-    assert status == 200 and answer_of(body)["id"] == 8
+    assert status == 200 and answer_of(got, body)["id"] == 8
 
 
 async def test_two_clients_with_the_same_progress_token_each_get_their_own_progress() -> None:
@@ -173,13 +174,13 @@ async def test_two_clients_with_the_same_progress_token_each_get_their_own_progr
             await started.until(2)
             gates["a"].set()
             gates["b"].set()
-            bodies = [(await e.whole())[2] for e in exchanges]
-    for rid, text, body in ((1, "a", bodies[0]), (2, "b", bodies[1])):
-        messages = sse_messages(body)
+            answers = [await e.whole() for e in exchanges]
+    for rid, text, (_, got, body) in ((1, "a", answers[0]), (2, "b", answers[1])):
+        messages = sse_messages(body)  # progress came first: an SSE stream
         progress = [m["params"]["progress"] for m in messages if "method" in m]
         assert progress == [1, 2]
-        assert answer_of(body)["id"] == rid
-        assert answer_of(body)["result"]["content"][0]["text"] == text
+        assert answer_of(got, body)["id"] == rid
+        assert answer_of(got, body)["result"]["content"][0]["text"] == text
 
 
 async def test_an_mrtr_round_through_the_shared_session() -> None:
@@ -191,22 +192,22 @@ async def test_an_mrtr_round_through_the_shared_session() -> None:
             first["params"]["_meta"] = caps_meta
             # Another client's request with the same id, asked while this one is open.
             other = await Exchange.open(info.port, "POST", first, headers)
-            status, _, body = await (await Exchange.open(info.port, "POST", first,
+            status, got, body = await (await Exchange.open(info.port, "POST", first,
                                                          headers)).whole()
-            asked = answer_of(body)
+            asked = answer_of(got, body)
             assert status == 200 and asked["id"] == 3
             assert asked["result"]["resultType"] == "input_required"
             state = asked["result"]["requestState"]
             retry = {**first, "id": 3, "params": {
                 **first["params"], "requestState": state,
                 "inputResponses": {"name": {"action": "accept", "content": {"name": "Ada"}}}}}
-            status, _, body = await (await Exchange.open(info.port, "POST", retry,
+            status, got, body = await (await Exchange.open(info.port, "POST", retry,
                                                          headers)).whole()
-            _, _, other_body = await other.whole()
-    done = answer_of(body)
+            _, other_got, other_body = await other.whole()
+    done = answer_of(got, body)
     assert status == 200 and done["id"] == 3
     assert done["result"]["content"][0]["text"] == "hello Ada"
-    assert answer_of(other_body)["result"]["resultType"] == "input_required"
+    assert answer_of(other_got, other_body)["result"]["resultType"] == "input_required"
 
 
 async def test_capabilities_stay_per_request_in_the_shared_session() -> None:
@@ -217,15 +218,15 @@ async def test_capabilities_stay_per_request_in_the_shared_session() -> None:
             with_caps["params"]["_meta"] = {
                 **META, "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}
             without, _ = modern("tools/call", {"name": "ask", "arguments": {}}, rid=1)
-            status_1, _, body_1 = await (await Exchange.open(info.port, "POST", with_caps,
+            status_1, got_1, body_1 = await (await Exchange.open(info.port, "POST", with_caps,
                                                              headers)).whole()
             status_2, _, body_2 = await (await Exchange.open(info.port, "POST", without,
                                                              headers)).whole()
-            status_3, _, body_3 = await (await Exchange.open(info.port, "POST", with_caps,
+            status_3, got_3, body_3 = await (await Exchange.open(info.port, "POST", with_caps,
                                                              headers)).whole()
     assert status_1 == status_3 == 200
-    assert answer_of(body_1)["result"]["resultType"] == "input_required"
-    assert answer_of(body_3)["result"]["resultType"] == "input_required"
+    assert answer_of(got_1, body_1)["result"]["resultType"] == "input_required"
+    assert answer_of(got_3, body_3)["result"]["resultType"] == "input_required"
     # The request that did not declare elicitation: -32021, with its own HTTP status.
     assert status_2 == 400
     refused = json.loads(body_2)
@@ -238,11 +239,11 @@ async def test_an_error_answer_keeps_its_status_and_the_clients_id() -> None:
         async with serving(server) as info:
             message, headers = modern("tools/call", {"name": "wait", "arguments": {}},
                                       rid="x-9")
-            status, _, body = await (await Exchange.open(info.port, "POST", message,
+            status, got, body = await (await Exchange.open(info.port, "POST", message,
                                                          headers)).whole()
     # An invalid argument is the handler's error result, not a transport error.
     if status == 200:
-        assert answer_of(body)["id"] == "x-9"
+        assert answer_of(got, body)["id"] == "x-9"
     else:
         assert json.loads(body)["id"] == "x-9"
 
@@ -260,13 +261,13 @@ async def test_clients_reusing_the_same_ids_at_once_each_get_their_own_answers()
 
     async def client(n: int, port: int) -> None:
         for rid in range(15):
-            status, _, body = await (await Exchange.open(port, "POST", *modern(
+            status, got, body = await (await Exchange.open(port, "POST", *modern(
                 "tools/call", {"name": "echo", "arguments": {"text": f"{n}/{rid}"}},
                 rid=rid))).whole()
             assert status == 200
-            got = answer_of(body)
-            answers.setdefault(n, []).append((got["id"],
-                                              got["result"]["content"][0]["text"]))
+            answer = answer_of(got, body)
+            answers.setdefault(n, []).append((answer["id"],
+                                              answer["result"]["content"][0]["text"]))
 
     with trio.fail_after(30):
         async with serving(server) as info:
@@ -283,10 +284,10 @@ async def test_many_requests_leave_nothing_behind() -> None:
     with trio.fail_after(20):
         async with serving(server) as info:
             for rid in range(20):
-                status, _, body = await (await Exchange.open(info.port, "POST", *modern(
+                status, got, body = await (await Exchange.open(info.port, "POST", *modern(
                     "tools/call", {"name": "wait", "arguments": {"text": "z"}},
                     rid=rid % 3))).whole()
-                assert status == 200 and answer_of(body)["id"] == rid % 3
+                assert status == 200 and answer_of(got, body)["id"] == rid % 3
             core_session = _shared(info_core(server))
             assert core_session is not None
             assert not core_session.by_id and not core_session.streams

@@ -15,6 +15,7 @@ import trio.testing
 from test_http_serving_modern_streams import (
     META,
     Exchange,
+    answer_messages,
     call,
     legacy_session,
     modern,
@@ -155,10 +156,10 @@ async def test_a_quick_2026_request_is_served_by_its_connection_task() -> None:
     async with serving(server) as info:
         for rid in (1, 2, 3):
             message, headers = modern("tools/call", {"name": "whoami", "arguments": {}}, rid)
-            status, _, body = await (await Exchange.open(info.port, "POST", message,
-                                                         headers)).whole()
+            status, got, body = await (await Exchange.open(info.port, "POST", message,
+                                                           headers)).whole()
             assert status == 200
-            [answer] = [m for m in sse_messages(body) if "id" in m]
+            [answer] = [m for m in answer_messages(got, body) if "id" in m]
             assert answer["id"] == rid
             assert answer["result"]["content"][0]["text"] == "here"
     # The first started the shared session (its reader was not waiting yet): a handler task.
@@ -231,9 +232,9 @@ async def test_a_client_that_hangs_up_cancels_the_handler_its_connection_runs(
         assert outcome == ["cancelled"]
         # the server goes on serving
         message, headers = modern("tools/list", {}, 4)
-        status, _, body = await (await Exchange.open(info.port, "POST", message,
-                                                     headers)).whole()
-        assert status == 200 and sse_messages(body)[-1]["id"] == 4
+        status, got, body = await (await Exchange.open(info.port, "POST", message,
+                                                       headers)).whole()
+        assert status == 200 and answer_messages(got, body)[-1]["id"] == 4
 
 
 async def test_a_shutdown_cancels_a_handler_its_connection_runs(

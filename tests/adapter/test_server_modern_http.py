@@ -28,6 +28,8 @@ class Stream:
         self.sse = SSEDecoder()
         self.messages: list[Any] = []
         self.status: int | None = None
+        self.json = False
+        self.body = bytearray()
         self.ended = False
 
     @classmethod
@@ -56,11 +58,16 @@ class Stream:
                 self.h11.receive_data(await self.stream.receive_some(65536))
             elif isinstance(event, h11.Response):
                 self.status = event.status_code
+                self.json = dict(event.headers).get(b"content-type") == b"application/json"
             elif isinstance(event, h11.Data):
-                if self.status == 200:
+                if self.json:  # one JSON body: the answer, whole at once
+                    self.body += event.data
+                elif self.status == 200:
                     self.messages.extend(json.loads(e.data) for e in
                                          self.sse.feed(bytes(event.data)) if e.data)
             elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                if self.json and self.body:
+                    self.messages.append(json.loads(self.body))
                 self.ended = True
         return self.messages.pop(0)
 
