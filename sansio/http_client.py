@@ -769,7 +769,7 @@ class StreamableHTTPClient:
         data = data.strip()
         if not data:
             return None, False
-        if self.protocol_version is None or want_response:
+        if (self.protocol_version is None and self._init_id is not None) or want_response:
             try:
                 obj = self.codec.loads(data)
             except _codec.DecodeError:

@@ -13,7 +13,7 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#v
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -162,7 +162,7 @@ def modern_version_of(params: Any) -> str | None:
 
 
 def read_request_meta(
-    params: Mapping[str, Any] | None, supported: Iterable[str]
+    params: Mapping[str, Any] | None, supported: Collection[str]
 ) -> RequestMeta | tuple[int, str, Any]:
     """Judge a stateless-era request's ``_meta`` by itself.
 
@@ -190,8 +190,7 @@ def read_request_meta(
     level = meta.get(META_LOG_LEVEL)
     if level is not None and level not in LOG_LEVELS:
         return (-32602, f"_meta {META_LOG_LEVEL} must be one of {', '.join(LOG_LEVELS)}", None)
-    versions = sorted(supported, reverse=True)
-    if version not in versions or era_of(version) is not Era.STATELESS:
+    if version not in supported or era_of(version) is not Era.STATELESS:
         return (-32022, "Unsupported protocol version",
-                {"supported": versions, "requested": version})
+                {"supported": sorted(supported, reverse=True), "requested": version})
     return RequestMeta(version, caps, info, level)
