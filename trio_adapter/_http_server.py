@@ -44,7 +44,7 @@ from ._redis_relay import SessionRelay, VirtualStream
 from ._session import Claimed, current_request
 from ._sync import Flag as _Flag
 from ._transport import Transport
-from ._util import send_quickly
+from ._util import send_quickly, write_nowait
 from .server import Server, ServerSession
 
 if TYPE_CHECKING:
@@ -161,6 +161,12 @@ class _StreamBuffer:
         self._closed = False
         self._readers = trio.lowlevel.ParkingLot()
         self._writers = trio.lowlevel.ParkingLot()
+        #: Set while the stream's connection runs its request's handler itself and has sent
+        #: nothing for it (:meth:`_Conn._serve_here`): an answer that is whole at once (an
+        #: event with a ``body``) and finds nothing queued before it is given to this
+        #: callback the moment it is routed, which writes it then, before the handler has
+        #: even returned, rather than queueing it (once: the callback is cleared).
+        self.answer_now: Callable[[StreamEvent], None] | None = None
 
     @property
     def buffered(self) -> int:
@@ -176,6 +182,11 @@ class _StreamBuffer:
         :class:`trio.ClosedResourceError` once closed."""
         if self._closed:
             raise trio.ClosedResourceError("the stream has ended")
+        answer_now = self.answer_now
+        if answer_now is not None and event.body and not self._items:
+            self.answer_now = None
+            answer_now(event)
+            return
         if not self._room(len(event.data)):
             raise trio.WouldBlock
         self._items.append(event)
@@ -678,8 +689,11 @@ class _Conn:
         """Write ``data``; a client that takes more than ``request_timeout`` to read it loses
         the connection (:class:`trio.BrokenResourceError`)."""
         rest = await send_quickly(self.stream, data)  # usually all of it, with no wait
-        if not rest:
-            return
+        if rest:
+            await self._send_rest(rest)
+
+    async def _send_rest(self, rest: bytes | memoryview) -> None:
+        """Write what :func:`send_quickly` left, as :meth:`_send` does."""
         with trio.move_on_after(self.request_timeout):
             await self.stream.send_all(rest)
             return
@@ -827,7 +841,7 @@ class _Conn:
                 ready = _Prefetched(channel)
                 session = endpoint.sessions.get(key)
                 if claim and session is not None:
-                    await self._serve_here(session, claim[0], outcome, ready)
+                    await self._serve_here(session, claim[0], outcome, ready, channel)
                 else:
                     await self._answer_modern(outcome, ready)
             else:
@@ -860,15 +874,22 @@ class _Conn:
             watching.cancel_scope.cancel()
 
     async def _serve_here(self, session: ServerSession, claimed: Claimed,
-                          outcome: OpenStream, ready: _Prefetched) -> None:
+                          outcome: OpenStream, ready: _Prefetched,
+                          channel: _StreamBuffer) -> None:
         """Serve a request the session gave this task (:meth:`BaseSession.serve_claimed`),
-        then write its answer: a handler that answers without waiting costs no task at all.
-        Once the handler waits (its first schedule point), a task of the endpoint's starts
-        answering beside it (progress and other messages stream as they come; the client's
-        close cancels the handler), and this task, after the handler, waits for it."""
+        then write its answer: a handler that answers without waiting costs no task at all,
+        and its answer, whole at once, is written as soon as it is routed
+        (:attr:`_StreamBuffer.answer_now`), before the handler's own ending (and the
+        session's bookkeeping after it). Once the handler waits (its first schedule point)
+        without having answered, a task of the endpoint's starts answering beside it
+        (progress and other messages stream as they come; the client's close cancels the
+        handler), and this task, after the handler, waits for it."""
         answering: list[_Flag] = []
 
         def start_answering() -> None:
+            channel.answer_now = None
+            if self._early is not None:  # answered already: nothing is left to stream
+                return
             done = _Flag()
             try:
                 self.endpoint.nursery.start_soon(self._answer_beside, outcome, ready,
@@ -878,12 +899,39 @@ class _Conn:
                 return
             answering.append(done)
 
-        await _noting_first_wait(session.serve_claimed(claimed), start_answering)
+        self._early = None
+        channel.answer_now = self._answer_at_once
+        try:
+            await _noting_first_wait(session.serve_claimed(claimed), start_answering)
+        finally:
+            channel.answer_now = None
+        early = self._take_early()  # set meanwhile, by _answer_at_once
+        if early is not None:
+            if early:  # what the kernel did not take at once
+                await self._send_rest(early)
+            self.endpoint.core.delivered(outcome.session_id, outcome.stream_id)
+            return
         if answering:
             await answering[0].wait()
             return
         ready.take_nowait()
         await self._answer_modern(outcome, ready, claimed.scope)
+
+    #: The part of an answer :meth:`_answer_at_once` wrote that is left to send (empty: all
+    #: of it went), or None while no answer was written that way.
+    _early: bytes | memoryview | None = None
+
+    def _take_early(self) -> bytes | memoryview | None:
+        early, self._early = self._early, None
+        return early
+
+    def _answer_at_once(self, event: StreamEvent) -> None:
+        """Write a 2026-07-28 answer whole at once the moment it is routed, in the handler's
+        send path (this connection's task: :meth:`_serve_here`): one JSON body with the
+        status the core gives it, as :meth:`_stream` would send it. What the kernel does not
+        take now is left in ``_early`` for :meth:`_serve_here` to send."""
+        self._early = write_nowait(self.stream, self.http.response(
+            event.status or 200, [_JSON_TYPE], event.body))
 
     async def _answer_beside(self, outcome: OpenStream, ready: _Prefetched,
                              handler: trio.CancelScope, done: _Flag) -> None:

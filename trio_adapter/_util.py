@@ -16,7 +16,7 @@ if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
 
 S = TypeVar("S")
 
-__all__ = ["park", "send_quickly", "session_scope"]
+__all__ = ["park", "send_quickly", "session_scope", "write_nowait"]
 
 QUICK_WRITES_IN_A_ROW = 16
 """How many writes :func:`send_quickly` may finish in a row without a schedule point."""
@@ -47,6 +47,13 @@ async def send_quickly(
         trio.Cancelled: the caller is cancelled (nothing was written).
     """
     await trio.lowlevel.checkpoint_if_cancelled()
+    return write_nowait(stream, data)
+
+
+def write_nowait(stream: trio.abc.SendStream, data: bytes) -> bytes | memoryview:
+    """:func:`send_quickly` without its cancellation point, for code that cannot wait (a
+    synchronous callback): the same write, the same rules, the same rest to send. Never
+    raises."""
     if not _POSIX or type(stream) is not trio.SocketStream or not data:
         return data
     if next(_quick_writes) % QUICK_WRITES_IN_A_ROW == 0:  # a schedule point now and then

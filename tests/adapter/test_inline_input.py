@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import socket
 from typing import Any
 
@@ -23,7 +24,7 @@ from test_http_serving_modern_streams import (
     sse_messages,
 )
 
-from trio_adapter import Client, Context, Server, _util
+from trio_adapter import Client, Context, Server, _http_server, _util
 from trio_adapter._transport import Transport, memory_transport_pair
 from trio_adapter._util import QUICK_WRITES_IN_A_ROW, send_quickly
 from trio_adapter.http import HTTPServerInfo, StreamableHTTPTransport, serve_http
@@ -167,6 +168,71 @@ async def test_a_quick_2026_request_is_served_by_its_connection_task() -> None:
     names = [task.name.rsplit(".", 1)[-1] for task in where]
     assert names == ["_serve_request", "_run_handler", "_run_handler"], names
     assert where[1] is not where[2]
+
+
+async def test_progress_sent_without_waiting_keeps_its_answer_on_an_sse_stream() -> None:
+    """An answer whole at once is written the moment it is routed, but only when nothing
+    came before it: progress the handler reported first (without ever waiting) opens the SSE
+    stream, and the answer follows it there, in order."""
+    server = Server("steps", "1")
+
+    @server.tool()
+    async def steps(ctx: Context) -> str:
+        await ctx.report_progress(1, 2)
+        await ctx.report_progress(2, 2)
+        return "done"
+
+    async with serving(server) as info:
+        for rid in (1, 2):  # the first starts the shared session; the second runs inline
+            message, headers = modern("tools/call", {"name": "steps", "arguments": {}}, rid)
+            message["params"]["_meta"] = {**META, "progressToken": "p"}
+            status, got, body = await (await Exchange.open(info.port, "POST", message,
+                                                           headers)).whole()
+            assert status == 200 and got["content-type"] == "text/event-stream"
+            messages = sse_messages(body)
+            assert [m.get("method") for m in messages] == ["notifications/progress"] * 2 + [
+                None]
+            assert messages[-1]["id"] == rid
+            assert messages[-1]["result"]["content"][0]["text"] == "done"
+
+
+@pytest.mark.parametrize("taken", [0, 7, "all"])
+async def test_an_answer_the_kernel_takes_only_in_part_is_sent_whole(
+        monkeypatch: pytest.MonkeyPatch, taken: int | str) -> None:
+    """What the immediate write of a whole answer leaves (the kernel's buffer was full, or it
+    was the write left to ``send_all`` now and then) is sent by the connection's task after
+    the handler: the client reads the same one JSON body, and the connection goes on."""
+    writes: list[int] = []
+
+    def partial(stream: Any, data: bytes) -> bytes | memoryview:
+        if taken == "all":
+            return real(stream, data)
+        writes.append(len(data))
+        sent = os.write(stream.socket.fileno(), data[:taken]) if taken else 0
+        return memoryview(data)[sent:]
+
+    real = _http_server.write_nowait
+    monkeypatch.setattr(_http_server, "write_nowait", partial)
+    server = Server("echo", "1")
+
+    @server.tool()
+    async def echo(text: str) -> str:
+        return text
+
+    async with serving(server) as info:
+        exchange = await Exchange.open(info.port, "POST", *modern(
+            "tools/call", {"name": "echo", "arguments": {"text": "first"}}, 1))
+        await exchange.whole()  # the shared session's first request: a handler task
+        for rid in (2, 3):
+            message, headers = modern("tools/call", {"name": "echo",
+                                                     "arguments": {"text": f"t{rid}"}}, rid)
+            status, got, body = await (await Exchange.open(info.port, "POST", message,
+                                                           headers)).whole()
+            assert status == 200 and got["content-type"] == "application/json"
+            answer = json.loads(body)
+            assert answer["id"] == rid and answer["result"]["content"][0]["text"] == f"t{rid}"
+    if taken != "all":
+        assert len(writes) == 2  # both inline answers went through the immediate write
 
 
 async def test_a_handler_that_waits_streams_its_progress_and_its_answer(
