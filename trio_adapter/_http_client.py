@@ -26,7 +26,7 @@ from sansio.oauth import OAuthError
 
 from ._netfail import _check_resolvable, describe_failure
 from ._transport import Transport
-from ._util import send_quickly
+from ._util import receive_after_wait, send_quickly
 from .errors import TransportError
 
 _CHUNK = 65536
@@ -610,7 +610,8 @@ class StreamableHTTPTransport(Transport):
             while True:
                 event = conn.next_event()
                 if event is h11.NEED_DATA:
-                    data = await stream.receive_some(_CHUNK)
+                    # The request was just sent: its answer is not here yet.
+                    data = await receive_after_wait(stream, _CHUNK)
                     if not data:  # end of stream before a whole head
                         raise trio.BrokenResourceError(
                             "the server closed the connection " +

@@ -44,7 +44,7 @@ from ._redis_relay import SessionRelay, VirtualStream
 from ._session import Claimed, current_request
 from ._sync import Flag as _Flag
 from ._transport import Transport
-from ._util import send_quickly, write_nowait
+from ._util import receive_after_wait, send_quickly, write_nowait
 from .server import Server, ServerSession
 
 if TYPE_CHECKING:
@@ -627,7 +627,10 @@ class _Conn:
         self._idle_scope = reads
         try:
             while True:
-                data = await self.stream.receive_some(_CHUNK)
+                # After an answer, the client's next request is not here yet (a new
+                # connection's first often is).
+                data = await (self.stream.receive_some(_CHUNK) if first else
+                              receive_after_wait(self.stream, _CHUNK))
                 if not self._began and data:  # a request has begun: request_timeout in all
                     self._began = True
                     self._idle_scope = None

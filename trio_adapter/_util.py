@@ -16,7 +16,7 @@ if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
 
 S = TypeVar("S")
 
-__all__ = ["park", "send_quickly", "session_scope", "write_nowait"]
+__all__ = ["park", "receive_after_wait", "send_quickly", "session_scope", "write_nowait"]
 
 QUICK_WRITES_IN_A_ROW = 16
 """How many writes :func:`send_quickly` may finish in a row without a schedule point."""
@@ -67,6 +67,39 @@ def write_nowait(stream: trio.abc.SendStream, data: bytes) -> bytes | memoryview
     except OSError:  # BlockingIOError (the kernel's buffer is full) and real failures
         return data
     return memoryview(data)[sent:] if sent < len(data) else b""
+
+
+async def receive_after_wait(stream: trio.abc.ReceiveStream, max_bytes: int
+                             ) -> bytes | bytearray:
+    """``stream.receive_some(max_bytes)`` for a read that is not expected to find data yet
+    (what the peer sent so far is all read, and it has just been sent something to answer).
+
+    On a plain TCP stream (:class:`trio.SocketStream`, POSIX) this waits for the socket to
+    be readable first and then reads once: trio's ``receive_some`` starts with a read that
+    fails (and raises, and is caught) whenever nothing is there yet. If data is there after
+    all, the wait ends at the scheduler's next look at the sockets (one round later, never
+    a hang). Other streams: ``receive_some``. A checkpoint either way.
+
+    Raises:
+        trio.BrokenResourceError: the read failed (the peer reset the connection).
+        trio.ClosedResourceError: the stream was closed (before or during the wait).
+        trio.BusyResourceError: another task is reading the stream.
+    """
+    if not _POSIX or type(stream) is not trio.SocketStream:
+        return await stream.receive_some(max_bytes)
+    sock = stream.socket
+    if sock.fileno() == -1:
+        return await stream.receive_some(max_bytes)  # raises trio's ClosedResourceError
+    await trio.lowlevel.wait_readable(sock)
+    fd = sock.fileno()
+    if fd == -1:  # closed while this task waited  # pragma: no cover - wait_readable raises
+        raise trio.ClosedResourceError("the stream was closed")
+    try:
+        return os.read(fd, max_bytes)
+    except BlockingIOError:  # readable, and yet nothing (another reader took it)
+        return await stream.receive_some(max_bytes)
+    except OSError as exc:  # as trio's SocketStream says it
+        raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
 
 
 async def park(waiters: list[trio.lowlevel.Task]) -> None:

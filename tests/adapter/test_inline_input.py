@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import socket
+import struct
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from test_http_serving_modern_streams import (
 
 from trio_adapter import Client, Context, Server, _http_server, _util
 from trio_adapter._transport import Transport, memory_transport_pair
-from trio_adapter._util import QUICK_WRITES_IN_A_ROW, send_quickly
+from trio_adapter._util import QUICK_WRITES_IN_A_ROW, receive_after_wait, send_quickly
 from trio_adapter.http import HTTPServerInfo, StreamableHTTPTransport, serve_http
 
 
@@ -133,6 +134,54 @@ async def test_a_cancelled_caller_writes_nothing() -> None:
     await a.aclose()
     assert await b.receive_some(100) == b""
     await b.aclose()
+
+
+# ---------------------------------------------------------------- receive_after_wait
+
+
+async def test_a_read_after_a_wait_gets_what_comes_later() -> None:
+    a, b = await socket_pair()
+    async with trio.open_nursery() as nursery:
+        got: list[bytes | bytearray] = []
+
+        async def read() -> None:
+            got.append(await receive_after_wait(b, 100))
+
+        nursery.start_soon(read)
+        await trio.testing.wait_all_tasks_blocked()
+        assert got == []  # waiting: nothing was there
+        await a.send_all(b"answer")
+    assert got == [b"answer"]
+    await a.aclose()
+    assert await receive_after_wait(b, 100) == b""  # end of stream
+    await b.aclose()
+
+
+async def test_a_read_after_a_wait_gets_what_is_there_already() -> None:
+    a, b = await socket_pair()
+    await a.send_all(b"early")
+    with trio.fail_after(5):
+        assert await receive_after_wait(b, 2) == b"ea"  # at most max_bytes
+        assert await receive_after_wait(b, 100) == b"rly"
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_a_reset_or_closed_stream_fails_the_read_as_trio_does() -> None:
+    a, b = await socket_pair()
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    await a.aclose()  # a reset, not an end of stream
+    with trio.fail_after(5), pytest.raises(trio.BrokenResourceError):
+        await receive_after_wait(b, 100)
+    await b.aclose()
+    with pytest.raises(trio.ClosedResourceError):
+        await receive_after_wait(b, 100)
+
+
+async def test_a_read_after_a_wait_on_another_stream_is_receive_some() -> None:
+    send, receive = trio.testing.memory_stream_pair()
+    await send.send_all(b"memory")
+    assert await receive_after_wait(receive, 100) == b"memory"
 
 
 # ---------------------------------------------------------------- feed_inline
