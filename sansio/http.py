@@ -1800,7 +1800,12 @@ class StreamableHTTPServer:
         return stream
 
     def _priming(self, session: _Session, stream: _Stream) -> bytes:
-        return encode_event("", id=f"{stream.id}/0", retry=self.retry_ms)
+        retry = self.retry_ms
+        if retry.__class__ is int and retry >= 0:
+            # What encode_event("", id=..., retry=...) makes, without its checks: the id is
+            # the core's own (digits), the retry a count. Made for every POST of a request.
+            return b"id: %s/0\nretry: %d\ndata:\n\n" % (stream.id.encode(), retry)
+        return encode_event("", id=f"{stream.id}/0", retry=retry)
 
     def _get(self, request: CompleteRequest) -> Outcome:
         if self.stateless:

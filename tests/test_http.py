@@ -23,7 +23,7 @@ from sansio.http import (
     Terminate,
 )
 from sansio.jsonrpc import MessageKind, classify
-from sansio.sse import SSEDecoder
+from sansio.sse import SSEDecoder, encode_event
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t",
@@ -213,6 +213,17 @@ def test_initialize_mints_a_visible_ascii_session_id() -> None:
     decoder = SSEDecoder()
     decoder.feed(outcome.first)  # the priming event: an id and empty data, with retry
     assert decoder.last_event_id == f"{outcome.stream_id}/0" and decoder.retry == 1000
+
+
+@pytest.mark.parametrize("retry_ms", [1000, 0, 3, None])
+def test_the_priming_event_is_encode_events_own(retry_ms: int | None) -> None:
+    """The priming event is made without encode_event's checks (every POST of a request has
+    one): the same bytes it would make, for each retry setting."""
+    ep = Endpoint(retry_ms=retry_ms)
+    for _ in range(3):
+        outcome = ep.request("POST", body=INIT)
+        assert isinstance(outcome, OpenStream)
+        assert outcome.first == encode_event("", id=f"{outcome.stream_id}/0", retry=retry_ms)
 
 
 def test_session_rules() -> None:
