@@ -159,8 +159,10 @@ class _StreamBuffer:
         self._items: collections.deque[StreamEvent] = collections.deque()
         self._bytes = 0
         self._closed = False
-        self._readers = trio.lowlevel.ParkingLot()
-        self._writers = trio.lowlevel.ParkingLot()
+        # The waiting receiver and senders, made by the first wait (most streams never have
+        # one: their answer is there before anyone waits).
+        self._readers: trio.lowlevel.ParkingLot | None = None
+        self._writers: trio.lowlevel.ParkingLot | None = None
         #: Set while the stream's connection runs its request's handler itself and has sent
         #: nothing for it (:meth:`_Conn._serve_here`): an answer that is whole at once (an
         #: event with a ``body``) and finds nothing queued before it is given to this
@@ -191,12 +193,15 @@ class _StreamBuffer:
             raise trio.WouldBlock
         self._items.append(event)
         self._bytes += len(event.data)
-        self._readers.unpark()
+        if self._readers is not None:
+            self._readers.unpark()
 
     async def send(self, event: StreamEvent) -> None:
         """Queue ``event`` once it fits (the caller bounds the wait)."""
         await trio.lowlevel.checkpoint_if_cancelled()
         while not self._closed and not self._room(len(event.data)):
+            if self._writers is None:
+                self._writers = trio.lowlevel.ParkingLot()
             await self._writers.park()
         self.send_nowait(event)
 
@@ -206,7 +211,8 @@ class _StreamBuffer:
         if self._items:
             event = self._items.popleft()
             self._bytes -= len(event.data)
-            self._writers.unpark_all()
+            if self._writers is not None:
+                self._writers.unpark_all()
             return event
         if self._closed:
             raise trio.EndOfChannel
@@ -220,6 +226,8 @@ class _StreamBuffer:
             try:
                 event = self.receive_nowait()
             except trio.WouldBlock:
+                if self._readers is None:
+                    self._readers = trio.lowlevel.ParkingLot()
                 await self._readers.park()
                 parked = True
                 continue
@@ -229,8 +237,9 @@ class _StreamBuffer:
 
     def close(self) -> None:
         self._closed = True
-        self._readers.unpark_all()
-        self._writers.unpark_all()
+        for lot in (self._readers, self._writers):
+            if lot is not None:
+                lot.unpark_all()
 
     def __aiter__(self) -> _StreamBuffer:
         return self
@@ -631,14 +640,14 @@ class _Conn:
                 # connection's first often is).
                 data = await (self.stream.receive_some(_CHUNK) if first else
                               receive_after_wait(self.stream, _CHUNK))
-                if not self._began and data:  # a request has begun: request_timeout in all
-                    self._began = True
-                    self._idle_scope = None
-                    reads.deadline = trio.current_time() + self.request_timeout
                 http.receive_data(bytes(data))
                 got = http.next_request()
                 if got is not None or http.closed:
                     return got
+                if not self._began and data:  # a request has begun: request_timeout in all
+                    self._began = True
+                    self._idle_scope = None
+                    reads.deadline = trio.current_time() + self.request_timeout
         finally:
             self._idle_scope = None
             reads.deadline = math.inf
