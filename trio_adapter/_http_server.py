@@ -167,8 +167,9 @@ class _StreamBuffer:
         #: nothing for it (:meth:`_Conn._serve_here`): an answer that is whole at once (an
         #: event with a ``body``) and finds nothing queued before it is given to this
         #: callback the moment it is routed, which writes it then, before the handler has
-        #: even returned, rather than queueing it (once: the callback is cleared).
-        self.answer_now: Callable[[StreamEvent], None] | None = None
+        #: even returned (once: the callback is cleared). It returns whether it took the
+        #: event; one it did not take is queued as usual.
+        self.answer_now: Callable[[StreamEvent], bool] | None = None
 
     @property
     def buffered(self) -> int:
@@ -187,8 +188,8 @@ class _StreamBuffer:
         answer_now = self.answer_now
         if answer_now is not None and event.body and not self._items:
             self.answer_now = None
-            answer_now(event)
-            return
+            if answer_now(event):
+                return
         if not self._room(len(event.data)):
             raise trio.WouldBlock
         self._items.append(event)
@@ -937,13 +938,19 @@ class _Conn:
         early, self._early = self._early, None
         return early
 
-    def _answer_at_once(self, event: StreamEvent) -> None:
+    def _answer_at_once(self, event: StreamEvent) -> bool:
         """Write a 2026-07-28 answer whole at once the moment it is routed, in the handler's
         send path (this connection's task: :meth:`_serve_here`): one JSON body with the
         status the core gives it, as :meth:`_stream` would send it. What the kernel does not
-        take now is left in ``_early`` for :meth:`_serve_here` to send."""
-        self._early = write_nowait(self.stream, self.http.response(
-            event.status or 200, [_JSON_TYPE], event.body))
+        take now is left in ``_early`` for :meth:`_serve_here` to send. False (the event is
+        queued, and the usual path meets the trouble) when the connection cannot send a
+        response now."""
+        try:
+            data = self.http.response(event.status or 200, [_JSON_TYPE], event.body)
+        except h11.LocalProtocolError:  # pragma: no cover - a request in hand is whole
+            return False
+        self._early = write_nowait(self.stream, data)
+        return True
 
     async def _answer_beside(self, outcome: OpenStream, ready: _Prefetched,
                              handler: trio.CancelScope, done: _Flag) -> None:
