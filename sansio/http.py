@@ -569,6 +569,24 @@ class HTTPServerConnection:
             out += conn.send(h11.Data(data=body)) or b""
         return out + (conn.send(h11.EndOfMessage()) or b"")
 
+    def response_pieces(self, status: int, headers: Iterable[tuple[str, str]],
+                        body: bytes = b"") -> list[bytes]:
+        """:meth:`response` as pieces to write in order, ``body`` itself among them (never
+        copied: a large answer is not held twice while it is written)."""
+        headers = tuple(headers)
+        if self._fast is not None and not self._written:
+            head = self.heads.response_bytes(status, headers, len(body))
+            if head is not None:
+                self._written = True
+                return [head, body] if body else [head]
+        conn = self.h11
+        hdrs = (*headers, ("content-length", str(len(body))))
+        out = [conn.send(self.heads.response(status, hdrs)) or b""]
+        if body:
+            out.extend(self.stream_pieces(body))
+        out.append(conn.send(h11.EndOfMessage()) or b"")
+        return [piece for piece in out if piece]
+
     def start_stream(self, status: int, headers: Iterable[tuple[str, str]]) -> bytes:
         """Bytes of a response head for a body of unknown length (chunked)."""
         return self.h11.send(self.heads.response(status, tuple(headers))) or b""

@@ -111,6 +111,28 @@ def test_the_common_exchange_takes_the_fast_path_and_matches_h11() -> None:
     assert _same(wire * 3)[:6:2] == [got] * 3
 
 
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("body", [b"", b'{"jsonrpc":"2.0","id":1,"result":{}}', b"x" * 100_000])
+def test_response_pieces_are_the_response_and_never_copy_the_body(fast: bool,
+                                                                   body: bytes) -> None:
+    """``response_pieces`` writes what ``response`` writes, on the fast path and through h11,
+    with the body itself among the pieces (a large answer is not held twice)."""
+    made = []
+    for pieces in (False, True):
+        conn = HTTPServerConnection(fast=fast)
+        conn.receive_data(_request())
+        assert isinstance(conn.next_request(), CompleteRequest)
+        headers = [("content-type", "application/json")]
+        if pieces:
+            out = conn.response_pieces(200, headers, body)
+            assert all(out) and (not body or any(piece is body for piece in out))
+            made.append(b"".join(out))
+        else:
+            made.append(conn.response(200, headers, body))
+        assert conn.next_cycle()
+    assert made[0] == made[1]
+
+
 CASES = {
     "pipelined": _request() * 2 + _request(method=b"GET", body=b"", length=False),
     "no body": _request(method=b"GET", body=b"", length=False),

@@ -943,8 +943,10 @@ class _Conn:
         send path (this connection's task: :meth:`_serve_here`): one JSON body with the
         status the core gives it, as :meth:`_stream` would send it. What the kernel does not
         take now is left in ``_early`` for :meth:`_serve_here` to send. False (the event is
-        queued, and the usual path meets the trouble) when the connection cannot send a
-        response now."""
+        queued for the usual path) for a large answer, which that path writes without
+        copying it, and when the connection cannot send a response now."""
+        if len(event.body) >= _JOIN_LIMIT:  # written in pieces, never copied: _stream
+            return False
         try:
             data = self.http.response(event.status or 200, [_JSON_TYPE], event.body)
         except h11.LocalProtocolError:  # pragma: no cover - a request in hand is whole
@@ -998,7 +1000,8 @@ class _Conn:
                         final = event
                         break
             if final is not None:
-                await send(http.response(final.status or 200, outcome.headers, final.data))
+                await self._send_pieces(http.response_pieces(final.status or 200,
+                                                             outcome.headers, final.data))
             elif waited.cancelled_caught:
                 await send(http.response(504, [_JSON_TYPE], _codec.dumps({
                     "jsonrpc": "2.0", "id": None, "error": {
@@ -1070,8 +1073,8 @@ class _Conn:
         if first_event is not None and first_event.body:
             # A 2026-07-28 answer whole before the head went out: one JSON body, with the
             # HTTP status the core gives it (see StreamEvent.body).
-            await send(http.response(first_event.status or 200, [_JSON_TYPE],
-                                     first_event.body))
+            await self._send_pieces(http.response_pieces(first_event.status or 200,
+                                                         [_JSON_TYPE], first_event.body))
             if stream is not None:
                 self.endpoint.core.delivered(*stream)
             return

@@ -245,6 +245,27 @@ async def test_progress_sent_without_waiting_keeps_its_answer_on_an_sse_stream()
             assert messages[-1]["result"]["content"][0]["text"] == "done"
 
 
+async def test_a_large_answer_at_once_is_one_json_body_written_in_pieces() -> None:
+    """An answer too large to join with its head (64 KiB and more) is not written by the
+    immediate path; the connection writes it after the handler, its body never copied."""
+    server = Server("large", "1")
+
+    @server.tool()
+    async def big(n: int) -> str:
+        return "x" * n
+
+    async with serving(server) as info:
+        for rid in (1, 2, 3):  # the first starts the shared session; the others run inline
+            message, headers = modern("tools/call", {"name": "big",
+                                                     "arguments": {"n": 200_000}}, rid)
+            status, got, body = await (await Exchange.open(info.port, "POST", message,
+                                                           headers)).whole()
+            assert status == 200 and got["content-type"] == "application/json"
+            assert int(got["content-length"]) == len(body)
+            answer = json.loads(body)
+            assert answer["id"] == rid and answer["result"]["content"][0]["text"] == "x" * 200_000
+
+
 @pytest.mark.parametrize("taken", [0, 7, "all"])
 async def test_an_answer_the_kernel_takes_only_in_part_is_sent_whole(
         monkeypatch: pytest.MonkeyPatch, taken: int | str) -> None:
