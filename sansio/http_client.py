@@ -233,7 +233,8 @@ def encode_header_value(value: str) -> str:
     """The header form of a ``Mcp-Name`` / ``Mcp-Param-*`` value: the value itself when it is
     visible ASCII and spaces with no leading or trailing whitespace, else the Base64 sentinel
     form ``=?base64?...?=`` of its UTF-8 (2026-07-28, Streamable HTTP, "Value Encoding")."""
-    if all(0x20 <= ord(ch) <= 0x7E for ch in value) and value == value.strip(" \t"):
+    # visible ASCII and spaces (0x20-0x7E): for ASCII text, exactly what isprintable() says
+    if value.isascii() and value.isprintable() and value == value.strip(" \t"):
         return value
     return "=?base64?" + base64.b64encode(value.encode("utf-8")).decode("ascii") + "?="
 

@@ -3,7 +3,11 @@ means, and the client's era decisions, with no I/O."""
 
 from __future__ import annotations
 
+import base64
 import json
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sansio import SUPPORTED_VERSIONS, Connection, Role
 from sansio import era_probe as probe
@@ -43,6 +47,15 @@ def test_values_are_plain_or_base64() -> None:
     assert param_header_value(42) == "42" and param_header_value(42.0) == "42"
     assert param_header_value(None) is None and param_header_value(3.5) is None
     assert param_header_value(2 ** 60) is None
+
+
+@given(st.text())
+def test_a_value_is_plain_exactly_when_it_is_visible_ascii_and_unpadded(value: str) -> None:
+    plain = all(0x20 <= ord(ch) <= 0x7E for ch in value) and value == value.strip(" \t")
+    encoded = encode_header_value(value)
+    assert (encoded == value) if plain else encoded.startswith("=?base64?")
+    if not plain:
+        assert base64.b64decode(encoded[9:-2]).decode("utf-8") == value
 
 
 def test_a_modern_post_carries_the_standard_and_custom_headers() -> None:
