@@ -948,11 +948,17 @@ class _Conn:
         if len(event.body) >= _JOIN_LIMIT:  # written in pieces, never copied: _stream
             return False
         try:
-            data = self.http.response(event.status or 200, [_JSON_TYPE], event.body)
+            data = b"".join(self._whole_answer(event))
         except h11.LocalProtocolError:  # pragma: no cover - a request in hand is whole
             return False
         self._early = write_nowait(self.stream, data)
         return True
+
+    def _whole_answer(self, event: StreamEvent) -> list[bytes]:
+        """The response to a 2026-07-28 request whose answer ``event`` is whole before the
+        head went out (:attr:`StreamEvent.body`): one JSON body with the HTTP status the core
+        gives it, in pieces (the body among them, not copied)."""
+        return self.http.response_pieces(event.status or 200, [_JSON_TYPE], event.body)
 
     async def _answer_beside(self, outcome: OpenStream, ready: _Prefetched,
                              handler: trio.CancelScope, done: _Flag) -> None:
@@ -1071,10 +1077,7 @@ class _Conn:
         except trio.EndOfChannel:
             ended = True
         if first_event is not None and first_event.body:
-            # A 2026-07-28 answer whole before the head went out: one JSON body, with the
-            # HTTP status the core gives it (see StreamEvent.body).
-            await self._send_pieces(http.response_pieces(first_event.status or 200,
-                                                         [_JSON_TYPE], first_event.body))
+            await self._send_pieces(self._whole_answer(first_event))
             if stream is not None:
                 self.endpoint.core.delivered(*stream)
             return
